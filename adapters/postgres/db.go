@@ -1,0 +1,170 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eusaas/eusaas"
+)
+
+// PlatformSchema is the schema holding platform-wide tables.
+const PlatformSchema = "eusaas"
+
+// DB is the shared handle of every Postgres store: a pool plus transaction plumbing.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// New wraps a pool.
+func New(pool *pgxpool.Pool) *DB { return &DB{Pool: pool} }
+
+// Open connects a pool from a connection string and pings it.
+func Open(ctx context.Context, connString string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, eusaas.E(eusaas.InvalidArgument, "invalid postgres connection settings").Wrap(err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, eusaas.E(eusaas.Unavailable, "postgres unavailable").Wrap(err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, eusaas.E(eusaas.Unavailable, "postgres unavailable").Wrap(err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+var _ eusaas.TxRunner = (*DB)(nil)
+
+type txKey struct{}
+
+// txState is what the context carries inside InTx.
+type txState struct {
+	tx pgx.Tx
+	// tenant is the schema the transaction's search_path was set to ("" when none yet).
+	tenant string
+}
+
+// querier is what pgxpool.Pool and pgx.Tx have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// InTx runs fn in a transaction; nested calls join the outer one.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*txState); ok {
+		return fn(ctx)
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	st := &txState{tx: tx}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+	}()
+	if err := fn(context.WithValue(ctx, txKey{}, st)); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	return translate(tx.Commit(ctx))
+}
+
+// Tx returns the pgx transaction carried by ctx, if any. Adapters that need a driver-level
+// transaction (River's InsertTx) use it.
+func Tx(ctx context.Context) (pgx.Tx, bool) {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return nil, false
+	}
+	return st.tx, true
+}
+
+// q returns the context's transaction or the pool, for platform-schema statements (which
+// always name their schema).
+func (db *DB) q(ctx context.Context) querier {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		return st.tx
+	}
+	return db.Pool
+}
+
+// InTenantTx runs fn with a querier whose search_path is the tenant's schema (and nothing
+// else), inside the context's transaction or a new one. The path is set with
+// set_config('search_path', schema, true): transaction-scoped, so it cannot leak to the next
+// user of the pooled connection. A zero tenant fails closed.
+func (db *DB) InTenantTx(ctx context.Context, tenant eusaas.TenantID, fn func(ctx context.Context, q pgx.Tx) error) error {
+	if tenant.IsZero() {
+		return eusaas.E(eusaas.Internal, "postgres: tenant-scoped statement without a tenant")
+	}
+	schema := tenant.SchemaName()
+	return db.InTx(ctx, func(ctx context.Context) error {
+		st := ctx.Value(txKey{}).(*txState)
+		if st.tenant != schema {
+			if _, err := st.tx.Exec(ctx, "SELECT set_config('search_path', $1, true)", pgx.Identifier{schema}.Sanitize()); err != nil {
+				return translate(err)
+			}
+			st.tenant = schema
+		}
+		return fn(ctx, st.tx)
+	})
+}
+
+// translate maps driver errors to eusaas kinds. It never matches error strings.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *eusaas.Error
+	if errors.As(err, &ee) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eusaas.E(eusaas.NotFound, "not found").Wrap(err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "23505":
+			return eusaas.E(eusaas.AlreadyExists, "already exists").Wrap(err)
+		case "23503", "23514", "22P02", "22003", "23502":
+			return eusaas.E(eusaas.InvalidArgument, "invalid value").Wrap(err)
+		case "40001", "40P01":
+			return eusaas.E(eusaas.Aborted, "transaction conflict, retry").Wrap(err)
+		case "3F000", "42P01": // schema or table missing: tenant not provisioned (or dropped)
+			return eusaas.E(eusaas.NotFound, "tenant data not found").Wrap(err)
+		case "57014":
+			return eusaas.E(eusaas.DeadlineExceeded, "statement canceled").Wrap(err)
+		}
+		if pg.Code[:2] == "08" || pg.Code == "57P01" || pg.Code == "53300" {
+			return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
+		}
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+// Translate exposes the error mapping to other adapters built on this package's DB.
+func Translate(err error) error { return translate(err) }

@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/eusaas/eusaas"
+)
+
+// Platform migrations live in migrations/platform as goose SQL files. Number ranges per
+// module keep parallel work from colliding: 1-9 tenancy, 10-19 auth, 20-29 audit,
+// 30-39 gdpr and jobs, 40-49 billing, 50-59 anomaly; later migrations take the next free
+// number of 100 and up.
+//
+//go:embed migrations/platform/*.sql
+var platformMigrations embed.FS
+
+// Tenant schema migrations live in migrations/tenant as NNNN_name.sql (same ranges). Each
+// file is one version, applied inside the tenant's schema with search_path set to it.
+//
+//go:embed migrations/tenant/*.sql
+var tenantMigrationFiles embed.FS
+
+// MigratePlatform applies the platform migrations. It is safe to run concurrently from
+// several processes (goose takes a Postgres advisory lock).
+func (db *DB) MigratePlatform(ctx context.Context) error {
+	if _, err := db.Pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+PlatformSchema); err != nil {
+		return translate(err)
+	}
+	sqldb := stdlib.OpenDBFromPool(db.Pool)
+	defer sqldb.Close()
+	sub, err := fs.Sub(platformMigrations, "migrations/platform")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, sqldb, sub,
+		goose.WithTableName(PlatformSchema+".goose_db_version"),
+		goose.WithSessionLocker(locker),
+		goose.WithAllowOutofOrder(true),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSlog(slog.New(slog.DiscardHandler)),
+	)
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// TenantMigration is one version of the tenant schema.
+type TenantMigration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// TenantMigrations returns the embedded tenant schema migrations in version order.
+func TenantMigrations() ([]TenantMigration, error) {
+	entries, err := fs.ReadDir(tenantMigrationFiles, "migrations/tenant")
+	if err != nil {
+		return nil, err
+	}
+	var out []TenantMigration
+	for _, e := range entries {
+		name := e.Name()
+		num, rest, ok := strings.Cut(name, "_")
+		if !ok || !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			continue
+		}
+		b, err := tenantMigrationFiles.ReadFile("migrations/tenant/" + name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, TenantMigration{Version: v, Name: strings.TrimSuffix(rest, ".sql"), SQL: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// CreateTenantSchema creates the tenant's schema and applies every tenant migration in one
+// transaction, so a failure leaves no half-made schema. The tenancy module's provisioner and
+// the per-schema migrator build on it.
+func (db *DB) CreateTenantSchema(ctx context.Context, tenant eusaas.TenantID) error {
+	migs, err := TenantMigrations()
+	if err != nil {
+		return err
+	}
+	schema := pgx.Identifier{tenant.SchemaName()}.Sanitize()
+	return db.InTx(ctx, func(ctx context.Context) error {
+		tx, _ := Tx(ctx)
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
+			return translate(err)
+		}
+		return db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+			for _, m := range migs {
+				if _, err := tx.Exec(ctx, m.SQL); err != nil {
+					return translate(err)
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// DropTenantSchema drops the tenant's schema and everything in it. Dropping a schema that is
+// already gone is not an error (erasure steps are idempotent).
+func (db *DB) DropTenantSchema(ctx context.Context, tenant eusaas.TenantID) error {
+	if tenant.IsZero() {
+		return eusaas.E(eusaas.Internal, "postgres: drop schema without a tenant")
+	}
+	_, err := db.q(ctx).Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{tenant.SchemaName()}.Sanitize()+" CASCADE")
+	return translate(err)
+}
