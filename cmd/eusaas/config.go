@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -106,6 +107,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	str("APP_JWT_PRIVATE_KEY", &c.JWTPrivateKeyPEM)
 	str("APP_JWT_PUBLIC_KEY", &c.JWTPublicKeyPEM)
+	// The _FILE variants read the PEM from a file (container secrets); they win when both are set.
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"APP_JWT_PRIVATE_KEY_FILE", &c.JWTPrivateKeyPEM}, {"APP_JWT_PUBLIC_KEY_FILE", &c.JWTPublicKeyPEM}} {
+		if path := getenv(f.name); path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return c, &ConfigError{f.name, "cannot read the file it names"}
+			}
+			*f.dst = string(b)
+		}
+	}
 	str("APP_JWT_ISSUER", &c.JWTIssuer)
 	if err := posInt("APP_JWT_ACCESS_TOKEN_MINUTES", &c.AccessTokenMinutes, 24*60); err != nil {
 		return c, err
