@@ -42,7 +42,9 @@ func NewTenantCache(c goredis.UniversalClient, opts TenantCacheOptions) *TenantC
 
 var _ tenancy.Cache = (*TenantCache)(nil)
 
-func (c *TenantCache) key(id eusaas.TenantID) string { return c.prefix + "t:" + id.String() + ":tenant" }
+func (c *TenantCache) key(id eusaas.TenantID) string {
+	return c.prefix + "t:" + id.String() + ":tenant"
+}
 
 func (c *TenantCache) slugPrefix() string { return c.prefix + "tenancy:slug:" }
 
