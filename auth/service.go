@@ -447,7 +447,7 @@ func (s *Service) issue(u User, sess Session, secret [32]byte, now time.Time) (T
 	}
 	rt := refreshToken{operator: u.IsOperator(), tenant: u.TenantID, session: sess.ID, counter: sess.Counter, secret: secret}
 	return TokenPair{AccessToken: access, RefreshToken: rt.encode(), TokenType: "Bearer",
-		ExpiresIn: int(max(exp.Sub(now), 0) / time.Second), ExpiresAt: exp}, nil
+		ExpiresIn: int((max(exp.Sub(now), 0) + time.Second - 1) / time.Second), ExpiresAt: exp}, nil
 }
 
 func (s *Service) loadAccount(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (User, error) {
