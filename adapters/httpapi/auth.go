@@ -222,4 +222,3 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 			return out, nil
 		})
 }
-
