@@ -53,6 +53,7 @@ const usage = `usage: eusaas <command> [flags]
 commands:
   serve      run the HTTP server (in-memory adapters unless APP_POSTGRES_* is set)
   version    print the version
+  keys generate [--dir DIR]   write an RS256 key pair (jwt-private.pem, jwt-public.pem)
 
 Configuration is read from APP_* environment variables; see README.md.
 `
