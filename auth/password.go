@@ -195,7 +195,7 @@ func (h *Hasher) Verify(ctx context.Context, phc, password string) (ok, needsReh
 	}
 	// A stored hash can only come from us, but cap its cost anyway so a corrupted row
 	// cannot make one login allocate gigabytes.
-	if p.MemoryKiB > 4*1024*1024 || p.Time > 64 {
+	if p.MemoryKiB > 1<<20 || p.Time > 16 {
 		return false, false, errBadHash
 	}
 	if err := h.acquire(ctx); err != nil {

@@ -53,7 +53,8 @@ func parseRefreshToken(s string) (refreshToken, bool) {
 	if base64.RawURLEncoding.DecodedLen(len(s)) != refreshLen {
 		return r, false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	// Strict: a token has exactly one spelling (no malleable trailing bits).
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != refreshLen || b[0] != refreshVersion || b[1] > 1 {
 		return r, false
 	}

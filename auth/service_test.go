@@ -1,7 +1,9 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"crypto/rand"
 	"crypto/rsa"
 	"math/big"
@@ -613,4 +615,29 @@ func TestOperatorBootstrapAndLogin(t *testing.T) {
 	require.NoError(t, e.svc.Logout(ctx, p, ""))
 	_, err = e.svc.Authenticate(ctx, p2.AccessToken)
 	require.ErrorIs(t, err, auth.ErrInvalidToken)
+}
+
+// A refresh token has one spelling: variants whose trailing base64 bits differ (and decode to
+// the same bytes under lenient decoding) are refused.
+func TestRefreshTokenNotMalleable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user(t, "ada@example.com", auth.RoleMember)
+	good := e.login(t, "ada@example.com").RefreshToken
+	want, err := base64.RawURLEncoding.DecodeString(good)
+	require.NoError(t, err)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	variants := 0
+	for _, c := range alphabet {
+		v := good[:len(good)-1] + string(c)
+		if v == good {
+			continue
+		}
+		if got, err := base64.RawURLEncoding.DecodeString(v); err == nil && bytes.Equal(got, want) {
+			variants++
+			_, err := e.svc.Refresh(context.Background(), v)
+			require.ErrorIs(t, err, auth.ErrInvalidRefreshToken)
+		}
+	}
+	require.Positive(t, variants, "the token length leaves malleable trailing bits to test")
 }

@@ -465,6 +465,9 @@ type authCounter struct {
 
 var _ auth.Limiter = (*AuthLimiter)(nil)
 
+// authLimiterSweepAt is the counter count at which RecordFailure sweeps expired counters.
+const authLimiterSweepAt = 10000
+
 // NewAuthLimiter returns an empty limiter.
 func NewAuthLimiter() *AuthLimiter { return &AuthLimiter{m: map[authLimitKey]authCounter{}} }
 
@@ -475,6 +478,14 @@ func (l *AuthLimiter) RecordFailure(ctx context.Context, t eusaas.TenantID, key 
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.m) >= authLimiterSweepAt {
+		// Forget expired counters so a spray of addresses cannot grow the map without bound.
+		for k, c := range l.m {
+			if !now.Before(c.expires) {
+				delete(l.m, k)
+			}
+		}
+	}
 	k := authLimitKey{t, key}
 	c := l.m[k]
 	if !now.Before(c.expires) {
