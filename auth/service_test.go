@@ -3,9 +3,9 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"math/big"
 	"strings"
 	"sync"
