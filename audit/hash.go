@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -156,3 +157,37 @@ func Normalize(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond
 
 // PlatformChain names the platform chain (operator actions, tenant lifecycle).
 var PlatformChain = eusaas.NilTenant
+
+// checkpointJSON is the published form of a checkpoint (HTTP responses, checkpoint files).
+type checkpointJSON struct {
+	Chain     eusaas.TenantID `json:"chain"`
+	Size      int64           `json:"size"`
+	HeadHash  string          `json:"head_hash"` // hex
+	SignedAt  time.Time       `json:"signed_at"`
+	KeyID     string          `json:"key_id"`
+	Signature []byte          `json:"signature"` // base64
+}
+
+// MarshalJSON implements json.Marshaler.
+func (c Checkpoint) MarshalJSON() ([]byte, error) {
+	return json.Marshal(checkpointJSON{Chain: c.Chain, Size: c.Size, HeadHash: hex.EncodeToString(c.Head[:]),
+		SignedAt: c.Time, KeyID: c.KeyID, Signature: c.Signature})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *Checkpoint) UnmarshalJSON(b []byte) error {
+	var j checkpointJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	h, err := hex.DecodeString(j.HeadHash)
+	if err != nil || len(h) != HashSize {
+		return eusaas.E(eusaas.InvalidArgument, "checkpoint head_hash must be 64 hex digits")
+	}
+	*c = Checkpoint{Chain: j.Chain, Size: j.Size, Time: Normalize(j.SignedAt), KeyID: j.KeyID, Signature: j.Signature}
+	copy(c.Head[:], h)
+	return nil
+}
+
+// String returns the hash in hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
