@@ -150,15 +150,15 @@ type auditListOutput struct {
 
 // AuditVerification is the result of verifying a chain.
 type AuditVerification struct {
-	Chain           string            `json:"chain"`
-	Valid           bool              `json:"valid"`
-	EntriesVerified int64             `json:"entries_verified"`
-	HeadSize        int64             `json:"head_size"`
-	HeadHash        string            `json:"head_hash"`
-	Finding         *audit.Finding    `json:"finding" doc:"First problem found; null when valid"`
-	Checkpoint      *AuditCheckpoint  `json:"checkpoint" doc:"Latest signed checkpoint; null when none"`
-	ErasedValues    int64             `json:"erased_values" doc:"Personal values found erased (not a problem)"`
-	VerifiedAt      time.Time         `json:"verified_at"`
+	Chain           string           `json:"chain"`
+	Valid           bool             `json:"valid"`
+	EntriesVerified int64            `json:"entries_verified"`
+	HeadSize        int64            `json:"head_size"`
+	HeadHash        string           `json:"head_hash"`
+	Finding         *audit.Finding   `json:"finding" doc:"First problem found; null when valid"`
+	Checkpoint      *AuditCheckpoint `json:"checkpoint" doc:"Latest signed checkpoint; null when none"`
+	ErasedValues    int64            `json:"erased_values" doc:"Personal values found erased (not a problem)"`
+	VerifiedAt      time.Time        `json:"verified_at"`
 }
 
 // AuditCheckpoint is a signed statement of a chain's head: Ed25519 over the canonical
