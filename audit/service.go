@@ -419,6 +419,16 @@ func (s *Service) Checkpoint(ctx context.Context, chain eusaas.TenantID) (Checkp
 // and whose last checkpoint is older than the interval (quiet chains), returning the
 // number made. Run calls it periodically.
 func (s *Service) CheckpointDue(ctx context.Context) (int, error) {
+	return s.checkpointDirty(ctx, false)
+}
+
+// Flush checkpoints every chain with entries newer than its last checkpoint, whatever the
+// interval; for shutdown.
+func (s *Service) Flush(ctx context.Context) (int, error) {
+	return s.checkpointDirty(ctx, true)
+}
+
+func (s *Service) checkpointDirty(ctx context.Context, all bool) (int, error) {
 	if s.opts.Signer == nil {
 		return 0, nil
 	}
@@ -426,7 +436,7 @@ func (s *Service) CheckpointDue(ctx context.Context) (int, error) {
 	var ids []eusaas.TenantID
 	for id, c := range s.chains {
 		c.cpMu.Lock()
-		if c.dirty && s.opts.Clock.Now().Sub(c.last.Time) >= s.opts.CheckpointInterval {
+		if c.dirty && (all || s.opts.Clock.Now().Sub(c.last.Time) >= s.opts.CheckpointInterval) {
 			ids = append(ids, id)
 		}
 		c.cpMu.Unlock()
