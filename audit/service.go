@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -233,13 +234,13 @@ func platformTenant(ev eusaas.AuditEvent) eusaas.TenantID {
 }
 
 // subjectOf picks the data subject owning an entry's personal values: the event's subject,
-// else the acting person (whose IP and user agent they are), else a subject of its own for
-// this entry, so the values stay erasable one by one (by retention).
+// else the actor (whose IP address and user agent they are), else a subject of its own for
+// this one entry, so the values stay erasable (by retention).
 func subjectOf(ev eusaas.AuditEvent, id uuid.UUID) string {
 	if ev.Subject != "" {
 		return ev.Subject
 	}
-	if (ev.Actor.Kind == eusaas.ActorUser || ev.Actor.Kind == eusaas.ActorOperator) && ev.Actor.ID != "" {
+	if ev.Actor.ID != "" {
 		return ev.Actor.ID
 	}
 	return "entry:" + id.String()
@@ -327,6 +328,9 @@ func (s *Service) lead(ctx context.Context, chain eusaas.TenantID, c *chainState
 	}
 	cancel()
 
+	// Let the callers just released queue their next entries before the next batch is
+	// cut: batches stay large under steady load, and this costs one scheduler pass.
+	runtime.Gosched()
 	c.mu.Lock()
 	if len(c.queue) == 0 {
 		c.leading = false
