@@ -11,5 +11,6 @@ func commands() map[string]command {
 	return map[string]command{
 		"migrate": cmdMigrate, // cmd_tenancy.go
 		"keys":    keysCommand,
+		"audit":   cmdAudit,
 	}
 }
