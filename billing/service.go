@@ -331,4 +331,3 @@ func (s *Service) record(ctx context.Context, tenant eusaas.TenantID, action str
 
 // newInvoiceID returns a time-ordered invoice id.
 func newInvoiceID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
-
