@@ -270,7 +270,7 @@ func (s InvoiceStatus) CanTransition(next InvoiceStatus) bool {
 
 // RoundingRule is the rule invoices are rounded with; it is stored with each invoice so an
 // invoice can always be re-derived from its lines.
-const RoundingRule = "half_even_2dp_per_line; subtotal=sum(lines); tax=half_even_2dp(subtotal*tax_rate); total=subtotal+tax"
+const RoundingRule = "line=round_half_away_from_zero(exact_bucket_sum, 2); subtotal=sum(lines); tax=round_half_away_from_zero(subtotal*tax_rate, 2); total=subtotal+tax"
 
 // InvoiceLine is one line of an invoice: a resource's usage in a month. Adjustment lines
 // carry usage that arrived after UsageMonth was already invoiced.
@@ -315,3 +315,6 @@ type InvoiceFilter struct {
 	Status     InvoiceStatus // empty: all
 	PeriodFrom time.Time     // zero: no bound; else PeriodStart >= PeriodFrom
 }
+
+// String returns the resource type's name.
+func (r ResourceType) String() string { return string(r) }

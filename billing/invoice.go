@@ -12,8 +12,9 @@ import (
 	"github.com/eusaas/eusaas"
 )
 
-// roundMoney is the invoice rounding rule for one amount: half-even to cents.
-func roundMoney(d decimal.Decimal) decimal.Decimal { return d.RoundBank(2) }
+// roundMoney is the invoice rounding rule for one amount: to cents, halves away from zero
+// (commercial rounding, what EU invoicing practice and VAT rules expect).
+func roundMoney(d decimal.Decimal) decimal.Decimal { return d.Round(2) }
 
 // allInvoices lists every invoice of the tenant matching f (paging through the store).
 func (s *Service) allInvoices(ctx context.Context, tenant eusaas.TenantID, f InvoiceFilter) ([]Invoice, error) {
@@ -145,7 +146,7 @@ func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, mont
 }
 
 // computeTotals applies RoundingRule: subtotal is the exact sum of the (already rounded)
-// lines, tax is rounded half-even to cents, total = subtotal + tax.
+// lines, tax is rounded to cents (halves away from zero), total = subtotal + tax.
 func (inv *Invoice) computeTotals() {
 	inv.Subtotal = decimal.Zero
 	for _, l := range inv.Lines {

@@ -35,7 +35,7 @@ const (
 // linear). sd is the residual standard deviation (around weekday means for the profile).
 // With fewer than two days the spread cannot be estimated and the interval is the projection
 // plus or minus the whole remaining estimate. The low end never goes below actual_to_date.
-// Projected figures are rounded half-even to cents; actual_to_date is exact.
+// Projected figures are rounded to cents; actual_to_date is exact.
 func (s *Service) Projection(ctx context.Context, tenant eusaas.TenantID, now time.Time) (Projection, error) {
 	now = now.UTC()
 	ps, pe, today := MonthStart(now), MonthEnd(now), Day(now)

@@ -95,3 +95,12 @@ func trimZeros(d decimal.Decimal) decimal.Decimal {
 	}
 	return r
 }
+
+// MustQuantity parses s with ParseQuantity and panics on error; for constants and tests.
+func MustQuantity(s string) decimal.Decimal {
+	d, err := ParseQuantity(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
