@@ -23,9 +23,9 @@ type billingDeps struct {
 
 // Intervals of the billing background loops.
 const (
-	billingAPIFlushEvery  = time.Minute
-	billingStorageEvery   = time.Hour
-	billingMaintainEvery  = 6 * time.Hour
+	billingAPIFlushEvery = time.Minute
+	billingStorageEvery  = time.Hour
+	billingMaintainEvery = 6 * time.Hour
 )
 
 // wireBilling builds the billing service on the mode's stores, registers its routes on
