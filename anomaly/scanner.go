@@ -351,12 +351,14 @@ func BudgetAlert(tenant eusaas.TenantID, now time.Time, projected, threshold dec
 	over := projected.Sub(threshold)
 	pct := over.Mul(hundred).DivRound(threshold, 2)
 	sev := SeverityCritical
+	// Tiers compare exact ratios (over*100 < threshold*k), not the rounded percentage.
+	overPct := over.Mul(hundred)
 	switch {
-	case pct.LessThan(decimal.NewFromInt(10)):
+	case overPct.LessThan(threshold.Mul(decimal.NewFromInt(10))):
 		sev = SeverityLow
-	case pct.LessThan(decimal.NewFromInt(25)):
+	case overPct.LessThan(threshold.Mul(decimal.NewFromInt(25))):
 		sev = SeverityMedium
-	case pct.LessThan(decimal.NewFromInt(50)):
+	case overPct.LessThan(threshold.Mul(decimal.NewFromInt(50))):
 		sev = SeverityHigh
 	}
 	a := Anomaly{
