@@ -114,9 +114,9 @@ func (z ZScore) ScoreFloat(history []float64, x float64) (score, sigma float64) 
 //	expected     = L0 + median(e_k)
 //
 // so the expected value is today's level plus the typical weekday effect of the same weekday
-// in recent weeks. On the first day of a month, when the previous month's first day is in
-// the history, the month-start effect of that day replaces the weekday effect (monthly fees
-// are not anomalies). Scale: sigma = 1.4826 * MAD(d) / sqrt(2) over the seasonal
+// in recent weeks. On the first day of a month, when the previous month's first day and the
+// 7 days after it are in the history, that day's month-start effect (its value minus the
+// median of the 7 days after it) replaces the weekday effect: monthly fees are not anomalies. Scale: sigma = 1.4826 * MAD(d) / sqrt(2) over the seasonal
 // differences d_j = h[j] - h[j-7] of the last 4 weeks, floored. Medians and MADs are robust:
 // one spike in the history moves neither the baseline nor the scale, so it cannot hide the
 // next spike (a mean/sigma baseline is inflated by it).
@@ -154,8 +154,8 @@ func (s Seasonal) refs(n int, day time.Time) []int {
 	if s.MonthStart && !day.IsZero() && day.Day() == 1 {
 		prev := day.AddDate(0, -1, 0)
 		back := int(day.Sub(prev).Hours()/24 + 0.5)
-		if m := n - back; m-p >= 0 {
-			return []int{m}
+		if m := n - back; m >= 0 && m+p < n {
+			return []int{-1 - m} // encoded: a month-start reference, level after it
 		}
 	}
 	var out []int
@@ -182,7 +182,8 @@ func (s Seasonal) Evaluate(history []decimal.Decimal, day time.Time, actual deci
 	l0 := medianDec(history[n-p : n])
 	effects := make([]decimal.Decimal, len(refs))
 	for i, r := range refs {
-		effects[i] = history[r].Sub(medianDec(history[r-p : r]))
+		r, lo, hi := refWindow(r, p)
+		effects[i] = history[r].Sub(medianDec(history[lo:hi]))
 	}
 	ev.Expected = l0.Add(medianDec(effects))
 	fs := make([]float64, n)
@@ -212,7 +213,8 @@ func (s Seasonal) scoreWithRefs(h []float64, x float64, refs []int) (score, sigm
 	l0 := medianF(append(scratch[:0], h[n-p:n]...))
 	effects := make([]float64, len(refs))
 	for i, r := range refs {
-		effects[i] = h[r] - medianF(append(scratch[:0], h[r-p:r]...))
+		r, lo, hi := refWindow(r, p)
+		effects[i] = h[r] - medianF(append(scratch[:0], h[lo:hi]...))
 	}
 	expected := l0 + medianF(effects)
 	diffs := scratch[:0]
@@ -222,6 +224,18 @@ func (s Seasonal) scoreWithRefs(h []float64, x float64, refs []int) (score, sigm
 	sd := 1.4826 * madF(diffs) / math.Sqrt2
 	sigma = s.Floor.apply(sd, expected)
 	return (x - expected) / sigma, sigma
+}
+
+// refWindow decodes a reference from refs: a weekday reference r has its level in the
+// Period days before it; a month-start reference (encoded -1-m) has its level in the Period
+// days after it, so that it is usable as soon as the previous month's first day is in the
+// history.
+func refWindow(r, p int) (idx, lo, hi int) {
+	if r < 0 {
+		m := -1 - r
+		return m, m + 1, m + 1 + p
+	}
+	return r, r - p, r
 }
 
 // coldExpected is the expected value reported when no statistical baseline exists: the

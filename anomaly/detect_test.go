@@ -195,7 +195,7 @@ func TestSeasonalMonthStartFee(t *testing.T) {
 	}
 	s := anomaly.NewSeasonal()
 	ev := s.Evaluate(h, day, d("600"))
-	// L0 = 100; the 2026-03-01 effect = 600 - median(7 days before) = 500 -> expected 600.
+	// L0 = 100; the 2026-03-01 effect = 600 - median(the 7 days after it) = 500 -> 600.
 	requireDec(t, "600", ev.Expected)
 	require.InDelta(t, 0, ev.Score, 1e-9)
 
