@@ -107,35 +107,48 @@ func (z ZScore) ScoreFloat(history []float64, x float64) (score, sigma float64) 
 
 // Seasonal is the robust, weekday-aware detector.
 //
-// Baseline (Period = 7 days, h = the history, n = len(h)):
+// Expected value (Period P = 7 days, h = the history, n = len(h), h[n-1] = the day before):
 //
-//	level L0     = median of the Period days before the scored day (h[n-7:n])
-//	weekday      e_k = h[n-7k] - median(h[n-7k-7 : n-7k])  for k = 1..Refs, where it exists
-//	expected     = L0 + median(e_k)
+//	level L0  = median of the P days before the scored day (h[n-7:n])
+//	weekday   e_k = h[n-7k] - median(h[n-7k-7 : n-7k])  for k = 1..Refs, where it exists
+//	expected  = L0 + median(e_k)
 //
-// so the expected value is today's level plus the typical weekday effect of the same weekday
-// in recent weeks. On the first day of a month, when the previous month's first day and the
-// 7 days after it are in the history, that day's month-start effect (its value minus the
-// median of the 7 days after it) replaces the weekday effect: monthly fees are not anomalies. Scale: sigma = 1.4826 * MAD(d) / sqrt(2) over the seasonal
-// differences d_j = h[j] - h[j-7] of the last 4 weeks, floored. Medians and MADs are robust:
-// one spike in the history moves neither the baseline nor the scale, so it cannot hide the
-// next spike (a mean/sigma baseline is inflated by it).
+// that is today's level plus the typical effect of the same weekday in recent weeks.
+//
+// Scale: the detector's own one-step-ahead residuals. For each of the last 4P days j that
+// had enough history, r_j = h[j] - expected_j (computed from h[:j] alone), and sigma =
+// 1.4826 * MAD(r). Calibrating on the predictor's residuals (not on the raw noise) accounts
+// for the noise of the expected value itself.
+// While fewer than P residuals exist, sigma is 1.5 x the noise estimated from the seasonal
+// differences h[j] - h[j-7] (1.4826 * MAD / sqrt 2): deliberately conservative. The sigma
+// floor applies last. Medians and MADs are robust: a spike in the history moves neither the
+// baseline nor the scale, so it cannot hide the next spike (a mean/sigma baseline is
+// inflated by it).
+//
+// Month start: on the first day of a month, if the previous month's first day is in the
+// history and stood out from the same weekday one week later (and one week earlier, when
+// known) by at least Thresh x sigma x sqrt 2 in the same direction (a monthly fee), that
+// effect is added to the expected value: recurring monthly fees are not anomalies.
 //
 // Cold start: with fewer than MinRefs weekday references (history shorter than
-// (MinRefs+1)*Period = 21 days) the detector is not Ready and only the rule-based guards of
-// the scanner apply.
+// (MinRefs+1)*P = 21 days) the detector is not Ready and only the rule-based guards of the
+// Gate apply.
 type Seasonal struct {
 	Period     int // 7
 	Refs       int // 4 weeks of weekday references at most
 	MinRefs    int // 2
 	Thresh     float64
 	Floor      SigmaFloor
-	MonthStart bool // use the previous month's first day on month starts
+	MonthStart bool
 }
 
-// NewSeasonal returns the default robust seasonal detector (threshold 3.5 robust sigmas).
+// NewSeasonal returns the default robust seasonal detector. Its threshold, 5 robust sigmas,
+// was chosen on a tuning data set (synthetic seed 99, 60 tenants: F1 0.48 at 3.5, 0.62 at 4,
+// 0.70 at 4.5, 0.75 at 5, 0.76 at 6 with slow-drift recall falling fast beyond 5), never on
+// the data the evaluation reports (seed 1); residual tails are heavier than Gaussian because
+// the MAD of 28 residuals is itself noisy.
 func NewSeasonal() Seasonal {
-	return Seasonal{Period: 7, Refs: 4, MinRefs: 2, Thresh: 3.5, Floor: DefaultSigmaFloor, MonthStart: true}
+	return Seasonal{Period: 7, Refs: 4, MinRefs: 2, Thresh: 5, Floor: DefaultSigmaFloor, MonthStart: true}
 }
 
 // Name implements Detector.
@@ -147,95 +160,142 @@ func (s Seasonal) Threshold() float64 { return s.Thresh }
 // MinHistory is the number of days of history the detector needs to be Ready.
 func (s Seasonal) MinHistory() int { return (s.MinRefs + 1) * s.Period }
 
-// refs returns the reference indices (into history) whose effects form the expected value:
-// the same weekday in previous weeks, or the previous month's first day.
-func (s Seasonal) refs(n int, day time.Time) []int {
+// nRefs is the number of weekday references usable with n days of history.
+func (s Seasonal) nRefs(n int) int {
+	return max(0, min(s.Refs, n/s.Period-1))
+}
+
+// monthRef returns the index of the previous month's first day when day is a first of the
+// month and that day and the week after it are in the history.
+func (s Seasonal) monthRef(n int, day time.Time) (int, bool) {
+	if !s.MonthStart || day.IsZero() || day.Day() != 1 {
+		return 0, false
+	}
+	back := int(day.Sub(day.AddDate(0, -1, 0)).Hours()/24 + 0.5)
+	m := n - back
+	return m, m >= 0 && m+s.Period < n
+}
+
+// monthExtra is the previous month's first day's own effect: its difference to the same
+// weekday one week later (and one week earlier, when in the history), used only when it
+// stands out from every such neighbour by at least Thresh x sigma x sqrt 2 in the same
+// direction; the smaller difference is the effect. A level shift between the neighbours
+// therefore does not pass for a fee.
+func (s Seasonal) monthExtra(h []decimal.Decimal, m int, sigma float64) (decimal.Decimal, bool) {
 	p := s.Period
-	if s.MonthStart && !day.IsZero() && day.Day() == 1 {
-		prev := day.AddDate(0, -1, 0)
-		back := int(day.Sub(prev).Hours()/24 + 0.5)
-		if m := n - back; m >= 0 && m+p < n {
-			return []int{-1 - m} // encoded: a month-start reference, level after it
+	neighbours := []int{m + p}
+	if m-p >= 0 {
+		neighbours = append(neighbours, m-p)
+	}
+	limit := s.Thresh * sigma * math.Sqrt2
+	var extra decimal.Decimal
+	for i, nb := range neighbours {
+		d := h[m].Sub(h[nb])
+		if math.Abs(d.InexactFloat64()) < limit || (i > 0 && d.Sign() != extra.Sign()) {
+			return decimal.Zero, false
+		}
+		if i == 0 || d.Abs().LessThan(extra.Abs()) {
+			extra = d
 		}
 	}
-	var out []int
-	for k := 1; k <= s.Refs; k++ {
-		r := n - k*p
-		if r-p < 0 {
-			break
-		}
-		out = append(out, r)
-	}
-	return out
+	return extra, true
 }
 
 // Evaluate implements Detector.
 func (s Seasonal) Evaluate(history []decimal.Decimal, day time.Time, actual decimal.Decimal) Evaluation {
 	ev := Evaluation{Detector: s.Name()}
 	n := len(history)
-	if n < s.MinHistory() {
+	if n < s.MinHistory() || s.nRefs(n) < s.MinRefs {
 		ev.Expected = coldExpected(history)
 		return ev
 	}
-	refs := s.refs(n, day)
 	p := s.Period
 	l0 := medianDec(history[n-p : n])
-	effects := make([]decimal.Decimal, len(refs))
-	for i, r := range refs {
-		r, lo, hi := refWindow(r, p)
-		effects[i] = history[r].Sub(medianDec(history[lo:hi]))
+	effects := make([]decimal.Decimal, s.nRefs(n))
+	for k := 1; k <= len(effects); k++ {
+		r := n - k*p
+		effects[k-1] = history[r].Sub(medianDec(history[r-p : r]))
 	}
 	ev.Expected = l0.Add(medianDec(effects))
 	fs := make([]float64, n)
 	for i, d := range history {
 		fs[i] = d.InexactFloat64()
 	}
-	ev.Score, ev.Sigma = s.scoreWithRefs(fs, actual.InexactFloat64(), refs)
+	ev.Sigma = s.sigma(fs, ev.Expected.InexactFloat64())
+	if m, ok := s.monthRef(n, day); ok {
+		if extra, ok := s.monthExtra(history, m, ev.Sigma); ok {
+			ev.Expected = ev.Expected.Add(extra)
+			ev.Sigma = s.Floor.apply(ev.Sigma, ev.Expected.InexactFloat64())
+		}
+	}
+	ev.Score = (actual.InexactFloat64() - ev.Expected.InexactFloat64()) / ev.Sigma
 	ev.Ready = true
 	return ev
 }
 
-// ScoreFloat is the statistical core of Evaluate on float64 values, shared with the
-// evaluation harness (which has no calendar, so no month-start rule). ready is false during
-// cold start.
-func (s Seasonal) ScoreFloat(history []float64, x float64) (score, sigma float64, ready bool) {
-	n := len(history)
-	if n < s.MinHistory() {
+// ExpectedFloat is the weekday expectation of the day after h in float64 (the core shared
+// with the evaluation harness); ok is false during cold start. scratch is reused if large
+// enough.
+func (s Seasonal) ExpectedFloat(h []float64, scratch []float64) (float64, bool) {
+	n, p := len(h), s.Period
+	k := s.nRefs(n)
+	if n < s.MinHistory() || k < s.MinRefs {
+		return 0, false
+	}
+	scratch = slices.Grow(scratch[:0], p+k)
+	l0 := medianF(append(scratch[:0], h[n-p:n]...))
+	effects := make([]float64, 0, 8)
+	for i := 1; i <= k; i++ {
+		r := n - i*p
+		effects = append(effects, h[r]-medianF(append(scratch[:0], h[r-p:r]...)))
+	}
+	return l0 + medianF(effects), true
+}
+
+// Residuals returns the one-step-ahead residuals h[j] - expected_j of the last 4P days that
+// had enough history.
+func (s Seasonal) Residuals(h []float64) []float64 {
+	n := len(h)
+	var out []float64
+	scratch := make([]float64, 0, s.Period)
+	for j := max(s.MinHistory(), n-4*s.Period); j < n; j++ {
+		if e, ok := s.ExpectedFloat(h[:j], scratch); ok {
+			out = append(out, h[j]-e)
+		}
+	}
+	return out
+}
+
+// SigmaFromResiduals is the scale rule: 1.4826 * MAD of the residuals when there are at
+// least Period of them, else 1.5 x the seasonal-difference noise of h; then the floor.
+func (s Seasonal) SigmaFromResiduals(res, h []float64, expected float64) float64 {
+	var sd float64
+	if len(res) >= s.Period {
+		sd = 1.4826 * madF(slices.Clone(res))
+	} else {
+		p, n := s.Period, len(h)
+		var diffs []float64
+		for j := max(p, n-4*p); j < n; j++ {
+			diffs = append(diffs, h[j]-h[j-p])
+		}
+		sd = 1.5 * 1.4826 * madF(diffs) / math.Sqrt2
+	}
+	return s.Floor.apply(sd, expected)
+}
+
+func (s Seasonal) sigma(h []float64, expected float64) float64 {
+	return s.SigmaFromResiduals(s.Residuals(h), h, expected)
+}
+
+// ScoreFloat scores x after h in float64, as Evaluate does without a calendar (no month
+// start); ready is false during cold start.
+func (s Seasonal) ScoreFloat(h []float64, x float64) (score, sigma float64, ready bool) {
+	e, ok := s.ExpectedFloat(h, nil)
+	if !ok {
 		return 0, 0, false
 	}
-	score, sigma = s.scoreWithRefs(history, x, s.refs(n, time.Time{}))
-	return score, sigma, true
-}
-
-func (s Seasonal) scoreWithRefs(h []float64, x float64, refs []int) (score, sigma float64) {
-	n, p := len(h), s.Period
-	scratch := make([]float64, 0, 4*p)
-	l0 := medianF(append(scratch[:0], h[n-p:n]...))
-	effects := make([]float64, len(refs))
-	for i, r := range refs {
-		r, lo, hi := refWindow(r, p)
-		effects[i] = h[r] - medianF(append(scratch[:0], h[lo:hi]...))
-	}
-	expected := l0 + medianF(effects)
-	diffs := scratch[:0]
-	for j := max(p, n-4*p); j < n; j++ {
-		diffs = append(diffs, h[j]-h[j-p])
-	}
-	sd := 1.4826 * madF(diffs) / math.Sqrt2
-	sigma = s.Floor.apply(sd, expected)
-	return (x - expected) / sigma, sigma
-}
-
-// refWindow decodes a reference from refs: a weekday reference r has its level in the
-// Period days before it; a month-start reference (encoded -1-m) has its level in the Period
-// days after it, so that it is usable as soon as the previous month's first day is in the
-// history.
-func refWindow(r, p int) (idx, lo, hi int) {
-	if r < 0 {
-		m := -1 - r
-		return m, m + 1, m + 1 + p
-	}
-	return r, r - p, r
+	sigma = s.sigma(h, e)
+	return (x - e) / sigma, sigma, true
 }
 
 // coldExpected is the expected value reported when no statistical baseline exists: the

@@ -225,3 +225,40 @@ func TestScoreFloatMatchesEvaluate(t *testing.T) {
 	require.InDelta(t, ev.Sigma, sig, 1e-9)
 	require.InDelta(t, ev.Expected.InexactFloat64(), 30-sc*sig, 1e-9)
 }
+
+// The scale is the MAD of the detector's own one-step-ahead residuals. Hand computation:
+// 28 days at 1000, then 1100, 900, 1100, 900, 1100, 900, 1100 (days 28..34). Every
+// expected value for days 21..34 is 1000 (each level median is still 1000 and every weekday
+// effect 0), so the residuals are 0 x7 then +100, -100, +100, -100, +100, -100, +100:
+// median 0, absolute deviations 0 x7 and 100 x7, MAD 50, sigma = 1.4826 * 50 = 74.13.
+// Day 35: L0 = median(1100, 900, 1100, 900, 1100, 900, 1100) = 1100, weekday effects
+// (1100-1000, 0, 0, 0) -> median 0, expected 1100; actual 1500 -> score 400 / 74.13 = 5.396.
+func TestSeasonalScaleFromResiduals(t *testing.T) {
+	h := repeat(1000, 28)
+	h = append(h, 1100, 900, 1100, 900, 1100, 900, 1100)
+	s := anomaly.NewSeasonal()
+	res := s.Residuals(h)
+	require.Equal(t, []float64{0, 0, 0, 0, 0, 0, 0, 100, -100, 100, -100, 100, -100, 100}, res)
+	ev := s.Evaluate(ds(h...), monday, d("1500"))
+	requireDec(t, "1100", ev.Expected)
+	require.InDelta(t, 1.4826*50, ev.Sigma, 1e-9)
+	require.InDelta(t, 400/(1.4826*50), ev.Score, 1e-9)
+}
+
+// A level shift between the previous month's first day and the week after it is not a fee:
+// the first day must stand out from both neighbours.
+func TestSeasonalMonthStartIgnoresLevelShift(t *testing.T) {
+	day := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC)
+	var h []decimal.Decimal
+	for t0 := start; t0.Before(day); t0 = t0.AddDate(0, 0, 1) {
+		if t0.Before(time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)) {
+			h = append(h, d("100"))
+		} else {
+			h = append(h, d("300"))
+		}
+	}
+	ev := anomaly.NewSeasonal().Evaluate(h, day, d("300"))
+	requireDec(t, "300", ev.Expected)
+	require.InDelta(t, 0, ev.Score, 1e-9)
+}

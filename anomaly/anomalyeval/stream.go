@@ -55,6 +55,10 @@ func (g *WindowedGaussian) Next(_ time.Time, v float64) float64 {
 	return score
 }
 
+// nabScore maps a z score to the scale NAB's windowed Gaussian uses, 1 - Q(|z|), so that the
+// detectors' scores (and thresholds) are on one scale. It is monotone in |z|.
+func nabScore(z float64) float64 { return 1 - 0.5*math.Erfc(math.Abs(z)/math.Sqrt2) }
+
 // normalTail is nupic's normalProbability: the probability of a sample further from the
 // mean than x on its side, Q(|x - mean| / std).
 func normalTail(x, mean, std float64) float64 {
@@ -77,8 +81,8 @@ func meanStd(v []float64) (mean, std float64) {
 	return mean, math.Sqrt(ss / float64(len(v)))
 }
 
-// ZScoreStream runs anomaly.ZScore's scoring core point by point: |z| against the Window
-// points before; 0 until MinPoints exist.
+// ZScoreStream runs anomaly.ZScore's scoring core point by point: z against the Window
+// points before, reported as 1 - Q(|z|); 0 until MinPoints exist.
 type ZScoreStream struct {
 	Z    anomaly.ZScore
 	hist []float64
@@ -103,7 +107,7 @@ func (s *ZScoreStream) Next(_ time.Time, v float64) float64 {
 	score := 0.0
 	if len(s.hist) >= s.Z.MinPoints {
 		z, _ := s.Z.ScoreFloat(s.hist, v)
-		score = math.Abs(z)
+		score = nabScore(z)
 	}
 	s.hist = append(s.hist, v)
 	if len(s.hist) > 4*s.Z.Window {
@@ -112,17 +116,21 @@ func (s *ZScoreStream) Next(_ time.Time, v float64) float64 {
 	return score
 }
 
-// SeasonalStream runs anomaly.Seasonal's scoring core point by point with the series' daily
-// period (points per day) in place of the 7-day week: on daily cost data the season is the
-// week, on NAB's minute-level data it is the day.
+// SeasonalStream runs anomaly.Seasonal's core point by point with the series' daily period
+// (points per day) in place of the 7-day week: on daily cost data the season is the week,
+// on NAB's minute-level data it is the day. The residuals the scale is computed from are
+// kept as the stream goes (each point's residual is computed once, when it is scored, from
+// the points before it), which is what Seasonal.Evaluate recomputes from scratch.
 type SeasonalStream struct {
-	S    anomaly.Seasonal
-	base anomaly.Seasonal
-	hist []float64
+	S       anomaly.Seasonal
+	base    anomaly.Seasonal
+	hist    []float64
+	res     []float64
+	scratch []float64
 }
 
-// NewSeasonalStream: 3 references at most, 1 at least (NAB series are often only two
-// weeks long), relative sigma floor only.
+// NewSeasonalStream: 3 references at most, 1 at least (NAB series are often two weeks
+// long), relative sigma floor only.
 func NewSeasonalStream() *SeasonalStream {
 	s := anomaly.NewSeasonal()
 	s.Refs, s.MinRefs, s.MonthStart = 3, 1, false
@@ -137,15 +145,21 @@ func (s *SeasonalStream) Name() string { return "seasonal (ours, robust)" }
 func (s *SeasonalStream) Reset(period int) {
 	s.S = s.base
 	s.S.Period = max(period, 1)
-	s.hist = s.hist[:0]
+	s.hist, s.res = s.hist[:0], s.res[:0]
 }
 
 // Next implements StreamDetector.
 func (s *SeasonalStream) Next(_ time.Time, v float64) float64 {
-	keep := (s.S.Refs + 1) * s.S.Period
+	p := s.S.Period
+	keep := (s.S.Refs + 1) * p
 	score := 0.0
-	if z, _, ok := s.S.ScoreFloat(s.hist, v); ok {
-		score = math.Abs(z)
+	if e, ok := s.S.ExpectedFloat(s.hist, s.scratch); ok {
+		sigma := s.S.SigmaFromResiduals(s.res[max(0, len(s.res)-4*p):], s.hist, e)
+		score = nabScore((v - e) / sigma)
+		s.res = append(s.res, v-e)
+		if len(s.res) > 8*p {
+			s.res = append(s.res[:0], s.res[len(s.res)-4*p:]...)
+		}
 	}
 	s.hist = append(s.hist, v)
 	if len(s.hist) > 2*keep {

@@ -222,6 +222,9 @@ func poisson(rng *rand.Rand, mean float64) int {
 	}
 }
 
+// Debug, when set, receives every false positive of EvaluateSynthetic (for investigation).
+var Debug func(tenant int, service string, day int, kind, rule string)
+
 // SynthResult is one detector's result on a synthetic data set.
 type SynthResult struct {
 	Detector      string
@@ -230,6 +233,7 @@ type SynthResult struct {
 	ByKind        map[string][2]int // kind -> {detected, total}
 	Detections    int
 	FalsePos      int
+	FPByKind      map[string]int // false positives by anomaly kind (SPIKE, DROP, NEW_SPEND)
 	TenantMonths  float64
 	FPPerTenantMo float64
 }
@@ -299,12 +303,14 @@ func EvaluateSynthetic(ctx context.Context, data SynthData, det anomaly.Detector
 		tenant  int
 		service string
 		day     int
+		kind    anomaly.Kind
+		rule    string
 	}
 	var mu sync.Mutex
 	var found []det3
 	notifier := anomaly.NotifierFunc(func(_ context.Context, a anomaly.Anomaly) error {
 		mu.Lock()
-		found = append(found, det3{index[a.TenantID], a.Service, int(a.Day.Sub(cfg.Start).Hours() / 24)})
+		found = append(found, det3{index[a.TenantID], a.Service, int(a.Day.Sub(cfg.Start).Hours() / 24), a.Kind, a.Rule})
 		mu.Unlock()
 		return nil
 	})
@@ -322,7 +328,7 @@ func EvaluateSynthetic(ctx context.Context, data SynthData, det anomaly.Detector
 			return SynthResult{}, e
 		}
 	}
-	res := SynthResult{Detector: label, Events: len(data.Events), ByKind: map[string][2]int{}, Detections: len(found)}
+	res := SynthResult{Detector: label, Events: len(data.Events), ByKind: map[string][2]int{}, FPByKind: map[string]int{}, Detections: len(found)}
 	matches := func(e Event, f det3) bool {
 		return e.Tenant == f.tenant && (e.Resource == f.service || f.service == anomaly.ServiceTotal) && f.day >= e.Start && f.day <= e.End
 	}
@@ -352,6 +358,10 @@ func EvaluateSynthetic(ctx context.Context, data SynthData, det anomaly.Detector
 		}
 		if !explained {
 			res.FalsePos++
+			res.FPByKind[string(f.kind)]++
+			if Debug != nil {
+				Debug(f.tenant, f.service, f.day, string(f.kind), f.rule)
+			}
 		}
 	}
 	res.TenantMonths = float64(len(data.Tenants)) * float64(cfg.Days-1) / (365.25 / 12)
