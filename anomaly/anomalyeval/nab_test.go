@@ -122,7 +122,7 @@ func TestLoadNABAndWindowedGaussian(t *testing.T) {
 	w0 := t0.Add(790 * 5 * time.Minute).Format(nabTime)
 	w1 := t0.Add(810 * 5 * time.Minute).Format(nabTime)
 	fsys := fstest.MapFS{
-		"data/cat/s.csv":                {Data: []byte(csv.String())},
+		"data/cat/s.csv":               {Data: []byte(csv.String())},
 		"labels/combined_windows.json": {Data: []byte(`{"cat/s.csv": [["` + w0 + `.000000", "` + w1 + `.000000"]], "cat/missing.csv": []}`)},
 		"config/profiles.json":         {Data: []byte(`{"standard": {"CostMatrix": {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11, "tnWeight": 1.0}}}`)},
 	}
