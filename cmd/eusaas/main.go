@@ -52,6 +52,7 @@ const usage = `usage: eusaas <command> [flags]
 
 commands:
   serve      run the HTTP server (in-memory adapters unless APP_POSTGRES_* is set)
+  migrate    apply the platform migrations; "migrate tenants [--concurrency N]" migrates every tenant schema
   version    print the version
 
 Configuration is read from APP_* environment variables; see README.md.
