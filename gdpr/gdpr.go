@@ -71,9 +71,9 @@ type Request struct {
 	Reason    string
 
 	// Erasures: counts by kind of data, and the saga's steps.
-	Counts      map[string]int
-	Steps       []StepState
-	Backup      *BackupInfo
+	Counts map[string]int
+	Steps  []StepState
+	Backup *BackupInfo
 	// AuditEntries are the audit entries written so far (the saga's intent entry first).
 	AuditEntries []CertifiedEntry
 	Certificate  *SignedCertificate

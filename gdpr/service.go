@@ -62,7 +62,9 @@ type Deps struct {
 	Queue    jobs.Queue
 	Recorder eusaas.Recorder
 
-	Subjects    interface{ HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) }
+	Subjects interface {
+		HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
+	}
 	Lifecycle   Lifecycle
 	Schemas     SchemaDropper
 	Cache       CachePurger

@@ -357,4 +357,3 @@ func ids(rs []gdpr.Request) []string {
 	}
 	return out
 }
-
