@@ -2,7 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eusaas/eusaas"
 
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
@@ -26,4 +31,57 @@ func TestConformanceGDPR(t *testing.T) {
 			return gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: db}
 		},
 	})
+}
+
+// gdprSeed creates a tenant schema with two subject-linked tables (a foreign key between
+// them) and inserts users and notes; it returns the number of rows.
+func gdprSeed(t testing.TB, db *postgres.DB, tenant eusaas.TenantID, users, notesPerUser int) int {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.CreateTenantSchema(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, fmt.Sprintf(`
+			CREATE TABLE users (id uuid PRIMARY KEY, email text NOT NULL, full_name text, created_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz);
+			CREATE TABLE notes (id bigserial PRIMARY KEY, user_id uuid NOT NULL REFERENCES users (id), body text, amount numeric(12,4), created_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz);
+			INSERT INTO users (id, email, full_name) SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'user' || g || '@example.eu', 'User "' || g || '" <x>' FROM generate_series(1, %[1]d) g;
+			INSERT INTO notes (user_id, body, amount) SELECT ('00000000-0000-4000-8000-' || lpad((1 + (g %% %[1]d))::text, 12, '0'))::uuid, 'note ' || g || E'\nline, with comma', g / 7.0 FROM generate_series(1, %[1]d * %[2]d) g;`,
+			users, notesPerUser))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return users + users*notesPerUser
+}
+
+func gdprSchemaExists(t testing.TB, db *postgres.DB, tenant eusaas.TenantID) bool {
+	var ok bool
+	if err := db.Pool.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", tenant.SchemaName()).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func TestConformanceGDPRSaga(t *testing.T) {
+	gdprtest.RunSaga(t, gdprtest.SagaHarness{New: func(t *testing.T, tenant eusaas.TenantID) gdprtest.SagaEnv {
+		db := postgres.New(pgtest.Pool(t))
+		if err := db.MigratePlatform(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		rows := gdprSeed(t, db, tenant, 10, 3)
+		s, err := postgres.NewGDPRStore(db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := postgres.NewGDPRData(db)
+		return gdprtest.SagaEnv{
+			Stores:       gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: db},
+			Data:         data,
+			Schemas:      data,
+			SchemaExists: func() bool { return gdprSchemaExists(t, db, tenant) },
+			Rows:         rows,
+		}
+	}})
 }
