@@ -68,8 +68,13 @@ type Server struct {
 	hooks   []func(ctx context.Context, tenant eusaas.TenantID, route string)
 }
 
-// BearerAuth is the security requirement of protected operations.
+// BearerAuth is the security requirement of protected operations. It is also the document's
+// root-level requirement, so an operation that sets no Security is documented as protected.
 var BearerAuth = []map[string][]string{{"bearer": {}}}
+
+// Public is the security requirement of operations that need no token (login, JWKS,
+// signed downloads): one empty requirement object, meaning anonymous access is allowed.
+var Public = []map[string][]string{{}}
 
 // New builds the server with its middleware and the operations endpoints (/health,
 // /metrics, /openapi.json, /docs). Modules add their routes with their Register functions.
@@ -117,6 +122,8 @@ func New(opts Options) *Server {
 	cfg.DocsPath = ""            // /docs is served from embedded Swagger UI below (no CDN)
 	cfg.OpenAPIPath = "/openapi" // -> /openapi.json (3.1) and /openapi.yaml
 	cfg.Info.Description = "eusaas: EU-grade multi-tenant SaaS platform. Every error is an RFC 9457 problem."
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "This server"}}
+	cfg.Security = BearerAuth
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
 			Description: "RS256 access token from POST /api/v1/auth/login"},
@@ -266,7 +273,7 @@ type healthOutput struct {
 
 func (s *Server) registerHealth() {
 	huma.Register(s.api, huma.Operation{
-		OperationID: "health", Method: http.MethodGet, Path: "/health",
+		OperationID: "health", Method: http.MethodGet, Path: "/health", Security: Public,
 		Summary: "Liveness and component status", Tags: []string{"Operations"},
 		Description: "200 when every required component answers; 503 with the same body otherwise.",
 		Responses:   map[string]*huma.Response{"503": {Description: "A required component is down"}},

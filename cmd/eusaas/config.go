@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is the server configuration, read from APP_ environment variables (SPEC.md).
+type Config struct {
+	// Postgres is set when any APP_POSTGRES_* variable is: it selects Postgres mode.
+	Postgres *PostgresConfig
+
+	RedisURL           string
+	JWTPrivateKeyPEM   string
+	JWTPublicKeyPEM    string
+	JWTIssuer          string
+	AccessTokenMinutes int
+	RefreshTokenDays   int
+	CeleryBrokerURL    string // accepted for compatibility; unused (jobs run on River or in process)
+	LogLevel           slog.Level
+	BootstrapEmail     string
+	BootstrapPassword  string
+	HTTPAddr           string
+	PrometheusURL      string
+}
+
+// PostgresConfig holds the connection settings.
+type PostgresConfig struct {
+	Host, User, Password, DB string
+	Port                     int
+}
+
+// URL is the pgx connection string.
+func (p PostgresConfig) URL() string {
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), Path: "/" + p.DB}
+	if p.Password != "" {
+		u.User = url.UserPassword(p.User, p.Password)
+	} else {
+		u.User = url.User(p.User)
+	}
+	q := url.Values{}
+	q.Set("sslmode", "prefer")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// ConfigError names the variable that is wrong; the message never includes secret values.
+type ConfigError struct {
+	Var, Reason string
+}
+
+func (e *ConfigError) Error() string { return e.Var + ": " + e.Reason }
+
+// LoadConfig reads the configuration through getenv (os.Getenv in production).
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		RedisURL:           "redis://localhost:6379/0",
+		JWTIssuer:          "eu-multi-tenant-platform",
+		AccessTokenMinutes: 15,
+		RefreshTokenDays:   7,
+		CeleryBrokerURL:    "redis://localhost:6379/1",
+		LogLevel:           slog.LevelInfo,
+		HTTPAddr:           ":8000",
+	}
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	posInt := func(name string, dst *int, max int) error {
+		v := getenv(name)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > max {
+			return &ConfigError{name, fmt.Sprintf("must be an integer between 1 and %d", max)}
+		}
+		*dst = n
+		return nil
+	}
+
+	pgVars := []string{"APP_POSTGRES_HOST", "APP_POSTGRES_PORT", "APP_POSTGRES_USER", "APP_POSTGRES_PASSWORD", "APP_POSTGRES_DB"}
+	for _, v := range pgVars {
+		if getenv(v) != "" {
+			c.Postgres = &PostgresConfig{Host: "localhost", Port: 5432, User: "postgres", DB: "eu_multitenant"}
+			break
+		}
+	}
+	if c.Postgres != nil {
+		str("APP_POSTGRES_HOST", &c.Postgres.Host)
+		str("APP_POSTGRES_USER", &c.Postgres.User)
+		str("APP_POSTGRES_PASSWORD", &c.Postgres.Password)
+		str("APP_POSTGRES_DB", &c.Postgres.DB)
+		if err := posInt("APP_POSTGRES_PORT", &c.Postgres.Port, 65535); err != nil {
+			return c, err
+		}
+	}
+	str("APP_REDIS_URL", &c.RedisURL)
+	if _, err := url.Parse(c.RedisURL); err != nil || !strings.HasPrefix(c.RedisURL, "redis") {
+		return c, &ConfigError{"APP_REDIS_URL", "must be a redis:// or rediss:// URL"}
+	}
+	str("APP_JWT_PRIVATE_KEY", &c.JWTPrivateKeyPEM)
+	str("APP_JWT_PUBLIC_KEY", &c.JWTPublicKeyPEM)
+	// The _FILE variants read the PEM from a file (container secrets); they win when both are set.
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"APP_JWT_PRIVATE_KEY_FILE", &c.JWTPrivateKeyPEM}, {"APP_JWT_PUBLIC_KEY_FILE", &c.JWTPublicKeyPEM}} {
+		if path := getenv(f.name); path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return c, &ConfigError{f.name, "cannot read the file it names"}
+			}
+			*f.dst = string(b)
+		}
+	}
+	str("APP_JWT_ISSUER", &c.JWTIssuer)
+	if err := posInt("APP_JWT_ACCESS_TOKEN_MINUTES", &c.AccessTokenMinutes, 24*60); err != nil {
+		return c, err
+	}
+	if err := posInt("APP_JWT_REFRESH_TOKEN_DAYS", &c.RefreshTokenDays, 365); err != nil {
+		return c, err
+	}
+	str("APP_CELERY_BROKER_URL", &c.CeleryBrokerURL)
+	if v := getenv("APP_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return c, &ConfigError{"APP_LOG_LEVEL", "must be DEBUG, INFO, WARN or ERROR"}
+		}
+	}
+	str("APP_BOOTSTRAP_ADMIN_EMAIL", &c.BootstrapEmail)
+	str("APP_BOOTSTRAP_ADMIN_PASSWORD", &c.BootstrapPassword)
+	if (c.BootstrapEmail == "") != (c.BootstrapPassword == "") {
+		return c, &ConfigError{"APP_BOOTSTRAP_ADMIN_PASSWORD", "APP_BOOTSTRAP_ADMIN_EMAIL and APP_BOOTSTRAP_ADMIN_PASSWORD must be set together"}
+	}
+	str("APP_HTTP_ADDR", &c.HTTPAddr)
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return c, &ConfigError{"APP_HTTP_ADDR", "must be host:port or :port"}
+	}
+	str("APP_PROMETHEUS_URL", &c.PrometheusURL)
+	if c.PrometheusURL != "" {
+		if u, err := url.Parse(c.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return c, &ConfigError{"APP_PROMETHEUS_URL", "must be an http(s) URL"}
+		}
+	}
+	if (c.JWTPrivateKeyPEM == "") != (c.JWTPublicKeyPEM == "") {
+		return c, &ConfigError{"APP_JWT_PUBLIC_KEY", "APP_JWT_PRIVATE_KEY and APP_JWT_PUBLIC_KEY must be set together"}
+	}
+	return c, nil
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	require.Nil(t, c.Postgres, "no APP_POSTGRES_* means memory mode")
+	require.Equal(t, ":8000", c.HTTPAddr)
+	require.Equal(t, 15, c.AccessTokenMinutes)
+	require.Equal(t, 7, c.RefreshTokenDays)
+	require.Equal(t, "eu-multi-tenant-platform", c.JWTIssuer)
+
+	c, err = LoadConfig(env(map[string]string{"APP_POSTGRES_PASSWORD": "s3cret"}))
+	require.NoError(t, err)
+	require.NotNil(t, c.Postgres, "any APP_POSTGRES_* selects Postgres mode")
+	require.Equal(t, PostgresConfig{Host: "localhost", Port: 5432, User: "postgres", Password: "s3cret", DB: "eu_multitenant"}, *c.Postgres)
+}
+
+func TestLoadConfigNamesTheBadVariable(t *testing.T) {
+	bad := map[string]map[string]string{
+		"APP_POSTGRES_PORT":            {"APP_POSTGRES_PORT": "abc"},
+		"APP_JWT_ACCESS_TOKEN_MINUTES": {"APP_JWT_ACCESS_TOKEN_MINUTES": "0"},
+		"APP_JWT_REFRESH_TOKEN_DAYS":   {"APP_JWT_REFRESH_TOKEN_DAYS": "-1"},
+		"APP_LOG_LEVEL":                {"APP_LOG_LEVEL": "LOUD"},
+		"APP_HTTP_ADDR":                {"APP_HTTP_ADDR": "8000"},
+		"APP_REDIS_URL":                {"APP_REDIS_URL": "http://x"},
+		"APP_PROMETHEUS_URL":           {"APP_PROMETHEUS_URL": "ftp://x"},
+		"APP_BOOTSTRAP_ADMIN_PASSWORD": {"APP_BOOTSTRAP_ADMIN_EMAIL": "a@b.c"},
+		"APP_JWT_PUBLIC_KEY":           {"APP_JWT_PRIVATE_KEY": "-----BEGIN"},
+	}
+	for name, vars := range bad {
+		t.Run(name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			m := &Main{Stdout: io.Discard, Stderr: &stderr, Getenv: env(vars)}
+			code := m.Run(context.Background(), []string{"serve"})
+			require.NotZero(t, code)
+			require.Contains(t, stderr.String(), name)
+			for _, v := range vars {
+				if strings.Contains(v, "BEGIN") {
+					require.NotContains(t, stderr.String(), v, "secret values are never printed")
+				}
+			}
+		})
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errb, Getenv: env(nil)}
+	require.Equal(t, 0, m.Run(context.Background(), []string{"version"}))
+	require.NotEmpty(t, strings.TrimSpace(out.String()))
+	require.Equal(t, 2, m.Run(context.Background(), nil))
+	require.Equal(t, 2, m.Run(context.Background(), []string{"frobnicate"}))
+	require.Contains(t, errb.String(), "unknown command")
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeMemoryModeAndGracefulShutdown starts the real server with no configuration,
+// checks /health, then cancels the context (what SIGINT/SIGTERM do) and expects a clean exit.
+func TestServeMemoryModeAndGracefulShutdown(t *testing.T) {
+	var logs syncBuffer
+	ready := make(chan string, 1)
+	m := &Main{Stdout: io.Discard, Stderr: &logs, Getenv: env(map[string]string{"APP_HTTP_ADDR": "127.0.0.1:0"}),
+		Ready: func(addr string) { ready <- addr }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- m.Run(ctx, []string{"serve"}) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("server not ready within 10 s")
+	}
+	resp, err := http.Get("http://" + addr + "/health")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, "%s", body)
+	require.Contains(t, logs.String(), "in-memory adapters")
+
+	cancel()
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, logs.String())
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop within the drain period")
+	}
+	require.Contains(t, logs.String(), "stopped")
+	_, err = http.Get("http://" + addr + "/health")
+	require.Error(t, err, "no longer accepting connections")
+}
