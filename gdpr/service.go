@@ -528,8 +528,13 @@ func (s *Service) CleanupExports(ctx context.Context) error {
 // ---- Subject erasure (Art. 17) ----
 
 // RequestErasure records the erasure of one data subject and enqueues its job. Erasing a
-// subject already erased (or being erased) returns that request unchanged.
-func (s *Service) RequestErasure(ctx context.Context, tenant eusaas.TenantID, subject, reason string) (Request, error) {
+// subject already erased (or being erased) returns that request unchanged with created false.
+func (s *Service) RequestErasure(ctx context.Context, tenant eusaas.TenantID, subject, reason string) (r Request, created bool, err error) {
+	r, err = s.requestErasure(ctx, tenant, subject, reason, &created)
+	return r, created, err
+}
+
+func (s *Service) requestErasure(ctx context.Context, tenant eusaas.TenantID, subject, reason string, created *bool) (Request, error) {
 	var v eusaas.Violations
 	if subject == "" || len(subject) > 200 {
 		v.Add("body.data_subject_id", "must be a non-empty id of at most 200 characters")
@@ -553,6 +558,7 @@ func (s *Service) RequestErasure(ctx context.Context, tenant eusaas.TenantID, su
 	}
 	r := s.newRequest(ctx, tenant, KindSubjectErasure)
 	r.SubjectID, r.Reason = subject, reason
+	*created = true
 	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.d.Store.CreateRequest(ctx, r); err != nil {
 			return err

@@ -281,11 +281,13 @@ func TestExportRetriesThenFails(t *testing.T) {
 func TestSubjectErasure(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	r, err := e.svc.RequestErasure(ctx, e.tenant, "u1", "user asked")
+	r, created, err := e.svc.RequestErasure(ctx, e.tenant, "u1", "user asked")
 	require.NoError(t, err)
+	require.True(t, created)
 	require.Equal(t, gdpr.StatusPending, r.Status)
-	again, err := e.svc.RequestErasure(ctx, e.tenant, "u1", "")
+	again, created, err := e.svc.RequestErasure(ctx, e.tenant, "u1", "")
 	require.NoError(t, err)
+	require.False(t, created)
 	require.Equal(t, r.ID, again.ID, "a second request answers with the existing one")
 	require.Equal(t, 1, e.runner.WorkAvailable(ctx))
 	r, err = e.svc.Request(ctx, e.tenant, gdpr.KindSubjectErasure, r.ID)
@@ -301,19 +303,19 @@ func TestSubjectErasure(t *testing.T) {
 	require.Equal(t, []string{"u1"}, e.erased.billing)
 
 	// Erasing an erased subject: the existing result, no new job.
-	again, err = e.svc.RequestErasure(ctx, e.tenant, "u1", "")
+	again, _, err = e.svc.RequestErasure(ctx, e.tenant, "u1", "")
 	require.NoError(t, err)
 	require.Equal(t, r.ID, again.ID)
 	require.Equal(t, 0, e.runner.WorkAvailable(ctx))
 
-	_, err = e.svc.RequestErasure(ctx, e.tenant, "ghost", "")
+	_, _, err = e.svc.RequestErasure(ctx, e.tenant, "ghost", "")
 	require.Equal(t, "body.data_subject_id", eusaas.FieldsOf(err)[0].Location)
-	_, err = e.svc.RequestErasure(ctx, e.tenant, "", "")
+	_, _, err = e.svc.RequestErasure(ctx, e.tenant, "", "")
 	require.Equal(t, "body.data_subject_id", eusaas.FieldsOf(err)[0].Location)
 
 	h, err := e.svc.PlaceHold(ctx, e.tenant, "tax audit")
 	require.NoError(t, err)
-	_, err = e.svc.RequestErasure(ctx, e.tenant, "u2", "")
+	_, _, err = e.svc.RequestErasure(ctx, e.tenant, "u2", "")
 	require.ErrorIs(t, err, gdpr.ErrLegalHold)
 	require.Contains(t, eusaas.MessageOf(err), h.ID)
 }
@@ -360,7 +362,7 @@ func TestOverdue(t *testing.T) {
 	e := newEnv(t)
 	_, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON})
 	require.NoError(t, err)
-	_, err = e.svc.RequestErasure(ctx, e.tenant, "u3", "")
+	_, _, err = e.svc.RequestErasure(ctx, e.tenant, "u3", "")
 	require.NoError(t, err)
 	e.clock.Advance(40 * 24 * time.Hour)
 	n, err := e.svc.Overdue(ctx)
