@@ -155,7 +155,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 		Summary: "Export the tenant's data (Art. 20)", Description: "Creates an export job; the archive holds every table (or the rows of the listed data subjects) as JSON, CSV or XML plus a signed manifest.",
 		Tags: tags, Security: BearerAuth, DefaultStatus: http.StatusAccepted},
 		func(ctx context.Context, in *struct {
-			ID string `path:"id" doc:"tenant id"`
+			ID   string `path:"id" doc:"tenant id"`
 			Body struct {
 				DataSubjects     []string `json:"data_subjects,omitempty" maxItems:"1000" doc:"only these subjects' rows"`
 				Format           string   `json:"format" doc:"json, csv or xml"`
@@ -231,7 +231,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 		Summary: "Erase a data subject (Art. 17)", Description: "202 with a new job; erasing a subject already erased (or being erased) answers 200 with the existing job.",
 		Tags: tags, Security: BearerAuth, DefaultStatus: http.StatusAccepted},
 		func(ctx context.Context, in *struct {
-			ID string `path:"id" doc:"tenant id"`
+			ID   string `path:"id" doc:"tenant id"`
 			Body struct {
 				DataSubjectID string `json:"data_subject_id"`
 				Reason        string `json:"reason,omitempty"`
@@ -283,7 +283,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 	Register(s, huma.Operation{OperationID: "put-gdpr-retention", Method: http.MethodPut, Path: "/api/v1/tenants/{id}/gdpr/retention",
 		Summary: "Set the retention policy", Tags: tags, Security: BearerAuth},
 		func(ctx context.Context, in *struct {
-			ID string `path:"id" doc:"tenant id"`
+			ID   string `path:"id" doc:"tenant id"`
 			Body struct {
 				DefaultRetentionDays  int `json:"default_retention_days" minimum:"1" maximum:"3650"`
 				AuditLogRetentionDays int `json:"audit_log_retention_days" minimum:"30" maximum:"3650"`
@@ -309,7 +309,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 	Register(s, huma.Operation{OperationID: "create-legal-hold", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/gdpr/legal-holds",
 		Summary: "Place a legal hold (blocks erasure)", Tags: opTags, Security: BearerAuth, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
-			ID string `path:"id" doc:"tenant id"`
+			ID   string `path:"id" doc:"tenant id"`
 			Body struct {
 				Reason string `json:"reason" maxLength:"500"`
 			}
@@ -361,7 +361,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 	Register(s, huma.Operation{OperationID: "delete-legal-hold", Method: http.MethodDelete, Path: "/api/v1/tenants/{id}/gdpr/legal-holds/{hold_id}",
 		Summary: "Release a legal hold", Tags: opTags, Security: BearerAuth, DefaultStatus: http.StatusNoContent},
 		func(ctx context.Context, in *struct {
-			ID string `path:"id" doc:"tenant id"`
+			ID     string `path:"id" doc:"tenant id"`
 			HoldID string `path:"hold_id"`
 		}) (*struct{}, error) {
 			if _, err := s.Operator(ctx); err != nil {
