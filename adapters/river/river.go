@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,11 +35,19 @@ type Options struct {
 	FetchPollInterval time.Duration
 }
 
-// Queue is a jobs.Queue on River. The registry must be complete when New is called (River
-// fixes its workers and periodic jobs at client creation).
+// Queue is a jobs.Queue on River. River fixes its workers and periodic jobs when its client
+// is created, so the client is built on first use (Enqueue, Start or Client): modules may
+// register handlers into the registry after New, as long as they do so before the queue is
+// first used.
 type Queue struct {
-	client *rq.Client[pgx.Tx]
-	reg    *jobs.Registry
+	pool *pgxpool.Pool
+	reg  *jobs.Registry
+	opts Options
+
+	once    sync.Once
+	client  *rq.Client[pgx.Tx]
+	err     error
+	started atomic.Bool
 }
 
 var _ jobs.Queue = (*Queue)(nil)
@@ -84,8 +94,17 @@ func itoa(n int64) string {
 	return string(b)
 }
 
-// New builds the River client over pool. It does not start working; call Start.
-func New(pool *pgxpool.Pool, reg *jobs.Registry, opts Options) (*Queue, error) {
+// New returns a queue over pool. It does not start working; call Start.
+func New(pool *pgxpool.Pool, reg *jobs.Registry, opts Options) *Queue {
+	return &Queue{pool: pool, reg: reg, opts: opts}
+}
+
+func (q *Queue) build() (*rq.Client[pgx.Tx], error) {
+	q.once.Do(func() { q.client, q.err = newClient(q.pool, q.reg, q.opts) })
+	return q.client, q.err
+}
+
+func newClient(pool *pgxpool.Pool, reg *jobs.Registry, opts Options) (*rq.Client[pgx.Tx], error) {
 	if opts.Schema == "" {
 		opts.Schema = postgres.PlatformSchema
 	}
@@ -124,7 +143,7 @@ func New(pool *pgxpool.Pool, reg *jobs.Registry, opts Options) (*Queue, error) {
 	if err != nil {
 		return nil, eusaas.E(eusaas.Internal, "jobs: cannot configure river").Wrap(err)
 	}
-	return &Queue{client: c, reg: reg}, nil
+	return c, nil
 }
 
 // Enqueue implements jobs.Queue: inside the postgres adapter's transaction (postgres.Tx) the
@@ -141,22 +160,42 @@ func (q *Queue) Enqueue(ctx context.Context, kind string, a any, opts *jobs.Enqu
 	if opts != nil {
 		io = &rq.InsertOpts{MaxAttempts: opts.MaxAttempts, ScheduledAt: opts.ScheduledAt}
 	}
+	c, err := q.build()
+	if err != nil {
+		return err
+	}
 	if tx, ok := postgres.Tx(ctx); ok {
-		_, err = q.client.InsertTx(ctx, tx, args{kind: kind, raw: raw}, io)
+		_, err = c.InsertTx(ctx, tx, args{kind: kind, raw: raw}, io)
 	} else {
-		_, err = q.client.Insert(ctx, args{kind: kind, raw: raw}, io)
+		_, err = c.Insert(ctx, args{kind: kind, raw: raw}, io)
 	}
 	return postgres.Translate(err)
 }
 
 // Start works jobs and runs the periodic scheduler (on the elected leader) until Stop.
-func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+func (q *Queue) Start(ctx context.Context) error {
+	c, err := q.build()
+	if err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	q.started.Store(true)
+	return nil
+}
 
-// Stop waits for running jobs to finish (or ctx to end).
-func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+// Stop waits for running jobs to finish (or ctx to end). Stopping a queue never started is
+// a no-op.
+func (q *Queue) Stop(ctx context.Context) error {
+	if !q.started.Load() {
+		return nil
+	}
+	return q.client.Stop(ctx)
+}
 
 // Client exposes the River client (job listing for operators and tests).
-func (q *Queue) Client() *rq.Client[pgx.Tx] { return q.client }
+func (q *Queue) Client() (*rq.Client[pgx.Tx], error) { return q.build() }
 
 // Migrate applies River's own migrations in schema (default the platform schema). It is
 // what `eusaas migrate` runs after the platform migrations.

@@ -39,12 +39,11 @@ func TestRiverQueue(t *testing.T) {
 		failed.Add(1)
 		return errors.New("boom")
 	})
-	q, err := river.New(pool, reg, river.Options{FetchPollInterval: 200 * time.Millisecond})
-	require.NoError(t, err)
+	q := river.New(pool, reg, river.Options{FetchPollInterval: 200 * time.Millisecond})
 
 	// Rolled back with its transaction: never runs.
 	rollback := errors.New("rollback")
-	err = db.InTx(ctx, func(ctx context.Context) error {
+	err := db.InTx(ctx, func(ctx context.Context) error {
 		require.NoError(t, q.Enqueue(ctx, "test.ok", map[string]string{"Name": "rolled-back"}, nil))
 		return rollback
 	})
