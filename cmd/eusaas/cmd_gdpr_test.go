@@ -60,8 +60,8 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 
 	body, err := os.ReadFile(file)
 	require.NoError(t, err)
-	i := bytes.Index(body, []byte("manifest.json")) // inside the stored manifest's local header...
-	j := bytes.Index(body[i:], []byte(`"tenant_id"`))  // ...then its content
+	i := bytes.Index(body, []byte("manifest.json"))   // inside the stored manifest's local header...
+	j := bytes.Index(body[i:], []byte(`"tenant_id"`)) // ...then its content
 	require.Greater(t, j, 0)
 	body[i+j+2] ^= 0x20
 	bad := filepath.Join(t.TempDir(), "bad.zip")
