@@ -83,18 +83,24 @@ func BenchmarkGDPRExport(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	b.Run("copy_to_stdout", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			conn, err := db.Pool.Acquire(ctx)
-			if err != nil {
+	copyAll := func(b *testing.B) {
+		conn, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range tables {
+			if _, err := conn.Conn().PgConn().CopyTo(ctx, io.Discard, "COPY "+pgx.Identifier{tenant.SchemaName(), t.Name}.Sanitize()+" TO STDOUT"); err != nil {
 				b.Fatal(err)
 			}
-			for _, t := range tables {
-				if _, err := conn.Conn().PgConn().CopyTo(ctx, io.Discard, "COPY "+pgx.Identifier{tenant.SchemaName(), t.Name}.Sanitize()+" TO STDOUT"); err != nil {
-					b.Fatal(err)
-				}
-			}
-			conn.Release()
+		}
+		conn.Release()
+	}
+	// One untimed pass first: the first scan after the bulk insert sets hint bits and warms
+	// the cache, which would otherwise be charged to whichever side runs first.
+	copyAll(b)
+	b.Run("copy_to_stdout", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			copyAll(b)
 		}
 		b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})

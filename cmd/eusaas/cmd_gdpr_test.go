@@ -15,7 +15,9 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/internal/pgtest"
 )
 
 // TestGDPRWiringAndVerifyExport wires the gdpr module in memory mode, runs an export through
@@ -71,4 +73,15 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	require.Contains(t, out.String(), "FAILED")
 
 	require.Equal(t, 2, m.Run(ctx, []string{"gdpr", "verify-export", "-public-key", "nope", file}))
+}
+
+func TestMigrateJobsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	db := postgres.New(pgtest.Pool(t))
+	require.NoError(t, db.MigratePlatform(ctx))
+	require.NoError(t, migrateJobs(ctx, db))
+	require.NoError(t, migrateJobs(ctx, db))
+	var n int
+	require.NoError(t, db.Pool.QueryRow(ctx, "SELECT count(*) FROM eusaas.river_job").Scan(&n))
+	require.Zero(t, n)
 }
