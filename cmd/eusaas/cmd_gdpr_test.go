@@ -18,6 +18,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/jobs"
 )
 
 // TestGDPRWiringAndVerifyExport wires the gdpr module in memory mode, runs an export through
@@ -84,4 +85,17 @@ func TestMigrateJobsIdempotent(t *testing.T) {
 	var n int
 	require.NoError(t, db.Pool.QueryRow(ctx, "SELECT count(*) FROM eusaas.river_job").Scan(&n))
 	require.Zero(t, n)
+}
+
+func TestRunJobsStopsWithContext(t *testing.T) {
+	jr := newJobRuntime(nil, eusaas.SystemClock)
+	done := make(chan struct{})
+	jr.Registry.Handle("test.ping", func(context.Context, jobs.Job) error { close(done); return nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- runJobs(ctx, jr, slog.New(slog.DiscardHandler)) }()
+	require.NoError(t, jr.Queue.Enqueue(ctx, "test.ping", nil, nil))
+	<-done
+	cancel()
+	require.NoError(t, <-errc)
 }
