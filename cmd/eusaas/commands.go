@@ -12,5 +12,6 @@ func commands() map[string]command {
 		"migrate": cmdMigrate, // cmd_tenancy.go
 		"keys":    keysCommand,
 		"audit":   cmdAudit,
+		"gdpr":    gdprCommand,
 	}
 }
