@@ -10,5 +10,6 @@ type command func(ctx context.Context, m *Main, args []string) error
 func commands() map[string]command {
 	return map[string]command{
 		"migrate": cmdMigrate, // cmd_tenancy.go
+		"anomaly": cmdAnomaly, // cmd_anomaly.go
 	}
 }
