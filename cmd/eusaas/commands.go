@@ -13,5 +13,6 @@ func commands() map[string]command {
 		"keys":    keysCommand,
 		"audit":   cmdAudit,
 		"gdpr":    gdprCommand,
+		"anomaly": cmdAnomaly, // cmd_anomaly.go
 	}
 }
