@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -95,37 +94,24 @@ func TenantMigrations() ([]TenantMigration, error) {
 	return out, nil
 }
 
-// CreateTenantSchema creates the tenant's schema and applies every tenant migration in one
-// transaction, so a failure leaves no half-made schema. The tenancy module's provisioner and
-// the per-schema migrator build on it.
+// CreateTenantSchema creates the tenant's schema, applies every tenant migration and records
+// the schema's version in eusaas.tenant_schemas, in one transaction, so a failure leaves no
+// half-made schema. It runs the platform migrations first if this database has not had
+// them. See TenantSchemas (tenantmigrate.go) for the per-schema migration state machine.
 func (db *DB) CreateTenantSchema(ctx context.Context, tenant eusaas.TenantID) error {
-	migs, err := TenantMigrations()
+	s, err := EmbeddedTenantSchemas(db)
 	if err != nil {
 		return err
 	}
-	schema := pgx.Identifier{tenant.SchemaName()}.Sanitize()
-	return db.InTx(ctx, func(ctx context.Context) error {
-		tx, _ := Tx(ctx)
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
-			return translate(err)
-		}
-		return db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-			for _, m := range migs {
-				if _, err := tx.Exec(ctx, m.SQL); err != nil {
-					return translate(err)
-				}
-			}
-			return nil
-		})
-	})
+	return s.Create(ctx, tenant)
 }
 
-// DropTenantSchema drops the tenant's schema and everything in it. Dropping a schema that is
-// already gone is not an error (erasure steps are idempotent).
+// DropTenantSchema drops the tenant's schema and everything in it, and its version record.
+// Dropping a schema that is already gone is not an error (erasure steps are idempotent).
 func (db *DB) DropTenantSchema(ctx context.Context, tenant eusaas.TenantID) error {
-	if tenant.IsZero() {
-		return eusaas.E(eusaas.Internal, "postgres: drop schema without a tenant")
+	s, err := EmbeddedTenantSchemas(db)
+	if err != nil {
+		return err
 	}
-	_, err := db.q(ctx).Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{tenant.SchemaName()}.Sanitize()+" CASCADE")
-	return translate(err)
+	return s.Drop(ctx, tenant)
 }

@@ -32,6 +32,8 @@ type App struct {
 	health []httpapi.HealthCheck
 	server *httpapi.Server
 
+	anomaly *anomalyModule // wire_anomaly.go; nil until wired
+
 	closers []func()
 }
 

@@ -9,6 +9,10 @@ type command func(ctx context.Context, m *Main, args []string) error
 // defines its functions and this table names them (explicit, no init() registration).
 func commands() map[string]command {
 	return map[string]command{
-		"keys": keysCommand,
+		"migrate": cmdMigrate, // cmd_tenancy.go
+		"keys":    keysCommand,
+		"audit":   cmdAudit,
+		"gdpr":    gdprCommand,
+		"anomaly": cmdAnomaly, // cmd_anomaly.go
 	}
 }

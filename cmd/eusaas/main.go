@@ -52,6 +52,7 @@ const usage = `usage: eusaas <command> [flags]
 
 commands:
   serve      run the HTTP server (in-memory adapters unless APP_POSTGRES_* is set)
+  migrate    apply the platform migrations; "migrate tenants [--concurrency N]" migrates every tenant schema
   version    print the version
   keys generate [--dir DIR]   write an RS256 key pair (jwt-private.pem, jwt-public.pem)
 

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/eusaas/eusaas/adapters/postgres"
+)
+
+const tenancyMigrateUsage = `usage:
+  eusaas migrate                              apply the platform migrations
+  eusaas migrate tenants [--concurrency N]    bring every tenant schema to the latest version
+`
+
+// cmdMigrate runs "migrate" (platform schema) and "migrate tenants" (every tenant schema).
+// Both need Postgres (APP_POSTGRES_*).
+func cmdMigrate(ctx context.Context, m *Main, args []string) error {
+	if len(args) > 0 && args[0] == "tenants" {
+		return tenancyMigrateTenants(ctx, m, args[1:])
+	}
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { fmt.Fprint(m.Stderr, tenancyMigrateUsage) }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("migrate: unexpected argument %q", fs.Arg(0))
+	}
+	db, err := tenancyOpenDB(ctx, m)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	if err := db.MigratePlatform(ctx); err != nil {
+		return fmt.Errorf("platform migrations: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "platform schema %s is up to date (%s)\n", postgres.PlatformSchema, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func tenancyMigrateTenants(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("migrate tenants", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { fmt.Fprint(m.Stderr, tenancyMigrateUsage) }
+	concurrency := fs.Int("concurrency", 4, "tenant schemas migrated at the same time")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *concurrency < 1 || *concurrency > 64 {
+		return fmt.Errorf("migrate tenants: --concurrency must be between 1 and 64")
+	}
+	db, err := tenancyOpenDB(ctx, m)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	schemas, err := postgres.EmbeddedTenantSchemas(db)
+	if err != nil {
+		return err
+	}
+	res, err := TenancyMigrateTenants(ctx, schemas, *concurrency, m.Stdout)
+	if err != nil {
+		return err
+	}
+	if len(res.Failed) > 0 {
+		return fmt.Errorf("migrate tenants: %d of %d schemas failed (state 'failed' in eusaas.tenant_schemas; rerun to resume)", len(res.Failed), res.Lagging)
+	}
+	return nil
+}
+
+// TenancyMigrateTenants migrates every lagging tenant schema with the given concurrency and
+// writes one progress line per schema and a summary to w. Failed schemas are listed in the
+// result; the others are migrated regardless.
+func TenancyMigrateTenants(ctx context.Context, schemas *postgres.TenantSchemas, concurrency int, w io.Writer) (postgres.RunResult, error) {
+	res, err := schemas.Run(ctx, concurrency, func(r postgres.SchemaResult) {
+		if r.Err != nil {
+			fmt.Fprintf(w, "[%d/%d] %s FAILED at version %d: %v\n", r.Done, r.Total, r.Schema, r.To, r.Err)
+			return
+		}
+		fmt.Fprintf(w, "[%d/%d] %s %d -> %d applied %v (%s)\n", r.Done, r.Total, r.Schema, r.From, r.To, r.Applied, r.Duration.Round(time.Millisecond))
+	})
+	if err != nil {
+		return res, fmt.Errorf("migrate tenants: %w", err)
+	}
+	if res.Lagging == 0 {
+		fmt.Fprintf(w, "every tenant schema is up to date (%s)\n", res.Duration.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "%d schemas migrated, %d failed (%s)\n", res.Migrated, len(res.Failed), res.Duration.Round(time.Millisecond))
+	}
+	return res, nil
+}
+
+func tenancyOpenDB(ctx context.Context, m *Main) (*postgres.DB, error) {
+	cfg, err := LoadConfig(m.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Postgres == nil {
+		return nil, &ConfigError{"APP_POSTGRES_HOST", "migrate needs PostgreSQL: set at least one APP_POSTGRES_* variable (the in-memory mode has nothing to migrate)"}
+	}
+	db, err := postgres.Open(ctx, cfg.Postgres.URL())
+	if err != nil {
+		return nil, fmt.Errorf("postgres at %s:%d: %w", cfg.Postgres.Host, cfg.Postgres.Port, err)
+	}
+	return db, nil
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/httpapi"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/tenancy"
+)
+
+// tenancyEnv points APP_POSTGRES_* at a fresh test database.
+func tenancyEnv(t *testing.T) (func(string) string, string) {
+	u, err := url.Parse(pgtest.URL(t))
+	require.NoError(t, err)
+	vars := map[string]string{
+		"APP_POSTGRES_HOST": u.Hostname(), "APP_POSTGRES_PORT": u.Port(),
+		"APP_POSTGRES_USER": u.User.Username(), "APP_POSTGRES_DB": u.Path[1:],
+	}
+	return env(vars), u.String()
+}
+
+func TestTenancyMigrateCommands(t *testing.T) {
+	ctx := context.Background()
+	getenv, dsn := tenancyEnv(t)
+	var out, errOut bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: getenv}
+	require.Equal(t, 0, m.Run(ctx, []string{"migrate"}), errOut.String())
+	require.Contains(t, out.String(), "platform schema eusaas is up to date")
+
+	db, err := postgres.Open(ctx, dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	for range 3 {
+		require.NoError(t, db.CreateTenantSchema(ctx, eusaas.NewTenantID()))
+	}
+	out.Reset()
+	require.Equal(t, 0, m.Run(ctx, []string{"migrate", "tenants", "--concurrency", "2"}), errOut.String())
+	require.Contains(t, out.String(), "every tenant schema is up to date")
+
+	// With a new migration each schema gets a progress line.
+	migs, err := postgres.TenantMigrations()
+	require.NoError(t, err)
+	migs = append(migs, postgres.TenantMigration{Version: 9999, Name: "extra", SQL: "CREATE TABLE extra (id int)"})
+	schemas, err := postgres.NewTenantSchemas(db, migs)
+	require.NoError(t, err)
+	out.Reset()
+	res, err := TenancyMigrateTenants(ctx, schemas, 2, &out)
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Migrated)
+	require.Contains(t, out.String(), "[3/3] t_")
+	require.Contains(t, out.String(), "applied [9999]")
+	require.Contains(t, out.String(), "3 schemas migrated, 0 failed")
+
+	require.Equal(t, 1, m.Run(ctx, []string{"migrate", "tenants", "--concurrency", "0"}))
+	require.Equal(t, 1, m.Run(ctx, []string{"migrate", "bogus"}))
+}
+
+func TestTenancyMigrateNeedsPostgres(t *testing.T) {
+	var errOut bytes.Buffer
+	m := &Main{Stdout: io.Discard, Stderr: &errOut, Getenv: env(nil)}
+	require.Equal(t, 2, m.Run(context.Background(), []string{"migrate"}))
+	require.Contains(t, errOut.String(), "APP_POSTGRES_")
+}
+
+func TestTenancyWiringMemory(t *testing.T) {
+	ctx := context.Background()
+	tx := memory.NewTxRunner()
+	a := &App{log: slog.New(slog.DiscardHandler), memTx: tx, tx: tx}
+	svc, err := a.wireTenancy(nil, nil)
+	require.NoError(t, err)
+	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
+	require.NoError(t, err)
+	st, err := svc.TenantStatus(ctx, res.Tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, "ACTIVE", st)
+
+	a.server = httpapi.New(httpapi.Options{TenantGate: svc})
+	a.registerTenancyRoutes(svc)
+	rec := httptest.NewRecorder()
+	a.server.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/tenants", nil))
+	require.Equal(t, http.StatusUnauthorized, rec.Code, "the route exists and is protected")
+}

@@ -1,0 +1,617 @@
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/eusaas/eusaas"
+)
+
+// Audit actions recorded by the service, one per lifecycle step, on the tenant's own chain
+// with resource type "tenant" and the tenant id as resource id.
+const (
+	ActionCreated            = "TENANT_CREATED"             // registered, PENDING
+	ActionProvisioning       = "TENANT_PROVISIONING"        // PENDING -> PROVISIONING
+	ActionProvisioned        = "TENANT_PROVISIONED"         // PROVISIONING -> ACTIVE
+	ActionProvisioningFailed = "TENANT_PROVISIONING_FAILED" // PENDING|PROVISIONING -> DELETED
+	ActionUpdated            = "TENANT_UPDATED"             // PATCH
+	ActionSuspended          = "TENANT_SUSPENDED"           // ACTIVE -> SUSPENDED
+	ActionActivated          = "TENANT_ACTIVATED"           // SUSPENDED -> ACTIVE
+	ActionDeprovisioning     = "TENANT_DEPROVISIONING"      // ACTIVE|SUSPENDED -> DEPROVISIONING
+	ActionDataErased         = "TENANT_DATA_ERASED"         // default deprovisioner: schema dropped, cache purged
+	ActionDeleted            = "TENANT_DELETED"             // DEPROVISIONING -> DELETED
+)
+
+// ResourceType is the audit resource type of tenants.
+const ResourceType = "tenant"
+
+// casRetries bounds how often the service re-reads and retries its own read-modify-write
+// cycle when a concurrent writer won the compare-and-swap.
+const casRetries = 8
+
+// Options configure a Service. The zero value works: system clock, no audit, no
+// transactions, no cache, no owner invitations, EU regions with eu-central-1 as default.
+type Options struct {
+	Clock    eusaas.Clock
+	Recorder eusaas.Recorder
+	// Tx makes each state change and its audit event one transaction. Pass the TxRunner of
+	// the adapter the Store and the Recorder share.
+	Tx    eusaas.TxRunner
+	Cache Cache
+	// Invitations issues the owner invitation on Create; without it none is issued.
+	Invitations InvitationIssuer
+	// Regions are the data residency regions tenants may choose: EURegions when empty.
+	// Configure EU regions only; the list is the platform's residency promise.
+	Regions []string
+	// DefaultRegion is used when a tenant names none: DefaultRegion when empty.
+	DefaultRegion string
+	Logger        *slog.Logger
+}
+
+// Service runs the tenant registry and lifecycle.
+type Service struct {
+	store         Store
+	prov          Provisioner
+	clock         eusaas.Clock
+	rec           eusaas.Recorder
+	tx            eusaas.TxRunner
+	cache         Cache
+	inv           InvitationIssuer
+	deprov        Deprovisioner
+	regions       []string
+	defaultRegion string
+	log           *slog.Logger
+}
+
+// NewService returns a Service over store and prov. Its Deprovisioner is a
+// DefaultDeprovisioner until SetDeprovisioner replaces it.
+func NewService(store Store, prov Provisioner, opts Options) *Service {
+	s := &Service{
+		store: store, prov: prov, clock: opts.Clock, rec: opts.Recorder, tx: opts.Tx,
+		cache: opts.Cache, inv: opts.Invitations, regions: slices.Clone(opts.Regions),
+		defaultRegion: opts.DefaultRegion, log: opts.Logger,
+	}
+	if s.clock == nil {
+		s.clock = eusaas.SystemClock
+	}
+	if s.rec == nil {
+		s.rec = eusaas.Discard
+	}
+	if s.tx == nil {
+		s.tx = eusaas.NoTx
+	}
+	if s.cache == nil {
+		s.cache = noCache{}
+	}
+	if len(s.regions) == 0 {
+		s.regions = slices.Clone(EURegions)
+	}
+	if s.defaultRegion == "" {
+		s.defaultRegion = DefaultRegion
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.deprov = NewDefaultDeprovisioner(s)
+	return s
+}
+
+// SetDeprovisioner replaces the deprovisioner (cmd wires the gdpr saga here; it needs the
+// Service itself, hence a setter rather than an option).
+func (s *Service) SetDeprovisioner(d Deprovisioner) { s.deprov = d }
+
+// Regions returns the allowed data residency regions.
+func (s *Service) Regions() []string { return slices.Clone(s.regions) }
+
+func (s *Service) now() time.Time {
+	// Microseconds: what Postgres keeps, so every adapter returns the same instants.
+	return s.clock.Now().UTC().Truncate(time.Microsecond)
+}
+
+// Create registers a tenant and provisions it: PENDING -> PROVISIONING -> ACTIVE, its schema
+// created and migrated, the owner invitation issued to AdminEmail. If provisioning fails the
+// schema is dropped, the tenant ends DELETED with the reason in StatusReason, and the error
+// is ErrProvisioningFailed. Invalid input is InvalidArgument; a used slug ErrSlugTaken.
+func (s *Service) Create(ctx context.Context, in CreateInput) (CreateResult, error) {
+	if in.Tier == "" {
+		in.Tier = TierFree
+	}
+	if in.Region == "" {
+		in.Region = s.defaultRegion
+	}
+	var v eusaas.Violations
+	validateName(in.Name, "body.name", &v)
+	if msg := ValidateSlug(in.Slug); msg != "" {
+		v.Add("body.slug", msg)
+	}
+	if !in.Tier.Valid() {
+		v.Add("body.tier", "must be one of FREE, STARTER, PROFESSIONAL, ENTERPRISE")
+	}
+	validateEmail(in.AdminEmail, "body.admin_email", &v)
+	if !slices.Contains(s.regions, in.Region) {
+		v.Add("body.data_residency_region", fmt.Sprintf("must be an EU region: one of %v", s.regions))
+	}
+	validateMetadata(in.Metadata, "body.metadata", &v)
+	if err := v.Err(); err != nil {
+		return CreateResult{}, err
+	}
+
+	now := s.now()
+	id := eusaas.NewTenantID()
+	t := Tenant{
+		ID: id, Name: in.Name, Slug: in.Slug, Status: StatusPending, Tier: in.Tier,
+		SchemaName: id.SchemaName(), Region: in.Region, AdminEmail: in.AdminEmail,
+		Metadata: maps.Clone(in.Metadata), Settings: DefaultSettings(),
+		CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if t.Metadata == nil {
+		t.Metadata = map[string]string{}
+	}
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Create(ctx, t); err != nil {
+			return err
+		}
+		return s.record(ctx, ActionCreated, t, map[string]any{
+			"status": string(t.Status), "slug": t.Slug, "tier": string(t.Tier), "data_residency_region": t.Region,
+		}, map[string]string{"admin_email": t.AdminEmail})
+	})
+	if err != nil {
+		return CreateResult{}, err
+	}
+
+	t, err = s.transition(ctx, id, StatusProvisioning, ActionProvisioning, "provision", nil)
+	if err != nil {
+		return CreateResult{}, s.failProvisioning(ctx, id, "registry update failed", err)
+	}
+	var inv OwnerInvitation
+	if err := s.prov.Create(ctx, id); err != nil {
+		return CreateResult{}, s.failProvisioning(ctx, id, "schema creation failed", err)
+	}
+	if err := s.prov.Migrate(ctx, id); err != nil {
+		return CreateResult{}, s.failProvisioning(ctx, id, "schema migration failed", err)
+	}
+	if s.inv != nil {
+		tok, exp, err := s.inv.IssueOwnerInvitation(ctx, id, t.AdminEmail)
+		if err != nil {
+			return CreateResult{}, s.failProvisioning(ctx, id, "owner invitation failed", err)
+		}
+		inv = OwnerInvitation{Token: tok, ExpiresAt: exp}
+	}
+	t, err = s.transition(ctx, id, StatusActive, ActionProvisioned, "activate", nil)
+	if err != nil {
+		return CreateResult{}, s.failProvisioning(ctx, id, "registry update failed", err)
+	}
+	return CreateResult{Tenant: t, Invitation: inv}, nil
+}
+
+// failProvisioning undoes a half-done provisioning: drop whatever schema exists, then end
+// the tenant in DELETED with reason. It runs without the caller's cancellation so a client
+// that went away cannot leave a half-made tenant behind.
+func (s *Service) failProvisioning(ctx context.Context, id eusaas.TenantID, reason string, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	s.log.ErrorContext(ctx, "tenant provisioning failed", "tenant_id", id.String(), "reason", reason, "error", cause)
+	if err := s.prov.Drop(ctx, id); err != nil {
+		s.log.ErrorContext(ctx, "dropping half-provisioned schema failed", "tenant_id", id.String(), "error", err)
+		return ErrProvisioningFailed.Withf("tenant provisioning failed (%s) and its cleanup failed", reason).Wrap(errors.Join(cause, err))
+	}
+	now := s.now()
+	_, err := s.transition(ctx, id, StatusDeleted, ActionProvisioningFailed, "delete", func(t *Tenant) {
+		t.StatusReason = "provisioning failed: " + reason
+		tombstone(t, now)
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "recording provisioning failure failed", "tenant_id", id.String(), "error", err)
+		return ErrProvisioningFailed.Withf("tenant provisioning failed (%s); the tenant could not be marked deleted", reason).Wrap(errors.Join(cause, err))
+	}
+	return ErrProvisioningFailed.Withf("tenant provisioning failed (%s); the tenant was deleted", reason).Wrap(cause)
+}
+
+// tombstone removes personal data from a tenant that ends DELETED.
+func tombstone(t *Tenant, now time.Time) {
+	t.AdminEmail = ""
+	t.Metadata = map[string]string{}
+	t.DeletedAt = &now
+}
+
+// Get returns the tenant, DELETED tombstones included, from the cache when it has it.
+// Errors: ErrNotFound.
+func (s *Service) Get(ctx context.Context, id eusaas.TenantID) (Tenant, error) {
+	if t, ok, err := s.cache.Get(ctx, id); err == nil && ok {
+		return t, nil
+	} else if err != nil {
+		s.log.WarnContext(ctx, "tenant cache read failed", "tenant_id", id.String(), "error", err)
+	}
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Tenant{}, err
+	}
+	s.cacheWrite(ctx, t)
+	return t, nil
+}
+
+// GetBySlug returns the live (not DELETED) tenant holding slug. Errors: ErrNotFound.
+func (s *Service) GetBySlug(ctx context.Context, slug string) (Tenant, error) {
+	if ValidateSlug(slug) != "" {
+		return Tenant{}, ErrNotFound
+	}
+	if t, ok, err := s.cache.GetBySlug(ctx, slug); err == nil && ok {
+		return t, nil
+	} else if err != nil {
+		s.log.WarnContext(ctx, "tenant cache read failed", "slug", slug, "error", err)
+	}
+	t, err := s.store.GetBySlug(ctx, slug)
+	if err != nil {
+		return Tenant{}, err
+	}
+	s.cacheWrite(ctx, t)
+	return t, nil
+}
+
+// Resolve finds a tenant by id (canonical UUID text) or slug. Errors: ErrNotFound.
+func (s *Service) Resolve(ctx context.Context, idOrSlug string) (Tenant, error) {
+	if id, err := eusaas.ParseTenantID(idOrSlug); err == nil {
+		return s.Get(ctx, id)
+	}
+	return s.GetBySlug(ctx, idOrSlug)
+}
+
+// TenantStatus returns the tenant's status; it implements the HTTP layer's TenantGate.
+// Errors: ErrNotFound.
+func (s *Service) TenantStatus(ctx context.Context, id eusaas.TenantID) (string, error) {
+	t, err := s.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return string(t.Status), nil
+}
+
+// List returns one page of tenants, oldest first, optionally with one status.
+func (s *Service) List(ctx context.Context, f ListFilter, page eusaas.Page) (eusaas.List[Tenant], error) {
+	var v eusaas.Violations
+	if f.Status != "" && !f.Status.Valid() {
+		v.Add("query.status", "must be one of PENDING, PROVISIONING, ACTIVE, SUSPENDED, DEPROVISIONING, DELETED")
+	}
+	page, err := page.Normalize()
+	if err != nil {
+		v = append(v, eusaas.FieldsOf(err)...)
+	}
+	if err := v.Err(); err != nil {
+		return eusaas.List[Tenant]{}, err
+	}
+	return s.store.List(ctx, f, page)
+}
+
+// ListActive returns every ACTIVE tenant (for scanners and schedulers).
+func (s *Service) ListActive(ctx context.Context) ([]Tenant, error) {
+	var out []Tenant
+	for p := 1; ; p++ {
+		l, err := s.store.List(ctx, ListFilter{Status: StatusActive}, eusaas.Page{Page: p, Size: eusaas.MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l.Items...)
+		if len(l.Items) < eusaas.MaxPageSize || len(out) >= l.Total {
+			return out, nil
+		}
+	}
+}
+
+// Update applies a PATCH to an ACTIVE or SUSPENDED tenant. With in.IfMatch set it fails
+// with ErrPreconditionFailed unless the stored version is in.IfMatch. A patch that changes
+// nothing returns the tenant unchanged (same version). Errors: InvalidArgument,
+// ErrNotFound, ErrNotModifiable, ErrPreconditionFailed.
+func (s *Service) Update(ctx context.Context, id eusaas.TenantID, in UpdateInput) (Tenant, error) {
+	var v eusaas.Violations
+	if in.Name != nil {
+		validateName(*in.Name, "body.name", &v)
+	}
+	if in.Tier != nil && !in.Tier.Valid() {
+		v.Add("body.tier", "must be one of FREE, STARTER, PROFESSIONAL, ENTERPRISE")
+	}
+	for k, val := range in.Metadata {
+		validateMetadataKey(k, "body.metadata", &v)
+		if val != nil && len([]rune(*val)) > MetadataValueMaxLen {
+			v.Add("body.metadata."+k, "must be at most 500 characters")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return Tenant{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := s.store.Get(ctx, id)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if in.IfMatch != 0 && cur.Version != in.IfMatch {
+			return Tenant{}, ErrPreconditionFailed.Withf("the tenant is at version %d, not %d", cur.Version, in.IfMatch)
+		}
+		if cur.Status != StatusActive && cur.Status != StatusSuspended {
+			return Tenant{}, ErrNotModifiable.Withf("tenant status is %s; only ACTIVE or SUSPENDED tenants can be changed", cur.Status)
+		}
+		next, changes := applyPatch(cur, in)
+		var v eusaas.Violations
+		next.Settings.Validate("body.settings", &v)
+		if len(next.Metadata) > MetadataMaxKeys {
+			v.Add("body.metadata", "must have at most 50 keys")
+		}
+		if err := v.Err(); err != nil {
+			return Tenant{}, err
+		}
+		if len(changes) == 0 {
+			return cur, nil
+		}
+		next.UpdatedAt = s.now()
+		var saved Tenant
+		err = s.tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			if saved, err = s.store.Update(ctx, next); err != nil {
+				return err
+			}
+			return s.record(ctx, ActionUpdated, saved, changes, nil)
+		})
+		if errors.Is(err, ErrVersionConflict) {
+			if in.IfMatch != 0 {
+				return Tenant{}, ErrPreconditionFailed.Wrap(err)
+			}
+			if attempt < casRetries {
+				continue
+			}
+		}
+		if err != nil {
+			return Tenant{}, err
+		}
+		s.cacheWrite(ctx, saved)
+		return saved, nil
+	}
+}
+
+// applyPatch returns cur with in applied and the non-personal description of what changed
+// (metadata values may be personal, so only changed keys are listed).
+func applyPatch(cur Tenant, in UpdateInput) (Tenant, map[string]any) {
+	next := cur
+	changes := map[string]any{}
+	if in.Name != nil && *in.Name != cur.Name {
+		next.Name = *in.Name
+		changes["name"] = map[string]any{"old": cur.Name, "new": next.Name}
+	}
+	if in.Tier != nil && *in.Tier != cur.Tier {
+		next.Tier = *in.Tier
+		changes["tier"] = map[string]any{"old": string(cur.Tier), "new": string(next.Tier)}
+	}
+	if len(in.Metadata) > 0 {
+		next.Metadata = maps.Clone(cur.Metadata)
+		if next.Metadata == nil {
+			next.Metadata = map[string]string{}
+		}
+		var keys []string
+		for k, val := range in.Metadata {
+			old, had := next.Metadata[k]
+			switch {
+			case val == nil && had:
+				delete(next.Metadata, k)
+			case val != nil && (!had || old != *val):
+				next.Metadata[k] = *val
+			default:
+				continue
+			}
+			keys = append(keys, k)
+		}
+		if len(keys) > 0 {
+			slices.Sort(keys)
+			changes["metadata_keys"] = keys
+		}
+	}
+	if p := in.Settings; p != nil {
+		st := &next.Settings
+		set := func(name string, dst *int, src *int) {
+			if src != nil && *src != *dst {
+				changes["settings."+name] = map[string]any{"old": *dst, "new": *src}
+				*dst = *src
+			}
+		}
+		set("max_users", &st.MaxUsers, p.MaxUsers)
+		set("storage_limit_gb", &st.StorageLimitGB, p.StorageLimitGB)
+		set("api_rate_limit", &st.APIRateLimit, p.APIRateLimit)
+		set("data_retention_days", &st.DataRetentionDays, p.DataRetentionDays)
+		if p.CostAlertThreshold != nil && !p.CostAlertThreshold.Equal(st.CostAlertThreshold) {
+			changes["settings.cost_alert_threshold"] = map[string]any{"old": st.CostAlertThreshold.String(), "new": p.CostAlertThreshold.String()}
+			st.CostAlertThreshold = *p.CostAlertThreshold
+		}
+		if p.AllowSelfRegistration != nil && *p.AllowSelfRegistration != st.AllowSelfRegistration {
+			changes["settings.allow_self_registration"] = map[string]any{"old": st.AllowSelfRegistration, "new": *p.AllowSelfRegistration}
+			st.AllowSelfRegistration = *p.AllowSelfRegistration
+		}
+	}
+	return next, changes
+}
+
+// Suspend moves an ACTIVE tenant to SUSPENDED: its users lose access to tenant-scoped
+// endpoints. Errors: ErrNotFound, ErrInvalidTransition naming the current status.
+func (s *Service) Suspend(ctx context.Context, id eusaas.TenantID) (Tenant, error) {
+	return s.transition(ctx, id, StatusSuspended, ActionSuspended, "suspend", nil)
+}
+
+// Activate moves a SUSPENDED tenant back to ACTIVE. Errors: ErrNotFound,
+// ErrInvalidTransition naming the current status.
+func (s *Service) Activate(ctx context.Context, id eusaas.TenantID) (Tenant, error) {
+	// PROVISIONING -> ACTIVE is provisioning's own step, never an operator's: a tenant stuck
+	// in PROVISIONING has no complete schema to serve.
+	return s.doTransition(ctx, id, []Status{StatusSuspended}, StatusActive, ActionActivated, "activate", nil, false)
+}
+
+// BeginDeprovision freezes an ACTIVE or SUSPENDED tenant (DEPROVISIONING); a no-op when it
+// is already DEPROVISIONING, so an interrupted erasure can be resumed.
+// Errors: ErrNotFound, ErrInvalidTransition naming the current status.
+func (s *Service) BeginDeprovision(ctx context.Context, id eusaas.TenantID) error {
+	_, err := s.doTransition(ctx, id, nil, StatusDeprovisioning, ActionDeprovisioning, "deprovision", nil, true)
+	return err
+}
+
+// CompleteDeprovision ends a DEPROVISIONING tenant in DELETED, leaving a tombstone (id,
+// status, deleted_at; admin_email and metadata removed). A no-op when already DELETED.
+// Errors: ErrNotFound, ErrInvalidTransition naming the current status.
+func (s *Service) CompleteDeprovision(ctx context.Context, id eusaas.TenantID) error {
+	now := s.now()
+	_, err := s.doTransition(ctx, id, []Status{StatusDeprovisioning}, StatusDeleted, ActionDeleted, "delete", func(t *Tenant) { tombstone(t, now) }, true)
+	return err
+}
+
+// Deprovision erases a tenant: BeginDeprovision, then the Deprovisioner (the gdpr saga or
+// DefaultDeprovisioner), which ends in DELETED. Calling it again on a DEPROVISIONING tenant
+// resumes an interrupted run. It returns the tenant as it ends.
+func (s *Service) Deprovision(ctx context.Context, id eusaas.TenantID) (Tenant, error) {
+	if err := s.BeginDeprovision(ctx, id); err != nil {
+		return Tenant{}, err
+	}
+	if err := s.deprov.Deprovision(ctx, id); err != nil {
+		return Tenant{}, err
+	}
+	return s.store.Get(ctx, id)
+}
+
+func (s *Service) transition(ctx context.Context, id eusaas.TenantID, to Status, action, verb string, mutate func(*Tenant)) (Tenant, error) {
+	return s.doTransition(ctx, id, nil, to, action, verb, mutate, false)
+}
+
+// doTransition validates cur -> to against the lifecycle table, stores it with a
+// compare-and-swap and records action in the same transaction. A lost race re-reads and
+// re-validates, so two concurrent transitions can never both apply from one state. from,
+// when not nil, narrows the table's sources for operations that mean one edge only.
+func (s *Service) doTransition(ctx context.Context, id eusaas.TenantID, from []Status, to Status, action, verb string, mutate func(*Tenant), noopIfThere bool) (Tenant, error) {
+	for attempt := 0; ; attempt++ {
+		cur, err := s.store.Get(ctx, id)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if noopIfThere && cur.Status == to {
+			return cur, nil
+		}
+		if !cur.Status.CanTransitionTo(to) || (from != nil && !slices.Contains(from, cur.Status)) {
+			return Tenant{}, ErrInvalidTransition.Withf("cannot %s tenant: status is %s (allowed from: %s)", verb, cur.Status, allowedSources(from, to))
+		}
+		next := cur
+		next.Status = to
+		next.UpdatedAt = s.now()
+		if mutate != nil {
+			mutate(&next)
+		}
+		changes := map[string]any{"from": string(cur.Status), "to": string(to)}
+		if next.StatusReason != "" && next.StatusReason != cur.StatusReason {
+			changes["reason"] = next.StatusReason
+		}
+		var saved Tenant
+		err = s.tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			if saved, err = s.store.Update(ctx, next); err != nil {
+				return err
+			}
+			return s.record(ctx, action, saved, changes, nil)
+		})
+		if errors.Is(err, ErrVersionConflict) && attempt < casRetries {
+			continue
+		}
+		if err != nil {
+			return Tenant{}, err
+		}
+		s.cacheWrite(ctx, saved)
+		return saved, nil
+	}
+}
+
+// allowedSources lists the statuses from which to can be reached, for error messages.
+func allowedSources(from []Status, to Status) string {
+	var out []string
+	for _, st := range Statuses {
+		if st.CanTransitionTo(to) && (from == nil || slices.Contains(from, st)) {
+			out = append(out, string(st))
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}
+
+func (s *Service) record(ctx context.Context, action string, t Tenant, changes map[string]any, personal map[string]string) error {
+	if len(personal) == 0 || allEmpty(personal) {
+		personal = nil
+	}
+	return s.rec.Record(ctx, eusaas.AuditEvent{
+		TenantID:     t.ID,
+		Actor:        eusaas.ActorFrom(ctx),
+		Action:       action,
+		ResourceType: ResourceType,
+		ResourceID:   t.ID.String(),
+		Changes:      changes,
+		Personal:     personal,
+		Meta:         eusaas.RequestMetaFrom(ctx),
+	})
+}
+
+func allEmpty(m map[string]string) bool {
+	for _, v := range m {
+		if v != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// cacheWrite writes a stored change through to the cache. The change is already committed,
+// so a canceled request must not skip it; if the cache refuses the value it is invalidated
+// instead, and only logged when even that fails (reads fall back to the store on errors,
+// entries expire).
+func (s *Service) cacheWrite(ctx context.Context, t Tenant) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.cache.Set(ctx, t); err != nil {
+		if err2 := s.cache.Invalidate(ctx, t.ID); err2 != nil {
+			s.log.ErrorContext(ctx, "tenant cache write and invalidation failed", "tenant_id", t.ID.String(), "error", errors.Join(err, err2))
+		}
+	}
+}
+
+// DefaultDeprovisioner erases a frozen tenant in the order of the specification: drop its
+// schema (Provisioner.Drop), purge its cache entry, record the audit entry, end DELETED
+// (Service.CompleteDeprovision). Every step is idempotent, so a rerun resumes.
+type DefaultDeprovisioner struct {
+	svc *Service
+}
+
+// NewDefaultDeprovisioner returns the deprovisioner for svc.
+func NewDefaultDeprovisioner(svc *Service) *DefaultDeprovisioner {
+	return &DefaultDeprovisioner{svc: svc}
+}
+
+var _ Deprovisioner = (*DefaultDeprovisioner)(nil)
+
+// Deprovision implements Deprovisioner.
+func (d *DefaultDeprovisioner) Deprovision(ctx context.Context, id eusaas.TenantID) error {
+	s := d.svc
+	t, err := s.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch t.Status {
+	case StatusDeleted:
+		return nil
+	case StatusDeprovisioning:
+	default:
+		return ErrInvalidTransition.Withf("cannot erase tenant: status is %s (it must be DEPROVISIONING)", t.Status)
+	}
+	if err := s.prov.Drop(ctx, id); err != nil {
+		return err
+	}
+	if err := s.cache.Invalidate(ctx, id); err != nil {
+		return err
+	}
+	if err := s.record(ctx, ActionDataErased, t, map[string]any{"schema_dropped": t.SchemaName, "cache_purged": true}, nil); err != nil {
+		return err
+	}
+	return s.CompleteDeprovision(ctx, id)
+}
