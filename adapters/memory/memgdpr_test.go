@@ -93,7 +93,7 @@ func memgdprFill(t *testing.T, ctx context.Context, p memgdprPorts, tenant eusaa
 			t.Fatal(err)
 		}
 	}
-	tag := tenant.String()[:8]
+	tag := tenant.String()[24:] // the random end: v7 ids made together share their start
 	s := memgdprSeed{U1: memgdprID(tenant, "u1"), U2: memgdprID(tenant, "u2"),
 		Email1: "owner-" + tag + "@example.eu", Email2: "member-" + tag + "@example.eu", Pending: "pending-" + tag + "@example.eu",
 		Invoice: memgdprID(tenant, "inv"), Anomaly: memgdprID(tenant, "a1")}
@@ -309,4 +309,224 @@ func TestMemGDPRMatchesPostgres(t *testing.T) {
 	if diff := cmp.Diff(pgCounts, memCounts); diff != "" {
 		t.Fatalf("deletion counts differ (-postgres +memory):\n%s", diff)
 	}
+}
+
+// memgdprSourceCase describes one memory store as a GDPRSource for memgdprRunSource.
+type memgdprSourceCase struct {
+	pick func(memgdprStores) memory.GDPRSource
+	// subjects maps each table to its subject column ("" for none).
+	subjects map[string]string
+	// counts are the rows memgdprFill leaves in each table.
+	counts map[string]int
+}
+
+func memgdprRowCounts(d map[string][]string) map[string]int {
+	out := map[string]int{}
+	for k, v := range d {
+		out[k] = len(v)
+	}
+	return out
+}
+
+// memgdprRunSource checks the GDPRSource contract common to every memory store: its tables,
+// tenant isolation, idempotent tenant deletion, rollback inside a memory transaction,
+// context cancellation, concurrent use (run with -race), and that retention leaves it alone
+// as the Postgres adapter's does (no table has deleted_at).
+func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (memgdprStores, memory.GDPRSource, *memory.GDPRData, eusaas.TenantID, eusaas.TenantID, memgdprSeed) {
+		s := memgdprNew()
+		a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
+		memgdprFill(t, ctx, s.ports(), a)
+		seedB := memgdprFill(t, ctx, s.ports(), b)
+		src := c.pick(s)
+		return s, src, memory.NewGDPRData(src), a, b, seedB
+	}
+	zero := map[string]int{}
+	for k := range c.counts {
+		zero[k] = 0
+	}
+
+	t.Run("Tables", func(t *testing.T) {
+		_, src, data, a, _, _ := setup(t)
+		got := map[string]string{}
+		for _, tb := range src.GDPRTables(a) {
+			got[tb.Name] = tb.SubjectColumn
+			if tb.SubjectColumn != "" && !slices.Contains(tb.Columns, tb.SubjectColumn) {
+				t.Errorf("%s: subject column %q not among its columns", tb.Name, tb.SubjectColumn)
+			}
+		}
+		if diff := cmp.Diff(c.subjects, got); diff != "" {
+			t.Fatalf("tables (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(c.counts, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
+			t.Fatalf("rows per table (-want +got):\n%s", diff)
+		}
+		if n := len(src.GDPRTables(eusaas.NilTenant)); n != 0 {
+			t.Fatalf("nil tenant has %d tables", n)
+		}
+		// A tenant without data still has every table, empty, like a fresh tenant schema.
+		fresh := eusaas.NewTenantID()
+		if diff := cmp.Diff(zero, memgdprRowCounts(memgdprDump(t, ctx, data, fresh))); diff != "" {
+			t.Fatalf("fresh tenant (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("TenantIsolation", func(t *testing.T) {
+		_, src, data, a, b, seedB := setup(t)
+		dumpB := memgdprDump(t, ctx, data, b)
+		for name, rows := range memgdprDump(t, ctx, data, a) {
+			for _, r := range rows {
+				for _, other := range []string{seedB.U1.String(), seedB.U2.String(), seedB.Email1, seedB.Pending, seedB.Invoice.String(), seedB.Anomaly.String()} {
+					if strings.Contains(r, other) {
+						t.Fatalf("tenant A's %s shows tenant B's %s: %s", name, other, r)
+					}
+				}
+			}
+		}
+		if _, err := src.GDPRDeleteTenant(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(dumpB, memgdprDump(t, ctx, data, b)); diff != "" {
+			t.Fatalf("deleting tenant A changed tenant B (-before +after):\n%s", diff)
+		}
+	})
+
+	t.Run("DeleteTenantIdempotent", func(t *testing.T) {
+		_, src, data, a, _, _ := setup(t)
+		got, err := src.GDPRDeleteTenant(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(c.counts, got); diff != "" {
+			t.Fatalf("first deletion counts (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(zero, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
+			t.Fatalf("rows left (-want +got):\n%s", diff)
+		}
+		got, err = src.GDPRDeleteTenant(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(zero, got); diff != "" {
+			t.Fatalf("second deletion counts (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("TxRollback", func(t *testing.T) {
+		_, src, data, a, _, _ := setup(t)
+		before := memgdprDump(t, ctx, data, a)
+		tx := memory.NewTxRunner()
+		boom := eusaas.E(eusaas.Internal, "boom")
+		err := tx.InTx(ctx, func(ctx context.Context) error {
+			if _, err := src.GDPRDeleteTenant(ctx, a); err != nil {
+				return err
+			}
+			return boom
+		})
+		if err != boom {
+			t.Fatalf("InTx = %v", err)
+		}
+		if diff := cmp.Diff(before, memgdprDump(t, ctx, data, a)); diff != "" {
+			t.Fatalf("rollback did not restore the tenant (-before +after):\n%s", diff)
+		}
+		if err := tx.InTx(ctx, func(ctx context.Context) error { _, err := src.GDPRDeleteTenant(ctx, a); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(zero, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
+			t.Fatalf("committed deletion left rows (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("ContextCanceled", func(t *testing.T) {
+		_, src, data, a, _, _ := setup(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		for _, tb := range src.GDPRTables(a) {
+			if err := src.GDPRScan(cctx, a, tb.Name, nil, func([][]byte) error { return nil }); err != context.Canceled {
+				t.Fatalf("scan %s = %v", tb.Name, err)
+			}
+		}
+		if _, err := src.GDPRDeleteTenant(cctx, a); err != context.Canceled {
+			t.Fatalf("delete = %v", err)
+		}
+		if diff := cmp.Diff(c.counts, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
+			t.Fatalf("canceled deletion removed rows (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("ScanStops", func(t *testing.T) {
+		_, src, _, a, _, _ := setup(t)
+		stop := eusaas.E(eusaas.Internal, "stop")
+		for _, tb := range src.GDPRTables(a) {
+			if c.counts[tb.Name] == 0 {
+				continue
+			}
+			n := 0
+			err := src.GDPRScan(ctx, a, tb.Name, nil, func([][]byte) error { n++; return stop })
+			if err != stop || n != 1 {
+				t.Fatalf("%s: scan = %v after %d rows, want fn's error after 1", tb.Name, err, n)
+			}
+		}
+	})
+
+	t.Run("Concurrent", func(t *testing.T) {
+		s, src, data, a, b, _ := setup(t)
+		wantB := memgdprRowCounts(memgdprDump(t, ctx, data, b))
+		c2 := eusaas.NewTenantID()
+		done := make(chan error, 8)
+		for i := 0; i < 4; i++ {
+			go func() {
+				for j := 0; j < 20; j++ {
+					for _, tn := range []eusaas.TenantID{a, b, c2} {
+						for _, tb := range src.GDPRTables(tn) {
+							// fn calls back into the store: the scan must not hold its lock.
+							if err := src.GDPRScan(ctx, tn, tb.Name, nil, func([][]byte) error { src.GDPRTables(tn); return nil }); err != nil {
+								done <- err
+								return
+							}
+						}
+					}
+				}
+				done <- nil
+			}()
+		}
+		for i := 0; i < 4; i++ {
+			go func() {
+				_, err := src.GDPRDeleteTenant(ctx, a)
+				done <- err
+			}()
+		}
+		memgdprFill(t, ctx, s.ports(), c2) // writes while the others scan and delete
+		for i := 0; i < 8; i++ {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if diff := cmp.Diff(zero, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
+			t.Fatalf("tenant A after concurrent deletes (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantB, memgdprRowCounts(memgdprDump(t, ctx, data, b))); diff != "" {
+			t.Fatalf("tenant B changed (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(c.counts, memgdprRowCounts(memgdprDump(t, ctx, data, c2))); diff != "" {
+			t.Fatalf("tenant C written concurrently (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("RetentionLeavesData", func(t *testing.T) {
+		_, _, data, a, _, _ := setup(t)
+		before := memgdprDump(t, ctx, data, a)
+		p := gdpr.Policy{TenantID: a, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1}
+		got, err := data.EnforceRetention(ctx, a, p, memgdprBase.AddDate(10, 0, 0), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 0 {
+			t.Fatalf("retention counts %v, want none (no table has deleted_at, as in Postgres)", got)
+		}
+		if diff := cmp.Diff(before, memgdprDump(t, ctx, data, a)); diff != "" {
+			t.Fatalf("retention changed data (-before +after):\n%s", diff)
+		}
+	})
 }
