@@ -13,7 +13,9 @@ import (
 // AuthStore takes part in GDPR exports and tenant erasure as the tables auth_users,
 // auth_sessions and auth_invitations of the Postgres tenant schema (0010_auth.sql). The data
 // subject is the user id (auth_users.id, auth_sessions.user_id); an invitation names its
-// person only by email, so auth_invitations' subject column is email.
+// person only by email, so auth_invitations' subject column is email. Credentials (the
+// columns commented 'gdpr:secret' in Postgres: password_hash, token_hash) are left out, as
+// the Postgres adapter leaves them out: an export must not leak them.
 //
 // It implements no gdpr.Retainer: the Postgres adapter's generic retention only covers
 // tables with created_at and deleted_at (soft delete), and no auth table has deleted_at, so
@@ -25,9 +27,9 @@ var (
 )
 
 var authGDPRTables = []gdpr.Table{
-	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "token_hash", "created_by", "created_at", "expires_at", "used_at"}, SubjectColumn: "email"},
-	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "token_hash", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason"}, SubjectColumn: "user_id"},
-	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "password_hash", "is_active", "created_at", "updated_at", "last_login_at"}, SubjectColumn: "id"},
+	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}, SubjectColumn: "email"},
+	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason"}, SubjectColumn: "user_id"},
+	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "is_active", "created_at", "updated_at", "last_login_at"}, SubjectColumn: "id"},
 }
 
 // GDPRTables implements GDPRSource.
@@ -42,19 +44,19 @@ func (s *AuthStore) authGDPRRows(tenant eusaas.TenantID, table string) []memgdpr
 	case "auth_users":
 		for _, u := range s.users[tenant] {
 			rows = append(rows, memgdprRow{memgdprUUID(u.ID), memgdprText(u.Email), memgdprText(u.FullName),
-				memgdprText(string(u.Role)), memgdprText(u.PasswordHash), memgdprBool(u.IsActive),
+				memgdprText(string(u.Role)), memgdprBool(u.IsActive),
 				memgdprTime(u.CreatedAt), memgdprTime(u.UpdatedAt), memgdprTime(u.LastLoginAt)})
 		}
 	case "auth_sessions":
 		for _, x := range s.sessions[tenant] {
 			rows = append(rows, memgdprRow{memgdprUUID(x.ID), memgdprUUID(x.UserID),
-				memgdprText(strconv.FormatUint(x.Counter, 10)), memgdprBytea(x.TokenHash), memgdprTime(x.CreatedAt),
+				memgdprText(strconv.FormatUint(x.Counter, 10)), memgdprTime(x.CreatedAt),
 				memgdprTime(x.RotatedAt), memgdprTime(x.ExpiresAt), memgdprTime(x.RevokedAt), memgdprNullText(x.RevokeReason)})
 		}
 	case "auth_invitations":
 		for _, inv := range s.invitations[tenant] {
 			rows = append(rows, memgdprRow{memgdprUUID(inv.ID), memgdprText(inv.Email), memgdprText(string(inv.Role)),
-				memgdprBytea(inv.TokenHash), memgdprText(inv.CreatedBy), memgdprTime(inv.CreatedAt),
+				memgdprText(inv.CreatedBy), memgdprTime(inv.CreatedAt),
 				memgdprTime(inv.ExpiresAt), memgdprTime(inv.UsedAt)})
 		}
 	}

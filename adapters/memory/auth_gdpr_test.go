@@ -2,6 +2,8 @@ package memory_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -110,5 +112,23 @@ func TestAuthGDPRDeleteTenantStore(t *testing.T) {
 	}
 	if _, err := s.Auth.GetOperator(ctx, op.ID); err != nil {
 		t.Fatalf("operator after deleting the nil tenant: %v", err)
+	}
+}
+
+// TestAuthGDPRNoCredentials: password and token hashes never appear in the tables (the
+// Postgres adapter skips the columns commented gdpr:secret).
+func TestAuthGDPRNoCredentials(t *testing.T) {
+	ctx := context.Background()
+	s := memgdprNew()
+	a := eusaas.NewTenantID()
+	memgdprFill(t, ctx, s.ports(), a)
+	for name, rows := range memgdprDump(t, ctx, memory.NewGDPRData(s.Auth), a) {
+		for _, r := range rows {
+			for _, secret := range []string{"$argon2id$", "hash", fmt.Sprintf("%x", memgdprHash("s1.1")), fmt.Sprintf("%x", memgdprHash("i2"))} {
+				if strings.Contains(r, secret) {
+					t.Fatalf("%s exports %q: %s", name, secret, r)
+				}
+			}
+		}
 	}
 }

@@ -3,7 +3,6 @@ package memory
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"math"
 	"slices"
@@ -75,14 +74,6 @@ func memgdprDatePtr(t *time.Time) []byte {
 
 // memgdprBool renders boolean::text ("true"/"false").
 func memgdprBool(b bool) []byte { return []byte(strconv.FormatBool(b)) }
-
-// memgdprBytea renders bytea::text in the hex format ("\x0102").
-func memgdprBytea(b []byte) []byte {
-	out := make([]byte, 2+hex.EncodedLen(len(b)))
-	out[0], out[1] = '\\', 'x'
-	hex.Encode(out[2:], b)
-	return out
-}
 
 // memgdprFloat renders double precision::text: the shortest exact representation, in
 // exponent notation below 1e-4 and from 1e15 on, as Postgres 12+ prints it.

@@ -143,6 +143,7 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 	require.Len(t, data["billing_usage_buckets"], 1)
 	require.Equal(t, "5", data["billing_usage_buckets"][0]["quantity"])
 	require.NotEmpty(t, data["auth_sessions"])
+	require.NotContains(t, string(raw), "$argon2id$") // credentials are never exported
 	require.NotContains(t, string(raw), b.ownerID)
 	require.NotContains(t, string(raw), b.email)
 	require.NotContains(t, string(raw), `"b-1"`)
