@@ -132,3 +132,36 @@ func TestAuthGDPRNoCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthGDPREraseDuringTx: a transaction that changed a tenant's users and sessions rolls
+// back after the tenant was erased outside it (the erasure saga does not run in the
+// request's transaction); the rollback neither panics nor brings the rows back.
+func TestAuthGDPREraseDuringTx(t *testing.T) {
+	ctx := context.Background()
+	s := memgdprNew()
+	a := eusaas.NewTenantID()
+	seed := memgdprFill(t, ctx, s.ports(), a)
+	boom := eusaas.E(eusaas.Internal, "boom")
+	err := memory.NewTxRunner().InTx(ctx, func(txCtx context.Context) error {
+		if err := s.Auth.SetUserActive(txCtx, a, seed.U1, false, memgdprBase); err != nil { // authPut, had
+			return err
+		}
+		if _, err := s.Auth.DeleteUserSessions(txCtx, a, seed.U2); err != nil { // authDel
+			return err
+		}
+		if err := s.Auth.CreateUser(txCtx, auth.User{ID: memgdprID(a, "u3"), TenantID: a, Email: "u3@example.eu", Role: auth.RoleViewer}); err != nil {
+			return err
+		}
+		if _, err := s.Auth.GDPRDeleteTenant(ctx, a); err != nil { // outside the transaction
+			return err
+		}
+		return boom
+	})
+	if err != boom {
+		t.Fatalf("InTx = %v", err)
+	}
+	got := memgdprRowCounts(memgdprDump(t, ctx, memory.NewGDPRData(s.Auth), a))
+	if diff := cmp.Diff(map[string]int{"auth_users": 0, "auth_sessions": 0, "auth_invitations": 0}, got); diff != "" {
+		t.Fatalf("rows back after the rollback (-want +got):\n%s", diff)
+	}
+}
