@@ -12,8 +12,12 @@ import (
 
 // AuthStore takes part in GDPR exports and tenant erasure as the tables auth_users,
 // auth_sessions and auth_invitations of the Postgres tenant schema (0010_auth.sql). The data
-// subject is the user id (auth_users.id, auth_sessions.user_id); an invitation names its
-// person only by email, so auth_invitations' subject column is email. Credentials (the
+// subject is the user id (auth_users.id, auth_sessions.user_id), as in Postgres
+// (0011_auth_gdpr.sql). auth_invitations has no subject column there, and none here: an
+// invitation names its person only by email, but the pipeline's subject is a user id
+// (auth's EraseSubject takes a UUID and removes the user's invitations through their email),
+// so accepting an email as subject would pass the request check and then fail the erasure
+// job, where Postgres mode answers 422. Credentials (the
 // columns commented 'gdpr:secret' in Postgres: password_hash, token_hash) are left out, as
 // the Postgres adapter leaves them out: an export must not leak them.
 //
@@ -27,7 +31,7 @@ var (
 )
 
 var authGDPRTables = []gdpr.Table{
-	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}, SubjectColumn: "email"},
+	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}},
 	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason"}, SubjectColumn: "user_id"},
 	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "is_active", "created_at", "updated_at", "last_login_at"}, SubjectColumn: "id"},
 }
@@ -127,25 +131,22 @@ func authGDPRRestore[T any](m map[eusaas.TenantID]map[uuid.UUID]T, tenant eusaas
 }
 
 // GDPRHasSubject implements GDPRSubjects: subject is a user id of the tenant (a user or one
-// of its sessions) or the email of an invitation.
+// of its sessions), in canonical text form as Postgres compares id::text.
 func (s *AuthStore) GDPRHasSubject(tenant eusaas.TenantID, subject string) bool {
 	if tenant.IsZero() {
 		return false
 	}
+	id, err := uuid.Parse(subject)
+	if err != nil || id.String() != subject {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id, err := uuid.Parse(subject); err == nil && id.String() == subject {
-		if _, ok := s.users[tenant][id]; ok {
-			return true
-		}
-		for _, x := range s.sessions[tenant] {
-			if x.UserID == id {
-				return true
-			}
-		}
+	if _, ok := s.users[tenant][id]; ok {
+		return true
 	}
-	for _, inv := range s.invitations[tenant] {
-		if inv.Email == subject {
+	for _, x := range s.sessions[tenant] {
+		if x.UserID == id {
 			return true
 		}
 	}

@@ -220,9 +220,8 @@ func memgdprDump(t *testing.T, ctx context.Context, data gdpr.TenantData, tenant
 // TestMemGDPRMatchesPostgres runs the fixture against the Postgres stores and the memory
 // stores and compares the two modes' GDPR view: the same tables with the same columns, the
 // same rows with the same text renderings, the same subject filtering and the same deletion
-// counts. Exceptions, asserted explicitly: tenant_info exists only in Postgres (schema
-// metadata, no module data), received_at is each store's own clock, and the subject column
-// of auth_invitations (email), which the Postgres adapter's conventions do not mark.
+// counts. Exceptions: tenant_info exists only in Postgres (schema metadata, no module data),
+// and received_at is each store's own clock.
 func TestMemGDPRMatchesPostgres(t *testing.T) {
 	ctx := context.Background()
 	db := postgres.New(pgtest.Pool(t))
@@ -250,14 +249,6 @@ func TestMemGDPRMatchesPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	pgTables = slices.DeleteFunc(pgTables, func(tb gdpr.Table) bool { return tb.Name == "tenant_info" })
-	for i := range pgTables {
-		if pgTables[i].Name == "auth_invitations" {
-			if pgTables[i].SubjectColumn != "" {
-				t.Logf("postgres now marks auth_invitations.%s as subject column", pgTables[i].SubjectColumn)
-			}
-			pgTables[i].SubjectColumn = "email"
-		}
-	}
 	if diff := cmp.Diff(pgTables, memTables); diff != "" {
 		t.Fatalf("tables differ (-postgres +memory):\n%s", diff)
 	}
