@@ -40,7 +40,7 @@ type Report struct {
 
 // NABDetectors are the streaming detectors compared on NAB, the baseline first.
 func NABDetectors() []StreamDetector {
-	return []StreamDetector{NewWindowedGaussian(), NewZScoreStream(), NewSeasonalStream()}
+	return []StreamDetector{NewWindowedGaussian(), NewGaussianZStream(), NewZScoreStream(), NewSeasonalStream()}
 }
 
 // Evaluate runs NAB (when given) and the synthetic evaluation in one run.
