@@ -81,7 +81,9 @@ func meanStd(v []float64) (mean, std float64) {
 type GaussianZStream struct{ g WindowedGaussian }
 
 // NewGaussianZStream uses NAB's window of 1000.
-func NewGaussianZStream() *GaussianZStream { return &GaussianZStream{g: WindowedGaussian{WindowSize: 1000}} }
+func NewGaussianZStream() *GaussianZStream {
+	return &GaussianZStream{g: WindowedGaussian{WindowSize: 1000}}
+}
 
 // Name implements StreamDetector.
 func (s *GaussianZStream) Name() string { return "windowedGaussian, unsaturated |z| (control)" }
