@@ -78,6 +78,8 @@ type Principal struct {
 	TokenID  string    // jti of the access token
 	Issuer   string    // iss of the access token
 	Expires  time.Time // exp of the access token
+	// SessionID is the refresh session the access token was issued for (logout revokes it).
+	SessionID string
 }
 
 // Actor converts the principal into the audit actor.

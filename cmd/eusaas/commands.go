@@ -10,6 +10,10 @@ type command func(ctx context.Context, m *Main, args []string) error
 func commands() map[string]command {
 	return map[string]command{
 		"migrate": cmdMigrate, // cmd_tenancy.go
+		"keys":    keysCommand,
+		"audit":   cmdAudit,
+		"gdpr":    gdprCommand,
 		"anomaly": cmdAnomaly, // cmd_anomaly.go
+		"worker":  cmdWorker,  // app.go
 	}
 }

@@ -1,0 +1,283 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
+)
+
+// RegisterAudit adds the audit log routes: a tenant's log and its verification (tenant
+// users with audit:read, operators), the platform chain for operators, and the published
+// checkpoint key.
+func RegisterAudit(s *Server, svc *audit.Service) {
+	tags := []string{"Audit"}
+	Register(s, huma.Operation{
+		OperationID: "list-tenant-audit-log", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/audit-log",
+		Summary: "List a tenant's audit log", Tags: tags, Security: BearerAuth,
+		Description: "Newest first. Personal values (ip_address, user_agent, personal) of erased subjects are null and named in erased_fields.",
+	}, func(ctx context.Context, in *auditListInput) (*auditListOutput, error) {
+		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermAuditRead)
+		if err != nil {
+			return nil, err
+		}
+		return auditList(ctx, svc, tenant, in.AuditFilterQuery, in.PageQuery, eusaas.NilTenant)
+	})
+	Register(s, huma.Operation{
+		OperationID: "verify-tenant-audit-log", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/audit-log/verify",
+		Summary: "Verify a tenant's audit chain", Tags: tags, Security: BearerAuth,
+		Description: "Recomputes every hash of the chain and checks it against its head and the latest signed checkpoint. " +
+			"valid is false when tampering is found; finding names the first bad seq and the kind (modified, deleted, inserted, reordered, truncated, bad_checkpoint).",
+	}, func(ctx context.Context, in *struct {
+		ID string `path:"id" doc:"Tenant id"`
+	}) (*auditVerifyOutput, error) {
+		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermAuditRead)
+		if err != nil {
+			return nil, err
+		}
+		return auditVerify(ctx, svc, tenant)
+	})
+	Register(s, huma.Operation{
+		OperationID: "list-platform-audit-log", Method: http.MethodGet, Path: "/api/v1/audit-log",
+		Summary: "List the platform audit log (operators)", Tags: tags, Security: BearerAuth,
+		Description: "The platform chain: operator actions and tenant lifecycle. tenant_id narrows it to entries about one tenant.",
+	}, func(ctx context.Context, in *auditPlatformListInput) (*auditListOutput, error) {
+		if _, err := s.Operator(ctx); err != nil {
+			return nil, err
+		}
+		var tenant eusaas.TenantID
+		if in.TenantID != "" {
+			t, err := eusaas.ParseTenantID(in.TenantID)
+			if err != nil {
+				return nil, eusaas.Invalid("invalid tenant id", eusaas.FieldViolation{Location: "query.tenant_id", Message: "must be a UUID"})
+			}
+			tenant = t
+		}
+		return auditList(ctx, svc, audit.PlatformChain, in.AuditFilterQuery, in.PageQuery, tenant)
+	})
+	Register(s, huma.Operation{
+		OperationID: "verify-platform-audit-log", Method: http.MethodGet, Path: "/api/v1/audit-log/verify",
+		Summary: "Verify the platform audit chain (operators)", Tags: tags, Security: BearerAuth,
+	}, func(ctx context.Context, _ *struct{}) (*auditVerifyOutput, error) {
+		if _, err := s.Operator(ctx); err != nil {
+			return nil, err
+		}
+		return auditVerify(ctx, svc, audit.PlatformChain)
+	})
+	Register(s, huma.Operation{
+		OperationID: "get-audit-checkpoint-key", Method: http.MethodGet, Path: "/api/v1/audit-log/checkpoint-key",
+		Summary: "The public key of the audit checkpoints", Tags: tags, Security: Public,
+		Description: "Ed25519 key that verifies every signed checkpoint (signature over the canonical checkpoint message, see package audit). 404 when checkpoints are not signed.",
+	}, func(ctx context.Context, _ *struct{}) (*auditKeyOutput, error) {
+		pub := svc.PublicKey()
+		if pub == nil {
+			return nil, eusaas.E(eusaas.NotFound, "audit checkpoints are not signed on this server")
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			return nil, err
+		}
+		out := &auditKeyOutput{}
+		out.Body.Algorithm = "Ed25519"
+		out.Body.KeyID = audit.KeyID(pub)
+		out.Body.PublicKey = base64.StdEncoding.EncodeToString(pub)
+		out.Body.PEM = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		return out, nil
+	})
+}
+
+// AuditFilterQuery holds the audit list filters (embedded in the list inputs).
+type AuditFilterQuery struct {
+	Action       string `query:"action" maxLength:"64" doc:"Only this action, e.g. LOGIN"`
+	ResourceType string `query:"resource_type" maxLength:"64" doc:"Only this resource type"`
+	UserID       string `query:"user_id" maxLength:"256" doc:"Only actions by this user (actor id)"`
+	StartDate    string `query:"start_date" doc:"YYYY-MM-DD, inclusive (UTC)"`
+	EndDate      string `query:"end_date" doc:"YYYY-MM-DD, inclusive (UTC)"`
+}
+
+type auditListInput struct {
+	ID string `path:"id" doc:"Tenant id"`
+	PageQuery
+	AuditFilterQuery
+}
+
+type auditPlatformListInput struct {
+	TenantID string `query:"tenant_id" doc:"Only entries about this tenant"`
+	PageQuery
+	AuditFilterQuery
+}
+
+// AuditEntry is the API form of an audit entry.
+type AuditEntry struct {
+	ID           string         `json:"id"`
+	Chain        string         `json:"chain" doc:"Tenant id of the chain; the zero UUID for the platform chain"`
+	Seq          int64          `json:"seq"`
+	TenantID     *string        `json:"tenant_id" doc:"Tenant the entry concerns; null for none"`
+	Actor        AuditActor     `json:"actor"`
+	UserID       *string        `json:"user_id" doc:"Acting user or operator id"`
+	Action       string         `json:"action"`
+	ResourceType string         `json:"resource_type"`
+	ResourceID   string         `json:"resource_id"`
+	Changes      map[string]any `json:"changes"`
+	IPAddress    *string        `json:"ip_address" doc:"null when absent or erased"`
+	UserAgent    *string        `json:"user_agent" doc:"null when absent or erased"`
+	Personal     map[string]any `json:"personal" doc:"Personal values by name; erased ones are null"`
+	ErasedFields []string       `json:"erased_fields" doc:"Personal fields whose values were erased"`
+	Timestamp    time.Time      `json:"timestamp"`
+	PrevHash     string         `json:"prev_hash"`
+	Hash         string         `json:"hash"`
+}
+
+// AuditActor is who acted.
+type AuditActor struct {
+	Kind     string  `json:"kind" enum:"user,operator,service,system"`
+	ID       string  `json:"id"`
+	TenantID *string `json:"tenant_id"`
+}
+
+type auditListOutput struct {
+	Body Paginated[AuditEntry]
+}
+
+// AuditVerification is the result of verifying a chain.
+type AuditVerification struct {
+	Chain           string           `json:"chain"`
+	Valid           bool             `json:"valid"`
+	EntriesVerified int64            `json:"entries_verified"`
+	HeadSize        int64            `json:"head_size"`
+	HeadHash        string           `json:"head_hash"`
+	Finding         *audit.Finding   `json:"finding" doc:"First problem found; null when valid"`
+	Checkpoint      *AuditCheckpoint `json:"checkpoint" doc:"Latest signed checkpoint; null when none"`
+	ErasedValues    int64            `json:"erased_values" doc:"Personal values found erased (not a problem)"`
+	VerifiedAt      time.Time        `json:"verified_at"`
+}
+
+// AuditCheckpoint is a signed statement of a chain's head: Ed25519 over the canonical
+// message of (chain, size, head_hash, signed_at, key_id), see package audit.
+type AuditCheckpoint struct {
+	Chain     string    `json:"chain"`
+	Size      int64     `json:"size"`
+	HeadHash  string    `json:"head_hash" doc:"hex"`
+	SignedAt  time.Time `json:"signed_at"`
+	KeyID     string    `json:"key_id"`
+	Signature string    `json:"signature" doc:"base64"`
+}
+
+type auditVerifyOutput struct {
+	Body AuditVerification
+}
+
+type auditKeyOutput struct {
+	Body struct {
+		Algorithm string `json:"algorithm"`
+		KeyID     string `json:"key_id"`
+		PublicKey string `json:"public_key" doc:"Raw 32-byte key, base64"`
+		PEM       string `json:"pem" doc:"PKIX PUBLIC KEY"`
+	}
+}
+
+func auditList(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, q AuditFilterQuery, pq PageQuery, tenant eusaas.TenantID) (*auditListOutput, error) {
+	f := audit.Filter{Action: q.Action, ResourceType: q.ResourceType, UserID: q.UserID, TenantID: tenant}
+	var v eusaas.Violations
+	if q.StartDate != "" {
+		d, err := time.Parse(time.DateOnly, q.StartDate)
+		if err != nil {
+			v.Add("query.start_date", "must be a date YYYY-MM-DD")
+		}
+		f.Since = d
+	}
+	if q.EndDate != "" {
+		d, err := time.Parse(time.DateOnly, q.EndDate)
+		if err != nil {
+			v.Add("query.end_date", "must be a date YYYY-MM-DD")
+		}
+		f.Until = d.AddDate(0, 0, 1) // inclusive day
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page := pq.ToPage()
+	l, err := svc.List(ctx, chain, f, page)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]AuditEntry, len(l.Items))
+	for i, e := range l.Items {
+		items[i] = auditView(e)
+	}
+	return &auditListOutput{Body: NewPaginated(items, l.Total, page)}, nil
+}
+
+func auditTenantPtr(id eusaas.TenantID) *string {
+	if id.IsZero() {
+		return nil
+	}
+	s := id.String()
+	return &s
+}
+
+func auditView(e audit.Entry) AuditEntry {
+	v := AuditEntry{
+		ID: e.ID.String(), Chain: e.Chain.String(), Seq: e.Seq, TenantID: auditTenantPtr(e.TenantID),
+		Actor:  AuditActor{Kind: string(e.Actor.Kind), ID: e.Actor.ID, TenantID: auditTenantPtr(e.Actor.TenantID)},
+		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
+		Changes: map[string]any{}, Personal: map[string]any{}, ErasedFields: []string{},
+		Timestamp: e.Timestamp, PrevHash: e.PrevHash.String(), Hash: e.Hash.String(),
+	}
+	if e.Actor.Kind == eusaas.ActorUser || e.Actor.Kind == eusaas.ActorOperator {
+		id := e.Actor.ID
+		v.UserID = &id
+	}
+	if len(e.Changes) > 0 {
+		if err := json.Unmarshal(e.Changes, &v.Changes); err != nil {
+			v.Changes = map[string]any{"_raw": string(e.Changes)}
+		}
+	}
+	for _, f := range e.Personal {
+		var val *string
+		if f.Erased {
+			v.ErasedFields = append(v.ErasedFields, f.Name)
+		} else {
+			s := f.Value
+			val = &s
+		}
+		switch f.Name {
+		case audit.FieldIPAddress:
+			v.IPAddress = val
+		case audit.FieldUserAgent:
+			v.UserAgent = val
+		default:
+			if val == nil {
+				v.Personal[f.Name] = nil
+			} else {
+				v.Personal[f.Name] = *val
+			}
+		}
+	}
+	return v
+}
+
+func auditVerify(ctx context.Context, svc *audit.Service, chain eusaas.TenantID) (*auditVerifyOutput, error) {
+	r, err := svc.Verify(ctx, chain)
+	if err != nil {
+		return nil, err
+	}
+	var cp *AuditCheckpoint
+	if c := r.Checkpoint; c != nil {
+		cp = &AuditCheckpoint{Chain: c.Chain.String(), Size: c.Size, HeadHash: c.Head.String(), SignedAt: c.Time,
+			KeyID: c.KeyID, Signature: base64.StdEncoding.EncodeToString(c.Signature)}
+	}
+	return &auditVerifyOutput{Body: AuditVerification{
+		Chain: chain.String(), Valid: r.OK, EntriesVerified: r.Entries, HeadSize: r.Head.Size, HeadHash: r.Head.Hash.String(),
+		Finding: r.Finding, Checkpoint: cp, ErasedValues: r.Erased, VerifiedAt: time.Now().UTC(),
+	}}, nil
+}

@@ -1,0 +1,182 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/httpapi"
+	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
+)
+
+type auditEnv struct {
+	*httpapitest.Harness
+	svc   *audit.Service
+	store *memory.AuditStore
+	clock *eusaas.FakeClock
+}
+
+func newAuditEnv(t *testing.T) *auditEnv {
+	h := httpapitest.New(t)
+	store := memory.NewAuditStore()
+	clock := eusaas.NewFakeClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	svc := audit.NewService(store, store, audit.Options{Clock: clock, Signer: ed25519.NewKeyFromSeed(make([]byte, 32))})
+	httpapi.RegisterAudit(h.Server, svc)
+	return &auditEnv{Harness: h, svc: svc, store: store, clock: clock}
+}
+
+type auditListBody struct {
+	Items      []httpapi.AuditEntry `json:"items"`
+	Pagination httpapi.Pagination   `json:"pagination"`
+}
+
+func TestAuditLogRoutes(t *testing.T) {
+	ctx := context.Background()
+	e := newAuditEnv(t)
+	a, b := e.NewTenant(), e.NewTenant()
+	tokA, userA := e.User(a, auth.RoleViewer)
+	tokB, _ := e.User(b, auth.RoleOwner)
+	for i := range 5 {
+		ev := eusaas.AuditEvent{TenantID: a, Actor: eusaas.Actor{Kind: eusaas.ActorUser, ID: userA, TenantID: a},
+			Action: audit.ActionUpdate, ResourceType: "invoice", ResourceID: "inv", Changes: map[string]any{"i": i}}
+		if i == 0 {
+			ev.Action, ev.ResourceType = audit.ActionLogin, "session"
+			ev.Meta = eusaas.RequestMeta{IP: "192.0.2.10", UserAgent: "ua/1"}
+			ev.Personal = map[string]string{"email": "a@example.org"}
+		}
+		require.NoError(t, e.svc.Record(ctx, ev))
+		e.clock.Advance(24 * time.Hour)
+	}
+	require.NoError(t, e.svc.Record(ctx, eusaas.AuditEvent{TenantID: b, Actor: eusaas.System, Action: audit.ActionCreate}))
+
+	path := "/api/v1/tenants/" + a.String() + "/audit-log"
+	var body auditListBody
+	r := e.Do("GET", path+"?page_size=2", nil, tokA)
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	r.JSON(t, &body)
+	require.Equal(t, httpapi.Pagination{Page: 1, PageSize: 2, TotalItems: 5, TotalPages: 3}, body.Pagination)
+	require.Equal(t, int64(5), body.Items[0].Seq)
+	require.Equal(t, float64(4), body.Items[0].Changes["i"])
+
+	r = e.Do("GET", path+"?action=LOGIN", nil, tokA)
+	require.Equal(t, 200, r.Status)
+	r.JSON(t, &body)
+	require.Len(t, body.Items, 1)
+	login := body.Items[0]
+	require.Equal(t, "192.0.2.10", *login.IPAddress)
+	require.Equal(t, "ua/1", *login.UserAgent)
+	require.Equal(t, "a@example.org", login.Personal["email"])
+	require.Equal(t, userA, *login.UserID)
+	require.Empty(t, login.ErasedFields)
+
+	// Dates are inclusive days: 03-11 .. 03-12 holds seqs 2 and 3.
+	r = e.Do("GET", path+"?start_date=2026-03-11&end_date=2026-03-12&resource_type=invoice&user_id="+userA, nil, tokA)
+	require.Equal(t, 200, r.Status)
+	r.JSON(t, &body)
+	require.Len(t, body.Items, 2)
+	require.Equal(t, int64(3), body.Items[0].Seq)
+
+	r = e.Do("GET", path+"?start_date=11-03-2026", nil, tokA)
+	require.Equal(t, 422, r.Status)
+	require.Equal(t, "query.start_date", r.Problem(t).Errors[0].Location)
+	r = e.Do("GET", path+"?start_date=2026-03-12&end_date=2026-03-10", nil, tokA)
+	require.Equal(t, 422, r.Status)
+
+	// Isolation and access.
+	require.Equal(t, 403, e.Do("GET", path, nil, tokB).Status, "tenant B's token on A's log")
+	require.Equal(t, 403, e.Do("GET", path+"/verify", nil, tokB).Status)
+	require.Equal(t, 401, e.Do("GET", path, nil, "").Status)
+	r = e.Do("GET", "/api/v1/tenants/"+b.String()+"/audit-log", nil, tokB)
+	require.Equal(t, 200, r.Status)
+	r.JSON(t, &body)
+	require.Equal(t, 1, body.Pagination.TotalItems, "B sees only its own chain")
+	e.Gate.Set(a, "SUSPENDED")
+	require.Equal(t, 403, e.Do("GET", path, nil, tokA).Status)
+	e.Gate.Set(a, "ACTIVE")
+	require.Equal(t, 200, e.Do("GET", path, nil, e.Operator()).Status, "operators read any tenant's log")
+
+	// Erasure shows as null values named in erased_fields.
+	_, err := e.svc.EraseSubject(ctx, a, userA)
+	require.NoError(t, err)
+	r = e.Do("GET", path+"?action=LOGIN", nil, tokA)
+	r.JSON(t, &body)
+	login = body.Items[0]
+	require.Nil(t, login.IPAddress)
+	require.Nil(t, login.UserAgent)
+	require.Contains(t, login.Personal, "email")
+	require.Nil(t, login.Personal["email"])
+	require.ElementsMatch(t, []string{"email", "ip_address", "user_agent"}, login.ErasedFields)
+	require.NotContains(t, string(r.Body), "192.0.2.10")
+
+	// Verification, then tampering.
+	var ver httpapi.AuditVerification
+	r = e.Do("GET", path+"/verify", nil, tokA)
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	r.JSON(t, &ver)
+	require.True(t, ver.Valid)
+	require.Equal(t, int64(5), ver.EntriesVerified)
+	require.Nil(t, ver.Finding)
+	require.NotNil(t, ver.Checkpoint)
+	require.NotEmpty(t, ver.Checkpoint.Signature)
+	e.store.Rewrite(a, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
+		es[2].ResourceID = "forged"
+		return es, h
+	})
+	r = e.Do("GET", path+"/verify", nil, tokA)
+	require.Equal(t, 200, r.Status)
+	r.JSON(t, &ver)
+	require.False(t, ver.Valid)
+	require.Equal(t, audit.Finding{Seq: 3, Kind: audit.KindModified, Detail: ver.Finding.Detail}, *ver.Finding)
+}
+
+func TestAuditPlatformRoutes(t *testing.T) {
+	ctx := context.Background()
+	e := newAuditEnv(t)
+	a, b := e.NewTenant(), e.NewTenant()
+	op := eusaas.Actor{Kind: eusaas.ActorOperator, ID: "op-1"}
+	for _, tn := range []eusaas.TenantID{a, b} {
+		require.NoError(t, e.svc.Record(ctx, eusaas.AuditEvent{Actor: op, Action: audit.ActionTenantSuspended,
+			ResourceType: audit.ResourceTenant, ResourceID: tn.String()}))
+	}
+	opTok := e.Operator()
+	userTok, _ := e.User(a, auth.RoleOwner)
+	var body auditListBody
+	r := e.Do("GET", "/api/v1/audit-log", nil, opTok)
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	r.JSON(t, &body)
+	require.Equal(t, 2, body.Pagination.TotalItems)
+	r = e.Do("GET", "/api/v1/audit-log?tenant_id="+a.String(), nil, opTok)
+	r.JSON(t, &body)
+	require.Len(t, body.Items, 1)
+	require.Equal(t, a.String(), *body.Items[0].TenantID)
+	require.Equal(t, 422, e.Do("GET", "/api/v1/audit-log?tenant_id=nope", nil, opTok).Status)
+	require.Equal(t, 403, e.Do("GET", "/api/v1/audit-log", nil, userTok).Status, "tenant owners are not operators")
+	require.Equal(t, 403, e.Do("GET", "/api/v1/audit-log/verify", nil, userTok).Status)
+	require.Equal(t, 401, e.Do("GET", "/api/v1/audit-log", nil, "").Status)
+
+	var ver httpapi.AuditVerification
+	r = e.Do("GET", "/api/v1/audit-log/verify", nil, opTok)
+	require.Equal(t, 200, r.Status)
+	r.JSON(t, &ver)
+	require.True(t, ver.Valid)
+	require.Equal(t, int64(2), ver.HeadSize)
+
+	var key struct {
+		Algorithm string `json:"algorithm"`
+		KeyID     string `json:"key_id"`
+		PEM       string `json:"pem"`
+	}
+	r = e.Do("GET", "/api/v1/audit-log/checkpoint-key", nil, "")
+	require.Equal(t, 200, r.Status, "the key is public")
+	r.JSON(t, &key)
+	require.Equal(t, "Ed25519", key.Algorithm)
+	require.Equal(t, audit.KeyID(e.svc.PublicKey()), key.KeyID)
+	require.Contains(t, key.PEM, "BEGIN PUBLIC KEY")
+}

@@ -1,0 +1,352 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/audit"
+)
+
+// AuditStore keeps the audit chains, personal side data, subject keys and checkpoints in
+// memory. It implements audit.Store and audit.KeyStore.
+//
+// Appends do not take part in memory transactions (InTx reports false): an audit entry
+// made inside a transaction that rolls back stays, because removing it could leave a hole
+// in the chain under entries appended meanwhile. It records the attempt.
+type AuditStore struct {
+	mu       sync.RWMutex
+	chains   map[eusaas.TenantID]*auditMemChain
+	personal map[auditMemValueRef]auditMemValue
+	keys     map[auditMemKeyRef][]byte
+	cps      map[eusaas.TenantID][]audit.Checkpoint
+}
+
+type auditMemChain struct {
+	entries []audit.Entry // personal values stripped: they live in personal
+	head    audit.Head
+}
+
+type auditMemValueRef struct {
+	entry uuid.UUID
+	name  string
+}
+
+type auditMemValue struct {
+	tenant  eusaas.TenantID
+	subject string
+	value   string
+}
+
+type auditMemKeyRef struct {
+	tenant  eusaas.TenantID
+	subject string
+}
+
+var (
+	_ audit.Store    = (*AuditStore)(nil)
+	_ audit.KeyStore = (*AuditStore)(nil)
+)
+
+// NewAuditStore returns an empty store.
+func NewAuditStore() *AuditStore {
+	return &AuditStore{
+		chains:   map[eusaas.TenantID]*auditMemChain{},
+		personal: map[auditMemValueRef]auditMemValue{},
+		keys:     map[auditMemKeyRef][]byte{},
+		cps:      map[eusaas.TenantID][]audit.Checkpoint{},
+	}
+}
+
+// InTx implements audit.Store; see the type's comment.
+func (s *AuditStore) InTx(context.Context) bool { return false }
+
+// Append implements audit.Store.
+func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(audit.Head) ([]audit.Entry, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chains[chain]
+	if c == nil {
+		c = &auditMemChain{}
+		s.chains[chain] = c
+	}
+	entries, err := sealFn(c.head)
+	if err != nil {
+		return err
+	}
+	prev := c.head
+	for i := range entries {
+		e := &entries[i]
+		if e.Chain != chain || e.Seq != prev.Size+1 || e.PrevHash != prev.Hash {
+			return audit.ErrConflict
+		}
+		prev = audit.Head{Size: e.Seq, Hash: e.Hash}
+	}
+	for _, e := range entries {
+		stored := e
+		stored.Personal = make([]audit.PersonalField, len(e.Personal))
+		for i, f := range e.Personal {
+			stored.Personal[i] = audit.PersonalField{Name: f.Name, Commitment: f.Commitment}
+			s.personal[auditMemValueRef{e.ID, f.Name}] = auditMemValue{tenant: e.TenantID, subject: e.Subject, value: f.Value}
+		}
+		stored.Changes = bytes.Clone(e.Changes)
+		c.entries = append(c.entries, stored)
+	}
+	c.head = prev
+	return nil
+}
+
+// Head implements audit.Store.
+func (s *AuditStore) Head(ctx context.Context, chain eusaas.TenantID) (audit.Head, error) {
+	if err := ctx.Err(); err != nil {
+		return audit.Head{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if c := s.chains[chain]; c != nil {
+		return c.head, nil
+	}
+	return audit.Head{}, nil
+}
+
+// fill returns a copy of e with its personal values filled. Caller holds s.mu.
+func (s *AuditStore) fill(e audit.Entry) audit.Entry {
+	if len(e.Personal) > 0 {
+		ps := make([]audit.PersonalField, len(e.Personal))
+		for i, f := range e.Personal {
+			v, ok := s.personal[auditMemValueRef{e.ID, f.Name}]
+			f.Value, f.Erased = v.value, !ok
+			ps[i] = f
+		}
+		e.Personal = ps
+	}
+	return e
+}
+
+// Scan implements audit.Store. The snapshot is taken under the lock; fn runs without it.
+func (s *AuditStore) Scan(ctx context.Context, chain eusaas.TenantID, fn func(*audit.Entry) error) (audit.Head, error) {
+	if err := ctx.Err(); err != nil {
+		return audit.Head{}, err
+	}
+	s.mu.RLock()
+	c := s.chains[chain]
+	if c == nil {
+		s.mu.RUnlock()
+		return audit.Head{}, nil
+	}
+	head := c.head
+	snap := make([]audit.Entry, len(c.entries))
+	for i, e := range c.entries {
+		snap[i] = s.fill(e)
+	}
+	s.mu.RUnlock()
+	// Entries are kept in append order; tampering through Rewrite may break it, and a
+	// store returns entries by seq, as a database index would.
+	sort.SliceStable(snap, func(i, j int) bool { return snap[i].Seq < snap[j].Seq })
+	for i := range snap {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return head, err
+			}
+		}
+		if err := fn(&snap[i]); err != nil {
+			return head, err
+		}
+	}
+	return head, nil
+}
+
+// List implements audit.Store.
+func (s *AuditStore) List(ctx context.Context, chain eusaas.TenantID, f audit.Filter, p eusaas.Page) (eusaas.List[audit.Entry], error) {
+	if err := ctx.Err(); err != nil {
+		return eusaas.List[audit.Entry]{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out eusaas.List[audit.Entry]
+	c := s.chains[chain]
+	if c == nil {
+		return out, nil
+	}
+	off := p.Offset()
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		e := &c.entries[i]
+		if !auditMemMatch(e, f) {
+			continue
+		}
+		if out.Total >= off && len(out.Items) < p.Size {
+			out.Items = append(out.Items, s.fill(*e))
+		}
+		out.Total++
+	}
+	return out, nil
+}
+
+func auditMemMatch(e *audit.Entry, f audit.Filter) bool {
+	return (f.Action == "" || e.Action == f.Action) &&
+		(f.ResourceType == "" || e.ResourceType == f.ResourceType) &&
+		(f.UserID == "" || e.Actor.ID == f.UserID) &&
+		(f.Since.IsZero() || !e.Timestamp.Before(f.Since)) &&
+		(f.Until.IsZero() || e.Timestamp.Before(f.Until)) &&
+		(f.TenantID.IsZero() || e.TenantID == f.TenantID)
+}
+
+// Chains implements audit.Store.
+func (s *AuditStore) Chains(ctx context.Context) ([]eusaas.TenantID, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[eusaas.TenantID]bool{}
+	for id := range s.chains {
+		seen[id] = true
+	}
+	for id := range s.cps {
+		seen[id] = true
+	}
+	out := make([]eusaas.TenantID, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i][:], out[j][:]) < 0 })
+	return out, nil
+}
+
+// PutCheckpoint implements audit.Store.
+func (s *AuditStore) PutCheckpoint(ctx context.Context, c audit.Checkpoint) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.cps[c.Chain] {
+		if x.Size == c.Size {
+			return nil
+		}
+	}
+	c.Signature = bytes.Clone(c.Signature)
+	cps := append(s.cps[c.Chain], c)
+	sort.Slice(cps, func(i, j int) bool { return cps[i].Size < cps[j].Size })
+	s.cps[c.Chain] = cps
+	return nil
+}
+
+// Checkpoints implements audit.Store.
+func (s *AuditStore) Checkpoints(ctx context.Context, chain eusaas.TenantID) ([]audit.Checkpoint, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]audit.Checkpoint(nil), s.cps[chain]...), nil
+}
+
+// DeletePersonal implements audit.Store.
+func (s *AuditStore) DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for ref, v := range s.personal {
+		if v.tenant == tenant && v.subject == subject {
+			delete(s.personal, ref)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// SubjectKey implements audit.KeyStore.
+func (s *AuditStore) SubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string, create bool) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	ref := auditMemKeyRef{tenant, subject}
+	s.mu.RLock()
+	k, ok := s.keys[ref]
+	s.mu.RUnlock()
+	if ok || !create {
+		return bytes.Clone(k), ok, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.keys[ref]; ok {
+		return bytes.Clone(k), true, nil
+	}
+	k = make([]byte, 32)
+	_, _ = rand.Read(k)
+	s.keys[ref] = k
+	return bytes.Clone(k), true, nil
+}
+
+// DeleteSubjectKey implements audit.KeyStore.
+func (s *AuditStore) DeleteSubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref := auditMemKeyRef{tenant, subject}
+	_, ok := s.keys[ref]
+	delete(s.keys, ref)
+	return ok, nil
+}
+
+// Rewrite hands the chain's stored entries (personal values stripped) and head to fn and
+// keeps what fn returns, bypassing every guard. It exists so tamper-detection tests and
+// demonstrations can do to the memory store what an attacker with database access could do
+// to a table; production code never calls it.
+func (s *AuditStore) Rewrite(chain eusaas.TenantID, fn func(entries []audit.Entry, head audit.Head) ([]audit.Entry, audit.Head)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chains[chain]
+	if c == nil {
+		c = &auditMemChain{}
+		s.chains[chain] = c
+	}
+	c.entries, c.head = fn(c.entries, c.head)
+}
+
+// Contains reports whether value occurs anywhere in the store (entries, side data, keys,
+// checkpoints); erasure tests use it to show a value is gone everywhere.
+func (s *AuditStore) Contains(value string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, c := range s.chains {
+		for _, e := range c.entries {
+			if strings.Contains(e.Actor.ID, value) || strings.Contains(e.Action, value) ||
+				strings.Contains(e.ResourceType, value) || strings.Contains(e.ResourceID, value) ||
+				strings.Contains(e.Subject, value) || bytes.Contains(e.Changes, []byte(value)) {
+				return true
+			}
+			for _, f := range e.Personal {
+				if strings.Contains(f.Name, value) || strings.Contains(f.Value, value) {
+					return true
+				}
+			}
+		}
+	}
+	for ref, v := range s.personal {
+		if strings.Contains(v.value, value) || strings.Contains(v.subject, value) || strings.Contains(ref.name, value) {
+			return true
+		}
+	}
+	for ref := range s.keys {
+		if strings.Contains(ref.subject, value) {
+			return true
+		}
+	}
+	return false
+}

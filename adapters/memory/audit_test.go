@@ -1,0 +1,105 @@
+package memory_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/audittest"
+)
+
+func TestConformanceAudit(t *testing.T) {
+	audittest.Run(t, audittest.Harness{
+		New: func(t *testing.T) audittest.Stores {
+			s := memory.NewAuditStore()
+			return audittest.Stores{
+				Store:  s,
+				Keys:   s,
+				Tamper: auditMemTamper{s},
+				Contains: func(_ context.Context, v string) (bool, error) {
+					return s.Contains(v), nil
+				},
+			}
+		},
+	})
+}
+
+// auditMemTamper does to the memory store what an attacker could do to a table.
+type auditMemTamper struct{ s *memory.AuditStore }
+
+func (m auditMemTamper) each(chain eusaas.TenantID, fn func(e *audit.Entry)) {
+	m.s.Rewrite(chain, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
+		for i := range es {
+			fn(&es[i])
+		}
+		return es, h
+	})
+}
+
+func (m auditMemTamper) EditAction(_ context.Context, chain eusaas.TenantID, seq int64, action string) error {
+	m.each(chain, func(e *audit.Entry) {
+		if e.Seq == seq {
+			e.Action = action
+		}
+	})
+	return nil
+}
+
+func (m auditMemTamper) Delete(_ context.Context, chain eusaas.TenantID, seq int64) error {
+	m.s.Rewrite(chain, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
+		out := es[:0]
+		for _, e := range es {
+			if e.Seq != seq {
+				out = append(out, e)
+			}
+		}
+		return out, h
+	})
+	return nil
+}
+
+func (m auditMemTamper) Renumber(_ context.Context, chain eusaas.TenantID, from, delta int64) error {
+	m.each(chain, func(e *audit.Entry) {
+		if e.Seq >= from {
+			e.Seq += delta
+		}
+	})
+	return nil
+}
+
+func (m auditMemTamper) Insert(_ context.Context, e audit.Entry) error {
+	m.s.Rewrite(e.Chain, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
+		return append(es, e), h
+	})
+	return nil
+}
+
+func (m auditMemTamper) Swap(_ context.Context, chain eusaas.TenantID, a, b int64) error {
+	m.each(chain, func(e *audit.Entry) {
+		switch e.Seq {
+		case a:
+			e.Seq = b
+		case b:
+			e.Seq = a
+		}
+	})
+	return nil
+}
+
+func (m auditMemTamper) Rollback(_ context.Context, chain eusaas.TenantID, size int64) error {
+	m.s.Rewrite(chain, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
+		out := es[:0]
+		for _, e := range es {
+			if e.Seq <= size {
+				out = append(out, e)
+				if e.Seq == size {
+					h = audit.Head{Size: size, Hash: e.Hash}
+				}
+			}
+		}
+		return out, h
+	})
+	return nil
+}

@@ -1,0 +1,524 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/auth"
+)
+
+// AuthStore keeps auth users, operators, sessions and invitations in memory. It implements
+// auth.UserStore, auth.OperatorStore, auth.SessionStore and auth.InvitationStore and takes
+// part in TxRunner transactions.
+type AuthStore struct {
+	mu          sync.Mutex
+	users       map[eusaas.TenantID]map[uuid.UUID]auth.User // operators under NilTenant
+	sessions    map[eusaas.TenantID]map[uuid.UUID]auth.Session
+	invitations map[eusaas.TenantID]map[uuid.UUID]auth.Invitation
+}
+
+var (
+	_ auth.UserStore       = (*AuthStore)(nil)
+	_ auth.OperatorStore   = (*AuthStore)(nil)
+	_ auth.SessionStore    = (*AuthStore)(nil)
+	_ auth.InvitationStore = (*AuthStore)(nil)
+)
+
+// NewAuthStore returns an empty store.
+func NewAuthStore() *AuthStore {
+	return &AuthStore{users: map[eusaas.TenantID]map[uuid.UUID]auth.User{},
+		sessions:    map[eusaas.TenantID]map[uuid.UUID]auth.Session{},
+		invitations: map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{}}
+}
+
+func authNotFound(what string) error { return eusaas.E(eusaas.NotFound, what+" not found") }
+
+// authPut stores v under m[t][id], registering the inverse for a rollback. Callers hold mu.
+func authPut[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map[uuid.UUID]T, t eusaas.TenantID, id uuid.UUID, v T) {
+	inner := m[t]
+	if inner == nil {
+		inner = map[uuid.UUID]T{}
+		m[t] = inner
+	}
+	old, had := inner[id]
+	inner[id] = v
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if had {
+			m[t][id] = old
+		} else {
+			delete(m[t], id)
+		}
+	})
+}
+
+func authDel[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map[uuid.UUID]T, t eusaas.TenantID, id uuid.UUID) bool {
+	old, had := m[t][id]
+	if !had {
+		return false
+	}
+	delete(m[t], id)
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if m[t] == nil {
+			m[t] = map[uuid.UUID]T{}
+		}
+		m[t][id] = old
+	})
+	return true
+}
+
+func authClone(b []byte) []byte { return append([]byte(nil), b...) }
+
+func (s *AuthStore) createAccount(ctx context.Context, t eusaas.TenantID, u auth.User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.users[t] {
+		if x.Email == u.Email {
+			return auth.ErrEmailTaken
+		}
+	}
+	if _, ok := s.users[t][u.ID]; ok {
+		return eusaas.E(eusaas.AlreadyExists, "user id taken")
+	}
+	authPut(ctx, s, s.users, t, u.ID, u)
+	return nil
+}
+
+func (s *AuthStore) getAccount(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.User, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.User{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[t][id]
+	if !ok {
+		return auth.User{}, auth.ErrUserNotFound
+	}
+	return u, nil
+}
+
+func (s *AuthStore) getAccountByEmail(ctx context.Context, t eusaas.TenantID, email string) (auth.User, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.User{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users[t] {
+		if u.Email == email {
+			return u, nil
+		}
+	}
+	return auth.User{}, auth.ErrUserNotFound
+}
+
+func (s *AuthStore) updateAccount(ctx context.Context, t eusaas.TenantID, id uuid.UUID, f func(*auth.User)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[t][id]
+	if !ok {
+		return auth.ErrUserNotFound
+	}
+	f(&u)
+	authPut(ctx, s, s.users, t, id, u)
+	return nil
+}
+
+// CreateUser implements auth.UserStore.
+func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
+	if u.TenantID.IsZero() {
+		return eusaas.E(eusaas.InvalidArgument, "user without tenant")
+	}
+	return s.createAccount(ctx, u.TenantID, u)
+}
+
+// GetUser implements auth.UserStore.
+func (s *AuthStore) GetUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.User, error) {
+	if t.IsZero() {
+		return auth.User{}, auth.ErrUserNotFound
+	}
+	return s.getAccount(ctx, t, id)
+}
+
+// GetUserByEmail implements auth.UserStore.
+func (s *AuthStore) GetUserByEmail(ctx context.Context, t eusaas.TenantID, email string) (auth.User, error) {
+	if t.IsZero() {
+		return auth.User{}, auth.ErrUserNotFound
+	}
+	return s.getAccountByEmail(ctx, t, email)
+}
+
+// SetUserPassword implements auth.UserStore.
+func (s *AuthStore) SetUserPassword(ctx context.Context, t eusaas.TenantID, id uuid.UUID, hash string, at time.Time) error {
+	if t.IsZero() {
+		return auth.ErrUserNotFound
+	}
+	return s.updateAccount(ctx, t, id, func(u *auth.User) { u.PasswordHash, u.UpdatedAt = hash, at })
+}
+
+// SetUserActive implements auth.UserStore.
+func (s *AuthStore) SetUserActive(ctx context.Context, t eusaas.TenantID, id uuid.UUID, active bool, at time.Time) error {
+	if t.IsZero() {
+		return auth.ErrUserNotFound
+	}
+	return s.updateAccount(ctx, t, id, func(u *auth.User) { u.IsActive, u.UpdatedAt = active, at })
+}
+
+// RecordUserLogin implements auth.UserStore.
+func (s *AuthStore) RecordUserLogin(ctx context.Context, t eusaas.TenantID, id uuid.UUID, at time.Time) error {
+	if t.IsZero() {
+		return auth.ErrUserNotFound
+	}
+	return s.updateAccount(ctx, t, id, func(u *auth.User) { u.LastLoginAt = at })
+}
+
+// DeleteUser implements auth.UserStore.
+func (s *AuthStore) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if t.IsZero() {
+		return 0, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if authDel(ctx, s, s.users, t, id) {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// CreateOperator implements auth.OperatorStore.
+func (s *AuthStore) CreateOperator(ctx context.Context, u auth.User) error {
+	u.TenantID, u.Role = eusaas.NilTenant, ""
+	return s.createAccount(ctx, eusaas.NilTenant, u)
+}
+
+// GetOperator implements auth.OperatorStore.
+func (s *AuthStore) GetOperator(ctx context.Context, id uuid.UUID) (auth.User, error) {
+	return s.getAccount(ctx, eusaas.NilTenant, id)
+}
+
+// GetOperatorByEmail implements auth.OperatorStore.
+func (s *AuthStore) GetOperatorByEmail(ctx context.Context, email string) (auth.User, error) {
+	return s.getAccountByEmail(ctx, eusaas.NilTenant, email)
+}
+
+// SetOperatorPassword implements auth.OperatorStore.
+func (s *AuthStore) SetOperatorPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error {
+	return s.updateAccount(ctx, eusaas.NilTenant, id, func(u *auth.User) { u.PasswordHash, u.UpdatedAt = hash, at })
+}
+
+// SetOperatorActive implements auth.OperatorStore.
+func (s *AuthStore) SetOperatorActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error {
+	return s.updateAccount(ctx, eusaas.NilTenant, id, func(u *auth.User) { u.IsActive, u.UpdatedAt = active, at })
+}
+
+// RecordOperatorLogin implements auth.OperatorStore.
+func (s *AuthStore) RecordOperatorLogin(ctx context.Context, id uuid.UUID, at time.Time) error {
+	return s.updateAccount(ctx, eusaas.NilTenant, id, func(u *auth.User) { u.LastLoginAt = at })
+}
+
+// CountOperators implements auth.OperatorStore.
+func (s *AuthStore) CountOperators(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.users[eusaas.NilTenant]), nil
+}
+
+// CreateSession implements auth.SessionStore.
+func (s *AuthStore) CreateSession(ctx context.Context, x auth.Session) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[x.TenantID][x.ID]; ok {
+		return eusaas.E(eusaas.AlreadyExists, "session exists")
+	}
+	x.TokenHash = authClone(x.TokenHash)
+	authPut(ctx, s, s.sessions, x.TenantID, x.ID, x)
+	return nil
+}
+
+// GetSession implements auth.SessionStore.
+func (s *AuthStore) GetSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.Session{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x, ok := s.sessions[t][id]
+	if !ok {
+		return auth.Session{}, authNotFound("session")
+	}
+	x.TokenHash = authClone(x.TokenHash)
+	return x, nil
+}
+
+// RotateSession implements auth.SessionStore.
+func (s *AuthStore) RotateSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID, from uint64, newHash []byte, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x, ok := s.sessions[t][id]
+	if !ok {
+		return authNotFound("session")
+	}
+	if x.Counter != from || x.Revoked() {
+		return eusaas.E(eusaas.Aborted, "session changed concurrently")
+	}
+	x.Counter, x.TokenHash, x.RotatedAt = from+1, authClone(newHash), at
+	authPut(ctx, s, s.sessions, t, id, x)
+	return nil
+}
+
+// RevokeSession implements auth.SessionStore.
+func (s *AuthStore) RevokeSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID, at time.Time, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x, ok := s.sessions[t][id]
+	if !ok {
+		return authNotFound("session")
+	}
+	if !x.Revoked() {
+		x.RevokedAt, x.RevokeReason = at, reason
+		authPut(ctx, s, s.sessions, t, id, x)
+	}
+	return nil
+}
+
+// RevokeUserSessions implements auth.SessionStore.
+func (s *AuthStore) RevokeUserSessions(ctx context.Context, t eusaas.TenantID, userID uuid.UUID, at time.Time, reason string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, x := range s.sessions[t] {
+		if x.UserID == userID && !x.Revoked() {
+			x.RevokedAt, x.RevokeReason = at, reason
+			authPut(ctx, s, s.sessions, t, id, x)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DeleteUserSessions implements auth.SessionStore.
+func (s *AuthStore) DeleteUserSessions(ctx context.Context, t eusaas.TenantID, userID uuid.UUID) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, x := range s.sessions[t] {
+		if x.UserID == userID && authDel(ctx, s, s.sessions, t, id) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CreateInvitation implements auth.InvitationStore.
+func (s *AuthStore) CreateInvitation(ctx context.Context, inv auth.Invitation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, x := range s.invitations[inv.TenantID] {
+		if id == inv.ID || bytes.Equal(x.TokenHash, inv.TokenHash) {
+			return eusaas.E(eusaas.AlreadyExists, "invitation exists")
+		}
+	}
+	inv.TokenHash = authClone(inv.TokenHash)
+	authPut(ctx, s, s.invitations, inv.TenantID, inv.ID, inv)
+	return nil
+}
+
+// ConsumeInvitation implements auth.InvitationStore.
+func (s *AuthStore) ConsumeInvitation(ctx context.Context, t eusaas.TenantID, tokenHash []byte, now time.Time) (auth.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.Invitation{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, x := range s.invitations[t] {
+		if bytes.Equal(x.TokenHash, tokenHash) && x.UsedAt.IsZero() && now.Before(x.ExpiresAt) {
+			x.UsedAt = now
+			authPut(ctx, s, s.invitations, t, id, x)
+			x.TokenHash = authClone(x.TokenHash)
+			return x, nil
+		}
+	}
+	return auth.Invitation{}, authNotFound("invitation")
+}
+
+// DeleteInvitationsByEmail implements auth.InvitationStore.
+func (s *AuthStore) DeleteInvitationsByEmail(ctx context.Context, t eusaas.TenantID, email string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, x := range s.invitations[t] {
+		if x.Email == email && authDel(ctx, s, s.invitations, t, id) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// AuthDenylist is an in-memory auth.Denylist for a single process.
+type AuthDenylist struct {
+	clock eusaas.Clock
+	mu    sync.Mutex
+	m     map[authDenyKey]time.Time
+}
+
+type authDenyKey struct {
+	tenant   eusaas.TenantID
+	iss, jti string
+}
+
+var _ auth.Denylist = (*AuthDenylist)(nil)
+
+// NewAuthDenylist returns an empty denylist; clock decides when entries expire.
+func NewAuthDenylist(clock eusaas.Clock) *AuthDenylist {
+	if clock == nil {
+		clock = eusaas.SystemClock
+	}
+	return &AuthDenylist{clock: clock, m: map[authDenyKey]time.Time{}}
+}
+
+// Deny implements auth.Denylist.
+func (d *AuthDenylist) Deny(ctx context.Context, t eusaas.TenantID, iss, jti string, until time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.clock.Now()
+	for k, u := range d.m { // forget expired entries so the map stays bounded
+		if !now.Before(u) {
+			delete(d.m, k)
+		}
+	}
+	k := authDenyKey{t, iss, jti}
+	if until.After(d.m[k]) {
+		d.m[k] = until
+	}
+	return nil
+}
+
+// Denied implements auth.Denylist.
+func (d *AuthDenylist) Denied(ctx context.Context, t eusaas.TenantID, iss, jti string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u, ok := d.m[authDenyKey{t, iss, jti}]
+	return ok && d.clock.Now().Before(u), nil
+}
+
+// AuthLimiter is an in-memory auth.Limiter for a single process.
+type AuthLimiter struct {
+	mu sync.Mutex
+	m  map[authLimitKey]authCounter
+}
+
+type authLimitKey struct {
+	tenant eusaas.TenantID
+	key    string
+}
+
+type authCounter struct {
+	fc      auth.FailureCount
+	expires time.Time
+}
+
+var _ auth.Limiter = (*AuthLimiter)(nil)
+
+// authLimiterSweepAt is the counter count at which RecordFailure sweeps expired counters.
+const authLimiterSweepAt = 10000
+
+// NewAuthLimiter returns an empty limiter.
+func NewAuthLimiter() *AuthLimiter { return &AuthLimiter{m: map[authLimitKey]authCounter{}} }
+
+// RecordFailure implements auth.Limiter.
+func (l *AuthLimiter) RecordFailure(ctx context.Context, t eusaas.TenantID, key string, now time.Time, window time.Duration) (auth.FailureCount, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.FailureCount{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.m) >= authLimiterSweepAt {
+		// Forget expired counters so a spray of addresses cannot grow the map without bound.
+		for k, c := range l.m {
+			if !now.Before(c.expires) {
+				delete(l.m, k)
+			}
+		}
+	}
+	k := authLimitKey{t, key}
+	c := l.m[k]
+	if !now.Before(c.expires) {
+		c = authCounter{}
+	}
+	c.fc.Failures++
+	c.fc.Last = now
+	c.expires = now.Add(window)
+	l.m[k] = c
+	return c.fc, nil
+}
+
+// Failures implements auth.Limiter.
+func (l *AuthLimiter) Failures(ctx context.Context, t eusaas.TenantID, key string, now time.Time) (auth.FailureCount, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.FailureCount{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.m[authLimitKey{t, key}]
+	if !ok || !now.Before(c.expires) {
+		return auth.FailureCount{}, nil
+	}
+	return c.fc, nil
+}
+
+// ResetFailures implements auth.Limiter.
+func (l *AuthLimiter) ResetFailures(ctx context.Context, t eusaas.TenantID, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.m, authLimitKey{t, key})
+	return nil
+}

@@ -1,0 +1,544 @@
+package memory
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/billing"
+)
+
+// BillingUsageStore implements billing.UsageStore in memory.
+type BillingUsageStore struct {
+	mu      sync.Mutex
+	tenants map[eusaas.TenantID]*billingTenantUsage
+}
+
+var _ billing.UsageStore = (*BillingUsageStore)(nil)
+
+type billingEventRow struct {
+	ev       billing.UsageEvent
+	received time.Time
+}
+
+type billingBucketKey struct {
+	day      time.Time
+	resource billing.ResourceType
+}
+
+type billingTenantUsage struct {
+	events  map[string]*billingEventRow
+	buckets map[billingBucketKey]billing.Bucket
+	months  map[billingBucketKey]decimal.Decimal // day = month start: running quantity
+	first   time.Time
+}
+
+// NewBillingUsageStore returns an empty store.
+func NewBillingUsageStore() *BillingUsageStore {
+	return &BillingUsageStore{tenants: map[eusaas.TenantID]*billingTenantUsage{}}
+}
+
+func (s *BillingUsageStore) tenant(id eusaas.TenantID) *billingTenantUsage {
+	t := s.tenants[id]
+	if t == nil {
+		t = &billingTenantUsage{events: map[string]*billingEventRow{}, buckets: map[billingBucketKey]billing.Bucket{}, months: map[billingBucketKey]decimal.Decimal{}}
+		s.tenants[id] = t
+	}
+	return t
+}
+
+// Record implements billing.UsageStore.
+func (s *BillingUsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, rate billing.Rater) ([]bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	t := s.tenant(tenant)
+	now := time.Now().UTC()
+	inserted := make([]bool, len(events))
+	var newIDs []string
+	groups := map[billingBucketKey]decimal.Decimal{}
+	for i, e := range events {
+		if _, dup := t.events[e.ID]; dup {
+			continue
+		}
+		e.Attributes = billingCopyAttrs(e.Attributes)
+		t.events[e.ID] = &billingEventRow{ev: e, received: now}
+		newIDs = append(newIDs, e.ID)
+		inserted[i] = true
+		k := billingBucketKey{billing.Day(e.Timestamp), e.ResourceType}
+		groups[k] = groups[k].Add(e.Quantity)
+	}
+	keys := make([]billingBucketKey, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if !keys[i].day.Equal(keys[j].day) {
+			return keys[i].day.Before(keys[j].day)
+		}
+		return keys[i].resource < keys[j].resource
+	})
+	type delta struct {
+		k      billingBucketKey
+		q, amt decimal.Decimal
+	}
+	deltas := make([]delta, 0, len(keys))
+	prevFirst := t.first
+	for _, k := range keys {
+		q := groups[k]
+		mk := billingBucketKey{billing.MonthStart(k.day), k.resource}
+		amt := rate(k.resource, t.months[mk], q)
+		t.months[mk] = t.months[mk].Add(q)
+		b := t.buckets[k]
+		b.Resource, b.Day = k.resource, k.day
+		b.Quantity, b.Amount = b.Quantity.Add(q), b.Amount.Add(amt)
+		t.buckets[k] = b
+		deltas = append(deltas, delta{k, q, amt})
+		if t.first.IsZero() || k.day.Before(t.first) {
+			t.first = k.day
+		}
+	}
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, id := range newIDs {
+			delete(t.events, id)
+		}
+		for _, d := range deltas {
+			mk := billingBucketKey{billing.MonthStart(d.k.day), d.k.resource}
+			t.months[mk] = t.months[mk].Sub(d.q)
+			b := t.buckets[d.k]
+			b.Quantity, b.Amount = b.Quantity.Sub(d.q), b.Amount.Sub(d.amt)
+			if b.Quantity.IsZero() && b.Amount.IsZero() {
+				delete(t.buckets, d.k)
+			} else {
+				t.buckets[d.k] = b
+			}
+		}
+		t.first = prevFirst
+	})
+	return inserted, nil
+}
+
+func billingCopyAttrs(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// Buckets implements billing.UsageStore.
+func (s *BillingUsageStore) Buckets(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]billing.Bucket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return nil, nil
+	}
+	var out []billing.Bucket
+	resources := append([]billing.ResourceType(nil), billing.ResourceTypes...)
+	sort.Slice(resources, func(i, j int) bool { return resources[i] < resources[j] })
+	for d := billing.Day(from); !d.After(billing.Day(to)); d = d.AddDate(0, 0, 1) {
+		for _, r := range resources {
+			if b, ok := t.buckets[billingBucketKey{d, r}]; ok {
+				out = append(out, b)
+			}
+		}
+	}
+	return out, nil
+}
+
+// FirstDay implements billing.UsageStore.
+func (s *BillingUsageStore) FirstDay(ctx context.Context, tenant eusaas.TenantID) (time.Time, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenants[tenant]
+	if t == nil || t.first.IsZero() {
+		return time.Time{}, false, nil
+	}
+	return t.first, true, nil
+}
+
+// PurgeDedup implements billing.UsageStore.
+func (s *BillingUsageStore) PurgeDedup(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	t := s.tenants[tenant]
+	if t == nil {
+		s.mu.Unlock()
+		return 0, nil
+	}
+	removed := map[string]*billingEventRow{}
+	for id, r := range t.events {
+		if r.received.Before(cutoff) {
+			removed[id] = r
+			delete(t.events, id)
+		}
+	}
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for id, r := range removed {
+			t.events[id] = r
+		}
+	})
+	return len(removed), nil
+}
+
+// PseudonymizeAttributes implements billing.UsageStore.
+func (s *BillingUsageStore) PseudonymizeAttributes(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	t := s.tenants[tenant]
+	if t == nil {
+		s.mu.Unlock()
+		return 0, nil
+	}
+	type change struct {
+		r   *billingEventRow
+		old map[string]string
+	}
+	var changes []change
+	for _, r := range t.events {
+		hit := false
+		for _, v := range r.ev.Attributes {
+			if v == subject {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			continue
+		}
+		old := r.ev.Attributes
+		nw := billingCopyAttrs(old)
+		for k, v := range nw {
+			if v == subject {
+				nw[k] = pseudonym
+			}
+		}
+		r.ev.Attributes = nw
+		changes = append(changes, change{r, old})
+	}
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, c := range changes {
+			c.r.ev.Attributes = c.old
+		}
+	})
+	return len(changes), nil
+}
+
+// BillingInvoiceStore implements billing.InvoiceStore in memory.
+type BillingInvoiceStore struct {
+	mu       sync.Mutex
+	invoices map[eusaas.TenantID]map[uuid.UUID]billing.Invoice
+	counters map[int]int64
+}
+
+var _ billing.InvoiceStore = (*BillingInvoiceStore)(nil)
+
+// NewBillingInvoiceStore returns an empty store.
+func NewBillingInvoiceStore() *BillingInvoiceStore {
+	return &BillingInvoiceStore{invoices: map[eusaas.TenantID]map[uuid.UUID]billing.Invoice{}, counters: map[int]int64{}}
+}
+
+func billingCopyInvoice(inv billing.Invoice) billing.Invoice {
+	inv.Lines = append([]billing.InvoiceLine(nil), inv.Lines...)
+	return inv
+}
+
+// Create implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) Create(ctx context.Context, inv billing.Invoice) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	m := s.invoices[inv.TenantID]
+	if m == nil {
+		m = map[uuid.UUID]billing.Invoice{}
+		s.invoices[inv.TenantID] = m
+	}
+	if _, ok := m[inv.ID]; ok {
+		s.mu.Unlock()
+		return eusaas.E(eusaas.AlreadyExists, "invoice id already exists")
+	}
+	for _, o := range m {
+		if o.Status != billing.StatusVoid && o.PeriodStart.Equal(inv.PeriodStart) {
+			s.mu.Unlock()
+			return billing.ErrAlreadyInvoiced
+		}
+	}
+	m[inv.ID] = billingCopyInvoice(inv)
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(m, inv.ID)
+	})
+	return nil
+}
+
+// Get implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (billing.Invoice, error) {
+	if err := ctx.Err(); err != nil {
+		return billing.Invoice{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv, ok := s.invoices[tenant][id]
+	if !ok {
+		return billing.Invoice{}, billing.ErrInvoiceNotFound
+	}
+	return billingCopyInvoice(inv), nil
+}
+
+// List implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) List(ctx context.Context, tenant eusaas.TenantID, f billing.InvoiceFilter, page eusaas.Page) (eusaas.List[billing.Invoice], error) {
+	if err := ctx.Err(); err != nil {
+		return eusaas.List[billing.Invoice]{}, err
+	}
+	page, err := page.Normalize()
+	if err != nil {
+		return eusaas.List[billing.Invoice]{}, err
+	}
+	s.mu.Lock()
+	var all []billing.Invoice
+	for _, inv := range s.invoices[tenant] {
+		if f.Status != "" && inv.Status != f.Status {
+			continue
+		}
+		if !f.PeriodFrom.IsZero() && inv.PeriodStart.Before(f.PeriodFrom) {
+			continue
+		}
+		all = append(all, billingCopyInvoice(inv))
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if !a.PeriodStart.Equal(b.PeriodStart) {
+			return a.PeriodStart.After(b.PeriodStart)
+		}
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.After(b.CreatedAt)
+		}
+		return a.ID.String() > b.ID.String()
+	})
+	out := eusaas.List[billing.Invoice]{Total: len(all)}
+	if off := page.Offset(); off < len(all) {
+		end := min(off+page.Size, len(all))
+		out.Items = all[off:end]
+	}
+	return out, nil
+}
+
+// Update implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) Update(ctx context.Context, inv billing.Invoice, expect billing.InvoiceStatus) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	m := s.invoices[inv.TenantID]
+	old, ok := m[inv.ID]
+	if !ok {
+		s.mu.Unlock()
+		return billing.ErrInvoiceNotFound
+	}
+	if old.Status != expect {
+		s.mu.Unlock()
+		return billing.ErrStatusConflict
+	}
+	nw := billingCopyInvoice(inv)
+	if old.Status != billing.StatusDraft {
+		// Issued content is immutable: only the status and its dates move on.
+		keep := old
+		keep.Lines = old.Lines
+		keep.Status, keep.PaidAt, keep.VoidedAt = inv.Status, inv.PaidAt, inv.VoidedAt
+		nw = keep
+	}
+	nw.CreatedAt, nw.PeriodStart, nw.PeriodEnd = old.CreatedAt, old.PeriodStart, old.PeriodEnd
+	m[inv.ID] = nw
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		m[inv.ID] = old
+	})
+	return nil
+}
+
+// NextNumber implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) NextNumber(ctx context.Context, year int) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.counters[year]++
+	n := s.counters[year]
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.counters[year]--
+	})
+	return n, nil
+}
+
+// PseudonymizeIssuer implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) PseudonymizeIssuer(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	m := s.invoices[tenant]
+	var changed []uuid.UUID
+	for id, inv := range m {
+		if inv.IssuedBy == subject && subject != "" {
+			inv.IssuedBy = pseudonym
+			m[id] = inv
+			changed = append(changed, id)
+		}
+	}
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, id := range changed {
+			inv := m[id]
+			inv.IssuedBy = subject
+			m[id] = inv
+		}
+	})
+	return len(changed), nil
+}
+
+// BillingPriceStore implements billing.PriceStore in memory.
+type BillingPriceStore struct {
+	mu     sync.Mutex
+	prices map[eusaas.TenantID]map[billing.ResourceType]billing.PriceModel
+	tax    map[eusaas.TenantID]decimal.Decimal
+}
+
+var _ billing.PriceStore = (*BillingPriceStore)(nil)
+
+// NewBillingPriceStore returns an empty store.
+func NewBillingPriceStore() *BillingPriceStore {
+	return &BillingPriceStore{prices: map[eusaas.TenantID]map[billing.ResourceType]billing.PriceModel{}, tax: map[eusaas.TenantID]decimal.Decimal{}}
+}
+
+// Overrides implements billing.PriceStore.
+func (s *BillingPriceStore) Overrides(ctx context.Context, tenant eusaas.TenantID) (map[billing.ResourceType]billing.PriceModel, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[billing.ResourceType]billing.PriceModel{}
+	for r, p := range s.prices[tenant] {
+		p.Tiers = append([]billing.Tier(nil), p.Tiers...)
+		out[r] = p
+	}
+	return out, nil
+}
+
+// SetOverride implements billing.PriceStore.
+func (s *BillingPriceStore) SetOverride(ctx context.Context, tenant eusaas.TenantID, r billing.ResourceType, p billing.PriceModel) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	m := s.prices[tenant]
+	if m == nil {
+		m = map[billing.ResourceType]billing.PriceModel{}
+		s.prices[tenant] = m
+	}
+	old, had := m[r]
+	p.Tiers = append([]billing.Tier(nil), p.Tiers...)
+	m[r] = p
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if had {
+			m[r] = old
+		} else {
+			delete(m, r)
+		}
+	})
+	return nil
+}
+
+// DeleteOverride implements billing.PriceStore.
+func (s *BillingPriceStore) DeleteOverride(ctx context.Context, tenant eusaas.TenantID, r billing.ResourceType) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	m := s.prices[tenant]
+	old, had := m[r]
+	delete(m, r)
+	s.mu.Unlock()
+	if had {
+		OnRollback(ctx, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			m[r] = old
+		})
+	}
+	return nil
+}
+
+// TaxRate implements billing.PriceStore.
+func (s *BillingPriceStore) TaxRate(ctx context.Context, tenant eusaas.TenantID) (decimal.Decimal, error) {
+	if err := ctx.Err(); err != nil {
+		return decimal.Zero, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tax[tenant], nil
+}
+
+// SetTaxRate implements billing.PriceStore.
+func (s *BillingPriceStore) SetTaxRate(ctx context.Context, tenant eusaas.TenantID, rate decimal.Decimal) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	old, had := s.tax[tenant]
+	s.tax[tenant] = rate
+	s.mu.Unlock()
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if had {
+			s.tax[tenant] = old
+		} else {
+			delete(s.tax, tenant)
+		}
+	})
+	return nil
+}

@@ -1,0 +1,372 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/audit"
+)
+
+// AuditStore keeps the audit log in the platform schema (tables eusaas.audit_*, migration
+// 00020_audit.sql). It implements audit.Store and audit.KeyStore.
+//
+// Appends lock the chain's row in eusaas.audit_chains with SELECT ... FOR UPDATE, insert the
+// batch with COPY and move the head, all in one transaction; when the context carries a
+// transaction (DB.InTx) the append joins it. Triggers make the chained table and the
+// checkpoints append-only; only personal values and subject keys can be deleted.
+type AuditStore struct {
+	db *DB
+}
+
+var (
+	_ audit.Store    = (*AuditStore)(nil)
+	_ audit.KeyStore = (*AuditStore)(nil)
+)
+
+// NewAuditStore returns the store on db. Run db.MigratePlatform first.
+func NewAuditStore(db *DB) *AuditStore { return &AuditStore{db: db} }
+
+// auditEntryColumns is the column list of eusaas.audit_entries in the order auditScanEntry
+// and the COPY use.
+var auditEntryColumns = []string{"chain", "seq", "id", "tenant_id", "actor_kind", "actor_id", "actor_tenant",
+	"action", "resource_type", "resource_id", "subject", "changes", "personal_names", "personal_commitments",
+	"occurred_at", "prev_hash", "hash"}
+
+var auditSelect = "SELECT " + "e." + strings.Join(auditEntryColumns, ", e.") +
+	`, p.names, p.vals FROM eusaas.audit_entries e
+LEFT JOIN LATERAL (
+    SELECT array_agg(ap.name) AS names, array_agg(ap.value) AS vals
+    FROM eusaas.audit_personal ap
+    WHERE cardinality(e.personal_names) > 0 AND ap.entry_id = e.id
+) p ON true`
+
+// InTx implements audit.Store.
+func (s *AuditStore) InTx(ctx context.Context) bool {
+	_, ok := Tx(ctx)
+	return ok
+}
+
+// Append implements audit.Store.
+func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) ([]audit.Entry, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		tx, _ := Tx(ctx)
+		head, err := auditLockHead(ctx, tx, chain)
+		if err != nil {
+			return err
+		}
+		entries, err := seal(head)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		prev := head
+		rows := make([][]any, len(entries))
+		var personal [][]any
+		for i := range entries {
+			e := &entries[i]
+			if e.Chain != chain || e.Seq != prev.Size+1 || e.PrevHash != prev.Hash {
+				return audit.ErrConflict
+			}
+			prev = audit.Head{Size: e.Seq, Hash: e.Hash}
+			names := make([]string, len(e.Personal))
+			commits := make([][]byte, len(e.Personal))
+			for j, f := range e.Personal {
+				names[j], commits[j] = f.Name, f.Commitment[:]
+				personal = append(personal, []any{[16]byte(e.ID), f.Name, [16]byte(e.TenantID), e.Subject, f.Value})
+			}
+			rows[i] = []any{[16]byte(e.Chain), e.Seq, [16]byte(e.ID), [16]byte(e.TenantID), string(e.Actor.Kind), e.Actor.ID,
+				[16]byte(e.Actor.TenantID), e.Action, e.ResourceType, e.ResourceID, e.Subject, string(e.Changes),
+				names, commits, e.Timestamp, e.PrevHash[:], e.Hash[:]}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{PlatformSchema, "audit_entries"}, auditEntryColumns, pgx.CopyFromRows(rows)); err != nil {
+			return translate(err)
+		}
+		if len(personal) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{PlatformSchema, "audit_personal"},
+				[]string{"entry_id", "name", "tenant_id", "subject", "value"}, pgx.CopyFromRows(personal)); err != nil {
+				return translate(err)
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, updated_at = now() WHERE chain = $1`,
+			[16]byte(chain), prev.Size, prev.Hash[:])
+		return translate(err)
+	})
+}
+
+// auditLockHead locks the chain's head row, creating it for a new chain.
+func auditLockHead(ctx context.Context, tx pgx.Tx, chain eusaas.TenantID) (audit.Head, error) {
+	for range 2 {
+		var size int64
+		var hash []byte
+		err := tx.QueryRow(ctx, `SELECT size, head_hash FROM eusaas.audit_chains WHERE chain = $1 FOR UPDATE`, [16]byte(chain)).Scan(&size, &hash)
+		if err == nil {
+			h := audit.Head{Size: size}
+			copy(h.Hash[:], hash)
+			return h, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return audit.Head{}, translate(err)
+		}
+		// A new chain. Concurrent creators race on the primary key; the loser's insert
+		// does nothing and its second SELECT waits for the winner's lock.
+		var zero audit.Hash
+		if _, err := tx.Exec(ctx, `INSERT INTO eusaas.audit_chains (chain, size, head_hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING`,
+			[16]byte(chain), zero[:]); err != nil {
+			return audit.Head{}, translate(err)
+		}
+	}
+	return audit.Head{}, eusaas.E(eusaas.Internal, "audit: chain head missing")
+}
+
+// Head implements audit.Store.
+func (s *AuditStore) Head(ctx context.Context, chain eusaas.TenantID) (audit.Head, error) {
+	return auditHead(ctx, s.db.q(ctx), chain)
+}
+
+func auditHead(ctx context.Context, q querier, chain eusaas.TenantID) (audit.Head, error) {
+	var size int64
+	var hash []byte
+	err := q.QueryRow(ctx, `SELECT size, head_hash FROM eusaas.audit_chains WHERE chain = $1`, [16]byte(chain)).Scan(&size, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return audit.Head{}, nil
+	}
+	if err != nil {
+		return audit.Head{}, translate(err)
+	}
+	h := audit.Head{Size: size}
+	copy(h.Hash[:], hash)
+	return h, nil
+}
+
+// auditScanEntry reads one row of auditSelect.
+func auditScanEntry(rows pgx.Rows) (*audit.Entry, error) {
+	var (
+		e                          audit.Entry
+		chain, id, tenant, actorTn [16]byte
+		kind, changes              string
+		names, pnames, pvals       []string
+		commits                    [][]byte
+		prev, hash                 []byte
+	)
+	if err := rows.Scan(&chain, &e.Seq, &id, &tenant, &kind, &e.Actor.ID, &actorTn, &e.Action, &e.ResourceType,
+		&e.ResourceID, &e.Subject, &changes, &names, &commits, &e.Timestamp, &prev, &hash, &pnames, &pvals); err != nil {
+		return nil, translate(err)
+	}
+	e.Chain, e.ID, e.TenantID, e.Actor.TenantID = eusaas.TenantID(chain), uuid.UUID(id), eusaas.TenantID(tenant), eusaas.TenantID(actorTn)
+	e.Actor.Kind = eusaas.ActorKind(kind)
+	e.Timestamp = e.Timestamp.UTC()
+	if changes != "" {
+		e.Changes = []byte(changes)
+	}
+	copy(e.PrevHash[:], prev)
+	copy(e.Hash[:], hash)
+	if len(names) > 0 {
+		e.Personal = make([]audit.PersonalField, len(names))
+		for i, n := range names {
+			f := audit.PersonalField{Name: n, Erased: true}
+			if i < len(commits) {
+				copy(f.Commitment[:], commits[i])
+			}
+			for j, pn := range pnames {
+				if pn == n {
+					f.Value, f.Erased = pvals[j], false
+					break
+				}
+			}
+			e.Personal[i] = f
+		}
+	}
+	return &e, nil
+}
+
+// Scan implements audit.Store. Outside a transaction it opens a read-only REPEATABLE READ
+// one, so the head and the rows come from one snapshot.
+func (s *AuditStore) Scan(ctx context.Context, chain eusaas.TenantID, fn func(*audit.Entry) error) (audit.Head, error) {
+	if err := ctx.Err(); err != nil {
+		return audit.Head{}, err
+	}
+	q, ok := Tx(ctx)
+	if !ok {
+		tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return audit.Head{}, translate(err)
+		}
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		q = tx
+	}
+	head, err := auditHead(ctx, q, chain)
+	if err != nil {
+		return head, err
+	}
+	rows, err := q.Query(ctx, auditSelect+` WHERE e.chain = $1 ORDER BY e.seq`, [16]byte(chain))
+	if err != nil {
+		return head, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := auditScanEntry(rows)
+		if err != nil {
+			return head, err
+		}
+		if err := fn(e); err != nil {
+			return head, err
+		}
+	}
+	return head, translate(rows.Err())
+}
+
+// List implements audit.Store.
+func (s *AuditStore) List(ctx context.Context, chain eusaas.TenantID, f audit.Filter, p eusaas.Page) (eusaas.List[audit.Entry], error) {
+	var out eusaas.List[audit.Entry]
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	where := []string{"e.chain = $1"}
+	args := []any{[16]byte(chain)}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Action != "" {
+		add("e.action = ?", f.Action)
+	}
+	if f.ResourceType != "" {
+		add("e.resource_type = ?", f.ResourceType)
+	}
+	if f.UserID != "" {
+		add("e.actor_id = ?", f.UserID)
+	}
+	if !f.Since.IsZero() {
+		add("e.occurred_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("e.occurred_at < ?", f.Until)
+	}
+	if !f.TenantID.IsZero() {
+		add("e.tenant_id = ?", [16]byte(f.TenantID))
+	}
+	cond := strings.Join(where, " AND ")
+	q := s.db.q(ctx)
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM eusaas.audit_entries e WHERE `+cond, args...).Scan(&out.Total); err != nil {
+		return out, translate(err)
+	}
+	if out.Total == 0 {
+		return out, nil
+	}
+	args = append(args, p.Size, p.Offset())
+	rows, err := q.Query(ctx, auditSelect+` WHERE `+cond+` ORDER BY e.seq DESC LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return out, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := auditScanEntry(rows)
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, *e)
+	}
+	return out, translate(rows.Err())
+}
+
+// Chains implements audit.Store.
+func (s *AuditStore) Chains(ctx context.Context) ([]eusaas.TenantID, error) {
+	rows, err := s.db.q(ctx).Query(ctx, `SELECT chain FROM eusaas.audit_chains UNION SELECT chain FROM eusaas.audit_checkpoints ORDER BY 1`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eusaas.TenantID, error) {
+		var b [16]byte
+		err := r.Scan(&b)
+		return eusaas.TenantID(b), err
+	})
+	return ids, translate(err)
+}
+
+// PutCheckpoint implements audit.Store.
+func (s *AuditStore) PutCheckpoint(ctx context.Context, c audit.Checkpoint) error {
+	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.audit_checkpoints (chain, size, head_hash, signed_at, key_id, signature)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain, size) DO NOTHING`,
+		[16]byte(c.Chain), c.Size, c.Head[:], c.Time, c.KeyID, c.Signature)
+	return translate(err)
+}
+
+// Checkpoints implements audit.Store.
+func (s *AuditStore) Checkpoints(ctx context.Context, chain eusaas.TenantID) ([]audit.Checkpoint, error) {
+	rows, err := s.db.q(ctx).Query(ctx, `SELECT size, head_hash, signed_at, key_id, signature
+FROM eusaas.audit_checkpoints WHERE chain = $1 ORDER BY size`, [16]byte(chain))
+	if err != nil {
+		return nil, translate(err)
+	}
+	cps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Checkpoint, error) {
+		c := audit.Checkpoint{Chain: chain}
+		var head []byte
+		err := r.Scan(&c.Size, &head, &c.Time, &c.KeyID, &c.Signature)
+		copy(c.Head[:], head)
+		c.Time = c.Time.UTC()
+		return c, err
+	})
+	return cps, translate(err)
+}
+
+// DeletePersonal implements audit.Store.
+func (s *AuditStore) DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
+	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.audit_personal WHERE tenant_id = $1 AND subject = $2`, [16]byte(tenant), subject)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// SubjectKey implements audit.KeyStore.
+func (s *AuditStore) SubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string, create bool) ([]byte, bool, error) {
+	q := s.db.q(ctx)
+	for range 2 {
+		var key []byte
+		err := q.QueryRow(ctx, `SELECT key FROM eusaas.audit_subject_keys WHERE tenant_id = $1 AND subject = $2`, [16]byte(tenant), subject).Scan(&key)
+		if err == nil {
+			return key, true, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, false, translate(err)
+		}
+		if !create {
+			return nil, false, nil
+		}
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, false, err
+		}
+		err = q.QueryRow(ctx, `INSERT INTO eusaas.audit_subject_keys (tenant_id, subject, key) VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, subject) DO NOTHING RETURNING key`, [16]byte(tenant), subject, key).Scan(&key)
+		if err == nil {
+			return key, true, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, false, translate(err)
+		}
+		// Lost a race with a concurrent creator: read its key.
+	}
+	return nil, false, eusaas.E(eusaas.Aborted, "audit: subject key contention, retry")
+}
+
+// DeleteSubjectKey implements audit.KeyStore.
+func (s *AuditStore) DeleteSubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
+	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.audit_subject_keys WHERE tenant_id = $1 AND subject = $2`, [16]byte(tenant), subject)
+	if err != nil {
+		return false, translate(err)
+	}
+	return tag.RowsAffected() > 0, nil
+}

@@ -1,0 +1,185 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/audittest"
+	"github.com/eusaas/eusaas/internal/pgtest"
+)
+
+func auditDB(t testing.TB) *postgres.DB {
+	t.Helper()
+	db := postgres.New(pgtest.Pool(t))
+	require.NoError(t, db.MigratePlatform(context.Background()))
+	return db
+}
+
+func TestConformanceAudit(t *testing.T) {
+	t.Parallel()
+	audittest.Run(t, audittest.Harness{
+		Features: audittest.Features{TxRollback: true},
+		New: func(t *testing.T) audittest.Stores {
+			db := auditDB(t)
+			s := postgres.NewAuditStore(db)
+			return audittest.Stores{
+				Store:    s,
+				Keys:     s,
+				Tx:       db,
+				Tamper:   auditPgTamper{db},
+				Contains: func(ctx context.Context, v string) (bool, error) { return auditPgContains(ctx, db, v) },
+			}
+		},
+	})
+}
+
+// auditPgContains searches every row of every table in the platform schema, all columns as
+// text, for value.
+func auditPgContains(ctx context.Context, db *postgres.DB, value string) (bool, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'eusaas' AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		return false, err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return false, err
+	}
+	if len(tables) < 5 {
+		return false, nil
+	}
+	for _, tb := range tables {
+		var n int
+		q := `SELECT count(*) FROM eusaas.` + pgx.Identifier{tb}.Sanitize() + ` x WHERE strpos(x::text, $1) > 0`
+		if err := db.Pool.QueryRow(ctx, q, value).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// auditPgTamper edits the tables as an attacker with superuser access would: in a
+// transaction with session_replication_role = replica, which disables the append-only
+// triggers (and foreign keys).
+type auditPgTamper struct{ db *postgres.DB }
+
+func (p auditPgTamper) exec(ctx context.Context, stmts ...string) func(args ...[]any) error {
+	return func(args ...[]any) error {
+		return p.db.InTx(ctx, func(ctx context.Context) error {
+			tx, _ := postgres.Tx(ctx)
+			if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+				return err
+			}
+			for i, s := range stmts {
+				if _, err := tx.Exec(ctx, s, args[i]...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+}
+
+func (p auditPgTamper) EditAction(ctx context.Context, chain eusaas.TenantID, seq int64, action string) error {
+	return p.exec(ctx, `UPDATE eusaas.audit_entries SET action = $3 WHERE chain = $1 AND seq = $2`)([]any{chain.UUID(), seq, action})
+}
+
+func (p auditPgTamper) Delete(ctx context.Context, chain eusaas.TenantID, seq int64) error {
+	return p.exec(ctx, `DELETE FROM eusaas.audit_entries WHERE chain = $1 AND seq = $2`)([]any{chain.UUID(), seq})
+}
+
+const auditPgShift = 1_000_000_000
+
+func (p auditPgTamper) Renumber(ctx context.Context, chain eusaas.TenantID, from, delta int64) error {
+	// Through a far-away range, so the primary key never sees two rows on one seq.
+	return p.exec(ctx,
+		`UPDATE eusaas.audit_entries SET seq = seq + $3 + `+"1000000000"+` WHERE chain = $1 AND seq >= $2`,
+		`UPDATE eusaas.audit_entries SET seq = seq - 1000000000 WHERE chain = $1 AND seq >= $2`,
+	)([]any{chain.UUID(), from, delta}, []any{chain.UUID(), int64(auditPgShift)})
+}
+
+func (p auditPgTamper) Insert(ctx context.Context, e audit.Entry) error {
+	return p.exec(ctx, `INSERT INTO eusaas.audit_entries (chain, seq, id, tenant_id, actor_kind, actor_id, actor_tenant,
+action, resource_type, resource_id, subject, changes, personal_names, personal_commitments, occurred_at, prev_hash, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '{}', '{}', $13, $14, $15)`)(
+		[]any{e.Chain.UUID(), e.Seq, e.ID, e.TenantID.UUID(), string(e.Actor.Kind), e.Actor.ID, e.Actor.TenantID.UUID(),
+			e.Action, e.ResourceType, e.ResourceID, e.Subject, string(e.Changes), e.Timestamp, e.PrevHash[:], e.Hash[:]})
+}
+
+func (p auditPgTamper) Swap(ctx context.Context, chain eusaas.TenantID, a, b int64) error {
+	return p.exec(ctx,
+		`UPDATE eusaas.audit_entries SET seq = $3 WHERE chain = $1 AND seq = $2`,
+		`UPDATE eusaas.audit_entries SET seq = $3 WHERE chain = $1 AND seq = $2`,
+		`UPDATE eusaas.audit_entries SET seq = $3 WHERE chain = $1 AND seq = $2`,
+	)([]any{chain.UUID(), a, int64(auditPgShift)}, []any{chain.UUID(), b, a}, []any{chain.UUID(), int64(auditPgShift), b})
+}
+
+func (p auditPgTamper) Rollback(ctx context.Context, chain eusaas.TenantID, size int64) error {
+	return p.exec(ctx,
+		`DELETE FROM eusaas.audit_entries WHERE chain = $1 AND seq > $2`,
+		`UPDATE eusaas.audit_chains c SET size = $2, head_hash = e.hash FROM eusaas.audit_entries e
+		 WHERE c.chain = $1 AND e.chain = $1 AND e.seq = $2`,
+	)([]any{chain.UUID(), size}, []any{chain.UUID(), size})
+}
+
+// The application cannot change or remove chained rows, checkpoints or move a head back:
+// the triggers refuse. Personal values and keys can be deleted (erasure), not changed.
+func TestAuditAppendOnlyTriggers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := auditDB(t)
+	store := postgres.NewAuditStore(db)
+	svc := audit.NewService(store, store, audit.Options{Signer: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))})
+	tenant := eusaas.NewTenantID()
+	for range 3 {
+		require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.Actor{Kind: eusaas.ActorUser, ID: "u1"},
+			Action: audit.ActionLogin, Meta: eusaas.RequestMeta{IP: "198.51.100.1"}}))
+	}
+	_, err := svc.Checkpoint(ctx, tenant)
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		`UPDATE eusaas.audit_entries SET action = 'READ' WHERE chain = $1`,
+		`DELETE FROM eusaas.audit_entries WHERE chain = $1`,
+		`TRUNCATE eusaas.audit_entries CASCADE`,
+		`UPDATE eusaas.audit_checkpoints SET size = 1 WHERE chain = $1`,
+		`DELETE FROM eusaas.audit_checkpoints WHERE chain = $1`,
+		`UPDATE eusaas.audit_chains SET size = 1 WHERE chain = $1`,
+		`DELETE FROM eusaas.audit_chains WHERE chain = $1`,
+		`UPDATE eusaas.audit_personal SET value = 'x' WHERE tenant_id = $1`,
+		`UPDATE eusaas.audit_subject_keys SET key = 'x' WHERE tenant_id = $1`,
+	} {
+		var args []any
+		if hasParam(stmt) {
+			args = []any{tenant.UUID()}
+		}
+		_, err := db.Pool.Exec(ctx, stmt, args...)
+		require.Error(t, err, stmt)
+	}
+	r, err := svc.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, r.OK)
+	tag, err := db.Pool.Exec(ctx, `DELETE FROM eusaas.audit_personal WHERE tenant_id = $1`, tenant.UUID())
+	require.NoError(t, err)
+	require.EqualValues(t, 3, tag.RowsAffected())
+	tag, err = db.Pool.Exec(ctx, `DELETE FROM eusaas.audit_subject_keys WHERE tenant_id = $1`, tenant.UUID())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, tag.RowsAffected())
+}
+
+func hasParam(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '$' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,602 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/billing"
+)
+
+// BillingUsageStore implements billing.UsageStore on the tenant schemas.
+type BillingUsageStore struct{ db *DB }
+
+var _ billing.UsageStore = (*BillingUsageStore)(nil)
+
+// NewBillingUsageStore returns the store.
+func NewBillingUsageStore(db *DB) *BillingUsageStore { return &BillingUsageStore{db: db} }
+
+// billingInsertEvents writes the dedup rows of a batch in one statement. DISTINCT ON keeps
+// the first occurrence of an id repeated inside the batch; rows are inserted in id order so
+// concurrent batches take their unique-index locks in the same order (no deadlock between
+// them); ON CONFLICT DO NOTHING skips ids seen before (waiting for a concurrent inserter of
+// the same id to commit or roll back first). RETURNING names exactly the new rows.
+const billingInsertEvents = `
+INSERT INTO billing_usage_events (event_id, resource_type, quantity, occurred_at, attributes)
+SELECT event_id, resource_type, quantity::numeric, occurred_at, attributes::jsonb
+FROM (
+    SELECT DISTINCT ON (event_id) event_id, resource_type, quantity, occurred_at, attributes
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+         WITH ORDINALITY AS s(event_id, resource_type, quantity, occurred_at, attributes, ord)
+    ORDER BY event_id, ord
+) d
+ORDER BY event_id
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id`
+
+// billingUpsertMonths adds the batch's new quantity to each month's running total and
+// returns the totals after the addition. The row locks it takes are held to commit, so a
+// concurrent batch for the same month waits and then rates on top of this one.
+const billingUpsertMonths = `
+INSERT INTO billing_usage_months AS m (month, resource_type, quantity)
+SELECT month, resource_type, quantity::numeric
+FROM unnest($1::date[], $2::text[], $3::text[]) AS s(month, resource_type, quantity)
+ORDER BY month, resource_type
+ON CONFLICT (month, resource_type) DO UPDATE SET quantity = m.quantity + excluded.quantity
+RETURNING month, resource_type, quantity::text`
+
+// billingUpsertBuckets adds the rated deltas of the newly recorded events to their buckets.
+const billingUpsertBuckets = `
+INSERT INTO billing_usage_buckets AS b (day, resource_type, quantity, amount)
+SELECT day, resource_type, quantity::numeric, amount::numeric
+FROM unnest($1::date[], $2::text[], $3::text[], $4::text[]) AS s(day, resource_type, quantity, amount)
+ORDER BY day, resource_type
+ON CONFLICT (day, resource_type) DO UPDATE
+SET quantity = b.quantity + excluded.quantity, amount = b.amount + excluded.amount`
+
+type billingKey struct {
+	day      time.Time
+	resource billing.ResourceType
+}
+
+// Record implements billing.UsageStore: three statements in one tenant transaction (dedup
+// insert, month upsert, bucket upsert), each a single multi-row statement over arrays.
+func (s *BillingUsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, rate billing.Rater) ([]bool, error) {
+	n := len(events)
+	ids := make([]string, n)
+	res := make([]string, n)
+	qty := make([]string, n)
+	ts := make([]time.Time, n)
+	attrs := make([]*string, n)
+	first := make(map[string]int, n)
+	for i, e := range events {
+		ids[i], res[i], qty[i], ts[i] = e.ID, string(e.ResourceType), e.Quantity.String(), e.Timestamp.UTC()
+		if len(e.Attributes) > 0 {
+			b, err := json.Marshal(e.Attributes)
+			if err != nil {
+				return nil, err
+			}
+			a := string(b)
+			attrs[i] = &a
+		}
+		if _, ok := first[e.ID]; !ok {
+			first[e.ID] = i
+		}
+	}
+	inserted := make([]bool, n)
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		clear(inserted)
+		rows, err := tx.Query(ctx, billingInsertEvents, ids, res, qty, ts, attrs)
+		if err != nil {
+			return translate(err)
+		}
+		groups := map[billingKey]decimal.Decimal{}
+		var id string
+		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+			i := first[id]
+			inserted[i] = true
+			k := billingKey{billing.Day(events[i].Timestamp), events[i].ResourceType}
+			groups[k] = groups[k].Add(events[i].Quantity)
+			return nil
+		})
+		if err != nil {
+			return translate(err)
+		}
+		if len(groups) == 0 {
+			return nil
+		}
+		keys := make([]billingKey, 0, len(groups))
+		months := map[billingKey]decimal.Decimal{}
+		for k, q := range groups {
+			keys = append(keys, k)
+			mk := billingKey{billing.MonthStart(k.day), k.resource}
+			months[mk] = months[mk].Add(q)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if !keys[i].day.Equal(keys[j].day) {
+				return keys[i].day.Before(keys[j].day)
+			}
+			return keys[i].resource < keys[j].resource
+		})
+		var mDays []time.Time
+		var mRes, mQty []string
+		for mk, q := range months {
+			mDays, mRes, mQty = append(mDays, mk.day), append(mRes, string(mk.resource)), append(mQty, q.String())
+		}
+		rows, err = tx.Query(ctx, billingUpsertMonths, mDays, mRes, mQty)
+		if err != nil {
+			return translate(err)
+		}
+		running := map[billingKey]decimal.Decimal{} // month quantity before this batch
+		var month time.Time
+		var r, total string
+		_, err = pgx.ForEachRow(rows, []any{&month, &r, &total}, func() error {
+			after, err := decimal.NewFromString(total)
+			if err != nil {
+				return err
+			}
+			mk := billingKey{month.UTC(), billing.ResourceType(r)}
+			running[mk] = after.Sub(months[mk])
+			return nil
+		})
+		if err != nil {
+			return translate(err)
+		}
+		bDays := make([]time.Time, len(keys))
+		bRes := make([]string, len(keys))
+		bQty := make([]string, len(keys))
+		bAmt := make([]string, len(keys))
+		for i, k := range keys {
+			mk := billingKey{billing.MonthStart(k.day), k.resource}
+			q := groups[k]
+			amt := rate(k.resource, running[mk], q)
+			running[mk] = running[mk].Add(q)
+			bDays[i], bRes[i], bQty[i], bAmt[i] = k.day, string(k.resource), q.String(), amt.String()
+		}
+		_, err = tx.Exec(ctx, billingUpsertBuckets, bDays, bRes, bQty, bAmt)
+		return translate(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inserted, nil
+}
+
+// Buckets implements billing.UsageStore.
+func (s *BillingUsageStore) Buckets(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]billing.Bucket, error) {
+	var out []billing.Bucket
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT day, resource_type, quantity::text, amount::text FROM billing_usage_buckets
+			WHERE day BETWEEN $1 AND $2 ORDER BY day, resource_type`, billing.Day(from), billing.Day(to))
+		if err != nil {
+			return translate(err)
+		}
+		var day time.Time
+		var r, q, a string
+		_, err = pgx.ForEachRow(rows, []any{&day, &r, &q, &a}, func() error {
+			b := billing.Bucket{Day: day.UTC(), Resource: billing.ResourceType(r)}
+			var err error
+			if b.Quantity, err = decimal.NewFromString(q); err != nil {
+				return err
+			}
+			if b.Amount, err = decimal.NewFromString(a); err != nil {
+				return err
+			}
+			out = append(out, b)
+			return nil
+		})
+		return translate(err)
+	})
+	return out, err
+}
+
+// FirstDay implements billing.UsageStore.
+func (s *BillingUsageStore) FirstDay(ctx context.Context, tenant eusaas.TenantID) (time.Time, bool, error) {
+	var day *time.Time
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		return translate(tx.QueryRow(ctx, `SELECT min(day) FROM billing_usage_buckets`).Scan(&day))
+	})
+	if err != nil || day == nil {
+		return time.Time{}, false, err
+	}
+	return day.UTC(), true, nil
+}
+
+// PurgeDedup implements billing.UsageStore.
+func (s *BillingUsageStore) PurgeDedup(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (int, error) {
+	var n int64
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM billing_usage_events WHERE received_at < $1`, cutoff)
+		n = tag.RowsAffected()
+		return translate(err)
+	})
+	return int(n), err
+}
+
+// PseudonymizeAttributes implements billing.UsageStore.
+func (s *BillingUsageStore) PseudonymizeAttributes(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error) {
+	var n int64
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+UPDATE billing_usage_events SET attributes = (
+    SELECT jsonb_object_agg(k, CASE WHEN v = to_jsonb($1::text) THEN to_jsonb($2::text) ELSE v END)
+    FROM jsonb_each(attributes) AS e(k, v))
+WHERE attributes IS NOT NULL
+  AND EXISTS (SELECT 1 FROM jsonb_each_text(attributes) AS e(k, v) WHERE e.v = $1)`, subject, pseudonym)
+		n = tag.RowsAffected()
+		return translate(err)
+	})
+	return int(n), err
+}
+
+// SchemaBytes is the on-disk size of the tenant's schema: the sum of pg_total_relation_size
+// (heap, indexes, TOAST) over its tables. The storage meter bills it as GB-days.
+func (s *BillingUsageStore) SchemaBytes(ctx context.Context, tenant eusaas.TenantID) (int64, error) {
+	var n int64
+	err := s.db.q(ctx).QueryRow(ctx, `
+SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+WHERE ns.nspname = $1 AND c.relkind IN ('r', 'm')`, tenant.SchemaName()).Scan(&n)
+	return n, translate(err)
+}
+
+// BillingInvoiceStore implements billing.InvoiceStore.
+type BillingInvoiceStore struct{ db *DB }
+
+var _ billing.InvoiceStore = (*BillingInvoiceStore)(nil)
+
+// NewBillingInvoiceStore returns the store.
+func NewBillingInvoiceStore(db *DB) *BillingInvoiceStore { return &BillingInvoiceStore{db: db} }
+
+const billingInvoiceCols = `id, coalesce(number, ''), status, period_start, period_end, currency, subtotal::text,
+	tax_rate::text, tax_amount::text, total_amount::text, rounding_rule, created_at, issued_at, due_date,
+	paid_at, voided_at, issued_by`
+
+func billingScanInvoice(row pgx.Row, tenant eusaas.TenantID) (billing.Invoice, error) {
+	var inv billing.Invoice
+	var status string
+	var sub, rate, tax, total string
+	err := row.Scan(&inv.ID, &inv.Number, &status, &inv.PeriodStart, &inv.PeriodEnd, &inv.Currency, &sub, &rate, &tax, &total,
+		&inv.RoundingRule, &inv.CreatedAt, &inv.IssuedAt, &inv.DueDate, &inv.PaidAt, &inv.VoidedAt, &inv.IssuedBy)
+	if err != nil {
+		return inv, err
+	}
+	inv.TenantID, inv.Status = tenant, billing.InvoiceStatus(status)
+	inv.PeriodStart, inv.PeriodEnd, inv.CreatedAt = inv.PeriodStart.UTC(), inv.PeriodEnd.UTC(), inv.CreatedAt.UTC()
+	for _, p := range []**time.Time{&inv.IssuedAt, &inv.DueDate, &inv.PaidAt, &inv.VoidedAt} {
+		if *p != nil {
+			u := (**p).UTC()
+			*p = &u
+		}
+	}
+	for _, f := range []struct {
+		dst *decimal.Decimal
+		src string
+	}{{&inv.Subtotal, sub}, {&inv.TaxRate, rate}, {&inv.TaxAmount, tax}, {&inv.Total, total}} {
+		if *f.dst, err = decimal.NewFromString(f.src); err != nil {
+			return inv, err
+		}
+	}
+	return inv, nil
+}
+
+// billingLoadLines fills the lines of invs (one query for all of them).
+func billingLoadLines(ctx context.Context, tx pgx.Tx, invs []billing.Invoice) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	idx := make(map[uuid.UUID]int, len(invs))
+	ids := make([]uuid.UUID, len(invs))
+	for i, inv := range invs {
+		idx[inv.ID], ids[i] = i, inv.ID
+	}
+	rows, err := tx.Query(ctx, `SELECT invoice_id, resource_type, description, unit, quantity::text, amount::text, usage_month, adjustment
+		FROM billing_invoice_lines WHERE invoice_id = ANY($1) ORDER BY invoice_id, line_no`, ids)
+	if err != nil {
+		return err
+	}
+	var id uuid.UUID
+	var l billing.InvoiceLine
+	var r, q, a string
+	_, err = pgx.ForEachRow(rows, []any{&id, &r, &l.Description, &l.Unit, &q, &a, &l.UsageMonth, &l.Adjustment}, func() error {
+		line := l
+		line.Resource, line.UsageMonth = billing.ResourceType(r), l.UsageMonth.UTC()
+		var err error
+		if line.Quantity, err = decimal.NewFromString(q); err != nil {
+			return err
+		}
+		if line.Amount, err = decimal.NewFromString(a); err != nil {
+			return err
+		}
+		i := idx[id]
+		invs[i].Lines = append(invs[i].Lines, line)
+		return nil
+	})
+	return err
+}
+
+func billingInsertLines(ctx context.Context, tx pgx.Tx, inv billing.Invoice) error {
+	if len(inv.Lines) == 0 {
+		return nil
+	}
+	n := len(inv.Lines)
+	nos := make([]int32, n)
+	res, desc, unit, qty, amt := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	months := make([]time.Time, n)
+	adj := make([]bool, n)
+	for i, l := range inv.Lines {
+		nos[i], res[i], desc[i], unit[i], qty[i], amt[i], months[i], adj[i] =
+			int32(i+1), string(l.Resource), l.Description, l.Unit, l.Quantity.String(), l.Amount.String(), l.UsageMonth, l.Adjustment
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO billing_invoice_lines (invoice_id, line_no, resource_type, description, unit, quantity, amount, usage_month, adjustment)
+		SELECT $1, no, r, d, u, q::numeric, a::numeric, m, adj
+		FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::date[], $9::bool[]) AS s(no, r, d, u, q, a, m, adj)`,
+		inv.ID, nos, res, desc, unit, qty, amt, months, adj)
+	return err
+}
+
+// Create implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) Create(ctx context.Context, inv billing.Invoice) error {
+	return s.db.InTenantTx(ctx, inv.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+		var number *string
+		if inv.Number != "" {
+			number = &inv.Number
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO billing_invoices (id, number, status, period_start, period_end, currency, subtotal, tax_rate,
+			tax_amount, total_amount, rounding_rule, created_at, issued_at, due_date, paid_at, voided_at, issued_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8::numeric, $9::numeric, $10::numeric, $11, $12, $13, $14, $15, $16, $17)`,
+			inv.ID, number, string(inv.Status), inv.PeriodStart, inv.PeriodEnd, inv.Currency, inv.Subtotal.String(), inv.TaxRate.String(),
+			inv.TaxAmount.String(), inv.Total.String(), inv.RoundingRule, inv.CreatedAt, inv.IssuedAt, inv.DueDate, inv.PaidAt, inv.VoidedAt, inv.IssuedBy)
+		if billingIsUniqueViolation(err) {
+			return billing.ErrAlreadyInvoiced.Wrap(err)
+		}
+		if err != nil {
+			return translate(err)
+		}
+		return translate(billingInsertLines(ctx, tx, inv))
+	})
+}
+
+func billingIsUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23505"
+}
+
+// Get implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (billing.Invoice, error) {
+	var inv billing.Invoice
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		inv, err = billingScanInvoice(tx.QueryRow(ctx, `SELECT `+billingInvoiceCols+` FROM billing_invoices WHERE id = $1`, id), tenant)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return billing.ErrInvoiceNotFound
+		}
+		if err != nil {
+			return translate(err)
+		}
+		invs := []billing.Invoice{inv}
+		if err := billingLoadLines(ctx, tx, invs); err != nil {
+			return translate(err)
+		}
+		inv = invs[0]
+		return nil
+	})
+	if eusaas.KindOf(err) == eusaas.NotFound {
+		// A tenant without a schema has no invoices either.
+		return billing.Invoice{}, billing.ErrInvoiceNotFound.Wrap(err)
+	}
+	return inv, err
+}
+
+// List implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) List(ctx context.Context, tenant eusaas.TenantID, f billing.InvoiceFilter, page eusaas.Page) (eusaas.List[billing.Invoice], error) {
+	page, err := page.Normalize()
+	if err != nil {
+		return eusaas.List[billing.Invoice]{}, err
+	}
+	var out eusaas.List[billing.Invoice]
+	var from *time.Time
+	if !f.PeriodFrom.IsZero() {
+		from = &f.PeriodFrom
+	}
+	err = s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		const where = ` FROM billing_invoices WHERE ($1 = '' OR status = $1) AND ($2::date IS NULL OR period_start >= $2::date)`
+		if err := tx.QueryRow(ctx, `SELECT count(*)`+where, string(f.Status), from).Scan(&out.Total); err != nil {
+			return translate(err)
+		}
+		rows, err := tx.Query(ctx, `SELECT `+billingInvoiceCols+where+` ORDER BY period_start DESC, created_at DESC, id DESC LIMIT $3 OFFSET $4`,
+			string(f.Status), from, page.Size, page.Offset())
+		if err != nil {
+			return translate(err)
+		}
+		out.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (billing.Invoice, error) { return billingScanInvoice(r, tenant) })
+		if err != nil {
+			return translate(err)
+		}
+		return translate(billingLoadLines(ctx, tx, out.Items))
+	})
+	return out, err
+}
+
+// Update implements billing.InvoiceStore. The status compare-and-set is the WHERE clause;
+// content columns and lines are written only while the stored invoice is DRAFT (the
+// immutability trigger would refuse anything else).
+func (s *BillingInvoiceStore) Update(ctx context.Context, inv billing.Invoice, expect billing.InvoiceStatus) error {
+	return s.db.InTenantTx(ctx, inv.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+		var tag pgconn.CommandTag
+		var err error
+		if expect == billing.StatusDraft {
+			var number *string
+			if inv.Number != "" {
+				number = &inv.Number
+			}
+			tag, err = tx.Exec(ctx, `UPDATE billing_invoices SET number = $3, status = $4, subtotal = $5::numeric, tax_rate = $6::numeric,
+				tax_amount = $7::numeric, total_amount = $8::numeric, rounding_rule = $9, issued_at = $10, due_date = $11,
+				paid_at = $12, voided_at = $13, issued_by = $14, currency = $15
+				WHERE id = $1 AND status = $2`,
+				inv.ID, string(expect), number, string(inv.Status), inv.Subtotal.String(), inv.TaxRate.String(), inv.TaxAmount.String(),
+				inv.Total.String(), inv.RoundingRule, inv.IssuedAt, inv.DueDate, inv.PaidAt, inv.VoidedAt, inv.IssuedBy, inv.Currency)
+		} else {
+			tag, err = tx.Exec(ctx, `UPDATE billing_invoices SET status = $3, paid_at = $4, voided_at = $5 WHERE id = $1 AND status = $2`,
+				inv.ID, string(expect), string(inv.Status), inv.PaidAt, inv.VoidedAt)
+		}
+		if err != nil {
+			return translate(err)
+		}
+		if tag.RowsAffected() == 0 {
+			var one int
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM billing_invoices WHERE id = $1`, inv.ID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+				return billing.ErrInvoiceNotFound
+			}
+			return billing.ErrStatusConflict
+		}
+		if expect == billing.StatusDraft && inv.Status == billing.StatusDraft {
+			if _, err := tx.Exec(ctx, `DELETE FROM billing_invoice_lines WHERE invoice_id = $1`, inv.ID); err != nil {
+				return translate(err)
+			}
+			return translate(billingInsertLines(ctx, tx, inv))
+		}
+		return nil
+	})
+}
+
+// NextNumber implements billing.InvoiceStore: the year's counter row is created or
+// incremented, and row-locked until the enclosing transaction ends.
+func (s *BillingInvoiceStore) NextNumber(ctx context.Context, year int) (int64, error) {
+	var n int64
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		return translate(s.db.q(ctx).QueryRow(ctx, `INSERT INTO eusaas.billing_invoice_counters AS c (year, last_number) VALUES ($1, 1)
+			ON CONFLICT (year) DO UPDATE SET last_number = c.last_number + 1 RETURNING last_number`, year).Scan(&n))
+	})
+	return n, err
+}
+
+// PseudonymizeIssuer implements billing.InvoiceStore.
+func (s *BillingInvoiceStore) PseudonymizeIssuer(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error) {
+	var n int64
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE billing_invoices SET issued_by = $2 WHERE issued_by = $1 AND $1 <> ''`, subject, pseudonym)
+		n = tag.RowsAffected()
+		return translate(err)
+	})
+	return int(n), err
+}
+
+// BillingPriceStore implements billing.PriceStore.
+type BillingPriceStore struct{ db *DB }
+
+var _ billing.PriceStore = (*BillingPriceStore)(nil)
+
+// NewBillingPriceStore returns the store.
+func NewBillingPriceStore(db *DB) *BillingPriceStore { return &BillingPriceStore{db: db} }
+
+type billingTierJSON struct {
+	UpTo      *string `json:"up_to"`
+	UnitPrice string  `json:"unit_price"`
+}
+
+// Overrides implements billing.PriceStore.
+func (s *BillingPriceStore) Overrides(ctx context.Context, tenant eusaas.TenantID) (map[billing.ResourceType]billing.PriceModel, error) {
+	out := map[billing.ResourceType]billing.PriceModel{}
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT resource_type, kind, unit_price::text, tiers::text FROM billing_prices`)
+		if err != nil {
+			return translate(err)
+		}
+		var r, kind, price, tiers string
+		_, err = pgx.ForEachRow(rows, []any{&r, &kind, &price, &tiers}, func() error {
+			p := billing.PriceModel{Kind: billing.PriceKind(kind)}
+			var err error
+			if p.UnitPrice, err = decimal.NewFromString(price); err != nil {
+				return err
+			}
+			var ts []billingTierJSON
+			if err := json.Unmarshal([]byte(tiers), &ts); err != nil {
+				return err
+			}
+			for _, t := range ts {
+				var tier billing.Tier
+				if tier.UnitPrice, err = decimal.NewFromString(t.UnitPrice); err != nil {
+					return err
+				}
+				if t.UpTo != nil {
+					u, err := decimal.NewFromString(*t.UpTo)
+					if err != nil {
+						return err
+					}
+					tier.UpTo = &u
+				}
+				p.Tiers = append(p.Tiers, tier)
+			}
+			out[billing.ResourceType(r)] = p
+			return nil
+		})
+		return translate(err)
+	})
+	return out, err
+}
+
+// SetOverride implements billing.PriceStore.
+func (s *BillingPriceStore) SetOverride(ctx context.Context, tenant eusaas.TenantID, r billing.ResourceType, p billing.PriceModel) error {
+	ts := make([]billingTierJSON, 0, len(p.Tiers))
+	for _, t := range p.Tiers {
+		j := billingTierJSON{UnitPrice: t.UnitPrice.String()}
+		if t.UpTo != nil {
+			u := t.UpTo.String()
+			j.UpTo = &u
+		}
+		ts = append(ts, j)
+	}
+	tiers, err := json.Marshal(ts)
+	if err != nil {
+		return err
+	}
+	return s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO billing_prices (resource_type, kind, unit_price, tiers) VALUES ($1, $2, $3::numeric, $4::jsonb)
+			ON CONFLICT (resource_type) DO UPDATE SET kind = excluded.kind, unit_price = excluded.unit_price, tiers = excluded.tiers`,
+			string(r), string(p.Kind), p.UnitPrice.String(), string(tiers))
+		return translate(err)
+	})
+}
+
+// DeleteOverride implements billing.PriceStore.
+func (s *BillingPriceStore) DeleteOverride(ctx context.Context, tenant eusaas.TenantID, r billing.ResourceType) error {
+	return s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM billing_prices WHERE resource_type = $1`, string(r))
+		return translate(err)
+	})
+}
+
+// TaxRate implements billing.PriceStore.
+func (s *BillingPriceStore) TaxRate(ctx context.Context, tenant eusaas.TenantID) (decimal.Decimal, error) {
+	var v string
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT value FROM billing_settings WHERE key = 'tax_rate'`).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			v = "0"
+			return nil
+		}
+		return translate(err)
+	})
+	if err != nil {
+		return decimal.Zero, err
+	}
+	return decimal.NewFromString(v)
+}
+
+// SetTaxRate implements billing.PriceStore.
+func (s *BillingPriceStore) SetTaxRate(ctx context.Context, tenant eusaas.TenantID, rate decimal.Decimal) error {
+	return s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO billing_settings (key, value) VALUES ('tax_rate', $1)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, rate.String())
+		return translate(err)
+	})
+}

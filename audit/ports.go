@@ -1,0 +1,85 @@
+package audit
+
+import (
+	"context"
+
+	"github.com/eusaas/eusaas"
+)
+
+// Store keeps the chains, their heads, the personal side data and the checkpoints.
+//
+// Every method honours ctx cancellation (returning an error whose kind is Canceled or
+// DeadlineExceeded) and is safe for concurrent use. Chains are identified by tenant id; the
+// platform chain is eusaas.NilTenant.
+type Store interface {
+	// Append appends to chain in one atomic step. It locks the chain's head (creating an
+	// empty head for a new chain), calls seal with it, then stores the entries seal returns
+	// together with their personal values and moves the head to the last one. While the
+	// lock is held no other Append of the same chain runs, so sequence numbers are assigned
+	// exactly once: there are no forks and no gaps.
+	//
+	// The entries must continue the head: seqs head.Size+1, +2, ... and the first PrevHash
+	// equal to head.Hash; otherwise Append fails with ErrConflict and stores nothing. If
+	// seal fails, nothing is stored and its error is returned. When ctx carries a
+	// transaction of the adapter (see InTx), the append takes part in it and the head stays
+	// locked until it ends.
+	Append(ctx context.Context, chain eusaas.TenantID, seal func(head Head) ([]Entry, error)) error
+
+	// InTx reports whether ctx carries a transaction of this adapter. The service then
+	// appends inside it instead of through the group commit, so the entry commits or rolls
+	// back with the caller's work.
+	InTx(ctx context.Context) bool
+
+	// Head returns the chain's head; the zero Head for a chain with no entries.
+	Head(ctx context.Context, chain eusaas.TenantID) (Head, error)
+
+	// Scan reads one consistent snapshot of the chain: it returns the head of that snapshot
+	// and calls fn for every stored entry in ascending seq order, personal values filled
+	// (Erased when the value is gone). Entries are streamed, not collected. An error from fn
+	// stops the scan and is returned.
+	Scan(ctx context.Context, chain eusaas.TenantID, fn func(*Entry) error) (Head, error)
+
+	// List returns the entries of chain matching f, newest first, and the total count.
+	// Personal values are filled as in Scan.
+	List(ctx context.Context, chain eusaas.TenantID, f Filter, p eusaas.Page) (eusaas.List[Entry], error)
+
+	// Chains lists every chain that has entries or checkpoints.
+	Chains(ctx context.Context) ([]eusaas.TenantID, error)
+
+	// PutCheckpoint stores a checkpoint. Storing the same (chain, size) again is a no-op.
+	PutCheckpoint(ctx context.Context, c Checkpoint) error
+
+	// Checkpoints returns the chain's checkpoints in ascending size.
+	Checkpoints(ctx context.Context, chain eusaas.TenantID) ([]Checkpoint, error)
+
+	// DeletePersonal deletes every personal value of the subject within tenant, on every
+	// chain, and returns how many it deleted. Idempotent: a second call returns 0.
+	DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error)
+}
+
+// KeyStore keeps the per-subject commitment keys. Keys are scoped by tenant: the same user id
+// in two tenants has two keys. Methods honour ctx and are safe for concurrent use.
+type KeyStore interface {
+	// SubjectKey returns the subject's key. With create it makes one (32 random bytes) when
+	// there is none, atomically: concurrent callers get the same key. Without create a
+	// missing key is reported as ok == false.
+	SubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string, create bool) (key []byte, ok bool, err error)
+
+	// DeleteSubjectKey deletes the subject's key; deleting a missing key is not an error.
+	// It reports whether a key was deleted.
+	DeleteSubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
+}
+
+// CheckpointSink receives every signed checkpoint, to keep a copy outside the database
+// (a file, an object store, a transparency log). Write must be idempotent for the same
+// (chain, size).
+type CheckpointSink interface {
+	Write(ctx context.Context, c Checkpoint) error
+}
+
+// CheckpointSource is implemented by sinks that can read their checkpoints back; the
+// verifier then checks the chain against them too, so deleting checkpoints from the
+// database does not hide a truncation.
+type CheckpointSource interface {
+	Latest(ctx context.Context, chain eusaas.TenantID) (Checkpoint, bool, error)
+}

@@ -1,0 +1,538 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"log/slog"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/eusaas/eusaas"
+)
+
+// Options configure a Service. Zero values take the defaults.
+type Options struct {
+	Clock eusaas.Clock
+	// Signer signs checkpoints. Without one no checkpoints are made (and truncation of the
+	// tail cannot be detected).
+	Signer ed25519.PrivateKey
+	// Sink receives a copy of every checkpoint (optional).
+	Sink CheckpointSink
+	// CheckpointEvery makes a checkpoint once this many entries were appended since the last
+	// one (default 1000).
+	CheckpointEvery int64
+	// CheckpointInterval makes a checkpoint of a chain with new entries once this much time
+	// passed since its last one (default 1 minute): on the next append, or from Run.
+	CheckpointInterval time.Duration
+	// MaxBatch caps the entries of one group commit (default 512).
+	MaxBatch int
+	// Tx makes erasure of side data and key one transaction (optional).
+	Tx     eusaas.TxRunner
+	Logger *slog.Logger
+}
+
+// Service is the audit log. It implements eusaas.Recorder.
+type Service struct {
+	store  Store
+	keys   KeyStore
+	opts   Options
+	pub    ed25519.PublicKey
+	keyID  string
+	log    *slog.Logger
+	closed chan struct{}
+
+	mu     sync.Mutex
+	chains map[eusaas.TenantID]*chainState
+}
+
+// chainState is the per-chain group commit queue and checkpoint bookkeeping.
+type chainState struct {
+	mu      sync.Mutex
+	queue   []*pending
+	leading bool
+
+	cpMu     sync.Mutex // serialises checkpointing of the chain
+	cpLoaded bool
+	last     Checkpoint // latest checkpoint made or loaded
+	dirty    bool       // entries appended since last
+}
+
+type pending struct {
+	entry Entry
+	done  chan error // buffered(1)
+}
+
+var _ eusaas.Recorder = (*Service)(nil)
+
+// NewService returns the audit service over the given store and key store.
+func NewService(store Store, keys KeyStore, opts Options) *Service {
+	if opts.Clock == nil {
+		opts.Clock = eusaas.SystemClock
+	}
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = 1000
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Minute
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 512
+	}
+	if opts.Tx == nil {
+		opts.Tx = eusaas.NoTx
+	}
+	s := &Service{store: store, keys: keys, opts: opts, log: opts.Logger, closed: make(chan struct{}),
+		chains: map[eusaas.TenantID]*chainState{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Signer != nil {
+		s.pub = opts.Signer.Public().(ed25519.PublicKey)
+		s.keyID = KeyID(s.pub)
+	}
+	return s
+}
+
+// PublicKey is the checkpoint verification key (nil without a signer). It is meant to be
+// published: anyone holding it can check checkpoints.
+func (s *Service) PublicKey() ed25519.PublicKey { return s.pub }
+
+// Verifier returns a verifier over the service's stores and public key.
+func (s *Service) Verifier() *Verifier {
+	v := &Verifier{Store: s.store, Keys: s.keys, PublicKey: s.pub}
+	if src, ok := s.opts.Sink.(CheckpointSource); ok {
+		v.Source = src
+	}
+	return v
+}
+
+func (s *Service) chain(id eusaas.TenantID) *chainState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chains[id]
+	if c == nil {
+		c = &chainState{}
+		s.chains[id] = c
+	}
+	return c
+}
+
+// Record appends ev to its chain (the tenant's, or the platform chain when ev.TenantID is
+// zero). It returns once the entry is committed, or, when ctx carries a transaction of the
+// store's adapter, once it is written in that transaction. Concurrent calls for the same chain
+// are committed together (group commit).
+func (s *Service) Record(ctx context.Context, ev eusaas.AuditEvent) error {
+	_, err := s.record(ctx, ev)
+	return err
+}
+
+// RecordEntry is Record returning the stored entry.
+func (s *Service) RecordEntry(ctx context.Context, ev eusaas.AuditEvent) (Entry, error) {
+	return s.record(ctx, ev)
+}
+
+func (s *Service) record(ctx context.Context, ev eusaas.AuditEvent) (Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return Entry{}, err
+	}
+	select {
+	case <-s.closed:
+		return Entry{}, ErrClosed
+	default:
+	}
+	e, err := s.prepare(ctx, ev)
+	if err != nil {
+		return Entry{}, err
+	}
+	if s.store.InTx(ctx) {
+		var out Entry
+		err := s.store.Append(ctx, e.Chain, func(h Head) ([]Entry, error) {
+			out = e
+			seal(h, []*Entry{&out})
+			return []Entry{out}, nil
+		})
+		if err != nil {
+			return Entry{}, err
+		}
+		s.chain(e.Chain).markDirty()
+		return out, nil
+	}
+	return s.enqueue(ctx, e)
+}
+
+// prepare builds everything of the entry that does not depend on its position: id, time,
+// tenant, canonical changes and the personal commitments.
+func (s *Service) prepare(ctx context.Context, ev eusaas.AuditEvent) (Entry, error) {
+	if err := ValidateEvent(ev); err != nil {
+		return Entry{}, err
+	}
+	e := Entry{
+		ID:           uuid.Must(uuid.NewV7()),
+		Chain:        ev.TenantID,
+		TenantID:     ev.TenantID,
+		Actor:        ev.Actor,
+		Action:       ev.Action,
+		ResourceType: ev.ResourceType,
+		ResourceID:   ev.ResourceID,
+		Timestamp:    Normalize(s.opts.Clock.Now()),
+	}
+	if e.Chain.IsZero() {
+		e.TenantID = platformTenant(ev)
+	}
+	if len(ev.Changes) > 0 {
+		// encoding/json writes map keys sorted and no insignificant space, so the same
+		// changes always give the same bytes; the hash covers the bytes as stored anyway.
+		b, err := json.Marshal(ev.Changes)
+		if err != nil {
+			return Entry{}, eusaas.Invalid("invalid audit event", eusaas.FieldViolation{Location: "changes", Message: "must be JSON-encodable"})
+		}
+		if len(b) > MaxChanges {
+			return Entry{}, eusaas.Invalid("invalid audit event", eusaas.FieldViolation{Location: "changes", Message: "too large"})
+		}
+		e.Changes = b
+	}
+	values := make(map[string]string, len(ev.Personal)+2)
+	for k, v := range ev.Personal {
+		values[k] = v
+	}
+	if ev.Meta.IP != "" {
+		values[FieldIPAddress] = ev.Meta.IP
+	}
+	if ev.Meta.UserAgent != "" {
+		values[FieldUserAgent] = ev.Meta.UserAgent
+	}
+	if len(values) == 0 {
+		e.Subject = ev.Subject
+		return e, nil
+	}
+	e.Subject = subjectOf(ev, e.ID)
+	key, _, err := s.keys.SubjectKey(ctx, e.TenantID, e.Subject, true)
+	if err != nil {
+		return Entry{}, err
+	}
+	e.Personal = make([]PersonalField, 0, len(values))
+	for name, v := range values {
+		e.Personal = append(e.Personal, PersonalField{Name: name, Value: v, Commitment: Commit(key, e.ID, name, v)})
+	}
+	sort.Slice(e.Personal, func(i, j int) bool { return e.Personal[i].Name < e.Personal[j].Name })
+	return e, nil
+}
+
+// platformTenant is the tenant a platform-chain entry concerns.
+func platformTenant(ev eusaas.AuditEvent) eusaas.TenantID {
+	if ev.ResourceType == ResourceTenant {
+		if id, err := eusaas.ParseTenantID(ev.ResourceID); err == nil {
+			return id
+		}
+	}
+	return ev.Actor.TenantID
+}
+
+// subjectOf picks the data subject owning an entry's personal values: the event's subject,
+// else the actor (whose IP address and user agent they are), else a subject of its own for
+// this one entry, so the values stay erasable (by retention).
+func subjectOf(ev eusaas.AuditEvent, id uuid.UUID) string {
+	if ev.Subject != "" {
+		return ev.Subject
+	}
+	if ev.Actor.ID != "" {
+		return ev.Actor.ID
+	}
+	return "entry:" + id.String()
+}
+
+// seal places entries after head: seqs, prev hashes and hashes.
+func seal(h Head, entries []*Entry) {
+	prev := h.Hash
+	var hs hasher
+	for i, e := range entries {
+		e.Seq = h.Size + int64(i) + 1
+		e.PrevHash = prev
+		e.Hash = hs.hash(e)
+		prev = e.Hash
+	}
+}
+
+// enqueue adds e to its chain's group commit and waits for the outcome. The first caller to
+// find no commit in progress becomes the leader: it takes everything queued (up to
+// MaxBatch) and appends it in one store transaction; callers arriving meanwhile queue up for
+// the next batch, which the leader hands to a fresh goroutine.
+func (s *Service) enqueue(ctx context.Context, e Entry) (Entry, error) {
+	c := s.chain(e.Chain)
+	p := &pending{entry: e, done: make(chan error, 1)}
+	c.mu.Lock()
+	c.queue = append(c.queue, p)
+	lead := !c.leading
+	if lead {
+		c.leading = true
+	}
+	c.mu.Unlock()
+	if lead {
+		s.lead(ctx, e.Chain, c)
+	}
+	select {
+	case err := <-p.done:
+		return p.entry, err
+	case <-ctx.Done():
+		// Still queued: withdraw it. Already taken into a batch: its fate is decided by
+		// the batch, wait for it so the caller learns the truth.
+		c.mu.Lock()
+		for i, q := range c.queue {
+			if q == p {
+				c.queue = append(c.queue[:i], c.queue[i+1:]...)
+				c.mu.Unlock()
+				return Entry{}, ctx.Err()
+			}
+		}
+		c.mu.Unlock()
+		err := <-p.done
+		return p.entry, err
+	}
+}
+
+// lead commits one batch and passes leadership on if more is queued.
+func (s *Service) lead(ctx context.Context, chain eusaas.TenantID, c *chainState) {
+	c.mu.Lock()
+	n := min(len(c.queue), s.opts.MaxBatch)
+	batch := make([]*pending, n)
+	copy(batch, c.queue[:n])
+	c.queue = append(c.queue[:0], c.queue[n:]...)
+	c.mu.Unlock()
+
+	// The batch holds other callers' entries: the leader's cancellation must not abort them.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	entries := make([]*Entry, len(batch))
+	for i, p := range batch {
+		entries[i] = &p.entry
+	}
+	var head Head
+	err := s.store.Append(bctx, chain, func(h Head) ([]Entry, error) {
+		seal(h, entries)
+		out := make([]Entry, len(entries))
+		for i, e := range entries {
+			out[i] = *e
+		}
+		head = Head{Size: h.Size + int64(len(entries)), Hash: entries[len(entries)-1].Hash}
+		return out, nil
+	})
+	for _, p := range batch {
+		p.done <- err
+	}
+	if err == nil {
+		s.afterAppend(bctx, chain, c, head)
+	}
+	cancel()
+
+	// Let the callers just released queue their next entries before the next batch is
+	// cut: batches stay large under steady load, and this costs one scheduler pass.
+	runtime.Gosched()
+	c.mu.Lock()
+	if len(c.queue) == 0 {
+		c.leading = false
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	go s.lead(context.WithoutCancel(ctx), chain, c)
+}
+
+func (c *chainState) markDirty() {
+	c.cpMu.Lock()
+	c.dirty = true
+	c.cpMu.Unlock()
+}
+
+// afterAppend makes a checkpoint when one is due.
+func (s *Service) afterAppend(ctx context.Context, chain eusaas.TenantID, c *chainState, head Head) {
+	if s.opts.Signer == nil {
+		return
+	}
+	c.cpMu.Lock()
+	c.dirty = true
+	if !c.cpLoaded {
+		if err := s.loadLast(ctx, chain, c); err != nil {
+			c.cpMu.Unlock()
+			s.log.Error("audit: load checkpoint", "chain", chain.String(), "err", err)
+			return
+		}
+	}
+	due := head.Size-c.last.Size >= s.opts.CheckpointEvery ||
+		s.opts.Clock.Now().Sub(c.last.Time) >= s.opts.CheckpointInterval
+	c.cpMu.Unlock()
+	if due {
+		if _, err := s.Checkpoint(ctx, chain); err != nil {
+			s.log.Error("audit: checkpoint", "chain", chain.String(), "err", err)
+		}
+	}
+}
+
+func (s *Service) loadLast(ctx context.Context, chain eusaas.TenantID, c *chainState) error {
+	cps, err := s.store.Checkpoints(ctx, chain)
+	if err != nil {
+		return err
+	}
+	if len(cps) > 0 {
+		c.last = cps[len(cps)-1]
+	}
+	c.cpLoaded = true
+	return nil
+}
+
+// Checkpoint signs the chain's current head, stores the checkpoint and writes it to the
+// sink. With nothing new since the last checkpoint it returns that one.
+func (s *Service) Checkpoint(ctx context.Context, chain eusaas.TenantID) (Checkpoint, error) {
+	if s.opts.Signer == nil {
+		return Checkpoint{}, ErrNoSigner
+	}
+	c := s.chain(chain)
+	c.cpMu.Lock()
+	defer c.cpMu.Unlock()
+	if !c.cpLoaded {
+		if err := s.loadLast(ctx, chain, c); err != nil {
+			return Checkpoint{}, err
+		}
+	}
+	h, err := s.store.Head(ctx, chain)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if h.Size == c.last.Size {
+		c.dirty = false
+		return c.last, nil
+	}
+	cp := Checkpoint{Chain: chain, Size: h.Size, Head: h.Hash, Time: Normalize(s.opts.Clock.Now()), KeyID: s.keyID}
+	cp.Signature = ed25519.Sign(s.opts.Signer, CheckpointMessage(cp))
+	if err := s.store.PutCheckpoint(ctx, cp); err != nil {
+		return Checkpoint{}, err
+	}
+	if s.opts.Sink != nil {
+		if err := s.opts.Sink.Write(ctx, cp); err != nil {
+			return Checkpoint{}, err
+		}
+	}
+	c.last, c.dirty = cp, false
+	return cp, nil
+}
+
+// CheckpointDue checkpoints every chain that has entries newer than its last checkpoint
+// and whose last checkpoint is older than the interval (quiet chains), returning the
+// number made. Run calls it periodically.
+func (s *Service) CheckpointDue(ctx context.Context) (int, error) {
+	return s.checkpointDirty(ctx, false)
+}
+
+// Flush checkpoints every chain with entries newer than its last checkpoint, whatever the
+// interval; for shutdown.
+func (s *Service) Flush(ctx context.Context) (int, error) {
+	return s.checkpointDirty(ctx, true)
+}
+
+func (s *Service) checkpointDirty(ctx context.Context, all bool) (int, error) {
+	if s.opts.Signer == nil {
+		return 0, nil
+	}
+	s.mu.Lock()
+	var ids []eusaas.TenantID
+	for id, c := range s.chains {
+		c.cpMu.Lock()
+		if c.dirty && (all || s.opts.Clock.Now().Sub(c.last.Time) >= s.opts.CheckpointInterval) {
+			ids = append(ids, id)
+		}
+		c.cpMu.Unlock()
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if _, err := s.Checkpoint(ctx, id); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Run checkpoints quiet chains every CheckpointInterval until ctx ends or Close is called.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.opts.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.closed:
+			return nil
+		case <-t.C:
+			if _, err := s.CheckpointDue(ctx); err != nil {
+				s.log.Error("audit: periodic checkpoint", "err", err)
+			}
+		}
+	}
+}
+
+// Close stops Run and refuses new records.
+func (s *Service) Close() {
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed)
+	}
+}
+
+// List returns a page of a chain's entries, newest first. Erased personal values come back
+// with Erased set.
+func (s *Service) List(ctx context.Context, chain eusaas.TenantID, f Filter, p eusaas.Page) (eusaas.List[Entry], error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return eusaas.List[Entry]{}, err
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		var v eusaas.Violations
+		v.Add("query.end_date", "must not be before start_date")
+		return eusaas.List[Entry]{}, v.Err()
+	}
+	return s.store.List(ctx, chain, f, p)
+}
+
+// Verify verifies one chain (see Verifier.Verify).
+func (s *Service) Verify(ctx context.Context, chain eusaas.TenantID) (Report, error) {
+	return s.Verifier().Verify(ctx, chain)
+}
+
+// LatestCheckpoint returns the chain's latest stored checkpoint.
+func (s *Service) LatestCheckpoint(ctx context.Context, chain eusaas.TenantID) (Checkpoint, bool, error) {
+	cps, err := s.store.Checkpoints(ctx, chain)
+	if err != nil || len(cps) == 0 {
+		return Checkpoint{}, false, err
+	}
+	return cps[len(cps)-1], true, nil
+}
+
+// EraseSubject deletes the subject's key and every personal value of the subject in tenant
+// (on the tenant's chain and on platform-chain entries about the tenant; operators are
+// erased with tenant zero). The chain still verifies afterwards: it holds only commitments,
+// and without the key they reveal nothing. It returns the number of values deleted and is
+// idempotent.
+func (s *Service) EraseSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
+	if subject == "" {
+		var v eusaas.Violations
+		v.Add("data_subject_id", "must not be empty")
+		return 0, v.Err()
+	}
+	var n int
+	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		// Key first: once it is gone the commitments can no longer be linked to any value,
+		// even if deleting the values fails half way and is retried.
+		if _, err := s.keys.DeleteSubjectKey(ctx, tenant, subject); err != nil {
+			return err
+		}
+		var err error
+		n, err = s.store.DeletePersonal(ctx, tenant, subject)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,116 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/eusaas/eusaas"
+)
+
+// UserStore keeps tenant users, in the tenant's own storage (erasing the tenant erases them).
+// Emails are stored normalised (NormalizeEmail) and unique per tenant. Every method takes the
+// tenant explicitly and never sees another tenant's users: asking tenant B for A's user id is
+// NotFound. Methods honour ctx cancellation and take part in the transaction carried by ctx
+// (eusaas.TxRunner of the same adapter).
+type UserStore interface {
+	// CreateUser inserts u. AlreadyExists (ErrEmailTaken) when the email is taken in the tenant.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns the user; NotFound (ErrUserNotFound) when absent.
+	GetUser(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (User, error)
+	// GetUserByEmail looks a user up by normalised email; NotFound when absent.
+	GetUserByEmail(ctx context.Context, tenant eusaas.TenantID, email string) (User, error)
+	// SetUserPassword replaces the password hash (re-hash on login); NotFound when absent.
+	SetUserPassword(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash string, at time.Time) error
+	// SetUserActive (de)activates a user; idempotent; NotFound when absent.
+	SetUserActive(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, active bool, at time.Time) error
+	// RecordUserLogin sets last_login_at; NotFound when absent.
+	RecordUserLogin(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, at time.Time) error
+	// DeleteUser removes the user row; returns 0 when it was already gone (idempotent).
+	DeleteUser(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (int, error)
+}
+
+// OperatorStore keeps platform operators in platform storage. Same contracts as UserStore
+// without the tenant; operators have no role.
+type OperatorStore interface {
+	CreateOperator(ctx context.Context, u User) error
+	GetOperator(ctx context.Context, id uuid.UUID) (User, error)
+	GetOperatorByEmail(ctx context.Context, email string) (User, error)
+	SetOperatorPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error
+	SetOperatorActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error
+	RecordOperatorLogin(ctx context.Context, id uuid.UUID, at time.Time) error
+	// CountOperators reports how many operators exist (bootstrap creates the first).
+	CountOperators(ctx context.Context) (int, error)
+}
+
+// SessionStore keeps refresh sessions, one row per session. A zero tenant means an operator
+// session (platform storage); otherwise the row lives with the tenant's data. Tenant
+// isolation as for UserStore.
+type SessionStore interface {
+	// CreateSession inserts s; AlreadyExists when the id is taken.
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns the session, revoked or not; NotFound when absent.
+	GetSession(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (Session, error)
+	// RotateSession advances the session from counter from to from+1 with the new token
+	// hash, setting RotatedAt to at — atomically, and only if the stored counter is still
+	// from and the session is not revoked. Otherwise it changes nothing and returns an
+	// Aborted error (a concurrent rotation or a revocation won); NotFound when absent.
+	RotateSession(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, from uint64, newHash []byte, at time.Time) error
+	// RevokeSession marks the session revoked with a reason; revoking a revoked session
+	// keeps the first revocation and is not an error; NotFound when absent.
+	RevokeSession(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, at time.Time, reason string) error
+	// RevokeUserSessions revokes every live session of the user; returns how many.
+	RevokeUserSessions(ctx context.Context, tenant eusaas.TenantID, userID uuid.UUID, at time.Time, reason string) (int, error)
+	// DeleteUserSessions removes every session row of the user (erasure); returns how many.
+	DeleteUserSessions(ctx context.Context, tenant eusaas.TenantID, userID uuid.UUID) (int, error)
+}
+
+// InvitationStore keeps invitations, hashed, in the tenant's storage.
+type InvitationStore interface {
+	// CreateInvitation inserts inv; AlreadyExists when the id or token hash is taken.
+	CreateInvitation(ctx context.Context, inv Invitation) error
+	// ConsumeInvitation marks the unused, unexpired (ExpiresAt after now) invitation with
+	// the token hash used, atomically, and returns it. NotFound when there is none — unknown,
+	// already used or expired alike — so each invitation is used at most once even under
+	// concurrent registrations.
+	ConsumeInvitation(ctx context.Context, tenant eusaas.TenantID, tokenHash []byte, now time.Time) (Invitation, error)
+	// DeleteInvitationsByEmail removes every invitation for the normalised email (erasure);
+	// returns how many.
+	DeleteInvitationsByEmail(ctx context.Context, tenant eusaas.TenantID, email string) (int, error)
+}
+
+// Denylist holds revoked access token ids until they expire anyway. Shared by every
+// server replica (Redis in production).
+type Denylist interface {
+	// Deny adds (issuer, jti) until the given time; adding twice is not an error.
+	Deny(ctx context.Context, tenant eusaas.TenantID, issuer, jti string, until time.Time) error
+	// Denied reports whether (issuer, jti) is on the list. An entry past its time may be
+	// forgotten (and then is reported false: the token has expired anyway).
+	Denied(ctx context.Context, tenant eusaas.TenantID, issuer, jti string) (bool, error)
+}
+
+// FailureCount is the state of one brute-force counter.
+type FailureCount struct {
+	Failures int
+	Last     time.Time // time of the last recorded failure
+}
+
+// Limiter counts failed logins per key (an account or a client IP), shared by every server
+// replica. A zero tenant names a platform-wide key (IPs, operator accounts). The back-off
+// policy lives in the service; the store only counts.
+type Limiter interface {
+	// RecordFailure atomically adds one failure to key, sets Last to now and (re)starts the
+	// counter's expiry: window after now the counter is forgotten. Returns the new state.
+	RecordFailure(ctx context.Context, tenant eusaas.TenantID, key string, now time.Time, window time.Duration) (FailureCount, error)
+	// Failures returns the counter (zero when none or expired).
+	Failures(ctx context.Context, tenant eusaas.TenantID, key string, now time.Time) (FailureCount, error)
+	// ResetFailures forgets the counter; resetting a missing counter is not an error.
+	ResetFailures(ctx context.Context, tenant eusaas.TenantID, key string) error
+}
+
+// TenantResolver finds a tenant by id or slug (cmd adapts the tenancy service).
+type TenantResolver interface {
+	// Resolve returns the tenant; a NotFound error when none.
+	Resolve(ctx context.Context, idOrSlug string) (TenantInfo, error)
+}

@@ -1,0 +1,102 @@
+package auth
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/eusaas/eusaas"
+)
+
+// Claims are the access token's claims: the registered ones (iss, sub, aud, exp, iat, nbf,
+// jti) plus the tenant, the role, the principal kind and the session the token belongs to.
+type Claims struct {
+	jwt.RegisteredClaims
+	TenantID  string `json:"tenant_id,omitempty"` // empty for operators
+	Role      Role   `json:"role,omitempty"`      // empty for operators
+	Kind      string `json:"kind"`                // "user" or "operator"
+	SessionID string `json:"sid,omitempty"`
+}
+
+// MaxLeeway is the largest clock skew verification tolerates on exp, nbf and iat.
+const MaxLeeway = 30 * time.Second
+
+// signAccessToken signs claims with the active key, kid in the header. RS256 signatures
+// (PKCS #1 v1.5) are deterministic, which the refresh grace window relies on: the same
+// claims under the same key give the same token.
+func signAccessToken(keys Keys, c *Claims) (string, error) {
+	kid, key := keys.SigningKey()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	tok.Header["kid"] = kid
+	return tok.SignedString(key)
+}
+
+// verifier checks access tokens strictly: RS256 only, the key chosen by kid from the trusted
+// set only (never from the token's own jwk/jku/x5u headers), issuer and audience exact,
+// exp, iat and nbf required and checked with a bounded leeway.
+type verifier struct {
+	keys   Keys
+	parser *jwt.Parser
+}
+
+func newVerifier(keys Keys, issuer, audience string, leeway time.Duration, clock eusaas.Clock) *verifier {
+	return &verifier{keys: keys, parser: jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithLeeway(leeway),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithNotBeforeRequired(),
+		jwt.WithTimeFunc(clock.Now),
+		jwt.WithStrictDecoding(),
+	)}
+}
+
+func (v *verifier) keyFunc(t *jwt.Token) (any, error) {
+	// WithValidMethods already refuses every other alg; this guards against a parser
+	// misconfiguration handing an HMAC verifier an RSA public key as secret.
+	if _, ok := t.Method.(*jwt.SigningMethodRSA); !ok {
+		return nil, errors.New("unexpected signing method")
+	}
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return nil, errors.New("missing kid")
+	}
+	key, ok := v.keys.PublicKey(kid)
+	if !ok {
+		return nil, errors.New("unknown kid")
+	}
+	return key, nil
+}
+
+// verify parses and checks raw. Every failure is ErrInvalidToken, with the reason kept as
+// the (log-only) cause.
+func (v *verifier) verify(raw string) (*Claims, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || len(raw) > 8192 {
+		return nil, ErrInvalidToken
+	}
+	c := &Claims{}
+	if _, err := v.parser.ParseWithClaims(raw, c, v.keyFunc); err != nil {
+		return nil, ErrInvalidToken.Wrap(err)
+	}
+	if c.ID == "" || c.Subject == "" {
+		return nil, ErrInvalidToken.Wrap(errors.New("missing jti or sub"))
+	}
+	switch eusaas.ActorKind(c.Kind) {
+	case eusaas.ActorUser:
+		if _, err := eusaas.ParseTenantID(c.TenantID); err != nil || !c.Role.Valid() {
+			return nil, ErrInvalidToken.Wrap(errors.New("user token without tenant or role"))
+		}
+	case eusaas.ActorOperator:
+		if c.TenantID != "" {
+			return nil, ErrInvalidToken.Wrap(errors.New("operator token with a tenant"))
+		}
+	default:
+		return nil, ErrInvalidToken.Wrap(errors.New("unknown principal kind"))
+	}
+	return c, nil
+}

@@ -1,0 +1,333 @@
+package billing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/eusaas/eusaas"
+)
+
+// Options configure a Service. Zero values take the documented defaults.
+type Options struct {
+	Clock    eusaas.Clock    // default eusaas.SystemClock
+	Tx       eusaas.TxRunner // joins invoice number and invoice update; default eusaas.NoTx
+	Recorder eusaas.Recorder // audit of invoice transitions; default eusaas.Discard
+	// LateWindow is the late-arrival horizon: events older than it are rejected. Default 35
+	// days.
+	LateWindow time.Duration
+	// DedupRetention is how long event ids stay unique. It is never shorter than LateWindow
+	// plus a day (an id can never be re-accepted while an event with it could still be
+	// accepted) and never shorter than 35 days. Default 36 days.
+	DedupRetention time.Duration
+	// PaymentTerms is the time from issue to due date. Default 30 days.
+	PaymentTerms time.Duration
+	// MaxRangeDays bounds breakdown date ranges. Default 366.
+	MaxRangeDays int
+	// Thresholds gives tenants' cost_alert_threshold for the budget signal; nil: no signal.
+	Thresholds ThresholdSource
+}
+
+// Service is the billing module.
+type Service struct {
+	usage    UsageStore
+	invoices InvoiceStore
+	prices   PriceStore
+	o        Options
+}
+
+// NewService returns a Service on the given stores.
+func NewService(usage UsageStore, invoices InvoiceStore, prices PriceStore, o Options) *Service {
+	if o.Clock == nil {
+		o.Clock = eusaas.SystemClock
+	}
+	if o.Tx == nil {
+		o.Tx = eusaas.NoTx
+	}
+	if o.Recorder == nil {
+		o.Recorder = eusaas.Discard
+	}
+	if o.LateWindow <= 0 {
+		o.LateWindow = DefaultLateWindow
+	}
+	if minRet := o.LateWindow + 24*time.Hour; o.DedupRetention < minRet {
+		o.DedupRetention = minRet
+	}
+	if o.DedupRetention < DefaultLateWindow {
+		o.DedupRetention = DefaultLateWindow
+	}
+	if o.PaymentTerms <= 0 {
+		o.PaymentTerms = 30 * 24 * time.Hour
+	}
+	if o.MaxRangeDays <= 0 {
+		o.MaxRangeDays = 366
+	}
+	return &Service{usage: usage, invoices: invoices, prices: prices, o: o}
+}
+
+// PriceBook returns the tenant's effective prices: defaults overlaid with its overrides.
+func (s *Service) PriceBook(ctx context.Context, tenant eusaas.TenantID) (PriceBook, error) {
+	over, err := s.prices.Overrides(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	b := PriceBook(DefaultPrices())
+	for r, p := range over {
+		b[r] = p
+	}
+	return b, nil
+}
+
+// SetPrice sets the tenant's price override for resource. It applies to usage rated from
+// then on; buckets already rated keep their amounts.
+func (s *Service) SetPrice(ctx context.Context, tenant eusaas.TenantID, resource ResourceType, p PriceModel) error {
+	var v eusaas.Violations
+	if !resource.Valid() {
+		v.Add("body.resource_type", "unknown resource_type")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := p.Validate("body"); err != nil {
+		return err
+	}
+	return s.prices.SetOverride(ctx, tenant, resource, p)
+}
+
+// SetTaxRate sets the tenant's tax rate (0 <= rate < 1), used by invoices drafted from then on.
+func (s *Service) SetTaxRate(ctx context.Context, tenant eusaas.TenantID, rate decimal.Decimal) error {
+	if rate.IsNegative() || rate.GreaterThanOrEqual(decimal.NewFromInt(1)) {
+		return eusaas.Invalid("invalid tax rate", eusaas.FieldViolation{Location: "body.tax_rate", Message: "must be in [0, 1)"})
+	}
+	return s.prices.SetTaxRate(ctx, tenant, rate)
+}
+
+// maxRetries bounds retries of a batch after a serialisation conflict (Aborted).
+const maxRetries = 5
+
+// Ingest records a batch of at most MaxBatch events exactly once each. Each event gets its
+// own outcome: accepted, duplicate (its id was seen before, in this batch or an earlier
+// one), or rejected with a reason (bad shape, more than 5 minutes in the future, older than
+// the late-arrival horizon). A rejected event never affects the others. Posting the same
+// batch again, or concurrently, never counts an event twice.
+func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []UsageEvent) (IngestResult, error) {
+	if len(events) > MaxBatch {
+		return IngestResult{}, ErrBatchTooLarge
+	}
+	now := s.o.Clock.Now()
+	res := IngestResult{Results: make([]EventResult, len(events))}
+	valid := make([]UsageEvent, 0, len(events))
+	idx := make([]int, 0, len(events))
+	for i, e := range events {
+		res.Results[i].ID = e.ID
+		if _, reason := e.validate(); reason != "" {
+			res.Results[i].Status, res.Results[i].Reason = Rejected, reason
+			continue
+		}
+		if e.Timestamp.After(now.Add(MaxFutureSkew)) {
+			res.Results[i].Status, res.Results[i].Reason = Rejected, "timestamp is more than 5 minutes in the future"
+			continue
+		}
+		if e.Timestamp.Before(now.Add(-s.o.LateWindow)) {
+			res.Results[i].Status, res.Results[i].Reason = Rejected,
+				fmt.Sprintf("timestamp is older than the late-arrival horizon (%d days)", int(s.o.LateWindow/(24*time.Hour)))
+			continue
+		}
+		e.Timestamp = e.Timestamp.UTC()
+		valid = append(valid, e)
+		idx = append(idx, i)
+	}
+	if len(valid) > 0 {
+		book, err := s.PriceBook(ctx, tenant)
+		if err != nil {
+			return IngestResult{}, err
+		}
+		var inserted []bool
+		for attempt := 0; ; attempt++ {
+			inserted, err = s.usage.Record(ctx, tenant, valid, book.Rate)
+			if err == nil || eusaas.KindOf(err) != eusaas.Aborted || attempt >= maxRetries {
+				break
+			}
+		}
+		if err != nil {
+			return IngestResult{}, err
+		}
+		for j, ok := range inserted {
+			if ok {
+				res.Results[idx[j]].Status = Accepted
+			} else {
+				res.Results[idx[j]].Status = Duplicate
+			}
+		}
+	}
+	for _, r := range res.Results {
+		switch r.Status {
+		case Accepted:
+			res.Accepted++
+		case Duplicate:
+			res.Duplicates++
+		case Rejected:
+			res.Rejected++
+		}
+	}
+	return res, nil
+}
+
+// PurgeDedup forgets event ids older than the dedup retention (at least 35 days).
+func (s *Service) PurgeDedup(ctx context.Context, tenant eusaas.TenantID) (int, error) {
+	return s.usage.PurgeDedup(ctx, tenant, s.o.Clock.Now().Add(-s.o.DedupRetention))
+}
+
+// checkRange validates an inclusive day range.
+func (s *Service) checkRange(start, end time.Time) error {
+	var v eusaas.Violations
+	if start.IsZero() {
+		v.Add("query.start_date", "is required")
+	}
+	if end.IsZero() {
+		v.Add("query.end_date", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if Day(end).Before(Day(start)) {
+		v.Add("query.end_date", "must not be before start_date")
+	} else if days := int(Day(end).Sub(Day(start))/(24*time.Hour)) + 1; days > s.o.MaxRangeDays {
+		v.Add("query.end_date", fmt.Sprintf("the range may span at most %d days", s.o.MaxRangeDays))
+	}
+	return v.Err()
+}
+
+// Costs returns the exact cost of [start, end] (UTC days, inclusive) grouped by resource or
+// by day. Its cost is proportional to the buckets in the range, never to events.
+func (s *Service) Costs(ctx context.Context, tenant eusaas.TenantID, start, end time.Time, by GroupBy) (Breakdown, error) {
+	if by == "" {
+		by = ByResource
+	}
+	if err := s.checkRange(start, end); err != nil {
+		return Breakdown{}, err
+	}
+	if by != ByResource && by != ByDay {
+		return Breakdown{}, eusaas.Invalid("invalid group_by", eusaas.FieldViolation{Location: "query.group_by", Message: "must be resource or day"})
+	}
+	start, end = Day(start), Day(end)
+	buckets, err := s.usage.Buckets(ctx, tenant, start, end)
+	if err != nil {
+		return Breakdown{}, err
+	}
+	return breakdown(tenant, start, end, by, buckets), nil
+}
+
+func breakdown(tenant eusaas.TenantID, start, end time.Time, by GroupBy, buckets []Bucket) Breakdown {
+	b := Breakdown{TenantID: tenant, PeriodStart: start, PeriodEnd: end, GroupBy: by, Currency: Currency, Total: decimal.Zero}
+	switch by {
+	case ByDay:
+		byDay := map[time.Time]*BreakdownLine{}
+		for _, k := range buckets {
+			l := byDay[k.Day]
+			if l == nil {
+				l = &BreakdownLine{Day: k.Day}
+				byDay[k.Day] = l
+			}
+			l.Amount = l.Amount.Add(k.Amount)
+		}
+		for _, l := range byDay {
+			b.Lines = append(b.Lines, *l)
+		}
+		sort.Slice(b.Lines, func(i, j int) bool { return b.Lines[i].Day.Before(b.Lines[j].Day) })
+	default:
+		byRes := map[ResourceType]*BreakdownLine{}
+		for _, k := range buckets {
+			l := byRes[k.Resource]
+			if l == nil {
+				l = &BreakdownLine{Service: k.Resource, Unit: k.Resource.Unit()}
+				byRes[k.Resource] = l
+			}
+			l.Quantity = l.Quantity.Add(k.Quantity)
+			l.Amount = l.Amount.Add(k.Amount)
+		}
+		for _, r := range ResourceTypes {
+			if l := byRes[r]; l != nil {
+				b.Lines = append(b.Lines, *l)
+			}
+		}
+	}
+	for _, l := range b.Lines {
+		b.Total = b.Total.Add(l.Amount)
+	}
+	return b
+}
+
+// Current returns the month-to-date breakdown by resource.
+func (s *Service) Current(ctx context.Context, tenant eusaas.TenantID) (Breakdown, error) {
+	now := s.o.Clock.Now()
+	return s.Costs(ctx, tenant, MonthStart(now), Day(now), ByResource)
+}
+
+// DailyCosts returns each resource's exact cost per day in [from, to] (UTC days,
+// inclusive), ordered by day then resource; days without usage are absent.
+func (s *Service) DailyCosts(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]DailyCost, error) {
+	if Day(to).Before(Day(from)) {
+		return nil, ErrInvalidDateRange.With("to is before from")
+	}
+	buckets, err := s.usage.Buckets(ctx, tenant, Day(from), Day(to))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DailyCost, 0, len(buckets))
+	for _, b := range buckets {
+		out = append(out, DailyCost{Day: b.Day, Resource: string(b.Resource), Amount: b.Amount})
+	}
+	return out, nil
+}
+
+// Pseudonym is the stable pseudonym that replaces subject in a tenant's billing data: the
+// first 24 hex digits of SHA-256(tenant hex ":" subject). It is not reversible without the
+// subject, and the same subject always maps to the same pseudonym (records stay linkable).
+func Pseudonym(tenant eusaas.TenantID, subject string) string {
+	sum := sha256.Sum256([]byte(tenant.Hex() + ":" + subject))
+	return "pseudonym:" + hex.EncodeToString(sum[:12])
+}
+
+// PseudonymizeSubject replaces the data subject's identifier in the tenant's billing data
+// (invoice issuer, usage event attribute values) with its pseudonym. Invoices are kept: tax
+// law requires them, and they hold no other personal data. Idempotent; returns the number of
+// records changed.
+func (s *Service) PseudonymizeSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
+	if subject == "" {
+		return 0, eusaas.Invalid("subject is required", eusaas.FieldViolation{Location: "subject", Message: "is required"})
+	}
+	p := Pseudonym(tenant, subject)
+	n1, err := s.invoices.PseudonymizeIssuer(ctx, tenant, subject, p)
+	if err != nil {
+		return 0, err
+	}
+	n2, err := s.usage.PseudonymizeAttributes(ctx, tenant, subject, p)
+	if err != nil {
+		return n1, err
+	}
+	return n1 + n2, nil
+}
+
+// record writes an audit event; a failing recorder fails the operation (it runs in the
+// operation's transaction).
+func (s *Service) record(ctx context.Context, tenant eusaas.TenantID, action string, inv Invoice, changes map[string]any) error {
+	return s.o.Recorder.Record(ctx, eusaas.AuditEvent{
+		TenantID:     tenant,
+		Actor:        eusaas.ActorFrom(ctx),
+		Action:       action,
+		ResourceType: "invoice",
+		ResourceID:   inv.ID.String(),
+		Changes:      changes,
+		Meta:         eusaas.RequestMetaFrom(ctx),
+	})
+}
+
+// newInvoiceID returns a time-ordered invoice id.
+func newInvoiceID() uuid.UUID { return uuid.Must(uuid.NewV7()) }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/file"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/internal/pgtest"
+)
+
+func TestWireAuditMemory(t *testing.T) {
+	ctx := context.Background()
+	a := &App{log: slog.New(slog.DiscardHandler), memTx: memory.NewTxRunner()}
+	a.tx = a.memTx
+	svc, err := a.wireAudit(ctx, AuditConfig{CheckpointEvery: 2, CheckpointEach: 3600e9})
+	require.NoError(t, err)
+	var rec eusaas.Recorder = svc
+	tenant := eusaas.NewTenantID()
+	for range 3 {
+		require.NoError(t, rec.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "SCHEMA_MIGRATED"}))
+	}
+	r, err := svc.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, r.OK)
+	require.NotNil(t, svc.PublicKey(), "memory mode generates a signing key")
+	a.Close()
+	cp, ok, err := svc.LatestCheckpoint(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(3), cp.Size, "Close checkpoints what is unsigned")
+	require.Error(t, rec.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "X"}), "closed")
+}
+
+func TestLoadAuditConfig(t *testing.T) {
+	seed := bytes.Repeat([]byte{7}, ed25519.SeedSize)
+	c, err := LoadAuditConfig(env(map[string]string{"APP_AUDIT_SIGNING_KEY": base64.StdEncoding.EncodeToString(seed),
+		"APP_AUDIT_CHECKPOINT_EVERY": "50", "APP_AUDIT_CHECKPOINT_SECONDS": "5"}))
+	require.NoError(t, err)
+	require.Equal(t, ed25519.NewKeyFromSeed(seed), c.Signer)
+	require.Equal(t, int64(50), c.CheckpointEvery)
+	for name, vars := range map[string]map[string]string{
+		"APP_AUDIT_SIGNING_KEY":        {"APP_AUDIT_SIGNING_KEY": "c2VjcmV0LW5vdC1hLWtleQ=="},
+		"APP_AUDIT_CHECKPOINT_EVERY":   {"APP_AUDIT_CHECKPOINT_EVERY": "0"},
+		"APP_AUDIT_CHECKPOINT_SECONDS": {"APP_AUDIT_CHECKPOINT_SECONDS": "x"},
+	} {
+		_, err := LoadAuditConfig(env(vars))
+		require.ErrorContains(t, err, name)
+		require.NotContains(t, err.Error(), "c2VjcmV0", "key material never in errors")
+	}
+}
+
+// The command verifies every chain of a Postgres database, and exits 1 naming the chain, seq
+// and kind once a row was edited behind the application's back.
+func TestAuditVerifyCommand(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.URL(t)
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	db, err := postgres.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	require.NoError(t, db.MigratePlatform(ctx))
+
+	seed := bytes.Repeat([]byte{9}, ed25519.SeedSize)
+	dir := t.TempDir()
+	vars := map[string]string{
+		"APP_POSTGRES_HOST": u.Hostname(), "APP_POSTGRES_PORT": u.Port(), "APP_POSTGRES_USER": u.User.Username(),
+		"APP_POSTGRES_DB":       strings.TrimPrefix(u.Path, "/"),
+		"APP_AUDIT_SIGNING_KEY": base64.StdEncoding.EncodeToString(seed), "APP_AUDIT_CHECKPOINT_DIR": dir,
+	}
+	acfg, err := LoadAuditConfig(env(vars))
+	require.NoError(t, err)
+	a := &App{log: slog.New(slog.DiscardHandler), db: db, tx: db}
+	svc, err := a.wireAudit(ctx, acfg)
+	require.NoError(t, err)
+	tenant, other := eusaas.NewTenantID(), eusaas.NewTenantID()
+	for _, tn := range []eusaas.TenantID{tenant, tenant, tenant, other, audit.PlatformChain} {
+		require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tn, Actor: eusaas.System, Action: audit.ActionRetentionExecuted,
+			Meta: eusaas.RequestMeta{IP: "192.0.2.1"}}))
+	}
+	a.Close()
+	_, err = os.Stat(filepath.Join(dir, file.PublicKeyFile))
+	require.NoError(t, err, "public key published")
+
+	run := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errb, Getenv: env(vars)}
+		code := m.Run(ctx, append([]string{"audit"}, args...))
+		return code, out.String() + errb.String()
+	}
+	code, out := run("verify")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "ok   platform: 1 entries")
+	require.Contains(t, out, "ok   tenant "+tenant.String()+": 3 entries")
+	require.Contains(t, out, "3 chains verified, 0 with findings")
+
+	_, err = db.Pool.Exec(ctx, `UPDATE eusaas.audit_entries SET action = 'READ' WHERE chain = $1 AND seq = 2`, tenant.UUID())
+	require.Error(t, err, "the trigger refuses")
+	tx, err := db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `UPDATE eusaas.audit_entries SET action = 'READ' WHERE chain = $1 AND seq = 2`, tenant.UUID())
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+
+	code, out = run("verify")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "FAIL tenant "+tenant.String()+": seq 2: modified")
+	require.Contains(t, out, "3 chains verified, 1 with findings")
+	code, out = run("verify", "--tenant", other.String())
+	require.Equal(t, 0, code, out)
+	code, out = run("verify", "--tenant", "nope")
+	require.Equal(t, 2, code, out)
+
+	// Without Postgres there is nothing to verify: a usage error, not a silent success.
+	var errb bytes.Buffer
+	m := &Main{Stdout: io.Discard, Stderr: &errb, Getenv: env(nil)}
+	require.Equal(t, 2, m.Run(ctx, []string{"audit", "verify"}))
+	code, out = run("keygen")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "APP_AUDIT_SIGNING_KEY=")
+}

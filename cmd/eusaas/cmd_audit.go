@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/file"
+	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/audit"
+)
+
+// errAuditFindings makes `eusaas audit verify` exit non-zero after it printed its report.
+var errAuditFindings = errors.New("audit verification found tampering")
+
+const auditUsage = `usage:
+  eusaas audit verify [--tenant ID] [--public-key FILE]
+      verify every audit chain (or only the tenant's) in the Postgres database named by
+      APP_POSTGRES_*; exits 1 when any chain has a finding
+  eusaas audit keygen
+      print a new checkpoint signing key (for APP_AUDIT_SIGNING_KEY) and its public key
+`
+
+// cmdAudit is `eusaas audit ...`. The lead names it in commands(): "audit": cmdAudit.
+func cmdAudit(ctx context.Context, m *Main, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, auditUsage)
+		return &ConfigError{"audit", "missing subcommand (verify or keygen)"}
+	}
+	switch args[0] {
+	case "verify":
+		return auditVerifyCmd(ctx, m, args[1:])
+	case "keygen":
+		return auditKeygenCmd(m.Stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, auditUsage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, auditUsage)
+	return &ConfigError{"audit", fmt.Sprintf("unknown subcommand %q", args[0])}
+}
+
+func auditVerifyCmd(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	tenantFlag := fs.String("tenant", "", "verify only this tenant's chain (a tenant id; 00000000-0000-0000-0000-000000000000 is the platform chain)")
+	keyFile := fs.String("public-key", "", "PEM public key of the checkpoints (default: derived from APP_AUDIT_SIGNING_KEY, else APP_AUDIT_CHECKPOINT_DIR/"+file.PublicKeyFile+")")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(m.Getenv)
+	if err != nil {
+		return err
+	}
+	acfg, err := LoadAuditConfig(m.Getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Postgres == nil {
+		return &ConfigError{"APP_POSTGRES_HOST", "audit verify reads the Postgres audit log: set APP_POSTGRES_* (memory mode keeps nothing to verify)"}
+	}
+	pub, err := auditPublicKey(*keyFile, acfg)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.Postgres.URL())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store := postgres.NewAuditStore(db)
+	v := &audit.Verifier{Store: store, Keys: store, PublicKey: pub}
+	if acfg.CheckpointDir != "" {
+		sink, err := file.NewCheckpointSink(acfg.CheckpointDir)
+		if err != nil {
+			return err
+		}
+		v.Source = sink
+	}
+	var chains []eusaas.TenantID
+	if *tenantFlag != "" {
+		id, err := eusaas.ParseTenantID(*tenantFlag)
+		if err != nil && *tenantFlag != audit.PlatformChain.String() {
+			return &ConfigError{"--tenant", "must be a tenant id (UUID)"}
+		}
+		chains = []eusaas.TenantID{id}
+	} else if chains, err = store.Chains(ctx); err != nil {
+		return err
+	}
+	if pub == nil {
+		fmt.Fprintln(m.Stdout, "warning: no checkpoint public key; checkpoints are not checked (truncation that rewinds a head is not detected)")
+	}
+	return auditReport(ctx, m.Stdout, v, chains)
+}
+
+// auditReport verifies each chain, prints one line per chain and returns errAuditFindings
+// when any chain failed.
+func auditReport(ctx context.Context, w io.Writer, v *audit.Verifier, chains []eusaas.TenantID) error {
+	failed := 0
+	for _, c := range chains {
+		name := "tenant " + c.String()
+		if c == audit.PlatformChain {
+			name = "platform"
+		}
+		r, err := v.Verify(ctx, c)
+		if err != nil {
+			return fmt.Errorf("verify %s: %w", name, err)
+		}
+		if !r.OK {
+			failed++
+			fmt.Fprintf(w, "FAIL %s: %s (%d entries verified before it)\n", name, r.Finding, r.Entries)
+			continue
+		}
+		cp := "no checkpoint"
+		if r.Checkpoint != nil {
+			cp = fmt.Sprintf("checkpoint at %d signed %s", r.Checkpoint.Size, r.Checkpoint.Time.Format("2006-01-02T15:04:05Z"))
+		}
+		fmt.Fprintf(w, "ok   %s: %d entries, head %s, %s\n", name, r.Entries, r.Head.Hash, cp)
+	}
+	fmt.Fprintf(w, "%d chains verified, %d with findings\n", len(chains), failed)
+	if failed > 0 {
+		return errAuditFindings
+	}
+	return nil
+}
+
+// auditPublicKey finds the checkpoint verification key: a PEM file, else the configured
+// signing key, else the key published in the checkpoint directory; nil when none.
+func auditPublicKey(path string, cfg AuditConfig) (ed25519.PublicKey, error) {
+	if path == "" && cfg.Signer != nil {
+		return cfg.Signer.Public().(ed25519.PublicKey), nil
+	}
+	if path == "" && cfg.CheckpointDir != "" {
+		p := filepath.Join(cfg.CheckpointDir, file.PublicKeyFile)
+		if _, err := os.Stat(p); err == nil {
+			path = p
+		}
+	}
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{"--public-key", "cannot read the file"}
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, &ConfigError{"--public-key", "not a PEM file"}
+	}
+	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		return nil, &ConfigError{"--public-key", "not a PKIX public key"}
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, &ConfigError{"--public-key", "not an Ed25519 key"}
+	}
+	return pub, nil
+}
+
+func auditKeygenCmd(w io.Writer) error {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "APP_AUDIT_SIGNING_KEY=%s\n# key id %s; public key:\n%s", base64.StdEncoding.EncodeToString(priv.Seed()),
+		audit.KeyID(pub), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	return nil
+}
