@@ -5,12 +5,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/metering"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
 // billingDeps is what the billing wiring takes from other modules; nil fields are simply not
@@ -101,4 +104,38 @@ func billingMaintain(ctx context.Context, a *App, svc *billing.Service, tenants 
 		case <-tick.C:
 		}
 	}
+}
+
+// billingTenancy adapts the tenancy service to billing's ThresholdSource and to the
+// metering TenantLister, so billing never imports tenancy.
+type billingTenancy struct{ svc *tenancy.Service }
+
+// CostAlertThreshold implements billing.ThresholdSource: the tenant's settings value; a
+// zero threshold means none is set.
+func (b billingTenancy) CostAlertThreshold(ctx context.Context, id eusaas.TenantID) (decimal.Decimal, bool, error) {
+	t, err := b.svc.Get(ctx, id)
+	if err != nil {
+		return decimal.Zero, false, err
+	}
+	th := t.Settings.CostAlertThreshold
+	return th, th.IsPositive(), nil
+}
+
+// ActiveTenants lists the ids of the ACTIVE tenants (a metering.TenantLister).
+func (b billingTenancy) ActiveTenants(ctx context.Context) ([]eusaas.TenantID, error) {
+	ts, err := b.svc.ListActive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]eusaas.TenantID, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids, nil
+}
+
+// billingDepsFrom builds billing's dependencies from the audit recorder and tenancy.
+func billingDepsFrom(rec eusaas.Recorder, ten *tenancy.Service) billingDeps {
+	bt := billingTenancy{svc: ten}
+	return billingDeps{Recorder: rec, Thresholds: bt, Tenants: bt.ActiveTenants}
 }
