@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -35,8 +36,8 @@ const (
 // a.server (which must exist), counts API calls through the server's OnTenantRequest hook
 // and starts the meters: API-call flush every minute; in Postgres mode the daily storage
 // meter; when APP_PROMETHEUS_URL is set the hourly Prometheus collector; and a maintenance
-// loop (dedup purge after the retention, overdue sweep). The loops stop, after a final API
-// call flush, when the App closes.
+// loop (dedup purge after the retention, overdue sweep, drafting last month's invoice).
+// The loops stop, after a final API call flush, when the App closes.
 func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Service, error) {
 	opts := billing.Options{Tx: a.tx, Recorder: deps.Recorder, Thresholds: deps.Thresholds}
 	var svc *billing.Service
@@ -80,8 +81,8 @@ func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Servi
 	return svc, nil
 }
 
-// billingMaintain purges expired dedup rows and marks overdue invoices, for every tenant,
-// at start and then periodically.
+// billingMaintain purges expired dedup rows, marks overdue invoices and keeps the last
+// closed month's invoice drafted, for every tenant, at start and then periodically.
 func billingMaintain(ctx context.Context, a *App, svc *billing.Service, tenants metering.TenantLister) {
 	tick := time.NewTicker(billingMaintainEvery)
 	defer tick.Stop()
@@ -96,6 +97,12 @@ func billingMaintain(ctx context.Context, a *App, svc *billing.Service, tenants 
 			}
 			if _, err := svc.MarkOverdue(ctx, t); err != nil && ctx.Err() == nil {
 				a.log.WarnContext(ctx, "billing maintenance: overdue sweep failed", "tenant", t.String(), "error", err.Error())
+			}
+			// Keep the last closed month's invoice drafted (recomputed while still DRAFT);
+			// issuing it stays an operator's decision.
+			prev := billing.MonthStart(time.Now()).AddDate(0, -1, 0)
+			if _, err := svc.DraftInvoice(ctx, t, prev); err != nil && !errors.Is(err, billing.ErrAlreadyInvoiced) && ctx.Err() == nil {
+				a.log.WarnContext(ctx, "billing maintenance: drafting the last month's invoice failed", "tenant", t.String(), "error", err.Error())
 			}
 		}
 		select {
