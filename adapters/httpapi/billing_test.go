@@ -416,6 +416,7 @@ func FuzzBillingQuantityJSON(f *testing.F) {
 	h := newBillingServer(f)
 	svc := h.Service()
 	f.Fuzz(func(t *testing.T, tok string) {
+		h.T = t // inputs run one at a time per process; helpers must report to this t
 		a := h.NewTenant()
 		body := `{"events":[{"id":"x","resource_type":"CPU","quantity":` + tok + `,"timestamp":"` + billingNow.Format(time.RFC3339) + `"}]}`
 		r := h.Do(http.MethodPost, usagePath(a), body, svc)
