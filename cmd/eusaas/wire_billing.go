@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
-
-	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
@@ -14,7 +11,6 @@ import (
 	"github.com/eusaas/eusaas/adapters/metering"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/billing"
-	"github.com/eusaas/eusaas/tenancy"
 )
 
 // billingDeps is what the billing wiring takes from other modules; nil fields are simply not
@@ -36,7 +32,7 @@ const (
 // a.server (which must exist), counts API calls through the server's OnTenantRequest hook
 // and starts the meters: API-call flush every minute; in Postgres mode the daily storage
 // meter; when APP_PROMETHEUS_URL is set the hourly Prometheus collector; and a maintenance
-// loop (dedup purge after the retention, overdue sweep, drafting last month's invoice).
+// loop (dedup purge after the retention, overdue sweep).
 // The loops stop, after a final API call flush, when the App closes.
 func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Service, error) {
 	opts := billing.Options{Tx: a.tx, Recorder: deps.Recorder, Thresholds: deps.Thresholds}
@@ -81,8 +77,9 @@ func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Servi
 	return svc, nil
 }
 
-// billingMaintain purges expired dedup rows, marks overdue invoices and keeps the last
-// closed month's invoice drafted, for every tenant, at start and then periodically.
+// billingMaintain purges expired dedup rows and marks overdue invoices, for every tenant,
+// at start and then periodically. (Monthly drafting and issuing is the app's
+// billing.invoices job.)
 func billingMaintain(ctx context.Context, a *App, svc *billing.Service, tenants metering.TenantLister) {
 	tick := time.NewTicker(billingMaintainEvery)
 	defer tick.Stop()
@@ -98,12 +95,6 @@ func billingMaintain(ctx context.Context, a *App, svc *billing.Service, tenants 
 			if _, err := svc.MarkOverdue(ctx, t); err != nil && ctx.Err() == nil {
 				a.log.WarnContext(ctx, "billing maintenance: overdue sweep failed", "tenant", t.String(), "error", err.Error())
 			}
-			// Keep the last closed month's invoice drafted (recomputed while still DRAFT);
-			// issuing it stays an operator's decision.
-			prev := billing.MonthStart(time.Now()).AddDate(0, -1, 0)
-			if _, err := svc.DraftInvoice(ctx, t, prev); err != nil && !errors.Is(err, billing.ErrAlreadyInvoiced) && ctx.Err() == nil {
-				a.log.WarnContext(ctx, "billing maintenance: drafting the last month's invoice failed", "tenant", t.String(), "error", err.Error())
-			}
 		}
 		select {
 		case <-ctx.Done():
@@ -111,38 +102,4 @@ func billingMaintain(ctx context.Context, a *App, svc *billing.Service, tenants 
 		case <-tick.C:
 		}
 	}
-}
-
-// billingTenancy adapts the tenancy service to billing's ThresholdSource and to the
-// metering TenantLister, so billing never imports tenancy.
-type billingTenancy struct{ svc *tenancy.Service }
-
-// CostAlertThreshold implements billing.ThresholdSource: the tenant's settings value; a
-// zero threshold means none is set.
-func (b billingTenancy) CostAlertThreshold(ctx context.Context, id eusaas.TenantID) (decimal.Decimal, bool, error) {
-	t, err := b.svc.Get(ctx, id)
-	if err != nil {
-		return decimal.Zero, false, err
-	}
-	th := t.Settings.CostAlertThreshold
-	return th, th.IsPositive(), nil
-}
-
-// ActiveTenants lists the ids of the ACTIVE tenants (a metering.TenantLister).
-func (b billingTenancy) ActiveTenants(ctx context.Context) ([]eusaas.TenantID, error) {
-	ts, err := b.svc.ListActive(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]eusaas.TenantID, len(ts))
-	for i, t := range ts {
-		ids[i] = t.ID
-	}
-	return ids, nil
-}
-
-// billingDepsFrom builds billing's dependencies from the audit recorder and tenancy.
-func billingDepsFrom(rec eusaas.Recorder, ten *tenancy.Service) billingDeps {
-	bt := billingTenancy{svc: ten}
-	return billingDeps{Recorder: rec, Thresholds: bt, Tenants: bt.ActiveTenants}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
-	"github.com/eusaas/eusaas/tenancy"
 )
 
 // TestWireBillingMemory wires billing on the memory stores and checks the routes answer
@@ -52,33 +51,4 @@ func TestWireBillingMemory(t *testing.T) {
 		got[l.Service] = l.Quantity.String()
 	}
 	require.Equal(t, map[billing.ResourceType]string{billing.CPU: "2", billing.APICalls: "4"}, got)
-}
-
-// TestBillingTenancyAdapter: the budget threshold and the metered tenants come from tenancy.
-func TestBillingTenancyAdapter(t *testing.T) {
-	h := httpapitest.New(t)
-	a := &App{log: slog.New(slog.DiscardHandler), memTx: memory.NewTxRunner(), server: h.Server}
-	a.tx = a.memTx
-	ten, err := a.wireTenancy(nil, nil)
-	require.NoError(t, err)
-	ctx := context.Background()
-	res, err := ten.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
-	require.NoError(t, err)
-	deps := billingDepsFrom(eusaas.Discard, ten)
-	ids, err := deps.Tenants(ctx)
-	require.NoError(t, err)
-	require.Contains(t, ids, res.Tenant.ID)
-	th, ok, err := deps.Thresholds.CostAlertThreshold(ctx, res.Tenant.ID)
-	require.NoError(t, err)
-	require.True(t, ok)
-	require.Equal(t, "1000", th.String())
-	_, _, err = deps.Thresholds.CostAlertThreshold(ctx, eusaas.NewTenantID())
-	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
-	svc, err := a.wireBilling(ctx, deps)
-	require.NoError(t, err)
-	defer a.Close()
-	p, err := svc.ProjectionNow(ctx, res.Tenant.ID)
-	require.NoError(t, err)
-	require.NotNil(t, p.BudgetThreshold)
-	require.False(t, p.BudgetExceeded)
 }
