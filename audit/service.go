@@ -123,7 +123,8 @@ func (s *Service) chain(id eusaas.TenantID) *chainState {
 }
 
 // Record appends ev to its chain (the tenant's, or the platform chain when ev.TenantID is
-// zero). It returns once the entry is committed, or, when ctx carries a transaction of the
+// zero). An event without an actor takes the context's (eusaas.ActorFrom), one without
+// request metadata the context's (eusaas.RequestMetaFrom). It returns once the entry is committed, or, when ctx carries a transaction of the
 // store's adapter, once it is written in that transaction. Concurrent calls for the same chain
 // are committed together (group commit).
 func (s *Service) Record(ctx context.Context, ev eusaas.AuditEvent) error {
@@ -144,6 +145,13 @@ func (s *Service) record(ctx context.Context, ev eusaas.AuditEvent) (Entry, erro
 	case <-s.closed:
 		return Entry{}, ErrClosed
 	default:
+	}
+	// Modules may leave who and from where to the request context the HTTP layer filled.
+	if ev.Actor.Kind == "" && ev.Actor.ID == "" {
+		ev.Actor = eusaas.ActorFrom(ctx)
+	}
+	if ev.Meta == (eusaas.RequestMeta{}) {
+		ev.Meta = eusaas.RequestMetaFrom(ctx)
 	}
 	e, err := s.prepare(ctx, ev)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
@@ -121,6 +122,10 @@ func (p auditPgTamper) Swap(ctx context.Context, chain eusaas.TenantID, a, b int
 		`UPDATE eusaas.audit_entries SET seq = $3 WHERE chain = $1 AND seq = $2`,
 		`UPDATE eusaas.audit_entries SET seq = $3 WHERE chain = $1 AND seq = $2`,
 	)([]any{chain.UUID(), a, int64(auditPgShift)}, []any{chain.UUID(), b, a}, []any{chain.UUID(), int64(auditPgShift), b})
+}
+
+func (p auditPgTamper) EditPersonal(ctx context.Context, entry uuid.UUID, name, value string) error {
+	return p.exec(ctx, `UPDATE eusaas.audit_personal SET value = $3 WHERE entry_id = $1 AND name = $2`)([]any{entry, name, value})
 }
 
 func (p auditPgTamper) Rollback(ctx context.Context, chain eusaas.TenantID, size int64) error {
