@@ -132,3 +132,20 @@ func TestRecordTakesActorAndMetaFromContext(t *testing.T) {
 	require.Equal(t, eusaas.System, e.Actor)
 	require.Empty(t, e.Personal)
 }
+
+func TestSystemIsNoSubject(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewAuditStore()
+	svc := audit.NewService(store, store, audit.Options{})
+	tenant := eusaas.NewTenantID()
+	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "LOGIN_FAILED", Personal: map[string]string{"email": "x@example.org"}}
+	a, err := svc.RecordEntry(ctx, ev)
+	require.NoError(t, err)
+	b, err := svc.RecordEntry(ctx, ev)
+	require.NoError(t, err)
+	require.NotEqual(t, "system", a.Subject)
+	require.NotEqual(t, a.Subject, b.Subject, "one key per entry")
+	n, err := svc.EraseSubject(ctx, tenant, a.Subject)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}

@@ -242,13 +242,15 @@ func platformTenant(ev eusaas.AuditEvent) eusaas.TenantID {
 }
 
 // subjectOf picks the data subject owning an entry's personal values: the event's subject,
-// else the actor (whose IP address and user agent they are), else a subject of its own for
-// this one entry, so the values stay erasable (by retention).
+// else the acting user, operator or service (whose IP address and user agent they are), else
+// a subject of its own for this one entry.
 func subjectOf(ev eusaas.AuditEvent, id uuid.UUID) string {
 	if ev.Subject != "" {
 		return ev.Subject
 	}
-	if ev.Actor.ID != "" {
+	// The system actor is not a person: personal values it records (an unknown e-mail in
+	// a failed login) get a key of their own.
+	if ev.Actor.ID != "" && ev.Actor.Kind != eusaas.ActorSystem {
 		return ev.Actor.ID
 	}
 	return "entry:" + id.String()
