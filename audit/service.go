@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"runtime"
 	"sort"
@@ -312,6 +313,11 @@ func (s *Service) lead(ctx context.Context, chain eusaas.TenantID, c *chainState
 	batch := make([]*pending, n)
 	copy(batch, c.queue[:n])
 	c.queue = append(c.queue[:0], c.queue[n:]...)
+	if n == 0 { // everything queued was withdrawn by canceled callers
+		c.leading = false
+		c.mu.Unlock()
+		return
+	}
 	c.mu.Unlock()
 
 	// The batch holds other callers' entries: the leader's cancellation must not abort them.
@@ -321,15 +327,23 @@ func (s *Service) lead(ctx context.Context, chain eusaas.TenantID, c *chainState
 		entries[i] = &p.entry
 	}
 	var head Head
-	err := s.store.Append(bctx, chain, func(h Head) ([]Entry, error) {
-		seal(h, entries)
-		out := make([]Entry, len(entries))
-		for i, e := range entries {
-			out[i] = *e
+	var err error
+	// A deadlock or serialization failure (Aborted) was rolled back by the database, so the
+	// batch can be sealed again on the new head and retried.
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.store.Append(bctx, chain, func(h Head) ([]Entry, error) {
+			seal(h, entries)
+			out := make([]Entry, len(entries))
+			for i, e := range entries {
+				out[i] = *e
+			}
+			head = Head{Size: h.Size + int64(len(entries)), Hash: entries[len(entries)-1].Hash}
+			return out, nil
+		})
+		if eusaas.KindOf(err) != eusaas.Aborted || errors.Is(err, ErrConflict) {
+			break
 		}
-		head = Head{Size: h.Size + int64(len(entries)), Hash: entries[len(entries)-1].Hash}
-		return out, nil
-	})
+	}
 	for _, p := range batch {
 		p.done <- err
 	}
