@@ -22,6 +22,8 @@ type Options struct {
 	// Signer signs checkpoints. Without one no checkpoints are made (and truncation of the
 	// tail cannot be detected).
 	Signer ed25519.PrivateKey
+	// PreviousKeys are retired signing keys whose checkpoints the verifier still trusts.
+	PreviousKeys []ed25519.PublicKey
 	// Sink receives a copy of every checkpoint (optional).
 	Sink CheckpointSink
 	// CheckpointEvery makes a checkpoint once this many entries were appended since the last
@@ -105,7 +107,7 @@ func (s *Service) PublicKey() ed25519.PublicKey { return s.pub }
 
 // Verifier returns a verifier over the service's stores and public key.
 func (s *Service) Verifier() *Verifier {
-	v := &Verifier{Store: s.store, Keys: s.keys, PublicKey: s.pub}
+	v := &Verifier{Store: s.store, Keys: s.keys, PublicKey: s.pub, PreviousKeys: s.opts.PreviousKeys}
 	if src, ok := s.opts.Sink.(CheckpointSource); ok {
 		v.Source = src
 	}

@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,4 +78,34 @@ func TestAbortedBatchRetried(t *testing.T) {
 	r, err := svc.Verify(ctx, tenant)
 	require.NoError(t, err)
 	require.Equal(t, int64(1), r.Entries)
+}
+
+// After a key rotation, checkpoints signed with the old key verify as long as it is listed
+// among the previous keys, and are reported otherwise.
+func TestCheckpointKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewAuditStore()
+	oldKey := ed25519.NewKeyFromSeed(make([]byte, 32))
+	newKey := ed25519.NewKeyFromSeed(append(make([]byte, 31), 1))
+	tenant := eusaas.NewTenantID()
+	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "A"}
+	before := audit.NewService(mem, mem, audit.Options{Signer: oldKey})
+	require.NoError(t, before.Record(ctx, ev))
+	_, err := before.Checkpoint(ctx, tenant)
+	require.NoError(t, err)
+
+	rotatedBad := audit.NewService(mem, mem, audit.Options{Signer: newKey})
+	r, err := rotatedBad.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, audit.KindBadCheckpoint, r.Finding.Kind, "an unknown key is not trusted")
+
+	after := audit.NewService(mem, mem, audit.Options{Signer: newKey, PreviousKeys: []ed25519.PublicKey{oldKey.Public().(ed25519.PublicKey)}})
+	require.NoError(t, after.Record(ctx, ev))
+	cp, err := after.Checkpoint(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, audit.KeyID(after.PublicKey()), cp.KeyID)
+	r, err = after.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, r.OK, "%v", r.Finding)
+	require.Equal(t, int64(2), r.Checkpoint.Size)
 }
