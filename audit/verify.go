@@ -67,7 +67,7 @@ type Verifier struct {
 	// PreviousKeys are retired checkpoint keys whose checkpoints are still trusted (key
 	// rotation); each checkpoint is checked with the key its KeyID names.
 	PreviousKeys []ed25519.PublicKey
-	Source    CheckpointSource // optional
+	Source       CheckpointSource // optional
 	// Window bounds how far (in seqs) the classifier looks for an entry's original position
 	// (default 64).
 	Window int64
