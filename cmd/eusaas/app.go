@@ -317,7 +317,8 @@ func (t appThresholds) CostAlertThreshold(ctx context.Context, id eusaas.TenantI
 	if err != nil {
 		return decimal.Decimal{}, false, err
 	}
-	return tn.Settings.CostAlertThreshold, true, nil
+	// A zero threshold means no budget is set, not "alert on any spend".
+	return tn.Settings.CostAlertThreshold, tn.Settings.CostAlertThreshold.IsPositive(), nil
 }
 
 // dailyCosts is anomaly's series source over billing's daily buckets.
