@@ -612,3 +612,33 @@ func FuzzValidateSlug(f *testing.F) {
 		}
 	})
 }
+
+func TestFailStalled(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	live := f.create(t, "live")
+	old := f.force(t, "stuck", tenancy.StatusProvisioning)
+	pending := f.force(t, "pending", tenancy.StatusPending)
+	f.clock.Advance(time.Hour)
+	recent := f.force(t, "recent", tenancy.StatusProvisioning)
+	n, err := f.svc.FailStalled(ctx, 30*time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	for _, x := range []tenancy.Tenant{old, pending} {
+		got, err := f.store.Get(ctx, x.ID)
+		require.NoError(t, err)
+		require.Equal(t, tenancy.StatusDeleted, got.Status)
+		require.Equal(t, "provisioning failed: interrupted", got.StatusReason)
+		require.Empty(t, got.AdminEmail)
+		_, ok := f.prov.SchemaVersion(x.ID)
+		require.False(t, ok)
+	}
+	for _, x := range []tenancy.Tenant{live, recent} {
+		got, err := f.store.Get(ctx, x.ID)
+		require.NoError(t, err)
+		require.Equal(t, x.Status, got.Status)
+	}
+	n, err = f.svc.FailStalled(ctx, 30*time.Minute)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
