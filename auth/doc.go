@@ -28,7 +28,7 @@
 // secrets. Refresh rotates; the immediately previous token within the grace window returns
 // the same new pair; any older one is reuse, which revokes the session, is audited as
 // REFRESH_REUSE and answers like any invalid token. Sessions end 7 days after login whatever
-// the rotations. See docs/adr/0010-auth-refresh-token-chain.md.
+// the rotations. See docs/adr/0006-auth-refresh-token-chain.md.
 //
 // # Failures
 //

@@ -2,12 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/auth/authtest"
 	"github.com/eusaas/eusaas/internal/pgtest"
 )
@@ -26,4 +30,72 @@ func TestConformanceAuth(t *testing.T) {
 				return id
 			}}
 	}, Features: authtest.Features{TimePrecision: 1000}})
+}
+
+type authTenants map[string]auth.TenantInfo
+
+func (t authTenants) Resolve(_ context.Context, s string) (auth.TenantInfo, error) {
+	if ti, ok := t[s]; ok {
+		return ti, nil
+	}
+	return auth.TenantInfo{}, eusaas.E(eusaas.NotFound, "tenant not found")
+}
+
+// TestAuthServiceOnPostgres runs the service's transactional paths on Postgres: a
+// registration whose email does not match the invitation rolls the consumption back; login,
+// rotation, grace, reuse and erasure work on the tenant schema; operators on the platform one.
+func TestAuthServiceOnPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := postgres.New(pgtest.Pool(t))
+	require.NoError(t, db.MigratePlatform(ctx))
+	tenant := eusaas.NewTenantID()
+	require.NoError(t, db.CreateTenantSchema(ctx, tenant))
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keys, err := auth.NewKeySet(key, nil)
+	require.NoError(t, err)
+	hasher, err := auth.NewHasher(auth.OWASPParams, auth.HasherOptions{})
+	require.NoError(t, err)
+	store := postgres.NewAuthStore(db)
+	svc, err := auth.NewService(auth.Deps{Users: store, Operators: store, Sessions: store, Invitations: store,
+		Denylist: memory.NewAuthDenylist(nil), Limiter: memory.NewAuthLimiter(), Keys: keys, Hasher: hasher, Tx: db,
+		Tenants: authTenants{"acme": {ID: tenant, Status: auth.TenantActive}}}, auth.Config{})
+	require.NoError(t, err)
+
+	const pw = "Correct-Horse-9"
+	tok, _, err := svc.IssueOwnerInvitation(ctx, tenant, "owner@example.com")
+	require.NoError(t, err)
+	_, err = svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "eve@example.com", Password: pw, FullName: "Eve", InvitationToken: tok})
+	require.ErrorIs(t, err, auth.ErrInvalidInvitation)
+	u, err := svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: pw, FullName: "Olga", InvitationToken: tok})
+	require.NoError(t, err, "the mismatched attempt rolled the consumption back")
+	require.Equal(t, auth.RoleOwner, u.Role)
+
+	p0, err := svc.Login(ctx, auth.LoginInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: pw})
+	require.NoError(t, err)
+	p1, err := svc.Refresh(ctx, p0.RefreshToken)
+	require.NoError(t, err)
+	again, err := svc.Refresh(ctx, p0.RefreshToken)
+	require.NoError(t, err)
+	require.Equal(t, p1, again, "grace window: the same pair, from a microsecond-precision row")
+	p2, err := svc.Refresh(ctx, p1.RefreshToken)
+	require.NoError(t, err)
+	_, err = svc.Refresh(ctx, p0.RefreshToken)
+	require.ErrorIs(t, err, auth.ErrInvalidRefreshToken)
+	_, err = svc.Refresh(ctx, p2.RefreshToken)
+	require.ErrorIs(t, err, auth.ErrInvalidRefreshToken, "reuse revoked the session")
+
+	created, err := svc.BootstrapOperator(ctx, "root@example.com", pw)
+	require.NoError(t, err)
+	require.True(t, created)
+	op, err := svc.Login(ctx, auth.LoginInput{Email: "root@example.com", Password: pw})
+	require.NoError(t, err)
+	pr, err := svc.Authenticate(ctx, op.AccessToken)
+	require.NoError(t, err)
+	require.Equal(t, eusaas.ActorOperator, pr.Kind)
+
+	counts, err := svc.EraseSubject(ctx, tenant, u.ID.String())
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"users": 1, "sessions": 1, "invitations": 1}, counts)
 }

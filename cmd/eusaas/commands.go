@@ -12,5 +12,8 @@ func commands() map[string]command {
 		"migrate": cmdMigrate, // cmd_tenancy.go
 		"keys":    keysCommand,
 		"audit":   cmdAudit,
+		"gdpr":    gdprCommand,
+		"anomaly": cmdAnomaly, // cmd_anomaly.go
+		"worker":  cmdWorker,  // app.go
 	}
 }

@@ -37,6 +37,11 @@ func TestWireBillingMemory(t *testing.T) {
 	r := h.Do(http.MethodPost, "/api/v1/tenants/"+tn.String()+"/usage",
 		fmt.Sprintf(`{"events":[{"id":"e","resource_type":"CPU","quantity":"2","timestamp":%q}]}`, ts), h.Service())
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	doc := h.Do(http.MethodGet, "/openapi.json", nil, "")
+	require.Equal(t, http.StatusOK, doc.Status)
+	for _, p := range []string{"/api/v1/tenants/{id}/usage", "/api/v1/tenants/{id}/costs/projection", "/api/v1/tenants/{id}/invoices/{inv_id}"} {
+		require.Contains(t, string(doc.Body), p)
+	}
 	a.Close() // stops the loops after a final flush
 	today := billing.Day(time.Now())
 	b, err := svc.Costs(context.Background(), tn, today.AddDate(0, 0, -1), today.AddDate(0, 0, 1), billing.ByResource)

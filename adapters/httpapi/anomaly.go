@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/auth"
+)
+
+// AnomalyContribution is one resource's part in the day's deviation.
+type AnomalyContribution struct {
+	Resource       string  `json:"resource"`
+	ExpectedAmount string  `json:"expected_amount" doc:"EUR, decimal string"`
+	ActualAmount   string  `json:"actual_amount" doc:"EUR, decimal string"`
+	DeltaAmount    string  `json:"delta_amount" doc:"actual - expected, EUR"`
+	SharePct       *string `json:"share_pct" doc:"delta as a percentage of the day's total delta; null when that is 0"`
+}
+
+// AnomalyBody is an anomaly in the API (SPEC.md fields plus the explanation).
+type AnomalyBody struct {
+	ID             string                `json:"id" format:"uuid"`
+	TenantID       string                `json:"tenant_id" format:"uuid"`
+	DetectedAt     time.Time             `json:"detected_at"`
+	Day            string                `json:"day" format:"date" doc:"UTC date the anomaly is about (budget alerts: first day of the month)"`
+	Severity       string                `json:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL"`
+	Kind           string                `json:"kind" enum:"SPIKE,DROP,NEW_SPEND,BUDGET"`
+	Service        string                `json:"service" doc:"resource type, TOTAL (all resources) or BUDGET"`
+	Rule           string                `json:"rule" doc:"what fired: seasonal, zscore, new_spend, cold_start_spike, budget"`
+	Score          float64               `json:"score" doc:"statistical score in sigmas; 0 for rule-based findings"`
+	ExpectedAmount string                `json:"expected_amount" doc:"EUR, decimal string"`
+	ActualAmount   string                `json:"actual_amount" doc:"EUR, decimal string"`
+	ImpactAmount   string                `json:"impact_amount" doc:"|actual - expected|, EUR"`
+	Currency       string                `json:"currency" enum:"EUR"`
+	DeviationPct   *string               `json:"deviation_pct" doc:"(actual - expected) / expected * 100; null when expected is 0 (new spend)"`
+	Description    string                `json:"description"`
+	Contributions  []AnomalyContribution `json:"contributions"`
+	Acknowledged   bool                  `json:"acknowledged"`
+	AcknowledgedBy *string               `json:"acknowledged_by"`
+	AcknowledgedAt *time.Time            `json:"acknowledged_at"`
+	SuppressedBy   *string               `json:"suppressed_by" doc:"the acknowledged anomaly whose pattern this one repeats (stored acknowledged, not notified)"`
+}
+
+// NewAnomalyBody converts a domain anomaly.
+func NewAnomalyBody(a anomaly.Anomaly) AnomalyBody {
+	b := AnomalyBody{
+		ID: a.ID.String(), TenantID: a.TenantID.String(), DetectedAt: a.DetectedAt.UTC(), Day: a.Day.Format(time.DateOnly),
+		Severity: string(a.Severity), Kind: string(a.Kind), Service: a.Service, Rule: a.Rule, Score: a.Score,
+		ExpectedAmount: a.Expected.String(), ActualAmount: a.Actual.String(), ImpactAmount: a.Impact.String(), Currency: "EUR",
+		Description: a.Description, Acknowledged: a.Acknowledged, Contributions: []AnomalyContribution{},
+	}
+	if a.DeviationPct != nil {
+		s := a.DeviationPct.String()
+		b.DeviationPct = &s
+	}
+	if a.Acknowledged {
+		by := a.AcknowledgedBy
+		b.AcknowledgedBy = &by
+	}
+	if a.AcknowledgedAt != nil {
+		at := a.AcknowledgedAt.UTC()
+		b.AcknowledgedAt = &at
+	}
+	if a.SuppressedBy != nil {
+		s := a.SuppressedBy.String()
+		b.SuppressedBy = &s
+	}
+	for _, c := range a.Contributions {
+		ac := AnomalyContribution{Resource: c.Resource, ExpectedAmount: c.Expected.String(), ActualAmount: c.Actual.String(), DeltaAmount: c.Delta.String()}
+		if c.SharePct != nil {
+			s := c.SharePct.String()
+			ac.SharePct = &s
+		}
+		b.Contributions = append(b.Contributions, ac)
+	}
+	return b
+}
+
+type anomalyListInput struct {
+	ID           string `path:"id" doc:"tenant id"`
+	Severity     string `query:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL" doc:"only this severity"`
+	Acknowledged string `query:"acknowledged" enum:"true,false" doc:"only acknowledged (true) or unacknowledged (false) anomalies"`
+	PageQuery
+}
+
+type anomalyListOutput struct {
+	Body Paginated[AnomalyBody]
+}
+
+type anomalyAckInput struct {
+	ID        string `path:"id" doc:"tenant id"`
+	AnomalyID string `path:"anomaly_id" doc:"anomaly id"`
+}
+
+type anomalyOutput struct {
+	Body AnomalyBody
+}
+
+// RegisterAnomaly adds the anomaly routes:
+//
+//	GET  /api/v1/tenants/{id}/anomalies                           billing:read
+//	POST /api/v1/tenants/{id}/anomalies/{anomaly_id}/acknowledge  billing:write
+func RegisterAnomaly(s *Server, svc *anomaly.Service) {
+	Register(s, huma.Operation{
+		OperationID: "list-anomalies", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/anomalies",
+		Summary: "List cost anomalies", Tags: []string{"Anomalies"}, Security: BearerAuth,
+		Description: "Newest day first. Filters: severity, acknowledged. Needs billing:read.",
+	}, func(ctx context.Context, in *anomalyListInput) (*anomalyListOutput, error) {
+		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
+		if err != nil {
+			return nil, err
+		}
+		var f anomaly.Filter
+		if in.Severity != "" {
+			sev := anomaly.Severity(in.Severity)
+			f.Severity = &sev
+		}
+		if in.Acknowledged != "" {
+			ack := in.Acknowledged == "true"
+			f.Acknowledged = &ack
+		}
+		page := in.ToPage()
+		list, err := svc.List(ctx, tenant, f, page)
+		if err != nil {
+			return nil, err
+		}
+		items := make([]AnomalyBody, 0, len(list.Items))
+		for _, a := range list.Items {
+			items = append(items, NewAnomalyBody(a))
+		}
+		return &anomalyListOutput{Body: NewPaginated(items, list.Total, page)}, nil
+	})
+
+	Register(s, huma.Operation{
+		OperationID: "acknowledge-anomaly", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/anomalies/{anomaly_id}/acknowledge",
+		Summary: "Acknowledge a cost anomaly", Tags: []string{"Anomalies"}, Security: BearerAuth,
+		Description: "Marks the anomaly acknowledged by the caller. Repeats of its pattern (same service and direction, " +
+			"within 7 days, at most the same impact) are then stored acknowledged and not notified. Acknowledging twice keeps " +
+			"the first acknowledgement. Needs billing:write.",
+	}, func(ctx context.Context, in *anomalyAckInput) (*anomalyOutput, error) {
+		tenant, p, err := s.TenantAccess(ctx, in.ID, auth.PermBillingWrite)
+		if err != nil {
+			return nil, err
+		}
+		id, err := uuid.Parse(in.AnomalyID)
+		if err != nil || len(in.AnomalyID) != 36 {
+			return nil, eusaas.Invalid("invalid anomaly id", eusaas.FieldViolation{Location: "path.anomaly_id", Message: "must be a UUID"})
+		}
+		a, err := svc.Acknowledge(ctx, tenant, id, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return &anomalyOutput{Body: NewAnomalyBody(a)}, nil
+	})
+}

@@ -1,0 +1,82 @@
+package memory_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/jobs"
+)
+
+func TestJobRunnerRetriesDiscardsAndRollsBack(t *testing.T) {
+	ctx := context.Background()
+	clock := eusaas.NewFakeClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	reg := jobs.NewRegistry()
+	var runs []string
+	flaky := 0
+	reg.Handle("ok", func(_ context.Context, j jobs.Job) error {
+		var s string
+		require.NoError(t, j.Decode(&s))
+		runs = append(runs, s)
+		return nil
+	})
+	reg.Handle("flaky", func(context.Context, jobs.Job) error {
+		flaky++
+		if flaky < 3 {
+			return errors.New("transient")
+		}
+		return nil
+	})
+	reg.Handle("broken", func(context.Context, jobs.Job) error { return errors.New("always") })
+	reg.Every(jobs.Periodic{Name: "tick", Kind: "ok", Args: "tick", Schedule: jobs.Daily{Hour: 1}})
+	r := memory.NewJobRunner(reg, memory.JobRunnerOptions{Clock: clock})
+
+	tx := memory.NewTxRunner()
+	err := tx.InTx(ctx, func(ctx context.Context) error {
+		require.NoError(t, r.Enqueue(ctx, "ok", "rolled-back", nil))
+		return errors.New("rollback")
+	})
+	require.Error(t, err)
+	require.NoError(t, r.Enqueue(ctx, "ok", "a", nil))
+	require.NoError(t, r.Enqueue(ctx, "flaky", nil, nil))
+	require.NoError(t, r.Enqueue(ctx, "broken", nil, &jobs.EnqueueOpts{MaxAttempts: 2}))
+	require.Error(t, r.Enqueue(ctx, "nope", nil, nil))
+
+	require.Equal(t, 3, r.WorkAvailable(ctx))
+	require.Equal(t, []string{"a"}, runs)
+	clock.Advance(jobs.Backoff(1))
+	require.Equal(t, 2, r.WorkAvailable(ctx)) // flaky #2 fails, broken #2 discarded
+	clock.Advance(jobs.Backoff(2))
+	require.Equal(t, 1, r.WorkAvailable(ctx)) // flaky #3 succeeds
+	require.Equal(t, 3, flaky)
+	states := map[string]string{}
+	for _, j := range r.Jobs() {
+		states[j.Kind] = j.State
+	}
+	require.Equal(t, map[string]string{"ok": memory.JobCompleted, "flaky": memory.JobCompleted, "broken": memory.JobDiscarded}, states)
+
+	clock.Advance(25 * time.Hour) // the daily schedule comes due
+	require.Equal(t, 1, r.WorkAvailable(ctx))
+	require.Equal(t, []string{"a", "tick"}, runs)
+}
+
+func TestJobRunnerStartStop(t *testing.T) {
+	reg := jobs.NewRegistry()
+	done := make(chan struct{})
+	reg.Handle("ok", func(context.Context, jobs.Job) error { close(done); return nil })
+	r := memory.NewJobRunner(reg, memory.JobRunnerOptions{PollInterval: 10 * time.Millisecond})
+	ctx := context.Background()
+	require.NoError(t, r.Start(ctx))
+	require.NoError(t, r.Enqueue(ctx, "ok", nil, nil))
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("job not run")
+	}
+	require.NoError(t, r.Stop(ctx))
+}

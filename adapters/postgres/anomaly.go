@@ -1,0 +1,275 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/anomaly"
+)
+
+// AnomalyStore implements anomaly.Store on the tenant schemas' anomalies table.
+type AnomalyStore struct{ db *DB }
+
+var _ anomaly.Store = (*AnomalyStore)(nil)
+
+// NewAnomalyStore returns the store.
+func NewAnomalyStore(db *DB) *AnomalyStore { return &AnomalyStore{db: db} }
+
+const anomalyColumns = `id, day, detected_at, service, kind, rule, severity, score,
+	expected_amount::text, actual_amount::text, impact_amount::text, deviation_pct::text,
+	description, contributions, acknowledged, acknowledged_by, acknowledged_at, suppressed_by`
+
+// anomalyContribution is the JSON shape of one contribution (decimal strings).
+type anomalyContribution struct {
+	Resource string  `json:"resource"`
+	Expected string  `json:"expected"`
+	Actual   string  `json:"actual"`
+	Delta    string  `json:"delta"`
+	SharePct *string `json:"share_pct"`
+}
+
+func anomalyEncodeContributions(cs []anomaly.Contribution) ([]byte, error) {
+	out := make([]anomalyContribution, 0, len(cs))
+	for _, c := range cs {
+		ac := anomalyContribution{Resource: c.Resource, Expected: c.Expected.String(), Actual: c.Actual.String(), Delta: c.Delta.String()}
+		if c.SharePct != nil {
+			s := c.SharePct.String()
+			ac.SharePct = &s
+		}
+		out = append(out, ac)
+	}
+	return json.Marshal(out)
+}
+
+func anomalyDecodeContributions(b []byte) ([]anomaly.Contribution, error) {
+	var in []anomalyContribution
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, err
+	}
+	var out []anomaly.Contribution
+	for _, ac := range in {
+		var c anomaly.Contribution
+		var err error
+		c.Resource = ac.Resource
+		if c.Expected, err = decimal.NewFromString(ac.Expected); err != nil {
+			return nil, err
+		}
+		if c.Actual, err = decimal.NewFromString(ac.Actual); err != nil {
+			return nil, err
+		}
+		if c.Delta, err = decimal.NewFromString(ac.Delta); err != nil {
+			return nil, err
+		}
+		if ac.SharePct != nil {
+			s, err := decimal.NewFromString(*ac.SharePct)
+			if err != nil {
+				return nil, err
+			}
+			c.SharePct = &s
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func anomalyScan(tenant eusaas.TenantID, row pgx.Row) (anomaly.Anomaly, error) {
+	a := anomaly.Anomaly{TenantID: tenant}
+	var exp, act, imp string
+	var dev, ackBy *string
+	var contribs []byte
+	var kind, sev string
+	err := row.Scan(&a.ID, &a.Day, &a.DetectedAt, &a.Service, &kind, &a.Rule, &sev, &a.Score,
+		&exp, &act, &imp, &dev, &a.Description, &contribs, &a.Acknowledged, &ackBy, &a.AcknowledgedAt, &a.SuppressedBy)
+	if err != nil {
+		return a, err
+	}
+	a.Kind, a.Severity = anomaly.Kind(kind), anomaly.Severity(sev)
+	a.Day = a.Day.UTC()
+	a.DetectedAt = a.DetectedAt.UTC()
+	if a.AcknowledgedAt != nil {
+		at := a.AcknowledgedAt.UTC()
+		a.AcknowledgedAt = &at
+	}
+	if ackBy != nil {
+		a.AcknowledgedBy = *ackBy
+	}
+	for _, p := range []struct {
+		s   string
+		dst *decimal.Decimal
+	}{{exp, &a.Expected}, {act, &a.Actual}, {imp, &a.Impact}} {
+		if *p.dst, err = decimal.NewFromString(p.s); err != nil {
+			return a, err
+		}
+	}
+	if dev != nil {
+		d, err := decimal.NewFromString(*dev)
+		if err != nil {
+			return a, err
+		}
+		a.DeviationPct = &d
+	}
+	if a.Contributions, err = anomalyDecodeContributions(contribs); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+func anomalyNotFound(err error) error {
+	if eusaas.KindOf(err) == eusaas.NotFound {
+		return anomaly.ErrNotFound.Wrap(err)
+	}
+	return err
+}
+
+// Insert implements anomaly.Store: INSERT ... ON CONFLICT (service, day) DO NOTHING, then
+// the existing row when nothing was inserted.
+func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly, bool, error) {
+	if err := a.Validate(); err != nil {
+		return anomaly.Anomaly{}, false, anomaly.ErrInvalid.Wrap(err)
+	}
+	contribs, err := anomalyEncodeContributions(a.Contributions)
+	if err != nil {
+		return anomaly.Anomaly{}, false, err
+	}
+	var dev *string
+	if a.DeviationPct != nil {
+		d := a.DeviationPct.String()
+		dev = &d
+	}
+	var ackBy *string
+	if a.Acknowledged {
+		ackBy = &a.AcknowledgedBy
+	}
+	var out anomaly.Anomaly
+	created := false
+	err = s.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO anomalies (id, day, detected_at, service, kind, rule, severity, score,
+			expected_amount, actual_amount, impact_amount, deviation_pct, description, contributions,
+			acknowledged, acknowledged_by, acknowledged_at, suppressed_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, $12::numeric, $13, $14,
+			$15, $16, $17, $18)
+			ON CONFLICT (service, day) DO NOTHING`,
+			a.ID, a.Day, a.DetectedAt.UTC(), a.Service, string(a.Kind), a.Rule, string(a.Severity), a.Score,
+			a.Expected.String(), a.Actual.String(), a.Impact.String(), dev, a.Description, contribs,
+			a.Acknowledged, ackBy, a.AcknowledgedAt, a.SuppressedBy)
+		if err != nil {
+			return translate(err)
+		}
+		created = tag.RowsAffected() == 1
+		out, err = anomalyScan(a.TenantID, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE service = $1 AND day = $2`, a.Service, a.Day))
+		return translate(err)
+	})
+	if err != nil {
+		return anomaly.Anomaly{}, false, err
+	}
+	return out, created, nil
+}
+
+// Get implements anomaly.Store.
+func (s *AnomalyStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (anomaly.Anomaly, error) {
+	var out anomaly.Anomaly
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = anomalyScan(tenant, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE id = $1`, id))
+		return translate(err)
+	})
+	return out, anomalyNotFound(err)
+}
+
+// List implements anomaly.Store.
+func (s *AnomalyStore) List(ctx context.Context, tenant eusaas.TenantID, f anomaly.Filter, page eusaas.Page) (eusaas.List[anomaly.Anomaly], error) {
+	page, err := page.Normalize()
+	if err != nil {
+		return eusaas.List[anomaly.Anomaly]{}, err
+	}
+	var where []string
+	var args []any
+	if f.Severity != nil {
+		args = append(args, string(*f.Severity))
+		where = append(where, "severity = $"+strconv.Itoa(len(args)))
+	}
+	if f.Acknowledged != nil {
+		args = append(args, *f.Acknowledged)
+		where = append(where, "acknowledged = $"+strconv.Itoa(len(args)))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var out eusaas.List[anomaly.Anomaly]
+	err = s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM anomalies`+cond, args...).Scan(&out.Total); err != nil {
+			return translate(err)
+		}
+		n := len(args)
+		rows, err := tx.Query(ctx, `SELECT `+anomalyColumns+` FROM anomalies`+cond+
+			` ORDER BY day DESC, service, id::text LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2),
+			append(args, page.Size, page.Offset())...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := anomalyScan(tenant, rows)
+			if err != nil {
+				return translate(err)
+			}
+			out.Items = append(out.Items, a)
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return eusaas.List[anomaly.Anomaly]{}, err
+	}
+	return out, nil
+}
+
+// Acknowledge implements anomaly.Store: the UPDATE only touches an unacknowledged row, so
+// the first acknowledgement wins even under concurrency.
+func (s *AnomalyStore) Acknowledge(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, by string, at time.Time) (anomaly.Anomaly, error) {
+	var out anomaly.Anomaly
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE anomalies SET acknowledged = true, acknowledged_by = $2, acknowledged_at = $3
+			WHERE id = $1 AND NOT acknowledged`, id, by, at.UTC()); err != nil {
+			return translate(err)
+		}
+		var err error
+		out, err = anomalyScan(tenant, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE id = $1`, id))
+		return translate(err)
+	})
+	return out, anomalyNotFound(err)
+}
+
+// Acknowledged implements anomaly.Store.
+func (s *AnomalyStore) Acknowledged(ctx context.Context, tenant eusaas.TenantID, service string, from, to time.Time) ([]anomaly.Anomaly, error) {
+	var out []anomaly.Anomaly
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+anomalyColumns+` FROM anomalies
+			WHERE acknowledged AND service = $1 AND day BETWEEN $2 AND $3`, service, anomaly.DayOf(from), anomaly.DayOf(to))
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := anomalyScan(tenant, rows)
+			if err != nil {
+				return translate(err)
+			}
+			out = append(out, a)
+		}
+		return translate(rows.Err())
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return out, err
+}

@@ -1,0 +1,542 @@
+package postgres
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/gdpr"
+)
+
+// GDPRStore implements gdpr.Store and gdpr.KeyStore on the platform schema.
+type GDPRStore struct {
+	db  *DB
+	kek cipher.AEAD // nil: key material stored as is
+}
+
+var (
+	_ gdpr.Store    = (*GDPRStore)(nil)
+	_ gdpr.KeyStore = (*GDPRStore)(nil)
+)
+
+// NewGDPRStore returns the store. kek, when 32 bytes, is a key-encryption key: backup keys
+// are stored sealed with it (AES-256-GCM), so a database dump alone does not yield them.
+func NewGDPRStore(db *DB, kek []byte) (*GDPRStore, error) {
+	s := &GDPRStore{db: db}
+	if len(kek) > 0 {
+		block, err := aes.NewCipher(kek)
+		if err != nil {
+			return nil, eusaas.E(eusaas.InvalidArgument, "gdpr: key-encryption key must be 32 bytes").Wrap(err)
+		}
+		if s.kek, err = cipher.NewGCM(block); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+const gdprRequestColumns = "doc, certificate"
+
+func gdprNullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func gdprEncode(r gdpr.Request) (doc, cert []byte, err error) {
+	if r.Certificate != nil {
+		if cert, err = json.Marshal(r.Certificate); err != nil {
+			return nil, nil, err
+		}
+	}
+	r.Certificate = nil
+	doc, err = json.Marshal(r)
+	return doc, cert, err
+}
+
+func gdprScanRequests(rows pgx.Rows) ([]gdpr.Request, error) {
+	defer rows.Close()
+	var out []gdpr.Request
+	for rows.Next() {
+		var doc, cert []byte
+		if err := rows.Scan(&doc, &cert); err != nil {
+			return nil, translate(err)
+		}
+		var r gdpr.Request
+		if err := json.Unmarshal(doc, &r); err != nil {
+			return nil, err
+		}
+		if cert != nil {
+			r.Certificate = &gdpr.SignedCertificate{}
+			if err := json.Unmarshal(cert, r.Certificate); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err())
+}
+
+func (s *GDPRStore) query(ctx context.Context, sql string, args ...any) ([]gdpr.Request, error) {
+	rows, err := s.db.q(ctx).Query(ctx, sql, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return gdprScanRequests(rows)
+}
+
+func (s *GDPRStore) one(ctx context.Context, sql string, args ...any) (gdpr.Request, error) {
+	rs, err := s.query(ctx, sql, args...)
+	if err != nil {
+		return gdpr.Request{}, err
+	}
+	if len(rs) == 0 {
+		return gdpr.Request{}, eusaas.E(eusaas.NotFound, "gdpr request not found")
+	}
+	return rs[0], nil
+}
+
+// CreateRequest implements gdpr.Store.
+func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
+	doc, cert, err := gdprEncode(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_requests
+		(id, tenant_id, kind, status, subject_id, requested_at, due_at, expires_at, doc, certificate)
+		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10)`,
+		r.ID, r.TenantID.UUID(), string(r.Kind), string(r.Status), r.SubjectID, r.RequestedAt, r.DueAt,
+		gdprNullTime(r.ExpiresAt), doc, cert)
+	return translate(err)
+}
+
+// Request implements gdpr.Store.
+func (s *GDPRStore) Request(ctx context.Context, tenant eusaas.TenantID, id string) (gdpr.Request, error) {
+	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests WHERE id = $1 AND tenant_id = $2`, id, tenant.UUID())
+}
+
+// UpdateRequest implements gdpr.Store.
+func (s *GDPRStore) UpdateRequest(ctx context.Context, r gdpr.Request) error {
+	doc, cert, err := gdprEncode(r)
+	if err != nil {
+		return err
+	}
+	tag, err := s.db.q(ctx).Exec(ctx, `UPDATE eusaas.gdpr_requests SET status = $3, subject_id = NULLIF($4, ''),
+		expires_at = $5, doc = $6, certificate = $7 WHERE id = $1 AND tenant_id = $2`,
+		r.ID, r.TenantID.UUID(), string(r.Status), r.SubjectID, gdprNullTime(r.ExpiresAt), doc, cert)
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return eusaas.E(eusaas.NotFound, "gdpr request not found")
+	}
+	return nil
+}
+
+// TenantErasure implements gdpr.Store.
+func (s *GDPRStore) TenantErasure(ctx context.Context, tenant eusaas.TenantID) (gdpr.Request, error) {
+	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests WHERE tenant_id = $1 AND kind = 'TENANT_ERASURE'`, tenant.UUID())
+}
+
+// SubjectErasure implements gdpr.Store.
+func (s *GDPRStore) SubjectErasure(ctx context.Context, tenant eusaas.TenantID, subject string) (gdpr.Request, error) {
+	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
+		WHERE tenant_id = $1 AND kind = 'SUBJECT_ERASURE' AND subject_id = $2 AND status <> 'FAILED'
+		ORDER BY requested_at DESC, id DESC LIMIT 1`, tenant.UUID(), subject)
+}
+
+// Unfinished implements gdpr.Store.
+func (s *GDPRStore) Unfinished(ctx context.Context, kind gdpr.Kind) ([]gdpr.Request, error) {
+	return s.query(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
+		WHERE kind = $1 AND status IN ('PENDING', 'PROCESSING') ORDER BY requested_at, id`, string(kind))
+}
+
+// ExpiredExports implements gdpr.Store.
+func (s *GDPRStore) ExpiredExports(ctx context.Context, now time.Time) ([]gdpr.Request, error) {
+	return s.query(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
+		WHERE kind = 'EXPORT' AND status = 'COMPLETED' AND expires_at <= $1 ORDER BY requested_at, id`, now)
+}
+
+// CountOverdue implements gdpr.Store.
+func (s *GDPRStore) CountOverdue(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.db.q(ctx).QueryRow(ctx, `SELECT count(*) FROM eusaas.gdpr_requests
+		WHERE status NOT IN ('COMPLETED', 'EXPIRED') AND due_at < $1`, now).Scan(&n)
+	return n, translate(err)
+}
+
+// Policy implements gdpr.Store.
+func (s *GDPRStore) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Policy, error) {
+	p := gdpr.Policy{TenantID: tenant}
+	err := s.db.q(ctx).QueryRow(ctx, `SELECT default_retention_days, audit_log_retention_days, backup_retention_days,
+		pii_retention_days, updated_at, updated_by FROM eusaas.gdpr_retention_policies WHERE tenant_id = $1`, tenant.UUID()).
+		Scan(&p.DefaultRetentionDays, &p.AuditLogRetentionDays, &p.BackupRetentionDays, &p.PIIRetentionDays, &p.UpdatedAt, &p.UpdatedBy)
+	if err != nil {
+		return gdpr.Policy{}, translate(err)
+	}
+	p.UpdatedAt = p.UpdatedAt.UTC()
+	return p, nil
+}
+
+// PutPolicy implements gdpr.Store.
+func (s *GDPRStore) PutPolicy(ctx context.Context, p gdpr.Policy) error {
+	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_retention_policies
+		(tenant_id, default_retention_days, audit_log_retention_days, backup_retention_days, pii_retention_days, updated_at, updated_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (tenant_id) DO UPDATE SET default_retention_days = EXCLUDED.default_retention_days,
+		audit_log_retention_days = EXCLUDED.audit_log_retention_days, backup_retention_days = EXCLUDED.backup_retention_days,
+		pii_retention_days = EXCLUDED.pii_retention_days, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`,
+		p.TenantID.UUID(), p.DefaultRetentionDays, p.AuditLogRetentionDays, p.BackupRetentionDays, p.PIIRetentionDays,
+		p.UpdatedAt, p.UpdatedBy)
+	return translate(err)
+}
+
+// Holds implements gdpr.Store.
+func (s *GDPRStore) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.LegalHold, error) {
+	rows, err := s.db.q(ctx).Query(ctx, `SELECT id::text, reason, created_at, created_by FROM eusaas.gdpr_legal_holds
+		WHERE tenant_id = $1 ORDER BY created_at, id`, tenant.UUID())
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []gdpr.LegalHold
+	for rows.Next() {
+		h := gdpr.LegalHold{TenantID: tenant}
+		if err := rows.Scan(&h.ID, &h.Reason, &h.CreatedAt, &h.CreatedBy); err != nil {
+			return nil, translate(err)
+		}
+		h.CreatedAt = h.CreatedAt.UTC()
+		out = append(out, h)
+	}
+	return out, translate(rows.Err())
+}
+
+// PutHold implements gdpr.Store.
+func (s *GDPRStore) PutHold(ctx context.Context, h gdpr.LegalHold) error {
+	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_legal_holds (id, tenant_id, reason, created_at, created_by)
+		VALUES ($1, $2, $3, $4, $5)`, h.ID, h.TenantID.UUID(), h.Reason, h.CreatedAt, h.CreatedBy)
+	return translate(err)
+}
+
+// DeleteHold implements gdpr.Store.
+func (s *GDPRStore) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id string) error {
+	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.gdpr_legal_holds WHERE id::text = $1 AND tenant_id = $2`, id, tenant.UUID())
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return eusaas.E(eusaas.NotFound, "legal hold not found")
+	}
+	return nil
+}
+
+func (s *GDPRStore) seal(m []byte) ([]byte, error) {
+	if s.kek == nil {
+		return m, nil
+	}
+	nonce := make([]byte, s.kek.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return s.kek.Seal(nonce, nonce, m, []byte("eusaas-gdpr-backup-key")), nil
+}
+
+func (s *GDPRStore) unseal(b []byte) ([]byte, error) {
+	if s.kek == nil || b == nil {
+		return b, nil
+	}
+	n := s.kek.NonceSize()
+	if len(b) < n {
+		return nil, errors.New("gdpr: sealed key too short")
+	}
+	return s.kek.Open(nil, b[:n], b[n:], []byte("eusaas-gdpr-backup-key"))
+}
+
+// CreateKey implements gdpr.KeyStore.
+func (s *GDPRStore) CreateKey(ctx context.Context, k gdpr.Key) error {
+	m, err := s.seal(k.Material)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_backup_keys (tenant_id, material, created_at, destroy_after)
+		VALUES ($1, $2, $3, $4)`, k.TenantID.UUID(), m, k.CreatedAt, k.DestroyAfter)
+	return translate(err)
+}
+
+// Key implements gdpr.KeyStore.
+func (s *GDPRStore) Key(ctx context.Context, tenant eusaas.TenantID) (gdpr.Key, error) {
+	k := gdpr.Key{TenantID: tenant}
+	var destroyed *time.Time
+	var m []byte
+	err := s.db.q(ctx).QueryRow(ctx, `SELECT material, created_at, destroy_after, destroyed_at
+		FROM eusaas.gdpr_backup_keys WHERE tenant_id = $1`, tenant.UUID()).Scan(&m, &k.CreatedAt, &k.DestroyAfter, &destroyed)
+	if err != nil {
+		return gdpr.Key{}, translate(err)
+	}
+	if k.Material, err = s.unseal(m); err != nil {
+		return gdpr.Key{}, eusaas.E(eusaas.Internal, "gdpr: backup key does not unseal").Wrap(err)
+	}
+	k.CreatedAt, k.DestroyAfter = k.CreatedAt.UTC(), k.DestroyAfter.UTC()
+	if destroyed != nil {
+		k.DestroyedAt = destroyed.UTC()
+	}
+	return k, nil
+}
+
+// DestroyKey implements gdpr.KeyStore.
+func (s *GDPRStore) DestroyKey(ctx context.Context, tenant eusaas.TenantID, at time.Time) error {
+	tag, err := s.db.q(ctx).Exec(ctx, `UPDATE eusaas.gdpr_backup_keys SET material = NULL,
+		destroyed_at = COALESCE(destroyed_at, $2) WHERE tenant_id = $1`, tenant.UUID(), at)
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return eusaas.E(eusaas.NotFound, "backup key not found")
+	}
+	return nil
+}
+
+// DueKeys implements gdpr.KeyStore.
+func (s *GDPRStore) DueKeys(ctx context.Context, now time.Time) ([]eusaas.TenantID, error) {
+	rows, err := s.db.q(ctx).Query(ctx, `SELECT tenant_id FROM eusaas.gdpr_backup_keys
+		WHERE material IS NOT NULL AND destroy_after <= $1 ORDER BY tenant_id::text`, now)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []eusaas.TenantID
+	for rows.Next() {
+		var id [16]byte
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, eusaas.TenantID(id))
+	}
+	return out, translate(rows.Err())
+}
+
+// GDPRData implements gdpr.TenantData, subject lookup, gdpr.Retainer and gdpr.SchemaDropper
+// generically over every table in the tenant's schema, found through the catalog.
+//
+// Conventions: a table's subject column is the first of data_subject_id, subject_id, user_id
+// it has, or id for a table named users. Tables with created_at and deleted_at columns take
+// part in retention (pii_retention_days when they have a subject column, else
+// default_retention_days).
+type GDPRData struct {
+	db *DB
+}
+
+var (
+	_ gdpr.TenantData    = (*GDPRData)(nil)
+	_ gdpr.Retainer      = (*GDPRData)(nil)
+	_ gdpr.SchemaDropper = (*GDPRData)(nil)
+)
+
+// NewGDPRData returns the generic tenant data adapter.
+func NewGDPRData(db *DB) *GDPRData { return &GDPRData{db: db} }
+
+type gdprTable struct {
+	gdpr.Table
+	created, deleted bool
+}
+
+func (d *GDPRData) tables(ctx context.Context, tenant eusaas.TenantID) ([]gdprTable, error) {
+	rows, err := d.db.q(ctx).Query(ctx, `SELECT c.relname, a.attname
+		FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		ORDER BY c.relname, a.attnum`, tenant.SchemaName())
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []gdprTable
+	for rows.Next() {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
+			return nil, translate(err)
+		}
+		if len(out) == 0 || out[len(out)-1].Name != table {
+			out = append(out, gdprTable{Table: gdpr.Table{Name: table}})
+		}
+		t := &out[len(out)-1]
+		t.Columns = append(t.Columns, col)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	for i := range out {
+		t := &out[i]
+		for _, c := range []string{"data_subject_id", "subject_id", "user_id"} {
+			if slices.Contains(t.Columns, c) {
+				t.SubjectColumn = c
+				break
+			}
+		}
+		if t.SubjectColumn == "" && t.Name == "users" && slices.Contains(t.Columns, "id") {
+			t.SubjectColumn = "id"
+		}
+		t.created, t.deleted = slices.Contains(t.Columns, "created_at"), slices.Contains(t.Columns, "deleted_at")
+	}
+	return out, nil
+}
+
+// Tables implements gdpr.TenantData.
+func (d *GDPRData) Tables(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.Table, error) {
+	ts, err := d.tables(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gdpr.Table, len(ts))
+	for i, t := range ts {
+		out[i] = t.Table
+	}
+	return out, nil
+}
+
+func gdprIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
+
+// Scan implements gdpr.TenantData. Every column is cast to text in SQL, so rows arrive as
+// raw text bytes with no per-value decoding.
+func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Table, subjects []string, fn func([][]byte) error) error {
+	if len(t.Columns) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(gdprIdent(c) + "::text")
+	}
+	b.WriteString(" FROM " + gdprIdent(t.Name))
+	var args []any
+	if len(subjects) > 0 {
+		if t.SubjectColumn == "" {
+			return nil
+		}
+		b.WriteString(" WHERE " + gdprIdent(t.SubjectColumn) + "::text = ANY($1)")
+		args = append(args, subjects)
+	}
+	return d.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, b.String(), args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows.RawValues()); err != nil {
+				return err
+			}
+		}
+		return translate(rows.Err())
+	})
+}
+
+// DeleteAll implements gdpr.TenantData: counts, then one TRUNCATE of every table (so foreign
+// keys between them are no obstacle).
+func (d *GDPRData) DeleteAll(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+	ts, err := d.tables(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	if len(ts) == 0 {
+		return out, nil
+	}
+	err = d.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		names := make([]string, len(ts))
+		for i, t := range ts {
+			names[i] = gdprIdent(t.Name)
+			var n int
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+names[i]).Scan(&n); err != nil {
+				return translate(err)
+			}
+			out[t.Name] = n
+		}
+		_, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(names, ", ")+" CASCADE")
+		return translate(err)
+	})
+	return out, err
+}
+
+// HasSubject reports whether any subject-linked table has a row naming subject.
+func (d *GDPRData) HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
+	ts, err := d.tables(ctx, tenant)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	err = d.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		for _, t := range ts {
+			if t.SubjectColumn == "" {
+				continue
+			}
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+gdprIdent(t.Name)+" WHERE "+
+				gdprIdent(t.SubjectColumn)+"::text = $1)", subject).Scan(&found); err != nil {
+				return translate(err)
+			}
+			if found {
+				return nil
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
+// EnforceRetention implements gdpr.Retainer for every tenant table with created_at and
+// deleted_at columns.
+func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	ts, err := d.tables(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	err = d.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		for _, t := range ts {
+			if !t.created || !t.deleted {
+				continue
+			}
+			days := p.DefaultRetentionDays
+			if t.SubjectColumn != "" {
+				days = p.PIIRetentionDays
+			}
+			name := gdprIdent(t.Name)
+			hard, err := tx.Exec(ctx, "DELETE FROM "+name+" WHERE deleted_at < $1", now.Add(-grace))
+			if err != nil {
+				return translate(err)
+			}
+			soft, err := tx.Exec(ctx, "UPDATE "+name+" SET deleted_at = $1 WHERE deleted_at IS NULL AND created_at < $2",
+				now, now.AddDate(0, 0, -days))
+			if err != nil {
+				return translate(err)
+			}
+			if n := soft.RowsAffected(); n > 0 {
+				out[t.Name+".soft_deleted"] = int(n)
+			}
+			if n := hard.RowsAffected(); n > 0 {
+				out[t.Name+".hard_deleted"] = int(n)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DropSchema implements gdpr.SchemaDropper.
+func (d *GDPRData) DropSchema(ctx context.Context, id eusaas.TenantID) error {
+	return d.db.DropTenantSchema(ctx, id)
+}

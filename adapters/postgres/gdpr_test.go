@@ -1,0 +1,163 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/internal/pgtest"
+)
+
+func TestConformanceGDPR(t *testing.T) {
+	gdprtest.Run(t, gdprtest.Harness{
+		Features: gdprtest.Features{Transactions: true},
+		New: func(t *testing.T) gdprtest.Stores {
+			db := postgres.New(pgtest.Pool(t))
+			if err := db.MigratePlatform(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			kek := make([]byte, 32)
+			s, err := postgres.NewGDPRStore(db, kek)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: db}
+		},
+	})
+}
+
+// gdprSeed creates a tenant schema with two subject-linked tables (a foreign key between
+// them) and inserts users and notes; it returns the number of rows.
+func gdprSeed(t testing.TB, db *postgres.DB, tenant eusaas.TenantID, users, notesPerUser int) int {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.CreateTenantSchema(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	err := db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, fmt.Sprintf(`
+			CREATE TABLE users (id uuid PRIMARY KEY, email text NOT NULL, full_name text, created_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz);
+			CREATE TABLE notes (id bigserial PRIMARY KEY, user_id uuid NOT NULL REFERENCES users (id), body text, amount numeric(12,4), created_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz);
+			INSERT INTO users (id, email, full_name) SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'user' || g || '@example.eu', 'User "' || g || '" <x>' FROM generate_series(1, %[1]d) g;
+			INSERT INTO notes (user_id, body, amount) SELECT ('00000000-0000-4000-8000-' || lpad((1 + (g %% %[1]d))::text, 12, '0'))::uuid, 'note ' || g || E'\nline, with comma', g / 7.0 FROM generate_series(1, %[1]d * %[2]d) g;`,
+			users, notesPerUser))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return users + users*notesPerUser
+}
+
+func gdprSchemaExists(t testing.TB, db *postgres.DB, tenant eusaas.TenantID) bool {
+	var ok bool
+	if err := db.Pool.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", tenant.SchemaName()).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func TestConformanceGDPRSaga(t *testing.T) {
+	gdprtest.RunSaga(t, gdprtest.SagaHarness{New: func(t *testing.T, tenant eusaas.TenantID) gdprtest.SagaEnv {
+		db := postgres.New(pgtest.Pool(t))
+		if err := db.MigratePlatform(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		rows := gdprSeed(t, db, tenant, 10, 3)
+		s, err := postgres.NewGDPRStore(db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := postgres.NewGDPRData(db)
+		return gdprtest.SagaEnv{
+			Stores:       gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: db},
+			Data:         data,
+			Schemas:      data,
+			SchemaExists: func() bool { return gdprSchemaExists(t, db, tenant) },
+			Rows:         rows,
+		}
+	}})
+}
+
+func TestGDPRDataSubjectsAndRetention(t *testing.T) {
+	ctx := context.Background()
+	db := postgres.New(pgtest.Pool(t))
+	if err := db.MigratePlatform(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
+	gdprSeed(t, db, a, 5, 2)
+	gdprSeed(t, db, b, 3, 1)
+	data := postgres.NewGDPRData(db)
+	tables, err := data.Tables(ctx, a)
+	require.NoError(t, err)
+	var names []string
+	for _, tb := range tables {
+		names = append(names, tb.Name+":"+tb.SubjectColumn)
+	}
+	require.Equal(t, []string{"notes:user_id", "tenant_info:", "users:id"}, names)
+
+	u1 := "00000000-0000-4000-8000-000000000001"
+	ok, err := data.HasSubject(ctx, a, u1)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = data.HasSubject(ctx, a, "nobody")
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	var got []string
+	for _, tb := range tables {
+		require.NoError(t, data.Scan(ctx, a, tb, []string{u1}, func(v [][]byte) error {
+			got = append(got, tb.Name)
+			return nil
+		}))
+	}
+	require.Equal(t, []string{"notes", "notes", "users"}, got, "only the subject's rows; tables without a subject column skipped")
+
+	// Retention: age a's users and notes, soft delete past the period, hard delete after grace.
+	require.NoError(t, db.InTenantTx(ctx, a, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "UPDATE users SET created_at = now() - interval '400 days' WHERE email <> 'user1@example.eu'")
+		return err
+	}))
+	p := gdpr.DefaultPolicy(a)
+	p.PIIRetentionDays = 365
+	now := time.Now()
+	counts, err := data.EnforceRetention(ctx, a, p, now, 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"users.soft_deleted": 4}, counts)
+	counts, err = data.EnforceRetention(ctx, a, p, now, 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, counts, "idempotent")
+	// Hard deletion of users referenced by notes would break the foreign key: the notes of
+	// those users must go first, as the application's own retention would do. Drop them.
+	require.NoError(t, db.InTenantTx(ctx, a, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "DELETE FROM notes WHERE user_id <> $1", u1)
+		return err
+	}))
+	counts, err = data.EnforceRetention(ctx, a, p, now.Add(31*24*time.Hour), 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"users.hard_deleted": 4}, counts)
+
+	// Tenant b untouched.
+	deleted, err := data.DeleteAll(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"notes": 3, "tenant_info": 0, "users": 3}, deleted)
+	deleted, err = data.DeleteAll(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"notes": 0, "tenant_info": 0, "users": 0}, deleted, "idempotent")
+	require.NoError(t, data.DropSchema(ctx, b))
+	require.NoError(t, data.DropSchema(ctx, b))
+	deleted, err = data.DeleteAll(ctx, b)
+	require.NoError(t, err)
+	require.Empty(t, deleted, "a dropped schema has nothing left")
+}

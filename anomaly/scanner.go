@@ -1,0 +1,392 @@
+package anomaly
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/eusaas/eusaas"
+)
+
+// ScannerOptions configures a Scanner. Zero values take the defaults.
+type ScannerOptions struct {
+	Detector Detector // NewSeasonal()
+	// HistoryDays is how many days before the scored day are read as history (56: eight
+	// weeks, enough for four weekday references and the previous month's first day).
+	HistoryDays int
+	// ScoreDays is how many of the most recent complete days each scan scores (1: yesterday).
+	// Scores are idempotent, so a larger value catches up after missed scans.
+	ScoreDays int
+	// MinImpact is the default minimum impact (DefaultMinImpact) for tenants that set none.
+	MinImpact       decimal.Decimal
+	ColdStartFactor decimal.Decimal
+	// SuppressDays is N in the suppression rule (7).
+	SuppressDays int
+	// Concurrency is the number of tenants scanned at once (4).
+	Concurrency int
+	// Projector enables budget alerts; nil disables them.
+	Projector Projector
+	Clock     eusaas.Clock
+	Logger    *slog.Logger
+}
+
+// Scanner scans every ACTIVE tenant's cost series, stores anomalies once per
+// tenant/service/day and notifies new ones.
+//
+// Feedback. An acknowledged anomaly A suppresses a later finding F of the SAME PATTERN,
+// defined as: same tenant, same service, same direction (SPIKE and NEW_SPEND are up, DROP is
+// down), F's day within SuppressDays days after A's day (1 <= F.day - A.day <= N), and F's
+// impact <= A's impact. F is then stored acknowledged (acknowledged_by copied from A,
+// suppressed_by = A) and not notified. Because suppressed anomalies are themselves
+// acknowledged, a pattern that persists at or below the acknowledged magnitude stays quiet;
+// anything larger, in the other direction, on another service or after a quiet gap of more
+// than N days is reported again.
+type Scanner struct {
+	series   SeriesSource
+	tenants  TenantLister
+	store    Store
+	notifier Notifier
+	opts     ScannerOptions
+}
+
+// NewScanner returns a Scanner. notifier may be nil (no notifications).
+func NewScanner(series SeriesSource, tenants TenantLister, store Store, notifier Notifier, opts ScannerOptions) *Scanner {
+	if opts.Detector == nil {
+		opts.Detector = NewSeasonal()
+	}
+	if opts.HistoryDays <= 0 {
+		opts.HistoryDays = 56
+	}
+	if opts.ScoreDays <= 0 {
+		opts.ScoreDays = 1
+	}
+	if opts.MinImpact.IsZero() {
+		opts.MinImpact = DefaultMinImpact
+	}
+	if opts.ColdStartFactor.IsZero() {
+		opts.ColdStartFactor = DefaultColdStartFactor
+	}
+	if opts.SuppressDays <= 0 {
+		opts.SuppressDays = 7
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.Clock == nil {
+		opts.Clock = eusaas.SystemClock
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if notifier == nil {
+		notifier = NotifierFunc(func(context.Context, Anomaly) error { return nil })
+	}
+	return &Scanner{series: series, tenants: tenants, store: store, notifier: notifier, opts: opts}
+}
+
+// TenantReport is what one tenant's scan did.
+type TenantReport struct {
+	Tenant       eusaas.TenantID
+	Found        int // findings that passed the gate (stored now or before)
+	Created      int // anomalies stored by this scan
+	Suppressed   int // created but suppressed by an acknowledged pattern
+	Notified     int
+	NotifyErrors int
+	BudgetAlert  bool // a budget alert was created by this scan
+}
+
+// ScanReport sums a scan over all tenants. Failed lists tenants whose scan failed; the
+// others were scanned.
+type ScanReport struct {
+	Tenants      int
+	Found        int
+	Created      int
+	Suppressed   int
+	Notified     int
+	NotifyErrors int
+	BudgetAlerts int
+	Failed       map[eusaas.TenantID]error
+}
+
+// ScanAll scans every ACTIVE tenant. It returns an error only when the tenants cannot be
+// listed or ctx ends; a tenant whose scan fails is logged and listed in Failed.
+func (s *Scanner) ScanAll(ctx context.Context) (ScanReport, error) {
+	tenants, err := s.tenants.ActiveTenants(ctx)
+	if err != nil {
+		return ScanReport{}, err
+	}
+	rep := ScanReport{Failed: map[eusaas.TenantID]error{}}
+	var mu sync.Mutex
+	work := make(chan TenantConfig)
+	var wg sync.WaitGroup
+	for range min(s.opts.Concurrency, max(1, len(tenants))) {
+		wg.Go(func() {
+			for t := range work {
+				tr, err := s.ScanTenant(ctx, t)
+				mu.Lock()
+				rep.Tenants++
+				if err != nil {
+					rep.Failed[t.ID] = err
+					s.opts.Logger.ErrorContext(ctx, "anomaly scan failed", "tenant_id", t.ID.String(), "error", err)
+				}
+				rep.Found += tr.Found
+				rep.Created += tr.Created
+				rep.Suppressed += tr.Suppressed
+				rep.Notified += tr.Notified
+				rep.NotifyErrors += tr.NotifyErrors
+				if tr.BudgetAlert {
+					rep.BudgetAlerts++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, t := range tenants {
+		select {
+		case work <- t:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	return rep, ctx.Err()
+}
+
+// scanSeries is one resource's (or the total's) dense daily series over the read range.
+type scanSeries struct {
+	name   string
+	first  int // index of the first observed day; len(values) when never observed
+	values []decimal.Decimal
+}
+
+// ScanTenant scans one tenant: the last ScoreDays complete days (UTC) of every resource,
+// the total when no single resource explains the day, and the budget.
+func (s *Scanner) ScanTenant(ctx context.Context, t TenantConfig) (TenantReport, error) {
+	rep := TenantReport{Tenant: t.ID}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	now := s.opts.Clock.Now().UTC()
+	last := DayOf(now).AddDate(0, 0, -1)
+	firstScored := last.AddDate(0, 0, -(s.opts.ScoreDays - 1))
+	from := firstScored.AddDate(0, 0, -s.opts.HistoryDays)
+	days := s.opts.HistoryDays + s.opts.ScoreDays
+
+	rows, err := s.series.DailyCosts(ctx, t.ID, from, last)
+	if err != nil {
+		return rep, err
+	}
+	byName := map[string]*scanSeries{}
+	total := &scanSeries{name: ServiceTotal, first: days, values: make([]decimal.Decimal, days)}
+	for _, r := range rows {
+		i := int(DayOf(r.Day).Sub(from).Hours() / 24)
+		if i < 0 || i >= days {
+			continue
+		}
+		ser := byName[r.Resource]
+		if ser == nil {
+			ser = &scanSeries{name: r.Resource, first: days, values: make([]decimal.Decimal, days)}
+			byName[r.Resource] = ser
+		}
+		ser.values[i] = ser.values[i].Add(r.Amount)
+		ser.first = min(ser.first, i)
+		total.values[i] = total.values[i].Add(r.Amount)
+		total.first = min(total.first, i)
+	}
+	resources := make([]*scanSeries, 0, len(byName))
+	for _, ser := range byName {
+		resources = append(resources, ser)
+	}
+	sort.Slice(resources, func(i, j int) bool { return resources[i].name < resources[j].name })
+
+	gate := Gate{MinImpact: t.MinImpact, ColdStartFactor: s.opts.ColdStartFactor}
+	if gate.MinImpact.IsZero() {
+		gate.MinImpact = s.opts.MinImpact
+	}
+	det := s.opts.Detector
+	type hit struct {
+		service string
+		f       Finding
+	}
+	for di := s.opts.HistoryDays; di < days; di++ {
+		day := from.AddDate(0, 0, di)
+		var hits []hit
+		contribs := make([]Contribution, 0, len(resources))
+		sumDelta := decimal.Zero
+		for _, ser := range resources {
+			if ser.first > di {
+				continue
+			}
+			f, ev, ok := gate.Judge(det, ser.values[ser.first:di], day, ser.values[di])
+			delta := ser.values[di].Sub(ev.Expected)
+			contribs = append(contribs, Contribution{Resource: ser.name, Expected: ev.Expected, Actual: ser.values[di], Delta: delta})
+			sumDelta = sumDelta.Add(delta)
+			if ok {
+				hits = append(hits, hit{ser.name, f})
+			}
+		}
+		if !sumDelta.IsZero() {
+			for i := range contribs {
+				p := contribs[i].Delta.Mul(hundred).DivRound(sumDelta, 2)
+				contribs[i].SharePct = &p
+			}
+		}
+		// The total is judged only when no single resource explains the day: a diffuse
+		// change spread over several resources.
+		if len(hits) == 0 && total.first <= di {
+			if f, _, ok := gate.Judge(det, total.values[total.first:di], day, total.values[di]); ok {
+				hits = append(hits, hit{ServiceTotal, f})
+			}
+		}
+		for _, h := range hits {
+			rep.Found++
+			a := Anomaly{
+				ID: uuid.Must(uuid.NewV7()), TenantID: t.ID, Day: day, DetectedAt: now,
+				Service: h.service, Kind: h.f.Kind, Rule: h.f.Rule, Severity: h.f.Severity, Score: h.f.Score,
+				Expected: h.f.Expected, Actual: h.f.Actual, Impact: h.f.Impact, DeviationPct: h.f.DeviationPct,
+				Contributions: contribs,
+			}
+			a.Description = describe(a)
+			if err := s.record(ctx, a, &rep); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if err := s.budget(ctx, t, now, &rep); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// record applies suppression, stores a and notifies it when it is new.
+func (s *Scanner) record(ctx context.Context, a Anomaly, rep *TenantReport) error {
+	if a.Kind != KindBudget {
+		acked, err := s.store.Acknowledged(ctx, a.TenantID, a.Service, a.Day.AddDate(0, 0, -s.opts.SuppressDays), a.Day.AddDate(0, 0, -1))
+		if err != nil {
+			return err
+		}
+		if by, ok := Suppressor(a, acked, s.opts.SuppressDays); ok {
+			at := a.DetectedAt
+			id := by.ID
+			a.Acknowledged, a.AcknowledgedBy, a.AcknowledgedAt, a.SuppressedBy = true, by.AcknowledgedBy, &at, &id
+		}
+	}
+	stored, created, err := s.store.Insert(ctx, a)
+	if err != nil || !created {
+		return err
+	}
+	rep.Created++
+	if stored.SuppressedBy != nil {
+		rep.Suppressed++
+		return nil
+	}
+	if err := s.notifier.Notify(ctx, stored); err != nil {
+		rep.NotifyErrors++
+		s.opts.Logger.WarnContext(ctx, "anomaly notification failed", "tenant_id", a.TenantID.String(), "anomaly_id", a.ID.String(), "error", err)
+		return nil
+	}
+	rep.Notified++
+	return nil
+}
+
+// Suppressor returns the acknowledged anomaly whose pattern a repeats (see Scanner), if any;
+// the most recent one when several qualify.
+func Suppressor(a Anomaly, acknowledged []Anomaly, days int) (Anomaly, bool) {
+	var best Anomaly
+	found := false
+	for _, ack := range acknowledged {
+		if !ack.Acknowledged || ack.TenantID != a.TenantID || ack.Service != a.Service || ack.Kind == KindBudget {
+			continue
+		}
+		gap := int(a.Day.Sub(ack.Day).Hours() / 24)
+		if gap < 1 || gap > days || ack.Kind.Direction() != a.Kind.Direction() || a.Impact.GreaterThan(ack.Impact) {
+			continue
+		}
+		if !found || ack.Day.After(best.Day) {
+			best, found = ack, true
+		}
+	}
+	return best, found
+}
+
+// budget raises a budget alert, once per tenant and month, when the month-end projection is
+// above the tenant's cost_alert_threshold.
+func (s *Scanner) budget(ctx context.Context, t TenantConfig, now time.Time, rep *TenantReport) error {
+	if s.opts.Projector == nil || !t.CostAlertThreshold.IsPositive() {
+		return nil
+	}
+	proj, err := s.opts.Projector.ProjectedTotal(ctx, t.ID, now)
+	if err != nil {
+		return err
+	}
+	a, ok := BudgetAlert(t.ID, now, proj, t.CostAlertThreshold)
+	if !ok {
+		return nil
+	}
+	before := rep.Created
+	if err := s.record(ctx, a, rep); err != nil {
+		return err
+	}
+	rep.BudgetAlert = rep.Created > before
+	return nil
+}
+
+// BudgetAlert builds the budget anomaly for the month of now when projected > threshold.
+// Severity by how far the projection overshoots: < 10% LOW, < 25% MEDIUM, < 50% HIGH, else
+// CRITICAL.
+func BudgetAlert(tenant eusaas.TenantID, now time.Time, projected, threshold decimal.Decimal) (Anomaly, bool) {
+	if !threshold.IsPositive() || !projected.GreaterThan(threshold) {
+		return Anomaly{}, false
+	}
+	y, m, _ := now.UTC().Date()
+	over := projected.Sub(threshold)
+	pct := over.Mul(hundred).DivRound(threshold, 2)
+	sev := SeverityCritical
+	// Tiers compare exact ratios (over*100 < threshold*k), not the rounded percentage.
+	overPct := over.Mul(hundred)
+	switch {
+	case overPct.LessThan(threshold.Mul(decimal.NewFromInt(10))):
+		sev = SeverityLow
+	case overPct.LessThan(threshold.Mul(decimal.NewFromInt(25))):
+		sev = SeverityMedium
+	case overPct.LessThan(threshold.Mul(decimal.NewFromInt(50))):
+		sev = SeverityHigh
+	}
+	a := Anomaly{
+		ID: uuid.Must(uuid.NewV7()), TenantID: tenant, Day: time.Date(y, m, 1, 0, 0, 0, 0, time.UTC),
+		DetectedAt: now.UTC(), Service: ServiceBudget, Kind: KindBudget, Rule: "budget", Severity: sev,
+		Expected: threshold, Actual: projected, Impact: over, DeviationPct: &pct,
+	}
+	a.Description = describe(a)
+	return a, true
+}
+
+func describe(a Anomaly) string {
+	day := a.Day.Format(time.DateOnly)
+	switch a.Kind {
+	case KindBudget:
+		return fmt.Sprintf("Projected month-end cost %s EUR for %s exceeds the alert threshold %s EUR by %s EUR (%s%%)",
+			a.Actual.StringFixed(2), a.Day.Format("2006-01"), a.Expected.StringFixed(2), a.Impact.StringFixed(2), a.DeviationPct.String())
+	case KindNewSpend:
+		return fmt.Sprintf("New spend on %s: %s EUR on %s where none was expected", a.Service, a.Actual.StringFixed(2), day)
+	}
+	word := "above"
+	if a.Kind == KindDrop {
+		word = "below"
+	}
+	rule := a.Rule
+	if a.Score != 0 {
+		rule = fmt.Sprintf("%s score %.1f", a.Rule, a.Score)
+	}
+	return fmt.Sprintf("%s cost %s EUR on %s is %s EUR (%s%%) %s the expected %s EUR (%s)",
+		a.Service, a.Actual.StringFixed(2), day, a.Impact.StringFixed(2), a.DeviationPct.Abs().String(), word, a.Expected.StringFixed(2), rule)
+}

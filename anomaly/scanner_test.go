@@ -1,0 +1,376 @@
+package anomaly_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/anomaly"
+)
+
+func newTenant() eusaas.TenantID { return eusaas.NewTenantID() }
+
+type recNotifier struct {
+	mu  sync.Mutex
+	got []anomaly.Anomaly
+	err error
+}
+
+func (n *recNotifier) Notify(_ context.Context, a anomaly.Anomaly) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.got = append(n.got, a)
+	return n.err
+}
+
+func (n *recNotifier) count() int { n.mu.Lock(); defer n.mu.Unlock(); return len(n.got) }
+
+type fixture struct {
+	series   *memory.AnomalySeries
+	store    *memory.AnomalyStore
+	notifier *recNotifier
+	clock    *eusaas.FakeClock
+	tenants  []anomaly.TenantConfig
+}
+
+// scanned is the day each fixture scans: the clock is the next day at 06:00.
+var scanned = time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC) // a Monday
+
+func newFixture() *fixture {
+	return &fixture{
+		series: memory.NewAnomalySeries(), store: memory.NewAnomalyStore(), notifier: &recNotifier{},
+		clock: eusaas.NewFakeClock(scanned.AddDate(0, 0, 1).Add(6 * time.Hour)),
+	}
+}
+
+// put adds a resource's values for the days ending on last (values[len-1] is on last).
+func (f *fixture) put(tn eusaas.TenantID, resource string, last time.Time, values ...string) {
+	for i, v := range values {
+		day := last.AddDate(0, 0, i-len(values)+1)
+		f.series.Add(tn, anomaly.DailyCost{Day: day, Resource: resource, Amount: d(v)})
+	}
+}
+
+func rep(v string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func (f *fixture) scanner(opts anomaly.ScannerOptions) *anomaly.Scanner {
+	opts.Clock = f.clock
+	return anomaly.NewScanner(f.series, anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) {
+		return f.tenants, nil
+	}), f.store, f.notifier, opts)
+}
+
+func (f *fixture) all(t *testing.T, tn eusaas.TenantID) []anomaly.Anomaly {
+	l, err := f.store.List(context.Background(), tn, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 100})
+	require.NoError(t, err)
+	return l.Items
+}
+
+// The scanner hands the detector only the days before the scored day: with ZScore, CPU at
+// 10,12,10,12,10,12,10 then 14 on the scored day is expected at 10.86 (the mean of the 7
+// days before), not 11.43 (the mean including the day).
+func TestScannerBaselineExcludesScoredDay(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	tn := newTenant()
+	f.tenants = []anomaly.TenantConfig{{ID: tn, MinImpact: d("1")}}
+	f.put(tn, "CPU", scanned, "10", "12", "10", "12", "10", "12", "10", "14")
+	r, err := f.scanner(anomaly.ScannerOptions{Detector: anomaly.NewZScore()}).ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Created)
+	as := f.all(t, tn)
+	require.Len(t, as, 1)
+	a := as[0]
+	require.Equal(t, "CPU", a.Service)
+	require.True(t, a.Day.Equal(scanned))
+	requireDec(t, "10.86", a.Expected)
+	requireDec(t, "14", a.Actual)
+	requireDec(t, "3.14", a.Impact)
+	require.InDelta(t, 3.17543, a.Score, 1e-5)
+	require.NoError(t, a.Validate())
+}
+
+func TestScannerContributionsIdempotenceAndNotify(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	tn := newTenant()
+	f.tenants = []anomaly.TenantConfig{{ID: tn}} // default minimum impact 5 EUR
+	f.put(tn, "CPU", scanned, append(rep("40", 28), "140")...)
+	f.put(tn, "MEMORY", scanned, append(rep("10", 28), "12")...)
+	s := f.scanner(anomaly.ScannerOptions{})
+	r, err := s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Tenants)
+	require.Equal(t, 1, r.Created, "CPU only: MEMORY's +2 is under the impact gate, the total is explained by CPU")
+	require.Equal(t, 1, r.Notified)
+	require.Equal(t, 1, f.notifier.count())
+
+	a := f.all(t, tn)[0]
+	require.Equal(t, "CPU", a.Service)
+	require.Equal(t, "seasonal", a.Rule)
+	requireDec(t, "40", a.Expected)
+	requireDec(t, "100", a.Impact)
+	requireDec(t, "250", *a.DeviationPct)
+	require.Equal(t, anomaly.SeverityHigh, a.Severity) // 100 EUR = 20x the minimum
+	require.Len(t, a.Contributions, 2)
+	// Deltas +100 and +2 of a total +102: shares 98.04% and 1.96%.
+	requireDec(t, "100", a.Contributions[0].Delta)
+	requireDec(t, "98.04", *a.Contributions[0].SharePct)
+	require.Equal(t, "MEMORY", a.Contributions[1].Resource)
+	requireDec(t, "1.96", *a.Contributions[1].SharePct)
+	require.Contains(t, a.Description, "CPU cost 140.00 EUR on 2026-03-30")
+
+	// A second scan of the same day stores and notifies nothing new.
+	r, err = s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Found)
+	require.Zero(t, r.Created)
+	require.Zero(t, r.Notified)
+	require.Equal(t, 1, f.notifier.count())
+	require.Len(t, f.all(t, tn), 1)
+}
+
+// Five resources each up 4 EUR (under the 5 EUR gate each): no resource anomaly, but the
+// total is up 20 EUR against a flat 50 (sigma floor 1): a TOTAL anomaly.
+func TestScannerDiffuseChangeOnTotal(t *testing.T) {
+	f := newFixture()
+	tn := newTenant()
+	f.tenants = []anomaly.TenantConfig{{ID: tn}}
+	for _, r := range []string{"API_CALLS", "CPU", "MEMORY", "NETWORK", "STORAGE"} {
+		f.put(tn, r, scanned, append(rep("10", 28), "14")...)
+	}
+	_, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(context.Background())
+	require.NoError(t, err)
+	as := f.all(t, tn)
+	require.Len(t, as, 1)
+	require.Equal(t, anomaly.ServiceTotal, as[0].Service)
+	requireDec(t, "50", as[0].Expected)
+	requireDec(t, "70", as[0].Actual)
+	require.InDelta(t, 20, as[0].Score, 1e-9)
+	require.Len(t, as[0].Contributions, 5)
+	for _, c := range as[0].Contributions {
+		requireDec(t, "20", *c.SharePct)
+	}
+}
+
+func TestScannerNewResourceAndColdStart(t *testing.T) {
+	f := newFixture()
+	tn := newTenant()
+	f.tenants = []anomaly.TenantConfig{{ID: tn}}
+	f.put(tn, "CPU", scanned, append(rep("40", 28), "40")...)
+	f.put(tn, "NETWORK", scanned, "25") // first day ever
+	f.put(tn, "STORAGE", scanned, "3", "3", "9")
+	_, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(context.Background())
+	require.NoError(t, err)
+	as := f.all(t, tn)
+	require.Len(t, as, 1, "STORAGE tripled during cold start but that is no rule")
+	require.Equal(t, "NETWORK", as[0].Service)
+	require.Equal(t, anomaly.KindNewSpend, as[0].Kind)
+	require.Nil(t, as[0].DeviationPct)
+	require.Contains(t, as[0].Description, "New spend on NETWORK")
+}
+
+// Suppression: "same pattern" = same service, same direction, 1..N days after the
+// acknowledged anomaly, impact <= the acknowledged impact.
+func TestSuppressorDefinition(t *testing.T) {
+	tn := newTenant()
+	ack := anomaly.Anomaly{ID: uuid.New(), TenantID: tn, Service: "CPU", Kind: anomaly.KindSpike, Day: scanned, Impact: d("100"), Acknowledged: true, AcknowledgedBy: "alice"}
+	mk := func(service string, kind anomaly.Kind, days int, impact string) anomaly.Anomaly {
+		return anomaly.Anomaly{TenantID: tn, Service: service, Kind: kind, Day: scanned.AddDate(0, 0, days), Impact: d(impact)}
+	}
+	cases := []struct {
+		name string
+		a    anomaly.Anomaly
+		want bool
+	}{
+		{"next day, smaller", mk("CPU", anomaly.KindSpike, 1, "80"), true},
+		{"N days later, equal", mk("CPU", anomaly.KindSpike, 7, "100"), true},
+		{"new spend is up too", mk("CPU", anomaly.KindNewSpend, 2, "10"), true},
+		{"N+1 days later", mk("CPU", anomaly.KindSpike, 8, "10"), false},
+		{"same day", mk("CPU", anomaly.KindSpike, 0, "10"), false},
+		{"larger", mk("CPU", anomaly.KindSpike, 1, "100.01"), false},
+		{"other direction", mk("CPU", anomaly.KindDrop, 1, "10"), false},
+		{"other service", mk("MEMORY", anomaly.KindSpike, 1, "10"), false},
+	}
+	for _, c := range cases {
+		by, ok := anomaly.Suppressor(c.a, []anomaly.Anomaly{ack}, 7)
+		require.Equal(t, c.want, ok, c.name)
+		if ok {
+			require.Equal(t, ack.ID, by.ID)
+		}
+	}
+	unacked := ack
+	unacked.Acknowledged = false
+	_, ok := anomaly.Suppressor(mk("CPU", anomaly.KindSpike, 1, "1"), []anomaly.Anomaly{unacked}, 7)
+	require.False(t, ok, "only acknowledged anomalies suppress")
+}
+
+// End to end: a level shift acknowledged on day 1 keeps re-firing while the baseline
+// adapts; the repeats are stored acknowledged and not notified; a bigger jump is notified.
+func TestScannerHonoursAcknowledgement(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	tn := newTenant()
+	f.tenants = []anomaly.TenantConfig{{ID: tn}}
+	start := scanned.AddDate(0, 0, -2) // shift starts two days before the scanned day
+	f.put(tn, "CPU", start, append(rep("40", 28), "100")...)
+	f.put(tn, "CPU", scanned, "90", "90") // day after start and the scanned day
+	f.put(tn, "CPU", scanned.AddDate(0, 0, 1), "300")
+
+	f.clock.Set(start.AddDate(0, 0, 1).Add(time.Hour))
+	s := f.scanner(anomaly.ScannerOptions{})
+	r, err := s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Notified)
+	first := f.all(t, tn)[0]
+	requireDec(t, "60", first.Impact)
+	svc := anomaly.NewService(f.store, f.clock, nil)
+	_, err = svc.Acknowledge(ctx, tn, first.ID, "alice")
+	require.NoError(t, err)
+
+	// Next two days: CPU 90 vs expected 40 (the median still ignores the shift): impact 50
+	// <= 60 -> suppressed.
+	for i := 0; i < 2; i++ {
+		f.clock.Advance(24 * time.Hour)
+		r, err = s.ScanAll(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Created)
+		require.Equal(t, 1, r.Suppressed)
+		require.Zero(t, r.Notified)
+	}
+	// Then 300: impact 260 > 60 -> a new alarm.
+	f.clock.Advance(24 * time.Hour)
+	r, err = s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Notified)
+	require.Equal(t, 2, f.notifier.count())
+
+	as := f.all(t, tn)
+	require.Len(t, as, 4)
+	byDay := map[int]anomaly.Anomaly{}
+	for _, a := range as {
+		byDay[int(a.Day.Sub(start).Hours()/24)] = a
+	}
+	for _, i := range []int{1, 2} {
+		require.True(t, byDay[i].Acknowledged)
+		require.Equal(t, "alice", byDay[i].AcknowledgedBy)
+	}
+	// Each repeat points at the most recent acknowledged anomaly of its pattern.
+	require.Equal(t, first.ID, *byDay[1].SuppressedBy)
+	require.Equal(t, byDay[1].ID, *byDay[2].SuppressedBy)
+	require.False(t, byDay[3].Acknowledged)
+	require.Nil(t, byDay[3].SuppressedBy)
+}
+
+func TestScannerBudgetOncePerMonth(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	tn, quiet := newTenant(), newTenant()
+	f.tenants = []anomaly.TenantConfig{{ID: tn, CostAlertThreshold: d("1000")}, {ID: quiet}}
+	var calls []eusaas.TenantID
+	var mu sync.Mutex
+	proj := anomaly.ProjectorFunc(func(_ context.Context, id eusaas.TenantID, _ time.Time) (decimal.Decimal, error) {
+		mu.Lock()
+		calls = append(calls, id)
+		mu.Unlock()
+		return d("1300"), nil
+	})
+	f.clock.Set(time.Date(2026, 3, 15, 6, 0, 0, 0, time.UTC))
+	s := f.scanner(anomaly.ScannerOptions{Projector: proj})
+	r, err := s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.BudgetAlerts)
+	require.Equal(t, []eusaas.TenantID{tn}, calls, "no threshold, no projection call")
+	as := f.all(t, tn)
+	require.Len(t, as, 1)
+	require.Equal(t, anomaly.KindBudget, as[0].Kind)
+	require.Equal(t, anomaly.SeverityHigh, as[0].Severity) // 30% over
+	require.Contains(t, as[0].Description, "exceeds the alert threshold 1000.00 EUR by 300.00 EUR")
+	f.clock.Advance(24 * time.Hour)
+	r, err = s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Zero(t, r.BudgetAlerts, "once per tenant and month")
+	require.Equal(t, 1, f.notifier.count())
+	f.clock.Set(time.Date(2026, 4, 1, 6, 0, 0, 0, time.UTC))
+	r, err = s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.BudgetAlerts, "a new month gets its own alert")
+}
+
+func TestScannerIsolatesTenantFailures(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	good, bad := newTenant(), newTenant()
+	f.tenants = []anomaly.TenantConfig{{ID: bad}, {ID: good}}
+	f.put(good, "CPU", scanned, "30")
+	boom := errors.New("boom")
+	series := anomaly.SeriesSourceFunc(func(ctx context.Context, tn eusaas.TenantID, from, to time.Time) ([]anomaly.DailyCost, error) {
+		if tn == bad {
+			return nil, boom
+		}
+		return f.series.DailyCosts(ctx, tn, from, to)
+	})
+	s := anomaly.NewScanner(series, anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return f.tenants, nil }),
+		f.store, f.notifier, anomaly.ScannerOptions{Clock: f.clock, Concurrency: 1})
+	r, err := s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, r.Tenants)
+	require.ErrorIs(t, r.Failed[bad], boom)
+	require.Len(t, r.Failed, 1)
+	require.Equal(t, 1, r.Created, "the good tenant's new spend")
+
+	// A failing notifier is counted; the anomaly stays stored.
+	f2 := newFixture()
+	f2.notifier.err = errors.New("down")
+	f2.tenants = []anomaly.TenantConfig{{ID: good}}
+	f2.put(good, "CPU", scanned, "30")
+	r, err = f2.scanner(anomaly.ScannerOptions{}).ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.NotifyErrors)
+	require.Len(t, f2.all(t, good), 1)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = f.scanner(anomaly.ScannerOptions{}).ScanAll(cctx)
+	require.Error(t, err)
+}
+
+func TestServiceAcknowledgeAudits(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewAnomalyStore()
+	tn := newTenant()
+	a, _ := anomaly.BudgetAlert(tn, scanned, d("2000"), d("1000"))
+	_, _, err := store.Insert(ctx, a)
+	require.NoError(t, err)
+	var events []eusaas.AuditEvent
+	svc := anomaly.NewService(store, eusaas.NewFakeClock(scanned), eusaas.RecorderFunc(func(_ context.Context, ev eusaas.AuditEvent) error {
+		events = append(events, ev)
+		return nil
+	}))
+	got, err := svc.Acknowledge(ctx, tn, a.ID, "alice")
+	require.NoError(t, err)
+	require.Equal(t, "alice", got.AcknowledgedBy)
+	_, err = svc.Acknowledge(ctx, tn, a.ID, "bob")
+	require.NoError(t, err)
+	require.Len(t, events, 1, "only the first acknowledgement is an event")
+	require.Equal(t, "ANOMALY_ACKNOWLEDGED", events[0].Action)
+	_, err = svc.Acknowledge(ctx, newTenant(), a.ID, "eve")
+	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
+	bad := anomaly.Severity("BAD")
+	_, err = svc.List(ctx, tn, anomaly.Filter{Severity: &bad}, eusaas.Page{})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+}

@@ -1,0 +1,74 @@
+package anomaly
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/eusaas/eusaas"
+)
+
+// Service is what the HTTP layer uses: listing and acknowledging a tenant's anomalies.
+type Service struct {
+	store Store
+	clock eusaas.Clock
+	audit eusaas.Recorder
+}
+
+// NewService returns a Service. audit may be nil (eusaas.Discard); clock nil is the system clock.
+func NewService(store Store, clock eusaas.Clock, audit eusaas.Recorder) *Service {
+	if clock == nil {
+		clock = eusaas.SystemClock
+	}
+	if audit == nil {
+		audit = eusaas.Discard
+	}
+	return &Service{store: store, clock: clock, audit: audit}
+}
+
+// List returns a page of the tenant's anomalies, newest first.
+func (s *Service) List(ctx context.Context, tenant eusaas.TenantID, f Filter, page eusaas.Page) (eusaas.List[Anomaly], error) {
+	page, err := page.Normalize()
+	if err != nil {
+		return eusaas.List[Anomaly]{}, err
+	}
+	if f.Severity != nil && !f.Severity.Valid() {
+		var v eusaas.Violations
+		v.Add("query.severity", "must be LOW, MEDIUM, HIGH or CRITICAL")
+		return eusaas.List[Anomaly]{}, v.Err()
+	}
+	return s.store.List(ctx, tenant, f, page)
+}
+
+// Get returns one anomaly of the tenant.
+func (s *Service) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (Anomaly, error) {
+	return s.store.Get(ctx, tenant, id)
+}
+
+// Acknowledge marks the anomaly acknowledged by `by` (the caller's user id) and records an
+// audit event the first time. Acknowledging twice is not an error and keeps the first
+// acknowledgement.
+func (s *Service) Acknowledge(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, by string) (Anomaly, error) {
+	by = strings.TrimSpace(by)
+	if by == "" {
+		return Anomaly{}, eusaas.E(eusaas.InvalidArgument, "acknowledging needs the caller's identity")
+	}
+	at := s.clock.Now().UTC()
+	a, err := s.store.Acknowledge(ctx, tenant, id, by, at)
+	if err != nil {
+		return Anomaly{}, err
+	}
+	if a.AcknowledgedBy == by && a.AcknowledgedAt != nil && a.AcknowledgedAt.Equal(at) {
+		err = s.audit.Record(ctx, eusaas.AuditEvent{
+			TenantID: tenant, Actor: eusaas.ActorFrom(ctx), Action: "ANOMALY_ACKNOWLEDGED",
+			ResourceType: "anomaly", ResourceID: id.String(),
+			Changes: map[string]any{"service": a.Service, "day": a.Day.Format("2006-01-02"), "severity": string(a.Severity)},
+			Meta:    eusaas.RequestMetaFrom(ctx),
+		})
+		if err != nil {
+			return Anomaly{}, err
+		}
+	}
+	return a, nil
+}

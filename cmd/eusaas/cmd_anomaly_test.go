@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/anomaly"
+)
+
+// A tiny NAB tree: CI never reads the real one.
+func anomalyFakeNAB(t *testing.T) string {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "data", "cat"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "labels"), 0o755))
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	t0 := time.Date(2014, 4, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 700; i++ {
+		v := 10 + float64(i*7%11)/10
+		if i == 650 {
+			v = 100
+		}
+		fmt.Fprintf(&b, "%s,%g\n", t0.Add(time.Duration(i)*time.Hour).Format("2006-01-02 15:04:05"), v)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data", "cat", "s.csv"), []byte(b.String()), 0o644))
+	w0 := t0.Add(640 * time.Hour).Format("2006-01-02 15:04:05.000000")
+	w1 := t0.Add(660 * time.Hour).Format("2006-01-02 15:04:05.000000")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels", "combined_windows.json"),
+		[]byte(`{"cat/s.csv": [["`+w0+`", "`+w1+`"]]}`), 0o644))
+	return dir
+}
+
+func TestAnomalyEvalCommand(t *testing.T) {
+	nab := anomalyFakeNAB(t)
+	out := filepath.Join(t.TempDir(), "eval.md")
+	var stdout, stderr bytes.Buffer
+	m := &Main{Stdout: &stdout, Stderr: &stderr, Getenv: env(nil)}
+	code := m.Run(context.Background(), []string{"anomaly", "eval", "--nab", nab, "--tenants", "3", "--days", "60", "--seed", "4", "--out", out})
+	require.Zero(t, code, stderr.String())
+	md := stdout.String()
+	require.Contains(t, md, "### NAB ("+nab+"): 1 series, 1 labelled windows, 700 points")
+	require.Contains(t, md, "| windowedGaussian (NAB baseline) |")
+	require.Contains(t, md, "| seasonal (ours, robust) |")
+	require.Contains(t, md, "### Synthetic daily costs (seed 4): 3 tenants x 60 days")
+	written, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, md, string(written))
+
+	for _, bad := range [][]string{{"anomaly", "eval", "--nab", filepath.Join(nab, "nope")}, {"anomaly", "eval", "--days", "5"}, {"anomaly", "eval", "--min-impact", "x"}, {"anomaly", "bogus"}, {"anomaly"}} {
+		stderr.Reset()
+		require.NotZero(t, m.Run(context.Background(), bad), bad)
+	}
+}
+
+func TestRunAnomalyScanMemory(t *testing.T) {
+	ctx := context.Background()
+	app, err := NewApp(ctx, Config{LogLevel: slog.LevelError}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer app.Close()
+	series := memory.NewAnomalySeries()
+	tn := eusaas.NewTenantID()
+	yesterday := anomaly.DayOf(time.Now()).AddDate(0, 0, -1)
+	series.Add(tn, anomaly.DailyCost{Day: yesterday, Resource: "CPU", Amount: decimal.RequireFromString("42.5")})
+	var notified []anomaly.Anomaly
+	app.anomaly = app.wireAnomaly(AnomalyPorts{
+		Series:  series,
+		Tenants: anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return []anomaly.TenantConfig{{ID: tn}}, nil }),
+		Notifier: anomaly.NotifierFunc(func(_ context.Context, a anomaly.Anomaly) error {
+			notified = append(notified, a)
+			return nil
+		}),
+	})
+	var out bytes.Buffer
+	require.NoError(t, RunAnomalyScan(ctx, app.anomaly.Scanner, &out))
+	var got anomalyScanOutput
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+	require.Equal(t, anomalyScanOutput{Tenants: 1, Found: 1, Created: 1, Notified: 1, Failed: map[string]string{}}, got)
+	require.Len(t, notified, 1)
+	require.Equal(t, anomaly.KindNewSpend, notified[0].Kind)
+	l, err := app.anomaly.Service.List(ctx, tn, anomaly.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Equal(t, 1, l.Total)
+
+	// A failing tenant makes the command fail after printing the summary.
+	bad := eusaas.NewTenantID()
+	app2, err := NewApp(ctx, Config{LogLevel: slog.LevelError}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer app2.Close()
+	mod := app2.wireAnomaly(AnomalyPorts{
+		Series: anomaly.SeriesSourceFunc(func(context.Context, eusaas.TenantID, time.Time, time.Time) ([]anomaly.DailyCost, error) {
+			return nil, eusaas.E(eusaas.Unavailable, "billing down")
+		}),
+		Tenants: anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return []anomaly.TenantConfig{{ID: bad}}, nil }),
+	})
+	out.Reset()
+	err = RunAnomalyScan(ctx, mod.Scanner, &out)
+	require.ErrorContains(t, err, "1 of 1 tenants failed")
+	require.Contains(t, out.String(), "billing down")
+}
+
+func TestAnomalyNotifierConfig(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	n, err := anomalyNotifier(env(nil), log)
+	require.NoError(t, err)
+	require.IsType(t, anomaly.LogNotifier{}, n)
+	_, err = anomalyNotifier(env(map[string]string{"APP_ANOMALY_WEBHOOK_URL": "https://hooks.example.com/x"}), log)
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "APP_ANOMALY_WEBHOOK_SECRET", ce.Var)
+	_, err = anomalyNotifier(env(map[string]string{"APP_ANOMALY_WEBHOOK_URL": "ftp://x", "APP_ANOMALY_WEBHOOK_SECRET": "0123456789abcdef"}), log)
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "APP_ANOMALY_WEBHOOK_URL", ce.Var)
+	secret := "short-secret"
+	_, err = anomalyNotifier(env(map[string]string{"APP_ANOMALY_WEBHOOK_URL": "https://x", "APP_ANOMALY_WEBHOOK_SECRET": secret}), log)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), secret, "secrets never appear in errors")
+	n, err = anomalyNotifier(env(map[string]string{"APP_ANOMALY_WEBHOOK_URL": "https://x", "APP_ANOMALY_WEBHOOK_SECRET": "0123456789abcdef"}), log)
+	require.NoError(t, err)
+	require.NotNil(t, n)
+}

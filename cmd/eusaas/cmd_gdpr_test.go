@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/jobs"
+)
+
+// TestGDPRWiringAndVerifyExport wires the gdpr module in memory mode, runs an export through
+// the in-process job runner, then checks the archive with `eusaas gdpr verify-export`, and
+// that one flipped byte makes the command fail.
+func TestGDPRWiringAndVerifyExport(t *testing.T) {
+	ctx := context.Background()
+	tables := memory.NewGDPRTables()
+	tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email"}, SubjectColumn: "id"})
+	tenant := eusaas.NewTenantID()
+	for _, id := range []string{"a", "b", "c"} {
+		tables.Insert(tenant, "users", map[string]string{"id": id, "email": id + "@example.eu"})
+	}
+	dir := t.TempDir()
+	cfg, err := loadGDPRConfig(env(map[string]string{"APP_GDPR_ARCHIVE_DIR": dir, "APP_PUBLIC_URL": "https://eu.example"}))
+	require.NoError(t, err)
+	tx := memory.NewTxRunner()
+	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
+	jr := newJobRuntime(nil, eusaas.SystemClock)
+	reg := prometheus.NewRegistry()
+	svc, err := wireGDPR(ctx, app, cfg, jr, reg, gdprPorts{MemorySources: []memory.GDPRSource{tables}})
+	require.NoError(t, err)
+
+	r, err := svc.RequestExport(ctx, tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON})
+	require.NoError(t, err)
+	require.Equal(t, 1, jr.Queue.(*memory.JobRunner).WorkAvailable(ctx))
+	r, err = svc.Request(ctx, tenant, gdpr.KindExport, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, r.Status, r.ErrorMessage)
+	require.True(t, strings.HasPrefix(svc.DownloadURL(r), "https://eu.example/api/v1/gdpr/downloads/"))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	require.Equal(t, "gdpr_requests_overdue", mfs[0].GetName())
+
+	file := filepath.Join(dir, filepath.FromSlash(r.Archive))
+	pub := base64.StdEncoding.EncodeToString(svc.PublicKey())
+	var out, errOut bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: env(nil)}
+	require.Equal(t, 0, m.Run(ctx, []string{"gdpr", "verify-export", "-public-key", pub, file}), errOut.String())
+	require.Contains(t, out.String(), "OK: tenant "+tenant.String())
+	require.Contains(t, out.String(), "data/users.json")
+
+	body, err := os.ReadFile(file)
+	require.NoError(t, err)
+	i := bytes.Index(body, []byte("manifest.json"))   // inside the stored manifest's local header...
+	j := bytes.Index(body[i:], []byte(`"tenant_id"`)) // ...then its content
+	require.Greater(t, j, 0)
+	body[i+j+2] ^= 0x20
+	bad := filepath.Join(t.TempDir(), "bad.zip")
+	require.NoError(t, os.WriteFile(bad, body, 0o600))
+	out.Reset()
+	require.Equal(t, 1, m.Run(ctx, []string{"gdpr", "verify-export", "-public-key", pub, bad}))
+	require.Contains(t, out.String(), "FAILED")
+
+	require.Equal(t, 2, m.Run(ctx, []string{"gdpr", "verify-export", "-public-key", "nope", file}))
+}
+
+func TestMigrateJobsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	db := postgres.New(pgtest.Pool(t))
+	require.NoError(t, db.MigratePlatform(ctx))
+	require.NoError(t, migrateJobs(ctx, db))
+	require.NoError(t, migrateJobs(ctx, db))
+	var n int
+	require.NoError(t, db.Pool.QueryRow(ctx, "SELECT count(*) FROM eusaas.river_job").Scan(&n))
+	require.Zero(t, n)
+}
+
+func TestRunJobsStopsWithContext(t *testing.T) {
+	jr := newJobRuntime(nil, eusaas.SystemClock)
+	done := make(chan struct{})
+	jr.Registry.Handle("test.ping", func(context.Context, jobs.Job) error { close(done); return nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- runJobs(ctx, jr, slog.New(slog.DiscardHandler)) }()
+	require.NoError(t, jr.Queue.Enqueue(ctx, "test.ping", nil, nil))
+	<-done
+	cancel()
+	require.NoError(t, <-errc)
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/archive"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/adapters/river"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/jobs"
+)
+
+// gdprConfig is the gdpr module's configuration (APP_GDPR_*).
+type gdprConfig struct {
+	// SigningKey signs export manifests, erasure certificates and download tokens
+	// (APP_GDPR_SIGNING_KEY: base64 Ed25519 seed of 32 bytes or private key of 64). Generated
+	// per process when unset: fine in memory mode, but then signatures cannot be checked
+	// after a restart, so Postgres mode logs a warning.
+	SigningKey ed25519.PrivateKey
+	Generated  bool
+	// ArchiveDir holds export archives and encrypted backups (APP_GDPR_ARCHIVE_DIR, default
+	// $TMPDIR/eusaas-gdpr).
+	ArchiveDir string
+	// KEK seals backup keys at rest in Postgres (APP_GDPR_KEY_ENCRYPTION_KEY, base64 32 bytes).
+	KEK []byte
+	// PublicURL prefixes download URLs (APP_PUBLIC_URL, default http://localhost:8000).
+	PublicURL string
+}
+
+func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
+	c := gdprConfig{ArchiveDir: filepath.Join(os.TempDir(), "eusaas-gdpr"), PublicURL: "http://localhost:8000"}
+	if v := getenv("APP_GDPR_ARCHIVE_DIR"); v != "" {
+		c.ArchiveDir = v
+	}
+	if v := getenv("APP_PUBLIC_URL"); v != "" {
+		c.PublicURL = v
+	}
+	if v := getenv("APP_GDPR_SIGNING_KEY"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		switch {
+		case err != nil:
+			return c, &ConfigError{"APP_GDPR_SIGNING_KEY", "must be base64"}
+		case len(b) == ed25519.SeedSize:
+			c.SigningKey = ed25519.NewKeyFromSeed(b)
+		case len(b) == ed25519.PrivateKeySize:
+			c.SigningKey = ed25519.PrivateKey(b)
+		default:
+			return c, &ConfigError{"APP_GDPR_SIGNING_KEY", "must hold a 32-byte Ed25519 seed or a 64-byte private key"}
+		}
+	} else {
+		_, c.SigningKey, _ = ed25519.GenerateKey(nil)
+		c.Generated = true
+	}
+	if v := getenv("APP_GDPR_KEY_ENCRYPTION_KEY"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != 32 {
+			return c, &ConfigError{"APP_GDPR_KEY_ENCRYPTION_KEY", "must be 32 bytes, base64"}
+		}
+		c.KEK = b
+	}
+	return c, nil
+}
+
+// jobRuntime is the app's job queue: River in Postgres mode, the in-process runner in memory
+// mode. Build it first, give Queue to the services, let every module register its handlers
+// and schedules into Registry, then Start it (serve, unless told not to, and worker).
+type jobRuntime struct {
+	Registry *jobs.Registry
+	Queue    jobs.Queue
+	Start    func(ctx context.Context) error
+	Stop     func(ctx context.Context) error
+}
+
+// newJobRuntime builds the job runtime for the app's mode.
+func newJobRuntime(db *postgres.DB, clock eusaas.Clock) *jobRuntime {
+	reg := jobs.NewRegistry()
+	if db != nil {
+		q := river.New(db.Pool, reg, river.Options{})
+		return &jobRuntime{Registry: reg, Queue: q, Start: q.Start, Stop: q.Stop}
+	}
+	r := memory.NewJobRunner(reg, memory.JobRunnerOptions{Clock: clock})
+	return &jobRuntime{Registry: reg, Queue: r, Start: r.Start, Stop: r.Stop}
+}
+
+// migrateJobs applies River's migrations; `eusaas migrate` calls it after the platform
+// migrations.
+func migrateJobs(ctx context.Context, db *postgres.DB) error {
+	return river.Migrate(ctx, db.Pool, "")
+}
+
+// gdprPorts are the other modules' services the gdpr module uses; cmd adapts them (nil
+// entries skip the step or data they serve).
+type gdprPorts struct {
+	Recorder    eusaas.Recorder
+	Lifecycle   gdpr.Lifecycle     // tenancy: BeginDeprovision / CompleteDeprovision
+	Cache       gdpr.CachePurger   // tenancy's cache: PurgeTenant
+	Tenants     gdpr.TenantLister  // tenancy.ListActive, ids only
+	Audit       gdpr.AuditSource   // audit.List + latest checkpoint, as JSON
+	Users       gdpr.UserEraser    // auth.(*Service).EraseSubject
+	AuditEraser gdpr.AuditEraser   // audit.(*Service).EraseSubject
+	Billing     gdpr.Pseudonymizer // billing.(*Service).PseudonymizeSubject
+	// Retainers of other modules' records (the generic tenant-table retainer is added here).
+	Retainers []gdpr.Retainer
+	// MemorySources are memory stores holding tenant data (memory mode only).
+	MemorySources []memory.GDPRSource
+	// Schemas drops a tenant's data store in memory mode (Postgres mode drops the schema).
+	Schemas gdpr.SchemaDropper
+}
+
+// wireGDPR builds the gdpr service on the app's stores, registers its jobs and its overdue
+// gauge, and its routes when server is non-nil. It returns the service, whose Deprovision
+// implements tenancy's Deprovisioner and CheckErasable guards legal holds.
+func wireGDPR(ctx context.Context, a *App, cfg gdprConfig, jr *jobRuntime, reg *prometheus.Registry, p gdprPorts) (*gdpr.Service, error) {
+	arch, err := archive.NewFS(cfg.ArchiveDir)
+	if err != nil {
+		return nil, err
+	}
+	deps := gdpr.Deps{Tx: a.tx, Archives: arch, Queue: jr.Queue, Recorder: p.Recorder, Lifecycle: p.Lifecycle,
+		Cache: p.Cache, Tenants: p.Tenants, Audit: p.Audit, Users: p.Users, AuditEraser: p.AuditEraser, Billing: p.Billing,
+		Retainers: p.Retainers, Schemas: p.Schemas}
+	if a.db != nil {
+		store, err := postgres.NewGDPRStore(a.db, cfg.KEK)
+		if err != nil {
+			return nil, err
+		}
+		data := postgres.NewGDPRData(a.db)
+		deps.Store, deps.Keys, deps.Data, deps.Subjects, deps.Schemas = store, store, data, data, data
+		deps.Retainers = append(deps.Retainers, data)
+		if cfg.Generated {
+			a.log.Warn("APP_GDPR_SIGNING_KEY not set: using a per-process key; manifests and certificates signed now cannot be verified after a restart")
+		}
+	} else {
+		store := memory.NewGDPRStore()
+		data := memory.NewGDPRData(p.MemorySources...)
+		deps.Store, deps.Keys, deps.Data, deps.Subjects = store, store, data, data
+		deps.Retainers = append(deps.Retainers, data)
+	}
+	svc := gdpr.NewService(deps, gdpr.Options{SigningKey: cfg.SigningKey, BaseURL: cfg.PublicURL})
+	svc.RegisterJobs(jr.Registry)
+	if reg != nil {
+		err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gdpr_requests_overdue",
+			Help: "GDPR requests (exports, erasures) not fulfilled within one calendar month of receipt (Art. 12(3)).",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			n, err := svc.Overdue(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+		if err != nil {
+			return nil, err
+		}
+	}
+	if a.Memory() {
+		// The in-process queue does not survive a restart; requests do not either, but keep
+		// the call so a future durable memory store resumes its work.
+		if err := svc.Resume(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return svc, nil
+}
+
+// runJobs works jobs until ctx ends, then stops, waiting up to 30 s for running jobs. It is
+// the body of `eusaas worker`, and runs beside the HTTP server in `eusaas serve` unless the
+// operator disables in-process workers.
+func runJobs(ctx context.Context, jr *jobRuntime, log interface{ Info(string, ...any) }) error {
+	if err := jr.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("job workers started", "kinds", len(jr.Registry.Kinds()), "periodic", len(jr.Registry.Periodics()))
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	log.Info("job workers stopping")
+	return jr.Stop(stopCtx)
+}

@@ -1,0 +1,401 @@
+package gdpr
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"hash"
+	"io"
+	"sort"
+	"time"
+	"unicode/utf8"
+)
+
+// Manifest describes an export archive. It is stored as manifest.json and signed with
+// Ed25519 (manifest.sig holds the base64 signature of manifest.json's exact bytes).
+type Manifest struct {
+	Version   int            `json:"version"`
+	TenantID  string         `json:"tenant_id"`
+	RequestID string         `json:"request_id"`
+	Format    Format         `json:"format"`
+	Subjects  []string       `json:"data_subjects,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	Tables    []string       `json:"tables"`
+	Files     []ManifestFile `json:"files"`
+	// SigningKey is the base64 Ed25519 public key that signed the manifest; verifiers
+	// compare it with the published key.
+	SigningKey string `json:"signing_key"`
+}
+
+// ManifestFile is one file of the archive.
+type ManifestFile struct {
+	Name   string `json:"name"`
+	Table  string `json:"table,omitempty"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Archive member names.
+const (
+	ManifestName  = "manifest.json"
+	SignatureName = "manifest.sig"
+)
+
+// archiveWriter streams an export archive: one zip member per file, hashed and counted on
+// the way through; memory stays flat whatever the row count.
+type archiveWriter struct {
+	zw       *zip.Writer
+	manifest Manifest
+	key      ed25519.PrivateKey
+}
+
+func newArchiveWriter(w io.Writer, m Manifest, key ed25519.PrivateKey) *archiveWriter {
+	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
+	m.Version = 1
+	m.SigningKey = base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))
+	return &archiveWriter{zw: zw, manifest: m, key: key}
+}
+
+// member is a file being written: bytes go to the zip and the hash.
+type member struct {
+	bw    *bufio.Writer
+	h     hash.Hash
+	count *countWriter
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (a *archiveWriter) create(name string) (*member, error) {
+	zf, err := a.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: a.manifest.CreatedAt})
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(zf, h)}
+	return &member{bw: bufio.NewWriterSize(cw, 64<<10), h: h, count: cw}, nil
+}
+
+func (a *archiveWriter) finish(m *member, name, table string, rows int64) error {
+	if err := m.bw.Flush(); err != nil {
+		return err
+	}
+	a.manifest.Files = append(a.manifest.Files, ManifestFile{Name: name, Table: table, Rows: rows,
+		Bytes: m.count.n, SHA256: hex.EncodeToString(m.h.Sum(nil))})
+	return nil
+}
+
+// close writes the signed manifest and the zip directory.
+func (a *archiveWriter) close() error {
+	body, err := json.MarshalIndent(a.manifest, "", "  ")
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{ManifestName, body}, {SignatureName, []byte(base64.StdEncoding.EncodeToString(ed25519.Sign(a.key, body)))}} {
+		w, err := a.zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Store, Modified: a.manifest.CreatedAt})
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(f.data); err != nil {
+			return err
+		}
+	}
+	return a.zw.Close()
+}
+
+// rowEncoder writes rows of one table in one format.
+type rowEncoder interface {
+	begin(cols []string) error
+	row(values [][]byte) error
+	end() error
+}
+
+func newEncoder(f Format, w *bufio.Writer, table string) rowEncoder {
+	switch f {
+	case FormatCSV:
+		return &csvEncoder{w: csv.NewWriter(w)}
+	case FormatXML:
+		return &xmlEncoder{w: w, table: table}
+	default:
+		return &jsonEncoder{w: w}
+	}
+}
+
+// jsonEncoder writes a JSON array of objects, column -> string or null.
+type jsonEncoder struct {
+	w    *bufio.Writer
+	keys [][]byte
+	n    int64
+	buf  []byte
+}
+
+func (e *jsonEncoder) begin(cols []string) error {
+	e.keys = make([][]byte, len(cols))
+	for i, c := range cols {
+		e.keys[i] = append(appendJSONString(nil, []byte(c)), ':')
+	}
+	_, err := e.w.WriteString("[")
+	return err
+}
+
+func (e *jsonEncoder) row(values [][]byte) error {
+	b := e.buf[:0]
+	if e.n > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, "\n{"...)
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.keys[i]...)
+		if v == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendJSONString(b, v)
+		}
+	}
+	b = append(b, '}')
+	e.buf = b
+	e.n++
+	_, err := e.w.Write(b)
+	return err
+}
+
+func (e *jsonEncoder) end() error {
+	_, err := e.w.WriteString("\n]\n")
+	return err
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b, s []byte) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// csvEncoder writes RFC 4180 CSV with a header row; NULL is an empty field.
+type csvEncoder struct {
+	w   *csv.Writer
+	rec []string
+}
+
+func (e *csvEncoder) begin(cols []string) error {
+	e.rec = make([]string, len(cols))
+	return e.w.Write(cols)
+}
+
+func (e *csvEncoder) row(values [][]byte) error {
+	for i, v := range values {
+		e.rec[i] = string(v)
+	}
+	return e.w.Write(e.rec)
+}
+
+func (e *csvEncoder) end() error { e.w.Flush(); return e.w.Error() }
+
+// xmlEncoder writes <table name=".."><row><column name="..">value</column>...</row></table>;
+// column names are attributes because SQL names need not be valid XML names.
+type xmlEncoder struct {
+	w     *bufio.Writer
+	table string
+	cols  [][]byte
+	buf   bytes.Buffer
+}
+
+func (e *xmlEncoder) begin(cols []string) error {
+	e.cols = make([][]byte, len(cols))
+	for i, c := range cols {
+		var b bytes.Buffer
+		b.WriteString(`<column name="`)
+		_ = xml.EscapeText(&b, []byte(c))
+		b.WriteString(`"`)
+		e.cols[i] = b.Bytes()
+	}
+	e.buf.Reset()
+	e.buf.WriteString(xml.Header + `<table name="`)
+	_ = xml.EscapeText(&e.buf, []byte(e.table))
+	e.buf.WriteString("\">\n")
+	_, err := e.w.Write(e.buf.Bytes())
+	return err
+}
+
+func (e *xmlEncoder) row(values [][]byte) error {
+	e.buf.Reset()
+	e.buf.WriteString("<row>")
+	for i, v := range values {
+		e.buf.Write(e.cols[i])
+		if v == nil {
+			e.buf.WriteString(` null="true"/>`)
+			continue
+		}
+		e.buf.WriteByte('>')
+		_ = xml.EscapeText(&e.buf, v)
+		e.buf.WriteString("</column>")
+	}
+	e.buf.WriteString("</row>\n")
+	_, err := e.w.Write(e.buf.Bytes())
+	return err
+}
+
+func (e *xmlEncoder) end() error {
+	_, err := e.w.WriteString("</table>\n")
+	return err
+}
+
+// VerifyResult is what VerifyArchive found.
+type VerifyResult struct {
+	Manifest Manifest
+	// KeyFromArchive is true when no public key was given and the signature was checked
+	// against the key named in the manifest: compare it with the published key.
+	KeyFromArchive bool
+}
+
+// VerifyArchive checks an export archive offline: the manifest's Ed25519 signature (with
+// pub, or the key the manifest names when pub is nil), that every listed file is present
+// with its SHA-256 and size, and that the archive holds no unlisted file. Any mismatch is
+// ErrArchiveInvalid naming what failed.
+func VerifyArchive(r io.ReaderAt, size int64, pub ed25519.PublicKey) (VerifyResult, error) {
+	var res VerifyResult
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return res, ErrArchiveInvalid.With("not a readable zip archive").Wrap(err)
+	}
+	members := map[string]*zip.File{}
+	for _, f := range zr.File {
+		if _, dup := members[f.Name]; dup {
+			return res, ErrArchiveInvalid.Withf("duplicate member %q", f.Name)
+		}
+		members[f.Name] = f
+	}
+	read := func(name string) ([]byte, error) {
+		f, ok := members[name]
+		if !ok {
+			return nil, ErrArchiveInvalid.Withf("%s missing", name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, ErrArchiveInvalid.Withf("%s unreadable", name).Wrap(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+		if err != nil {
+			return nil, ErrArchiveInvalid.Withf("%s unreadable", name).Wrap(err)
+		}
+		return b, nil
+	}
+	body, err := read(ManifestName)
+	if err != nil {
+		return res, err
+	}
+	sigText, err := read(SignatureName)
+	if err != nil {
+		return res, err
+	}
+	if err := json.Unmarshal(body, &res.Manifest); err != nil {
+		return res, ErrArchiveInvalid.With("manifest is not valid JSON").Wrap(err)
+	}
+	if pub == nil {
+		k, err := base64.StdEncoding.DecodeString(res.Manifest.SigningKey)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return res, ErrArchiveInvalid.With("manifest names no valid signing key")
+		}
+		pub, res.KeyFromArchive = ed25519.PublicKey(k), true
+	}
+	sig, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(sigText)))
+	if err != nil || !ed25519.Verify(pub, body, sig) {
+		return res, ErrArchiveInvalid.With("manifest signature does not verify")
+	}
+	listed := map[string]bool{ManifestName: true, SignatureName: true}
+	for _, mf := range res.Manifest.Files {
+		listed[mf.Name] = true
+		f, ok := members[mf.Name]
+		if !ok {
+			return res, ErrArchiveInvalid.Withf("%s listed in the manifest but missing", mf.Name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return res, ErrArchiveInvalid.Withf("%s unreadable", mf.Name).Wrap(err)
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, rc)
+		rc.Close()
+		if err != nil {
+			return res, ErrArchiveInvalid.Withf("%s corrupt", mf.Name).Wrap(err)
+		}
+		if n != mf.Bytes || hex.EncodeToString(h.Sum(nil)) != mf.SHA256 {
+			return res, ErrArchiveInvalid.Withf("%s does not match its SHA-256", mf.Name)
+		}
+	}
+	var extra []string
+	for name := range members {
+		if !listed[name] {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return res, ErrArchiveInvalid.Withf("%s is not listed in the manifest", extra[0])
+	}
+	return res, nil
+}

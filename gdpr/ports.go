@@ -1,0 +1,167 @@
+package gdpr
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/eusaas/eusaas"
+)
+
+// Store keeps GDPR requests, retention policies and legal holds (Postgres: the platform
+// schema, so records outlive the tenant). Every method honours ctx cancellation and takes
+// part in the transaction ctx carries (the same adapter's TxRunner).
+type Store interface {
+	// CreateRequest stores a new request. AlreadyExists when the id exists, or when r is a
+	// tenant erasure and the tenant already has one (one saga per tenant).
+	CreateRequest(ctx context.Context, r Request) error
+	// Request returns the tenant's request id; NotFound when absent or another tenant's.
+	Request(ctx context.Context, tenant eusaas.TenantID, id string) (Request, error)
+	// UpdateRequest replaces a stored request; NotFound when absent.
+	UpdateRequest(ctx context.Context, r Request) error
+	// TenantErasure returns the tenant's erasure saga; NotFound when none.
+	TenantErasure(ctx context.Context, tenant eusaas.TenantID) (Request, error)
+	// SubjectErasure returns the latest subject erasure of subject that did not fail;
+	// NotFound when none.
+	SubjectErasure(ctx context.Context, tenant eusaas.TenantID, subject string) (Request, error)
+	// Unfinished lists requests of kind in PENDING or PROCESSING, oldest first.
+	Unfinished(ctx context.Context, kind Kind) ([]Request, error)
+	// ExpiredExports lists COMPLETED exports whose ExpiresAt is not after now.
+	ExpiredExports(ctx context.Context, now time.Time) ([]Request, error)
+	// CountOverdue counts requests that are neither COMPLETED nor EXPIRED with DueAt before now.
+	CountOverdue(ctx context.Context, now time.Time) (int, error)
+
+	// Policy returns the tenant's retention policy; NotFound when it never set one.
+	Policy(ctx context.Context, tenant eusaas.TenantID) (Policy, error)
+	// PutPolicy creates or replaces the tenant's policy.
+	PutPolicy(ctx context.Context, p Policy) error
+
+	// Holds lists the tenant's legal holds, oldest first.
+	Holds(ctx context.Context, tenant eusaas.TenantID) ([]LegalHold, error)
+	// PutHold stores a hold; AlreadyExists on a duplicate id.
+	PutHold(ctx context.Context, h LegalHold) error
+	// DeleteHold removes a hold; NotFound when absent or another tenant's.
+	DeleteHold(ctx context.Context, tenant eusaas.TenantID, id string) error
+}
+
+// Key is a per-tenant backup encryption key.
+type Key struct {
+	TenantID     eusaas.TenantID
+	Material     []byte // 32 bytes (AES-256); nil once destroyed
+	CreatedAt    time.Time
+	DestroyAfter time.Time
+	DestroyedAt  time.Time // zero while the key exists
+}
+
+// KeyStore keeps per-tenant backup keys, outside the tenant's schema. Destroying a key
+// makes every backup encrypted with it unreadable (crypto-shredding).
+type KeyStore interface {
+	// CreateKey stores k; AlreadyExists when the tenant has a key (destroyed or not).
+	CreateKey(ctx context.Context, k Key) error
+	// Key returns the tenant's key (Material nil when destroyed); NotFound when none.
+	Key(ctx context.Context, tenant eusaas.TenantID) (Key, error)
+	// DestroyKey erases the key material and records when; idempotent.
+	DestroyKey(ctx context.Context, tenant eusaas.TenantID, at time.Time) error
+	// DueKeys lists tenants whose live key's DestroyAfter is not after now.
+	DueKeys(ctx context.Context, now time.Time) ([]eusaas.TenantID, error)
+}
+
+// ArchiveWriter receives an archive. Nothing is visible under its name until Commit;
+// Abort discards it. Exactly one of them must be called.
+type ArchiveWriter interface {
+	io.Writer
+	Commit() error
+	Abort() error
+}
+
+// ArchiveStore keeps export archives and encrypted backups (a filesystem to start).
+type ArchiveStore interface {
+	// Create starts writing name (replacing it on Commit when it exists).
+	Create(ctx context.Context, name string) (ArchiveWriter, error)
+	// Open reads name; NotFound when absent.
+	Open(ctx context.Context, name string) (io.ReadCloser, int64, error)
+	// Delete removes name; deleting a missing archive is not an error.
+	Delete(ctx context.Context, name string) error
+}
+
+// Table describes one table of tenant data.
+type Table struct {
+	Name    string
+	Columns []string
+	// SubjectColumn names the column holding the data subject's id ("" when the table holds
+	// no subject-linked rows; such tables are skipped by subject-filtered exports).
+	SubjectColumn string
+}
+
+// TenantData gives generic access to all of a tenant's data.
+type TenantData interface {
+	// Tables lists the tenant's tables, sorted by name. A tenant without data (schema
+	// dropped) has none.
+	Tables(ctx context.Context, tenant eusaas.TenantID) ([]Table, error)
+	// Scan streams table's rows in column order; values are text renderings, nil for NULL,
+	// valid only during the call. With subjects, only rows whose SubjectColumn is one of
+	// them. fn's error stops the scan and is returned.
+	Scan(ctx context.Context, tenant eusaas.TenantID, table Table, subjects []string, fn func(values [][]byte) error) error
+	// DeleteAll deletes every row of every tenant table, returning counts per table;
+	// idempotent (a second call returns zero counts; a dropped schema is no error).
+	DeleteAll(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error)
+	// HasSubject reports whether any subject-linked row names subject.
+	HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
+}
+
+// Retainer enforces retention on the records it owns: records older than the policy's
+// period are soft-deleted at now; records soft-deleted before now-grace are hard-deleted.
+// It returns counts keyed "<resource>.soft_deleted" / "<resource>.hard_deleted".
+// Idempotent: a second run at the same now changes nothing.
+type Retainer interface {
+	EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p Policy, now time.Time, grace time.Duration) (map[string]int, error)
+}
+
+// Lifecycle is the tenancy service's deprovisioning transitions (both idempotent).
+type Lifecycle interface {
+	BeginDeprovision(ctx context.Context, id eusaas.TenantID) error
+	CompleteDeprovision(ctx context.Context, id eusaas.TenantID) error
+}
+
+// SchemaDropper drops the tenant's data store (schema); idempotent.
+type SchemaDropper interface {
+	DropSchema(ctx context.Context, id eusaas.TenantID) error
+}
+
+// CachePurger removes every cached value about the tenant; idempotent.
+type CachePurger interface {
+	PurgeTenant(ctx context.Context, id eusaas.TenantID) error
+}
+
+// TenantLister lists the tenants periodic jobs work on (tenancy's ListActive, adapted).
+type TenantLister interface {
+	TenantIDs(ctx context.Context) ([]eusaas.TenantID, error)
+}
+
+// AuditSource gives an export the tenant's audit entries and latest signed checkpoint
+// (adapted from the audit service). Entries streams each entry as JSON, oldest first.
+type AuditSource interface {
+	Entries(ctx context.Context, tenant eusaas.TenantID, fn func(entry []byte) error) error
+	LatestCheckpoint(ctx context.Context, tenant eusaas.TenantID) ([]byte, error)
+}
+
+// UserEraser is auth's subject erasure (user record, sessions, invitations); idempotent.
+type UserEraser interface {
+	EraseSubject(ctx context.Context, tenant eusaas.TenantID, userID string) (map[string]int, error)
+}
+
+// AuditEraser is audit's erasure of a subject's personal side data; idempotent.
+type AuditEraser interface {
+	EraseSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error)
+}
+
+// Pseudonymizer is billing's pseudonymisation of a subject in kept records (invoices).
+type Pseudonymizer interface {
+	PseudonymizeSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error)
+}
+
+// HashRecorder is an optional extension of eusaas.Recorder: a recorder that can report the
+// hash of the entry it wrote lets erasure certificates cite the audit entries.
+type HashRecorder interface {
+	RecordHash(ctx context.Context, ev eusaas.AuditEvent) (string, error)
+}

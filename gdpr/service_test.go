@@ -1,0 +1,395 @@
+package gdpr_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/jobs"
+)
+
+type env struct {
+	svc    *gdpr.Service
+	store  *memory.GDPRStore
+	arch   *memory.GDPRArchives
+	tables *memory.GDPRTables
+	runner *memory.JobRunner
+	rec    *gdprtest.Recorder
+	clock  *eusaas.FakeClock
+	tenant eusaas.TenantID
+	erased *fakeErasers
+}
+
+type fakeErasers struct{ users, audit, billing []string }
+
+func (f *fakeErasers) EraseUser(_ context.Context, _ eusaas.TenantID, id string) (map[string]int, error) {
+	f.users = append(f.users, id)
+	return map[string]int{"users": 1, "sessions": 2}, nil
+}
+
+type userEraser struct{ f *fakeErasers }
+
+func (u userEraser) EraseSubject(ctx context.Context, t eusaas.TenantID, id string) (map[string]int, error) {
+	return u.f.EraseUser(ctx, t, id)
+}
+
+type auditEraser struct{ f *fakeErasers }
+
+func (a auditEraser) EraseSubject(_ context.Context, _ eusaas.TenantID, id string) (int, error) {
+	a.f.audit = append(a.f.audit, id)
+	return 4, nil
+}
+
+type billingP struct{ f *fakeErasers }
+
+func (b billingP) PseudonymizeSubject(_ context.Context, _ eusaas.TenantID, id string) (int, error) {
+	b.f.billing = append(b.f.billing, id)
+	return 1, nil
+}
+
+type auditSource struct{}
+
+func (auditSource) Entries(_ context.Context, _ eusaas.TenantID, fn func([]byte) error) error {
+	for i := 0; i < 3; i++ {
+		if err := fn([]byte(fmt.Sprintf(`{"seq":%d,"action":"LOGIN"}`, i))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (auditSource) LatestCheckpoint(context.Context, eusaas.TenantID) ([]byte, error) {
+	return []byte(`{"seq":2,"signature":"x"}`), nil
+}
+
+type tenantList []eusaas.TenantID
+
+func (l tenantList) TenantIDs(context.Context) ([]eusaas.TenantID, error) { return l, nil }
+
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+func newEnvWith(t *testing.T, archives gdpr.ArchiveStore) *env {
+	e := &env{store: memory.NewGDPRStore(), arch: memory.NewGDPRArchives(), tables: memory.NewGDPRTables(),
+		rec: &gdprtest.Recorder{}, clock: eusaas.NewFakeClock(time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC)),
+		tenant: eusaas.NewTenantID(), erased: &fakeErasers{}}
+	e.tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email", "created_at", "deleted_at"}, SubjectColumn: "id"})
+	e.tables.Define(gdpr.Table{Name: "notes", Columns: []string{"id", "user_id", "body"}, SubjectColumn: "user_id"})
+	e.tables.Define(gdpr.Table{Name: "settings", Columns: []string{"key", "value"}})
+	for i := 1; i <= 3; i++ {
+		e.tables.Insert(e.tenant, "users", map[string]string{"id": fmt.Sprint("u", i), "email": fmt.Sprintf("u%d@example.eu", i),
+			"created_at": e.clock.Now().AddDate(-3, 0, 0).Format(time.RFC3339Nano)})
+		e.tables.Insert(e.tenant, "notes", map[string]string{"id": fmt.Sprint(i), "user_id": fmt.Sprint("u", i), "body": "a \"quoted\", <tagged> & multi\nline note"})
+	}
+	e.tables.Insert(e.tenant, "settings", map[string]string{"key": "theme"}) // value NULL
+	data := memory.NewGDPRData(e.tables)
+	reg := jobs.NewRegistry()
+	_, key, _ := ed25519.GenerateKey(nil)
+	e.runner = memory.NewJobRunner(reg, memory.JobRunnerOptions{Clock: e.clock})
+	if archives == nil {
+		archives = e.arch
+	}
+	e.svc = gdpr.NewService(gdpr.Deps{Tx: memory.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
+		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: auditSource{}, Users: userEraser{e.erased},
+		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data},
+		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})
+	e.svc.RegisterJobs(reg)
+	return e
+}
+
+func (e *env) download(t *testing.T, r gdpr.Request) []byte {
+	t.Helper()
+	url := e.svc.DownloadURL(r)
+	require.True(t, strings.HasPrefix(url, "https://api.example.eu/api/v1/gdpr/downloads/"), url)
+	rc, n, _, err := e.svc.OpenDownload(context.Background(), strings.TrimPrefix(url, "https://api.example.eu/api/v1/gdpr/downloads/"))
+	require.NoError(t, err)
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.Equal(t, n, int64(len(b)))
+	return b
+}
+
+func TestExportArchiveVerifiesAndDetectsTampering(t *testing.T) {
+	ctx := context.Background()
+	for _, f := range gdpr.Formats {
+		t.Run(string(f), func(t *testing.T) {
+			e := newEnv(t)
+			r, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: f, IncludeAuditLogs: true})
+			require.NoError(t, err)
+			require.Equal(t, gdpr.StatusPending, r.Status)
+			require.Equal(t, time.Date(2026, 2, 28, 10, 0, 0, 0, time.UTC), r.DueAt, "due one calendar month later, clamped")
+			require.Equal(t, 1, e.runner.WorkAvailable(ctx))
+			r, err = e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+			require.NoError(t, err)
+			require.Equal(t, gdpr.StatusCompleted, r.Status, r.ErrorMessage)
+			require.Equal(t, 100, r.Progress)
+			require.Equal(t, e.clock.Now().Add(72*time.Hour), r.ExpiresAt)
+
+			archive := e.download(t, r)
+			res, err := gdpr.VerifyArchive(bytes.NewReader(archive), int64(len(archive)), e.svc.PublicKey())
+			require.NoError(t, err)
+			m := res.Manifest
+			require.Equal(t, e.tenant.String(), m.TenantID)
+			require.Equal(t, []string{"notes", "settings", "users"}, m.Tables)
+			rows := map[string]int64{}
+			for _, mf := range m.Files {
+				rows[mf.Name] = mf.Rows
+			}
+			require.Equal(t, map[string]int64{"data/notes." + string(f): 3, "data/settings." + string(f): 1, "data/users." + string(f): 3,
+				"audit/entries.json": 3, "audit/checkpoint.json": 1}, rows)
+
+			// The data files parse in their format.
+			zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+			require.NoError(t, err)
+			for _, zf := range zr.File {
+				if !strings.HasPrefix(zf.Name, "data/") {
+					continue
+				}
+				rc, err := zf.Open()
+				require.NoError(t, err)
+				body, _ := io.ReadAll(rc)
+				rc.Close()
+				switch f {
+				case gdpr.FormatJSON:
+					var v []map[string]*string
+					require.NoError(t, json.Unmarshal(body, &v), string(body))
+					if zf.Name == "data/settings.json" {
+						require.Nil(t, v[0]["value"])
+					}
+				case gdpr.FormatCSV:
+					recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+					require.NoError(t, err)
+					require.Greater(t, len(recs), 1)
+				case gdpr.FormatXML:
+					d := xml.NewDecoder(bytes.NewReader(body))
+					for {
+						if _, err := d.Token(); err == io.EOF {
+							break
+						} else {
+							require.NoError(t, err, string(body))
+						}
+					}
+				}
+			}
+
+			// One flipped byte inside any member is detected.
+			for _, zf := range zr.File {
+				off, err := zf.DataOffset()
+				require.NoError(t, err)
+				bad := bytes.Clone(archive)
+				bad[off+int64(zf.CompressedSize64)/2] ^= 0x01
+				_, err = gdpr.VerifyArchive(bytes.NewReader(bad), int64(len(bad)), e.svc.PublicKey())
+				require.ErrorIs(t, err, gdpr.ErrArchiveInvalid, "tampered %s not detected", zf.Name)
+			}
+			// A different key does not verify it.
+			pub, _, _ := ed25519.GenerateKey(nil)
+			_, err = gdpr.VerifyArchive(bytes.NewReader(archive), int64(len(archive)), pub)
+			require.ErrorIs(t, err, gdpr.ErrArchiveInvalid)
+		})
+	}
+}
+
+func TestExportBySubjectAndExpiry(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: "JSON", Subjects: []string{"u2"}})
+	require.NoError(t, err)
+	e.runner.WorkAvailable(ctx)
+	r, err = e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, r.Status)
+	require.Equal(t, map[string]int{"notes": 1, "users": 1}, r.Counts, "only the subject's rows, subject-less tables skipped")
+	archive := e.download(t, r)
+	res, err := gdpr.VerifyArchive(bytes.NewReader(archive), int64(len(archive)), nil)
+	require.NoError(t, err)
+	require.True(t, res.KeyFromArchive)
+	require.Equal(t, []string{"u2"}, res.Manifest.Subjects)
+
+	// Another tenant cannot read it; an unknown id is 404.
+	_, err = e.svc.Request(ctx, eusaas.NewTenantID(), gdpr.KindExport, r.ID)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+	_, err = e.svc.Request(ctx, e.tenant, gdpr.KindSubjectErasure, r.ID)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+
+	// Expiry: the cleanup job removes the archive and the token stops working.
+	token := strings.TrimPrefix(e.svc.DownloadURL(r), "https://api.example.eu/api/v1/gdpr/downloads/")
+	e.clock.Advance(72 * time.Hour)
+	require.NoError(t, e.svc.CleanupExports(ctx))
+	r, err = e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusExpired, r.Status)
+	require.Empty(t, e.arch.Names())
+	_, _, _, err = e.svc.OpenDownload(ctx, token)
+	require.ErrorIs(t, err, gdpr.ErrBadToken)
+	_, _, _, err = e.svc.OpenDownload(ctx, token[:len(token)-2]+"AA")
+	require.ErrorIs(t, err, gdpr.ErrBadToken)
+}
+
+func TestExportBadInput(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	_, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: "pdf"})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	require.Equal(t, "body.format", eusaas.FieldsOf(err)[0].Location)
+	_, err = e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: gdpr.FormatCSV, Subjects: []string{"u1", "nobody"}})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	require.Equal(t, []eusaas.FieldViolation{{Location: "body.data_subjects[1]", Message: "not a data subject of this tenant"}}, eusaas.FieldsOf(err))
+	require.Empty(t, e.runner.Jobs())
+}
+
+type failingArchives struct{ gdpr.ArchiveStore }
+
+func (failingArchives) Create(context.Context, string) (gdpr.ArchiveWriter, error) {
+	return nil, eusaas.E(eusaas.Unavailable, "disk unavailable")
+}
+
+func TestExportRetriesThenFails(t *testing.T) {
+	ctx := context.Background()
+	e := newEnvWith(t, failingArchives{})
+	r, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON})
+	require.NoError(t, err)
+	require.Equal(t, 1, e.runner.WorkAvailable(ctx))
+	for attempt := 1; attempt < jobs.DefaultMaxAttempts; attempt++ {
+		got, err := e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.StatusProcessing, got.Status, "attempt %d is retried", attempt)
+		e.clock.Advance(jobs.Backoff(attempt))
+		require.GreaterOrEqual(t, e.runner.WorkAvailable(ctx), 1) // periodic jobs may come due too
+	}
+	got, err := e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusFailed, got.Status)
+	require.Equal(t, "export failed: disk unavailable", got.ErrorMessage)
+	require.Empty(t, e.svc.DownloadURL(got))
+}
+
+func TestSubjectErasure(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r, created, err := e.svc.RequestErasure(ctx, e.tenant, "u1", "user asked")
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, gdpr.StatusPending, r.Status)
+	again, created, err := e.svc.RequestErasure(ctx, e.tenant, "u1", "")
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, r.ID, again.ID, "a second request answers with the existing one")
+	require.Equal(t, 1, e.runner.WorkAvailable(ctx))
+	r, err = e.svc.Request(ctx, e.tenant, gdpr.KindSubjectErasure, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, r.Status)
+	require.Equal(t, map[string]int{"auth.users": 1, "auth.sessions": 2, "audit.personal_data": 4, "billing.pseudonymised": 1}, r.Counts)
+	cert, err := r.Certificate.Verify(e.svc.PublicKey())
+	require.NoError(t, err)
+	require.Equal(t, "u1", cert.SubjectID)
+	require.Equal(t, gdpr.ActionSubjectErased, cert.AuditEntries[0].Action)
+	require.Equal(t, []string{"u1"}, e.erased.users)
+	require.Equal(t, []string{"u1"}, e.erased.audit)
+	require.Equal(t, []string{"u1"}, e.erased.billing)
+
+	// Erasing an erased subject: the existing result, no new job.
+	again, _, err = e.svc.RequestErasure(ctx, e.tenant, "u1", "")
+	require.NoError(t, err)
+	require.Equal(t, r.ID, again.ID)
+	require.Equal(t, 0, e.runner.WorkAvailable(ctx))
+
+	_, _, err = e.svc.RequestErasure(ctx, e.tenant, "ghost", "")
+	require.Equal(t, "body.data_subject_id", eusaas.FieldsOf(err)[0].Location)
+	_, _, err = e.svc.RequestErasure(ctx, e.tenant, "", "")
+	require.Equal(t, "body.data_subject_id", eusaas.FieldsOf(err)[0].Location)
+
+	h, err := e.svc.PlaceHold(ctx, e.tenant, "tax audit")
+	require.NoError(t, err)
+	_, _, err = e.svc.RequestErasure(ctx, e.tenant, "u2", "")
+	require.ErrorIs(t, err, gdpr.ErrLegalHold)
+	require.Contains(t, eusaas.MessageOf(err), h.ID)
+}
+
+func TestRetention(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	p, err := e.svc.RetentionPolicy(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.DefaultPolicy(e.tenant), p)
+
+	_, err = e.svc.SetRetentionPolicy(ctx, gdpr.Policy{TenantID: e.tenant, DefaultRetentionDays: 0, AuditLogRetentionDays: 29,
+		BackupRetentionDays: 366, PIIRetentionDays: 3651})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	var locs []string
+	for _, f := range eusaas.FieldsOf(err) {
+		locs = append(locs, f.Location)
+	}
+	require.Equal(t, []string{"body.default_retention_days", "body.audit_log_retention_days", "body.backup_retention_days", "body.pii_retention_days"}, locs)
+
+	actx := eusaas.WithActor(ctx, eusaas.Actor{Kind: eusaas.ActorUser, ID: "admin-1", TenantID: e.tenant})
+	p, err = e.svc.SetRetentionPolicy(actx, gdpr.Policy{TenantID: e.tenant, DefaultRetentionDays: 30, AuditLogRetentionDays: 30,
+		BackupRetentionDays: 7, PIIRetentionDays: 365})
+	require.NoError(t, err)
+	require.Equal(t, "admin-1", p.UpdatedBy)
+	got, err := e.svc.RetentionPolicy(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, p, got)
+
+	// Users were created three years ago: past 365 days of PII retention.
+	require.NoError(t, e.svc.EnforceRetention(ctx))
+	ev := e.rec.Last(gdpr.ActionRetentionExecuted)
+	require.Equal(t, 3, ev.Changes["users.soft_deleted"])
+	require.Equal(t, 3, e.tables.Count(e.tenant, "users"), "soft deletion keeps the rows during the grace period")
+	e.clock.Advance(31 * 24 * time.Hour)
+	require.NoError(t, e.svc.EnforceRetention(ctx))
+	ev = e.rec.Last(gdpr.ActionRetentionExecuted)
+	require.Equal(t, 3, ev.Changes["users.hard_deleted"])
+	require.Equal(t, 0, e.tables.Count(e.tenant, "users"))
+}
+
+func TestOverdue(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	_, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON})
+	require.NoError(t, err)
+	_, _, err = e.svc.RequestErasure(ctx, e.tenant, "u3", "")
+	require.NoError(t, err)
+	e.clock.Advance(40 * 24 * time.Hour)
+	n, err := e.svc.Overdue(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	e.runner.WorkAvailable(ctx)
+	n, err = e.svc.Overdue(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 0, n, "fulfilled requests are not overdue")
+}
+
+func TestDueDate(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-01-15": "2026-02-15", "2026-01-31": "2026-02-28", "2028-01-31": "2028-02-29",
+		"2026-03-31": "2026-04-30", "2026-12-31": "2027-01-31",
+	} {
+		d, _ := time.Parse(time.DateOnly, in)
+		require.Equal(t, want, gdpr.DueDate(d).Format(time.DateOnly), in)
+	}
+}
+
+func TestResumeReenqueuesUnfinished(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	_, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: gdpr.FormatXML})
+	require.NoError(t, err)
+	require.NoError(t, e.svc.Resume(ctx))
+	require.Equal(t, 2, e.runner.WorkAvailable(ctx), "the duplicate run is a no-op")
+	require.Len(t, e.arch.Names(), 1)
+}
