@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
-	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/tenancy"
 )
@@ -93,30 +91,4 @@ func TestTenancyWiringMemory(t *testing.T) {
 	rec := httptest.NewRecorder()
 	a.server.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/tenants", nil))
 	require.Equal(t, http.StatusUnauthorized, rec.Code, "the route exists and is protected")
-}
-
-// tenancy and auth wired together in memory mode: creating a tenant issues a real owner
-// invitation, and auth resolves the tenant through tenancy by slug.
-func TestTenancyWiringWithAuth(t *testing.T) {
-	ctx := context.Background()
-	cfg, err := LoadConfig(env(nil))
-	require.NoError(t, err)
-	tx := memory.NewTxRunner()
-	a := &App{cfg: cfg, log: slog.New(slog.DiscardHandler), memTx: tx, tx: tx}
-	var authSvc *auth.Service
-	tsvc, err := a.wireTenancy(nil, tenancyIssuerFunc(func(ctx context.Context, id eusaas.TenantID, email string) (string, time.Time, error) {
-		return authSvc.IssueOwnerInvitation(ctx, id, email)
-	}))
-	require.NoError(t, err)
-	authSvc, err = a.wireAuth(ctx, tenancyResolver(tsvc), nil, io.Discard)
-	require.NoError(t, err)
-	res, err := tsvc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
-	require.NoError(t, err)
-	require.NotEmpty(t, res.Invitation.Token)
-	require.True(t, res.Invitation.ExpiresAt.After(time.Now()))
-	info, err := tenancyResolver(tsvc).Resolve(ctx, "acme")
-	require.NoError(t, err)
-	require.Equal(t, auth.TenantInfo{ID: res.Tenant.ID, Status: "ACTIVE"}, info)
-	_, err = tenancyResolver(tsvc).Resolve(ctx, "nobody")
-	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/adapters/redis"
-	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -45,30 +45,20 @@ func (a *App) registerTenancyRoutes(svc *tenancy.Service) {
 	httpapi.RegisterTenancy(a.server, svc)
 }
 
-// tenancyIssuerFunc adapts a function to tenancy.InvitationIssuer. auth resolves tenants
-// through tenancy and tenancy issues owner invitations through auth, so one of them is built
-// first; wire tenancy with a function that calls the auth service once it exists:
-//
-//	var authSvc *auth.Service
-//	tsvc, _ := a.wireTenancy(rec, tenancyIssuerFunc(func(ctx context.Context, id eusaas.TenantID, email string) (string, time.Time, error) {
-//		return authSvc.IssueOwnerInvitation(ctx, id, email)
-//	}))
-//	authSvc, _ = a.wireAuth(ctx, tenancyResolver(tsvc), rec, notice)
-type tenancyIssuerFunc func(ctx context.Context, tenant eusaas.TenantID, email string) (string, time.Time, error)
+// tenancyStalledAfter is how long a tenant may stay PENDING or PROVISIONING before the
+// periodic job decides its provisioning died with its process; far above any real
+// provisioning (milliseconds to seconds).
+const tenancyStalledAfter = 30 * time.Minute
 
-// IssueOwnerInvitation calls f.
-func (f tenancyIssuerFunc) IssueOwnerInvitation(ctx context.Context, tenant eusaas.TenantID, email string) (string, time.Time, error) {
-	return f(ctx, tenant, email)
-}
-
-// tenancyResolver adapts the tenancy service to auth.TenantResolver (X-Tenant-ID by id or
-// slug).
-func tenancyResolver(svc *tenancy.Service) auth.TenantResolver {
-	return authTenantResolver(func(ctx context.Context, idOrSlug string) (auth.TenantInfo, error) {
-		t, err := svc.Resolve(ctx, idOrSlug)
-		if err != nil {
-			return auth.TenantInfo{}, err
+// registerTenancyJobs adds the hourly job that ends tenants stranded mid-provisioning by a
+// crash (Service.FailStalled): schema dropped, DELETED with the reason, slug free again.
+func (a *App) registerTenancyJobs() {
+	a.jobs.Registry.Handle("tenancy.fail_stalled", func(ctx context.Context, _ jobs.Job) error {
+		n, err := a.tenancy.FailStalled(ctx, tenancyStalledAfter)
+		if n > 0 {
+			a.log.WarnContext(ctx, "ended tenants whose provisioning was interrupted", "count", n)
 		}
-		return auth.TenantInfo{ID: t.ID, Status: string(t.Status), AllowSelfRegistration: t.Settings.AllowSelfRegistration}, nil
+		return err
 	})
+	a.jobs.Registry.Every(jobs.Periodic{Name: "tenancy.fail_stalled", Kind: "tenancy.fail_stalled", Schedule: jobs.Interval(time.Hour)})
 }
