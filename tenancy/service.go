@@ -509,8 +509,14 @@ func (s *Service) CompleteDeprovision(ctx context.Context, id eusaas.TenantID) e
 
 // Deprovision erases a tenant: BeginDeprovision, then the Deprovisioner (the gdpr saga or
 // DefaultDeprovisioner), which ends in DELETED. Calling it again on a DEPROVISIONING tenant
-// resumes an interrupted run. It returns the tenant as it ends.
+// resumes an interrupted run. It returns the tenant as the deprovisioner left it: DELETED,
+// or still DEPROVISIONING when the erasure continues in the background.
 func (s *Service) Deprovision(ctx context.Context, id eusaas.TenantID) (Tenant, error) {
+	if c, ok := s.deprov.(ErasabilityChecker); ok {
+		if err := c.CheckErasable(ctx, id); err != nil {
+			return Tenant{}, err
+		}
+	}
 	if err := s.BeginDeprovision(ctx, id); err != nil {
 		return Tenant{}, err
 	}

@@ -642,3 +642,33 @@ func TestFailStalled(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+type heldDeprovisioner struct {
+	tenancy.DeprovisionerFunc
+	hold error
+}
+
+func (h heldDeprovisioner) CheckErasable(context.Context, eusaas.TenantID) error { return h.hold }
+
+// A deprovisioner that can refuse (a legal hold) is asked before the tenant is frozen; one
+// that finishes in the background leaves the tenant DEPROVISIONING for now.
+func TestDeprovisionCheckedAndAsync(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	x := f.create(t, "acme")
+	held := eusaas.Sentinel(eusaas.FailedPrecondition, "legal_hold", "the tenant is under a legal hold")
+	called := false
+	f.svc.SetDeprovisioner(heldDeprovisioner{DeprovisionerFunc: func(context.Context, eusaas.TenantID) error { called = true; return nil }, hold: held})
+	_, err := f.svc.Deprovision(ctx, x.ID)
+	require.ErrorIs(t, err, held)
+	require.False(t, called)
+	got, err := f.store.Get(ctx, x.ID)
+	require.NoError(t, err)
+	require.Equal(t, x, got, "not frozen")
+
+	f.svc.SetDeprovisioner(heldDeprovisioner{DeprovisionerFunc: func(context.Context, eusaas.TenantID) error { called = true; return nil }})
+	got, err = f.svc.Deprovision(ctx, x.ID)
+	require.NoError(t, err)
+	require.True(t, called)
+	require.Equal(t, tenancy.StatusDeprovisioning, got.Status, "erasure scheduled, not done")
+}

@@ -406,3 +406,22 @@ func TestTenancyPostgresEndToEnd(t *testing.T) {
 	require.Empty(t, got.AdminEmail)
 	require.NotNil(t, got.DeletedAt)
 }
+
+// With an erasure that continues in the background (the gdpr saga), DELETE answers 202 with
+// the DEPROVISIONING tenant; its users are locked out at once.
+func TestTenancyDeleteAccepted(t *testing.T) {
+	f := newTenancyFixture(t)
+	a := f.create(t, "acme")
+	aID, _ := eusaas.ParseTenantID(a.ID)
+	owner, _ := f.User(aID, auth.RoleOwner)
+	f.svc.SetDeprovisioner(tenancy.DeprovisionerFunc(func(context.Context, eusaas.TenantID) error { return nil }))
+	r := f.Do(http.MethodDelete, "/api/v1/tenants/"+a.ID, nil, owner)
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	var got httpapi.TenantBody
+	r.JSON(t, &got)
+	require.Equal(t, "DEPROVISIONING", got.Status)
+	r = f.Do(http.MethodGet, "/api/v1/tenants/"+a.ID, nil, owner)
+	require.Equal(t, http.StatusForbidden, r.Status)
+	// DELETE again resumes (here: schedules again) rather than conflicting.
+	require.Equal(t, http.StatusAccepted, f.Do(http.MethodDelete, "/api/v1/tenants/"+a.ID, nil, f.op).Status)
+}
