@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,9 @@ func (a *App) Memory() bool { return a.db == nil }
 func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.Env == nil {
 		cfg.Env = func(string) string { return "" }
+	}
+	if cfg.Notice == nil {
+		cfg.Notice = os.Stderr
 	}
 	a := &App{cfg: cfg, log: log}
 	if err := a.openStores(ctx); err != nil {
@@ -157,6 +161,7 @@ func (a *App) wire(ctx context.Context) error {
 		Notifier:  notifier,
 		Recorder:  rec,
 	})
+	httpapi.RegisterAnomaly(a.server, a.anomaly.Service)
 
 	gcfg, err := loadGDPRConfig(a.cfg.Env)
 	if err != nil {
@@ -314,7 +319,8 @@ func (t appThresholds) CostAlertThreshold(ctx context.Context, id eusaas.TenantI
 	if err != nil {
 		return decimal.Decimal{}, false, err
 	}
-	return tn.Settings.CostAlertThreshold, true, nil
+	// A zero threshold means no budget is set, not "alert on any spend".
+	return tn.Settings.CostAlertThreshold, tn.Settings.CostAlertThreshold.IsPositive(), nil
 }
 
 // dailyCosts is anomaly's series source over billing's daily buckets.

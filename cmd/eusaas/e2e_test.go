@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -81,6 +82,9 @@ func (c *client) expect(status int, r resp) resp {
 
 func startApp(t *testing.T, env map[string]string) *client {
 	t.Helper()
+	if env["APP_GDPR_ARCHIVE_DIR"] == "" {
+		env["APP_GDPR_ARCHIVE_DIR"] = t.TempDir()
+	}
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,7 +214,20 @@ func walkThrough(t *testing.T, c *client) {
 	require.NoError(t, err)
 	res := c.do("GET", u.RequestURI(), "", nil)
 	require.Equal(t, 200, res.status)
-	require.NotEmpty(t, res.body)
+	zr, err := zip.NewReader(bytes.NewReader(res.body), int64(len(res.body)))
+	require.NoError(t, err, "the export is a zip archive")
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		rc, err := f.Open()
+		require.NoError(t, err)
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		require.NotContains(t, string(content), "$argon2id$", "%s: credentials are never exported", f.Name)
+		require.NotContains(t, string(content), "owner@globex.example", "%s: another tenant's data", f.Name)
+	}
+	require.Contains(t, names, "manifest.json")
 	c.expect(422, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/export", owner, map[string]any{"format": "yaml"}))
 	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/gdpr/retention", owner, nil))
 
