@@ -214,6 +214,8 @@ func (a *App) registerPeriodicJobs() {
 		return a.issueLastMonthInvoices(ctx)
 	})
 	r.Every(jobs.Periodic{Name: "billing.invoices", Kind: "billing.invoices", Schedule: jobs.Daily{Hour: 1}})
+
+	a.registerTenancyJobs() // wire_tenancy.go
 }
 
 // issueLastMonthInvoices drafts and issues last month's invoice of every ACTIVE tenant. It
