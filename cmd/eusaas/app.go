@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,6 +58,10 @@ type App struct {
 	// record them so gdpr exports and erases them.
 	memSources []memory.GDPRSource
 
+	// background are the periodic loops (meters, maintenance) that run beside the job workers:
+	// in serve with in-process jobs, or in worker.
+	background []func(ctx context.Context)
+
 	closers []func()
 }
 
@@ -99,6 +104,15 @@ func (a *App) openStores(ctx context.Context) error {
 	a.db = db
 	a.tx = db
 	a.closers = append(a.closers, db.Close)
+	// Without this check an unmigrated database surfaces as "relation ... does not exist"
+	// from whichever store is touched first.
+	var migrated bool
+	if err := db.Pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", postgres.PlatformSchema+".goose_db_version").Scan(&migrated); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if !migrated {
+		return fmt.Errorf("the database %q has no eusaas schema yet: run `eusaas migrate` (and `eusaas migrate tenants` after upgrades) with the same APP_POSTGRES_* settings", a.cfg.Postgres.DB)
+	}
 	a.health = append(a.health, httpapi.HealthCheck{Name: "postgres", Required: true, Check: db.Pool.Ping})
 
 	opt, err := redis.ParseURL(a.cfg.RedisURL)
@@ -257,6 +271,7 @@ func (a *App) startJobs(ctx context.Context) error {
 	if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
+	a.runBackground(ctx)
 	a.closers = append(a.closers, func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -265,6 +280,20 @@ func (a *App) startJobs(ctx context.Context) error {
 		}
 	})
 	return nil
+}
+
+// runBackground starts the periodic loops; they stop when the App closes.
+func (a *App) runBackground(ctx context.Context) {
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for _, f := range a.background {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(bg)
+		}()
+	}
+	a.closers = append(a.closers, func() { cancel(); wg.Wait() })
 }
 
 // Close releases everything, newest first.
@@ -470,5 +499,6 @@ func cmdWorker(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	defer app.Close()
+	app.runBackground(ctx)
 	return runJobs(ctx, app.jobs, log)
 }

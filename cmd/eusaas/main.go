@@ -58,8 +58,10 @@ commands:
   migrate tenants [--concurrency N]   bring every tenant schema to the latest version
   keys generate [--dir DIR]     write an RS256 key pair (jwt-private.pem, jwt-public.pem)
   audit verify [--tenant ID]    verify audit chains; exits non-zero on any finding
+  audit keygen                  write an Ed25519 key for signing audit checkpoints
   anomaly scan | eval --nab DIR scan every tenant now | evaluate the detectors
   gdpr verify-export FILE       check an export archive's checksums and signature offline
+  gdpr keygen                   print an Ed25519 key for signing exports and certificates
   version                       print the version
 
 Configuration is read from APP_* environment variables; see README.md.

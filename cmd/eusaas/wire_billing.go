@@ -61,19 +61,21 @@ func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Servi
 	a.server.OnTenantRequest(counter.Hook)
 	run(func() { counter.Run(bg, billingAPIFlushEvery) })
 
+	// The meters and the maintenance sweep run where the job workers run (serve with in-process
+	// jobs, or worker), not in every command that builds the app.
 	if deps.Tenants != nil {
 		if sizer != nil {
 			m := metering.NewStorageMeter(svc, sizer, deps.Tenants, nil, a.log)
-			run(func() { m.Run(bg, billingStorageEvery) })
+			a.background = append(a.background, func(ctx context.Context) { m.Run(ctx, billingStorageEvery) })
 		}
-		run(func() { billingMaintain(bg, a, svc, deps.Tenants) })
+		a.background = append(a.background, func(ctx context.Context) { billingMaintain(ctx, a, svc, deps.Tenants) })
 	}
 	if a.cfg.PrometheusURL != "" {
 		pc, err := metering.NewPrometheusCollector(a.cfg.PrometheusURL, svc, metering.PrometheusOptions{Logger: a.log})
 		if err != nil {
 			return nil, &ConfigError{"APP_PROMETHEUS_URL", "must be an http(s) URL"}
 		}
-		run(func() { pc.Run(bg) })
+		a.background = append(a.background, pc.Run)
 		a.log.Info("billing: collecting CPU, MEMORY and NETWORK usage from Prometheus")
 	}
 	return svc, nil
