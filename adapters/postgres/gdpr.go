@@ -329,7 +329,7 @@ func (s *GDPRStore) DueKeys(ctx context.Context, now time.Time) ([]eusaas.Tenant
 // generically over every table in the tenant's schema, found through the catalog.
 //
 // Conventions: a table's subject column is the first of data_subject_id, subject_id, user_id
-// it has, or id for a table named users. Tables with created_at and deleted_at columns take
+// it has, or id for a table named users or *_users (auth_users). Tables with created_at and deleted_at columns take
 // part in retention (pii_retention_days when they have a subject column, else
 // default_retention_days).
 type GDPRData struct {
@@ -384,7 +384,7 @@ func (d *GDPRData) tables(ctx context.Context, tenant eusaas.TenantID) ([]gdprTa
 				break
 			}
 		}
-		if t.SubjectColumn == "" && t.Name == "users" && slices.Contains(t.Columns, "id") {
+		if t.SubjectColumn == "" && (t.Name == "users" || strings.HasSuffix(t.Name, "_users")) && slices.Contains(t.Columns, "id") {
 			t.SubjectColumn = "id"
 		}
 		t.created, t.deleted = slices.Contains(t.Columns, "created_at"), slices.Contains(t.Columns, "deleted_at")

@@ -105,7 +105,8 @@ func TestGDPRDataSubjectsAndRetention(t *testing.T) {
 	for _, tb := range tables {
 		names = append(names, tb.Name+":"+tb.SubjectColumn)
 	}
-	require.Equal(t, []string{"notes:user_id", "tenant_info:", "users:id"}, names)
+	require.Subset(t, names, []string{"notes:user_id", "tenant_info:", "users:id", "auth_users:id", "auth_sessions:user_id", "auth_invitations:"},
+		"every table of the schema, the subject column by convention")
 
 	u1 := "00000000-0000-4000-8000-000000000001"
 	ok, err := data.HasSubject(ctx, a, u1)
@@ -117,6 +118,9 @@ func TestGDPRDataSubjectsAndRetention(t *testing.T) {
 
 	var got []string
 	for _, tb := range tables {
+		if tb.Name != "notes" && tb.Name != "users" {
+			continue
+		}
 		require.NoError(t, data.Scan(ctx, a, tb, []string{u1}, func(v [][]byte) error {
 			got = append(got, tb.Name)
 			return nil
@@ -151,10 +155,14 @@ func TestGDPRDataSubjectsAndRetention(t *testing.T) {
 	// Tenant b untouched.
 	deleted, err := data.DeleteAll(ctx, b)
 	require.NoError(t, err)
-	require.Equal(t, map[string]int{"notes": 3, "tenant_info": 0, "users": 3}, deleted)
+	require.Equal(t, 3, deleted["notes"])
+	require.Equal(t, 3, deleted["users"])
+	require.Len(t, deleted, len(tables))
 	deleted, err = data.DeleteAll(ctx, b)
 	require.NoError(t, err)
-	require.Equal(t, map[string]int{"notes": 0, "tenant_info": 0, "users": 0}, deleted, "idempotent")
+	for name, n := range deleted {
+		require.Zero(t, n, "idempotent: %s", name)
+	}
 	require.NoError(t, data.DropSchema(ctx, b))
 	require.NoError(t, data.DropSchema(ctx, b))
 	deleted, err = data.DeleteAll(ctx, b)
