@@ -170,7 +170,7 @@ func (s *Service) RegisterJobs(r *jobs.Registry) {
 
 func (s *Service) newRequest(ctx context.Context, tenant eusaas.TenantID, kind Kind) Request {
 	now := s.clock.Now()
-	return Request{ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenant, Kind: kind, Status: StatusPending,
+	return Request{ID: uuid.Must(uuid.NewV7()).String(), Version: 1, TenantID: tenant, Kind: kind, Status: StatusPending,
 		RequestedAt: now, DueAt: DueDate(now), RequestedBy: eusaas.ActorFrom(ctx)}
 }
 
@@ -313,7 +313,7 @@ func (s *Service) runExport(ctx context.Context, tenant eusaas.TenantID, id stri
 		return nil
 	}
 	r.Status, r.Progress = StatusProcessing, 0
-	if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+	if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 		return err
 	}
 	name := "exports/" + tenant.String() + "/" + r.ID + ".zip"
@@ -328,13 +328,13 @@ func (s *Service) runExport(ctx context.Context, tenant eusaas.TenantID, id stri
 		if m := eusaas.MessageOf(err); m != "" {
 			r.ErrorMessage += ": " + m
 		}
-		return s.d.Store.UpdateRequest(ctx, r)
+		return s.d.Store.UpdateRequest(ctx, &r)
 	}
 	now := s.clock.Now()
 	r.Status, r.Progress, r.CompletedAt, r.ExpiresAt = StatusCompleted, 100, now, now.Add(s.o.ExportTTL)
 	r.Archive, r.ArchiveSHA256 = name, sum
 	return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+		if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 			return err
 		}
 		_, err := s.record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: ActionExportCompleted,
@@ -396,7 +396,7 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 		r.Counts[t.Name] = int(rows)
 		if r.Kind == KindExport {
 			r.Progress = (i + 1) * 90 / max(len(tables), 1)
-			if err := s.d.Store.UpdateRequest(ctx, *r); err != nil {
+			if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
 				return fail(err)
 			}
 		}
@@ -518,7 +518,7 @@ func (s *Service) CleanupExports(ctx context.Context) error {
 			continue
 		}
 		r.Status = StatusExpired
-		if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+		if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -592,7 +592,7 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		return nil
 	}
 	r.Status = StatusProcessing
-	if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+	if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 		return err
 	}
 	counts := map[string]int{}
@@ -637,7 +637,7 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 			return err
 		}
 		r.Certificate = cert
-		return s.d.Store.UpdateRequest(ctx, r)
+		return s.d.Store.UpdateRequest(ctx, &r)
 	})
 }
 

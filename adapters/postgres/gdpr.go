@@ -44,7 +44,7 @@ func NewGDPRStore(db *DB, kek []byte) (*GDPRStore, error) {
 	return s, nil
 }
 
-const gdprRequestColumns = "doc, certificate"
+const gdprRequestColumns = "doc, certificate, version"
 
 func gdprNullTime(t time.Time) any {
 	if t.IsZero() {
@@ -59,7 +59,7 @@ func gdprEncode(r gdpr.Request) (doc, cert []byte, err error) {
 			return nil, nil, err
 		}
 	}
-	r.Certificate = nil
+	r.Certificate, r.Version = nil, 0 // kept in their own columns
 	doc, err = json.Marshal(r)
 	return doc, cert, err
 }
@@ -69,13 +69,15 @@ func gdprScanRequests(rows pgx.Rows) ([]gdpr.Request, error) {
 	var out []gdpr.Request
 	for rows.Next() {
 		var doc, cert []byte
-		if err := rows.Scan(&doc, &cert); err != nil {
+		var version int64
+		if err := rows.Scan(&doc, &cert, &version); err != nil {
 			return nil, translate(err)
 		}
 		var r gdpr.Request
 		if err := json.Unmarshal(doc, &r); err != nil {
 			return nil, err
 		}
+		r.Version = version
 		if cert != nil {
 			r.Certificate = &gdpr.SignedCertificate{}
 			if err := json.Unmarshal(cert, r.Certificate); err != nil {
@@ -113,8 +115,8 @@ func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 		return err
 	}
 	_, err = s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_requests
-		(id, tenant_id, kind, status, subject_id, requested_at, due_at, expires_at, doc, certificate)
-		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10)`,
+		(id, tenant_id, kind, status, subject_id, requested_at, due_at, expires_at, doc, certificate, version)
+		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10, 1)`,
 		r.ID, r.TenantID.UUID(), string(r.Kind), string(r.Status), r.SubjectID, r.RequestedAt, r.DueAt,
 		gdprNullTime(r.ExpiresAt), doc, cert)
 	return translate(err)
@@ -126,20 +128,30 @@ func (s *GDPRStore) Request(ctx context.Context, tenant eusaas.TenantID, id stri
 }
 
 // UpdateRequest implements gdpr.Store.
-func (s *GDPRStore) UpdateRequest(ctx context.Context, r gdpr.Request) error {
-	doc, cert, err := gdprEncode(r)
+func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
+	doc, cert, err := gdprEncode(*r)
 	if err != nil {
 		return err
 	}
 	tag, err := s.db.q(ctx).Exec(ctx, `UPDATE eusaas.gdpr_requests SET status = $3, subject_id = NULLIF($4, ''),
-		expires_at = $5, doc = $6, certificate = $7 WHERE id = $1 AND tenant_id = $2`,
-		r.ID, r.TenantID.UUID(), string(r.Status), r.SubjectID, gdprNullTime(r.ExpiresAt), doc, cert)
+		expires_at = $5, doc = $6, certificate = $7, version = version + 1
+		WHERE id = $1 AND tenant_id = $2 AND version = $8`,
+		r.ID, r.TenantID.UUID(), string(r.Status), r.SubjectID, gdprNullTime(r.ExpiresAt), doc, cert, r.Version)
 	if err != nil {
 		return translate(err)
 	}
 	if tag.RowsAffected() == 0 {
+		var exists bool
+		if err := s.db.q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM eusaas.gdpr_requests WHERE id = $1 AND tenant_id = $2)`,
+			r.ID, r.TenantID.UUID()).Scan(&exists); err != nil {
+			return translate(err)
+		}
+		if exists {
+			return eusaas.E(eusaas.Aborted, "gdpr request changed concurrently")
+		}
 		return eusaas.E(eusaas.NotFound, "gdpr request not found")
 	}
+	r.Version++
 	return nil
 }
 

@@ -264,7 +264,9 @@ func (g gdprCache) PurgeTenant(ctx context.Context, id eusaas.TenantID) error {
 
 type gdprSchemas struct{ p tenancy.Provisioner }
 
-func (g gdprSchemas) DropSchema(ctx context.Context, id eusaas.TenantID) error { return g.p.Drop(ctx, id) }
+func (g gdprSchemas) DropSchema(ctx context.Context, id eusaas.TenantID) error {
+	return g.p.Drop(ctx, id)
+}
 
 // gdprAudit streams a tenant's audit chain oldest first. audit.List pages newest first, so
 // pages are walked from the last; entries are fixed at the start (Until) so new entries do
