@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -360,6 +361,13 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 		}
 		tables = kept
 	}
+	if key == nil {
+		// Exports leave secrets out (password and token hashes); the sealed backup keeps
+		// everything, since it exists to restore.
+		for i := range tables {
+			tables[i].Columns = slices.DeleteFunc(slices.Clone(tables[i].Columns), SecretColumn)
+		}
+	}
 	w, err := s.d.Archives.Create(ctx, name)
 	if err != nil {
 		return "", err
@@ -418,6 +426,14 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// SecretColumn reports whether a column holds a secret that an export must not carry:
+// password*, *_hash (password and token hashes), *secret*, *token* other than ids.
+func SecretColumn(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasPrefix(n, "password") || strings.HasSuffix(n, "_hash") || strings.Contains(n, "secret") ||
+		(strings.Contains(n, "token") && !strings.HasSuffix(n, "_id"))
 }
 
 func fileName(table string, f Format) string {

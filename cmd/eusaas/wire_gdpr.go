@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eusaas/eusaas"
@@ -120,6 +121,14 @@ type gdprPorts struct {
 	MemorySources []memory.GDPRSource
 	// Schemas drops a tenant's data store in memory mode (Postgres mode drops the schema).
 	Schemas gdpr.SchemaDropper
+	// Subjects tells whether a data subject exists, in memory mode (Postgres mode looks in
+	// the tenant's tables); nil skips the check.
+	Subjects gdprSubjects
+}
+
+// gdprSubjects is gdpr's subject lookup port.
+type gdprSubjects interface {
+	HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
 }
 
 // wireGDPR builds the gdpr service on the app's stores, registers its jobs and its overdue
@@ -147,7 +156,10 @@ func wireGDPR(ctx context.Context, a *App, cfg gdprConfig, jr *jobRuntime, reg *
 	} else {
 		store := memory.NewGDPRStore()
 		data := memory.NewGDPRData(p.MemorySources...)
-		deps.Store, deps.Keys, deps.Data, deps.Subjects = store, store, data, data
+		deps.Store, deps.Keys, deps.Data = store, store, data
+		if p.Subjects != nil {
+			deps.Subjects = p.Subjects
+		}
 		deps.Retainers = append(deps.Retainers, data)
 	}
 	svc := gdpr.NewService(deps, gdpr.Options{SigningKey: cfg.SigningKey, BaseURL: cfg.PublicURL})
@@ -220,7 +232,7 @@ func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
 		p.Schemas = gdprSchemas{m.Provisioner}
 	}
 	if m.Auth != nil {
-		p.Users = m.Auth
+		p.Users, p.Subjects = m.Auth, gdprAuthSubjects{m.Auth}
 	}
 	if m.Audit != nil {
 		p.AuditEraser, p.Audit = m.Audit, gdprAudit{m.Audit}
@@ -229,6 +241,20 @@ func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
 		p.Billing = m.Billing
 	}
 	return p
+}
+
+// gdprAuthSubjects: a data subject is a user of the tenant (auth's Me for that user).
+type gdprAuthSubjects struct{ s *auth.Service }
+
+func (g gdprAuthSubjects) HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
+	if _, err := uuid.Parse(subject); err != nil {
+		return false, nil
+	}
+	_, err := g.s.Me(ctx, auth.Principal{Kind: eusaas.ActorUser, TenantID: tenant, UserID: subject})
+	if eusaas.KindOf(err) == eusaas.NotFound {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 type gdprTenants struct{ s *tenancy.Service }
