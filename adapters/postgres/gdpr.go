@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/gdpr"
@@ -510,7 +511,10 @@ func (d *GDPRData) HasSubject(ctx context.Context, tenant eusaas.TenantID, subje
 }
 
 // EnforceRetention implements gdpr.Retainer for every tenant table with created_at and
-// deleted_at columns.
+// deleted_at columns. Hard deletions run table by table under savepoints, repeated while
+// any makes progress, so a table whose expired rows are still referenced by another
+// table's (not yet deleted) rows waits for them instead of failing the run; rows still
+// referenced at the end stay until a later run.
 func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
 	ts, err := d.tables(ctx, tenant)
 	if err != nil {
@@ -518,6 +522,32 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 	}
 	out := map[string]int{}
 	err = d.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		var pending []gdprTable
+		for _, t := range ts {
+			if t.created && t.deleted {
+				pending = append(pending, t)
+			}
+		}
+		for progress := true; progress && len(pending) > 0; {
+			progress = false
+			var blocked []gdprTable
+			for _, t := range pending {
+				n, err := gdprHardDelete(ctx, tx, t.Name, now.Add(-grace))
+				var pg *pgconn.PgError
+				if errors.As(err, &pg) && pg.Code == "23503" { // still referenced
+					blocked = append(blocked, t)
+					continue
+				}
+				if err != nil {
+					return translate(err)
+				}
+				progress = true
+				if n > 0 {
+					out[t.Name+".hard_deleted"] = int(n)
+				}
+			}
+			pending = blocked
+		}
 		for _, t := range ts {
 			if !t.created || !t.deleted {
 				continue
@@ -526,12 +556,7 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 			if t.SubjectColumn != "" {
 				days = p.PIIRetentionDays
 			}
-			name := gdprIdent(t.Name)
-			hard, err := tx.Exec(ctx, "DELETE FROM "+name+" WHERE deleted_at < $1", now.Add(-grace))
-			if err != nil {
-				return translate(err)
-			}
-			soft, err := tx.Exec(ctx, "UPDATE "+name+" SET deleted_at = $1 WHERE deleted_at IS NULL AND created_at < $2",
+			soft, err := tx.Exec(ctx, "UPDATE "+gdprIdent(t.Name)+" SET deleted_at = $1 WHERE deleted_at IS NULL AND created_at < $2",
 				now, now.AddDate(0, 0, -days))
 			if err != nil {
 				return translate(err)
@@ -539,13 +564,25 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 			if n := soft.RowsAffected(); n > 0 {
 				out[t.Name+".soft_deleted"] = int(n)
 			}
-			if n := hard.RowsAffected(); n > 0 {
-				out[t.Name+".hard_deleted"] = int(n)
-			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// gdprHardDelete deletes a table's rows soft-deleted before cutoff under a savepoint, so a
+// foreign key violation leaves the transaction usable.
+func gdprHardDelete(ctx context.Context, tx pgx.Tx, table string, cutoff time.Time) (int64, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := sp.Exec(ctx, "DELETE FROM "+gdprIdent(table)+" WHERE deleted_at < $1", cutoff)
+	if err != nil {
+		_ = sp.Rollback(ctx)
+		return 0, err
+	}
+	return tag.RowsAffected(), sp.Commit(ctx)
 }
 
 // DropSchema implements gdpr.SchemaDropper.

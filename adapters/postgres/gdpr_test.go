@@ -142,15 +142,19 @@ func TestGDPRDataSubjectsAndRetention(t *testing.T) {
 	counts, err = data.EnforceRetention(ctx, a, p, now, 30*24*time.Hour)
 	require.NoError(t, err)
 	require.Empty(t, counts, "idempotent")
-	// Hard deletion of users referenced by notes would break the foreign key: the notes of
-	// those users must go first, as the application's own retention would do. Drop them.
+	// Four users are expired but their notes (not expired) still reference them: the hard
+	// deletion waits instead of failing. Once the notes are soft-deleted too, both go, the
+	// notes first.
+	counts, err = data.EnforceRetention(ctx, a, p, now.Add(31*24*time.Hour), 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, counts, "referenced rows stay")
 	require.NoError(t, db.InTenantTx(ctx, a, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "DELETE FROM notes WHERE user_id <> $1", u1)
+		_, err := tx.Exec(ctx, "UPDATE notes SET deleted_at = $2 WHERE user_id <> $1", u1, now)
 		return err
 	}))
 	counts, err = data.EnforceRetention(ctx, a, p, now.Add(31*24*time.Hour), 30*24*time.Hour)
 	require.NoError(t, err)
-	require.Equal(t, map[string]int{"users.hard_deleted": 4}, counts)
+	require.Equal(t, map[string]int{"users.hard_deleted": 4, "notes.hard_deleted": 8}, counts)
 
 	// Tenant b untouched.
 	deleted, err := data.DeleteAll(ctx, b)
