@@ -3,8 +3,8 @@ package gdpr
 import (
 	"archive/zip"
 	"bytes"
-	"io"
 	"crypto/ed25519"
+	"io"
 	"testing"
 	"time"
 )
