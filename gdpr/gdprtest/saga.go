@@ -198,8 +198,7 @@ func RunSaga(t *testing.T, h SagaHarness) {
 		// first wins; the other fails at its next update and, retried, finds the work done.
 		a := gdpr.NewService(deps, gdpr.Options{SigningKey: key})
 		must(t, a.Deprovision(ctx, tenant))
-		var b *gdpr.Service
-		b = gdpr.NewService(deps, gdpr.Options{SigningKey: key, AfterStep: func(_ eusaas.TenantID, step int) error {
+		b := gdpr.NewService(deps, gdpr.Options{SigningKey: key, AfterStep: func(_ eusaas.TenantID, step int) error {
 			if step == gdpr.StepBackup {
 				// While b sits between steps, a runs the whole saga.
 				must(t, a.RunTenantErasure(ctx, tenant))
