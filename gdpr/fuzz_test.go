@@ -2,11 +2,15 @@ package gdpr
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"crypto/ed25519"
+	"encoding/csv"
 	"io"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzVerifyToken: download tokens come from URLs; no input may panic, and only a token the
@@ -67,6 +71,32 @@ func FuzzVerifyArchive(f *testing.F) {
 			if err != nil || string(body) != `[{"a":"b"}]` {
 				t.Fatalf("verified altered content %q (%v)", body, err)
 			}
+		}
+	})
+}
+
+// FuzzCSVField: our CSV quoting must read back with encoding/csv to the same values.
+func FuzzCSVField(f *testing.F) {
+	for _, s := range []string{"", "plain", "a,b", `say "hi"`, "multi\nline", " lead", "\r", "ü,ß"} {
+		f.Add(s, "x")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !utf8.ValidString(a) || !utf8.ValidString(b) || strings.ContainsRune(a+b, '\r') {
+			return // encoding/csv rewrites \r\n inside quoted fields to \n
+		}
+		var buf bytes.Buffer
+		w := bufio.NewWriter(&buf)
+		e := &csvEncoder{w: w}
+		if err := e.row([][]byte{[]byte(a), []byte(b)}); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		rec, err := csv.NewReader(&buf).Read()
+		if err != nil {
+			t.Fatalf("%q: %v", buf.String(), err)
+		}
+		if len(rec) != 2 || rec[0] != a || rec[1] != b {
+			t.Fatalf("round trip %q %q -> %q", a, b, rec)
 		}
 	})
 }
