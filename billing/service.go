@@ -144,13 +144,18 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		idx = append(idx, i)
 	}
 	if len(valid) > 0 {
-		book, err := s.PriceBook(ctx, tenant)
-		if err != nil {
-			return IngestResult{}, err
-		}
 		var inserted []bool
+		var err error
 		for attempt := 0; ; attempt++ {
-			inserted, err = s.usage.Record(ctx, tenant, valid, book.Rate)
+			// The price book is read in the recording transaction: one transaction per batch.
+			err = s.o.Tx.InTx(ctx, func(ctx context.Context) error {
+				book, err := s.PriceBook(ctx, tenant)
+				if err != nil {
+					return err
+				}
+				inserted, err = s.usage.Record(ctx, tenant, valid, book.Rate)
+				return err
+			})
 			if err == nil || eusaas.KindOf(err) != eusaas.Aborted || attempt >= maxRetries {
 				break
 			}

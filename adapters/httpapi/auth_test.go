@@ -217,6 +217,14 @@ func TestAuthHTTPFlow(t *testing.T) {
 	require.Len(t, set.Keys, 1)
 	require.Equal(t, auth.Thumbprint(&authTestKey().PublicKey), set.Keys[0].Kid)
 	require.Equal(t, "RS256", set.Keys[0].Alg)
+
+	// Every route is in the generated OpenAPI document.
+	r = e.h.Do("GET", "/openapi.json", nil, "")
+	require.Equal(t, http.StatusOK, r.Status)
+	for _, p := range []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout",
+		"/api/v1/auth/me", "/.well-known/jwks.json", "/api/v1/tenants/{id}/invitations"} {
+		require.Contains(t, string(r.Body), `"`+p+`"`)
+	}
 }
 
 func TestAuthHTTPBadInput(t *testing.T) {

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,7 +29,7 @@ type billingHarness struct {
 	clock *eusaas.FakeClock
 }
 
-func newBillingServer(t *testing.T) *billingHarness {
+func newBillingServer(t testing.TB) *billingHarness {
 	h := httpapitest.New(t)
 	clock := eusaas.NewFakeClock(billingNow)
 	svc := billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
@@ -402,4 +404,40 @@ func TestBillingTenantIsolationHTTP(t *testing.T) {
 	h.Gate.Set(b, "SUSPENDED")
 	r = h.Do(http.MethodGet, pb+"/costs/current", nil, bOwner)
 	require.Equal(t, http.StatusForbidden, r.Status)
+}
+
+// FuzzBillingQuantityJSON feeds arbitrary quantity tokens through the real request path's
+// decoding: the quantity is either refused with a 422 naming body.events[0].quantity, or
+// recorded exactly as the decimal its text denotes.
+func FuzzBillingQuantityJSON(f *testing.F) {
+	for _, s := range []string{`"1.5"`, `12`, `1e3`, `-1`, `"abc"`, `0.123456789012345678`, `"1E-18"`, `null`, `true`, `{}`, `"١"`} {
+		f.Add(s)
+	}
+	h := newBillingServer(f)
+	svc := h.Service()
+	f.Fuzz(func(t *testing.T, tok string) {
+		h.T = t // inputs run one at a time per process; helpers must report to this t
+		a := h.NewTenant()
+		body := `{"events":[{"id":"x","resource_type":"CPU","quantity":` + tok + `,"timestamp":"` + billingNow.Format(time.RFC3339) + `"}]}`
+		r := h.Do(http.MethodPost, usagePath(a), body, svc)
+		switch r.Status {
+		case http.StatusOK:
+			bd, err := h.svc.Costs(t.Context(), a, billingNow, billingNow, billing.ByResource)
+			require.NoError(t, err)
+			text := strings.Trim(tok, " \t\r\n")
+			if strings.HasPrefix(text, `"`) {
+				require.NoError(t, json.Unmarshal([]byte(text), &text))
+			}
+			want, ok := new(big.Rat).SetString(text)
+			require.True(t, ok, "accepted %q", tok)
+			got := new(big.Rat)
+			if len(bd.Lines) == 1 {
+				got, _ = new(big.Rat).SetString(bd.Lines[0].Quantity.String())
+			}
+			require.Zero(t, want.Cmp(got), "%q recorded as %v", tok, got)
+		case http.StatusUnprocessableEntity, http.StatusBadRequest:
+		default:
+			t.Fatalf("status %d for %q: %s", r.Status, tok, r.Body)
+		}
+	})
 }

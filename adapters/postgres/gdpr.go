@@ -341,10 +341,12 @@ func (s *GDPRStore) DueKeys(ctx context.Context, now time.Time) ([]eusaas.Tenant
 // GDPRData implements gdpr.TenantData, subject lookup, gdpr.Retainer and gdpr.SchemaDropper
 // generically over every table in the tenant's schema, found through the catalog.
 //
-// Conventions: a table's subject column is the first of data_subject_id, subject_id, user_id
-// it has, or id for a table named users or *_users (auth_users). Tables with created_at and deleted_at columns take
-// part in retention (pii_retention_days when they have a subject column, else
-// default_retention_days).
+// Conventions: a column commented 'gdpr:subject' is its table's subject column; otherwise the
+// first of data_subject_id, subject_id, user_id the table has, or id for a table named users or *_users (auth_users).
+// A column commented 'gdpr:secret' (password hashes, token hashes) is never exported: it is
+// not the data subject's data but a credential, and an export must not leak it. Tables with
+// created_at and deleted_at columns take part in retention (pii_retention_days when they have
+// a subject column, else default_retention_days).
 type GDPRData struct {
 	db *DB
 }
@@ -364,7 +366,7 @@ type gdprTable struct {
 }
 
 func (d *GDPRData) tables(ctx context.Context, tenant eusaas.TenantID) ([]gdprTable, error) {
-	rows, err := d.db.q(ctx).Query(ctx, `SELECT c.relname, a.attname
+	rows, err := d.db.q(ctx).Query(ctx, `SELECT c.relname, a.attname, coalesce(col_description(c.oid, a.attnum), '')
 		FROM pg_catalog.pg_class c
 		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -376,14 +378,20 @@ func (d *GDPRData) tables(ctx context.Context, tenant eusaas.TenantID) ([]gdprTa
 	defer rows.Close()
 	var out []gdprTable
 	for rows.Next() {
-		var table, col string
-		if err := rows.Scan(&table, &col); err != nil {
+		var table, col, comment string
+		if err := rows.Scan(&table, &col, &comment); err != nil {
 			return nil, translate(err)
 		}
 		if len(out) == 0 || out[len(out)-1].Name != table {
 			out = append(out, gdprTable{Table: gdpr.Table{Name: table}})
 		}
 		t := &out[len(out)-1]
+		switch {
+		case strings.Contains(comment, "gdpr:secret"):
+			continue
+		case strings.Contains(comment, "gdpr:subject"):
+			t.SubjectColumn = col
+		}
 		t.Columns = append(t.Columns, col)
 	}
 	if err := rows.Err(); err != nil {
@@ -392,6 +400,9 @@ func (d *GDPRData) tables(ctx context.Context, tenant eusaas.TenantID) ([]gdprTa
 	for i := range out {
 		t := &out[i]
 		for _, c := range []string{"data_subject_id", "subject_id", "user_id"} {
+			if t.SubjectColumn != "" {
+				break
+			}
 			if slices.Contains(t.Columns, c) {
 				t.SubjectColumn = c
 				break

@@ -79,7 +79,9 @@ func TestGDPROnRiver(t *testing.T) {
 		return err == nil && r.Status == gdpr.StatusCompleted
 	}, 30*time.Second, 100*time.Millisecond)
 	require.Equal(t, 1, r.Counts["users"])
-	require.Zero(t, r.Counts["auth_users"])
+	for table, n := range r.Counts { // the modules' own (empty) tables are exported too
+		require.True(t, table == "users" || n == 0, "table %s: %d rows", table, n)
+	}
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(r.Archive)))
 	require.NoError(t, err)
 	defer f.Close()

@@ -2,23 +2,36 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
 // App is the wired platform: stores chosen by mode, the module services built on them, and
-// the HTTP server. Each module's wiring lives in wire_<module>.go.
+// the HTTP server. Each module's wiring lives in wire_<module>.go; wire below is the one
+// place that decides the order and connects the modules' ports to each other.
 type App struct {
 	cfg Config
 	log *slog.Logger
@@ -31,8 +44,14 @@ type App struct {
 	tx     eusaas.TxRunner
 	health []httpapi.HealthCheck
 	server *httpapi.Server
+	jobs   *jobRuntime
 
-	anomaly *anomalyModule // wire_anomaly.go; nil until wired
+	audit   *audit.Service
+	tenancy *tenancy.Service
+	auth    *auth.Service
+	billing *billing.Service
+	anomaly *anomalyModule // wire_anomaly.go
+	gdpr    *gdpr.Service
 
 	closers []func()
 }
@@ -40,8 +59,15 @@ type App struct {
 // Memory reports whether the app runs on the in-memory adapters.
 func (a *App) Memory() bool { return a.db == nil }
 
-// NewApp opens the stores for the configured mode and wires every module.
+// NewApp opens the stores for the configured mode and wires every module. In Postgres mode
+// the schema must be migrated (`eusaas migrate`); in memory mode there is nothing to migrate.
 func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if cfg.Env == nil {
+		cfg.Env = func(string) string { return "" }
+	}
+	if cfg.Notice == nil {
+		cfg.Notice = os.Stderr
+	}
 	a := &App{cfg: cfg, log: log}
 	if err := a.openStores(ctx); err != nil {
 		a.Close()
@@ -59,6 +85,7 @@ func (a *App) openStores(ctx context.Context) error {
 		a.log.Info("no APP_POSTGRES_* variable set: running on the in-memory adapters; all data is lost when the process exits")
 		a.memTx = memory.NewTxRunner()
 		a.tx = a.memTx
+		a.health = append(a.health, httpapi.HealthCheck{Name: "memory", Required: true, Check: func(context.Context) error { return nil }})
 		return nil
 	}
 	db, err := postgres.Open(ctx, a.cfg.Postgres.URL())
@@ -83,22 +110,286 @@ func (a *App) openStores(ctx context.Context) error {
 	return nil
 }
 
-// wire builds the module services, then the server with their ports, then the routes.
+// wire builds the modules in dependency order: audit (everyone records through it), the job
+// runtime, tenancy and auth (each needs the other, so each gets a late-bound adapter), the
+// HTTP server with auth as its Authenticator and tenancy as its TenantGate, then billing,
+// anomaly and gdpr, whose erasure saga becomes tenancy's Deprovisioner.
 func (a *App) wire(ctx context.Context) error {
+	acfg, err := LoadAuditConfig(a.cfg.Env)
+	if err != nil {
+		return err
+	}
+	if a.audit, err = a.wireAudit(ctx, acfg); err != nil {
+		return err
+	}
+	rec := eusaas.Recorder(a.audit)
+	a.jobs = newJobRuntime(a.db, eusaas.SystemClock)
+
+	if a.tenancy, err = a.wireTenancy(rec, appInvitations{a}); err != nil {
+		return err
+	}
+	if a.auth, err = a.wireAuth(ctx, authTenantResolver(a.resolveTenant), rec, a.cfg.Notice); err != nil {
+		return err
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.server = httpapi.New(httpapi.Options{
-		Version: Version(),
-		Logger:  a.log,
-		Health:  a.health,
+		Version:       Version(),
+		Logger:        a.log,
+		Health:        a.health,
+		Authenticator: a.auth,
+		TenantGate:    a.tenancy,
+		Registry:      registry,
+	})
+	a.registerTenancyRoutes(a.tenancy)
+	httpapi.RegisterAuth(a.server, a.auth)
+	httpapi.RegisterAudit(a.server, a.audit)
+
+	if a.billing, err = a.wireBilling(ctx, billingDeps{Recorder: rec, Thresholds: appThresholds{a}, Tenants: a.activeTenantIDs}); err != nil {
+		return err
+	}
+
+	notifier, err := anomalyNotifier(a.cfg.Env, a.log)
+	if err != nil {
+		return err
+	}
+	a.anomaly = a.wireAnomaly(AnomalyPorts{
+		Series:    anomaly.SeriesSourceFunc(a.dailyCosts),
+		Tenants:   anomalyTenants{a.tenancy},
+		Projector: anomaly.ProjectorFunc(a.projectedTotal),
+		Notifier:  notifier,
+		Recorder:  rec,
+	})
+	httpapi.RegisterAnomaly(a.server, a.anomaly.Service)
+
+	gcfg, err := loadGDPRConfig(a.cfg.Env)
+	if err != nil {
+		return err
+	}
+	ports := gdprPorts{
+		Recorder:    rec,
+		Lifecycle:   a.tenancy,
+		Cache:       appCachePurger{a},
+		Tenants:     gdprTenantLister{a},
+		Audit:       appAuditSource{a.audit},
+		Users:       a.auth,
+		AuditEraser: a.audit,
+		Billing:     a.billing,
+	}
+	if a.Memory() {
+		ports.Schemas = appMemorySchemas{a}
+	}
+	if a.gdpr, err = wireGDPR(ctx, a, gcfg, a.jobs, registry, ports); err != nil {
+		return err
+	}
+	a.tenancy.SetDeprovisioner(a.gdpr)
+	httpapi.RegisterGDPR(a.server, a.gdpr)
+
+	a.registerPeriodicJobs()
+	return nil
+}
+
+// registerPeriodicJobs schedules the platform's recurring work on the job runtime (gdpr's
+// own schedules are registered by wireGDPR): the daily anomaly scan and the monthly invoice
+// run.
+func (a *App) registerPeriodicJobs() {
+	r := a.jobs.Registry
+	r.Handle("anomaly.scan", func(ctx context.Context, _ jobs.Job) error {
+		rep, err := a.anomaly.Scanner.ScanAll(ctx)
+		if err != nil {
+			return err
+		}
+		a.log.InfoContext(ctx, "anomaly scan done", "tenants", rep.Tenants, "created", rep.Created)
+		return nil
+	})
+	r.Every(jobs.Periodic{Name: "anomaly.scan", Kind: "anomaly.scan", Schedule: jobs.Daily{Hour: 2}})
+
+	r.Handle("billing.invoices", func(ctx context.Context, _ jobs.Job) error {
+		return a.issueLastMonthInvoices(ctx)
+	})
+	r.Every(jobs.Periodic{Name: "billing.invoices", Kind: "billing.invoices", Schedule: jobs.Daily{Hour: 1}})
+}
+
+// issueLastMonthInvoices drafts and issues last month's invoice of every ACTIVE tenant. It
+// runs daily so a missed day catches up; a month already issued is skipped
+// (ErrAlreadyInvoiced), which makes the job idempotent.
+func (a *App) issueLastMonthInvoices(ctx context.Context) error {
+	ids, err := a.activeTenantIDs(ctx)
+	if err != nil {
+		return err
+	}
+	lastMonth := billing.MonthStart(time.Now().UTC()).AddDate(0, -1, 0)
+	var errs []error
+	for _, id := range ids {
+		inv, err := a.billing.DraftInvoice(ctx, id, lastMonth)
+		if errors.Is(err, billing.ErrAlreadyInvoiced) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: draft: %w", id, err))
+			continue
+		}
+		if _, err := a.billing.Issue(ctx, id, inv.ID); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: issue: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Start runs the background job workers in process (unless APP_JOBS_IN_PROCESS=false).
+func (a *App) Start(ctx context.Context) error {
+	if !a.cfg.JobsInProcess {
+		a.log.Info("job workers not started in this process (APP_JOBS_IN_PROCESS=false); run `eusaas worker`")
+		return nil
+	}
+	return a.startJobs(ctx)
+}
+
+func (a *App) startJobs(ctx context.Context) error {
+	if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	a.closers = append(a.closers, func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.jobs.Stop(stopCtx); err != nil {
+			a.log.Warn("stopping job workers", "error", err.Error())
+		}
 	})
 	return nil
 }
 
-// Close releases the stores, newest first.
+// Close releases everything, newest first.
 func (a *App) Close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
 	}
 	a.closers = nil
+}
+
+// --- adapters between modules: each is the small interface one module declares, satisfied
+// by another module's service. They live here because only cmd knows both sides.
+
+// resolveTenant serves auth's TenantResolver from tenancy.
+func (a *App) resolveTenant(ctx context.Context, idOrSlug string) (auth.TenantInfo, error) {
+	t, err := a.tenancy.Resolve(ctx, idOrSlug)
+	if err != nil {
+		return auth.TenantInfo{}, err
+	}
+	return auth.TenantInfo{ID: t.ID, Status: string(t.Status), AllowSelfRegistration: t.Settings.AllowSelfRegistration}, nil
+}
+
+// appInvitations is tenancy's InvitationIssuer, bound late: auth is built after tenancy.
+type appInvitations struct{ a *App }
+
+func (i appInvitations) IssueOwnerInvitation(ctx context.Context, tenant eusaas.TenantID, email string) (string, time.Time, error) {
+	if i.a.auth == nil {
+		return "", time.Time{}, eusaas.E(eusaas.Unavailable, "auth is not wired yet")
+	}
+	return i.a.auth.IssueOwnerInvitation(ctx, tenant, email)
+}
+
+// activeTenantIDs lists the ACTIVE tenants (billing meters, gdpr retention, invoice run).
+func (a *App) activeTenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
+	ts, err := a.tenancy.ListActive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]eusaas.TenantID, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids, nil
+}
+
+type gdprTenantLister struct{ a *App }
+
+func (l gdprTenantLister) TenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
+	return l.a.activeTenantIDs(ctx)
+}
+
+// appThresholds is billing's ThresholdSource: the tenant's cost_alert_threshold setting.
+type appThresholds struct{ a *App }
+
+func (t appThresholds) CostAlertThreshold(ctx context.Context, id eusaas.TenantID) (decimal.Decimal, bool, error) {
+	tn, err := t.a.tenancy.Get(ctx, id)
+	if err != nil {
+		return decimal.Decimal{}, false, err
+	}
+	// A zero threshold means no budget is set, not "alert on any spend".
+	return tn.Settings.CostAlertThreshold, tn.Settings.CostAlertThreshold.IsPositive(), nil
+}
+
+// dailyCosts is anomaly's series source over billing's daily buckets.
+func (a *App) dailyCosts(ctx context.Context, id eusaas.TenantID, from, to time.Time) ([]anomaly.DailyCost, error) {
+	in, err := a.billing.DailyCosts(ctx, id, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]anomaly.DailyCost, len(in))
+	for i, c := range in {
+		out[i] = anomaly.DailyCost{Day: c.Day, Resource: c.Resource, Amount: c.Amount}
+	}
+	return out, nil
+}
+
+// projectedTotal is anomaly's budget projector over billing's month-end projection.
+func (a *App) projectedTotal(ctx context.Context, id eusaas.TenantID, now time.Time) (decimal.Decimal, error) {
+	p, err := a.billing.Projection(ctx, id, now)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	return p.ProjectedTotal, nil
+}
+
+// appCachePurger is gdpr's CachePurger: the tenancy cache entry of the tenant.
+type appCachePurger struct{ a *App }
+
+func (c appCachePurger) PurgeTenant(ctx context.Context, id eusaas.TenantID) error {
+	return c.a.tenancy.PurgeCache(ctx, id)
+}
+
+// appMemorySchemas is gdpr's SchemaDropper in memory mode: the tenancy provisioner's record
+// of the tenant's (simulated) schema. In Postgres mode gdpr drops the schema itself.
+type appMemorySchemas struct{ a *App }
+
+func (s appMemorySchemas) DropSchema(ctx context.Context, id eusaas.TenantID) error {
+	return s.a.tenancy.DropSchema(ctx, id)
+}
+
+// appAuditSource is gdpr's AuditSource: a tenant's audit entries and latest checkpoint as JSON.
+type appAuditSource struct{ svc *audit.Service }
+
+// Entries pages through the tenant's chain oldest first, one JSON document per entry.
+func (s appAuditSource) Entries(ctx context.Context, id eusaas.TenantID, fn func([]byte) error) error {
+	for page := 1; ; page++ {
+		l, err := s.svc.List(ctx, id, audit.Filter{}, eusaas.Page{Page: page, Size: eusaas.MaxPageSize})
+		if err != nil {
+			return err
+		}
+		for _, e := range l.Items {
+			b, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := fn(b); err != nil {
+				return err
+			}
+		}
+		if len(l.Items) < eusaas.MaxPageSize {
+			return nil
+		}
+	}
+}
+
+// LatestCheckpoint is the newest signed checkpoint of the tenant's chain, or JSON null.
+func (s appAuditSource) LatestCheckpoint(ctx context.Context, id eusaas.TenantID) ([]byte, error) {
+	cp, ok, err := s.svc.LatestCheckpoint(ctx, id)
+	if err != nil || !ok {
+		return []byte("null"), err
+	}
+	return json.Marshal(cp)
 }
 
 // serve runs the HTTP server until ctx is canceled, then drains in-flight requests for at
@@ -108,12 +399,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.Notice = m.Stdout
 	log := m.logger(cfg.LogLevel)
 	app, err := NewApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
 
 	srv := &http.Server{
 		Handler:           app.server.Handler(),
@@ -151,4 +446,22 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// worker runs only the background job workers (Postgres mode: River), until ctx ends.
+func cmdWorker(ctx context.Context, m *Main, args []string) error {
+	cfg, err := LoadConfig(m.Getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.Postgres == nil {
+		return &ConfigError{"APP_POSTGRES_HOST", "eusaas worker needs Postgres (in memory mode `serve` runs the jobs itself)"}
+	}
+	log := m.logger(cfg.LogLevel)
+	app, err := NewApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return runJobs(ctx, app.jobs, log)
 }

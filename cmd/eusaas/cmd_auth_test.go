@@ -17,6 +17,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
 func TestKeysGenerate(t *testing.T) {
@@ -133,4 +134,34 @@ func TestWireAuthKeysFromPEM(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "APP_JWT_PUBLIC_KEY")
 	require.False(t, strings.Contains(err.Error(), "BEGIN"), "no key material in errors")
+}
+
+// TestAuthTenancyWiring: the late-bound tenancy adapter lets auth and tenancy reference each
+// other: a tenant created through tenancy (whose owner invitation auth issues) is resolved by
+// auth for registration.
+func TestAuthTenancyWiring(t *testing.T) {
+	cfg, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	a := authTestApp(t, cfg, true)
+	ten := &authTenancy{}
+	_, err = ten.Resolve(context.Background(), "acme")
+	require.Equal(t, eusaas.Unavailable, eusaas.KindOf(err), "unwired adapter fails closed")
+	svc, err := a.wireAuth(context.Background(), ten, eusaas.Discard, io.Discard)
+	require.NoError(t, err)
+	tsvc, err := a.wireTenancy(eusaas.Discard, svc)
+	require.NoError(t, err)
+	ten.Service = tsvc
+	_, err = ten.Resolve(context.Background(), "no-such-tenant")
+	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
+
+	ctx := context.Background()
+	res, err := tsvc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@example.com"})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Invitation.Token, "tenancy got the owner invitation from auth")
+	u, err := svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "owner@example.com",
+		Password: "Correct-Horse-9", FullName: "Olga", InvitationToken: res.Invitation.Token})
+	require.NoError(t, err)
+	require.Equal(t, auth.RoleOwner, u.Role)
+	_, err = svc.Login(ctx, auth.LoginInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: "Correct-Horse-9"})
+	require.NoError(t, err)
 }

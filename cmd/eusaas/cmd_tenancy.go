@@ -40,6 +40,10 @@ func cmdMigrate(ctx context.Context, m *Main, args []string) error {
 	if err := db.MigratePlatform(ctx); err != nil {
 		return fmt.Errorf("platform migrations: %w", err)
 	}
+	// The job queue's tables (River) live beside the platform tables.
+	if err := migrateJobs(ctx, db); err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
 	fmt.Fprintf(m.Stdout, "platform schema %s is up to date (%s)\n", postgres.PlatformSchema, time.Since(start).Round(time.Millisecond))
 	return nil
 }

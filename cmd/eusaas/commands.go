@@ -14,5 +14,6 @@ func commands() map[string]command {
 		"audit":   cmdAudit,
 		"gdpr":    gdprCommand,
 		"anomaly": cmdAnomaly, // cmd_anomaly.go
+		"worker":  cmdWorker,  // app.go
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -27,6 +28,16 @@ type Config struct {
 	BootstrapPassword  string
 	HTTPAddr           string
 	PrometheusURL      string
+	// JobsInProcess runs the background job workers inside `serve` (APP_JOBS_IN_PROCESS,
+	// default true); set it to false when `eusaas worker` processes run them.
+	JobsInProcess bool
+
+	// Env is the lookup the configuration was read with; module wiring reads its own
+	// APP_<MODULE>_* variables through it.
+	Env func(string) string
+	// Notice receives one-time messages for the person starting the server (a generated
+	// operator password); never the log.
+	Notice io.Writer
 }
 
 // PostgresConfig holds the connection settings.
@@ -66,6 +77,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		CeleryBrokerURL:    "redis://localhost:6379/1",
 		LogLevel:           slog.LevelInfo,
 		HTTPAddr:           ":8000",
+		JobsInProcess:      true,
+		Env:                getenv,
+		Notice:             os.Stderr,
 	}
 	str := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -141,6 +155,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("APP_HTTP_ADDR", &c.HTTPAddr)
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return c, &ConfigError{"APP_HTTP_ADDR", "must be host:port or :port"}
+	}
+	if v := getenv("APP_JOBS_IN_PROCESS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, &ConfigError{"APP_JOBS_IN_PROCESS", "must be true or false"}
+		}
+		c.JobsInProcess = b
 	}
 	str("APP_PROMETHEUS_URL", &c.PrometheusURL)
 	if c.PrometheusURL != "" {

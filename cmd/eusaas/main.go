@@ -51,10 +51,16 @@ func Version() string {
 const usage = `usage: eusaas <command> [flags]
 
 commands:
-  serve      run the HTTP server (in-memory adapters unless APP_POSTGRES_* is set)
-  migrate    apply the platform migrations; "migrate tenants [--concurrency N]" migrates every tenant schema
-  version    print the version
-  keys generate [--dir DIR]   write an RS256 key pair (jwt-private.pem, jwt-public.pem)
+  serve                         run the HTTP server and, unless APP_JOBS_IN_PROCESS=false, the job workers
+                                (in-memory adapters unless an APP_POSTGRES_* variable is set)
+  worker                        run only the background job workers (Postgres mode)
+  migrate                       apply the platform migrations (and the job queue's)
+  migrate tenants [--concurrency N]   bring every tenant schema to the latest version
+  keys generate [--dir DIR]     write an RS256 key pair (jwt-private.pem, jwt-public.pem)
+  audit verify [--tenant ID]    verify audit chains; exits non-zero on any finding
+  anomaly scan | eval --nab DIR scan every tenant now | evaluate the detectors
+  gdpr verify-export FILE       check an export archive's checksums and signature offline
+  version                       print the version
 
 Configuration is read from APP_* environment variables; see README.md.
 `

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/anomaly"
@@ -38,7 +37,7 @@ type anomalyModule struct {
 }
 
 // wireAnomaly builds the anomaly store for the app's mode (memory or the tenant schemas'
-// anomalies table), the service and the scanner, and registers the HTTP routes.
+// anomalies table), the service and the scanner; wire registers its HTTP routes.
 func (a *App) wireAnomaly(p AnomalyPorts) *anomalyModule {
 	var store anomaly.Store
 	if a.Memory() {
@@ -48,7 +47,6 @@ func (a *App) wireAnomaly(p AnomalyPorts) *anomalyModule {
 	}
 	svc := anomaly.NewService(store, nil, p.Recorder)
 	sc := anomaly.NewScanner(p.Series, p.Tenants, store, p.Notifier, anomaly.ScannerOptions{Projector: p.Projector, Logger: a.log})
-	httpapi.RegisterAnomaly(a.server, svc)
 	return &anomalyModule{Service: svc, Scanner: sc}
 }
 

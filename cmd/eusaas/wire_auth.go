@@ -14,6 +14,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/postgres"
 	redisadapter "github.com/eusaas/eusaas/adapters/redis"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
 // authTenantResolver adapts a function (over the tenancy service) to auth.TenantResolver.
@@ -21,6 +22,22 @@ type authTenantResolver func(ctx context.Context, idOrSlug string) (auth.TenantI
 
 func (f authTenantResolver) Resolve(ctx context.Context, idOrSlug string) (auth.TenantInfo, error) {
 	return f(ctx, idOrSlug)
+}
+
+// authTenancy adapts the tenancy service to auth.TenantResolver. Service is set once both
+// are built: tenancy takes auth as its InvitationIssuer and auth resolves tenants through
+// tenancy, so wire auth with an empty authTenancy, then tenancy, then fill it in.
+type authTenancy struct{ Service *tenancy.Service }
+
+func (t *authTenancy) Resolve(ctx context.Context, idOrSlug string) (auth.TenantInfo, error) {
+	if t.Service == nil {
+		return auth.TenantInfo{}, eusaas.E(eusaas.Unavailable, "tenancy not wired yet")
+	}
+	tn, err := t.Service.Resolve(ctx, idOrSlug)
+	if err != nil {
+		return auth.TenantInfo{}, err
+	}
+	return auth.TenantInfo{ID: tn.ID, Status: string(tn.Status), AllowSelfRegistration: tn.Settings.AllowSelfRegistration}, nil
 }
 
 // authMissingKeys says how to make keys; the server refuses to start without them outside

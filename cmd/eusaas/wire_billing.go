@@ -32,8 +32,8 @@ const (
 // a.server (which must exist), counts API calls through the server's OnTenantRequest hook
 // and starts the meters: API-call flush every minute; in Postgres mode the daily storage
 // meter; when APP_PROMETHEUS_URL is set the hourly Prometheus collector; and a maintenance
-// loop (dedup purge after the retention, overdue sweep). The loops stop, after a final API
-// call flush, when the App closes.
+// loop (dedup purge after the retention, overdue sweep).
+// The loops stop, after a final API call flush, when the App closes.
 func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Service, error) {
 	opts := billing.Options{Tx: a.tx, Recorder: deps.Recorder, Thresholds: deps.Thresholds}
 	var svc *billing.Service
@@ -78,7 +78,8 @@ func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Servi
 }
 
 // billingMaintain purges expired dedup rows and marks overdue invoices, for every tenant,
-// at start and then periodically.
+// at start and then periodically. (Monthly drafting and issuing is the app's
+// billing.invoices job.)
 func billingMaintain(ctx context.Context, a *App, svc *billing.Service, tenants metering.TenantLister) {
 	tick := time.NewTicker(billingMaintainEvery)
 	defer tick.Stop()

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/internal/redistest"
+)
+
+// client talks to a running App over real HTTP, like an outside user.
+type client struct {
+	t    *testing.T
+	base string
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &m), "body: %s", r.body)
+	return m
+}
+
+func (c *client) do(method, path, token string, body any, headers ...string) resp {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(c.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	require.NoError(c.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(c.t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(c.t, err)
+	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (c *client) expect(status int, r resp) resp {
+	c.t.Helper()
+	require.Equal(c.t, status, r.status, "body: %s", r.body)
+	if status >= 400 {
+		require.Equal(c.t, "application/problem+json", r.header.Get("Content-Type"))
+	}
+	return r
+}
+
+func startApp(t *testing.T, env map[string]string) *client {
+	t.Helper()
+	if env["APP_GDPR_ARCHIVE_DIR"] == "" {
+		env["APP_GDPR_ARCHIVE_DIR"] = t.TempDir()
+	}
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	app, err := NewApp(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(app.Close)
+	require.NoError(t, app.Start(ctx))
+	srv := httptest.NewServer(app.server.Handler())
+	t.Cleanup(srv.Close)
+	return &client{t: t, base: srv.URL}
+}
+
+const (
+	opEmail    = "root@platform.example"
+	opPassword = "Operator-Passw0rd!"
+)
+
+func TestEndToEndMemory(t *testing.T) {
+	c := startApp(t, map[string]string{
+		"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword,
+	})
+	walkThrough(t, c)
+}
+
+func TestEndToEndPostgres(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	redisURL := redistest.URL(t)
+	// The app takes its settings from APP_ variables; point them at the test database.
+	cfg := pgConfigFromURL(t, dbURL)
+	cfg["APP_REDIS_URL"] = redisURL
+	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"] = opEmail
+	cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opPassword
+	priv, pub := testKeyPEMs(t)
+	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = priv, pub
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
+	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+	c := startApp(t, cfg)
+	walkThrough(t, c)
+}
+
+// walkThrough is the platform's main path, as a customer and an operator live it.
+func walkThrough(t *testing.T, c *client) {
+	// Operator logs in (no X-Tenant-ID).
+	r := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword}))
+	op := r.json(t)["access_token"].(string)
+
+	// Creates a tenant; the owner invitation comes back once.
+	r = c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{
+		"name": "Acme GmbH", "slug": "acme", "admin_email": "owner@acme.example", "tier": "STARTER",
+	}))
+	tenant := r.json(t)
+	tid := tenant["id"].(string)
+	require.Equal(t, "ACTIVE", tenant["status"])
+	inv := tenant["owner_invitation"].(map[string]any)["token"].(string)
+	c.expect(409, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Other", "slug": "acme", "admin_email": "x@y.example"}))
+	c.expect(422, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Bad", "slug": "Not A Slug", "admin_email": "x@y.example"}))
+
+	// The owner registers with the invitation and logs in.
+	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{
+		"email": "owner@acme.example", "password": "Owner-Passw0rd!", "full_name": "Olga Owner", "invitation_token": inv,
+	}, "X-Tenant-ID", "acme"))
+	c.expect(401, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "owner@acme.example", "password": "wrong-Passw0rd!"}, "X-Tenant-ID", "acme"))
+	r = c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "owner@acme.example", "password": "Owner-Passw0rd!"}, "X-Tenant-ID", tid))
+	tokens := r.json(t)
+	owner := tokens["access_token"].(string)
+	require.Equal(t, "Bearer", tokens["token_type"])
+	me := c.expect(200, c.do("GET", "/api/v1/auth/me", owner, nil)).json(t)
+	require.Equal(t, "OWNER", me["role"])
+	require.Equal(t, tid, me["tenant_id"])
+
+	// A second tenant's owner cannot see the first tenant.
+	r = c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Globex", "slug": "globex", "admin_email": "owner@globex.example"}))
+	other := r.json(t)
+	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{
+		"email": "owner@globex.example", "password": "Owner-Passw0rd!", "full_name": "Gus", "invitation_token": other["owner_invitation"].(map[string]any)["token"],
+	}, "X-Tenant-ID", "globex"))
+	r = c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "owner@globex.example", "password": "Owner-Passw0rd!"}, "X-Tenant-ID", "globex"))
+	globex := r.json(t)["access_token"].(string)
+	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid, owner, nil))
+	c.expect(403, c.do("GET", "/api/v1/tenants/"+tid, globex, nil))
+	c.expect(403, c.do("GET", "/api/v1/tenants/"+tid+"/costs/current", globex, nil))
+	c.expect(403, c.do("GET", "/api/v1/tenants/"+tid+"/audit-log", globex, nil))
+
+	// Usage goes in (operator), costs come out (owner), exactly.
+	now := time.Now().UTC()
+	events := []map[string]any{
+		{"id": "e1", "resource_type": "CPU", "quantity": "10", "timestamp": now.Add(-time.Hour).Format(time.RFC3339)},
+		{"id": "e2", "resource_type": "API_CALLS", "quantity": 1000, "timestamp": now.Add(-time.Hour).Format(time.RFC3339)},
+		{"id": "e3", "resource_type": "CPU", "quantity": "1", "timestamp": now.Add(time.Hour).Format(time.RFC3339)}, // in the future: rejected
+	}
+	r = c.expect(200, c.do("POST", "/api/v1/tenants/"+tid+"/usage", op, map[string]any{"events": events}))
+	ing := r.json(t)
+	require.EqualValues(t, 2, ing["accepted"])
+	require.EqualValues(t, 1, ing["rejected"])
+	r = c.expect(200, c.do("POST", "/api/v1/tenants/"+tid+"/usage", op, map[string]any{"events": events[:2]}))
+	require.EqualValues(t, 2, r.json(t)["duplicates"])
+	c.expect(403, c.do("POST", "/api/v1/tenants/"+tid+"/usage", owner, map[string]any{"events": events[:1]}))
+	c.expect(422, c.do("POST", "/api/v1/tenants/"+tid+"/usage", op, map[string]any{"events": []map[string]any{{"id": "x", "resource_type": "NOPE", "quantity": "1", "timestamp": now.Format(time.RFC3339)}}}))
+	day := now.Add(-time.Hour).Format("2006-01-02")
+	r = c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/costs?start_date="+day+"&end_date="+day+"&group_by=resource", owner, nil))
+	// 10 vCPU-hours * 0.02 + 1000 calls * 0.0001 = 0.2 + 0.1
+	requireDecimal(t, "0.3", r.json(t)["total_amount"])
+	c.expect(422, c.do("GET", "/api/v1/tenants/"+tid+"/costs?start_date="+day+"&end_date=2000-01-01", owner, nil))
+	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/costs/projection", owner, nil))
+	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/invoices", owner, nil))
+	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/anomalies", owner, nil))
+
+	// The audit log recorded it and verifies.
+	r = c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/audit-log", owner, nil))
+	require.NotEmpty(t, r.json(t)["items"])
+	r = c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/audit-log/verify", owner, nil))
+	require.Equal(t, true, r.json(t)["valid"], "%s", r.body)
+
+	// GDPR export: 202, then COMPLETED with a download URL that needs no bearer token.
+	r = c.expect(202, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/export", owner, map[string]any{"format": "json"}))
+	job := r.json(t)["job_id"].(string)
+	var status map[string]any
+	require.Eventually(t, func() bool {
+		status = c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/gdpr/export/"+job, owner, nil)).json(t)
+		return status["status"] == "COMPLETED" || status["status"] == "FAILED"
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, "COMPLETED", status["status"], "%v", status)
+	dl := status["download_url"].(string)
+	u, err := url.Parse(dl)
+	require.NoError(t, err)
+	res := c.do("GET", u.RequestURI(), "", nil)
+	require.Equal(t, 200, res.status)
+	zr, err := zip.NewReader(bytes.NewReader(res.body), int64(len(res.body)))
+	require.NoError(t, err, "the export is a zip archive")
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		rc, err := f.Open()
+		require.NoError(t, err)
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		require.NotContains(t, string(content), "$argon2id$", "%s: credentials are never exported", f.Name)
+		require.NotContains(t, string(content), "owner@globex.example", "%s: another tenant's data", f.Name)
+	}
+	require.Contains(t, names, "manifest.json")
+	c.expect(422, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/export", owner, map[string]any{"format": "yaml"}))
+	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/gdpr/retention", owner, nil))
+
+	// Refresh rotates; logout revokes the access token.
+	r = c.expect(200, c.do("POST", "/api/v1/auth/refresh", "", map[string]any{"refresh_token": tokens["refresh_token"]}))
+	owner2 := r.json(t)["access_token"].(string)
+	c.expect(204, c.do("POST", "/api/v1/auth/logout", owner2, nil))
+	c.expect(401, c.do("GET", "/api/v1/auth/me", owner2, nil))
+	c.expect(401, c.do("GET", "/api/v1/auth/me", owner, nil)) // the whole session ended
+	r = c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "owner@acme.example", "password": "Owner-Passw0rd!"}, "X-Tenant-ID", "acme"))
+	owner = r.json(t)["access_token"].(string)
+
+	// Suspension locks the tenant's users out; the operator can still manage it.
+	c.expect(200, c.do("POST", "/api/v1/tenants/"+tid+"/suspend", op, nil))
+	c.expect(409, c.do("POST", "/api/v1/tenants/"+tid+"/suspend", op, nil))
+	c.expect(403, c.do("GET", "/api/v1/tenants/"+tid+"/costs/current", owner, nil))
+	c.expect(200, c.do("POST", "/api/v1/tenants/"+tid+"/activate", op, nil))
+
+	// Deprovisioning ends DELETED; the tombstone keeps no personal data.
+	r = c.do("DELETE", "/api/v1/tenants/"+tid, op, nil)
+	require.Contains(t, []int{200, 202, 204}, r.status, "body: %s", r.body)
+	require.Eventually(t, func() bool {
+		g := c.do("GET", "/api/v1/tenants/"+tid, op, nil)
+		return g.status == 200 && g.json(t)["status"] == "DELETED"
+	}, 30*time.Second, 100*time.Millisecond)
+	g := c.expect(200, c.do("GET", "/api/v1/tenants/"+tid, op, nil))
+	require.NotContains(t, string(g.body), "owner@acme.example")
+	// The tenant's users went with it: their tokens no longer open anything.
+	gone := c.do("GET", "/api/v1/tenants/"+tid+"/costs/current", owner, nil)
+	require.Contains(t, []int{401, 404}, gone.status, "body: %s", gone.body)
+
+	// The platform still answers its operations endpoints.
+	c.expect(200, c.do("GET", "/health", "", nil))
+	m := c.expect(200, c.do("GET", "/metrics", "", nil))
+	require.Contains(t, string(m.body), "http_requests_total")
+}
+
+func requireDecimal(t *testing.T, want string, got any) {
+	t.Helper()
+	s, ok := got.(string)
+	require.True(t, ok, "money must be a decimal string, got %T %v", got, got)
+	require.Equal(t, strings.TrimRight(strings.TrimRight(want, "0"), "."), strings.TrimRight(strings.TrimRight(s, "0"), "."), "amount %s", s)
+}
+
+func pgConfigFromURL(t *testing.T, raw string) map[string]string {
+	t.Helper()
+	var host, port, user, db string
+	// postgres://user@host:port/db?...
+	rest := strings.TrimPrefix(raw, "postgres://")
+	at := strings.Index(rest, "@")
+	user = rest[:at]
+	if i := strings.Index(user, ":"); i >= 0 {
+		user = user[:i]
+	}
+	rest = rest[at+1:]
+	slash := strings.Index(rest, "/")
+	hp := rest[:slash]
+	db = rest[slash+1:]
+	if q := strings.Index(db, "?"); q >= 0 {
+		db = db[:q]
+	}
+	host, port = hp, "5432"
+	if i := strings.LastIndex(hp, ":"); i >= 0 {
+		host, port = hp[:i], hp[i+1:]
+	}
+	_ = fmt.Sprint
+	return map[string]string{"APP_POSTGRES_HOST": host, "APP_POSTGRES_PORT": port, "APP_POSTGRES_USER": user, "APP_POSTGRES_DB": db}
+}
+
+func testKeyPEMs(t *testing.T) (priv, pub string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	pubDer, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	require.NoError(t, err)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDer}))
+}
