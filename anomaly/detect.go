@@ -3,7 +3,6 @@ package anomaly
 import (
 	"math"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -84,10 +83,10 @@ func (z ZScore) Evaluate(history []decimal.Decimal, _ time.Time, actual decimal.
 	fs := make([]float64, w)
 	for i, d := range base {
 		sum = sum.Add(d)
-		fs[i] = d.InexactFloat64()
+		fs[i] = Float(d)
 	}
 	ev.Expected = sum.Div(decimal.NewFromInt(int64(w))).Round(2)
-	ev.Score, ev.Sigma = z.ScoreFloat(fs, actual.InexactFloat64())
+	ev.Score, ev.Sigma = z.ScoreFloat(fs, Float(actual))
 	ev.Ready = true
 	return ev
 }
@@ -191,7 +190,7 @@ func (s Seasonal) monthExtra(h []decimal.Decimal, m int, sigma float64) (decimal
 	var extra decimal.Decimal
 	for i, nb := range neighbours {
 		d := h[m].Sub(h[nb])
-		if math.Abs(d.InexactFloat64()) < limit || (i > 0 && d.Sign() != extra.Sign()) {
+		if math.Abs(Float(d)) < limit || (i > 0 && d.Sign() != extra.Sign()) {
 			return decimal.Zero, false
 		}
 		if i == 0 || d.Abs().LessThan(extra.Abs()) {
@@ -219,16 +218,16 @@ func (s Seasonal) Evaluate(history []decimal.Decimal, day time.Time, actual deci
 	ev.Expected = l0.Add(medianDec(effects))
 	fs := make([]float64, n)
 	for i, d := range history {
-		fs[i] = d.InexactFloat64()
+		fs[i] = Float(d)
 	}
-	ev.Sigma = s.sigma(fs, ev.Expected.InexactFloat64())
+	ev.Sigma = s.sigma(fs, Float(ev.Expected))
 	if m, ok := s.monthRef(n, day); ok {
 		if extra, ok := s.monthExtra(history, m, ev.Sigma); ok {
 			ev.Expected = ev.Expected.Add(extra)
-			ev.Sigma = s.Floor.apply(ev.Sigma, ev.Expected.InexactFloat64())
+			ev.Sigma = s.Floor.apply(ev.Sigma, Float(ev.Expected))
 		}
 	}
-	ev.Score = (actual.InexactFloat64() - ev.Expected.InexactFloat64()) / ev.Sigma
+	ev.Score = (Float(actual) - Float(ev.Expected)) / ev.Sigma
 	ev.Ready = true
 	return ev
 }
@@ -242,9 +241,10 @@ func (s Seasonal) ExpectedFloat(h []float64, scratch []float64) (float64, bool) 
 	if n < s.MinHistory() || k < s.MinRefs {
 		return 0, false
 	}
-	scratch = slices.Grow(scratch[:0], p+k)
+	scratch = slices.Grow(scratch[:0], p)
 	l0 := medianF(append(scratch[:0], h[n-p:n]...))
-	effects := make([]float64, 0, 8)
+	var effBuf [8]float64
+	effects := effBuf[:0]
 	for i := 1; i <= k; i++ {
 		r := n - i*p
 		effects = append(effects, h[r]-medianF(append(scratch[:0], h[r-p:r]...)))
@@ -298,6 +298,18 @@ func (s Seasonal) ScoreFloat(h []float64, x float64) (score, sigma float64, read
 	return (x - e) / sigma, sigma, true
 }
 
+// Float converts a decimal to float64 for statistics (never for money). Amounts with at
+// most 15 significant digits and a small exponent, i.e. all real costs, take an
+// allocation-free path (coefficient / 10^k, correctly rounded since both are exact
+// float64s); anything else goes through the decimal package.
+func Float(d decimal.Decimal) float64 {
+	exp := d.Exponent()
+	if exp <= 0 && exp >= -22 && d.NumDigits() <= 15 {
+		return float64(d.CoefficientInt64()) / math.Pow10(int(-exp))
+	}
+	return d.InexactFloat64()
+}
+
 // coldExpected is the expected value reported when no statistical baseline exists: the
 // last observed day (0 for a resource with no history).
 func coldExpected(h []decimal.Decimal) decimal.Decimal {
@@ -316,7 +328,7 @@ func medianDec(v []decimal.Decimal) decimal.Decimal {
 		return decimal.Zero
 	}
 	s := slices.Clone(v)
-	sort.Slice(s, func(i, j int) bool { return s[i].LessThan(s[j]) })
+	slices.SortFunc(s, func(a, b decimal.Decimal) int { return a.Cmp(b) })
 	m := len(s) / 2
 	if len(s)%2 == 1 {
 		return s[m]

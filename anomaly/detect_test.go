@@ -262,3 +262,12 @@ func TestSeasonalMonthStartIgnoresLevelShift(t *testing.T) {
 	requireDec(t, "300", ev.Expected)
 	require.InDelta(t, 0, ev.Score, 1e-9)
 }
+
+func TestFloat(t *testing.T) {
+	for _, s := range []string{"0", "12.34", "-0.01", "1234567.891", "0.1", "99999999999.9999"} {
+		require.Equal(t, d(s).InexactFloat64(), anomaly.Float(d(s)), s)
+	}
+	big := d("123456789012345678901234.5")
+	require.Equal(t, big.InexactFloat64(), anomaly.Float(big))
+	require.Equal(t, 1.5e30, anomaly.Float(d("1.5e30")))
+}

@@ -187,6 +187,10 @@ func (s *Scanner) ScanTenant(ctx context.Context, t TenantConfig) (TenantReport,
 	}
 	byName := map[string]*scanSeries{}
 	total := &scanSeries{name: ServiceTotal, first: days, values: make([]decimal.Decimal, days)}
+	// The total is summed exactly in int64 micro-EUR when every amount allows it (decimal
+	// additions allocate, and this is the scan's hottest loop); otherwise with decimals.
+	micros := make([]int64, days)
+	microsOK := true
 	for _, r := range rows {
 		i := int(DayOf(r.Day).Sub(from).Hours() / 24)
 		if i < 0 || i >= days {
@@ -197,10 +201,29 @@ func (s *Scanner) ScanTenant(ctx context.Context, t TenantConfig) (TenantReport,
 			ser = &scanSeries{name: r.Resource, first: days, values: make([]decimal.Decimal, days)}
 			byName[r.Resource] = ser
 		}
-		ser.values[i] = ser.values[i].Add(r.Amount)
+		// Plain assignment for the usual single row per day and resource (decimal
+		// additions allocate); duplicates are summed.
+		if ser.values[i].IsZero() {
+			ser.values[i] = r.Amount
+		} else {
+			ser.values[i] = ser.values[i].Add(r.Amount)
+		}
 		ser.first = min(ser.first, i)
-		total.values[i] = total.values[i].Add(r.Amount)
 		total.first = min(total.first, i)
+		if microsOK {
+			m, ok := scanMicros(r.Amount)
+			microsOK = ok
+			micros[i] += m
+		}
+	}
+	for i := total.first; i < days; i++ {
+		if microsOK {
+			total.values[i] = decimal.New(micros[i], -6)
+			continue
+		}
+		for _, ser := range byName {
+			total.values[i] = total.values[i].Add(ser.values[i])
+		}
 	}
 	resources := make([]*scanSeries, 0, len(byName))
 	for _, ser := range byName {
@@ -265,6 +288,18 @@ func (s *Scanner) ScanTenant(ctx context.Context, t TenantConfig) (TenantReport,
 		return rep, err
 	}
 	return rep, nil
+}
+
+var scanPow10 = [...]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12}
+
+// scanMicros converts d to exact micro-units when d has at most 6 decimals and is small
+// enough (below 10^10 EUR) that sums of a day's rows cannot overflow.
+func scanMicros(d decimal.Decimal) (int64, bool) {
+	exp := int(d.Exponent())
+	if exp < -6 || exp > 6 || d.NumDigits()+exp > 10 {
+		return 0, false
+	}
+	return d.CoefficientInt64() * scanPow10[exp+6], true
 }
 
 // record applies suppression, stores a and notifies it when it is new.

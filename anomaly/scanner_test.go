@@ -374,3 +374,24 @@ func TestServiceAcknowledgeAudits(t *testing.T) {
 	_, err = svc.List(ctx, tn, anomaly.Filter{Severity: &bad}, eusaas.Page{})
 	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
 }
+
+// The tenant total is exact whichever way it is summed: micro-EUR integers for ordinary
+// amounts, decimals for amounts with more than 6 decimals.
+func TestScannerTotalIsExact(t *testing.T) {
+	for _, tail := range []string{"0.000001", "0.0000001"} {
+		f := newFixture()
+		tn := newTenant()
+		f.tenants = []anomaly.TenantConfig{{ID: tn}}
+		for _, r := range []string{"A", "B", "C"} {
+			f.put(tn, r, scanned, append(rep("10", 28), "12")...) // +2 each: under the gate
+		}
+		f.put(tn, "D", scanned, append(rep("1", 28), "1"+tail[1:])...)
+		_, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(context.Background())
+		require.NoError(t, err)
+		as := f.all(t, tn)
+		require.Len(t, as, 1, tail)
+		require.Equal(t, anomaly.ServiceTotal, as[0].Service)
+		requireDec(t, "31", as[0].Expected)
+		requireDec(t, "37"+tail[1:], as[0].Actual)
+	}
+}

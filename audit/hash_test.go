@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
 )
 
@@ -109,4 +111,41 @@ func TestCommitAndCheckpointSeparation(t *testing.T) {
 	var back audit.Checkpoint
 	require.NoError(t, back.UnmarshalJSON(b))
 	require.True(t, audit.VerifyCheckpoint(pub, back))
+}
+
+func TestRecordTakesActorAndMetaFromContext(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewAuditStore()
+	svc := audit.NewService(store, store, audit.Options{})
+	tenant := eusaas.NewTenantID()
+	actor := eusaas.Actor{Kind: eusaas.ActorUser, ID: "u-ctx", TenantID: tenant}
+	rctx := eusaas.WithRequestMeta(eusaas.WithActor(ctx, actor), eusaas.RequestMeta{IP: "198.51.100.9", UserAgent: "ua"})
+	e, err := svc.RecordEntry(rctx, eusaas.AuditEvent{TenantID: tenant, Action: audit.ActionLogout})
+	require.NoError(t, err)
+	require.Equal(t, actor, e.Actor)
+	ip, ok := e.Field(audit.FieldIPAddress)
+	require.True(t, ok)
+	require.Equal(t, "198.51.100.9", ip.Value)
+	require.Equal(t, "u-ctx", e.Subject, "the actor owns its IP address")
+	e, err = svc.RecordEntry(ctx, eusaas.AuditEvent{TenantID: tenant, Action: audit.ActionLogout})
+	require.NoError(t, err)
+	require.Equal(t, eusaas.System, e.Actor)
+	require.Empty(t, e.Personal)
+}
+
+func TestSystemIsNoSubject(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewAuditStore()
+	svc := audit.NewService(store, store, audit.Options{})
+	tenant := eusaas.NewTenantID()
+	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "LOGIN_FAILED", Personal: map[string]string{"email": "x@example.org"}}
+	a, err := svc.RecordEntry(ctx, ev)
+	require.NoError(t, err)
+	b, err := svc.RecordEntry(ctx, ev)
+	require.NoError(t, err)
+	require.NotEqual(t, "system", a.Subject)
+	require.NotEqual(t, a.Subject, b.Subject, "one key per entry")
+	n, err := svc.EraseSubject(ctx, tenant, a.Subject)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 }

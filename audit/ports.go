@@ -35,8 +35,8 @@ type Store interface {
 
 	// Scan reads one consistent snapshot of the chain: it returns the head of that snapshot
 	// and calls fn for every stored entry in ascending seq order, personal values filled
-	// (Erased when the value is gone). Entries are streamed, not collected. An error from fn
-	// stops the scan and is returned.
+	// (Erased when the value is gone). Entries are streamed, not collected; each entry passed
+	// to fn is fn's to keep. An error from fn stops the scan and is returned.
 	Scan(ctx context.Context, chain eusaas.TenantID, fn func(*Entry) error) (Head, error)
 
 	// List returns the entries of chain matching f, newest first, and the total count.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"runtime"
 	"sort"
@@ -21,6 +22,8 @@ type Options struct {
 	// Signer signs checkpoints. Without one no checkpoints are made (and truncation of the
 	// tail cannot be detected).
 	Signer ed25519.PrivateKey
+	// PreviousKeys are retired signing keys whose checkpoints the verifier still trusts.
+	PreviousKeys []ed25519.PublicKey
 	// Sink receives a copy of every checkpoint (optional).
 	Sink CheckpointSink
 	// CheckpointEvery makes a checkpoint once this many entries were appended since the last
@@ -104,7 +107,7 @@ func (s *Service) PublicKey() ed25519.PublicKey { return s.pub }
 
 // Verifier returns a verifier over the service's stores and public key.
 func (s *Service) Verifier() *Verifier {
-	v := &Verifier{Store: s.store, Keys: s.keys, PublicKey: s.pub}
+	v := &Verifier{Store: s.store, Keys: s.keys, PublicKey: s.pub, PreviousKeys: s.opts.PreviousKeys}
 	if src, ok := s.opts.Sink.(CheckpointSource); ok {
 		v.Source = src
 	}
@@ -123,7 +126,8 @@ func (s *Service) chain(id eusaas.TenantID) *chainState {
 }
 
 // Record appends ev to its chain (the tenant's, or the platform chain when ev.TenantID is
-// zero). It returns once the entry is committed, or, when ctx carries a transaction of the
+// zero). An event without an actor takes the context's (eusaas.ActorFrom), one without
+// request metadata the context's (eusaas.RequestMetaFrom). It returns once the entry is committed, or, when ctx carries a transaction of the
 // store's adapter, once it is written in that transaction. Concurrent calls for the same chain
 // are committed together (group commit).
 func (s *Service) Record(ctx context.Context, ev eusaas.AuditEvent) error {
@@ -144,6 +148,13 @@ func (s *Service) record(ctx context.Context, ev eusaas.AuditEvent) (Entry, erro
 	case <-s.closed:
 		return Entry{}, ErrClosed
 	default:
+	}
+	// Modules may leave who and from where to the request context the HTTP layer filled.
+	if ev.Actor.Kind == "" && ev.Actor.ID == "" {
+		ev.Actor = eusaas.ActorFrom(ctx)
+	}
+	if ev.Meta == (eusaas.RequestMeta{}) {
+		ev.Meta = eusaas.RequestMetaFrom(ctx)
 	}
 	e, err := s.prepare(ctx, ev)
 	if err != nil {
@@ -234,13 +245,15 @@ func platformTenant(ev eusaas.AuditEvent) eusaas.TenantID {
 }
 
 // subjectOf picks the data subject owning an entry's personal values: the event's subject,
-// else the actor (whose IP address and user agent they are), else a subject of its own for
-// this one entry, so the values stay erasable (by retention).
+// else the acting user, operator or service (whose IP address and user agent they are), else
+// a subject of its own for this one entry.
 func subjectOf(ev eusaas.AuditEvent, id uuid.UUID) string {
 	if ev.Subject != "" {
 		return ev.Subject
 	}
-	if ev.Actor.ID != "" {
+	// The system actor is not a person: personal values it records (an unknown e-mail in
+	// a failed login) get a key of their own.
+	if ev.Actor.ID != "" && ev.Actor.Kind != eusaas.ActorSystem {
 		return ev.Actor.ID
 	}
 	return "entry:" + id.String()
@@ -302,6 +315,11 @@ func (s *Service) lead(ctx context.Context, chain eusaas.TenantID, c *chainState
 	batch := make([]*pending, n)
 	copy(batch, c.queue[:n])
 	c.queue = append(c.queue[:0], c.queue[n:]...)
+	if n == 0 { // everything queued was withdrawn by canceled callers
+		c.leading = false
+		c.mu.Unlock()
+		return
+	}
 	c.mu.Unlock()
 
 	// The batch holds other callers' entries: the leader's cancellation must not abort them.
@@ -311,15 +329,23 @@ func (s *Service) lead(ctx context.Context, chain eusaas.TenantID, c *chainState
 		entries[i] = &p.entry
 	}
 	var head Head
-	err := s.store.Append(bctx, chain, func(h Head) ([]Entry, error) {
-		seal(h, entries)
-		out := make([]Entry, len(entries))
-		for i, e := range entries {
-			out[i] = *e
+	var err error
+	// A deadlock or serialization failure (Aborted) was rolled back by the database, so the
+	// batch can be sealed again on the new head and retried.
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.store.Append(bctx, chain, func(h Head) ([]Entry, error) {
+			seal(h, entries)
+			out := make([]Entry, len(entries))
+			for i, e := range entries {
+				out[i] = *e
+			}
+			head = Head{Size: h.Size + int64(len(entries)), Hash: entries[len(entries)-1].Hash}
+			return out, nil
+		})
+		if eusaas.KindOf(err) != eusaas.Aborted || errors.Is(err, ErrConflict) {
+			break
 		}
-		head = Head{Size: h.Size + int64(len(entries)), Hash: entries[len(entries)-1].Hash}
-		return out, nil
-	})
+	}
 	for _, p := range batch {
 		p.done <- err
 	}

@@ -64,7 +64,10 @@ type Verifier struct {
 	Store     Store
 	Keys      KeyStore // optional
 	PublicKey ed25519.PublicKey
-	Source    CheckpointSource // optional
+	// PreviousKeys are retired checkpoint keys whose checkpoints are still trusted (key
+	// rotation); each checkpoint is checked with the key its KeyID names.
+	PreviousKeys []ed25519.PublicKey
+	Source       CheckpointSource // optional
 	// Window bounds how far (in seqs) the classifier looks for an entry's original position
 	// (default 64).
 	Window int64
@@ -126,8 +129,14 @@ func (v *Verifier) Verify(ctx context.Context, chain eusaas.TenantID) (Report, e
 // checkpoints loads the store's checkpoints and the source's latest one, verifies their
 // signatures and returns the valid ones by ascending size.
 func (v *Verifier) checkpoints(ctx context.Context, chain eusaas.TenantID) ([]Checkpoint, *Finding, error) {
-	if v.PublicKey == nil {
+	if v.PublicKey == nil && len(v.PreviousKeys) == 0 {
 		return nil, nil, nil
+	}
+	keys := map[string]ed25519.PublicKey{}
+	for _, k := range append([]ed25519.PublicKey{v.PublicKey}, v.PreviousKeys...) {
+		if k != nil {
+			keys[KeyID(k)] = k
+		}
 	}
 	cps, err := v.Store.Checkpoints(ctx, chain)
 	if err != nil {
@@ -143,7 +152,7 @@ func (v *Verifier) checkpoints(ctx context.Context, chain eusaas.TenantID) ([]Ch
 		}
 	}
 	for _, c := range cps {
-		if !VerifyCheckpoint(v.PublicKey, c) || c.Chain != chain {
+		if !VerifyCheckpoint(keys[c.KeyID], c) || c.Chain != chain {
 			return nil, &Finding{Seq: c.Size, Kind: KindBadCheckpoint, Detail: "checkpoint signature does not verify"}, nil
 		}
 	}

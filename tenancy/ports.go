@@ -73,10 +73,19 @@ type InvitationIssuer interface {
 
 // Deprovisioner erases a tenant that Service.BeginDeprovision has frozen (status
 // DEPROVISIONING). It must be idempotent and resumable (it is called again when a previous
-// run stopped half-way) and ends by calling Service.CompleteDeprovision. The gdpr module's
-// Article 17 saga implements it; DefaultDeprovisioner is used until that is wired.
+// run stopped half-way) and ends by calling Service.CompleteDeprovision — before it returns,
+// or later from a durable job when it returns once the erasure is scheduled (the tenant then
+// stays DEPROVISIONING meanwhile). The gdpr module's Article 17 saga implements it;
+// DefaultDeprovisioner is used until that is wired.
 type Deprovisioner interface {
 	Deprovision(ctx context.Context, id eusaas.TenantID) error
+}
+
+// ErasabilityChecker is an optional interface of a Deprovisioner. When the deprovisioner
+// implements it, Service.Deprovision calls CheckErasable before freezing the tenant, so a
+// tenant that may not be erased (a legal hold) is refused without being frozen.
+type ErasabilityChecker interface {
+	CheckErasable(ctx context.Context, id eusaas.TenantID) error
 }
 
 // noCache is the Cache used when none is configured.

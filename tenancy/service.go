@@ -212,6 +212,51 @@ func (s *Service) failProvisioning(ctx context.Context, id eusaas.TenantID, reas
 	return ErrProvisioningFailed.Withf("tenant provisioning failed (%s); the tenant was deleted", reason).Wrap(cause)
 }
 
+// FailStalled ends tenants left in PENDING or PROVISIONING for longer than olderThan, which
+// happens only when a process died while provisioning them: like a failed provisioning, the
+// schema is dropped and the tenant ends DELETED with the reason recorded (its slug becomes
+// free again). olderThan must exceed the longest provisioning, or a live one would be cut
+// short. It returns how many tenants it ended; the first error stops it.
+func (s *Service) FailStalled(ctx context.Context, olderThan time.Duration) (int, error) {
+	cutoff := s.now().Add(-olderThan)
+	var stalled []eusaas.TenantID
+	for _, st := range []Status{StatusPending, StatusProvisioning} {
+		for p := 1; ; p++ {
+			l, err := s.store.List(ctx, ListFilter{Status: st}, eusaas.Page{Page: p, Size: eusaas.MaxPageSize})
+			if err != nil {
+				return 0, err
+			}
+			for _, t := range l.Items {
+				if t.UpdatedAt.Before(cutoff) {
+					stalled = append(stalled, t.ID)
+				}
+			}
+			if len(l.Items) < eusaas.MaxPageSize {
+				break
+			}
+		}
+	}
+	n := 0
+	for _, id := range stalled {
+		if err := s.prov.Drop(ctx, id); err != nil {
+			return n, err
+		}
+		now := s.now()
+		_, err := s.transition(ctx, id, StatusDeleted, ActionProvisioningFailed, "delete", func(t *Tenant) {
+			t.StatusReason = "provisioning failed: interrupted"
+			tombstone(t, now)
+		})
+		if errors.Is(err, ErrInvalidTransition) {
+			continue // finished (or failed) in the meantime
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // tombstone removes personal data from a tenant that ends DELETED.
 func tombstone(t *Tenant, now time.Time) {
 	t.AdminEmail = ""
@@ -464,8 +509,14 @@ func (s *Service) CompleteDeprovision(ctx context.Context, id eusaas.TenantID) e
 
 // Deprovision erases a tenant: BeginDeprovision, then the Deprovisioner (the gdpr saga or
 // DefaultDeprovisioner), which ends in DELETED. Calling it again on a DEPROVISIONING tenant
-// resumes an interrupted run. It returns the tenant as it ends.
+// resumes an interrupted run. It returns the tenant as the deprovisioner left it: DELETED,
+// or still DEPROVISIONING when the erasure continues in the background.
 func (s *Service) Deprovision(ctx context.Context, id eusaas.TenantID) (Tenant, error) {
+	if c, ok := s.deprov.(ErasabilityChecker); ok {
+		if err := c.CheckErasable(ctx, id); err != nil {
+			return Tenant{}, err
+		}
+	}
 	if err := s.BeginDeprovision(ctx, id); err != nil {
 		return Tenant{}, err
 	}

@@ -612,3 +612,63 @@ func FuzzValidateSlug(f *testing.F) {
 		}
 	})
 }
+
+func TestFailStalled(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	live := f.create(t, "live")
+	old := f.force(t, "stuck", tenancy.StatusProvisioning)
+	pending := f.force(t, "pending", tenancy.StatusPending)
+	f.clock.Advance(time.Hour)
+	recent := f.force(t, "recent", tenancy.StatusProvisioning)
+	n, err := f.svc.FailStalled(ctx, 30*time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	for _, x := range []tenancy.Tenant{old, pending} {
+		got, err := f.store.Get(ctx, x.ID)
+		require.NoError(t, err)
+		require.Equal(t, tenancy.StatusDeleted, got.Status)
+		require.Equal(t, "provisioning failed: interrupted", got.StatusReason)
+		require.Empty(t, got.AdminEmail)
+		_, ok := f.prov.SchemaVersion(x.ID)
+		require.False(t, ok)
+	}
+	for _, x := range []tenancy.Tenant{live, recent} {
+		got, err := f.store.Get(ctx, x.ID)
+		require.NoError(t, err)
+		require.Equal(t, x.Status, got.Status)
+	}
+	n, err = f.svc.FailStalled(ctx, 30*time.Minute)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
+type heldDeprovisioner struct {
+	tenancy.DeprovisionerFunc
+	hold error
+}
+
+func (h heldDeprovisioner) CheckErasable(context.Context, eusaas.TenantID) error { return h.hold }
+
+// A deprovisioner that can refuse (a legal hold) is asked before the tenant is frozen; one
+// that finishes in the background leaves the tenant DEPROVISIONING for now.
+func TestDeprovisionCheckedAndAsync(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	x := f.create(t, "acme")
+	held := eusaas.Sentinel(eusaas.FailedPrecondition, "legal_hold", "the tenant is under a legal hold")
+	called := false
+	f.svc.SetDeprovisioner(heldDeprovisioner{DeprovisionerFunc: func(context.Context, eusaas.TenantID) error { called = true; return nil }, hold: held})
+	_, err := f.svc.Deprovision(ctx, x.ID)
+	require.ErrorIs(t, err, held)
+	require.False(t, called)
+	got, err := f.store.Get(ctx, x.ID)
+	require.NoError(t, err)
+	require.Equal(t, x, got, "not frozen")
+
+	f.svc.SetDeprovisioner(heldDeprovisioner{DeprovisionerFunc: func(context.Context, eusaas.TenantID) error { called = true; return nil }})
+	got, err = f.svc.Deprovision(ctx, x.ID)
+	require.NoError(t, err)
+	require.True(t, called)
+	require.Equal(t, tenancy.StatusDeprovisioning, got.Status, "erasure scheduled, not done")
+}

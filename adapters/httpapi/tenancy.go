@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,13 @@ func tenancyIfMatch(h string) int64 {
 type tenancyOne struct {
 	ETag string `header:"ETag"`
 	Body TenantBody
+}
+
+// tenancyDeleted answers DELETE: 200 when the tenant is DELETED, 202 while the erasure runs.
+type tenancyDeleted struct {
+	Status int
+	ETag   string `header:"ETag"`
+	Body   TenantBody
 }
 
 type tenancyIDInput struct {
@@ -293,11 +301,17 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 
 	Register(s, huma.Operation{
 		OperationID: "delete-tenant", Method: http.MethodDelete, Path: "/api/v1/tenants/{id}", Tags: tags,
-		Summary:     "Deprovision a tenant",
-		Description: "Freezes the tenant, erases its data (the GDPR erasure pipeline: schema dropped, caches purged, audit entry) and answers with the DELETED tombstone. Operators, or the tenant's OWNER.",
-		Security:    BearerAuth,
-		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
-	}, func(ctx context.Context, in *tenancyIDInput) (*tenancyOne, error) {
+		Summary: "Deprovision a tenant",
+		Description: "Freezes the tenant (DEPROVISIONING) and runs the GDPR erasure pipeline (backup, data deleted, schema dropped, caches purged, audit entry, DELETED). " +
+			"200 with the DELETED tombstone when the erasure finished within the request; 202 with the DEPROVISIONING tenant when it continues in the background " +
+			"(GET the tenant to follow it; DELETE again resumes an interrupted erasure). Operators, or the tenant's OWNER.",
+		Security: BearerAuth,
+		Errors:   []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+		Responses: map[string]*huma.Response{
+			"202": {Description: "Erasure scheduled; the tenant stays DEPROVISIONING until it completes",
+				Content: map[string]*huma.MediaType{"application/json": {Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[TenantBody](), true, "")}}},
+		},
+	}, func(ctx context.Context, in *tenancyIDInput) (*tenancyDeleted, error) {
 		id, _, err := s.TenantAccess(ctx, in.ID, auth.PermTenantAdmin)
 		if err != nil {
 			return nil, err
@@ -306,6 +320,10 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 		if err != nil {
 			return nil, err
 		}
-		return &tenancyOne{ETag: tenancyETag(t), Body: tenancyBody(t)}, nil
+		out := &tenancyDeleted{Status: http.StatusOK, ETag: tenancyETag(t), Body: tenancyBody(t)}
+		if t.Status != tenancy.StatusDeleted {
+			out.Status = http.StatusAccepted
+		}
+		return out, nil
 	})
 }

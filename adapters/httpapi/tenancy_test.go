@@ -14,7 +14,9 @@ import (
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
 	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -365,4 +367,61 @@ func TestTenancyOpenAPI(t *testing.T) {
 	for _, id := range []string{"create-tenant", "list-tenants", "get-tenant", "update-tenant", "suspend-tenant", "activate-tenant", "delete-tenant"} {
 		require.Contains(t, string(r.Body), fmt.Sprintf("%q", id))
 	}
+}
+
+// The REST flow on Postgres: after POST /tenants the schema t_<hex> exists with the tenant
+// tables; after DELETE it is gone and GET shows DELETED.
+func TestTenancyPostgresEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	db := postgres.New(pgtest.Pool(t))
+	require.NoError(t, db.MigratePlatform(ctx))
+	schemas, err := postgres.EmbeddedTenantSchemas(db)
+	require.NoError(t, err)
+	svc := tenancy.NewService(postgres.NewTenantStore(db), schemas, tenancy.Options{Tx: db})
+	h := httpapitest.New(t, func(o *httpapi.Options) { o.TenantGate = svc })
+	httpapi.RegisterTenancy(h.Server, svc)
+	op := h.Operator()
+	schemaCount := func(name string) (n int) {
+		require.NoError(t, db.Pool.QueryRow(ctx, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", name).Scan(&n))
+		return n
+	}
+
+	r := h.Do(http.MethodPost, "/api/v1/tenants", map[string]any{"name": "Acme", "slug": "acme", "admin_email": "owner@acme.example"}, op)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	var created httpapi.TenantBody
+	r.JSON(t, &created)
+	require.Equal(t, 1, schemaCount(created.SchemaName))
+	var tables int
+	require.NoError(t, db.Pool.QueryRow(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'tenant_info'", created.SchemaName).Scan(&tables))
+	require.Equal(t, 1, tables)
+
+	r = h.Do(http.MethodDelete, "/api/v1/tenants/"+created.ID, nil, op)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, 0, schemaCount(created.SchemaName))
+	r = h.Do(http.MethodGet, "/api/v1/tenants/"+created.ID, nil, op)
+	require.Equal(t, http.StatusOK, r.Status)
+	var got httpapi.TenantBody
+	r.JSON(t, &got)
+	require.Equal(t, "DELETED", got.Status)
+	require.Empty(t, got.AdminEmail)
+	require.NotNil(t, got.DeletedAt)
+}
+
+// With an erasure that continues in the background (the gdpr saga), DELETE answers 202 with
+// the DEPROVISIONING tenant; its users are locked out at once.
+func TestTenancyDeleteAccepted(t *testing.T) {
+	f := newTenancyFixture(t)
+	a := f.create(t, "acme")
+	aID, _ := eusaas.ParseTenantID(a.ID)
+	owner, _ := f.User(aID, auth.RoleOwner)
+	f.svc.SetDeprovisioner(tenancy.DeprovisionerFunc(func(context.Context, eusaas.TenantID) error { return nil }))
+	r := f.Do(http.MethodDelete, "/api/v1/tenants/"+a.ID, nil, owner)
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	var got httpapi.TenantBody
+	r.JSON(t, &got)
+	require.Equal(t, "DEPROVISIONING", got.Status)
+	r = f.Do(http.MethodGet, "/api/v1/tenants/"+a.ID, nil, owner)
+	require.Equal(t, http.StatusForbidden, r.Status)
+	// DELETE again resumes (here: schedules again) rather than conflicting.
+	require.Equal(t, http.StatusAccepted, f.Do(http.MethodDelete, "/api/v1/tenants/"+a.ID, nil, f.op).Status)
 }

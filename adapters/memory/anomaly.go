@@ -242,9 +242,9 @@ func (s *AnomalySeries) DailyCosts(ctx context.Context, tenant eusaas.TenantID, 
 	defer s.mu.RUnlock()
 	rs := s.rows[tenant]
 	i := sort.Search(len(rs), func(i int) bool { return !rs[i].Day.Before(from) })
-	var out []anomaly.DailyCost
-	for ; i < len(rs) && !rs[i].Day.After(to); i++ {
-		out = append(out, rs[i])
+	j := sort.Search(len(rs), func(j int) bool { return rs[j].Day.After(to) })
+	if i >= j {
+		return nil, nil
 	}
-	return out, nil
+	return slices.Clone(rs[i:j]), nil
 }

@@ -319,6 +319,18 @@ func (s *AuditStore) Rewrite(chain eusaas.TenantID, fn func(entries []audit.Entr
 	c.entries, c.head = fn(c.entries, c.head)
 }
 
+// RewritePersonal overwrites a stored personal value, bypassing every guard; like Rewrite it
+// exists for tamper-detection tests.
+func (s *AuditStore) RewritePersonal(entry uuid.UUID, name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref := auditMemValueRef{entry, name}
+	if v, ok := s.personal[ref]; ok {
+		v.value = value
+		s.personal[ref] = v
+	}
+}
+
 // Contains reports whether value occurs anywhere in the store (entries, side data, keys,
 // checkpoints); erasure tests use it to show a value is gone everywhere.
 func (s *AuditStore) Contains(value string) bool {

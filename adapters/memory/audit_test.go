@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
@@ -85,6 +87,11 @@ func (m auditMemTamper) Swap(_ context.Context, chain eusaas.TenantID, a, b int6
 			e.Seq = a
 		}
 	})
+	return nil
+}
+
+func (m auditMemTamper) EditPersonal(_ context.Context, entry uuid.UUID, name, value string) error {
+	m.s.RewritePersonal(entry, name, value)
 	return nil
 }
 

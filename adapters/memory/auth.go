@@ -50,6 +50,9 @@ func authPut[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map
 	OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if m[t] == nil {
+			return // the tenant was erased since (GDPRDeleteTenant): it stays erased
+		}
 		if had {
 			m[t][id] = old
 		} else {
@@ -68,7 +71,7 @@ func authDel[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if m[t] == nil {
-			m[t] = map[uuid.UUID]T{}
+			return // the tenant was erased since (GDPRDeleteTenant): it stays erased
 		}
 		m[t][id] = old
 	})

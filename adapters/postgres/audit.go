@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/audit"
@@ -39,13 +40,14 @@ var auditEntryColumns = []string{"chain", "seq", "id", "tenant_id", "actor_kind"
 	"action", "resource_type", "resource_id", "subject", "changes", "personal_names", "personal_commitments",
 	"occurred_at", "prev_hash", "hash"}
 
+// auditSelect reads entries with their personal values. The side table is only visited for
+// entries that have personal fields (the CASE), so chains of plain entries scan at the speed
+// of the entries table. Each value comes as "name=value": names never contain "=" (see
+// audit.ValidateEvent), so the first "=" splits them.
 var auditSelect = "SELECT " + "e." + strings.Join(auditEntryColumns, ", e.") +
-	`, p.names, p.vals FROM eusaas.audit_entries e
-LEFT JOIN LATERAL (
-    SELECT array_agg(ap.name) AS names, array_agg(ap.value) AS vals
-    FROM eusaas.audit_personal ap
-    WHERE cardinality(e.personal_names) > 0 AND ap.entry_id = e.id
-) p ON true`
+	`, CASE WHEN cardinality(e.personal_names) > 0 THEN ARRAY(
+    SELECT ap.name || '=' || ap.value FROM eusaas.audit_personal ap WHERE ap.entry_id = e.id) END
+FROM eusaas.audit_entries e`
 
 // InTx implements audit.Store.
 func (s *AuditStore) InTx(ctx context.Context) bool {
@@ -54,63 +56,135 @@ func (s *AuditStore) InTx(ctx context.Context) bool {
 }
 
 // Append implements audit.Store.
+//
+// Outside a caller's transaction an append is two pipelined round trips on one connection:
+// [BEGIN; SELECT head FOR UPDATE], then [INSERT each entry and personal value; UPDATE head;
+// COMMIT]. Any failure leaves the connection inside a transaction, and the pool discards
+// such a connection on release, which rolls it back.
 func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) ([]audit.Entry, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.InTx(ctx, func(ctx context.Context) error {
-		tx, _ := Tx(ctx)
+	if tx, ok := Tx(ctx); ok {
 		head, err := auditLockHead(ctx, tx, chain)
 		if err != nil {
 			return err
 		}
-		entries, err := seal(head)
-		if err != nil {
+		b, err := auditSealBatch(chain, head, seal)
+		if err != nil || b == nil {
 			return err
 		}
-		if len(entries) == 0 {
-			return nil
-		}
-		prev := head
-		rows := make([][]any, len(entries))
-		var personal [][]any
-		for i := range entries {
-			e := &entries[i]
-			if e.Chain != chain || e.Seq != prev.Size+1 || e.PrevHash != prev.Hash {
-				return audit.ErrConflict
-			}
-			prev = audit.Head{Size: e.Seq, Hash: e.Hash}
-			names := make([]string, len(e.Personal))
-			commits := make([][]byte, len(e.Personal))
-			for j, f := range e.Personal {
-				names[j], commits[j] = f.Name, f.Commitment[:]
-				personal = append(personal, []any{[16]byte(e.ID), f.Name, [16]byte(e.TenantID), e.Subject, f.Value})
-			}
-			rows[i] = []any{[16]byte(e.Chain), e.Seq, [16]byte(e.ID), [16]byte(e.TenantID), string(e.Actor.Kind), e.Actor.ID,
-				[16]byte(e.Actor.TenantID), e.Action, e.ResourceType, e.ResourceID, e.Subject, string(e.Changes),
-				names, commits, e.Timestamp, e.PrevHash[:], e.Hash[:]}
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{PlatformSchema, "audit_entries"}, auditEntryColumns, pgx.CopyFromRows(rows)); err != nil {
-			return translate(err)
-		}
-		if len(personal) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{PlatformSchema, "audit_personal"},
-				[]string{"entry_id", "name", "tenant_id", "subject", "value"}, pgx.CopyFromRows(personal)); err != nil {
-				return translate(err)
-			}
-		}
-		_, err = tx.Exec(ctx, `UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, updated_at = now() WHERE chain = $1`,
-			[16]byte(chain), prev.Size, prev.Hash[:])
+		return auditRunBatch(ctx, tx, b)
+	}
+	conn, err := s.db.Pool.Acquire(ctx)
+	if err != nil {
 		return translate(err)
-	})
+	}
+	defer conn.Release()
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	first.Queue(auditLockHeadSQL, [16]byte(chain))
+	br := conn.SendBatch(ctx, first)
+	_, err = br.Exec()
+	var head audit.Head
+	found := false
+	if err == nil {
+		var hash []byte
+		err = br.QueryRow().Scan(&head.Size, &hash)
+		copy(head.Hash[:], hash)
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = nil
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return translate(err)
+	}
+	if !found { // a new chain
+		if head, err = auditLockHead(ctx, conn, chain); err != nil {
+			return err
+		}
+	}
+	b, err := auditSealBatch(chain, head, seal)
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	b.Queue("COMMIT")
+	return auditRunBatch(ctx, conn, b)
+}
+
+const auditLockHeadSQL = `SELECT size, head_hash FROM eusaas.audit_chains WHERE chain = $1 FOR UPDATE`
+
+const auditInsertEntrySQL = `INSERT INTO eusaas.audit_entries (chain, seq, id, tenant_id, actor_kind, actor_id, actor_tenant,
+action, resource_type, resource_id, subject, changes, personal_names, personal_commitments, occurred_at, prev_hash, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+
+const auditInsertPersonalSQL = `INSERT INTO eusaas.audit_personal (entry_id, name, tenant_id, subject, value) VALUES ($1, $2, $3, $4, $5)`
+
+// auditSealBatch calls seal, checks the entries continue head and queues their inserts and
+// the head move. nil when seal returned nothing.
+func auditSealBatch(chain eusaas.TenantID, head audit.Head, seal func(audit.Head) ([]audit.Entry, error)) (*pgx.Batch, error) {
+	entries, err := seal(head)
+	if err != nil || len(entries) == 0 {
+		return nil, err
+	}
+	b := &pgx.Batch{}
+	prev := head
+	for i := range entries {
+		e := &entries[i]
+		if e.Chain != chain || e.Seq != prev.Size+1 || e.PrevHash != prev.Hash {
+			return nil, audit.ErrConflict
+		}
+		prev = audit.Head{Size: e.Seq, Hash: e.Hash}
+		names := make([]string, len(e.Personal))
+		commits := make([][]byte, len(e.Personal))
+		for j, f := range e.Personal {
+			names[j], commits[j] = f.Name, f.Commitment[:]
+		}
+		b.Queue(auditInsertEntrySQL, [16]byte(e.Chain), e.Seq, [16]byte(e.ID), [16]byte(e.TenantID), string(e.Actor.Kind), e.Actor.ID,
+			[16]byte(e.Actor.TenantID), e.Action, e.ResourceType, e.ResourceID, e.Subject, string(e.Changes),
+			names, commits, e.Timestamp, e.PrevHash[:], e.Hash[:])
+		for _, f := range e.Personal {
+			b.Queue(auditInsertPersonalSQL, [16]byte(e.ID), f.Name, [16]byte(e.TenantID), e.Subject, f.Value)
+		}
+	}
+	b.Queue(`UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, updated_at = now() WHERE chain = $1`,
+		[16]byte(chain), prev.Size, prev.Hash[:])
+	return b, nil
+}
+
+// auditRunBatch sends b in one round trip and reports its first error.
+func auditRunBatch(ctx context.Context, q interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}, b *pgx.Batch) error {
+	br := q.SendBatch(ctx, b)
+	var err error
+	for range b.Len() {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return translate(err)
 }
 
 // auditLockHead locks the chain's head row, creating it for a new chain.
-func auditLockHead(ctx context.Context, tx pgx.Tx, chain eusaas.TenantID) (audit.Head, error) {
+func auditLockHead(ctx context.Context, q interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, chain eusaas.TenantID) (audit.Head, error) {
 	for range 2 {
 		var size int64
 		var hash []byte
-		err := tx.QueryRow(ctx, `SELECT size, head_hash FROM eusaas.audit_chains WHERE chain = $1 FOR UPDATE`, [16]byte(chain)).Scan(&size, &hash)
+		err := q.QueryRow(ctx, auditLockHeadSQL, [16]byte(chain)).Scan(&size, &hash)
 		if err == nil {
 			h := audit.Head{Size: size}
 			copy(h.Hash[:], hash)
@@ -122,7 +196,7 @@ func auditLockHead(ctx context.Context, tx pgx.Tx, chain eusaas.TenantID) (audit
 		// A new chain. Concurrent creators race on the primary key; the loser's insert
 		// does nothing and its second SELECT waits for the winner's lock.
 		var zero audit.Hash
-		if _, err := tx.Exec(ctx, `INSERT INTO eusaas.audit_chains (chain, size, head_hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING`,
+		if _, err := q.Exec(ctx, `INSERT INTO eusaas.audit_chains (chain, size, head_hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING`,
 			[16]byte(chain), zero[:]); err != nil {
 			return audit.Head{}, translate(err)
 		}
@@ -156,12 +230,12 @@ func auditScanEntry(rows pgx.Rows) (*audit.Entry, error) {
 		e                          audit.Entry
 		chain, id, tenant, actorTn [16]byte
 		kind, changes              string
-		names, pnames, pvals       []string
+		names, pvals               []string
 		commits                    [][]byte
 		prev, hash                 []byte
 	)
 	if err := rows.Scan(&chain, &e.Seq, &id, &tenant, &kind, &e.Actor.ID, &actorTn, &e.Action, &e.ResourceType,
-		&e.ResourceID, &e.Subject, &changes, &names, &commits, &e.Timestamp, &prev, &hash, &pnames, &pvals); err != nil {
+		&e.ResourceID, &e.Subject, &changes, &names, &commits, &e.Timestamp, &prev, &hash, &pvals); err != nil {
 		return nil, translate(err)
 	}
 	e.Chain, e.ID, e.TenantID, e.Actor.TenantID = eusaas.TenantID(chain), uuid.UUID(id), eusaas.TenantID(tenant), eusaas.TenantID(actorTn)
@@ -179,9 +253,9 @@ func auditScanEntry(rows pgx.Rows) (*audit.Entry, error) {
 			if i < len(commits) {
 				copy(f.Commitment[:], commits[i])
 			}
-			for j, pn := range pnames {
-				if pn == n {
-					f.Value, f.Erased = pvals[j], false
+			for _, pv := range pvals {
+				if name, value, ok := strings.Cut(pv, "="); ok && name == n {
+					f.Value, f.Erased = value, false
 					break
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
@@ -123,6 +124,10 @@ func (p auditPgTamper) Swap(ctx context.Context, chain eusaas.TenantID, a, b int
 	)([]any{chain.UUID(), a, int64(auditPgShift)}, []any{chain.UUID(), b, a}, []any{chain.UUID(), int64(auditPgShift), b})
 }
 
+func (p auditPgTamper) EditPersonal(ctx context.Context, entry uuid.UUID, name, value string) error {
+	return p.exec(ctx, `UPDATE eusaas.audit_personal SET value = $3 WHERE entry_id = $1 AND name = $2`)([]any{entry, name, value})
+}
+
 func (p auditPgTamper) Rollback(ctx context.Context, chain eusaas.TenantID, size int64) error {
 	return p.exec(ctx,
 		`DELETE FROM eusaas.audit_entries WHERE chain = $1 AND seq > $2`,
@@ -182,4 +187,38 @@ func hasParam(s string) bool {
 		}
 	}
 	return false
+}
+
+// Two services on one database stand for two server processes: their group commits race for
+// the same chain, and the head lock still assigns every seq exactly once.
+func TestAuditTwoProcessesNoFork(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := auditDB(t)
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	svcs := []*audit.Service{
+		audit.NewService(postgres.NewAuditStore(db), postgres.NewAuditStore(db), audit.Options{Signer: key, CheckpointEvery: 50}),
+		audit.NewService(postgres.NewAuditStore(db), postgres.NewAuditStore(db), audit.Options{Signer: key, CheckpointEvery: 50}),
+	}
+	tenant := eusaas.NewTenantID()
+	errs := make(chan error, 64)
+	for w := range 64 {
+		go func() {
+			var err error
+			for range 6 {
+				if err = svcs[w%2].Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: audit.ActionCreate}); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 64 {
+		require.NoError(t, <-errs)
+	}
+	r, err := svcs[0].Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.Nil(t, r.Finding)
+	require.Equal(t, int64(384), r.Entries)
+	require.Equal(t, int64(384), r.Head.Size)
 }

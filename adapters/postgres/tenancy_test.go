@@ -2,15 +2,20 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/tenancy"
 	"github.com/eusaas/eusaas/tenancy/tenancytest"
@@ -284,4 +289,69 @@ func TestTenantSchemaCreateIsIdempotentAndAtomic(t *testing.T) {
 	require.False(t, tenancySchemaExists(t, db, other.SchemaName()))
 	require.NoError(t, v3.Drop(ctx, other), "dropping a missing schema is fine")
 	require.True(t, strings.HasPrefix(other.SchemaName(), "t_"))
+}
+
+// The whole provisioning path with the real owner-invitation issuer (auth on Postgres): the
+// new schema has every module's tenant tables and the owner invitation lives in it; after
+// deprovisioning the schema is gone and the registry shows DELETED.
+func TestTenancyWithAuthPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := tenancyDB(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keys, err := auth.NewKeySet(key, eusaas.SystemClock)
+	require.NoError(t, err)
+	hasher, err := auth.NewHasher(auth.OWASPParams, auth.HasherOptions{})
+	require.NoError(t, err)
+	as := postgres.NewAuthStore(db)
+	schemas, err := postgres.EmbeddedTenantSchemas(db)
+	require.NoError(t, err)
+	var authSvc *auth.Service
+	svc := tenancy.NewService(postgres.NewTenantStore(db), schemas, tenancy.Options{Tx: db,
+		Invitations: tenancyIssuer(func(ctx context.Context, id eusaas.TenantID, email string) (string, time.Time, error) {
+			return authSvc.IssueOwnerInvitation(ctx, id, email)
+		})})
+	authSvc, err = auth.NewService(auth.Deps{Keys: keys, Hasher: hasher, Tx: db, Clock: eusaas.SystemClock, Recorder: eusaas.Discard,
+		Tenants: tenancyResolver(func(ctx context.Context, idOrSlug string) (auth.TenantInfo, error) {
+			t, err := svc.Resolve(ctx, idOrSlug)
+			return auth.TenantInfo{ID: t.ID, Status: string(t.Status), AllowSelfRegistration: t.Settings.AllowSelfRegistration}, err
+		}),
+		Users: as, Operators: as, Sessions: as, Invitations: as,
+		Denylist: memory.NewAuthDenylist(eusaas.SystemClock), Limiter: memory.NewAuthLimiter()},
+		auth.Config{Issuer: "test", AccessTTL: 15 * time.Minute, RefreshTTL: 7 * 24 * time.Hour})
+	require.NoError(t, err)
+
+	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Invitation.Token)
+	tables := tenancyTables(t, db, res.Tenant.SchemaName)
+	for _, want := range []string{"tenant_info", "auth_users", "auth_sessions", "auth_invitations"} {
+		require.Contains(t, tables, want)
+	}
+	var n int
+	require.NoError(t, db.InTenantTx(ctx, res.Tenant.ID, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT count(*) FROM auth_invitations").Scan(&n)
+	}))
+	require.Equal(t, 1, n, "the owner invitation is in the tenant's schema")
+
+	got, err := svc.Deprovision(ctx, res.Tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, tenancy.StatusDeleted, got.Status)
+	require.False(t, tenancySchemaExists(t, db, res.Tenant.SchemaName))
+	got, err = svc.Get(ctx, res.Tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, tenancy.StatusDeleted, got.Status)
+}
+
+type tenancyIssuer func(ctx context.Context, id eusaas.TenantID, email string) (string, time.Time, error)
+
+func (f tenancyIssuer) IssueOwnerInvitation(ctx context.Context, id eusaas.TenantID, email string) (string, time.Time, error) {
+	return f(ctx, id, email)
+}
+
+type tenancyResolver func(ctx context.Context, idOrSlug string) (auth.TenantInfo, error)
+
+func (f tenancyResolver) Resolve(ctx context.Context, idOrSlug string) (auth.TenantInfo, error) {
+	return f(ctx, idOrSlug)
 }

@@ -40,7 +40,7 @@ type Report struct {
 
 // NABDetectors are the streaming detectors compared on NAB, the baseline first.
 func NABDetectors() []StreamDetector {
-	return []StreamDetector{NewWindowedGaussian(), NewZScoreStream(), NewSeasonalStream()}
+	return []StreamDetector{NewWindowedGaussian(), NewGaussianZStream(), NewZScoreStream(), NewSeasonalStream()}
 }
 
 // Evaluate runs NAB (when given) and the synthetic evaluation in one run.
@@ -104,6 +104,9 @@ func Evaluate(ctx context.Context, o Options) (Report, error) {
 	return rep, nil
 }
 
+// md escapes a table cell (detector names and thresholds contain "|z|").
+func md(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
 func fmtThreshold(t float64) string {
 	if math.IsInf(t, 1) {
 		return "none fires"
@@ -121,7 +124,7 @@ func (r Report) Markdown() string {
 		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, res := range n.Results {
 			p, rc, f1 := res.Events.PRF()
-			fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %s | %d/%d | %d | %.3f | %.3f | %.3f |\n", res.Detector,
+			fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %s | %d/%d | %d | %.3f | %.3f | %.3f |\n", md(res.Detector),
 				res.Profiles[0].Score, res.Profiles[1].Score, res.Profiles[2].Score, fmtThreshold(res.Profiles[0].Threshold),
 				res.Events.Detected, res.Events.Windows, res.Events.FalseAlarms, p, rc, f1)
 		}
@@ -129,7 +132,7 @@ func (r Report) Markdown() string {
 		b.WriteString("| Detector | profile | threshold | raw | null | perfect |\n|---|---|---:|---:|---:|---:|\n")
 		for _, res := range n.Results {
 			for _, p := range res.Profiles {
-				fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f | %.1f |\n", res.Detector, p.Profile, fmtThreshold(p.Threshold), p.Raw, p.Null, p.Perfect)
+				fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f | %.1f |\n", md(res.Detector), p.Profile, fmtThreshold(p.Threshold), p.Raw, p.Null, p.Perfect)
 			}
 		}
 		b.WriteString("\n")
@@ -144,7 +147,7 @@ func (r Report) Markdown() string {
 	b.WriteString("\n|---|---|---:|---:|---:|---:|---:|---:|---:|" + strings.Repeat("---:|", len(EventKinds)) + "\n")
 	for _, s := range r.Synth {
 		p, rc, f1 := s.PRF()
-		fmt.Fprintf(&b, "| %s | %s | %d | %d/%d | %d | %.3f | %.3f | %.3f | %.3f |", s.Detector, r.Thresh[s.Detector], s.Detections,
+		fmt.Fprintf(&b, "| %s | %s | %d | %d/%d | %d | %.3f | %.3f | %.3f | %.3f |", md(s.Detector), md(r.Thresh[s.Detector]), s.Detections,
 			s.Detected, s.Events, s.FalsePos, s.FPPerTenantMo, p, rc, f1)
 		for _, k := range EventKinds {
 			v := s.ByKind[k]

@@ -55,10 +55,6 @@ func (g *WindowedGaussian) Next(_ time.Time, v float64) float64 {
 	return score
 }
 
-// nabScore maps a z score to the scale NAB's windowed Gaussian uses, 1 - Q(|z|), so that the
-// detectors' scores (and thresholds) are on one scale. It is monotone in |z|.
-func nabScore(z float64) float64 { return 1 - 0.5*math.Erfc(math.Abs(z)/math.Sqrt2) }
-
 // normalTail is nupic's normalProbability: the probability of a sample further from the
 // mean than x on its side, Q(|x - mean| / std).
 func normalTail(x, mean, std float64) float64 {
@@ -81,11 +77,42 @@ func meanStd(v []float64) (mean, std float64) {
 	return mean, math.Sqrt(ss / float64(len(v)))
 }
 
-// ZScoreStream runs anomaly.ZScore's scoring core point by point: z against the Window
-// points before, reported as 1 - Q(|z|); 0 until MinPoints exist.
+// GaussianZStream is the windowed Gaussian model scoring |z| instead of 1 - Q(|z|).
+type GaussianZStream struct{ g WindowedGaussian }
+
+// NewGaussianZStream uses NAB's window of 1000.
+func NewGaussianZStream() *GaussianZStream {
+	return &GaussianZStream{g: WindowedGaussian{WindowSize: 1000}}
+}
+
+// Name implements StreamDetector.
+func (s *GaussianZStream) Name() string { return "windowedGaussian, unsaturated |z| (control)" }
+
+// Reset implements StreamDetector.
+func (s *GaussianZStream) Reset(p int) { s.g.Reset(p) }
+
+// Next implements StreamDetector.
+func (s *GaussianZStream) Next(t time.Time, v float64) float64 {
+	score := 0.0
+	if len(s.g.window) > 0 {
+		score = math.Abs(v-s.g.mean) / s.g.std
+	}
+	s.g.Next(t, v)
+	return score
+}
+
+// ZScoreStream runs anomaly.ZScore's scoring core point by point: |z| against the Window
+// points before; 0 until MinPoints exist.
+//
+// Our detectors report |z| itself, not NAB's 1 - Q(|z|): in float64 that saturates at 1.0
+// for every |z| above about 8.3, so all large deviations tie and NAB's single threshold
+// cannot separate them (with it both of our detectors' best NAB threshold is "never fire").
+// The windowed Gaussian baseline keeps NAB's saturating score, as NAB defines it;
+// GaussianZStream is the same model with the unsaturated |z|, as a control.
 type ZScoreStream struct {
-	Z    anomaly.ZScore
-	hist []float64
+	Z     anomaly.ZScore
+	hist  []float64
+	level levelTracker
 }
 
 // NewZScoreStream uses the production rule (7 points before, at least 3). On NAB there is no
@@ -100,14 +127,16 @@ func NewZScoreStream() *ZScoreStream {
 func (s *ZScoreStream) Name() string { return "zscore (ours, 7 before)" }
 
 // Reset implements StreamDetector.
-func (s *ZScoreStream) Reset(int) { s.hist = s.hist[:0] }
+func (s *ZScoreStream) Reset(int) { s.hist, s.level = s.hist[:0], levelTracker{} }
 
 // Next implements StreamDetector.
 func (s *ZScoreStream) Next(_ time.Time, v float64) float64 {
 	score := 0.0
+	s.Z.Floor.Abs = s.level.floor()
+	s.level.add(v)
 	if len(s.hist) >= s.Z.MinPoints {
 		z, _ := s.Z.ScoreFloat(s.hist, v)
-		score = nabScore(z)
+		score = math.Abs(z)
 	}
 	s.hist = append(s.hist, v)
 	if len(s.hist) > 4*s.Z.Window {
@@ -127,6 +156,7 @@ type SeasonalStream struct {
 	hist    []float64
 	res     []float64
 	scratch []float64
+	level   levelTracker
 }
 
 // NewSeasonalStream: 3 references at most, 1 at least (NAB series are often two weeks
@@ -145,7 +175,7 @@ func (s *SeasonalStream) Name() string { return "seasonal (ours, robust)" }
 func (s *SeasonalStream) Reset(period int) {
 	s.S = s.base
 	s.S.Period = max(period, 1)
-	s.hist, s.res = s.hist[:0], s.res[:0]
+	s.hist, s.res, s.level = s.hist[:0], s.res[:0], levelTracker{}
 }
 
 // Next implements StreamDetector.
@@ -153,9 +183,11 @@ func (s *SeasonalStream) Next(_ time.Time, v float64) float64 {
 	p := s.S.Period
 	keep := (s.S.Refs + 1) * p
 	score := 0.0
+	s.S.Floor.Abs = s.level.floor()
+	s.level.add(v)
 	if e, ok := s.S.ExpectedFloat(s.hist, s.scratch); ok {
 		sigma := s.S.SigmaFromResiduals(s.res[max(0, len(s.res)-4*p):], s.hist, e)
-		score = nabScore((v - e) / sigma)
+		score = math.Abs(v-e) / sigma
 		s.res = append(s.res, v-e)
 		if len(s.res) > 8*p {
 			s.res = append(s.res[:0], s.res[len(s.res)-4*p:]...)
@@ -166,4 +198,23 @@ func (s *SeasonalStream) Next(_ time.Time, v float64) float64 {
 		s.hist = append(s.hist[:0], s.hist[len(s.hist)-keep:]...)
 	}
 	return score
+}
+
+// levelTracker is the mean absolute value of a series so far. NAB series have no currency,
+// so the detectors' absolute sigma floor (1 cent on costs) becomes 2% of the series' mean
+// absolute level up to the previous point (streaming, no look-ahead): without it a flat
+// stretch at 0 gives sigma ~0 and scores of 1e10 that swamp every other series under NAB's
+// single threshold.
+type levelTracker struct {
+	sum float64
+	n   int
+}
+
+func (l *levelTracker) add(v float64) { l.sum += math.Abs(v); l.n++ }
+
+func (l levelTracker) floor() float64 {
+	if l.n == 0 {
+		return 1e-9
+	}
+	return max(1e-9, 0.02*l.sum/float64(l.n))
 }

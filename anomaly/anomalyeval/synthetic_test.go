@@ -75,8 +75,8 @@ func TestEvaluateReportWithoutNAB(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, rep.NAB)
 	md := rep.Markdown()
-	require.Contains(t, md, "| seasonal (ours) | |robust z| >= 5 |")
-	require.Contains(t, md, "windowed Gaussian (baseline, |z| >= 2.5)")
+	require.Contains(t, md, `| seasonal (ours) | \|robust z\| >= 5 |`)
+	require.Contains(t, md, `windowed Gaussian (baseline, \|z\| >= 2.5)`)
 	require.Len(t, rep.Synth, 3, "without NAB there is no NAB-tuned Gaussian row")
 	require.Equal(t, 2, strings.Count(md, "(ours) |"))
 }

@@ -63,6 +63,8 @@ type Tamper interface {
 	Swap(ctx context.Context, chain eusaas.TenantID, a, b int64) error
 	// Rollback deletes the entries after size and moves the head back to the entry at size.
 	Rollback(ctx context.Context, chain eusaas.TenantID, size int64) error
+	// EditPersonal overwrites a personal value in the side data.
+	EditPersonal(ctx context.Context, entry uuid.UUID, name, value string) error
 }
 
 // testSigner is a fixed key so failures are reproducible.
@@ -704,6 +706,17 @@ func runTamper(t *testing.T, h Harness) {
 		e, tenant, _ := setup(t)
 		require.NoError(t, e.Tamper.Delete(ctx, tenant, 10))
 		requireFinding(t, e.verify(t, tenant), audit.KindTruncated, 10)
+	})
+	t.Run("EditPersonalValue", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		ev := event(tenant, audit.ActionLogin, 11)
+		ev.Meta = eusaas.RequestMeta{IP: "198.51.100.23"}
+		en, err := e.svc.RecordEntry(ctx, ev)
+		require.NoError(t, err)
+		requireOK(t, e.verify(t, tenant), 11)
+		require.NoError(t, e.Tamper.EditPersonal(ctx, en.ID, audit.FieldIPAddress, "10.0.0.1"))
+		requireFinding(t, e.verify(t, tenant), audit.KindModified, 11)
 	})
 	t.Run("RollbackAndRewrite", func(t *testing.T) {
 		t.Parallel()

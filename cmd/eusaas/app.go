@@ -53,6 +53,10 @@ type App struct {
 	anomaly *anomalyModule // wire_anomaly.go
 	gdpr    *gdpr.Service
 
+	// memSources are the memory stores holding tenant data (memory mode): the wire functions
+	// record them so gdpr exports and erases them.
+	memSources []memory.GDPRSource
+
 	closers []func()
 }
 
@@ -179,6 +183,7 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	if a.Memory() {
 		ports.Schemas = appMemorySchemas{a}
+		ports.MemorySources = a.memSources
 	}
 	if a.gdpr, err = wireGDPR(ctx, a, gcfg, a.jobs, registry, ports); err != nil {
 		return err
@@ -209,6 +214,8 @@ func (a *App) registerPeriodicJobs() {
 		return a.issueLastMonthInvoices(ctx)
 	})
 	r.Every(jobs.Periodic{Name: "billing.invoices", Kind: "billing.invoices", Schedule: jobs.Daily{Hour: 1}})
+
+	a.registerTenancyJobs() // wire_tenancy.go
 }
 
 // issueLastMonthInvoices drafts and issues last month's invoice of every ACTIVE tenant. It

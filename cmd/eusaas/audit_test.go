@@ -53,10 +53,15 @@ func TestLoadAuditConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ed25519.NewKeyFromSeed(seed), c.Signer)
 	require.Equal(t, int64(50), c.CheckpointEvery)
+	old := ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey)
+	c, err = LoadAuditConfig(env(map[string]string{"APP_AUDIT_PREVIOUS_PUBLIC_KEYS": base64.StdEncoding.EncodeToString(old)}))
+	require.NoError(t, err)
+	require.Equal(t, []ed25519.PublicKey{old}, c.PreviousKeys)
 	for name, vars := range map[string]map[string]string{
-		"APP_AUDIT_SIGNING_KEY":        {"APP_AUDIT_SIGNING_KEY": "c2VjcmV0LW5vdC1hLWtleQ=="},
-		"APP_AUDIT_CHECKPOINT_EVERY":   {"APP_AUDIT_CHECKPOINT_EVERY": "0"},
-		"APP_AUDIT_CHECKPOINT_SECONDS": {"APP_AUDIT_CHECKPOINT_SECONDS": "x"},
+		"APP_AUDIT_SIGNING_KEY":          {"APP_AUDIT_SIGNING_KEY": "c2VjcmV0LW5vdC1hLWtleQ=="},
+		"APP_AUDIT_CHECKPOINT_EVERY":     {"APP_AUDIT_CHECKPOINT_EVERY": "0"},
+		"APP_AUDIT_CHECKPOINT_SECONDS":   {"APP_AUDIT_CHECKPOINT_SECONDS": "x"},
+		"APP_AUDIT_PREVIOUS_PUBLIC_KEYS": {"APP_AUDIT_PREVIOUS_PUBLIC_KEYS": "AAAA,"},
 	} {
 		_, err := LoadAuditConfig(env(vars))
 		require.ErrorContains(t, err, name)

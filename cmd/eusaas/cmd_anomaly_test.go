@@ -67,48 +67,55 @@ func TestAnomalyEvalCommand(t *testing.T) {
 
 func TestRunAnomalyScanMemory(t *testing.T) {
 	ctx := context.Background()
-	app, err := NewApp(ctx, Config{LogLevel: slog.LevelError}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	defer app.Close()
 	series := memory.NewAnomalySeries()
+	store := memory.NewAnomalyStore()
 	tn := eusaas.NewTenantID()
 	yesterday := anomaly.DayOf(time.Now()).AddDate(0, 0, -1)
 	series.Add(tn, anomaly.DailyCost{Day: yesterday, Resource: "CPU", Amount: decimal.RequireFromString("42.5")})
 	var notified []anomaly.Anomaly
-	app.anomaly = app.wireAnomaly(AnomalyPorts{
-		Series:  series,
-		Tenants: anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return []anomaly.TenantConfig{{ID: tn}}, nil }),
-		Notifier: anomaly.NotifierFunc(func(_ context.Context, a anomaly.Anomaly) error {
+	sc := anomaly.NewScanner(series,
+		anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return []anomaly.TenantConfig{{ID: tn}}, nil }),
+		store, anomaly.NotifierFunc(func(_ context.Context, a anomaly.Anomaly) error {
 			notified = append(notified, a)
 			return nil
-		}),
-	})
+		}), anomaly.ScannerOptions{})
 	var out bytes.Buffer
-	require.NoError(t, RunAnomalyScan(ctx, app.anomaly.Scanner, &out))
+	require.NoError(t, RunAnomalyScan(ctx, sc, &out))
 	var got anomalyScanOutput
 	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
 	require.Equal(t, anomalyScanOutput{Tenants: 1, Found: 1, Created: 1, Notified: 1, Failed: map[string]string{}}, got)
 	require.Len(t, notified, 1)
 	require.Equal(t, anomaly.KindNewSpend, notified[0].Kind)
-	l, err := app.anomaly.Service.List(ctx, tn, anomaly.Filter{}, eusaas.Page{})
+	l, err := store.List(ctx, tn, anomaly.Filter{}, eusaas.Page{})
 	require.NoError(t, err)
 	require.Equal(t, 1, l.Total)
 
 	// A failing tenant makes the command fail after printing the summary.
 	bad := eusaas.NewTenantID()
-	app2, err := NewApp(ctx, Config{LogLevel: slog.LevelError}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	defer app2.Close()
-	mod := app2.wireAnomaly(AnomalyPorts{
-		Series: anomaly.SeriesSourceFunc(func(context.Context, eusaas.TenantID, time.Time, time.Time) ([]anomaly.DailyCost, error) {
+	sc = anomaly.NewScanner(
+		anomaly.SeriesSourceFunc(func(context.Context, eusaas.TenantID, time.Time, time.Time) ([]anomaly.DailyCost, error) {
 			return nil, eusaas.E(eusaas.Unavailable, "billing down")
 		}),
-		Tenants: anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return []anomaly.TenantConfig{{ID: bad}}, nil }),
-	})
+		anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return []anomaly.TenantConfig{{ID: bad}}, nil }),
+		store, nil, anomaly.ScannerOptions{})
 	out.Reset()
-	err = RunAnomalyScan(ctx, mod.Scanner, &out)
+	err = RunAnomalyScan(ctx, sc, &out)
 	require.ErrorContains(t, err, "1 of 1 tenants failed")
 	require.Contains(t, out.String(), "billing down")
+}
+
+// The wired app (memory mode) has the anomaly module and its scan runs.
+func TestAnomalyWiredApp(t *testing.T) {
+	ctx := context.Background()
+	app, err := NewApp(ctx, anomalyTestConfig(t), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer app.Close()
+	require.NotNil(t, app.anomaly)
+	var out bytes.Buffer
+	require.NoError(t, RunAnomalyScan(ctx, app.anomaly.Scanner, &out))
+	var got anomalyScanOutput
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+	require.Empty(t, got.Failed)
 }
 
 func TestAnomalyNotifierConfig(t *testing.T) {
@@ -130,4 +137,10 @@ func TestAnomalyNotifierConfig(t *testing.T) {
 	n, err = anomalyNotifier(env(map[string]string{"APP_ANOMALY_WEBHOOK_URL": "https://x", "APP_ANOMALY_WEBHOOK_SECRET": "0123456789abcdef"}), log)
 	require.NoError(t, err)
 	require.NotNil(t, n)
+}
+
+func anomalyTestConfig(t *testing.T) Config {
+	cfg, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	return cfg
 }

@@ -79,7 +79,7 @@ func auditVerifyCmd(ctx context.Context, m *Main, args []string) error {
 	}
 	defer db.Close()
 	store := postgres.NewAuditStore(db)
-	v := &audit.Verifier{Store: store, Keys: store, PublicKey: pub}
+	v := &audit.Verifier{Store: store, Keys: store, PublicKey: pub, PreviousKeys: acfg.PreviousKeys}
 	if acfg.CheckpointDir != "" {
 		sink, err := file.NewCheckpointSink(acfg.CheckpointDir)
 		if err != nil {
@@ -97,7 +97,7 @@ func auditVerifyCmd(ctx context.Context, m *Main, args []string) error {
 	} else if chains, err = store.Chains(ctx); err != nil {
 		return err
 	}
-	if pub == nil {
+	if pub == nil && len(acfg.PreviousKeys) == 0 {
 		fmt.Fprintln(m.Stdout, "warning: no checkpoint public key; checkpoints are not checked (truncation that rewinds a head is not detected)")
 	}
 	return auditReport(ctx, m.Stdout, v, chains)

@@ -41,7 +41,9 @@ type anomalyModule struct {
 func (a *App) wireAnomaly(p AnomalyPorts) *anomalyModule {
 	var store anomaly.Store
 	if a.Memory() {
-		store = memory.NewAnomalyStore()
+		s := memory.NewAnomalyStore()
+		a.memSources = append(a.memSources, s)
+		store = s
 	} else {
 		store = postgres.NewAnomalyStore(a.db)
 	}

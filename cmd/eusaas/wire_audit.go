@@ -22,6 +22,7 @@ import (
 //
 //	APP_AUDIT_SIGNING_KEY        Ed25519 private key: base64 of the 32-byte seed, or a PKCS#8 PEM
 //	APP_AUDIT_SIGNING_KEY_FILE   the same, read from a file (wins over the variable)
+//	APP_AUDIT_PREVIOUS_PUBLIC_KEYS  retired checkpoint keys still trusted: comma-separated base64 of raw 32-byte Ed25519 public keys
 //	APP_AUDIT_CHECKPOINT_DIR     directory of the file checkpoint sink and the published key
 //	APP_AUDIT_CHECKPOINT_EVERY   entries between checkpoints (default 1000)
 //	APP_AUDIT_CHECKPOINT_SECONDS seconds between checkpoints of a chain with new entries (default 60)
@@ -30,6 +31,7 @@ type AuditConfig struct {
 	// process; in Postgres mode checkpoints are then not made (and a warning is logged),
 	// because a key generated per process could not verify yesterday's checkpoints.
 	Signer          ed25519.PrivateKey
+	PreviousKeys    []ed25519.PublicKey
 	CheckpointDir   string
 	CheckpointEvery int64
 	CheckpointEach  time.Duration
@@ -53,6 +55,15 @@ func LoadAuditConfig(getenv func(string) string) (AuditConfig, error) {
 			return c, &ConfigError{keyVar, "must be an Ed25519 key: base64 of a 32-byte seed or a PKCS#8 PEM"}
 		}
 		c.Signer = k
+	}
+	if v := getenv("APP_AUDIT_PREVIOUS_PUBLIC_KEYS"); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(part))
+			if err != nil || len(b) != ed25519.PublicKeySize {
+				return c, &ConfigError{"APP_AUDIT_PREVIOUS_PUBLIC_KEYS", "must be comma-separated base64 of 32-byte Ed25519 public keys"}
+			}
+			c.PreviousKeys = append(c.PreviousKeys, ed25519.PublicKey(b))
+		}
 	}
 	if v := getenv("APP_AUDIT_CHECKPOINT_EVERY"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -112,7 +123,7 @@ func (a *App) auditStores() (audit.Store, audit.KeyStore) {
 // In Postgres mode the platform migrations (00020_audit.sql) must have run.
 func (a *App) wireAudit(ctx context.Context, cfg AuditConfig) (*audit.Service, error) {
 	store, keys := a.auditStores()
-	opts := audit.Options{Signer: cfg.Signer, CheckpointEvery: cfg.CheckpointEvery, CheckpointInterval: cfg.CheckpointEach,
+	opts := audit.Options{Signer: cfg.Signer, PreviousKeys: cfg.PreviousKeys, CheckpointEvery: cfg.CheckpointEvery, CheckpointInterval: cfg.CheckpointEach,
 		Tx: a.tx, Logger: a.log}
 	if opts.Signer == nil {
 		if a.db == nil {

@@ -69,6 +69,7 @@ func (a *App) wireAuth(ctx context.Context, tenants auth.TenantResolver, rec eus
 	d := auth.Deps{Keys: keys, Tenants: tenants, Hasher: hasher, Recorder: rec, Tx: a.tx, Clock: eusaas.SystemClock}
 	if a.Memory() {
 		s := memory.NewAuthStore()
+		a.memSources = append(a.memSources, s)
 		d.Users, d.Operators, d.Sessions, d.Invitations = s, s, s, s
 		d.Denylist, d.Limiter = memory.NewAuthDenylist(eusaas.SystemClock), memory.NewAuthLimiter()
 	} else {

@@ -43,7 +43,9 @@ func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Servi
 		sizer = usage
 		svc = billing.NewService(usage, postgres.NewBillingInvoiceStore(a.db), postgres.NewBillingPriceStore(a.db), opts)
 	} else {
-		svc = billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(), opts)
+		usage, invoices, prices := memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore()
+		a.memSources = append(a.memSources, usage, invoices, prices)
+		svc = billing.NewService(usage, invoices, prices, opts)
 	}
 	httpapi.RegisterBilling(a.server, svc)
 

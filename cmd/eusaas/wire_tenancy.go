@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/eusaas/eusaas"
@@ -8,6 +9,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/adapters/redis"
+	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -34,11 +36,29 @@ func (a *App) wireTenancy(rec eusaas.Recorder, inv tenancy.InvitationIssuer) (*t
 	if err != nil {
 		return nil, err
 	}
-	opts.Cache = redis.NewTenantCache(a.rdb, redis.TenantCacheOptions{Prefix: "eusaas:", TTL: 5 * time.Minute})
+	opts.Cache = redis.NewTenantCache(a.rdb, redis.TenantCacheOptions{TTL: 5 * time.Minute})
 	return tenancy.NewService(postgres.NewTenantStore(a.db), schemas, opts), nil
 }
 
 // registerTenancyRoutes adds the tenant endpoints to the app's server.
 func (a *App) registerTenancyRoutes(svc *tenancy.Service) {
 	httpapi.RegisterTenancy(a.server, svc)
+}
+
+// tenancyStalledAfter is how long a tenant may stay PENDING or PROVISIONING before the
+// periodic job decides its provisioning died with its process; far above any real
+// provisioning (milliseconds to seconds).
+const tenancyStalledAfter = 30 * time.Minute
+
+// registerTenancyJobs adds the hourly job that ends tenants stranded mid-provisioning by a
+// crash (Service.FailStalled): schema dropped, DELETED with the reason, slug free again.
+func (a *App) registerTenancyJobs() {
+	a.jobs.Registry.Handle("tenancy.fail_stalled", func(ctx context.Context, _ jobs.Job) error {
+		n, err := a.tenancy.FailStalled(ctx, tenancyStalledAfter)
+		if n > 0 {
+			a.log.WarnContext(ctx, "ended tenants whose provisioning was interrupted", "count", n)
+		}
+		return err
+	})
+	a.jobs.Registry.Every(jobs.Periodic{Name: "tenancy.fail_stalled", Kind: "tenancy.fail_stalled", Schedule: jobs.Interval(time.Hour)})
 }

@@ -1,0 +1,340 @@
+package memory
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/gdpr"
+)
+
+// The billing stores take part in GDPR exports and tenant erasure as the billing_* tables of
+// the Postgres tenant schema (0040_billing.sql). None of them has a subject column (as in
+// Postgres, whose generic adapter finds none of data_subject_id, subject_id, user_id), so
+// subject-filtered exports skip them; personal data in them (event attributes, invoice
+// issuer) is pseudonymised by billing's own PseudonymizeSubject.
+//
+// None implements gdpr.Retainer: the Postgres adapter's generic retention covers only tables
+// with created_at and deleted_at, which no billing table has. The dedup rows' own retention
+// is billing's PurgeDedup, run by its maintenance loop in both modes; invoices are kept for
+// the legal retention period.
+var (
+	_ GDPRSource = (*BillingUsageStore)(nil)
+	_ GDPRSource = (*BillingInvoiceStore)(nil)
+	_ GDPRSource = (*BillingPriceStore)(nil)
+)
+
+var billingGDPRUsageTables = []gdpr.Table{
+	{Name: "billing_usage_buckets", Columns: []string{"day", "resource_type", "quantity", "amount"}},
+	{Name: "billing_usage_events", Columns: []string{"event_id", "resource_type", "quantity", "occurred_at", "attributes", "received_at"}},
+	{Name: "billing_usage_months", Columns: []string{"month", "resource_type", "quantity"}},
+}
+
+var billingGDPRInvoiceTables = []gdpr.Table{
+	{Name: "billing_invoice_lines", Columns: []string{"invoice_id", "line_no", "resource_type", "description", "unit", "quantity", "amount", "usage_month", "adjustment"}},
+	{Name: "billing_invoices", Columns: []string{"id", "number", "status", "period_start", "period_end", "currency", "subtotal", "tax_rate",
+		"tax_amount", "total_amount", "rounding_rule", "created_at", "issued_at", "due_date", "paid_at", "voided_at", "issued_by"}},
+}
+
+var billingGDPRPriceTables = []gdpr.Table{
+	{Name: "billing_prices", Columns: []string{"resource_type", "kind", "unit_price", "tiers"}},
+	{Name: "billing_settings", Columns: []string{"key", "value"}},
+}
+
+func billingGDPRDecimal(d decimal.Decimal) []byte { return []byte(d.String()) }
+
+// --- usage
+
+// GDPRTables implements GDPRSource.
+func (s *BillingUsageStore) GDPRTables(tenant eusaas.TenantID) []gdpr.Table {
+	return memgdprTables(tenant, billingGDPRUsageTables)
+}
+
+// billingGDPRUsageRows renders a tenant's usage table. Callers hold mu.
+func (s *BillingUsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) ([]memgdprRow, error) {
+	t := s.tenants[tenant]
+	if t == nil {
+		return nil, nil
+	}
+	var rows []memgdprRow
+	switch table {
+	case "billing_usage_events":
+		for _, r := range t.events {
+			var attrs []byte
+			if len(r.ev.Attributes) > 0 { // the Postgres store writes NULL for no attributes
+				var err error
+				if attrs, err = memgdprJSONB(r.ev.Attributes); err != nil {
+					return nil, err
+				}
+			}
+			rows = append(rows, memgdprRow{memgdprText(r.ev.ID), memgdprText(string(r.ev.ResourceType)),
+				billingGDPRDecimal(r.ev.Quantity), memgdprTime(r.ev.Timestamp), attrs, memgdprTime(r.received)})
+		}
+	case "billing_usage_buckets":
+		for k, b := range t.buckets {
+			rows = append(rows, memgdprRow{memgdprDate(k.day), memgdprText(string(k.resource)),
+				billingGDPRDecimal(b.Quantity), billingGDPRDecimal(b.Amount)})
+		}
+	case "billing_usage_months":
+		for k, q := range t.months {
+			rows = append(rows, memgdprRow{memgdprDate(k.day), memgdprText(string(k.resource)), billingGDPRDecimal(q)})
+		}
+	}
+	memgdprSortRows(rows, 0, 1)
+	return rows, nil
+}
+
+// GDPRScan implements GDPRSource; fn runs after the store's lock is released.
+func (s *BillingUsageStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func([][]byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, ok := memgdprFind(billingGDPRUsageTables, table)
+	if !ok || tenant.IsZero() {
+		return nil
+	}
+	s.mu.Lock()
+	rows, err := s.billingGDPRUsageRows(tenant, table)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return memgdprEmit(ctx, t, rows, subjects, fn)
+}
+
+// GDPRDeleteTenant implements GDPRSource: it removes the tenant's dedup rows, daily buckets
+// and monthly quantities. Idempotent; a memory transaction's rollback restores them.
+func (s *BillingUsageStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := memgdprZeroCounts(billingGDPRUsageTables)
+	s.mu.Lock()
+	old := s.tenants[tenant]
+	if old != nil {
+		out["billing_usage_events"], out["billing_usage_buckets"], out["billing_usage_months"] = len(old.events), len(old.buckets), len(old.months)
+		delete(s.tenants, tenant)
+	}
+	s.mu.Unlock()
+	if old != nil {
+		OnRollback(ctx, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			cur := s.tenants[tenant]
+			if cur == nil {
+				s.tenants[tenant] = old
+				return
+			}
+			// Usage recorded since the deletion stays; the restored rows fill in around it.
+			for id, r := range old.events {
+				if _, ok := cur.events[id]; !ok {
+					cur.events[id] = r
+				}
+			}
+			for k, b := range old.buckets {
+				if _, ok := cur.buckets[k]; !ok {
+					cur.buckets[k] = b
+				}
+			}
+			for k, q := range old.months {
+				if _, ok := cur.months[k]; !ok {
+					cur.months[k] = q
+				}
+			}
+			if !old.first.IsZero() && (cur.first.IsZero() || old.first.Before(cur.first)) {
+				cur.first = old.first
+			}
+		})
+	}
+	return out, nil
+}
+
+// --- invoices
+
+// GDPRTables implements GDPRSource.
+func (s *BillingInvoiceStore) GDPRTables(tenant eusaas.TenantID) []gdpr.Table {
+	return memgdprTables(tenant, billingGDPRInvoiceTables)
+}
+
+// billingGDPRInvoiceRows renders a tenant's invoice table. Callers hold mu.
+func (s *BillingInvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, table string) []memgdprRow {
+	var rows []memgdprRow
+	switch table {
+	case "billing_invoices":
+		for _, inv := range s.invoices[tenant] {
+			rows = append(rows, memgdprRow{memgdprUUID(inv.ID), memgdprNullText(inv.Number), memgdprText(string(inv.Status)),
+				memgdprDate(inv.PeriodStart), memgdprDate(inv.PeriodEnd), memgdprText(inv.Currency),
+				billingGDPRDecimal(inv.Subtotal), billingGDPRDecimal(inv.TaxRate), billingGDPRDecimal(inv.TaxAmount),
+				billingGDPRDecimal(inv.Total), memgdprText(inv.RoundingRule), memgdprTime(inv.CreatedAt),
+				memgdprTimePtr(inv.IssuedAt), memgdprDatePtr(inv.DueDate), memgdprTimePtr(inv.PaidAt),
+				memgdprTimePtr(inv.VoidedAt), memgdprText(inv.IssuedBy)})
+		}
+		memgdprSortRows(rows, 0)
+	case "billing_invoice_lines":
+		for _, inv := range s.invoices[tenant] {
+			for i, l := range inv.Lines {
+				rows = append(rows, memgdprRow{memgdprUUID(inv.ID), memgdprText(strconv.Itoa(i + 1)),
+					memgdprText(string(l.Resource)), memgdprText(l.Description), memgdprText(l.Unit),
+					billingGDPRDecimal(l.Quantity), billingGDPRDecimal(l.Amount), memgdprDate(l.UsageMonth),
+					memgdprBool(l.Adjustment)})
+			}
+		}
+		memgdprSortRows(rows, 0) // stable: each invoice's lines stay in line_no order
+	}
+	return rows
+}
+
+// GDPRScan implements GDPRSource; fn runs after the store's lock is released.
+func (s *BillingInvoiceStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func([][]byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, ok := memgdprFind(billingGDPRInvoiceTables, table)
+	if !ok || tenant.IsZero() {
+		return nil
+	}
+	s.mu.Lock()
+	rows := s.billingGDPRInvoiceRows(tenant, table)
+	s.mu.Unlock()
+	return memgdprEmit(ctx, t, rows, subjects, fn)
+}
+
+// GDPRDeleteTenant implements GDPRSource: it removes the tenant's invoices and their lines
+// (the yearly number counters are platform-wide and stay). Idempotent; a memory
+// transaction's rollback restores them.
+func (s *BillingInvoiceStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := memgdprZeroCounts(billingGDPRInvoiceTables)
+	s.mu.Lock()
+	old := s.invoices[tenant]
+	for _, inv := range old {
+		out["billing_invoice_lines"] += len(inv.Lines)
+	}
+	out["billing_invoices"] = len(old)
+	delete(s.invoices, tenant)
+	s.mu.Unlock()
+	if len(old) > 0 {
+		OnRollback(ctx, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			cur := s.invoices[tenant]
+			if cur == nil {
+				s.invoices[tenant] = old
+				return
+			}
+			for id, inv := range old {
+				if _, ok := cur[id]; !ok {
+					cur[id] = inv
+				}
+			}
+		})
+	}
+	return out, nil
+}
+
+// --- prices and settings
+
+// GDPRTables implements GDPRSource.
+func (s *BillingPriceStore) GDPRTables(tenant eusaas.TenantID) []gdpr.Table {
+	return memgdprTables(tenant, billingGDPRPriceTables)
+}
+
+// billingGDPRTier is the JSON shape of a tier in billing_prices.tiers (as the Postgres store
+// writes it).
+type billingGDPRTier struct {
+	UpTo      *string `json:"up_to"`
+	UnitPrice string  `json:"unit_price"`
+}
+
+// billingGDPRPriceRows renders a tenant's price table. Callers hold mu.
+func (s *BillingPriceStore) billingGDPRPriceRows(tenant eusaas.TenantID, table string) ([]memgdprRow, error) {
+	var rows []memgdprRow
+	switch table {
+	case "billing_prices":
+		for r, p := range s.prices[tenant] {
+			ts := make([]billingGDPRTier, 0, len(p.Tiers))
+			for _, t := range p.Tiers {
+				j := billingGDPRTier{UnitPrice: t.UnitPrice.String()}
+				if t.UpTo != nil {
+					u := t.UpTo.String()
+					j.UpTo = &u
+				}
+				ts = append(ts, j)
+			}
+			tiers, err := memgdprJSONB(ts)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, memgdprRow{memgdprText(string(r)), memgdprText(string(p.Kind)), billingGDPRDecimal(p.UnitPrice), tiers})
+		}
+	case "billing_settings":
+		if rate, ok := s.tax[tenant]; ok {
+			rows = append(rows, memgdprRow{memgdprText("tax_rate"), billingGDPRDecimal(rate)})
+		}
+	}
+	memgdprSortRows(rows, 0)
+	return rows, nil
+}
+
+// GDPRScan implements GDPRSource; fn runs after the store's lock is released.
+func (s *BillingPriceStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func([][]byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, ok := memgdprFind(billingGDPRPriceTables, table)
+	if !ok || tenant.IsZero() {
+		return nil
+	}
+	s.mu.Lock()
+	rows, err := s.billingGDPRPriceRows(tenant, table)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return memgdprEmit(ctx, t, rows, subjects, fn)
+}
+
+// GDPRDeleteTenant implements GDPRSource: it removes the tenant's price overrides and tax
+// rate. Idempotent; a memory transaction's rollback restores them.
+func (s *BillingPriceStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := memgdprZeroCounts(billingGDPRPriceTables)
+	s.mu.Lock()
+	oldPrices := s.prices[tenant]
+	oldTax, hadTax := s.tax[tenant]
+	out["billing_prices"] = len(oldPrices)
+	if hadTax {
+		out["billing_settings"] = 1
+	}
+	delete(s.prices, tenant)
+	delete(s.tax, tenant)
+	s.mu.Unlock()
+	if len(oldPrices) > 0 || hadTax {
+		OnRollback(ctx, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if len(oldPrices) > 0 {
+				cur := s.prices[tenant]
+				if cur == nil {
+					s.prices[tenant] = oldPrices
+				} else {
+					for r, p := range oldPrices {
+						if _, ok := cur[r]; !ok {
+							cur[r] = p
+						}
+					}
+				}
+			}
+			if _, ok := s.tax[tenant]; hadTax && !ok {
+				s.tax[tenant] = oldTax
+			}
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,111 @@
+package audit_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/audit"
+)
+
+// gateStore blocks the first Append until released, and can fail Appends with a kind.
+type gateStore struct {
+	*memory.AuditStore
+	entered chan struct{}
+	release chan struct{}
+	calls   atomic.Int32
+	fail    atomic.Int32 // fail this many Appends with Aborted
+}
+
+func (g *gateStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) ([]audit.Entry, error)) error {
+	if g.calls.Add(1) == 1 && g.release != nil {
+		close(g.entered)
+		<-g.release
+	}
+	if g.fail.Add(-1) >= 0 {
+		return eusaas.E(eusaas.Aborted, "deadlock detected")
+	}
+	return g.AuditStore.Append(ctx, chain, seal)
+}
+
+// A caller whose context ends while its entry is still queued gets its error and the entry
+// is never appended; callers already in a batch are not affected by it.
+func TestCanceledWhileQueued(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewAuditStore()
+	g := &gateStore{AuditStore: mem, entered: make(chan struct{}), release: make(chan struct{})}
+	g.fail.Store(-1 << 20)
+	svc := audit.NewService(g, mem, audit.Options{})
+	tenant := eusaas.NewTenantID()
+	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "A"}
+	first := make(chan error, 1)
+	go func() { first <- svc.Record(ctx, ev) }()
+	<-g.entered // the first caller leads a batch that is now stuck in the store
+	cctx, cancel := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() { second <- svc.Record(cctx, ev) }()
+	time.Sleep(20 * time.Millisecond) // let it queue behind the stuck batch
+	cancel()
+	require.ErrorIs(t, <-second, context.Canceled)
+	close(g.release)
+	require.NoError(t, <-first)
+	require.NoError(t, svc.Record(ctx, ev), "the chain goes on")
+	r, err := svc.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, r.OK)
+	require.Equal(t, int64(2), r.Entries, "the withdrawn entry was never appended")
+}
+
+// A batch rolled back by a deadlock or serialization failure is sealed again and retried.
+func TestAbortedBatchRetried(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewAuditStore()
+	g := &gateStore{AuditStore: mem}
+	g.fail.Store(2)
+	svc := audit.NewService(g, mem, audit.Options{})
+	tenant := eusaas.NewTenantID()
+	require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "A"}))
+	require.Equal(t, int32(3), g.calls.Load())
+	g.fail.Store(5)
+	err := svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "A"})
+	require.Equal(t, eusaas.Aborted, eusaas.KindOf(err), "gives up after three attempts")
+	r, err := svc.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), r.Entries)
+}
+
+// After a key rotation, checkpoints signed with the old key verify as long as it is listed
+// among the previous keys, and are reported otherwise.
+func TestCheckpointKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewAuditStore()
+	oldKey := ed25519.NewKeyFromSeed(make([]byte, 32))
+	newKey := ed25519.NewKeyFromSeed(append(make([]byte, 31), 1))
+	tenant := eusaas.NewTenantID()
+	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "A"}
+	before := audit.NewService(mem, mem, audit.Options{Signer: oldKey})
+	require.NoError(t, before.Record(ctx, ev))
+	_, err := before.Checkpoint(ctx, tenant)
+	require.NoError(t, err)
+
+	rotatedBad := audit.NewService(mem, mem, audit.Options{Signer: newKey})
+	r, err := rotatedBad.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, audit.KindBadCheckpoint, r.Finding.Kind, "an unknown key is not trusted")
+
+	after := audit.NewService(mem, mem, audit.Options{Signer: newKey, PreviousKeys: []ed25519.PublicKey{oldKey.Public().(ed25519.PublicKey)}})
+	require.NoError(t, after.Record(ctx, ev))
+	cp, err := after.Checkpoint(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, audit.KeyID(after.PublicKey()), cp.KeyID)
+	r, err = after.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, r.OK, "%v", r.Finding)
+	require.Equal(t, int64(2), r.Checkpoint.Size)
+}
