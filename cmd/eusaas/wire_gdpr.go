@@ -121,8 +121,8 @@ type gdprPorts struct {
 	MemorySources []memory.GDPRSource
 	// Schemas drops a tenant's data store in memory mode (Postgres mode drops the schema).
 	Schemas gdpr.SchemaDropper
-	// Subjects tells whether a data subject exists, in memory mode (Postgres mode looks in
-	// the tenant's tables); nil skips the check.
+	// Subjects overrides, in memory mode, the subject lookup over MemorySources (Postgres
+	// mode looks in the tenant's tables).
 	Subjects gdprSubjects
 }
 
@@ -156,7 +156,7 @@ func wireGDPR(ctx context.Context, a *App, cfg gdprConfig, jr *jobRuntime, reg *
 	} else {
 		store := memory.NewGDPRStore()
 		data := memory.NewGDPRData(p.MemorySources...)
-		deps.Store, deps.Keys, deps.Data = store, store, data
+		deps.Store, deps.Keys, deps.Data, deps.Subjects = store, store, data, data
 		if p.Subjects != nil {
 			deps.Subjects = p.Subjects
 		}
