@@ -208,13 +208,14 @@ func runJobs(ctx context.Context, jr *jobRuntime, log interface{ Info(string, ..
 
 // gdprModules are the other modules' services gdpr adapts; nil ones are skipped.
 type gdprModules struct {
-	Tenancy     *tenancy.Service
-	TenantCache tenancy.Cache       // tenancy's cache (Invalidate)
-	Provisioner tenancy.Provisioner // memory mode: drops the tenant's memory data store
-	Redis       *redisadapter.TenantPurger
-	Auth        *auth.Service
-	Audit       *audit.Service
-	Billing     *billing.Service
+	// Tenancy serves the lifecycle, the active tenants, its cache entry (PurgeCache) and, in
+	// memory mode, the drop of the tenant's data store (DropSchema).
+	Tenancy *tenancy.Service
+	Memory  bool
+	Redis   *redisadapter.TenantPurger
+	Auth    *auth.Service
+	Audit   *audit.Service
+	Billing *billing.Service
 }
 
 // gdprPortsFrom adapts the module services to gdpr's ports: tenancy's lifecycle and active
@@ -224,12 +225,13 @@ func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
 	p := gdprPorts{Recorder: recorder}
 	if m.Tenancy != nil {
 		p.Lifecycle, p.Tenants = m.Tenancy, gdprTenants{m.Tenancy}
+		if m.Memory {
+			// Postgres mode drops the schema through gdpr's own data adapter.
+			p.Schemas = m.Tenancy
+		}
 	}
-	if m.TenantCache != nil || m.Redis != nil {
-		p.Cache = gdprCache{m.TenantCache, m.Redis}
-	}
-	if m.Provisioner != nil {
-		p.Schemas = gdprSchemas{m.Provisioner}
+	if m.Tenancy != nil || m.Redis != nil {
+		p.Cache = gdprCache{m.Tenancy, m.Redis}
 	}
 	if m.Auth != nil {
 		p.Users, p.Subjects = m.Auth, gdprAuthSubjects{m.Auth}
@@ -272,13 +274,13 @@ func (g gdprTenants) TenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
 }
 
 type gdprCache struct {
-	tenancy tenancy.Cache
+	tenancy *tenancy.Service
 	redis   *redisadapter.TenantPurger
 }
 
 func (g gdprCache) PurgeTenant(ctx context.Context, id eusaas.TenantID) error {
 	if g.tenancy != nil {
-		if err := g.tenancy.Invalidate(ctx, id); err != nil {
+		if err := g.tenancy.PurgeCache(ctx, id); err != nil {
 			return err
 		}
 	}
@@ -286,12 +288,6 @@ func (g gdprCache) PurgeTenant(ctx context.Context, id eusaas.TenantID) error {
 		return g.redis.PurgeTenant(ctx, id)
 	}
 	return nil
-}
-
-type gdprSchemas struct{ p tenancy.Provisioner }
-
-func (g gdprSchemas) DropSchema(ctx context.Context, id eusaas.TenantID) error {
-	return g.p.Drop(ctx, id)
 }
 
 // gdprAudit streams a tenant's audit chain oldest first. audit.List pages newest first, so
