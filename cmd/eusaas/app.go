@@ -187,7 +187,7 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	mods := gdprModules{Tenancy: a.tenancy, Memory: a.Memory(), Auth: a.auth, Audit: a.audit, Billing: a.billing}
 	if a.rdb != nil {
-		mods.Redis = redisadapter.NewTenantPurger(a.rdb, "")
+		mods.Redis = redisadapter.NewTenantPurger(a.rdb, a.cfg.RedisKeyPrefix)
 	}
 	ports := gdprPortsFrom(mods, rec)
 	if a.Memory() {

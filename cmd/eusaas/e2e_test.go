@@ -112,10 +112,12 @@ func TestEndToEndMemory(t *testing.T) {
 
 func TestEndToEndPostgres(t *testing.T) {
 	dbURL := pgtest.URL(t)
+	_, redisPrefix := redistest.Client(t) // keys under the prefix are deleted when the test ends
 	redisURL := redistest.URL(t)
 	// The app takes its settings from APP_ variables; point them at the test database.
 	cfg := pgConfigFromURL(t, dbURL)
 	cfg["APP_REDIS_URL"] = redisURL
+	cfg["APP_REDIS_KEY_PREFIX"] = redisPrefix
 	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"] = opEmail
 	cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opPassword
 	priv, pub := testKeyPEMs(t)

@@ -75,7 +75,7 @@ func (a *App) wireAuth(ctx context.Context, tenants auth.TenantResolver, rec eus
 	} else {
 		s := postgres.NewAuthStore(a.db)
 		d.Users, d.Operators, d.Sessions, d.Invitations = s, s, s, s
-		d.Denylist, d.Limiter = redisadapter.NewAuthDenylist(a.rdb, ""), redisadapter.NewAuthLimiter(a.rdb, "")
+		d.Denylist, d.Limiter = redisadapter.NewAuthDenylist(a.rdb, a.cfg.RedisKeyPrefix), redisadapter.NewAuthLimiter(a.rdb, a.cfg.RedisKeyPrefix)
 	}
 	svc, err := auth.NewService(d, cfg)
 	if err != nil {
