@@ -308,6 +308,24 @@ func testRejected(t *testing.T, h Harness) {
 	require.Contains(t, r.Results[3].Reason, "horizon")
 	qty, _ := totals(t, e, tn)
 	requireDecEqual(t, d("2"), qty[billing.CPU])
+
+	// Text a store cannot hold (NUL, invalid UTF-8) rejects that event only; it must not
+	// fail the batch (PostgreSQL text refuses NUL bytes).
+	r, err = e.svc.Ingest(e.ctx, tn, []billing.UsageEvent{
+		{ID: "nul\x00id", ResourceType: billing.CPU, Quantity: d("1"), Timestamp: Now},
+		{ID: "bad-utf8\xff", ResourceType: billing.CPU, Quantity: d("1"), Timestamp: Now},
+		{ID: "nul-attr", ResourceType: billing.CPU, Quantity: d("1"), Timestamp: Now, Attributes: map[string]string{"k": "a\x00b"}},
+		{ID: "nul-key", ResourceType: billing.CPU, Quantity: d("1"), Timestamp: Now, Attributes: map[string]string{"k\x00": "v"}},
+		ev("ok-2", billing.CPU, "3", Now),
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Accepted)
+	require.Equal(t, 4, r.Rejected)
+	for i := 0; i < 4; i++ {
+		require.Equal(t, billing.Rejected, r.Results[i].Status, i)
+	}
+	qty, _ = totals(t, e, tn)
+	requireDecEqual(t, d("5"), qty[billing.CPU])
 	// A rejected id is not consumed: it can be sent again with a valid timestamp.
 	r, err = e.svc.Ingest(e.ctx, tn, []billing.UsageEvent{ev("future", billing.CPU, "1", Now)})
 	require.NoError(t, err)
