@@ -204,11 +204,12 @@ const (
 	ByDay      GroupBy = "day"
 )
 
-// BreakdownLine is one line of a cost breakdown. Grouped by resource it names the service,
-// its unit and quantity; grouped by day it names the day and the amount of all resources.
+// BreakdownLine is one line of a cost breakdown: a service with its unit, quantity and
+// amount. Grouped by resource there is one line per service over the whole range; grouped by
+// day one line per day and service, ordered by day then service.
 type BreakdownLine struct {
-	Service  ResourceType // empty when grouped by day
-	Day      time.Time    // zero when grouped by resource
+	Service  ResourceType
+	Day      time.Time // zero when grouped by resource
 	Unit     string
 	Quantity decimal.Decimal
 	Amount   decimal.Decimal

@@ -233,14 +233,26 @@ func TestBillingCostsHTTP(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var b breakdownResp
 	r.JSON(t, &b)
-	require.Len(t, b.LineItems, 2)
+	require.Len(t, b.LineItems, 3, "one line per day and service")
 	require.Equal(t, "2026-03-01", b.LineItems[0].Date)
+	require.Equal(t, "CPU", b.LineItems[0].Service)
+	require.Equal(t, "10", b.LineItems[0].Quantity)
+	require.Equal(t, "vCPU-hour", b.LineItems[0].Unit)
 	require.Equal(t, "0.2", b.LineItems[0].Amount)
-	require.Equal(t, "0.0205", b.LineItems[1].Amount)
+	require.Equal(t, "2026-03-02", b.LineItems[1].Date)
+	require.Equal(t, "STORAGE", b.LineItems[1].Service)
+	require.Equal(t, "0.02", b.LineItems[1].Amount)
+	require.Equal(t, "API_CALLS", b.LineItems[2].Service)
+	require.Equal(t, "0.0005", b.LineItems[2].Amount)
 	require.Equal(t, "0.2205", b.TotalAmount)
+	// Every SPEC field is present in the JSON, whatever the grouping.
+	billingRequireKeys(t, r.Body, []string{"tenant_id", "period_start", "period_end", "total_amount", "currency", "line_items"},
+		[]string{"service", "amount", "currency", "unit", "quantity"})
 
 	r = h.Do(http.MethodGet, base+"/costs/current", nil, viewer)
 	require.Equal(t, http.StatusOK, r.Status)
+	billingRequireKeys(t, r.Body, []string{"tenant_id", "period_start", "period_end", "total_amount", "currency", "line_items"},
+		[]string{"service", "amount", "currency", "unit", "quantity"})
 	r.JSON(t, &b)
 	require.Equal(t, "0.2205", b.TotalAmount)
 	require.Len(t, b.LineItems, 3)
@@ -443,4 +455,23 @@ func FuzzBillingQuantityJSON(f *testing.F) {
 			t.Fatalf("status %d for %q: %s", r.Status, tok, r.Body)
 		}
 	})
+}
+
+// billingRequireKeys checks that the JSON object body has every key of top and each of its
+// line_items every key of line (SPEC.md's field lists), present even when empty.
+func billingRequireKeys(t *testing.T, body []byte, top, line []string) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(body, &m))
+	for _, k := range top {
+		require.Contains(t, m, k, "%s", body)
+	}
+	var items []map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(m["line_items"], &items))
+	require.NotEmpty(t, items)
+	for _, it := range items {
+		for _, k := range line {
+			require.Contains(t, it, k, "%s", body)
+		}
+	}
 }

@@ -157,8 +157,17 @@ func testRecordAndBuckets(t *testing.T, h Harness) {
 	requireDecEqual(t, d("7.75"), b.Lines[0].Quantity)
 	byDay, err := e.svc.Costs(e.ctx, tn, billing.Day(day1), billing.Day(day2), billing.ByDay)
 	require.NoError(t, err)
-	require.Len(t, byDay.Lines, 2)
-	requireDecEqual(t, d("0.175"), byDay.Lines[0].Amount)
+	// One line per day and service, ordered by day then service, each with its unit and
+	// quantity.
+	require.Len(t, byDay.Lines, 3)
+	require.Equal(t, []billing.ResourceType{billing.CPU, billing.APICalls, billing.CPU},
+		[]billing.ResourceType{byDay.Lines[0].Service, byDay.Lines[1].Service, byDay.Lines[2].Service})
+	require.True(t, byDay.Lines[0].Day.Equal(billing.Day(day1)) && byDay.Lines[1].Day.Equal(billing.Day(day1)))
+	require.True(t, byDay.Lines[2].Day.Equal(billing.Day(day2)))
+	requireDecEqual(t, d("0.175"), byDay.Lines[0].Amount.Add(byDay.Lines[1].Amount))
+	requireDecEqual(t, d("3.75"), byDay.Lines[0].Quantity)
+	require.Equal(t, "vCPU-hour", byDay.Lines[0].Unit)
+	requireDecEqual(t, d("1000"), byDay.Lines[1].Quantity)
 	requireDecEqual(t, b.Total, byDay.Total)
 
 	dc, err := e.svc.DailyCosts(e.ctx, tn, day1, day2)
