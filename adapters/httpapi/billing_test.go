@@ -309,6 +309,12 @@ func TestBillingInvoicesHTTP(t *testing.T) {
 	r := h.Do(http.MethodPost, base+"/invoices", `{"period":"2026-02"}`, owner)
 	require.Equal(t, http.StatusForbidden, r.Status, "tenant users cannot draft invoices")
 	requireViolation(t, h.Do(http.MethodPost, base+"/invoices", `{"period":"Feb"}`, op), "body.period")
+	// Absurd periods are refused and store nothing.
+	requireViolation(t, h.Do(http.MethodPost, base+"/invoices", `{"period":"0000-01"}`, op), "body.period")
+	requireViolation(t, h.Do(http.MethodPost, base+"/invoices", `{"period":"1999-12"}`, op), "body.period")
+	none, err := h.svc.Invoices(t.Context(), a, billing.InvoiceFilter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Zero(t, none.Total)
 	r = h.Do(http.MethodPost, base+"/invoices", `{"period":"2026-03"}`, op)
 	require.Equal(t, http.StatusConflict, r.Status, "March is not closed")
 	r = h.Do(http.MethodPost, base+"/invoices", `{"period":"2026-02"}`, op)
