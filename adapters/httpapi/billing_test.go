@@ -269,6 +269,12 @@ func TestBillingCostsHTTP(t *testing.T) {
 		PeriodEnd      string `json:"billing_period_end"`
 	}
 	r.JSON(t, &p)
+	var pm map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(r.Body, &pm))
+	for _, k := range []string{"tenant_id", "billing_period_start", "billing_period_end", "actual_to_date", "projected_total",
+		"confidence_interval_low", "confidence_interval_high", "currency"} {
+		require.Contains(t, pm, k, "SPEC projection field")
+	}
 	require.Equal(t, "0.2205", p.ActualToDate)
 	require.Equal(t, "weekday_profile", p.Method, "9 complete days since the first usage")
 	require.Equal(t, "2026-03-31", p.PeriodEnd)
@@ -337,6 +343,8 @@ func TestBillingInvoicesHTTP(t *testing.T) {
 
 	r = h.Do(http.MethodGet, base+"/invoices/"+inv.ID, nil, owner)
 	require.Equal(t, http.StatusOK, r.Status)
+	billingRequireKeys(t, r.Body, []string{"id", "tenant_id", "invoice_number", "status", "period_start", "period_end", "subtotal",
+		"tax_amount", "total_amount", "currency", "issued_at", "due_date", "paid_at", "line_items"}, []string{"service", "amount", "quantity"})
 	r.JSON(t, &inv)
 	require.Equal(t, "ISSUED", inv.Status)
 	require.Len(t, inv.LineItems, 1)
