@@ -468,6 +468,10 @@ func applyPatch(cur Tenant, in UpdateInput) (Tenant, map[string]any) {
 			changes["settings.cost_alert_threshold"] = map[string]any{"old": st.CostAlertThreshold.String(), "new": p.CostAlertThreshold.String()}
 			st.CostAlertThreshold = *p.CostAlertThreshold
 		}
+		if p.AnomalyMinImpact != nil && !p.AnomalyMinImpact.Equal(st.AnomalyMinImpact) {
+			changes["settings.anomaly_min_impact"] = map[string]any{"old": st.AnomalyMinImpact.String(), "new": p.AnomalyMinImpact.String()}
+			st.AnomalyMinImpact = *p.AnomalyMinImpact
+		}
 		if p.AllowSelfRegistration != nil && *p.AllowSelfRegistration != st.AllowSelfRegistration {
 			changes["settings.allow_self_registration"] = map[string]any{"old": st.AllowSelfRegistration, "new": *p.AllowSelfRegistration}
 			st.AllowSelfRegistration = *p.AllowSelfRegistration

@@ -672,3 +672,47 @@ func TestDeprovisionCheckedAndAsync(t *testing.T) {
 	require.True(t, called)
 	require.Equal(t, tenancy.StatusDeprovisioning, got.Status, "erasure scheduled, not done")
 }
+
+// anomaly_min_impact: 5.00 by default, patched and audited like cost_alert_threshold, and
+// bounded to 0.01..1000000000 with cents (0 is refused: it would read as "the scanner's
+// default").
+func TestAnomalyMinImpactSetting(t *testing.T) {
+	require.Equal(t, "5.00", tenancy.DefaultSettings().AnomalyMinImpact.StringFixed(2))
+	var v eusaas.Violations
+	tenancy.DefaultSettings().Validate("body.settings", &v)
+	require.NoError(t, v.Err())
+
+	f := newFixture(t)
+	ctx := context.Background()
+	x := f.create(t, "acme")
+	require.True(t, x.Settings.AnomalyMinImpact.Equal(decimal.NewFromInt(5)))
+
+	got, err := f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: ptr(decimal.RequireFromString("250.5"))}})
+	require.NoError(t, err)
+	require.Equal(t, "250.5", got.Settings.AnomalyMinImpact.String())
+	require.Equal(t, x.Version+1, got.Version)
+	require.True(t, got.Settings.CostAlertThreshold.Equal(x.Settings.CostAlertThreshold), "other settings kept")
+	acts := f.rec.actions()
+	require.Equal(t, tenancy.ActionUpdated, acts[len(acts)-1])
+	require.Equal(t, map[string]any{"settings.anomaly_min_impact": map[string]any{"old": "5", "new": "250.5"}}, f.rec.events[len(acts)-1].Changes)
+
+	// The same value again changes nothing.
+	same, err := f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: ptr(decimal.RequireFromString("250.50"))}})
+	require.NoError(t, err)
+	require.Equal(t, got.Version, same.Version)
+
+	for _, ok := range []string{"0.01", "1000000000"} {
+		_, err := f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: ptr(decimal.RequireFromString(ok))}})
+		require.NoError(t, err, ok)
+	}
+	for _, bad := range []string{"0", "-1", "0.001", "1.005", "1000000000.01"} {
+		_, err := f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: ptr(decimal.RequireFromString(bad))}})
+		require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err), bad)
+		fields := eusaas.FieldsOf(err)
+		require.Len(t, fields, 1, bad)
+		require.Equal(t, "body.settings.anomaly_min_impact", fields[0].Location, bad)
+	}
+	now, err := f.svc.Get(ctx, x.ID)
+	require.NoError(t, err)
+	require.Equal(t, "1000000000", now.Settings.AnomalyMinImpact.String(), "refused patches change nothing")
+}
