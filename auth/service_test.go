@@ -641,3 +641,42 @@ func TestRefreshTokenNotMalleable(t *testing.T) {
 	}
 	require.Positive(t, variants, "the token length leaves malleable trailing bits to test")
 }
+
+// Operators hold PermInvite on every tenant id, so Invite itself must check the tenant: an
+// invitation for a tenant that does not exist, was erased or is suspended is refused and
+// nothing is stored (the memory server answered 201 and kept the email of an erased tenant).
+func TestInviteNeedsALiveTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	gone, susp := eusaas.NewTenantID(), eusaas.NewTenantID()
+	e.ten["gone"] = auth.TenantInfo{ID: gone, Status: "DELETED"}
+	e.ten["susp"] = auth.TenantInfo{ID: susp, Status: "SUSPENDED"}
+	op := auth.Principal{Kind: eusaas.ActorOperator, UserID: uuid.NewString()}
+	before := e.rec.actions()
+	for _, c := range []struct {
+		tenant eusaas.TenantID
+		kind   eusaas.Kind
+	}{{eusaas.NewTenantID(), eusaas.NotFound}, {gone, eusaas.NotFound}, {susp, eusaas.PermissionDenied}} {
+		_, tok, err := e.svc.Invite(ctx, op, auth.InviteInput{TenantID: c.tenant, Email: "x@example.com", Role: auth.RoleOwner})
+		requireKind(t, c.kind, err)
+		require.Empty(t, tok)
+	}
+	require.Equal(t, before, e.rec.actions(), "no invitation recorded")
+	_, _, err := e.svc.Invite(ctx, op, auth.InviteInput{TenantID: e.tenant, Email: "x@example.com", Role: auth.RoleOwner})
+	require.NoError(t, err, "control: the live tenant")
+}
+
+// A full name with a control character is refused before the invitation is consumed.
+func TestRegisterRefusesControlCharactersInName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, tok, err := e.svc.Invite(ctx, auth.Principal{Kind: eusaas.ActorOperator}, auth.InviteInput{TenantID: e.tenant, Email: "a@example.com", Role: auth.RoleMember})
+	require.NoError(t, err)
+	_, err = e.svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "a@example.com", Password: pw, FullName: "A\x00B", InvitationToken: tok})
+	requireKind(t, eusaas.InvalidArgument, err)
+	require.Equal(t, "body.full_name", eusaas.FieldsOf(err)[0].Location)
+	_, err = e.svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "a@example.com", Password: pw, FullName: "A B", InvitationToken: tok})
+	require.NoError(t, err)
+}
