@@ -473,6 +473,19 @@ func TestAuthHTTPInvitations(t *testing.T) {
 	r = e.h.Do("POST", "/api/v1/auth/register", map[string]string{"email": "bad", "password": authPW, "full_name": "N", "invitation_token": inv.Token}, "", "X-Tenant-ID", "acme")
 	requireProblem(t, r, http.StatusUnprocessableEntity, "")
 	require.NotContains(t, string(r.Body), inv.Token)
+
+	// An operator may invite into any tenant, but only one that exists: an unknown id was
+	// answered 201 and the invitation stored.
+	_, err := e.svc.BootstrapOperator(context.Background(), "root@example.com", authPW)
+	require.NoError(t, err)
+	r = e.h.Do("POST", "/api/v1/auth/login", map[string]string{"email": "root@example.com", "password": authPW}, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var op tokens
+	r.JSON(t, &op)
+	r = e.h.Do("POST", path, map[string]string{"email": "x@example.com", "role": "OWNER"}, op.AccessToken)
+	require.Equal(t, http.StatusCreated, r.Status, "control: the operator invites into a live tenant: %s", r.Body)
+	requireProblem(t, e.h.Do("POST", "/api/v1/tenants/"+eusaas.NewTenantID().String()+"/invitations",
+		map[string]string{"email": "x@example.com", "role": "OWNER"}, op.AccessToken), http.StatusNotFound, "tenant_not_found")
 }
 
 // TestAuthHTTPBusy: with the hashing semaphore saturated, logins beyond the queue get 429
