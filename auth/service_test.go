@@ -680,3 +680,32 @@ func TestRegisterRefusesControlCharactersInName(t *testing.T) {
 	_, err = e.svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "a@example.com", Password: pw, FullName: "A B", InvitationToken: tok})
 	require.NoError(t, err)
 }
+
+// The access token carries exactly the claims the issue names: iss, sub, aud, tenant_id,
+// role, exp (15 min after iat), iat, nbf and jti, RS256 with the key's RFC 7638 thumbprint
+// as kid.
+func TestAccessTokenClaims(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.user(t, "ada@example.com", auth.RoleAdmin)
+	pair := e.login(t, "ada@example.com")
+	tok, _, err := jwt.NewParser().ParseUnverified(pair.AccessToken, jwt.MapClaims{})
+	require.NoError(t, err)
+	require.Equal(t, "RS256", tok.Header["alg"])
+	require.Equal(t, auth.Thumbprint(&testKey().PublicKey), tok.Header["kid"])
+	c := tok.Claims.(jwt.MapClaims)
+	cfg := auth.DefaultConfig()
+	require.Equal(t, cfg.Issuer, c["iss"])
+	require.Equal(t, u.ID.String(), c["sub"])
+	aud, err := c.GetAudience()
+	require.NoError(t, err)
+	require.Equal(t, jwt.ClaimStrings{cfg.Audience}, aud)
+	require.Equal(t, e.tenant.String(), c["tenant_id"])
+	require.Equal(t, "ADMIN", c["role"])
+	require.NotEmpty(t, c["jti"])
+	iat, exp, nbf := c["iat"].(float64), c["exp"].(float64), c["nbf"].(float64)
+	require.Equal(t, float64(15*60), exp-iat)
+	require.Equal(t, iat, nbf)
+	require.Equal(t, 15*60, pair.ExpiresIn)
+	require.Equal(t, "Bearer", pair.TokenType)
+}
