@@ -526,8 +526,18 @@ func (s *Service) Refresh(ctx context.Context, token string) (TokenPair, error) 
 }
 
 // activeAccount loads the session's account; a vanished or deactivated one revokes the
-// session.
+// session. A tenant that is not ACTIVE refuses the refresh without revoking.
 func (s *Service) activeAccount(ctx context.Context, sess Session, now time.Time) (User, error) {
+	if !sess.TenantID.IsZero() {
+		// Like login, refresh mints tokens only for ACTIVE tenants' users. A suspended
+		// tenant's sessions are kept (not revoked) so they work again after reactivation.
+		if _, err := s.resolveTenant(ctx, sess.TenantID.String()); err != nil {
+			if k := eusaas.KindOf(err); k == eusaas.NotFound || k == eusaas.PermissionDenied {
+				return User{}, ErrInvalidRefreshToken.Wrap(err)
+			}
+			return User{}, err
+		}
+	}
 	u, err := s.loadAccount(ctx, sess.TenantID, sess.UserID)
 	if err != nil && eusaas.KindOf(err) != eusaas.NotFound {
 		return User{}, err

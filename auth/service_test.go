@@ -709,3 +709,22 @@ func TestAccessTokenClaims(t *testing.T) {
 	require.Equal(t, 15*60, pair.ExpiresIn)
 	require.Equal(t, "Bearer", pair.TokenType)
 }
+
+// Login refuses a suspended tenant's users, and so does refresh: no new tokens until the
+// tenant is ACTIVE again, when the same session works again (it was not revoked).
+func TestRefreshNeedsAnActiveTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", auth.RoleMember)
+	pair := e.login(t, "ada@example.com")
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: "SUSPENDED"}
+	_, err := e.svc.Refresh(ctx, pair.RefreshToken)
+	require.ErrorIs(t, err, auth.ErrInvalidRefreshToken)
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive}
+	_, err = e.svc.Refresh(ctx, pair.RefreshToken)
+	require.NoError(t, err, "the suspended tenant's session survives until reactivation")
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: "DELETED"}
+	_, err = e.svc.Refresh(ctx, pair.RefreshToken)
+	require.ErrorIs(t, err, auth.ErrInvalidRefreshToken)
+}

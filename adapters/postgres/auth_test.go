@@ -38,6 +38,11 @@ func (t authTenants) Resolve(_ context.Context, s string) (auth.TenantInfo, erro
 	if ti, ok := t[s]; ok {
 		return ti, nil
 	}
+	for _, ti := range t { // by id too, as auth.TenantResolver's contract says
+		if ti.ID.String() == s {
+			return ti, nil
+		}
+	}
 	return auth.TenantInfo{}, eusaas.E(eusaas.NotFound, "tenant not found")
 }
 
