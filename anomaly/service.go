@@ -3,6 +3,7 @@ package anomaly
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -54,12 +55,15 @@ func (s *Service) Acknowledge(ctx context.Context, tenant eusaas.TenantID, id uu
 	if by == "" {
 		return Anomaly{}, eusaas.E(eusaas.InvalidArgument, "acknowledging needs the caller's identity")
 	}
-	at := s.clock.Now().UTC()
+	// Stores keep times to the microsecond (PostgreSQL timestamptz): with a nanosecond
+	// `at` the stored acknowledgement never compared equal below, so the first
+	// acknowledgement went unaudited on Postgres.
+	at := s.clock.Now().UTC().Truncate(time.Microsecond)
 	a, err := s.store.Acknowledge(ctx, tenant, id, by, at)
 	if err != nil {
 		return Anomaly{}, err
 	}
-	if a.AcknowledgedBy == by && a.AcknowledgedAt != nil && a.AcknowledgedAt.Equal(at) {
+	if a.AcknowledgedBy == by && a.AcknowledgedAt != nil && a.AcknowledgedAt.Sub(at).Abs() < time.Microsecond {
 		err = s.audit.Record(ctx, eusaas.AuditEvent{
 			TenantID: tenant, Actor: eusaas.ActorFrom(ctx), Action: "ANOMALY_ACKNOWLEDGED",
 			ResourceType: "anomaly", ResourceID: id.String(),

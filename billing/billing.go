@@ -1,7 +1,9 @@
 package billing
 
 import (
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
@@ -94,6 +96,8 @@ func (e UsageEvent) validate() (field, reason string) {
 		return "id", "id is required"
 	case len(e.ID) > MaxEventIDLen:
 		return "id", "id must be at most 128 bytes"
+	case !billingText(e.ID):
+		return "id", "id must be valid UTF-8 without NUL characters"
 	case !e.ResourceType.Valid():
 		return "resource_type", "unknown resource_type (CPU, MEMORY, STORAGE, NETWORK, API_CALLS)"
 	case e.Quantity.IsNegative():
@@ -109,8 +113,18 @@ func (e UsageEvent) validate() (field, reason string) {
 		if k == "" || len(k) > MaxAttributeLen || len(v) > MaxAttributeLen {
 			return "attributes", "attribute keys must be 1..256 bytes and values at most 256 bytes"
 		}
+		if !billingText(k) || !billingText(v) {
+			return "attributes", "attribute keys and values must be valid UTF-8 without NUL characters"
+		}
 	}
 	return "", ""
+}
+
+// billingText reports whether s can be stored as text everywhere: PostgreSQL text rejects
+// NUL bytes and invalid UTF-8, so such an id or attribute must be a rejected event, not a
+// failed batch.
+func billingText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // Validate reports the event's shape problems as field violations under prefix
@@ -190,11 +204,12 @@ const (
 	ByDay      GroupBy = "day"
 )
 
-// BreakdownLine is one line of a cost breakdown. Grouped by resource it names the service,
-// its unit and quantity; grouped by day it names the day and the amount of all resources.
+// BreakdownLine is one line of a cost breakdown: a service with its unit, quantity and
+// amount. Grouped by resource there is one line per service over the whole range; grouped by
+// day one line per day and service, ordered by day then service.
 type BreakdownLine struct {
-	Service  ResourceType // empty when grouped by day
-	Day      time.Time    // zero when grouped by resource
+	Service  ResourceType
+	Day      time.Time // zero when grouped by resource
 	Unit     string
 	Quantity decimal.Decimal
 	Amount   decimal.Decimal

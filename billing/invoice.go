@@ -31,6 +31,9 @@ func (s *Service) allInvoices(ctx context.Context, tenant eusaas.TenantID, f Inv
 	}
 }
 
+// MinInvoiceYear is the earliest year a period can be invoiced for.
+const MinInvoiceYear = 2000
+
 type monthResource struct {
 	month    time.Time
 	resource ResourceType
@@ -45,6 +48,12 @@ type monthResource struct {
 func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, month time.Time) (Invoice, error) {
 	now := s.o.Clock.Now()
 	ps := MonthStart(month)
+	if ps.Year() < MinInvoiceYear {
+		// Without a floor any typo ("0000-01") stored an empty invoice for a month no
+		// tenant can have used.
+		return Invoice{}, eusaas.Invalid("invalid period", eusaas.FieldViolation{Location: "body.period",
+			Message: fmt.Sprintf("must be a month of %d or later", MinInvoiceYear)})
+	}
 	if ps.AddDate(0, 1, 0).After(now) {
 		return Invoice{}, ErrPeriodNotClosed.Withf("the period %s has not ended", ps.Format("2006-01"))
 	}

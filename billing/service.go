@@ -233,19 +233,31 @@ func breakdown(tenant eusaas.TenantID, start, end time.Time, by GroupBy, buckets
 	b := Breakdown{TenantID: tenant, PeriodStart: start, PeriodEnd: end, GroupBy: by, Currency: Currency, Total: decimal.Zero}
 	switch by {
 	case ByDay:
-		byDay := map[time.Time]*BreakdownLine{}
+		// One line per day and resource, so every line names its service, unit and
+		// quantity (SPEC's line item fields; quantities of different units never add up).
+		type key struct {
+			day time.Time
+			r   ResourceType
+		}
+		byDay := map[key]*BreakdownLine{}
 		for _, k := range buckets {
-			l := byDay[k.Day]
+			l := byDay[key{k.Day, k.Resource}]
 			if l == nil {
-				l = &BreakdownLine{Day: k.Day}
-				byDay[k.Day] = l
+				l = &BreakdownLine{Day: k.Day, Service: k.Resource, Unit: k.Resource.Unit()}
+				byDay[key{k.Day, k.Resource}] = l
 			}
+			l.Quantity = l.Quantity.Add(k.Quantity)
 			l.Amount = l.Amount.Add(k.Amount)
 		}
 		for _, l := range byDay {
 			b.Lines = append(b.Lines, *l)
 		}
-		sort.Slice(b.Lines, func(i, j int) bool { return b.Lines[i].Day.Before(b.Lines[j].Day) })
+		sort.Slice(b.Lines, func(i, j int) bool {
+			if !b.Lines[i].Day.Equal(b.Lines[j].Day) {
+				return b.Lines[i].Day.Before(b.Lines[j].Day)
+			}
+			return resourceOrder(b.Lines[i].Service) < resourceOrder(b.Lines[j].Service)
+		})
 	default:
 		byRes := map[ResourceType]*BreakdownLine{}
 		for _, k := range buckets {
@@ -267,6 +279,16 @@ func breakdown(tenant eusaas.TenantID, start, end time.Time, by GroupBy, buckets
 		b.Total = b.Total.Add(l.Amount)
 	}
 	return b
+}
+
+// resourceOrder is r's position in ResourceTypes (the order of line items).
+func resourceOrder(r ResourceType) int {
+	for i, x := range ResourceTypes {
+		if x == r {
+			return i
+		}
+	}
+	return len(ResourceTypes)
 }
 
 // Current returns the month-to-date breakdown by resource.

@@ -8,7 +8,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
@@ -136,7 +135,7 @@ type rowEncoder interface {
 func newEncoder(f Format, w *bufio.Writer, table string) rowEncoder {
 	switch f {
 	case FormatCSV:
-		return &csvEncoder{w: csv.NewWriter(w)}
+		return &csvEncoder{w: w}
 	case FormatXML:
 		return &xmlEncoder{w: w, table: table}
 	default:
@@ -234,25 +233,57 @@ func appendJSONString(b, s []byte) []byte {
 	return append(b, '"')
 }
 
-// csvEncoder writes RFC 4180 CSV with a header row; NULL is an empty field.
+// csvEncoder writes RFC 4180 CSV (CRLF-free: \n line ends, as encoding/csv does) with a
+// header row; NULL is an empty field. It quotes on raw bytes, without per-field strings.
 type csvEncoder struct {
-	w   *csv.Writer
-	rec []string
+	w   *bufio.Writer
+	buf []byte
+}
+
+func csvAppendField(b, v []byte) []byte {
+	needs := len(v) > 0 && (v[0] == ' ' || v[0] == '\t')
+	for _, c := range v {
+		if c == ',' || c == '"' || c == '\n' || c == '\r' {
+			needs = true
+			break
+		}
+	}
+	if !needs {
+		return append(b, v...)
+	}
+	b = append(b, '"')
+	for _, c := range v {
+		if c == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, c)
+	}
+	return append(b, '"')
 }
 
 func (e *csvEncoder) begin(cols []string) error {
-	e.rec = make([]string, len(cols))
-	return e.w.Write(cols)
+	vals := make([][]byte, len(cols))
+	for i, c := range cols {
+		vals[i] = []byte(c)
+	}
+	return e.row(vals)
 }
 
 func (e *csvEncoder) row(values [][]byte) error {
+	b := e.buf[:0]
 	for i, v := range values {
-		e.rec[i] = string(v)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = csvAppendField(b, v)
 	}
-	return e.w.Write(e.rec)
+	b = append(b, '\n')
+	e.buf = b
+	_, err := e.w.Write(b)
+	return err
 }
 
-func (e *csvEncoder) end() error { e.w.Flush(); return e.w.Error() }
+func (e *csvEncoder) end() error { return nil }
 
 // xmlEncoder writes <table name=".."><row><column name="..">value</column>...</row></table>;
 // column names are attributes because SQL names need not be valid XML names.

@@ -46,7 +46,10 @@ var Formats = []Format{FormatJSON, FormatCSV, FormatXML}
 // Request is one GDPR request: an export, a subject erasure or a tenant erasure saga. It is
 // kept in the platform schema, so it outlives the tenant's data.
 type Request struct {
-	ID          string
+	ID string
+	// Version is the store's optimistic-concurrency counter: 1 when created, +1 on each
+	// update. An update carrying a stale version fails (two runs of one job cannot both win).
+	Version     int64
 	TenantID    eusaas.TenantID
 	Kind        Kind
 	Status      Status

@@ -12,13 +12,15 @@ import (
 // schema, so records outlive the tenant). Every method honours ctx cancellation and takes
 // part in the transaction ctx carries (the same adapter's TxRunner).
 type Store interface {
-	// CreateRequest stores a new request. AlreadyExists when the id exists, or when r is a
-	// tenant erasure and the tenant already has one (one saga per tenant).
+	// CreateRequest stores a new request with Version 1. AlreadyExists when the id exists,
+	// or when r is a tenant erasure and the tenant already has one (one saga per tenant).
 	CreateRequest(ctx context.Context, r Request) error
 	// Request returns the tenant's request id; NotFound when absent or another tenant's.
 	Request(ctx context.Context, tenant eusaas.TenantID, id string) (Request, error)
-	// UpdateRequest replaces a stored request; NotFound when absent.
-	UpdateRequest(ctx context.Context, r Request) error
+	// UpdateRequest replaces a stored request if its stored Version equals r.Version, and
+	// then increments r.Version. NotFound when absent (or another tenant's); Aborted when the
+	// version is stale (someone else updated it since r was read).
+	UpdateRequest(ctx context.Context, r *Request) error
 	// TenantErasure returns the tenant's erasure saga; NotFound when none.
 	TenantErasure(ctx context.Context, tenant eusaas.TenantID) (Request, error)
 	// SubjectErasure returns the latest subject erasure of subject that did not fail;

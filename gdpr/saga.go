@@ -26,11 +26,16 @@ func (s *Service) CheckErasable(ctx context.Context, id eusaas.TenantID) error {
 	return s.checkHolds(ctx, id)
 }
 
-// StartTenantErasure is Deprovision returning the saga record (the existing one when the
-// tenant's erasure was already requested).
+// StartTenantErasure is Deprovision returning the saga record. When the tenant's erasure
+// exists it is returned; if unfinished, its job is enqueued again so an interrupted run
+// resumes (a run racing another loses at its next stored step: updates compare versions).
 func (s *Service) StartTenantErasure(ctx context.Context, id eusaas.TenantID) (Request, error) {
 	if prev, err := s.d.Store.TenantErasure(ctx, id); err == nil {
-		return prev, nil
+		if prev.Status == StatusCompleted {
+			return prev, nil
+		}
+		return prev, s.d.Queue.Enqueue(ctx, JobTenantErasure, jobArgs{TenantID: id, RequestID: prev.ID},
+			&jobs.EnqueueOpts{MaxAttempts: tenantErasureMaxAttempts})
 	} else if eusaas.KindOf(err) != eusaas.NotFound {
 		return Request{}, err
 	}
@@ -100,7 +105,7 @@ func (s *Service) RunTenantErasure(ctx context.Context, id eusaas.TenantID) erro
 	}
 	if r.Status == StatusPending {
 		r.Status = StatusProcessing
-		if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+		if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 			return err
 		}
 	}
@@ -141,14 +146,14 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			return err
 		}
 		s.markDone(r, st, counts)
-		return s.d.Store.UpdateRequest(ctx, *r)
+		return s.d.Store.UpdateRequest(ctx, r)
 	case StepDeleteData:
 		counts, err := s.d.Data.DeleteAll(ctx, id)
 		if err != nil {
 			return err
 		}
 		s.markDone(r, st, counts)
-		return s.d.Store.UpdateRequest(ctx, *r)
+		return s.d.Store.UpdateRequest(ctx, r)
 	case StepDropSchema:
 		if s.d.Schemas != nil {
 			if err := s.d.Schemas.DropSchema(ctx, id); err != nil {
@@ -183,7 +188,7 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			c.AuditEntries = append(append([]CertifiedEntry(nil), r.AuditEntries...), ce)
 			c.Steps = append([]StepState(nil), r.Steps...)
 			s.markDone(&c, &c.Steps[st.Step-1], nil)
-			if err := s.d.Store.UpdateRequest(ctx, c); err != nil {
+			if err := s.d.Store.UpdateRequest(ctx, &c); err != nil {
 				return err
 			}
 			*r = c
@@ -210,12 +215,12 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			return err
 		}
 		r.Status, r.CompletedAt, r.Counts, r.Certificate, r.Progress = StatusCompleted, now, counts, cert, 100
-		return s.d.Store.UpdateRequest(ctx, *r)
+		return s.d.Store.UpdateRequest(ctx, r)
 	default:
 		return errors.New("gdpr: unknown saga step")
 	}
 	s.markDone(r, st, nil)
-	return s.d.Store.UpdateRequest(ctx, *r)
+	return s.d.Store.UpdateRequest(ctx, r)
 }
 
 // backup writes the step-two backup: the whole tenant as a signed JSON archive, sealed with

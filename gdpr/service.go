@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -170,7 +171,7 @@ func (s *Service) RegisterJobs(r *jobs.Registry) {
 
 func (s *Service) newRequest(ctx context.Context, tenant eusaas.TenantID, kind Kind) Request {
 	now := s.clock.Now()
-	return Request{ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenant, Kind: kind, Status: StatusPending,
+	return Request{ID: uuid.Must(uuid.NewV7()).String(), Version: 1, TenantID: tenant, Kind: kind, Status: StatusPending,
 		RequestedAt: now, DueAt: DueDate(now), RequestedBy: eusaas.ActorFrom(ctx)}
 }
 
@@ -313,7 +314,7 @@ func (s *Service) runExport(ctx context.Context, tenant eusaas.TenantID, id stri
 		return nil
 	}
 	r.Status, r.Progress = StatusProcessing, 0
-	if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+	if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 		return err
 	}
 	name := "exports/" + tenant.String() + "/" + r.ID + ".zip"
@@ -328,13 +329,13 @@ func (s *Service) runExport(ctx context.Context, tenant eusaas.TenantID, id stri
 		if m := eusaas.MessageOf(err); m != "" {
 			r.ErrorMessage += ": " + m
 		}
-		return s.d.Store.UpdateRequest(ctx, r)
+		return s.d.Store.UpdateRequest(ctx, &r)
 	}
 	now := s.clock.Now()
 	r.Status, r.Progress, r.CompletedAt, r.ExpiresAt = StatusCompleted, 100, now, now.Add(s.o.ExportTTL)
 	r.Archive, r.ArchiveSHA256 = name, sum
 	return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+		if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 			return err
 		}
 		_, err := s.record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: ActionExportCompleted,
@@ -359,6 +360,13 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 			}
 		}
 		tables = kept
+	}
+	if key == nil {
+		// Exports leave secrets out (password and token hashes); the sealed backup keeps
+		// everything, since it exists to restore.
+		for i := range tables {
+			tables[i].Columns = slices.DeleteFunc(slices.Clone(tables[i].Columns), SecretColumn)
+		}
 	}
 	w, err := s.d.Archives.Create(ctx, name)
 	if err != nil {
@@ -396,7 +404,7 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 		r.Counts[t.Name] = int(rows)
 		if r.Kind == KindExport {
 			r.Progress = (i + 1) * 90 / max(len(tables), 1)
-			if err := s.d.Store.UpdateRequest(ctx, *r); err != nil {
+			if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
 				return fail(err)
 			}
 		}
@@ -418,6 +426,14 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// SecretColumn reports whether a column holds a secret that an export must not carry:
+// password*, *_hash (password and token hashes), *secret*, *token* other than ids.
+func SecretColumn(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasPrefix(n, "password") || strings.HasSuffix(n, "_hash") || strings.Contains(n, "secret") ||
+		(strings.Contains(n, "token") && !strings.HasSuffix(n, "_id"))
 }
 
 func fileName(table string, f Format) string {
@@ -518,7 +534,7 @@ func (s *Service) CleanupExports(ctx context.Context) error {
 			continue
 		}
 		r.Status = StatusExpired
-		if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+		if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -592,7 +608,7 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		return nil
 	}
 	r.Status = StatusProcessing
-	if err := s.d.Store.UpdateRequest(ctx, r); err != nil {
+	if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
 		return err
 	}
 	counts := map[string]int{}
@@ -637,7 +653,7 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 			return err
 		}
 		r.Certificate = cert
-		return s.d.Store.UpdateRequest(ctx, r)
+		return s.d.Store.UpdateRequest(ctx, &r)
 	})
 }
 

@@ -87,11 +87,11 @@ func newEnvWith(t *testing.T, archives gdpr.ArchiveStore) *env {
 	e := &env{store: memory.NewGDPRStore(), arch: memory.NewGDPRArchives(), tables: memory.NewGDPRTables(),
 		rec: &gdprtest.Recorder{}, clock: eusaas.NewFakeClock(time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC)),
 		tenant: eusaas.NewTenantID(), erased: &fakeErasers{}}
-	e.tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email", "created_at", "deleted_at"}, SubjectColumn: "id"})
+	e.tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email", "password_hash", "created_at", "deleted_at"}, SubjectColumn: "id"})
 	e.tables.Define(gdpr.Table{Name: "notes", Columns: []string{"id", "user_id", "body"}, SubjectColumn: "user_id"})
 	e.tables.Define(gdpr.Table{Name: "settings", Columns: []string{"key", "value"}})
 	for i := 1; i <= 3; i++ {
-		e.tables.Insert(e.tenant, "users", map[string]string{"id": fmt.Sprint("u", i), "email": fmt.Sprintf("u%d@example.eu", i),
+		e.tables.Insert(e.tenant, "users", map[string]string{"id": fmt.Sprint("u", i), "email": fmt.Sprintf("u%d@example.eu", i), "password_hash": "$argon2id$SECRET",
 			"created_at": e.clock.Now().AddDate(-3, 0, 0).Format(time.RFC3339Nano)})
 		e.tables.Insert(e.tenant, "notes", map[string]string{"id": fmt.Sprint(i), "user_id": fmt.Sprint("u", i), "body": "a \"quoted\", <tagged> & multi\nline note"})
 	}
@@ -164,6 +164,8 @@ func TestExportArchiveVerifiesAndDetectsTampering(t *testing.T) {
 				require.NoError(t, err)
 				body, _ := io.ReadAll(rc)
 				rc.Close()
+				require.NotContains(t, string(body), "SECRET", "password hashes never leave in an export")
+				require.NotContains(t, string(body), "password_hash")
 				switch f {
 				case gdpr.FormatJSON:
 					var v []map[string]*string
@@ -392,4 +394,13 @@ func TestResumeReenqueuesUnfinished(t *testing.T) {
 	require.NoError(t, e.svc.Resume(ctx))
 	require.Equal(t, 2, e.runner.WorkAvailable(ctx), "the duplicate run is a no-op")
 	require.Len(t, e.arch.Names(), 1)
+}
+
+func TestSecretColumn(t *testing.T) {
+	for name, secret := range map[string]bool{
+		"password_hash": true, "token_hash": true, "Password": true, "client_secret": true, "refresh_token": true,
+		"email": false, "user_id": false, "token_id": false, "full_name": false, "created_at": false,
+	} {
+		require.Equal(t, secret, gdpr.SecretColumn(name), name)
+	}
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -73,6 +74,17 @@ func TestAnomalyListFiltersAndPages(t *testing.T) {
 	require.Nil(t, cpu.Contributions[1].SharePct)
 	require.Contains(t, string(r.Body), `"deviation_pct":null`)
 	require.Contains(t, string(r.Body), `"acknowledged_by":null`)
+	// Every field of SPEC.md's anomaly is present on every item.
+	var raw struct {
+		Items []map[string]json.RawMessage `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &raw))
+	for _, it := range raw.Items {
+		for _, k := range []string{"id", "tenant_id", "detected_at", "severity", "service", "expected_amount", "actual_amount",
+			"deviation_pct", "description", "acknowledged", "acknowledged_by"} {
+			require.Contains(t, it, k)
+		}
+	}
 
 	r = h.Do("GET", base+"?severity=LOW", nil, viewer)
 	require.Equal(t, 200, r.Status)

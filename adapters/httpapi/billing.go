@@ -86,12 +86,12 @@ type billingUsageOutput struct {
 }
 
 type billingLineItem struct {
-	Service  string `json:"service,omitempty" doc:"Resource type (group_by=resource)"`
-	Date     string `json:"date,omitempty" doc:"Day, YYYY-MM-DD (group_by=day)"`
+	Service  string `json:"service" doc:"Resource type"`
+	Date     string `json:"date,omitempty" doc:"Day, YYYY-MM-DD (group_by=day: one line per day and service)"`
 	Amount   string `json:"amount" doc:"Exact amount (not rounded)"`
 	Currency string `json:"currency"`
-	Unit     string `json:"unit,omitempty"`
-	Quantity string `json:"quantity,omitempty"`
+	Unit     string `json:"unit"`
+	Quantity string `json:"quantity" doc:"Decimal string, in unit"`
 }
 
 type billingBreakdown struct {
@@ -259,7 +259,8 @@ func RegisterBilling(s *Server, svc *billing.Service) {
 	Register(s, huma.Operation{
 		OperationID: "get-costs", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/costs", Tags: tags,
 		Security: BearerAuth, Summary: "Cost breakdown for a date range",
-		Description: "Exact (unrounded) cost of [start_date, end_date], both inclusive UTC days, grouped by resource or by day. " +
+		Description: "Exact (unrounded) cost of [start_date, end_date], both inclusive UTC days, grouped by resource (one line per " +
+			"service) or by day (one line per day and service, with its date). " +
 			"Invoices round; breakdowns do not, so small API_CALLS costs stay visible.",
 	}, func(ctx context.Context, in *billingCostsInput) (*billingBreakdownOutput, error) {
 		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
@@ -523,11 +524,9 @@ func billingBreakdownBody(b billing.Breakdown) billingBreakdown {
 		GroupBy: string(b.GroupBy), TotalAmount: b.Total.String(), Currency: b.Currency, LineItems: []billingLineItem{},
 	}
 	for _, l := range b.Lines {
-		item := billingLineItem{Amount: l.Amount.String(), Currency: b.Currency}
+		item := billingLineItem{Service: string(l.Service), Unit: l.Unit, Quantity: l.Quantity.String(), Amount: l.Amount.String(), Currency: b.Currency}
 		if b.GroupBy == billing.ByDay {
 			item.Date = l.Day.Format(billingDay)
-		} else {
-			item.Service, item.Unit, item.Quantity = string(l.Service), l.Unit, l.Quantity.String()
 		}
 		out.LineItems = append(out.LineItems, item)
 	}

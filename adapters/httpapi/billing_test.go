@@ -147,6 +147,9 @@ func TestBillingIngestBadInputHTTP(t *testing.T) {
 		{"too precise", batchBody(eventJSON("b", "CPU", `"0.0000000000000000001"`, ts)), "body.events[0].quantity"},
 		{"unknown resource", batchBody(eventJSON("b", "GPU", `"1"`, ts)), "body.events[0].resource_type"},
 		{"missing id", batchBody(eventJSON("", "CPU", `"1"`, ts)), "body.events[0].id"},
+		// PostgreSQL text cannot hold NUL: a 422 naming the field, never a 500 for the batch.
+		{"nul in id", batchBody(eventJSON("a", "CPU", `"1"`, ts), `{"id":"b\u0000c","resource_type":"CPU","quantity":"1","timestamp":"`+ts.Format(time.RFC3339)+`"}`), "body.events[1].id"},
+		{"nul in attribute", batchBody(`{"id":"x","resource_type":"CPU","quantity":"1","timestamp":"` + ts.Format(time.RFC3339) + `","attributes":{"k":"a\u0000b"}}`), "body.events[0].attributes"},
 		{"bool quantity", batchBody(`{"id":"x","resource_type":"CPU","quantity":true,"timestamp":"` + ts.Format(time.RFC3339) + `"}`), "body.events[0].quantity"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,14 +233,26 @@ func TestBillingCostsHTTP(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var b breakdownResp
 	r.JSON(t, &b)
-	require.Len(t, b.LineItems, 2)
+	require.Len(t, b.LineItems, 3, "one line per day and service")
 	require.Equal(t, "2026-03-01", b.LineItems[0].Date)
+	require.Equal(t, "CPU", b.LineItems[0].Service)
+	require.Equal(t, "10", b.LineItems[0].Quantity)
+	require.Equal(t, "vCPU-hour", b.LineItems[0].Unit)
 	require.Equal(t, "0.2", b.LineItems[0].Amount)
-	require.Equal(t, "0.0205", b.LineItems[1].Amount)
+	require.Equal(t, "2026-03-02", b.LineItems[1].Date)
+	require.Equal(t, "STORAGE", b.LineItems[1].Service)
+	require.Equal(t, "0.02", b.LineItems[1].Amount)
+	require.Equal(t, "API_CALLS", b.LineItems[2].Service)
+	require.Equal(t, "0.0005", b.LineItems[2].Amount)
 	require.Equal(t, "0.2205", b.TotalAmount)
+	// Every SPEC field is present in the JSON, whatever the grouping.
+	billingRequireKeys(t, r.Body, []string{"tenant_id", "period_start", "period_end", "total_amount", "currency", "line_items"},
+		[]string{"service", "amount", "currency", "unit", "quantity"})
 
 	r = h.Do(http.MethodGet, base+"/costs/current", nil, viewer)
 	require.Equal(t, http.StatusOK, r.Status)
+	billingRequireKeys(t, r.Body, []string{"tenant_id", "period_start", "period_end", "total_amount", "currency", "line_items"},
+		[]string{"service", "amount", "currency", "unit", "quantity"})
 	r.JSON(t, &b)
 	require.Equal(t, "0.2205", b.TotalAmount)
 	require.Len(t, b.LineItems, 3)
@@ -254,6 +269,12 @@ func TestBillingCostsHTTP(t *testing.T) {
 		PeriodEnd      string `json:"billing_period_end"`
 	}
 	r.JSON(t, &p)
+	var pm map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(r.Body, &pm))
+	for _, k := range []string{"tenant_id", "billing_period_start", "billing_period_end", "actual_to_date", "projected_total",
+		"confidence_interval_low", "confidence_interval_high", "currency"} {
+		require.Contains(t, pm, k, "SPEC projection field")
+	}
 	require.Equal(t, "0.2205", p.ActualToDate)
 	require.Equal(t, "weekday_profile", p.Method, "9 complete days since the first usage")
 	require.Equal(t, "2026-03-31", p.PeriodEnd)
@@ -294,6 +315,12 @@ func TestBillingInvoicesHTTP(t *testing.T) {
 	r := h.Do(http.MethodPost, base+"/invoices", `{"period":"2026-02"}`, owner)
 	require.Equal(t, http.StatusForbidden, r.Status, "tenant users cannot draft invoices")
 	requireViolation(t, h.Do(http.MethodPost, base+"/invoices", `{"period":"Feb"}`, op), "body.period")
+	// Absurd periods are refused and store nothing.
+	requireViolation(t, h.Do(http.MethodPost, base+"/invoices", `{"period":"0000-01"}`, op), "body.period")
+	requireViolation(t, h.Do(http.MethodPost, base+"/invoices", `{"period":"1999-12"}`, op), "body.period")
+	none, err := h.svc.Invoices(t.Context(), a, billing.InvoiceFilter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Zero(t, none.Total)
 	r = h.Do(http.MethodPost, base+"/invoices", `{"period":"2026-03"}`, op)
 	require.Equal(t, http.StatusConflict, r.Status, "March is not closed")
 	r = h.Do(http.MethodPost, base+"/invoices", `{"period":"2026-02"}`, op)
@@ -316,6 +343,8 @@ func TestBillingInvoicesHTTP(t *testing.T) {
 
 	r = h.Do(http.MethodGet, base+"/invoices/"+inv.ID, nil, owner)
 	require.Equal(t, http.StatusOK, r.Status)
+	billingRequireKeys(t, r.Body, []string{"id", "tenant_id", "invoice_number", "status", "period_start", "period_end", "subtotal",
+		"tax_amount", "total_amount", "currency", "issued_at", "due_date", "paid_at", "line_items"}, []string{"service", "amount", "quantity"})
 	r.JSON(t, &inv)
 	require.Equal(t, "ISSUED", inv.Status)
 	require.Len(t, inv.LineItems, 1)
@@ -435,9 +464,28 @@ func FuzzBillingQuantityJSON(f *testing.F) {
 				got, _ = new(big.Rat).SetString(bd.Lines[0].Quantity.String())
 			}
 			require.Zero(t, want.Cmp(got), "%q recorded as %v", tok, got)
-		case http.StatusUnprocessableEntity, http.StatusBadRequest:
+		case http.StatusUnprocessableEntity:
 		default:
 			t.Fatalf("status %d for %q: %s", r.Status, tok, r.Body)
 		}
 	})
+}
+
+// billingRequireKeys checks that the JSON object body has every key of top and each of its
+// line_items every key of line (SPEC.md's field lists), present even when empty.
+func billingRequireKeys(t *testing.T, body []byte, top, line []string) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(body, &m))
+	for _, k := range top {
+		require.Contains(t, m, k, "%s", body)
+	}
+	var items []map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(m["line_items"], &items))
+	require.NotEmpty(t, items)
+	for _, it := range items {
+		for _, k := range line {
+			require.Contains(t, it, k, "%s", body)
+		}
+	}
 }

@@ -181,6 +181,12 @@ func humaProblem(hctx huma.Context, status int, msg string, errs ...error) huma.
 	if hctx != nil {
 		ctx = hctx.Context()
 	}
+	// huma answers 400 when the body cannot be decoded (malformed JSON, a number out of
+	// range, a wrong type). To a client that is the same failure as a schema violation: the
+	// input is unusable, here is where. One status for both keeps clients simple.
+	if status == http.StatusBadRequest {
+		status = http.StatusUnprocessableEntity
+	}
 	p := newProblem(ctx, status, "", msg)
 	for _, e := range errs {
 		if e == nil {

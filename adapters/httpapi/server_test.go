@@ -106,7 +106,8 @@ func TestProblems(t *testing.T) {
 	}{
 		{"not_found_route", "GET", "/nope", nil, 404},
 		{"method_not_allowed", "DELETE", "/health", nil, 405},
-		{"malformed_json", "POST", "/api/v1/tenants/" + tenant.String() + "/echo", `{"name": `, 400},
+		{"malformed_json", "POST", "/api/v1/tenants/" + tenant.String() + "/echo", `{"name": `, 422},
+		{"number_out_of_range", "POST", "/api/v1/tenants/" + tenant.String() + "/echo", `{"name": 1e400}`, 422},
 		{"validation", "POST", "/api/v1/tenants/" + tenant.String() + "/echo", map[string]any{"name": "x", "password": "short"}, 422},
 		{"panic", "GET", "/api/v1/fail/panic", nil, 500},
 		{"internal", "GET", "/api/v1/fail/internal", nil, 500},

@@ -53,7 +53,9 @@ func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 			}
 		}
 	}
-	s.requests[r.ID] = r.Clone()
+	r = r.Clone()
+	r.Version = 1
+	s.requests[r.ID] = r
 	s.mu.Unlock()
 	OnRollback(ctx, func() { s.mu.Lock(); delete(s.requests, r.ID); s.mu.Unlock() })
 	return nil
@@ -74,7 +76,7 @@ func (s *GDPRStore) Request(ctx context.Context, tenant eusaas.TenantID, id stri
 }
 
 // UpdateRequest implements gdpr.Store.
-func (s *GDPRStore) UpdateRequest(ctx context.Context, r gdpr.Request) error {
+func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -84,6 +86,11 @@ func (s *GDPRStore) UpdateRequest(ctx context.Context, r gdpr.Request) error {
 		s.mu.Unlock()
 		return gdprNotFound
 	}
+	if old.Version != r.Version {
+		s.mu.Unlock()
+		return eusaas.E(eusaas.Aborted, "gdpr request changed concurrently")
+	}
+	r.Version++
 	s.requests[r.ID] = r.Clone()
 	s.mu.Unlock()
 	OnRollback(ctx, func() { s.mu.Lock(); s.requests[r.ID] = old; s.mu.Unlock() })

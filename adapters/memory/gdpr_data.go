@@ -79,9 +79,27 @@ func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Tabl
 	}
 	for _, s := range d.list() {
 		for _, own := range s.GDPRTables(tenant) {
-			if own.Name == t.Name {
+			if own.Name != t.Name {
+				continue
+			}
+			if slices.Equal(own.Columns, t.Columns) {
 				return s.GDPRScan(ctx, tenant, t.Name, subjects, fn)
 			}
+			// The caller asked for some columns only (an export leaves secrets out).
+			idx := make([]int, len(t.Columns))
+			for i, c := range t.Columns {
+				idx[i] = slices.Index(own.Columns, c)
+			}
+			out := make([][]byte, len(idx))
+			return s.GDPRScan(ctx, tenant, t.Name, subjects, func(v [][]byte) error {
+				for i, j := range idx {
+					out[i] = nil
+					if j >= 0 {
+						out[i] = v[j]
+					}
+				}
+				return fn(out)
+			})
 		}
 	}
 	return nil

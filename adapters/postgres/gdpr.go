@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/gdpr"
@@ -44,7 +45,7 @@ func NewGDPRStore(db *DB, kek []byte) (*GDPRStore, error) {
 	return s, nil
 }
 
-const gdprRequestColumns = "doc, certificate"
+const gdprRequestColumns = "doc, certificate, version"
 
 func gdprNullTime(t time.Time) any {
 	if t.IsZero() {
@@ -59,7 +60,7 @@ func gdprEncode(r gdpr.Request) (doc, cert []byte, err error) {
 			return nil, nil, err
 		}
 	}
-	r.Certificate = nil
+	r.Certificate, r.Version = nil, 0 // kept in their own columns
 	doc, err = json.Marshal(r)
 	return doc, cert, err
 }
@@ -69,13 +70,15 @@ func gdprScanRequests(rows pgx.Rows) ([]gdpr.Request, error) {
 	var out []gdpr.Request
 	for rows.Next() {
 		var doc, cert []byte
-		if err := rows.Scan(&doc, &cert); err != nil {
+		var version int64
+		if err := rows.Scan(&doc, &cert, &version); err != nil {
 			return nil, translate(err)
 		}
 		var r gdpr.Request
 		if err := json.Unmarshal(doc, &r); err != nil {
 			return nil, err
 		}
+		r.Version = version
 		if cert != nil {
 			r.Certificate = &gdpr.SignedCertificate{}
 			if err := json.Unmarshal(cert, r.Certificate); err != nil {
@@ -113,8 +116,8 @@ func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 		return err
 	}
 	_, err = s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_requests
-		(id, tenant_id, kind, status, subject_id, requested_at, due_at, expires_at, doc, certificate)
-		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10)`,
+		(id, tenant_id, kind, status, subject_id, requested_at, due_at, expires_at, doc, certificate, version)
+		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, $9, $10, 1)`,
 		r.ID, r.TenantID.UUID(), string(r.Kind), string(r.Status), r.SubjectID, r.RequestedAt, r.DueAt,
 		gdprNullTime(r.ExpiresAt), doc, cert)
 	return translate(err)
@@ -126,20 +129,30 @@ func (s *GDPRStore) Request(ctx context.Context, tenant eusaas.TenantID, id stri
 }
 
 // UpdateRequest implements gdpr.Store.
-func (s *GDPRStore) UpdateRequest(ctx context.Context, r gdpr.Request) error {
-	doc, cert, err := gdprEncode(r)
+func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
+	doc, cert, err := gdprEncode(*r)
 	if err != nil {
 		return err
 	}
 	tag, err := s.db.q(ctx).Exec(ctx, `UPDATE eusaas.gdpr_requests SET status = $3, subject_id = NULLIF($4, ''),
-		expires_at = $5, doc = $6, certificate = $7 WHERE id = $1 AND tenant_id = $2`,
-		r.ID, r.TenantID.UUID(), string(r.Status), r.SubjectID, gdprNullTime(r.ExpiresAt), doc, cert)
+		expires_at = $5, doc = $6, certificate = $7, version = version + 1
+		WHERE id = $1 AND tenant_id = $2 AND version = $8`,
+		r.ID, r.TenantID.UUID(), string(r.Status), r.SubjectID, gdprNullTime(r.ExpiresAt), doc, cert, r.Version)
 	if err != nil {
 		return translate(err)
 	}
 	if tag.RowsAffected() == 0 {
+		var exists bool
+		if err := s.db.q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM eusaas.gdpr_requests WHERE id = $1 AND tenant_id = $2)`,
+			r.ID, r.TenantID.UUID()).Scan(&exists); err != nil {
+			return translate(err)
+		}
+		if exists {
+			return eusaas.E(eusaas.Aborted, "gdpr request changed concurrently")
+		}
 		return eusaas.E(eusaas.NotFound, "gdpr request not found")
 	}
+	r.Version++
 	return nil
 }
 
@@ -329,7 +342,7 @@ func (s *GDPRStore) DueKeys(ctx context.Context, now time.Time) ([]eusaas.Tenant
 // generically over every table in the tenant's schema, found through the catalog.
 //
 // Conventions: a column commented 'gdpr:subject' is its table's subject column; otherwise the
-// first of data_subject_id, subject_id, user_id the table has, or id for a table named users.
+// first of data_subject_id, subject_id, user_id the table has, or id for a table named users or *_users (auth_users).
 // A column commented 'gdpr:secret' (password hashes, token hashes) is never exported: it is
 // not the data subject's data but a credential, and an export must not leak it. Tables with
 // created_at and deleted_at columns take part in retention (pii_retention_days when they have
@@ -395,7 +408,7 @@ func (d *GDPRData) tables(ctx context.Context, tenant eusaas.TenantID) ([]gdprTa
 				break
 			}
 		}
-		if t.SubjectColumn == "" && t.Name == "users" && slices.Contains(t.Columns, "id") {
+		if t.SubjectColumn == "" && (t.Name == "users" || strings.HasSuffix(t.Name, "_users")) && slices.Contains(t.Columns, "id") {
 			t.SubjectColumn = "id"
 		}
 		t.created, t.deleted = slices.Contains(t.Columns, "created_at"), slices.Contains(t.Columns, "deleted_at")
@@ -509,7 +522,10 @@ func (d *GDPRData) HasSubject(ctx context.Context, tenant eusaas.TenantID, subje
 }
 
 // EnforceRetention implements gdpr.Retainer for every tenant table with created_at and
-// deleted_at columns.
+// deleted_at columns. Hard deletions run table by table under savepoints, repeated while
+// any makes progress, so a table whose expired rows are still referenced by another
+// table's (not yet deleted) rows waits for them instead of failing the run; rows still
+// referenced at the end stay until a later run.
 func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
 	ts, err := d.tables(ctx, tenant)
 	if err != nil {
@@ -517,6 +533,32 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 	}
 	out := map[string]int{}
 	err = d.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		var pending []gdprTable
+		for _, t := range ts {
+			if t.created && t.deleted {
+				pending = append(pending, t)
+			}
+		}
+		for progress := true; progress && len(pending) > 0; {
+			progress = false
+			var blocked []gdprTable
+			for _, t := range pending {
+				n, err := gdprHardDelete(ctx, tx, t.Name, now.Add(-grace))
+				var pg *pgconn.PgError
+				if errors.As(err, &pg) && pg.Code == "23503" { // still referenced
+					blocked = append(blocked, t)
+					continue
+				}
+				if err != nil {
+					return translate(err)
+				}
+				progress = true
+				if n > 0 {
+					out[t.Name+".hard_deleted"] = int(n)
+				}
+			}
+			pending = blocked
+		}
 		for _, t := range ts {
 			if !t.created || !t.deleted {
 				continue
@@ -525,12 +567,7 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 			if t.SubjectColumn != "" {
 				days = p.PIIRetentionDays
 			}
-			name := gdprIdent(t.Name)
-			hard, err := tx.Exec(ctx, "DELETE FROM "+name+" WHERE deleted_at < $1", now.Add(-grace))
-			if err != nil {
-				return translate(err)
-			}
-			soft, err := tx.Exec(ctx, "UPDATE "+name+" SET deleted_at = $1 WHERE deleted_at IS NULL AND created_at < $2",
+			soft, err := tx.Exec(ctx, "UPDATE "+gdprIdent(t.Name)+" SET deleted_at = $1 WHERE deleted_at IS NULL AND created_at < $2",
 				now, now.AddDate(0, 0, -days))
 			if err != nil {
 				return translate(err)
@@ -538,13 +575,25 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 			if n := soft.RowsAffected(); n > 0 {
 				out[t.Name+".soft_deleted"] = int(n)
 			}
-			if n := hard.RowsAffected(); n > 0 {
-				out[t.Name+".hard_deleted"] = int(n)
-			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// gdprHardDelete deletes a table's rows soft-deleted before cutoff under a savepoint, so a
+// foreign key violation leaves the transaction usable.
+func gdprHardDelete(ctx context.Context, tx pgx.Tx, table string, cutoff time.Time) (int64, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := sp.Exec(ctx, "DELETE FROM "+gdprIdent(table)+" WHERE deleted_at < $1", cutoff)
+	if err != nil {
+		_ = sp.Rollback(ctx)
+		return 0, err
+	}
+	return tag.RowsAffected(), sp.Commit(ctx)
 }
 
 // DropSchema implements gdpr.SchemaDropper.

@@ -101,14 +101,18 @@ func TestGDPRDataSubjectsAndRetention(t *testing.T) {
 	data := postgres.NewGDPRData(db)
 	tables, err := data.Tables(ctx, a)
 	require.NoError(t, err)
-	// The modules' own tables are there too (and have their own tests); these are the seeded ones.
+	// The seeded tables and the modules' own tables, subject columns by convention or by
+	// 'gdpr:subject' comment; 'gdpr:secret' columns are not listed at all.
 	var names []string
 	for _, tb := range tables {
-		if tb.Name == "notes" || tb.Name == "tenant_info" || tb.Name == "users" {
-			names = append(names, tb.Name+":"+tb.SubjectColumn)
+		names = append(names, tb.Name+":"+tb.SubjectColumn)
+		if tb.Name == "auth_users" {
+			require.NotContains(t, tb.Columns, "password_hash")
+			require.Contains(t, tb.Columns, "email")
 		}
 	}
-	require.Equal(t, []string{"notes:user_id", "tenant_info:", "users:id"}, names)
+	require.Subset(t, names, []string{"notes:user_id", "tenant_info:", "users:id", "auth_users:id", "auth_sessions:user_id", "auth_invitations:"},
+		"every table of the schema, the subject column by convention")
 
 	u1 := "00000000-0000-4000-8000-000000000001"
 	ok, err := data.HasSubject(ctx, a, u1)
@@ -120,6 +124,9 @@ func TestGDPRDataSubjectsAndRetention(t *testing.T) {
 
 	var got []string
 	for _, tb := range tables {
+		if tb.Name != "notes" && tb.Name != "users" {
+			continue
+		}
 		require.NoError(t, data.Scan(ctx, a, tb, []string{u1}, func(v [][]byte) error {
 			got = append(got, tb.Name)
 			return nil
@@ -141,15 +148,19 @@ func TestGDPRDataSubjectsAndRetention(t *testing.T) {
 	counts, err = data.EnforceRetention(ctx, a, p, now, 30*24*time.Hour)
 	require.NoError(t, err)
 	require.Empty(t, counts, "idempotent")
-	// Hard deletion of users referenced by notes would break the foreign key: the notes of
-	// those users must go first, as the application's own retention would do. Drop them.
+	// Four users are expired but their notes (not expired) still reference them: the hard
+	// deletion waits instead of failing. Once the notes are soft-deleted too, both go, the
+	// notes first.
+	counts, err = data.EnforceRetention(ctx, a, p, now.Add(31*24*time.Hour), 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, counts, "referenced rows stay")
 	require.NoError(t, db.InTenantTx(ctx, a, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "DELETE FROM notes WHERE user_id <> $1", u1)
+		_, err := tx.Exec(ctx, "UPDATE notes SET deleted_at = $2 WHERE user_id <> $1", u1, now)
 		return err
 	}))
 	counts, err = data.EnforceRetention(ctx, a, p, now.Add(31*24*time.Hour), 30*24*time.Hour)
 	require.NoError(t, err)
-	require.Equal(t, map[string]int{"users.hard_deleted": 4}, counts)
+	require.Equal(t, map[string]int{"users.hard_deleted": 4, "notes.hard_deleted": 8}, counts)
 
 	// Tenant b untouched.
 	deleted, err := data.DeleteAll(ctx, b)

@@ -157,8 +157,17 @@ func testRecordAndBuckets(t *testing.T, h Harness) {
 	requireDecEqual(t, d("7.75"), b.Lines[0].Quantity)
 	byDay, err := e.svc.Costs(e.ctx, tn, billing.Day(day1), billing.Day(day2), billing.ByDay)
 	require.NoError(t, err)
-	require.Len(t, byDay.Lines, 2)
-	requireDecEqual(t, d("0.175"), byDay.Lines[0].Amount)
+	// One line per day and service, ordered by day then service, each with its unit and
+	// quantity.
+	require.Len(t, byDay.Lines, 3)
+	require.Equal(t, []billing.ResourceType{billing.CPU, billing.APICalls, billing.CPU},
+		[]billing.ResourceType{byDay.Lines[0].Service, byDay.Lines[1].Service, byDay.Lines[2].Service})
+	require.True(t, byDay.Lines[0].Day.Equal(billing.Day(day1)) && byDay.Lines[1].Day.Equal(billing.Day(day1)))
+	require.True(t, byDay.Lines[2].Day.Equal(billing.Day(day2)))
+	requireDecEqual(t, d("0.175"), byDay.Lines[0].Amount.Add(byDay.Lines[1].Amount))
+	requireDecEqual(t, d("3.75"), byDay.Lines[0].Quantity)
+	require.Equal(t, "vCPU-hour", byDay.Lines[0].Unit)
+	requireDecEqual(t, d("1000"), byDay.Lines[1].Quantity)
 	requireDecEqual(t, b.Total, byDay.Total)
 
 	dc, err := e.svc.DailyCosts(e.ctx, tn, day1, day2)
@@ -308,6 +317,24 @@ func testRejected(t *testing.T, h Harness) {
 	require.Contains(t, r.Results[3].Reason, "horizon")
 	qty, _ := totals(t, e, tn)
 	requireDecEqual(t, d("2"), qty[billing.CPU])
+
+	// Text a store cannot hold (NUL, invalid UTF-8) rejects that event only; it must not
+	// fail the batch (PostgreSQL text refuses NUL bytes).
+	r, err = e.svc.Ingest(e.ctx, tn, []billing.UsageEvent{
+		{ID: "nul\x00id", ResourceType: billing.CPU, Quantity: d("1"), Timestamp: Now},
+		{ID: "bad-utf8\xff", ResourceType: billing.CPU, Quantity: d("1"), Timestamp: Now},
+		{ID: "nul-attr", ResourceType: billing.CPU, Quantity: d("1"), Timestamp: Now, Attributes: map[string]string{"k": "a\x00b"}},
+		{ID: "nul-key", ResourceType: billing.CPU, Quantity: d("1"), Timestamp: Now, Attributes: map[string]string{"k\x00": "v"}},
+		ev("ok-2", billing.CPU, "3", Now),
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Accepted)
+	require.Equal(t, 4, r.Rejected)
+	for i := 0; i < 4; i++ {
+		require.Equal(t, billing.Rejected, r.Results[i].Status, i)
+	}
+	qty, _ = totals(t, e, tn)
+	requireDecEqual(t, d("5"), qty[billing.CPU])
 	// A rejected id is not consumed: it can be sent again with a valid timestamp.
 	r, err = e.svc.Ingest(e.ctx, tn, []billing.UsageEvent{ev("future", billing.CPU, "1", Now)})
 	require.NoError(t, err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	redisadapter "github.com/eusaas/eusaas/adapters/redis"
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
@@ -185,18 +185,12 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ports := gdprPorts{
-		Recorder:    rec,
-		Lifecycle:   a.tenancy,
-		Cache:       appCachePurger{a},
-		Tenants:     gdprTenantLister{a},
-		Audit:       appAuditSource{a.audit},
-		Users:       a.auth,
-		AuditEraser: a.audit,
-		Billing:     a.billing,
+	mods := gdprModules{Tenancy: a.tenancy, Memory: a.Memory(), Auth: a.auth, Audit: a.audit, Billing: a.billing}
+	if a.rdb != nil {
+		mods.Redis = redisadapter.NewTenantPurger(a.rdb, a.cfg.RedisKeyPrefix)
 	}
+	ports := gdprPortsFrom(mods, rec)
 	if a.Memory() {
-		ports.Schemas = appMemorySchemas{a}
 		ports.MemorySources = a.memSources
 	}
 	if a.gdpr, err = wireGDPR(ctx, a, gcfg, a.jobs, registry, ports); err != nil {
@@ -339,12 +333,6 @@ func (a *App) activeTenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
 	return ids, nil
 }
 
-type gdprTenantLister struct{ a *App }
-
-func (l gdprTenantLister) TenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
-	return l.a.activeTenantIDs(ctx)
-}
-
 // appThresholds is billing's ThresholdSource: the tenant's cost_alert_threshold setting.
 type appThresholds struct{ a *App }
 
@@ -377,55 +365,6 @@ func (a *App) projectedTotal(ctx context.Context, id eusaas.TenantID, now time.T
 		return decimal.Decimal{}, err
 	}
 	return p.ProjectedTotal, nil
-}
-
-// appCachePurger is gdpr's CachePurger: the tenancy cache entry of the tenant.
-type appCachePurger struct{ a *App }
-
-func (c appCachePurger) PurgeTenant(ctx context.Context, id eusaas.TenantID) error {
-	return c.a.tenancy.PurgeCache(ctx, id)
-}
-
-// appMemorySchemas is gdpr's SchemaDropper in memory mode: the tenancy provisioner's record
-// of the tenant's (simulated) schema. In Postgres mode gdpr drops the schema itself.
-type appMemorySchemas struct{ a *App }
-
-func (s appMemorySchemas) DropSchema(ctx context.Context, id eusaas.TenantID) error {
-	return s.a.tenancy.DropSchema(ctx, id)
-}
-
-// appAuditSource is gdpr's AuditSource: a tenant's audit entries and latest checkpoint as JSON.
-type appAuditSource struct{ svc *audit.Service }
-
-// Entries pages through the tenant's chain oldest first, one JSON document per entry.
-func (s appAuditSource) Entries(ctx context.Context, id eusaas.TenantID, fn func([]byte) error) error {
-	for page := 1; ; page++ {
-		l, err := s.svc.List(ctx, id, audit.Filter{}, eusaas.Page{Page: page, Size: eusaas.MaxPageSize})
-		if err != nil {
-			return err
-		}
-		for _, e := range l.Items {
-			b, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			if err := fn(b); err != nil {
-				return err
-			}
-		}
-		if len(l.Items) < eusaas.MaxPageSize {
-			return nil
-		}
-	}
-}
-
-// LatestCheckpoint is the newest signed checkpoint of the tenant's chain, or JSON null.
-func (s appAuditSource) LatestCheckpoint(ctx context.Context, id eusaas.TenantID) ([]byte, error) {
-	cp, ok, err := s.svc.LatestCheckpoint(ctx, id)
-	if err != nil || !ok {
-		return []byte("null"), err
-	}
-	return json.Marshal(cp)
 }
 
 // serve runs the HTTP server until ctx is canceled, then drains in-flight requests for at

@@ -16,9 +16,11 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
 // TestGDPRWiringAndVerifyExport wires the gdpr module in memory mode, runs an export through
@@ -98,4 +100,60 @@ func TestRunJobsStopsWithContext(t *testing.T) {
 	<-done
 	cancel()
 	require.NoError(t, <-errc)
+}
+
+// TestGDPRSagaAsTenancyDeprovisioner wires the saga behind tenancy's DELETE with the real
+// tenancy and audit services in memory mode: the tenant ends DELETED by way of the job
+// runner, and the audit chain holds the intent and completion entries and still verifies.
+func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
+	ctx := context.Background()
+	tx := memory.NewTxRunner()
+	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
+	acfg, err := LoadAuditConfig(env(nil))
+	require.NoError(t, err)
+	aud, err := app.wireAudit(ctx, acfg)
+	require.NoError(t, err)
+	t.Cleanup(app.Close)
+	ten, err := app.wireTenancy(aud, nil)
+	require.NoError(t, err)
+	cfg, err := loadGDPRConfig(env(map[string]string{"APP_GDPR_ARCHIVE_DIR": t.TempDir()}))
+	require.NoError(t, err)
+	jr := newJobRuntime(nil, eusaas.SystemClock)
+	svc, err := wireGDPR(ctx, app, cfg, jr, nil, gdprPortsFrom(gdprModules{Tenancy: ten, Audit: aud}, aud))
+	require.NoError(t, err)
+	ten.SetDeprovisioner(svc)
+
+	res, err := ten.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-gdpr", AdminEmail: "owner@acme.eu"})
+	require.NoError(t, err)
+	id := res.Tenant.ID
+
+	// An export with the audit log streams the tenant's chain through the audit adapter.
+	ex, err := svc.RequestExport(ctx, id, gdpr.ExportRequest{Format: gdpr.FormatJSON, IncludeAuditLogs: true})
+	require.NoError(t, err)
+	jr.Queue.(*memory.JobRunner).WorkAvailable(ctx)
+	ex, err = svc.Request(ctx, id, gdpr.KindExport, ex.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, ex.Status, ex.ErrorMessage)
+	require.GreaterOrEqual(t, ex.Counts["audit_entries"], 2, "tenant creation and the export request are in the chain")
+
+	_, err = ten.Deprovision(ctx, id)
+	require.NoError(t, err)
+	jr.Queue.(*memory.JobRunner).WorkAvailable(ctx)
+	got, err := ten.Get(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, tenancy.Status("DELETED"), got.Status)
+
+	r, err := svc.TenantErasure(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, r.Status)
+	_, err = r.Certificate.Verify(svc.PublicKey())
+	require.NoError(t, err)
+	for _, action := range []string{gdpr.ActionTenantErasureRequested, gdpr.ActionTenantErasureCompleted} {
+		l, err := aud.List(ctx, id, audit.Filter{Action: action}, eusaas.Page{})
+		require.NoError(t, err)
+		require.Equal(t, 1, l.Total, action)
+	}
+	rep, err := aud.Verify(ctx, id)
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
 }

@@ -16,7 +16,10 @@ type Config struct {
 	// Postgres is set when any APP_POSTGRES_* variable is: it selects Postgres mode.
 	Postgres *PostgresConfig
 
-	RedisURL           string
+	RedisURL string
+	// RedisKeyPrefix prefixes every Redis key the server writes (APP_REDIS_KEY_PREFIX), so
+	// several deployments or test runs can share one Redis database.
+	RedisKeyPrefix     string
 	JWTPrivateKeyPEM   string
 	JWTPublicKeyPEM    string
 	JWTIssuer          string
@@ -116,6 +119,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	str("APP_REDIS_URL", &c.RedisURL)
+	str("APP_REDIS_KEY_PREFIX", &c.RedisKeyPrefix)
 	if _, err := url.Parse(c.RedisURL); err != nil || !strings.HasPrefix(c.RedisURL, "redis") {
 		return c, &ConfigError{"APP_REDIS_URL", "must be a redis:// or rediss:// URL"}
 	}

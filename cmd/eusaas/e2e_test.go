@@ -113,14 +113,12 @@ func TestEndToEndMemory(t *testing.T) {
 
 func TestEndToEndPostgres(t *testing.T) {
 	dbURL := pgtest.URL(t)
+	rc, redisPrefix := redistest.Client(t) // keys under the prefix are deleted when the test ends
 	redisURL := redistest.URL(t)
 	// The app takes its settings from APP_ variables; point them at the test database.
 	cfg := pgConfigFromURL(t, dbURL)
 	cfg["APP_REDIS_URL"] = redisURL
-	// Every test run (and every other user of this Redis) gets its own key space: shared,
-	// unprefixed per-IP failure counters let other runs' failed logins lock this one out.
-	rc, prefix := redistest.Client(t)
-	cfg["APP_REDIS_KEY_PREFIX"] = prefix
+	cfg["APP_REDIS_KEY_PREFIX"] = redisPrefix
 	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"] = opEmail
 	cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opPassword
 	priv, pub := testKeyPEMs(t)
@@ -137,7 +135,7 @@ func TestEndToEndPostgres(t *testing.T) {
 		require.NoError(t, conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema).Scan(&n))
 		return n == 1
 	})
-	keys, err := rc.Keys(context.Background(), prefix+"*").Result()
+	keys, err := rc.Keys(context.Background(), redisPrefix+"*").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, keys, "the server's Redis keys carry APP_REDIS_KEY_PREFIX")
 }

@@ -40,13 +40,6 @@ func (t *authTenancy) Resolve(ctx context.Context, idOrSlug string) (auth.Tenant
 	return auth.TenantInfo{ID: tn.ID, Status: string(tn.Status), AllowSelfRegistration: tn.Settings.AllowSelfRegistration}, nil
 }
 
-// authRedisKeyPrefixVar names the variable holding the prefix of every Redis key the server
-// writes (denylist, brute-force counters, tenant cache; default none). Deployments or test
-// runs sharing one Redis database must set distinct prefixes: unprefixed, they share the
-// per-IP failure counters (one's failed logins lock the other out) and the slug index of
-// the tenant cache.
-const authRedisKeyPrefixVar = "APP_REDIS_KEY_PREFIX"
-
 // authMissingKeys says how to make keys; the server refuses to start without them outside
 // in-memory mode because tokens signed by a per-process key die with the process and differ
 // between replicas.
@@ -82,8 +75,7 @@ func (a *App) wireAuth(ctx context.Context, tenants auth.TenantResolver, rec eus
 	} else {
 		s := postgres.NewAuthStore(a.db)
 		d.Users, d.Operators, d.Sessions, d.Invitations = s, s, s, s
-		prefix := a.cfg.Env(authRedisKeyPrefixVar)
-		d.Denylist, d.Limiter = redisadapter.NewAuthDenylist(a.rdb, prefix), redisadapter.NewAuthLimiter(a.rdb, prefix)
+		d.Denylist, d.Limiter = redisadapter.NewAuthDenylist(a.rdb, a.cfg.RedisKeyPrefix), redisadapter.NewAuthLimiter(a.rdb, a.cfg.RedisKeyPrefix)
 	}
 	svc, err := auth.NewService(d, cfg)
 	if err != nil {

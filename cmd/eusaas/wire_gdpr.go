@@ -4,19 +4,26 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/archive"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	redisadapter "github.com/eusaas/eusaas/adapters/redis"
 	"github.com/eusaas/eusaas/adapters/river"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
 // gdprConfig is the gdpr module's configuration (APP_GDPR_*).
@@ -114,6 +121,14 @@ type gdprPorts struct {
 	MemorySources []memory.GDPRSource
 	// Schemas drops a tenant's data store in memory mode (Postgres mode drops the schema).
 	Schemas gdpr.SchemaDropper
+	// Subjects overrides, in memory mode, the subject lookup over MemorySources (Postgres
+	// mode looks in the tenant's tables).
+	Subjects gdprSubjects
+}
+
+// gdprSubjects is gdpr's subject lookup port.
+type gdprSubjects interface {
+	HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
 }
 
 // wireGDPR builds the gdpr service on the app's stores, registers its jobs and its overdue
@@ -142,6 +157,9 @@ func wireGDPR(ctx context.Context, a *App, cfg gdprConfig, jr *jobRuntime, reg *
 		store := memory.NewGDPRStore()
 		data := memory.NewGDPRData(p.MemorySources...)
 		deps.Store, deps.Keys, deps.Data, deps.Subjects = store, store, data, data
+		if p.Subjects != nil {
+			deps.Subjects = p.Subjects
+		}
 		deps.Retainers = append(deps.Retainers, data)
 	}
 	svc := gdpr.NewService(deps, gdpr.Options{SigningKey: cfg.SigningKey, BaseURL: cfg.PublicURL})
@@ -186,4 +204,129 @@ func runJobs(ctx context.Context, jr *jobRuntime, log interface{ Info(string, ..
 	defer cancel()
 	log.Info("job workers stopping")
 	return jr.Stop(stopCtx)
+}
+
+// gdprModules are the other modules' services gdpr adapts; nil ones are skipped.
+type gdprModules struct {
+	// Tenancy serves the lifecycle, the active tenants, its cache entry (PurgeCache) and, in
+	// memory mode, the drop of the tenant's data store (DropSchema).
+	Tenancy *tenancy.Service
+	Memory  bool
+	Redis   *redisadapter.TenantPurger
+	Auth    *auth.Service
+	Audit   *audit.Service
+	Billing *billing.Service
+}
+
+// gdprPortsFrom adapts the module services to gdpr's ports: tenancy's lifecycle and active
+// tenants, the tenant cache plus every Redis key of the tenant, auth/audit/billing subject
+// erasure, and the audit chain for exports.
+func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
+	p := gdprPorts{Recorder: recorder}
+	if m.Tenancy != nil {
+		p.Lifecycle, p.Tenants = m.Tenancy, gdprTenants{m.Tenancy}
+		if m.Memory {
+			// Postgres mode drops the schema through gdpr's own data adapter.
+			p.Schemas = m.Tenancy
+		}
+	}
+	if m.Tenancy != nil || m.Redis != nil {
+		p.Cache = gdprCache{m.Tenancy, m.Redis}
+	}
+	if m.Auth != nil {
+		p.Users, p.Subjects = m.Auth, gdprAuthSubjects{m.Auth}
+	}
+	if m.Audit != nil {
+		p.AuditEraser, p.Audit = m.Audit, gdprAudit{m.Audit}
+	}
+	if m.Billing != nil {
+		p.Billing = m.Billing
+	}
+	return p
+}
+
+// gdprAuthSubjects: a data subject is a user of the tenant (auth's Me for that user).
+type gdprAuthSubjects struct{ s *auth.Service }
+
+func (g gdprAuthSubjects) HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
+	if _, err := uuid.Parse(subject); err != nil {
+		return false, nil
+	}
+	_, err := g.s.Me(ctx, auth.Principal{Kind: eusaas.ActorUser, TenantID: tenant, UserID: subject})
+	if eusaas.KindOf(err) == eusaas.NotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+type gdprTenants struct{ s *tenancy.Service }
+
+func (g gdprTenants) TenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
+	ts, err := g.s.ListActive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]eusaas.TenantID, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids, nil
+}
+
+type gdprCache struct {
+	tenancy *tenancy.Service
+	redis   *redisadapter.TenantPurger
+}
+
+func (g gdprCache) PurgeTenant(ctx context.Context, id eusaas.TenantID) error {
+	if g.tenancy != nil {
+		if err := g.tenancy.PurgeCache(ctx, id); err != nil {
+			return err
+		}
+	}
+	if g.redis != nil {
+		return g.redis.PurgeTenant(ctx, id)
+	}
+	return nil
+}
+
+// gdprAudit streams a tenant's audit chain oldest first. audit.List pages newest first, so
+// pages are walked from the last; entries are fixed at the start (Until) so new entries do
+// not shift the pages.
+type gdprAudit struct{ s *audit.Service }
+
+func (g gdprAudit) Entries(ctx context.Context, tenant eusaas.TenantID, fn func([]byte) error) error {
+	const size = eusaas.MaxPageSize
+	f := audit.Filter{Until: time.Now().UTC().Add(time.Microsecond)}
+	first, err := g.s.List(ctx, tenant, f, eusaas.Page{Page: 1, Size: size})
+	if err != nil {
+		return err
+	}
+	for page := (first.Total + size - 1) / size; page >= 1; page-- {
+		l, err := g.s.List(ctx, tenant, f, eusaas.Page{Page: page, Size: size})
+		if err != nil {
+			return err
+		}
+		for i := len(l.Items) - 1; i >= 0; i-- {
+			b, err := json.Marshal(l.Items[i])
+			if err != nil {
+				return err
+			}
+			if err := fn(b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (g gdprAudit) LatestCheckpoint(ctx context.Context, tenant eusaas.TenantID) ([]byte, error) {
+	cp, ok, err := g.s.LatestCheckpoint(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, eusaas.E(eusaas.NotFound, "no checkpoint yet")
+	}
+	return json.Marshal(cp)
 }

@@ -36,7 +36,7 @@ func (a *App) wireTenancy(rec eusaas.Recorder, inv tenancy.InvitationIssuer) (*t
 	if err != nil {
 		return nil, err
 	}
-	opts.Cache = redis.NewTenantCache(a.rdb, redis.TenantCacheOptions{TTL: 5 * time.Minute, Prefix: a.cfg.Env(authRedisKeyPrefixVar)})
+	opts.Cache = redis.NewTenantCache(a.rdb, redis.TenantCacheOptions{Prefix: a.cfg.RedisKeyPrefix, TTL: 5 * time.Minute})
 	return tenancy.NewService(postgres.NewTenantStore(a.db), schemas, opts), nil
 }
 

@@ -45,7 +45,7 @@ type Harness struct {
 var t0 = time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
 
 func newReq(tenant eusaas.TenantID, kind gdpr.Kind, at time.Time) gdpr.Request {
-	return gdpr.Request{ID: uuid.NewString(), TenantID: tenant, Kind: kind, Status: gdpr.StatusPending,
+	return gdpr.Request{ID: uuid.NewString(), Version: 1, TenantID: tenant, Kind: kind, Status: gdpr.StatusPending,
 		RequestedAt: at, DueAt: gdpr.DueDate(at), RequestedBy: eusaas.Actor{Kind: eusaas.ActorUser, ID: "u1", TenantID: tenant}}
 }
 
@@ -91,14 +91,35 @@ func Run(t *testing.T, h Harness) {
 		r.Backup = &gdpr.BackupInfo{Archive: "b", Cipher: "AES-256-GCM", KeyID: "k", SHA256: "s", DestroyAfter: t0}
 		r.AuditEntries = []gdpr.CertifiedEntry{{Action: "A", RecordedAt: t0, Hash: "h"}}
 		r.Certificate = &gdpr.SignedCertificate{Certificate: []byte(`{"a":1}`), Algorithm: "Ed25519", Signature: "sig", PublicKey: "pk"}
-		must(t, s.Store.UpdateRequest(ctx, r))
+		must(t, s.Store.UpdateRequest(ctx, &r))
+		diff(t, int64(2), r.Version)
 		got, err = s.Store.Request(ctx, a, r.ID)
 		must(t, err)
 		diff(t, r, got)
 
-		kindOf(t, s.Store.UpdateRequest(ctx, newReq(a, gdpr.KindExport, t0)), eusaas.NotFound)
+		missing := newReq(a, gdpr.KindExport, t0)
+		kindOf(t, s.Store.UpdateRequest(ctx, &missing), eusaas.NotFound)
 		_, err = s.Store.Request(ctx, a, uuid.NewString())
 		kindOf(t, err, eusaas.NotFound)
+	})
+
+	t.Run("OptimisticConcurrency", func(t *testing.T) {
+		s := h.New(t)
+		r := newReq(a, gdpr.KindTenantErasure, t0)
+		must(t, s.Store.CreateRequest(ctx, r))
+		first, second := r, r // two runs read version 1
+		first.Progress = 10
+		must(t, s.Store.UpdateRequest(ctx, &first))
+		second.Progress = 20
+		kindOf(t, s.Store.UpdateRequest(ctx, &second), eusaas.Aborted)
+		diff(t, int64(1), second.Version)
+		got, err := s.Store.TenantErasure(ctx, a)
+		must(t, err)
+		diff(t, 10, got.Progress)
+		diff(t, int64(2), got.Version)
+		got.Progress = 30
+		must(t, s.Store.UpdateRequest(ctx, &got))
+		diff(t, int64(3), got.Version)
 	})
 
 	t.Run("TenantErasureUnique", func(t *testing.T) {
@@ -257,7 +278,7 @@ func Run(t *testing.T, h Harness) {
 		kindOf(t, err, eusaas.NotFound)
 		other := r
 		other.TenantID = b
-		kindOf(t, s.Store.UpdateRequest(ctx, other), eusaas.NotFound)
+		kindOf(t, s.Store.UpdateRequest(ctx, &other), eusaas.NotFound)
 		hold := gdpr.LegalHold{ID: uuid.NewString(), TenantID: a, Reason: "x", CreatedAt: t0}
 		must(t, s.Store.PutHold(ctx, hold))
 		kindOf(t, s.Store.DeleteHold(ctx, b, hold.ID), eusaas.NotFound)

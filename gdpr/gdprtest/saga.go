@@ -81,12 +81,24 @@ func RunSaga(t *testing.T, h SagaHarness) {
 				t.Fatal("completed before the last step")
 			}
 
-			// "Restart": a new service over the same stores resumes the saga.
+			// "Restart": a new service over the same stores resumes the saga; a second DELETE
+			// of the interrupted erasure enqueues its job again.
 			clock.Advance(time.Minute)
 			second := gdpr.NewService(deps, gdpr.Options{Clock: clock, SigningKey: key})
+			must(t, second.Deprovision(ctx, tenant))
+			wantJobs := 2
+			if crashAt == gdpr.StepMarkDeleted {
+				wantJobs = 1 // the crash came after the saga was stored COMPLETED
+			}
+			if len(queue.Jobs) != wantJobs || queue.Jobs[wantJobs-1].Kind != gdpr.JobTenantErasure {
+				t.Fatalf("resume not enqueued: %d jobs", len(queue.Jobs))
+			}
 			must(t, second.RunTenantErasure(ctx, tenant))
 			must(t, second.RunTenantErasure(ctx, tenant)) // a redelivered job is a no-op
-			must(t, second.Deprovision(ctx, tenant))      // so is a second DELETE
+			must(t, second.Deprovision(ctx, tenant))      // so is a DELETE after completion
+			if len(queue.Jobs) != wantJobs {
+				t.Fatalf("a completed erasure was enqueued again: %d jobs", len(queue.Jobs))
+			}
 
 			if s := life.Get(tenant); s != "DELETED" {
 				t.Fatalf("tenant status %s", s)
@@ -175,6 +187,36 @@ func RunSaga(t *testing.T, h SagaHarness) {
 			}
 		})
 	}
+
+	t.Run("ConcurrentRunsLoseOnStaleVersion", func(t *testing.T) {
+		tenant := eusaas.NewTenantID()
+		env := h.New(t, tenant)
+		rec, life, queue := &Recorder{}, NewLifecycle(tenant), &Queue{}
+		deps := gdpr.Deps{Tx: env.Tx, Store: env.Store, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
+			Queue: queue, Recorder: rec, Lifecycle: life, Schemas: env.Schemas, Cache: NewCache(tenant)}
+		// Two processes (two service instances) run the same saga: the one that stored a step
+		// first wins; the other fails at its next update and, retried, finds the work done.
+		a := gdpr.NewService(deps, gdpr.Options{SigningKey: key})
+		must(t, a.Deprovision(ctx, tenant))
+		b := gdpr.NewService(deps, gdpr.Options{SigningKey: key, AfterStep: func(_ eusaas.TenantID, step int) error {
+			if step == gdpr.StepBackup {
+				// While b sits between steps, a runs the whole saga.
+				must(t, a.RunTenantErasure(ctx, tenant))
+			}
+			return nil
+		}})
+		err := b.RunTenantErasure(ctx, tenant)
+		if eusaas.KindOf(err) != eusaas.Aborted {
+			t.Fatalf("stale run: %v", err)
+		}
+		must(t, b.RunTenantErasure(ctx, tenant))
+		if n := rec.Count(tenant, gdpr.ActionTenantErasureCompleted); n != 1 {
+			t.Fatalf("%d completion entries", n)
+		}
+		if life.Get(tenant) != "DELETED" || env.SchemaExists() {
+			t.Fatal("not erased")
+		}
+	})
 
 	t.Run("LegalHoldBlocks", func(t *testing.T) {
 		tenant := eusaas.NewTenantID()
