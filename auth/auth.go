@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -103,6 +104,9 @@ func (in RegisterInput) Validate() error {
 	ValidatePassword(&v, "body.password", in.Password)
 	if n := len(strings.TrimSpace(in.FullName)); n == 0 || n > 200 {
 		v.Add("body.full_name", "must be 1 to 200 characters")
+	} else if strings.ContainsFunc(in.FullName, unicode.IsControl) {
+		// NUL in particular cannot be stored in Postgres text (it answered 500).
+		v.Add("body.full_name", "must not contain control characters")
 	}
 	if len(in.InvitationToken) > 512 {
 		v.Add("body.invitation_token", "is too long")

@@ -333,7 +333,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 			Actor: eusaas.ActorFrom(ctx), Action: ActionLoginFailed, ResourceType: "user",
 			Changes: map[string]any{"reason": "throttled"}, Personal: map[string]string{"email": email}}))
 	}
-	if len(in.Password) > 4*MaxPasswordLen || email == "" {
+	if len(in.Password) > 4*MaxPasswordLen || email == "" || len(email) > 4*254 || strings.ContainsRune(email, 0) {
+		// No stored email can look like this (NUL is not even storable in Postgres text):
+		// answer as for an unknown account without asking the store.
+		email = ""
 		return fail("malformed", nil)
 	}
 
@@ -523,8 +526,18 @@ func (s *Service) Refresh(ctx context.Context, token string) (TokenPair, error) 
 }
 
 // activeAccount loads the session's account; a vanished or deactivated one revokes the
-// session.
+// session. A tenant that is not ACTIVE refuses the refresh without revoking.
 func (s *Service) activeAccount(ctx context.Context, sess Session, now time.Time) (User, error) {
+	if !sess.TenantID.IsZero() {
+		// Like login, refresh mints tokens only for ACTIVE tenants' users. A suspended
+		// tenant's sessions are kept (not revoked) so they work again after reactivation.
+		if _, err := s.resolveTenant(ctx, sess.TenantID.String()); err != nil {
+			if k := eusaas.KindOf(err); k == eusaas.NotFound || k == eusaas.PermissionDenied {
+				return User{}, ErrInvalidRefreshToken.Wrap(err)
+			}
+			return User{}, err
+		}
+	}
 	u, err := s.loadAccount(ctx, sess.TenantID, sess.UserID)
 	if err != nil && eusaas.KindOf(err) != eusaas.NotFound {
 		return User{}, err
@@ -676,6 +689,12 @@ func (s *Service) Invite(ctx context.Context, p Principal, in InviteInput) (Invi
 	}
 	if p.Kind == eusaas.ActorUser && roleRank(in.Role) > roleRank(p.Role) {
 		return Invitation{}, "", eusaas.E(eusaas.PermissionDenied, "cannot invite a role above your own")
+	}
+	// Operators pass Can for any tenant id, so the tenant itself must be checked: an
+	// invitation (an email, personal data) must not be stored for a tenant that does not
+	// exist or was erased, and nobody could register with it anyway.
+	if _, err := s.resolveTenant(ctx, in.TenantID.String()); err != nil {
+		return Invitation{}, "", err
 	}
 	return s.invite(ctx, in.TenantID, NormalizeEmail(in.Email), in.Role, p.Actor())
 }

@@ -641,3 +641,90 @@ func TestRefreshTokenNotMalleable(t *testing.T) {
 	}
 	require.Positive(t, variants, "the token length leaves malleable trailing bits to test")
 }
+
+// Operators hold PermInvite on every tenant id, so Invite itself must check the tenant: an
+// invitation for a tenant that does not exist, was erased or is suspended is refused and
+// nothing is stored (the memory server answered 201 and kept the email of an erased tenant).
+func TestInviteNeedsALiveTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	gone, susp := eusaas.NewTenantID(), eusaas.NewTenantID()
+	e.ten["gone"] = auth.TenantInfo{ID: gone, Status: "DELETED"}
+	e.ten["susp"] = auth.TenantInfo{ID: susp, Status: "SUSPENDED"}
+	op := auth.Principal{Kind: eusaas.ActorOperator, UserID: uuid.NewString()}
+	before := e.rec.actions()
+	for _, c := range []struct {
+		tenant eusaas.TenantID
+		kind   eusaas.Kind
+	}{{eusaas.NewTenantID(), eusaas.NotFound}, {gone, eusaas.NotFound}, {susp, eusaas.PermissionDenied}} {
+		_, tok, err := e.svc.Invite(ctx, op, auth.InviteInput{TenantID: c.tenant, Email: "x@example.com", Role: auth.RoleOwner})
+		requireKind(t, c.kind, err)
+		require.Empty(t, tok)
+	}
+	require.Equal(t, before, e.rec.actions(), "no invitation recorded")
+	_, _, err := e.svc.Invite(ctx, op, auth.InviteInput{TenantID: e.tenant, Email: "x@example.com", Role: auth.RoleOwner})
+	require.NoError(t, err, "control: the live tenant")
+}
+
+// A full name with a control character is refused before the invitation is consumed.
+func TestRegisterRefusesControlCharactersInName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, tok, err := e.svc.Invite(ctx, auth.Principal{Kind: eusaas.ActorOperator}, auth.InviteInput{TenantID: e.tenant, Email: "a@example.com", Role: auth.RoleMember})
+	require.NoError(t, err)
+	_, err = e.svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "a@example.com", Password: pw, FullName: "A\x00B", InvitationToken: tok})
+	requireKind(t, eusaas.InvalidArgument, err)
+	require.Equal(t, "body.full_name", eusaas.FieldsOf(err)[0].Location)
+	_, err = e.svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "a@example.com", Password: pw, FullName: "A B", InvitationToken: tok})
+	require.NoError(t, err)
+}
+
+// The access token carries exactly the claims the issue names: iss, sub, aud, tenant_id,
+// role, exp (15 min after iat), iat, nbf and jti, RS256 with the key's RFC 7638 thumbprint
+// as kid.
+func TestAccessTokenClaims(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.user(t, "ada@example.com", auth.RoleAdmin)
+	pair := e.login(t, "ada@example.com")
+	tok, _, err := jwt.NewParser().ParseUnverified(pair.AccessToken, jwt.MapClaims{})
+	require.NoError(t, err)
+	require.Equal(t, "RS256", tok.Header["alg"])
+	require.Equal(t, auth.Thumbprint(&testKey().PublicKey), tok.Header["kid"])
+	c := tok.Claims.(jwt.MapClaims)
+	cfg := auth.DefaultConfig()
+	require.Equal(t, cfg.Issuer, c["iss"])
+	require.Equal(t, u.ID.String(), c["sub"])
+	aud, err := c.GetAudience()
+	require.NoError(t, err)
+	require.Equal(t, jwt.ClaimStrings{cfg.Audience}, aud)
+	require.Equal(t, e.tenant.String(), c["tenant_id"])
+	require.Equal(t, "ADMIN", c["role"])
+	require.NotEmpty(t, c["jti"])
+	iat, exp, nbf := c["iat"].(float64), c["exp"].(float64), c["nbf"].(float64)
+	require.Equal(t, float64(15*60), exp-iat)
+	require.Equal(t, iat, nbf)
+	require.Equal(t, 15*60, pair.ExpiresIn)
+	require.Equal(t, "Bearer", pair.TokenType)
+}
+
+// Login refuses a suspended tenant's users, and so does refresh: no new tokens until the
+// tenant is ACTIVE again, when the same session works again (it was not revoked).
+func TestRefreshNeedsAnActiveTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", auth.RoleMember)
+	pair := e.login(t, "ada@example.com")
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: "SUSPENDED"}
+	_, err := e.svc.Refresh(ctx, pair.RefreshToken)
+	require.ErrorIs(t, err, auth.ErrInvalidRefreshToken)
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive}
+	_, err = e.svc.Refresh(ctx, pair.RefreshToken)
+	require.NoError(t, err, "the suspended tenant's session survives until reactivation")
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: "DELETED"}
+	_, err = e.svc.Refresh(ctx, pair.RefreshToken)
+	require.ErrorIs(t, err, auth.ErrInvalidRefreshToken)
+}

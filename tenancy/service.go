@@ -361,8 +361,8 @@ func (s *Service) Update(ctx context.Context, id eusaas.TenantID, in UpdateInput
 	}
 	for k, val := range in.Metadata {
 		validateMetadataKey(k, "body.metadata", &v)
-		if val != nil && len([]rune(*val)) > MetadataValueMaxLen {
-			v.Add("body.metadata."+k, "must be at most 500 characters")
+		if val != nil {
+			validateMetadataValue(*val, "body.metadata."+k, &v)
 		}
 	}
 	if err := v.Err(); err != nil {

@@ -673,6 +673,28 @@ func TestDeprovisionCheckedAndAsync(t *testing.T) {
 	require.Equal(t, tenancy.StatusDeprovisioning, got.Status, "erasure scheduled, not done")
 }
 
+// A NUL in a metadata value is refused up front: Postgres cannot store it, and before this
+// check the Postgres server answered 500 to such a POST or PATCH.
+func TestMetadataNULRefused(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	x := f.create(t, "acme")
+	before := f.rec.actions()
+	_, err := f.svc.Create(ctx, tenancy.CreateInput{Name: "X", Slug: "nul", AdminEmail: "a@b.example", Metadata: map[string]string{"k": "a\x00b"}})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err), "%v", err)
+	require.Equal(t, "body.metadata.k", eusaas.FieldsOf(err)[0].Location)
+	_, err = f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Metadata: map[string]*string{"k": ptr("a\x00b")}})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err), "%v", err)
+	require.Equal(t, "body.metadata.k", eusaas.FieldsOf(err)[0].Location)
+	got, err := f.svc.Get(ctx, x.ID)
+	require.NoError(t, err)
+	require.Equal(t, x.Version, got.Version, "nothing changed")
+	require.Equal(t, before, f.rec.actions(), "nothing audited")
+	l, err := f.svc.List(ctx, tenancy.ListFilter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Equal(t, 1, l.Total)
+}
+
 // anomaly_min_impact: 5.00 by default, patched and audited like cost_alert_threshold, and
 // bounded to 0.01..1000000000 with cents (0 is refused: it would read as "the scanner's
 // default").

@@ -265,8 +265,16 @@ func validateMetadata(m map[string]string, loc string, v *eusaas.Violations) {
 	}
 	for k, val := range m {
 		validateMetadataKey(k, loc, v)
-		if utf8.RuneCountInString(val) > MetadataValueMaxLen {
-			v.Add(loc+"."+k, "must be at most 500 characters")
-		}
+		validateMetadataValue(val, loc+"."+k, v)
+	}
+}
+
+func validateMetadataValue(val, loc string, v *eusaas.Violations) {
+	switch {
+	case utf8.RuneCountInString(val) > MetadataValueMaxLen:
+		v.Add(loc, "must be at most 500 characters")
+	case strings.ContainsRune(val, 0):
+		// Postgres cannot store U+0000 in text or jsonb; it answered 500 before this check.
+		v.Add(loc, "must not contain NUL characters")
 	}
 }

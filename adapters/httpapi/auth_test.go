@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -472,6 +473,19 @@ func TestAuthHTTPInvitations(t *testing.T) {
 	r = e.h.Do("POST", "/api/v1/auth/register", map[string]string{"email": "bad", "password": authPW, "full_name": "N", "invitation_token": inv.Token}, "", "X-Tenant-ID", "acme")
 	requireProblem(t, r, http.StatusUnprocessableEntity, "")
 	require.NotContains(t, string(r.Body), inv.Token)
+
+	// An operator may invite into any tenant, but only one that exists: an unknown id was
+	// answered 201 and the invitation stored.
+	_, err := e.svc.BootstrapOperator(context.Background(), "root@example.com", authPW)
+	require.NoError(t, err)
+	r = e.h.Do("POST", "/api/v1/auth/login", map[string]string{"email": "root@example.com", "password": authPW}, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var op tokens
+	r.JSON(t, &op)
+	r = e.h.Do("POST", path, map[string]string{"email": "x@example.com", "role": "OWNER"}, op.AccessToken)
+	require.Equal(t, http.StatusCreated, r.Status, "control: the operator invites into a live tenant: %s", r.Body)
+	requireProblem(t, e.h.Do("POST", "/api/v1/tenants/"+eusaas.NewTenantID().String()+"/invitations",
+		map[string]string{"email": "x@example.com", "role": "OWNER"}, op.AccessToken), http.StatusNotFound, "tenant_not_found")
 }
 
 // TestAuthHTTPBusy: with the hashing semaphore saturated, logins beyond the queue get 429
@@ -634,4 +648,57 @@ func BenchmarkAuthMiddleware(b *testing.B) {
 	})
 	b.Run("stack-public-no-token", func(b *testing.B) { serve(b, s.Handler(), "/bench/public", "") })
 	b.Run("stack-protected-real-auth", func(b *testing.B) { serve(b, s.Handler(), "/bench/protected", tk.AccessToken) })
+}
+
+// lockedBuffer is a log sink safe for the server's concurrent writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// No failure path writes a password or a token to the log, at any level.
+func TestAuthFailuresLogNoSecrets(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	var logs lockedBuffer
+	e.h.Server = httpapi.New(httpapi.Options{Version: "test", Authenticator: e.svc, TenantGate: e.h.Gate,
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	httpapi.RegisterAuth(e.h.Server, e.svc)
+	e.register(t, "acme", e.tenant, "ada@example.com", auth.RoleMember)
+	tk := e.login(t, "acme", "ada@example.com")
+
+	secrets := []string{authPW, "Wrong-Passw0rd!", "weakpass", tk.AccessToken, tk.RefreshToken}
+	e.h.Do("POST", "/api/v1/auth/login", map[string]string{"email": "ada@example.com", "password": "Wrong-Passw0rd!"}, "", "X-Tenant-ID", "acme")
+	e.h.Do("POST", "/api/v1/auth/login", map[string]string{"email": "nobody@example.com", "password": authPW}, "", "X-Tenant-ID", "nope")
+	e.h.Do("POST", "/api/v1/auth/register", map[string]string{"email": "b@example.com", "password": "weakpass", "full_name": "B"}, "", "X-Tenant-ID", "acme")
+	e.h.Do("POST", "/api/v1/auth/register", `{"email":"b@example.com","password":["`+authPW+`"],"full_name":"B"}`, "", "X-Tenant-ID", "acme")
+	// Rotate, then replay the old refresh token: reuse revokes the session.
+	r := e.h.Do("POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": tk.RefreshToken}, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var next tokens
+	r.JSON(t, &next)
+	secrets = append(secrets, next.AccessToken, next.RefreshToken)
+	e.clock.Advance(time.Minute)
+	requireProblem(t, e.h.Do("POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": tk.RefreshToken}, ""), http.StatusUnauthorized, "")
+	requireProblem(t, e.me(next.AccessToken), http.StatusUnauthorized, "")
+	requireProblem(t, e.me(tk.AccessToken+"x"), http.StatusUnauthorized, "")
+	e.h.Do("POST", "/api/v1/auth/logout", map[string]string{"refresh_token": next.RefreshToken}, next.AccessToken)
+
+	out := logs.String()
+	require.Contains(t, out, `"route":"/api/v1/auth/refresh"`, "control: the requests were logged")
+	for _, s := range secrets {
+		require.NotContains(t, out, s)
+	}
 }

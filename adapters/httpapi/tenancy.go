@@ -124,7 +124,10 @@ type tenancyCreatedBody struct {
 type tenancyCreateOutput struct {
 	ETag     string `header:"ETag"`
 	Location string `header:"Location"`
-	Body     tenancyCreatedBody
+	// CacheControl keeps the owner invitation token out of every cache, as on the
+	// invitation and token endpoints.
+	CacheControl string `header:"Cache-Control"`
+	Body         tenancyCreatedBody
 }
 
 type tenancyListInput struct {
@@ -184,7 +187,7 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 		if err != nil {
 			return nil, err
 		}
-		out := &tenancyCreateOutput{ETag: tenancyETag(res.Tenant), Location: "/api/v1/tenants/" + res.Tenant.ID.String()}
+		out := &tenancyCreateOutput{ETag: tenancyETag(res.Tenant), Location: "/api/v1/tenants/" + res.Tenant.ID.String(), CacheControl: "no-store"}
 		out.Body.TenantBody = tenancyBody(res.Tenant)
 		if res.Invitation.Token != "" {
 			out.Body.OwnerInvitation = &tenancyInvitationBody{Token: res.Invitation.Token, ExpiresAt: res.Invitation.ExpiresAt.UTC()}

@@ -38,6 +38,11 @@ func (t authTenants) Resolve(_ context.Context, s string) (auth.TenantInfo, erro
 	if ti, ok := t[s]; ok {
 		return ti, nil
 	}
+	for _, ti := range t { // by id too, as auth.TenantResolver's contract says
+		if ti.ID.String() == s {
+			return ti, nil
+		}
+	}
 	return auth.TenantInfo{}, eusaas.E(eusaas.NotFound, "tenant not found")
 }
 
@@ -98,4 +103,39 @@ func TestAuthServiceOnPostgres(t *testing.T) {
 	counts, err := svc.EraseSubject(ctx, tenant, u.ID.String())
 	require.NoError(t, err)
 	require.Equal(t, map[string]int{"users": 1, "sessions": 1, "invitations": 1}, counts)
+}
+
+// NUL cannot be stored in Postgres text: a full name or a login email carrying one must be
+// answered as bad input (422 / the usual 401), not reach the database (they answered 500).
+func TestAuthNULInputOnPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := postgres.New(pgtest.Pool(t))
+	require.NoError(t, db.MigratePlatform(ctx))
+	tenant := eusaas.NewTenantID()
+	require.NoError(t, db.CreateTenantSchema(ctx, tenant))
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keys, err := auth.NewKeySet(key, nil)
+	require.NoError(t, err)
+	hasher, err := auth.NewHasher(auth.OWASPParams, auth.HasherOptions{})
+	require.NoError(t, err)
+	store := postgres.NewAuthStore(db)
+	svc, err := auth.NewService(auth.Deps{Users: store, Operators: store, Sessions: store, Invitations: store,
+		Denylist: memory.NewAuthDenylist(nil), Limiter: memory.NewAuthLimiter(), Keys: keys, Hasher: hasher, Tx: db,
+		Tenants: authTenants{"acme": {ID: tenant, Status: auth.TenantActive}}}, auth.Config{})
+	require.NoError(t, err)
+
+	const pw = "Correct-Horse-9"
+	tok, _, err := svc.IssueOwnerInvitation(ctx, tenant, "owner@example.com")
+	require.NoError(t, err)
+	_, err = svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: pw, FullName: "Ol\x00ga", InvitationToken: tok})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err), "%v", err)
+	_, err = svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: pw, FullName: "Olga", InvitationToken: tok})
+	require.NoError(t, err, "the refused attempt did not consume the invitation")
+
+	for _, tenantHeader := range []string{"acme", ""} {
+		_, err = svc.Login(ctx, auth.LoginInput{TenantIDOrSlug: tenantHeader, Email: "owner\x00@example.com", Password: pw})
+		require.ErrorIs(t, err, auth.ErrInvalidCredentials, "tenant header %q", tenantHeader)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas/internal/pgtest"
@@ -107,12 +108,12 @@ func TestEndToEndMemory(t *testing.T) {
 	c := startApp(t, map[string]string{
 		"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword,
 	})
-	walkThrough(t, c)
+	walkThrough(t, c, nil)
 }
 
 func TestEndToEndPostgres(t *testing.T) {
 	dbURL := pgtest.URL(t)
-	_, redisPrefix := redistest.Client(t) // keys under the prefix are deleted when the test ends
+	rc, redisPrefix := redistest.Client(t) // keys under the prefix are deleted when the test ends
 	redisURL := redistest.URL(t)
 	// The app takes its settings from APP_ variables; point them at the test database.
 	cfg := pgConfigFromURL(t, dbURL)
@@ -126,11 +127,23 @@ func TestEndToEndPostgres(t *testing.T) {
 	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
 	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
 	c := startApp(t, cfg)
-	walkThrough(t, c)
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	walkThrough(t, c, func(schema string) bool {
+		var n int
+		require.NoError(t, conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema).Scan(&n))
+		return n == 1
+	})
+	keys, err := rc.Keys(context.Background(), redisPrefix+"*").Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, keys, "the server's Redis keys carry APP_REDIS_KEY_PREFIX")
 }
 
 // walkThrough is the platform's main path, as a customer and an operator live it.
-func walkThrough(t *testing.T, c *client) {
+// schemaExists, when not nil, reports whether a Postgres schema exists: the tenant's schema
+// must exist once it is created and be gone once it is DELETED.
+func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 	// Operator logs in (no X-Tenant-ID).
 	r := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword}))
 	op := r.json(t)["access_token"].(string)
@@ -142,6 +155,10 @@ func walkThrough(t *testing.T, c *client) {
 	tenant := r.json(t)
 	tid := tenant["id"].(string)
 	require.Equal(t, "ACTIVE", tenant["status"])
+	schema := tenant["schema_name"].(string)
+	if schemaExists != nil {
+		require.True(t, schemaExists(schema), "schema %s after POST /tenants", schema)
+	}
 	inv := tenant["owner_invitation"].(map[string]any)["token"].(string)
 	c.expect(409, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Other", "slug": "acme", "admin_email": "x@y.example"}))
 	c.expect(422, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Bad", "slug": "Not A Slug", "admin_email": "x@y.example"}))
@@ -257,6 +274,9 @@ func walkThrough(t *testing.T, c *client) {
 	}, 30*time.Second, 100*time.Millisecond)
 	g := c.expect(200, c.do("GET", "/api/v1/tenants/"+tid, op, nil))
 	require.NotContains(t, string(g.body), "owner@acme.example")
+	if schemaExists != nil {
+		require.False(t, schemaExists(schema), "schema %s after DELETE", schema)
+	}
 	// The tenant's users went with it: their tokens no longer open anything.
 	gone := c.do("GET", "/api/v1/tenants/"+tid+"/costs/current", owner, nil)
 	require.Contains(t, []int{401, 404}, gone.status, "body: %s", gone.body)
