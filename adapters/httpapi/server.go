@@ -33,6 +33,12 @@ type TenantGate interface {
 	TenantStatus(ctx context.Context, id eusaas.TenantID) (string, error)
 }
 
+// RateLimiter decides whether a tenant's users may make another request now (the tenant's
+// settings.api_rate_limit). When ok is false, retryAfter says when the window resets.
+type RateLimiter interface {
+	Allow(ctx context.Context, tenant eusaas.TenantID) (ok bool, retryAfter time.Duration, err error)
+}
+
 // HealthCheck probes one component. Required components make /health answer 503 when down.
 type HealthCheck struct {
 	Name     string
@@ -46,7 +52,9 @@ type Options struct {
 	Logger        *slog.Logger
 	Authenticator Authenticator
 	TenantGate    TenantGate
-	Health        []HealthCheck
+	// RateLimiter throttles tenant users' tenant-scoped requests; nil means no limit.
+	RateLimiter RateLimiter
+	Health      []HealthCheck
 	// Registry receives the HTTP metrics; other packages may register their collectors on it
 	// too. A new registry is made when nil.
 	Registry *prometheus.Registry
@@ -202,6 +210,7 @@ var (
 	errForbidden       = eusaas.Sentinel(eusaas.PermissionDenied, "permission_denied", "permission denied")
 	errSuspended       = eusaas.Sentinel(eusaas.PermissionDenied, "tenant_suspended", "the tenant is suspended")
 	errTenantNotFound  = eusaas.Sentinel(eusaas.NotFound, "tenant_not_found", "tenant not found")
+	errRateLimited     = eusaas.Sentinel(eusaas.ResourceExhausted, "rate_limited", "the tenant's API rate limit is reached")
 )
 
 // Operator returns the caller if it is a platform operator.
@@ -246,6 +255,17 @@ func (s *Server) TenantAccess(ctx context.Context, idParam string, perm auth.Per
 			return id, auth.Principal{}, errSuspended
 		case status != "ACTIVE":
 			return id, auth.Principal{}, errForbidden.Withf("the tenant is %s", status)
+		}
+		// Operators and service principals are not throttled: the limit is the tenant's
+		// own API quota, and platform work (ingestion, support) must not eat it.
+		if s.opts.RateLimiter != nil {
+			ok, after, err := s.opts.RateLimiter.Allow(ctx, id)
+			if err != nil {
+				return id, auth.Principal{}, err
+			}
+			if !ok {
+				return id, auth.Principal{}, &RetryAfter{Err: errRateLimited, After: after}
+			}
 		}
 	}
 	ri := requestInfoFrom(ctx)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/stretchr/testify/require"
@@ -324,4 +325,31 @@ func benchServe(b *testing.B, h http.Handler, path string, authz ...string) {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+type limiterFunc func(ctx context.Context, id eusaas.TenantID) (bool, time.Duration, error)
+
+func (f limiterFunc) Allow(ctx context.Context, id eusaas.TenantID) (bool, time.Duration, error) {
+	return f(ctx, id)
+}
+
+func TestTenantRateLimit(t *testing.T) {
+	allowed := 2
+	h := newTestServer(t, func(o *httpapi.Options) {
+		o.RateLimiter = limiterFunc(func(context.Context, eusaas.TenantID) (bool, time.Duration, error) {
+			allowed--
+			return allowed >= 0, 30 * time.Second, nil
+		})
+	})
+	a := h.NewTenant()
+	tok, _ := h.User(a, auth.RoleViewer)
+	body := map[string]any{"name": "hello", "password": "0123456789"}
+	path := "/api/v1/tenants/" + a.String() + "/echo"
+	require.Equal(t, 200, h.Do("POST", path, body, tok).Status)
+	require.Equal(t, 200, h.Do("POST", path, body, tok).Status)
+	r := h.Do("POST", path, body, tok)
+	require.Equal(t, 429, r.Status)
+	require.Equal(t, "30", r.Header.Get("Retry-After"))
+	require.Equal(t, "rate_limited", r.Problem(t).Code)
+	require.Equal(t, 200, h.Do("POST", path, body, h.Operator()).Status, "operators are not throttled")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"strconv"
 	"time"
 
@@ -21,15 +20,6 @@ func authKey(prefix string, tenant eusaas.TenantID, rest string) string {
 		return prefix + "p:auth:" + rest
 	}
 	return prefix + "t:{" + tenant.String() + "}:auth:" + rest
-}
-
-// authTranslate maps client errors to kinds: context errors stay, the rest is Unavailable
-// (the caller fails closed).
-func authTranslate(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return eusaas.E(eusaas.Unavailable, "redis unavailable").Wrap(err)
 }
 
 // AuthDenylist is auth.Denylist on Redis: one key per revoked token, expiring when the token
@@ -59,7 +49,7 @@ func (d *AuthDenylist) Deny(ctx context.Context, tenant eusaas.TenantID, iss, jt
 	if !time.Now().Before(until) {
 		return nil // already expired: nothing to remember
 	}
-	return authTranslate(d.c.SetArgs(ctx, d.key(tenant, iss, jti), "1", goredis.SetArgs{ExpireAt: until}).Err())
+	return translate(d.c.SetArgs(ctx, d.key(tenant, iss, jti), "1", goredis.SetArgs{ExpireAt: until}).Err(), "redis")
 }
 
 // Denied implements auth.Denylist.
@@ -68,7 +58,7 @@ func (d *AuthDenylist) Denied(ctx context.Context, tenant eusaas.TenantID, iss, 
 		return false, err
 	}
 	n, err := d.c.Exists(ctx, d.key(tenant, iss, jti)).Result()
-	return n > 0, authTranslate(err)
+	return n > 0, translate(err, "redis")
 }
 
 // AuthLimiter is auth.Limiter on Redis: one hash per counter {n, last}, incremented and
@@ -103,7 +93,7 @@ func (l *AuthLimiter) RecordFailure(ctx context.Context, tenant eusaas.TenantID,
 	ms := max(window.Milliseconds(), 1)
 	n, err := authRecordFailure.Run(ctx, l.c, []string{l.key(tenant, key)}, now.UnixMilli(), ms).Int()
 	if err != nil {
-		return auth.FailureCount{}, authTranslate(err)
+		return auth.FailureCount{}, translate(err, "redis")
 	}
 	return auth.FailureCount{Failures: n, Last: time.UnixMilli(now.UnixMilli()).UTC()}, nil
 }
@@ -115,7 +105,7 @@ func (l *AuthLimiter) Failures(ctx context.Context, tenant eusaas.TenantID, key 
 	}
 	vals, err := l.c.HMGet(ctx, l.key(tenant, key), "n", "last").Result()
 	if err != nil {
-		return auth.FailureCount{}, authTranslate(err)
+		return auth.FailureCount{}, translate(err, "redis")
 	}
 	var fc auth.FailureCount
 	if s, ok := vals[0].(string); ok {
@@ -133,5 +123,5 @@ func (l *AuthLimiter) ResetFailures(ctx context.Context, tenant eusaas.TenantID,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return authTranslate(l.c.Del(ctx, l.key(tenant, key)).Err())
+	return translate(l.c.Del(ctx, l.key(tenant, key)).Err(), "redis")
 }

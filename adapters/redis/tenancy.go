@@ -55,7 +55,7 @@ func (c *TenantCache) Get(ctx context.Context, id eusaas.TenantID) (tenancy.Tena
 		return tenancy.Tenant{}, false, nil
 	}
 	if err != nil {
-		return tenancy.Tenant{}, false, tenancyRedisErr(err)
+		return tenancy.Tenant{}, false, translate(err, "tenant cache")
 	}
 	var t tenancy.Tenant
 	if err := json.Unmarshal(b, &t); err != nil {
@@ -72,7 +72,7 @@ func (c *TenantCache) GetBySlug(ctx context.Context, slug string) (tenancy.Tenan
 		return tenancy.Tenant{}, false, nil
 	}
 	if err != nil {
-		return tenancy.Tenant{}, false, tenancyRedisErr(err)
+		return tenancy.Tenant{}, false, translate(err, "tenant cache")
 	}
 	id, err := eusaas.ParseTenantID(s)
 	if err != nil {
@@ -117,18 +117,11 @@ func (c *TenantCache) Set(ctx context.Context, t tenancy.Tenant) error {
 	}
 	err = tenancySetScript.Run(ctx, c.c, []string{c.key(t.ID), c.slugPrefix() + t.Slug},
 		strconv.FormatInt(t.Version, 10), b, c.ttl.Milliseconds(), t.Slug, index, t.ID.String()).Err()
-	return tenancyRedisErr(err)
+	return translate(err, "tenant cache")
 }
 
 // Invalidate implements tenancy.Cache.
 func (c *TenantCache) Invalidate(ctx context.Context, id eusaas.TenantID) error {
 	err := tenancyInvalidateScript.Run(ctx, c.c, []string{c.key(id)}, c.slugPrefix(), id.String()).Err()
-	return tenancyRedisErr(err)
-}
-
-func tenancyRedisErr(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return eusaas.E(eusaas.Unavailable, "tenant cache unavailable").Wrap(err)
+	return translate(err, "tenant cache")
 }

@@ -152,12 +152,19 @@ func (a *App) wire(ctx context.Context) error {
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	limiter := appRateLimiter{a: a}
+	if a.rdb != nil {
+		limiter.counter = redisadapter.NewRateCounter(a.rdb, a.cfg.RedisKeyPrefix)
+	} else {
+		limiter.counter = memory.NewRateCounter(eusaas.SystemClock)
+	}
 	a.server = httpapi.New(httpapi.Options{
 		Version:       Version(),
 		Logger:        a.log,
 		Health:        a.health,
 		Authenticator: a.auth,
 		TenantGate:    a.tenancy,
+		RateLimiter:   limiter,
 		Registry:      registry,
 	})
 	a.registerTenancyRoutes(a.tenancy)
@@ -331,6 +338,27 @@ func (a *App) activeTenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
 		ids[i] = t.ID
 	}
 	return ids, nil
+}
+
+// appRateLimiter is the server's RateLimiter: settings.api_rate_limit requests per minute per
+// tenant, counted in Redis (shared by replicas) or in process.
+type appRateLimiter struct {
+	a       *App
+	counter interface {
+		Hit(ctx context.Context, tenant eusaas.TenantID, window time.Duration) (int64, time.Duration, error)
+	}
+}
+
+func (l appRateLimiter) Allow(ctx context.Context, id eusaas.TenantID) (bool, time.Duration, error) {
+	t, err := l.a.tenancy.Get(ctx, id)
+	if err != nil {
+		return false, 0, err
+	}
+	n, reset, err := l.counter.Hit(ctx, id, time.Minute)
+	if err != nil {
+		return false, 0, err
+	}
+	return n <= int64(t.Settings.APIRateLimit), reset, nil
 }
 
 // appThresholds is billing's ThresholdSource: the tenant's cost_alert_threshold setting.

@@ -330,3 +330,23 @@ func testKeyPEMs(t *testing.T) (priv, pub string) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDer}))
 }
+
+// TestTenantAPIRateLimit: a tenant's users get 429 with Retry-After past settings.api_rate_limit
+// requests a minute; operators are not throttled by the tenant's quota.
+func TestTenantAPIRateLimit(t *testing.T) {
+	c := startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword})
+	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
+	tenant := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Busy", "slug": "busy", "admin_email": "o@busy.example"})).json(t)
+	tid := tenant["id"].(string)
+	c.expect(200, c.do("PATCH", "/api/v1/tenants/"+tid, op, map[string]any{"settings": map[string]any{"api_rate_limit": 3}}))
+	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "o@busy.example", "password": "Owner-Passw0rd!", "full_name": "O",
+		"invitation_token": tenant["owner_invitation"].(map[string]any)["token"]}, "X-Tenant-ID", "busy"))
+	owner := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "o@busy.example", "password": "Owner-Passw0rd!"}, "X-Tenant-ID", "busy")).json(t)["access_token"].(string)
+	for i := 0; i < 3; i++ {
+		c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/costs/current", owner, nil))
+	}
+	r := c.expect(429, c.do("GET", "/api/v1/tenants/"+tid+"/costs/current", owner, nil))
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+	require.Equal(t, "rate_limited", r.json(t)["code"])
+	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/costs/current", op, nil))
+}
