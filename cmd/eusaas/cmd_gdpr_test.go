@@ -148,11 +148,33 @@ func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 	require.Equal(t, gdpr.StatusCompleted, r.Status)
 	_, err = r.Certificate.Verify(svc.PublicKey())
 	require.NoError(t, err)
+	chain := map[string]string{} // action -> hash of its entry in the tenant's chain
 	for _, action := range []string{gdpr.ActionTenantErasureRequested, gdpr.ActionTenantErasureCompleted} {
 		l, err := aud.List(ctx, id, audit.Filter{Action: action}, eusaas.Page{})
 		require.NoError(t, err)
 		require.Equal(t, 1, l.Total, action)
+		chain[action] = l.Items[0].Hash.String()
 	}
+	// The certificate cites the audit entries by their chain hash (gdprHashRecorder).
+	require.NotEmpty(t, r.AuditEntries)
+	for _, ce := range r.AuditEntries {
+		require.Len(t, ce.Hash, 64, "%s cited without its hash", ce.Action)
+		if h, ok := chain[ce.Action]; ok {
+			require.Equal(t, h, ce.Hash, ce.Action)
+		}
+	}
+	require.Equal(t, chain[gdpr.ActionTenantErasureRequested], r.AuditEntries[0].Hash, "the intent entry comes first")
+	// Erasing the DELETED tenant again is a no-op answered with the tombstone.
+	again, err := ten.Deprovision(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, got, again)
+	l, err := aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	n := l.Total
+	jr.Queue.(*memory.JobRunner).WorkAvailable(ctx)
+	l, err = aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Equal(t, n, l.Total, "a repeated erasure records nothing")
 	rep, err := aud.Verify(ctx, id)
 	require.NoError(t, err)
 	require.True(t, rep.OK, "%+v", rep)

@@ -223,6 +223,10 @@ type gdprModules struct {
 // erasure, and the audit chain for exports.
 func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
 	p := gdprPorts{Recorder: recorder}
+	if a, ok := recorder.(*audit.Service); ok && a != nil {
+		// The audit service reports the entry it wrote, so erasure certificates cite hashes.
+		p.Recorder = gdprHashRecorder{a}
+	}
 	if m.Tenancy != nil {
 		p.Lifecycle, p.Tenants = m.Tenancy, gdprTenants{m.Tenancy}
 		if m.Memory {
@@ -243,6 +247,20 @@ func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
 		p.Billing = m.Billing
 	}
 	return p
+}
+
+// gdprHashRecorder is the audit service as a gdpr.HashRecorder: RecordHash returns the
+// hex SHA-256 chain hash of the entry just written (the same string the audit API shows).
+type gdprHashRecorder struct{ *audit.Service }
+
+var _ gdpr.HashRecorder = gdprHashRecorder{}
+
+func (g gdprHashRecorder) RecordHash(ctx context.Context, ev eusaas.AuditEvent) (string, error) {
+	e, err := g.RecordEntry(ctx, ev)
+	if err != nil {
+		return "", err
+	}
+	return e.Hash.String(), nil
 }
 
 // gdprAuthSubjects: a data subject is a user of the tenant (auth's Me for that user).
