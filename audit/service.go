@@ -538,6 +538,19 @@ func (s *Service) LatestCheckpoint(ctx context.Context, chain eusaas.TenantID) (
 	return cps[len(cps)-1], true, nil
 }
 
+// ErasePersonalBefore enforces retention on the personal side data: it deletes the personal
+// values of tenant's entries recorded before before (audit_log_retention_days). The chain
+// keeps its entries and commitments and still verifies. It returns the number of values
+// deleted, is idempotent, and fails with an Internal error when the store does not
+// implement PersonalPruner.
+func (s *Service) ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
+	pr, ok := s.store.(PersonalPruner)
+	if !ok {
+		return 0, eusaas.E(eusaas.Internal, "audit store cannot prune personal data")
+	}
+	return pr.DeletePersonalBefore(ctx, tenant, before)
+}
+
 // EraseSubject deletes the subject's key and every personal value of the subject in tenant
 // (on the tenant's chain and on platform-chain entries about the tenant; operators are
 // erased with tenant zero). The chain still verifies afterwards: it holds only commitments,

@@ -575,6 +575,51 @@ func Run(t *testing.T, h Harness) {
 		requireOK(t, e.verify(t, tenant), 2)
 	})
 
+	t.Run("PersonalRetention", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, h, audit.Options{})
+		if _, ok := e.Store.(audit.PersonalPruner); !ok {
+			t.Skip("store does not implement audit.PersonalPruner")
+		}
+		tenant, other := eusaas.NewTenantID(), eusaas.NewTenantID()
+		mk := func(tenant eusaas.TenantID, mail string) eusaas.AuditEvent {
+			ev := event(tenant, audit.ActionLogin, 0)
+			ev.Personal = map[string]string{"email": mail}
+			return ev
+		}
+		const (
+			oldMail   = "old.value@example.org"
+			newMail   = "new.value@example.org"
+			otherMail = "other.tenant@example.org"
+		)
+		_, err := e.svc.RecordEntry(ctx, mk(tenant, oldMail))
+		require.NoError(t, err)
+		_, err = e.svc.RecordEntry(ctx, mk(other, otherMail))
+		require.NoError(t, err)
+		e.clock.Advance(48 * time.Hour)
+		cutoff := e.clock.Now().Add(-time.Hour)
+		_, err = e.svc.RecordEntry(ctx, mk(tenant, newMail))
+		require.NoError(t, err)
+
+		n, err := e.svc.ErasePersonalBefore(ctx, tenant, cutoff)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "only the value recorded before the cutoff")
+		n, err = e.svc.ErasePersonalBefore(ctx, tenant, cutoff)
+		require.NoError(t, err)
+		require.Zero(t, n, "idempotent")
+		for v, want := range map[string]bool{oldMail: false, newMail: true, otherMail: true} {
+			has, err := e.Contains(ctx, v)
+			require.NoError(t, err)
+			require.Equal(t, want, has, "%q stored after retention", v)
+		}
+		requireOK(t, e.verify(t, tenant), 2)
+		l, err := e.svc.List(ctx, tenant, audit.Filter{}, eusaas.Page{})
+		require.NoError(t, err)
+		require.Len(t, l.Items, 2)
+		require.True(t, l.Items[1].Personal[0].Erased, "the old value shows as erased")
+		require.False(t, l.Items[0].Personal[0].Erased)
+	})
+
 	t.Run("TxRollback", func(t *testing.T) {
 		if !h.Features.TxRollback {
 			t.Skip("adapter appends do not join transactions")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -176,6 +177,54 @@ func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, n, l.Total, "a repeated erasure records nothing")
 	rep, err := aud.Verify(ctx, id)
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+}
+
+// TestGDPRAuditRetention: gdprPortsFrom gives gdpr a retainer for the audit log's personal
+// side data; it erases the values of entries older than audit_log_retention_days (plus
+// grace), leaves younger ones, and the chain still verifies.
+func TestGDPRAuditRetention(t *testing.T) {
+	ctx := context.Background()
+	tx := memory.NewTxRunner()
+	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
+	acfg, err := LoadAuditConfig(env(nil))
+	require.NoError(t, err)
+	aud, err := app.wireAudit(ctx, acfg)
+	require.NoError(t, err)
+	t.Cleanup(app.Close)
+	ports := gdprPortsFrom(gdprModules{Audit: aud}, aud)
+	var rt gdpr.Retainer
+	for _, r := range ports.Retainers {
+		if _, ok := r.(gdprAuditRetainer); ok {
+			rt = r
+		}
+	}
+	require.NotNil(t, rt, "the audit retainer is wired")
+
+	tenant := eusaas.NewTenantID()
+	require.NoError(t, aud.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.Actor{Kind: eusaas.ActorUser, ID: "u1", TenantID: tenant},
+		Action: "LOGIN", ResourceType: "session", ResourceID: "s1", Personal: map[string]string{"email": "old@example.eu"},
+		Meta: eusaas.RequestMeta{IP: "198.51.100.7", UserAgent: "Old/1.0"}}))
+	p := gdpr.DefaultPolicy(tenant)
+	p.AuditLogRetentionDays = 30
+	now := time.Now()
+	counts, err := rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 29), 0)
+	require.NoError(t, err)
+	require.Empty(t, counts, "within the retention period")
+	counts, err = rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 31), 48*time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, counts, "within the grace period")
+	counts, err = rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 33), 48*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"audit_personal.hard_deleted": 3}, counts, "email, ip and user agent")
+	l, err := aud.List(ctx, tenant, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Len(t, l.Items, 1)
+	for _, f := range l.Items[0].Personal {
+		require.True(t, f.Erased, f.Name)
+	}
+	rep, err := aud.Verify(ctx, tenant)
 	require.NoError(t, err)
 	require.True(t, rep.OK, "%+v", rep)
 }

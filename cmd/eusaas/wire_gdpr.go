@@ -242,6 +242,7 @@ func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
 	}
 	if m.Audit != nil {
 		p.AuditEraser, p.Audit = m.Audit, gdprAudit{m.Audit}
+		p.Retainers = append(p.Retainers, gdprAuditRetainer{m.Audit})
 	}
 	if m.Billing != nil {
 		p.Billing = m.Billing
@@ -261,6 +262,22 @@ func (g gdprHashRecorder) RecordHash(ctx context.Context, ev eusaas.AuditEvent) 
 		return "", err
 	}
 	return e.Hash.String(), nil
+}
+
+// gdprAuditRetainer enforces audit_log_retention_days on the audit log's personal side data
+// (IP addresses, user agents, e-mails): values of entries older than the period plus the
+// grace period are deleted. The entries themselves are append-only and stay; their values
+// then show as erased and the chain still verifies.
+type gdprAuditRetainer struct{ s *audit.Service }
+
+var _ gdpr.Retainer = gdprAuditRetainer{}
+
+func (g gdprAuditRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	n, err := g.s.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -p.AuditLogRetentionDays).Add(-grace))
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	return map[string]int{"audit_personal.hard_deleted": n}, nil
 }
 
 // gdprAuthSubjects: a data subject is a user of the tenant (auth's Me for that user).
