@@ -67,6 +67,17 @@ type PersonalPruner interface {
 	DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error)
 }
 
+// LinkedEraser is an optional interface of a Store: erasure of a subject's values recorded
+// under someone else's subject. One entry has one subject, so an event about two persons
+// (an invitation: the inviter's IP address and the invitee's e-mail) keys both under the
+// actor; the invitee's e-mail must still go when the invitee is erased.
+type LinkedEraser interface {
+	// DeleteLinkedPersonal deletes, within tenant (on every chain), every personal value of
+	// any subject that equals one of subject's own values named name (e.g. the e-mail the
+	// subject registered with), and returns how many it deleted. Idempotent.
+	DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID, subject, name string) (int, error)
+}
+
 // KeyStore keeps the per-subject commitment keys. Keys are scoped by tenant: the same user id
 // in two tenants has two keys. Methods honour ctx and are safe for concurrent use.
 type KeyStore interface {

@@ -564,13 +564,23 @@ func (s *Service) EraseSubject(ctx context.Context, tenant eusaas.TenantID, subj
 	}
 	var n int
 	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		// The subject's e-mail recorded under other subjects (an invitation to them, the
+		// tenant's admin_email) first: it is found through the subject's own values, which
+		// the steps below delete.
+		if le, ok := s.store.(LinkedEraser); ok {
+			m, err := le.DeleteLinkedPersonal(ctx, tenant, subject, FieldEmail)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
 		// Key first: once it is gone the commitments can no longer be linked to any value,
 		// even if deleting the values fails half way and is retried.
 		if _, err := s.keys.DeleteSubjectKey(ctx, tenant, subject); err != nil {
 			return err
 		}
-		var err error
-		n, err = s.store.DeletePersonal(ctx, tenant, subject)
+		m, err := s.store.DeletePersonal(ctx, tenant, subject)
+		n += m
 		return err
 	})
 	return n, err

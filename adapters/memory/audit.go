@@ -55,6 +55,7 @@ var (
 	_ audit.Store          = (*AuditStore)(nil)
 	_ audit.KeyStore       = (*AuditStore)(nil)
 	_ audit.PersonalPruner = (*AuditStore)(nil)
+	_ audit.LinkedEraser   = (*AuditStore)(nil)
 )
 
 // NewAuditStore returns an empty store.
@@ -264,6 +265,29 @@ func (s *AuditStore) DeletePersonal(ctx context.Context, tenant eusaas.TenantID,
 	n := 0
 	for ref, v := range s.personal {
 		if v.tenant == tenant && v.subject == subject {
+			delete(s.personal, ref)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DeleteLinkedPersonal implements audit.LinkedEraser.
+func (s *AuditStore) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID, subject, name string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	own := map[string]bool{}
+	for ref, v := range s.personal {
+		if v.tenant == tenant && v.subject == subject && ref.name == name {
+			own[v.value] = true
+		}
+	}
+	n := 0
+	for ref, v := range s.personal {
+		if v.tenant == tenant && v.subject != subject && own[v.value] {
 			delete(s.personal, ref)
 			n++
 		}

@@ -31,6 +31,7 @@ var (
 	_ audit.Store          = (*AuditStore)(nil)
 	_ audit.KeyStore       = (*AuditStore)(nil)
 	_ audit.PersonalPruner = (*AuditStore)(nil)
+	_ audit.LinkedEraser   = (*AuditStore)(nil)
 )
 
 // NewAuditStore returns the store on db. Run db.MigratePlatform first.
@@ -400,6 +401,18 @@ FROM eusaas.audit_checkpoints WHERE chain = $1 ORDER BY size`, [16]byte(chain))
 // DeletePersonal implements audit.Store.
 func (s *AuditStore) DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
 	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.audit_personal WHERE tenant_id = $1 AND subject = $2`, [16]byte(tenant), subject)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// DeleteLinkedPersonal implements audit.LinkedEraser.
+func (s *AuditStore) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID, subject, name string) (int, error) {
+	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.audit_personal
+		WHERE tenant_id = $1 AND subject <> $2 AND value IN (
+			SELECT value FROM eusaas.audit_personal WHERE tenant_id = $1 AND subject = $2 AND name = $3)`,
+		[16]byte(tenant), subject, name)
 	if err != nil {
 		return 0, translate(err)
 	}
