@@ -228,3 +228,39 @@ func TestGDPRAuditRetention(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rep.OK, "%+v", rep)
 }
+
+// TestGDPRAuditSubjectEntries: a subject-scoped export gets the subject's own entries and
+// entries about them, with other persons' personal values withheld; the rest of the log not.
+func TestGDPRAuditSubjectEntries(t *testing.T) {
+	ctx := context.Background()
+	tx := memory.NewTxRunner()
+	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
+	acfg, err := LoadAuditConfig(env(nil))
+	require.NoError(t, err)
+	aud, err := app.wireAudit(ctx, acfg)
+	require.NoError(t, err)
+	t.Cleanup(app.Close)
+	tenant := eusaas.NewTenantID()
+	user := func(id string) eusaas.Actor { return eusaas.Actor{Kind: eusaas.ActorUser, ID: id, TenantID: tenant} }
+	ownerMeta := eusaas.RequestMeta{IP: "198.51.100.1", UserAgent: "OwnerBrowser/1"}
+	for _, ev := range []eusaas.AuditEvent{
+		{Actor: user("owner"), Action: "LOGIN", ResourceType: "session", ResourceID: "s1", Meta: ownerMeta},
+		{Actor: user("subj"), Action: "LOGIN", ResourceType: "session", ResourceID: "s2", Meta: eusaas.RequestMeta{IP: "203.0.113.9"}},
+		{Actor: user("owner"), Action: "USER_ROLE_CHANGED", ResourceType: "user", ResourceID: "subj", Meta: ownerMeta},
+	} {
+		ev.TenantID = tenant
+		require.NoError(t, aud.Record(ctx, ev))
+	}
+	var got []string
+	require.NoError(t, gdprAudit{aud}.SubjectEntries(ctx, tenant, []string{"subj"}, func(b []byte) error {
+		got = append(got, string(b))
+		return nil
+	}))
+	require.Len(t, got, 2, "the subject's login and the change about them, not the owner's login")
+	require.Contains(t, got[0], "203.0.113.9", "the subject's own values stay")
+	require.Contains(t, got[1], "USER_ROLE_CHANGED")
+	for _, b := range got {
+		require.NotContains(t, b, "198.51.100.1", "the owner's IP address is withheld")
+		require.NotContains(t, b, "OwnerBrowser")
+	}
+}

@@ -331,6 +331,34 @@ func (g gdprCache) PurgeTenant(ctx context.Context, id eusaas.TenantID) error {
 type gdprAudit struct{ s *audit.Service }
 
 func (g gdprAudit) Entries(ctx context.Context, tenant eusaas.TenantID, fn func([]byte) error) error {
+	return g.walk(ctx, tenant, func(e *audit.Entry) bool { return true }, fn)
+}
+
+var _ gdpr.SubjectAuditSource = gdprAudit{}
+
+// SubjectEntries implements gdpr.SubjectAuditSource: entries whose actor, resource or
+// personal-data subject is one of subjects; personal values of other subjects in them (an
+// inviter's IP address) are withheld. Commitments stay, so the entries still verify.
+func (g gdprAudit) SubjectEntries(ctx context.Context, tenant eusaas.TenantID, subjects []string, fn func([]byte) error) error {
+	set := make(map[string]bool, len(subjects))
+	for _, s := range subjects {
+		set[s] = true
+	}
+	return g.walk(ctx, tenant, func(e *audit.Entry) bool {
+		if !set[e.Subject] && !set[e.Actor.ID] && !set[e.ResourceID] {
+			return false
+		}
+		if !set[e.Subject] {
+			for i := range e.Personal {
+				e.Personal[i].Value = ""
+			}
+		}
+		return true
+	}, fn)
+}
+
+// walk streams the tenant's entries oldest first that keep accepts (keep may redact them).
+func (g gdprAudit) walk(ctx context.Context, tenant eusaas.TenantID, keep func(*audit.Entry) bool, fn func([]byte) error) error {
 	const size = eusaas.MaxPageSize
 	f := audit.Filter{Until: time.Now().UTC().Add(time.Microsecond)}
 	first, err := g.s.List(ctx, tenant, f, eusaas.Page{Page: 1, Size: size})
@@ -343,6 +371,9 @@ func (g gdprAudit) Entries(ctx context.Context, tenant eusaas.TenantID, fn func(
 			return err
 		}
 		for i := len(l.Items) - 1; i >= 0; i-- {
+			if !keep(&l.Items[i]) {
+				continue
+			}
 			b, err := json.Marshal(l.Items[i])
 			if err != nil {
 				return err
