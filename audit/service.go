@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,6 +245,9 @@ func platformTenant(ev eusaas.AuditEvent) eusaas.TenantID {
 	return ev.Actor.TenantID
 }
 
+// entrySubjectPrefix marks the subject of values that belong to no known person.
+const entrySubjectPrefix = "entry:"
+
 // subjectOf picks the data subject owning an entry's personal values: the event's subject,
 // else the acting user, operator or service (whose IP address and user agent they are), else
 // a subject of its own for this one entry.
@@ -256,7 +260,7 @@ func subjectOf(ev eusaas.AuditEvent, id uuid.UUID) string {
 	if ev.Actor.ID != "" && ev.Actor.Kind != eusaas.ActorSystem {
 		return ev.Actor.ID
 	}
-	return "entry:" + id.String()
+	return entrySubjectPrefix + id.String()
 }
 
 // seal places entries after head: seqs, prev hashes and hashes.
@@ -567,7 +571,9 @@ func (s *Service) EraseSubject(ctx context.Context, tenant eusaas.TenantID, subj
 		// The subject's e-mail recorded under other subjects (an invitation to them, the
 		// tenant's admin_email) first: it is found through the subject's own values, which
 		// the steps below delete.
-		if le, ok := s.store.(LinkedEraser); ok {
+		// A per-entry subject ("entry:<id>", see subjectOf) is no person: erasing it erases
+		// that entry's values only.
+		if le, ok := s.store.(LinkedEraser); ok && !strings.HasPrefix(subject, entrySubjectPrefix) {
 			m, err := le.DeleteLinkedPersonal(ctx, tenant, subject, FieldEmail)
 			if err != nil {
 				return err

@@ -605,6 +605,9 @@ func Run(t *testing.T, h Harness) {
 		own.Actor.ID, own.Subject, own.Personal = "inviter", "inviter", map[string]string{"email": inviter}
 		_, err = e.svc.RecordEntry(ctx, own)
 		require.NoError(t, err)
+		// A failed login naming the address: the system actor, a per-entry subject.
+		require.NoError(t, e.svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "LOGIN_FAILED",
+			ResourceType: "session", Personal: map[string]string{"email": mail}}))
 		// The same address in another tenant is another tenant's record.
 		elsewhere := event(other, "INVITATION_CREATED", 3)
 		elsewhere.Personal = map[string]string{"email": mail}
@@ -613,7 +616,7 @@ func Run(t *testing.T, h Harness) {
 
 		n, err := e.svc.EraseSubject(ctx, tenant, "invitee")
 		require.NoError(t, err)
-		require.Equal(t, 3, n, "own email, the invitation's email, the platform admin_email")
+		require.Equal(t, 4, n, "own email, the invitation's and the failed login's email, the platform admin_email")
 		n, err = e.svc.EraseSubject(ctx, tenant, "invitee")
 		require.NoError(t, err)
 		require.Zero(t, n, "idempotent")
@@ -633,7 +636,7 @@ func Run(t *testing.T, h Harness) {
 		require.ElementsMatch(t, []string{ip, inviter}, values(tenant, audit.Filter{}), "the inviter's values stay, the invitee's are gone")
 		require.Empty(t, values(audit.PlatformChain, audit.Filter{TenantID: tenant}))
 		require.Equal(t, []string{mail}, values(other, audit.Filter{}), "tenant isolation")
-		requireOK(t, e.verify(t, tenant), 3)
+		requireOK(t, e.verify(t, tenant), 4)
 		requireOK(t, e.verify(t, audit.PlatformChain), 1)
 	})
 
