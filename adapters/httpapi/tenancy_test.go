@@ -348,7 +348,13 @@ func TestTenancyLifecycleEndpoints(t *testing.T) {
 	require.Equal(t, 200, r.Status)
 	r.JSON(t, &got)
 	require.Equal(t, "DELETED", got.Status)
-	for _, c := range []struct{ method, path string }{{http.MethodDelete, path}, {http.MethodPost, path + "/activate"}, {http.MethodPatch, path}} {
+	// Erasing it again is a no-op answered with the existing tombstone (GDPR Art. 17).
+	r = f.Do(http.MethodDelete, path, nil, f.op)
+	require.Equal(t, 200, r.Status)
+	var again httpapi.TenantBody
+	r.JSON(t, &again)
+	require.Equal(t, got, again)
+	for _, c := range []struct{ method, path string }{{http.MethodPost, path + "/activate"}, {http.MethodPatch, path}} {
 		var body any
 		if c.method == http.MethodPatch {
 			body = map[string]any{"name": "zombie"}
