@@ -14,6 +14,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/archive"
+	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	redisadapter "github.com/eusaas/eusaas/adapters/redis"
@@ -374,7 +375,9 @@ func (g gdprAudit) walk(ctx context.Context, tenant eusaas.TenantID, keep func(*
 			if !keep(&l.Items[i]) {
 				continue
 			}
-			b, err := json.Marshal(l.Items[i])
+			// The API's view of an entry: snake_case, erased values marked, as the
+			// audit-log endpoint shows it.
+			b, err := json.Marshal(httpapi.AuditEntryView(l.Items[i]))
 			if err != nil {
 				return err
 			}
@@ -394,5 +397,5 @@ func (g gdprAudit) LatestCheckpoint(ctx context.Context, tenant eusaas.TenantID)
 	if !ok {
 		return nil, eusaas.E(eusaas.NotFound, "no checkpoint yet")
 	}
-	return json.Marshal(cp)
+	return json.Marshal(httpapi.AuditCheckpointView(cp))
 }
