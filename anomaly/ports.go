@@ -58,11 +58,17 @@ func (f ProjectorFunc) ProjectedTotal(ctx context.Context, tenant eusaas.TenantI
 // Store keeps anomalies, per tenant. Implementations are safe for concurrent use; a tenant
 // never sees another tenant's anomalies (asking tenant B for A's id is NotFound). Amounts
 // round-trip exactly.
+//
+// GDPR retention soft-deletes anomalies past the tenant's default_retention_days (and
+// removes them after the grace period): a soft-deleted anomaly is invisible to every method
+// (NotFound, not listed, not acknowledged) but still holds its (service, day) key.
 type Store interface {
 	// Insert stores a (already validated) unless an anomaly for the same (tenant, service,
 	// day) exists. It returns the stored anomaly — a itself, or the existing one, unchanged
 	// — and whether it was created. Idempotent: concurrent inserts of the same key create
-	// exactly one row.
+	// exactly one row. When the key's anomaly is soft-deleted nothing is stored and Insert
+	// returns a zero Anomaly and false: retention does not let the scanner re-detect (and
+	// re-notify) what it removed.
 	Insert(ctx context.Context, a Anomaly) (stored Anomaly, created bool, err error)
 
 	// Get returns one anomaly. NotFound when the tenant has none with that id.

@@ -27,6 +27,25 @@ type anomalyKey struct {
 type anomalyTenant struct {
 	byID  map[uuid.UUID]*anomaly.Anomaly
 	byKey map[anomalyKey]uuid.UUID
+	// deleted holds when GDPR retention soft-deleted an anomaly (Postgres: deleted_at). Such
+	// an anomaly is invisible to every read but keeps its key until hard deletion.
+	deleted map[uuid.UUID]time.Time
+}
+
+func newAnomalyTenant() *anomalyTenant {
+	return &anomalyTenant{byID: map[uuid.UUID]*anomaly.Anomaly{}, byKey: map[anomalyKey]uuid.UUID{},
+		deleted: map[uuid.UUID]time.Time{}}
+}
+
+// live returns the tenant's anomaly with id; nil when unknown or soft-deleted. t may be nil.
+func (t *anomalyTenant) live(id uuid.UUID) *anomaly.Anomaly {
+	if t == nil {
+		return nil
+	}
+	if _, gone := t.deleted[id]; gone {
+		return nil
+	}
+	return t.byID[id]
 }
 
 var _ anomaly.Store = (*AnomalyStore)(nil)
@@ -75,10 +94,14 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 	s.mu.Lock()
 	t := s.tenants[a.TenantID]
 	if t == nil {
-		t = &anomalyTenant{byID: map[uuid.UUID]*anomaly.Anomaly{}, byKey: map[anomalyKey]uuid.UUID{}}
+		t = newAnomalyTenant()
 		s.tenants[a.TenantID] = t
 	}
 	if id, ok := t.byKey[key]; ok {
+		if _, gone := t.deleted[id]; gone { // not resurrected: see anomaly.Store
+			s.mu.Unlock()
+			return anomaly.Anomaly{}, false, nil
+		}
 		out := anomalyClone(*t.byID[id])
 		s.mu.Unlock()
 		return out, false, nil
@@ -106,10 +129,8 @@ func (s *AnomalyStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if t := s.tenants[tenant]; t != nil {
-		if a, ok := t.byID[id]; ok {
-			return anomalyClone(*a), nil
-		}
+	if a := s.tenants[tenant].live(id); a != nil {
+		return anomalyClone(*a), nil
 	}
 	return anomaly.Anomaly{}, anomaly.ErrNotFound
 }
@@ -126,7 +147,10 @@ func (s *AnomalyStore) List(ctx context.Context, tenant eusaas.TenantID, f anoma
 	s.mu.RLock()
 	var match []*anomaly.Anomaly
 	if t := s.tenants[tenant]; t != nil {
-		for _, a := range t.byID {
+		for id, a := range t.byID {
+			if _, gone := t.deleted[id]; gone {
+				continue
+			}
 			if f.Severity != nil && a.Severity != *f.Severity {
 				continue
 			}
@@ -160,11 +184,7 @@ func (s *AnomalyStore) Acknowledge(ctx context.Context, tenant eusaas.TenantID, 
 		return anomaly.Anomaly{}, err
 	}
 	s.mu.Lock()
-	t := s.tenants[tenant]
-	var a *anomaly.Anomaly
-	if t != nil {
-		a = t.byID[id]
-	}
+	a := s.tenants[tenant].live(id)
 	if a == nil {
 		s.mu.Unlock()
 		return anomaly.Anomaly{}, anomaly.ErrNotFound
@@ -199,7 +219,7 @@ func (s *AnomalyStore) Acknowledged(ctx context.Context, tenant eusaas.TenantID,
 	}
 	var out []anomaly.Anomaly
 	for d := anomaly.DayOf(from); !d.After(to); d = d.AddDate(0, 0, 1) {
-		if id, ok := t.byKey[anomalyKey{service, d}]; ok && t.byID[id].Acknowledged {
+		if id, ok := t.byKey[anomalyKey{service, d}]; ok && t.live(id) != nil && t.byID[id].Acknowledged {
 			out = append(out, anomalyClone(*t.byID[id]))
 		}
 	}

@@ -2,23 +2,32 @@ package memory
 
 import (
 	"context"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/gdpr"
 )
 
 // AnomalyStore takes part in GDPR exports and tenant erasure as the anomalies table of the
-// Postgres tenant schema (0050_anomaly.sql). The table has no subject column (as in
-// Postgres), so subject-filtered exports skip it.
+// Postgres tenant schema (0050_anomaly.sql, 0051_anomaly_retention.sql). The table has no
+// subject column (as in Postgres), so subject-filtered exports skip it.
 //
-// It implements no gdpr.Retainer: the Postgres adapter's generic retention covers only
-// tables with created_at and deleted_at, and anomalies has neither.
-var _ GDPRSource = (*AnomalyStore)(nil)
+// As a gdpr.Retainer it does what the Postgres adapter's generic retention does to that
+// table (created_at = detected_at, plus deleted_at): anomalies recorded more than
+// default_retention_days ago are soft-deleted, and hard-deleted once soft-deleted for
+// longer than the grace period.
+var (
+	_ GDPRSource    = (*AnomalyStore)(nil)
+	_ gdpr.Retainer = (*AnomalyStore)(nil)
+)
 
 var anomalyGDPRTables = []gdpr.Table{
 	{Name: "anomalies", Columns: []string{"id", "day", "detected_at", "service", "kind", "rule", "severity", "score",
 		"expected_amount", "actual_amount", "impact_amount", "deviation_pct", "description", "contributions",
-		"acknowledged", "acknowledged_by", "acknowledged_at", "suppressed_by"}},
+		"acknowledged", "acknowledged_by", "acknowledged_at", "suppressed_by", "created_at", "deleted_at"}},
 }
 
 // anomalyGDPRContribution is the JSON shape of one contribution in anomalies.contributions
@@ -43,7 +52,11 @@ func (s *AnomalyStore) anomalyGDPRRows(tenant eusaas.TenantID) ([]memgdprRow, er
 		return nil, nil
 	}
 	rows := make([]memgdprRow, 0, len(t.byID))
-	for _, a := range t.byID {
+	for id, a := range t.byID {
+		var deleted []byte
+		if at, ok := t.deleted[id]; ok {
+			deleted = memgdprTime(at)
+		}
 		cs := make([]anomalyGDPRContribution, 0, len(a.Contributions))
 		for _, c := range a.Contributions {
 			j := anomalyGDPRContribution{Resource: c.Resource, Expected: c.Expected.String(), Actual: c.Actual.String(), Delta: c.Delta.String()}
@@ -68,7 +81,7 @@ func (s *AnomalyStore) anomalyGDPRRows(tenant eusaas.TenantID) ([]memgdprRow, er
 			memgdprText(a.Service), memgdprText(string(a.Kind)), memgdprText(a.Rule), memgdprText(string(a.Severity)),
 			memgdprFloat(a.Score), []byte(a.Expected.String()), []byte(a.Actual.String()), []byte(a.Impact.String()),
 			dev, memgdprText(a.Description), contribs, memgdprBool(a.Acknowledged), ackBy,
-			memgdprTimePtr(a.AcknowledgedAt), memgdprUUIDPtr(a.SuppressedBy)})
+			memgdprTimePtr(a.AcknowledgedAt), memgdprUUIDPtr(a.SuppressedBy), memgdprTime(a.DetectedAt), deleted})
 	}
 	memgdprSortRows(rows, 0)
 	return rows, nil
@@ -124,6 +137,72 @@ func (s *AnomalyStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.Tenan
 					continue
 				}
 				cur.byKey[k], cur.byID[id] = id, old.byID[id]
+				if at, ok := old.deleted[id]; ok {
+					cur.deleted[id] = at
+				}
+			}
+		})
+	}
+	return out, nil
+}
+
+// EnforceRetention implements gdpr.Retainer, in the Postgres adapter's order: anomalies
+// soft-deleted before now-grace are removed ("anomalies.hard_deleted"), then those recorded
+// (DetectedAt) more than p.DefaultRetentionDays before now are soft-deleted at now
+// ("anomalies.soft_deleted"). Idempotent; inside a memory transaction a rollback undoes it.
+func (s *AnomalyStore) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	hardCutoff, softCutoff := now.Add(-grace), now.AddDate(0, 0, -p.DefaultRetentionDays)
+	s.mu.Lock()
+	t := s.tenants[tenant]
+	if t == nil {
+		s.mu.Unlock()
+		return out, nil
+	}
+	hard := map[uuid.UUID]time.Time{}
+	for id, at := range t.deleted {
+		if at.Before(hardCutoff) {
+			hard[id] = at
+		}
+	}
+	removed := map[uuid.UUID]*anomaly.Anomaly{}
+	for id := range hard {
+		a := t.byID[id]
+		removed[id] = a
+		delete(t.byID, id)
+		delete(t.byKey, anomalyKey{a.Service, a.Day})
+		delete(t.deleted, id)
+	}
+	var soft []uuid.UUID
+	for id, a := range t.byID {
+		if _, gone := t.deleted[id]; !gone && a.DetectedAt.Before(softCutoff) {
+			t.deleted[id] = now.UTC()
+			soft = append(soft, id)
+		}
+	}
+	s.mu.Unlock()
+	if len(hard) > 0 {
+		out["anomalies.hard_deleted"] = len(hard)
+	}
+	if len(soft) > 0 {
+		out["anomalies.soft_deleted"] = len(soft)
+	}
+	if len(hard) > 0 || len(soft) > 0 {
+		OnRollback(ctx, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for _, id := range soft {
+				delete(t.deleted, id)
+			}
+			for id, a := range removed {
+				k := anomalyKey{a.Service, a.Day}
+				if _, taken := t.byKey[k]; taken { // inserted since: (service, day) keeps one
+					continue
+				}
+				t.byID[id], t.byKey[k], t.deleted[id] = a, id, hard[id]
 			}
 		})
 	}

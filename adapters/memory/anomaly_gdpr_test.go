@@ -2,11 +2,18 @@ package memory_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/anomalytest"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/gdprtest"
 )
 
 func TestAnomalyGDPRSource(t *testing.T) {
@@ -44,4 +51,49 @@ func TestAnomalyGDPRDeleteTenantStore(t *testing.T) {
 	if _, err := s.Anomalies.Get(ctx, b, seedB.Anomaly); err != nil {
 		t.Fatalf("tenant B's anomaly: %v", err)
 	}
+}
+
+// TestAnomalyRetentionThroughGDPR: with default_retention_days = 1, two days after detection
+// the gdpr service's retention soft-deletes the anomaly (no longer listed, its row kept),
+// and after the grace period removes the row; RETENTION_EXECUTED carries both counts.
+func TestAnomalyRetentionThroughGDPR(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewAnomalyStore()
+	tn := eusaas.NewTenantID()
+	a := anomalytest.Sample(tn, "CPU", 0)
+	_, _, err := store.Insert(ctx, a)
+	require.NoError(t, err)
+	rows := func() int {
+		n := 0
+		require.NoError(t, store.GDPRScan(ctx, tn, "anomalies", nil, func([][]byte) error { n++; return nil }))
+		return n
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	rec := &gdprtest.Recorder{}
+	clock := eusaas.NewFakeClock(a.DetectedAt)
+	grace := 30 * 24 * time.Hour
+	svc := gdpr.NewService(gdpr.Deps{Store: memory.NewGDPRStore(), Recorder: rec, Retainers: []gdpr.Retainer{memory.NewGDPRData(store)}},
+		gdpr.Options{Clock: clock, SigningKey: key, RetentionGrace: grace})
+	actx := eusaas.WithActor(ctx, eusaas.Actor{Kind: eusaas.ActorUser, ID: "owner-1", TenantID: tn})
+	_, err = svc.SetRetentionPolicy(actx, gdpr.Policy{TenantID: tn, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1})
+	require.NoError(t, err)
+
+	clock.Advance(2 * 24 * time.Hour)
+	counts, err := svc.EnforceTenantRetention(ctx, tn)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"anomalies.soft_deleted": 1}, counts)
+	require.Equal(t, 1, rec.Last(gdpr.ActionRetentionExecuted).Changes["anomalies.soft_deleted"])
+	l, err := store.List(ctx, tn, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 10})
+	require.NoError(t, err)
+	require.Zero(t, l.Total, "soft-deleted anomalies are not listed")
+	require.Equal(t, 1, rows(), "the row stays for the grace period")
+
+	clock.Advance(grace + time.Hour)
+	counts, err = svc.EnforceTenantRetention(ctx, tn)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"anomalies.hard_deleted": 1}, counts)
+	require.Equal(t, 1, rec.Last(gdpr.ActionRetentionExecuted).Changes["anomalies.hard_deleted"])
+	require.Zero(t, rows(), "gone after the grace period")
+	require.Equal(t, 2, rec.Count(tn, gdpr.ActionRetentionExecuted))
 }

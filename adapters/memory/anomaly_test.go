@@ -1,19 +1,30 @@
 package memory_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
+	"github.com/eusaas/eusaas/gdpr"
 )
 
 func TestConformanceAnomalyStore(t *testing.T) {
 	anomalytest.Run(t, anomalytest.Harness{New: func(t *testing.T) anomalytest.Env {
+		store := memory.NewAnomalyStore()
 		return anomalytest.Env{
-			Store:     memory.NewAnomalyStore(),
+			Store:     store,
 			NewTenant: func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
 			Tx:        memory.NewTxRunner(),
+			SoftDeleteBefore: func(t *testing.T, tenant eusaas.TenantID, cutoff time.Time) {
+				// default_retention_days = 1 one day after cutoff; the grace period has not passed.
+				p := gdpr.Policy{TenantID: tenant, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1}
+				if _, err := memory.NewGDPRData(store).EnforceRetention(context.Background(), tenant, p, cutoff.AddDate(0, 0, 1), 365*24*time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			},
 		}
 	}})
 }

@@ -507,7 +507,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		_, _, data, a, b, _ := setup(t)
 		before, beforeB := memgdprDump(t, ctx, data, a), memgdprDump(t, ctx, data, b)
 		p := gdpr.Policy{TenantID: a, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1}
-		// Nothing has expired yet: nothing changes (no table has deleted_at, as in Postgres).
+		// Nothing has expired yet: nothing changes.
 		got, err := data.EnforceRetention(ctx, a, p, memgdprBase, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -516,7 +516,9 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 			t.Fatalf("retention counts before any expiry %v, want none", got)
 		}
 		// Ten years on, rows with expires_at (auth sessions and invitations) are past
-		// retention and are deleted, as the Postgres adapter deletes them; nothing else is.
+		// retention and are deleted, as the Postgres adapter deletes them; anomalies (created_at
+		// and deleted_at in Postgres) are soft-deleted and stay for the grace period; nothing
+		// else is touched (billing purges its own dedup rows; invoices are kept).
 		want, after := map[string]int{}, map[string][]string{}
 		for k, v := range before {
 			after[k] = v
@@ -526,6 +528,9 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 				want[tb+".hard_deleted"] = n
 				after[tb] = nil
 			}
+		}
+		if n := c.counts["anomalies"]; n > 0 {
+			want["anomalies.soft_deleted"] = n
 		}
 		got, err = data.EnforceRetention(ctx, a, p, memgdprBase.AddDate(10, 0, 0), 0)
 		if err != nil {

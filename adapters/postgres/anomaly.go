@@ -16,7 +16,10 @@ import (
 	"github.com/eusaas/eusaas/anomaly"
 )
 
-// AnomalyStore implements anomaly.Store on the tenant schemas' anomalies table.
+// AnomalyStore implements anomaly.Store on the tenant schemas' anomalies table. Rows that
+// GDPR retention soft-deleted (deleted_at set, 0051_anomaly_retention.sql) are invisible to
+// every read; they keep their (service, day) key until hard deletion, so Insert does not
+// resurrect them.
 type AnomalyStore struct{ db *DB }
 
 var _ anomaly.Store = (*AnomalyStore)(nil)
@@ -131,7 +134,7 @@ func anomalyNotFound(err error) error {
 }
 
 // Insert implements anomaly.Store: INSERT ... ON CONFLICT (service, day) DO NOTHING, then
-// the existing row when nothing was inserted.
+// the existing row when nothing was inserted (none when retention soft-deleted it).
 func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly, bool, error) {
 	if err := a.Validate(); err != nil {
 		return anomaly.Anomaly{}, false, anomaly.ErrInvalid.Wrap(err)
@@ -152,10 +155,11 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 	var out anomaly.Anomaly
 	created := false
 	err = s.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO anomalies (id, day, detected_at, service, kind, rule, severity, score,
+		// created_at = detected_at: retention counts from when the anomaly was recorded.
+		tag, err := tx.Exec(ctx, `INSERT INTO anomalies (id, day, detected_at, created_at, service, kind, rule, severity, score,
 			expected_amount, actual_amount, impact_amount, deviation_pct, description, contributions,
 			acknowledged, acknowledged_by, acknowledged_at, suppressed_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, $12::numeric, $13, $14,
+			VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, $12::numeric, $13, $14,
 			$15, $16, $17, $18)
 			ON CONFLICT (service, day) DO NOTHING`,
 			a.ID, a.Day, a.DetectedAt.UTC(), a.Service, string(a.Kind), a.Rule, string(a.Severity), a.Score,
@@ -165,7 +169,11 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 			return translate(err)
 		}
 		created = tag.RowsAffected() == 1
-		out, err = anomalyScan(a.TenantID, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE service = $1 AND day = $2`, a.Service, a.Day))
+		out, err = anomalyScan(a.TenantID, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies
+			WHERE service = $1 AND day = $2 AND deleted_at IS NULL`, a.Service, a.Day))
+		if !created && errors.Is(err, pgx.ErrNoRows) { // the key's row is soft-deleted
+			out, err = anomaly.Anomaly{}, nil
+		}
 		return translate(err)
 	})
 	if err != nil {
@@ -179,7 +187,7 @@ func (s *AnomalyStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.
 	var out anomaly.Anomaly
 	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		out, err = anomalyScan(tenant, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE id = $1`, id))
+		out, err = anomalyScan(tenant, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE id = $1 AND deleted_at IS NULL`, id))
 		return translate(err)
 	})
 	return out, anomalyNotFound(err)
@@ -191,7 +199,7 @@ func (s *AnomalyStore) List(ctx context.Context, tenant eusaas.TenantID, f anoma
 	if err != nil {
 		return eusaas.List[anomaly.Anomaly]{}, err
 	}
-	var where []string
+	where := []string{"deleted_at IS NULL"}
 	var args []any
 	if f.Severity != nil {
 		args = append(args, string(*f.Severity))
@@ -201,10 +209,7 @@ func (s *AnomalyStore) List(ctx context.Context, tenant eusaas.TenantID, f anoma
 		args = append(args, *f.Acknowledged)
 		where = append(where, "acknowledged = $"+strconv.Itoa(len(args)))
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
+	cond := " WHERE " + strings.Join(where, " AND ")
 	var out eusaas.List[anomaly.Anomaly]
 	err = s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM anomalies`+cond, args...).Scan(&out.Total); err != nil {
@@ -239,11 +244,11 @@ func (s *AnomalyStore) Acknowledge(ctx context.Context, tenant eusaas.TenantID, 
 	var out anomaly.Anomaly
 	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE anomalies SET acknowledged = true, acknowledged_by = $2, acknowledged_at = $3
-			WHERE id = $1 AND NOT acknowledged`, id, by, at.UTC()); err != nil {
+			WHERE id = $1 AND NOT acknowledged AND deleted_at IS NULL`, id, by, at.UTC()); err != nil {
 			return translate(err)
 		}
 		var err error
-		out, err = anomalyScan(tenant, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE id = $1`, id))
+		out, err = anomalyScan(tenant, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE id = $1 AND deleted_at IS NULL`, id))
 		return translate(err)
 	})
 	return out, anomalyNotFound(err)
@@ -254,7 +259,7 @@ func (s *AnomalyStore) Acknowledged(ctx context.Context, tenant eusaas.TenantID,
 	var out []anomaly.Anomaly
 	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+anomalyColumns+` FROM anomalies
-			WHERE acknowledged AND service = $1 AND day BETWEEN $2 AND $3`, service, anomaly.DayOf(from), anomaly.DayOf(to))
+			WHERE acknowledged AND deleted_at IS NULL AND service = $1 AND day BETWEEN $2 AND $3`, service, anomaly.DayOf(from), anomaly.DayOf(to))
 		if err != nil {
 			return translate(err)
 		}

@@ -347,6 +347,24 @@ func (s *GDPRStore) DueKeys(ctx context.Context, now time.Time) ([]eusaas.Tenant
 // not the data subject's data but a credential, and an export must not leak it. Tables with
 // created_at and deleted_at columns take part in retention (pii_retention_days when they have
 // a subject column, else default_retention_days).
+//
+// What retention touches in the module tables, and what it deliberately keeps:
+//   - anomalies (created_at = detected_at, deleted_at; 0051): soft-deleted past
+//     default_retention_days, hard-deleted after the grace period.
+//   - auth_sessions, auth_invitations (expires_at): hard-deleted once expired for longer
+//     than the grace period. Accounts (auth_users) end through subject erasure.
+//   - billing_usage_events (the raw events, kept as dedup rows) are not touched here:
+//     billing's own PurgeDedup deletes them after its dedup window (>= 35 days, 36 by
+//     default), and their aggregate lives on in billing_usage_buckets.
+//   - billing_invoices, billing_invoice_lines, billing_usage_buckets, billing_usage_months:
+//     kept, they have no deleted_at on purpose. Invoices are accounting records under the
+//     legal retention duties of commercial and tax law (in Germany HGB §257, AO §147), which
+//     a tenant's policy cannot shorten; buckets and months are the rated usage that invoices
+//     and cost reports are computed from. Personal data in them is pseudonymised by subject
+//     erasure instead.
+//   - The audit chain (platform schema, not here) is never deleted: deleting entries would
+//     break its tamper evidence. Its personal side data (emails, IPs, user agents) is
+//     erased past audit_log_retention_days by the audit module's retainer.
 type GDPRData struct {
 	db *DB
 }

@@ -27,6 +27,10 @@ type Env struct {
 	NewTenant func(t *testing.T) eusaas.TenantID
 	// Tx runs a transaction the store takes part in; nil when unsupported.
 	Tx eusaas.TxRunner
+	// SoftDeleteBefore runs the adapter's GDPR retention on tenant so that its anomalies
+	// detected before cutoff are soft-deleted (not yet hard-deleted); nil skips
+	// SoftDeletedInvisible.
+	SoftDeleteBefore func(t *testing.T, tenant eusaas.TenantID, cutoff time.Time)
 }
 
 // Harness makes a fresh Env per subtest.
@@ -323,6 +327,59 @@ func Run(t *testing.T, h Harness) {
 		acked, err := env.Store.Acknowledged(ctx, tb, "CPU", day0, day0)
 		require.NoError(t, err)
 		require.Empty(t, acked)
+	})
+
+	t.Run("SoftDeletedInvisible", func(t *testing.T) {
+		t.Parallel()
+		env := h.New(t)
+		if env.SoftDeleteBefore == nil {
+			t.Skip("the harness cannot soft-delete")
+		}
+		ta, tb := env.NewTenant(t), env.NewTenant(t)
+		old := Sample(ta, "CPU", 0) // detected 2026-03-02 03:04:05
+		young := Sample(ta, "CPU", 1)
+		young.DetectedAt = old.DetectedAt.AddDate(0, 0, 3)
+		otherTenant := Sample(tb, "CPU", 0)
+		for _, a := range []anomaly.Anomaly{old, young, otherTenant} {
+			_, created, err := env.Store.Insert(ctx, a)
+			require.NoError(t, err)
+			require.True(t, created)
+		}
+		for _, a := range []anomaly.Anomaly{old, young} {
+			_, err := env.Store.Acknowledge(ctx, ta, a.ID, "alice", day0)
+			require.NoError(t, err)
+		}
+		env.SoftDeleteBefore(t, ta, old.DetectedAt.AddDate(0, 0, 1))
+
+		_, err := env.Store.Get(ctx, ta, old.ID)
+		require.ErrorIs(t, err, anomaly.ErrNotFound)
+		_, err = env.Store.Acknowledge(ctx, ta, old.ID, "bob", day0)
+		require.ErrorIs(t, err, anomaly.ErrNotFound)
+		l, err := env.Store.List(ctx, ta, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 10})
+		require.NoError(t, err)
+		require.Equal(t, 1, l.Total)
+		require.Len(t, l.Items, 1)
+		require.Equal(t, young.ID, l.Items[0].ID)
+		acked, err := env.Store.Acknowledged(ctx, ta, "CPU", day0, day0.AddDate(0, 0, 1))
+		require.NoError(t, err)
+		require.Len(t, acked, 1)
+		require.Equal(t, young.ID, acked[0].ID)
+
+		// Re-detection of the removed finding neither stores nor resurrects it.
+		again := Sample(ta, "CPU", 0)
+		got, created, err := env.Store.Insert(ctx, again)
+		require.NoError(t, err)
+		require.False(t, created)
+		require.Equal(t, anomaly.Anomaly{}, got)
+		_, err = env.Store.Get(ctx, ta, again.ID)
+		require.ErrorIs(t, err, anomaly.ErrNotFound)
+		l, err = env.Store.List(ctx, ta, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 10})
+		require.NoError(t, err)
+		require.Equal(t, 1, l.Total)
+
+		// Another tenant's anomaly of the same age is untouched.
+		_, err = env.Store.Get(ctx, tb, otherTenant.ID)
+		require.NoError(t, err)
 	})
 
 	t.Run("ContextCanceled", func(t *testing.T) {
