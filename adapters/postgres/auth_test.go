@@ -2,9 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
