@@ -32,6 +32,9 @@ const (
 const (
 	FieldIPAddress = "ip_address"
 	FieldUserAgent = "user_agent"
+	// FieldEmail is the personal field holding a subject's e-mail address; erasing the
+	// subject also erases the same address recorded under other subjects (LinkedEraser).
+	FieldEmail = "email"
 )
 
 // ResourceTenant is the resource type whose resource id names a tenant. Platform-chain

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"time"
 
 	"github.com/eusaas/eusaas"
 )
@@ -55,6 +56,26 @@ type Store interface {
 	// DeletePersonal deletes every personal value of the subject within tenant, on every
 	// chain, and returns how many it deleted. Idempotent: a second call returns 0.
 	DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error)
+}
+
+// PersonalPruner is an optional interface of a Store: retention of the personal side data.
+type PersonalPruner interface {
+	// DeletePersonalBefore deletes every personal value of entries concerning tenant (its
+	// chain and platform-chain entries about it) whose timestamp is before before, and
+	// returns how many it deleted. The entries stay and still verify (their values show as
+	// erased). Idempotent: a second call with the same before returns 0.
+	DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error)
+}
+
+// LinkedEraser is an optional interface of a Store: erasure of a subject's values recorded
+// under someone else's subject. One entry has one subject, so an event about two persons
+// (an invitation: the inviter's IP address and the invitee's e-mail) keys both under the
+// actor; the invitee's e-mail must still go when the invitee is erased.
+type LinkedEraser interface {
+	// DeleteLinkedPersonal deletes, within tenant (on every chain), every personal value of
+	// any subject that equals one of subject's own values named name (e.g. the e-mail the
+	// subject registered with), and returns how many it deleted. Idempotent.
+	DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID, subject, name string) (int, error)
 }
 
 // KeyStore keeps the per-subject commitment keys. Keys are scoped by tenant: the same user id

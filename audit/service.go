@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,6 +245,9 @@ func platformTenant(ev eusaas.AuditEvent) eusaas.TenantID {
 	return ev.Actor.TenantID
 }
 
+// entrySubjectPrefix marks the subject of values that belong to no known person.
+const entrySubjectPrefix = "entry:"
+
 // subjectOf picks the data subject owning an entry's personal values: the event's subject,
 // else the acting user, operator or service (whose IP address and user agent they are), else
 // a subject of its own for this one entry.
@@ -256,7 +260,7 @@ func subjectOf(ev eusaas.AuditEvent, id uuid.UUID) string {
 	if ev.Actor.ID != "" && ev.Actor.Kind != eusaas.ActorSystem {
 		return ev.Actor.ID
 	}
-	return "entry:" + id.String()
+	return entrySubjectPrefix + id.String()
 }
 
 // seal places entries after head: seqs, prev hashes and hashes.
@@ -538,6 +542,19 @@ func (s *Service) LatestCheckpoint(ctx context.Context, chain eusaas.TenantID) (
 	return cps[len(cps)-1], true, nil
 }
 
+// ErasePersonalBefore enforces retention on the personal side data: it deletes the personal
+// values of tenant's entries recorded before before (audit_log_retention_days). The chain
+// keeps its entries and commitments and still verifies. It returns the number of values
+// deleted, is idempotent, and fails with an Internal error when the store does not
+// implement PersonalPruner.
+func (s *Service) ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
+	pr, ok := s.store.(PersonalPruner)
+	if !ok {
+		return 0, eusaas.E(eusaas.Internal, "audit store cannot prune personal data")
+	}
+	return pr.DeletePersonalBefore(ctx, tenant, before)
+}
+
 // EraseSubject deletes the subject's key and every personal value of the subject in tenant
 // (on the tenant's chain and on platform-chain entries about the tenant; operators are
 // erased with tenant zero). The chain still verifies afterwards: it holds only commitments,
@@ -551,13 +568,25 @@ func (s *Service) EraseSubject(ctx context.Context, tenant eusaas.TenantID, subj
 	}
 	var n int
 	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+		// The subject's e-mail recorded under other subjects (an invitation to them, the
+		// tenant's admin_email) first: it is found through the subject's own values, which
+		// the steps below delete.
+		// A per-entry subject ("entry:<id>", see subjectOf) is no person: erasing it erases
+		// that entry's values only.
+		if le, ok := s.store.(LinkedEraser); ok && !strings.HasPrefix(subject, entrySubjectPrefix) {
+			m, err := le.DeleteLinkedPersonal(ctx, tenant, subject, FieldEmail)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
 		// Key first: once it is gone the commitments can no longer be linked to any value,
 		// even if deleting the values fails half way and is retried.
 		if _, err := s.keys.DeleteSubjectKey(ctx, tenant, subject); err != nil {
 			return err
 		}
-		var err error
-		n, err = s.store.DeletePersonal(ctx, tenant, subject)
+		m, err := s.store.DeletePersonal(ctx, tenant, subject)
+		n += m
 		return err
 	})
 	return n, err

@@ -140,6 +140,15 @@ type TenantLister interface {
 	TenantIDs(ctx context.Context) ([]eusaas.TenantID, error)
 }
 
+// SubjectAuditSource is an optional interface of an AuditSource for exports limited to
+// data subjects: SubjectEntries streams, oldest first, only the entries concerning the
+// subjects (their own actions, entries about them, entries holding their personal data),
+// with personal values belonging to anyone else withheld (Value empty). Without it a
+// subject-scoped export carries no audit entries, never other persons' data.
+type SubjectAuditSource interface {
+	SubjectEntries(ctx context.Context, tenant eusaas.TenantID, subjects []string, fn func(entry []byte) error) error
+}
+
 // AuditSource gives an export the tenant's audit entries and latest signed checkpoint
 // (adapted from the audit service). Entries streams each entry as JSON, oldest first.
 type AuditSource interface {

@@ -480,7 +480,18 @@ func (s *Service) writeAudit(ctx context.Context, aw *archiveWriter, r *Request)
 	if _, err := m.bw.WriteString("["); err != nil {
 		return err
 	}
-	err = s.d.Audit.Entries(ctx, r.TenantID, func(entry []byte) error {
+	entries := s.d.Audit.Entries
+	if len(r.Subjects) > 0 {
+		// Only the listed subjects' data: never the whole tenant's log (other persons' IP
+		// addresses, e-mails).
+		entries = func(context.Context, eusaas.TenantID, func([]byte) error) error { return nil }
+		if sa, ok := s.d.Audit.(SubjectAuditSource); ok {
+			entries = func(ctx context.Context, tenant eusaas.TenantID, fn func([]byte) error) error {
+				return sa.SubjectEntries(ctx, tenant, r.Subjects, fn)
+			}
+		}
+	}
+	err = entries(ctx, r.TenantID, func(entry []byte) error {
 		if rows > 0 {
 			if err := m.bw.WriteByte(','); err != nil {
 				return err

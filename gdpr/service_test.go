@@ -84,6 +84,10 @@ func (l tenantList) TenantIDs(context.Context) ([]eusaas.TenantID, error) { retu
 func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 
 func newEnvWith(t *testing.T, archives gdpr.ArchiveStore) *env {
+	return newEnvAudit(t, archives, auditSource{})
+}
+
+func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSource) *env {
 	e := &env{store: memory.NewGDPRStore(), arch: memory.NewGDPRArchives(), tables: memory.NewGDPRTables(),
 		rec: &gdprtest.Recorder{}, clock: eusaas.NewFakeClock(time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC)),
 		tenant: eusaas.NewTenantID(), erased: &fakeErasers{}}
@@ -104,7 +108,7 @@ func newEnvWith(t *testing.T, archives gdpr.ArchiveStore) *env {
 		archives = e.arch
 	}
 	e.svc = gdpr.NewService(gdpr.Deps{Tx: memory.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
-		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: auditSource{}, Users: userEraser{e.erased},
+		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data},
 		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})
 	e.svc.RegisterJobs(reg)
@@ -202,6 +206,50 @@ func TestExportArchiveVerifiesAndDetectsTampering(t *testing.T) {
 			pub, _, _ := ed25519.GenerateKey(nil)
 			_, err = gdpr.VerifyArchive(bytes.NewReader(archive), int64(len(archive)), pub)
 			require.ErrorIs(t, err, gdpr.ErrArchiveInvalid)
+		})
+	}
+}
+
+// subjectAuditSource is an audit source that can scope to subjects: one entry per subject.
+type subjectAuditSource struct {
+	auditSource
+	asked *[]string
+}
+
+func (a subjectAuditSource) SubjectEntries(_ context.Context, _ eusaas.TenantID, subjects []string, fn func([]byte) error) error {
+	*a.asked = append(*a.asked, subjects...)
+	for _, s := range subjects {
+		if err := fn([]byte(fmt.Sprintf(`{"subject":%q}`, s))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A subject-scoped export with include_audit_logs carries only the subjects' audit entries,
+// never the whole tenant's log (other persons' IP addresses and e-mails); an audit source
+// that cannot scope contributes none.
+func TestExportBySubjectScopesAudit(t *testing.T) {
+	ctx := context.Background()
+	var asked []string
+	for name, src := range map[string]gdpr.AuditSource{"unscoped": auditSource{}, "scoped": subjectAuditSource{asked: &asked}} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnvAudit(t, nil, src)
+			r, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON, Subjects: []string{"u2"}, IncludeAuditLogs: true})
+			require.NoError(t, err)
+			e.runner.WorkAvailable(ctx)
+			r, err = e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+			require.NoError(t, err)
+			require.Equal(t, gdpr.StatusCompleted, r.Status, r.ErrorMessage)
+			want := 0
+			if name == "scoped" {
+				want = 1
+				require.Equal(t, []string{"u2"}, asked)
+			}
+			require.Equal(t, want, r.Counts["audit_entries"])
+			archive := e.download(t, r)
+			_, err = gdpr.VerifyArchive(bytes.NewReader(archive), int64(len(archive)), e.svc.PublicKey())
+			require.NoError(t, err)
 		})
 	}
 }

@@ -468,6 +468,10 @@ func applyPatch(cur Tenant, in UpdateInput) (Tenant, map[string]any) {
 			changes["settings.cost_alert_threshold"] = map[string]any{"old": st.CostAlertThreshold.String(), "new": p.CostAlertThreshold.String()}
 			st.CostAlertThreshold = *p.CostAlertThreshold
 		}
+		if p.AnomalyMinImpact != nil && !p.AnomalyMinImpact.Equal(st.AnomalyMinImpact) {
+			changes["settings.anomaly_min_impact"] = map[string]any{"old": st.AnomalyMinImpact.String(), "new": p.AnomalyMinImpact.String()}
+			st.AnomalyMinImpact = *p.AnomalyMinImpact
+		}
 		if p.AllowSelfRegistration != nil && *p.AllowSelfRegistration != st.AllowSelfRegistration {
 			changes["settings.allow_self_registration"] = map[string]any{"old": st.AllowSelfRegistration, "new": *p.AllowSelfRegistration}
 			st.AllowSelfRegistration = *p.AllowSelfRegistration
@@ -510,8 +514,15 @@ func (s *Service) CompleteDeprovision(ctx context.Context, id eusaas.TenantID) e
 // Deprovision erases a tenant: BeginDeprovision, then the Deprovisioner (the gdpr saga or
 // DefaultDeprovisioner), which ends in DELETED. Calling it again on a DEPROVISIONING tenant
 // resumes an interrupted run. It returns the tenant as the deprovisioner left it: DELETED,
-// or still DEPROVISIONING when the erasure continues in the background.
+// or still DEPROVISIONING when the erasure continues in the background. Erasing a tenant
+// that is already DELETED is a no-op answering the existing tombstone (GDPR Art. 17
+// requests are idempotent): nothing is recorded and the deprovisioner is not called.
 func (s *Service) Deprovision(ctx context.Context, id eusaas.TenantID) (Tenant, error) {
+	if cur, err := s.store.Get(ctx, id); err != nil {
+		return Tenant{}, err
+	} else if cur.Status == StatusDeleted {
+		return cur, nil
+	}
 	if c, ok := s.deprov.(ErasabilityChecker); ok {
 		if err := c.CheckErasable(ctx, id); err != nil {
 			return Tenant{}, err

@@ -292,7 +292,7 @@ var ops = []op{
 		_, err := s.Deprovision(ctx, id)
 		return err
 	},
-		[]tenancy.Status{tenancy.StatusActive, tenancy.StatusSuspended, tenancy.StatusDeprovisioning}, nil, tenancy.StatusDeleted, tenancy.ActionDeleted},
+		[]tenancy.Status{tenancy.StatusActive, tenancy.StatusSuspended, tenancy.StatusDeprovisioning}, []tenancy.Status{tenancy.StatusDeleted}, tenancy.StatusDeleted, tenancy.ActionDeleted},
 }
 
 // TestEveryTransition runs every lifecycle operation from every status: allowed ones reach
@@ -359,10 +359,12 @@ func TestDeprovisionDefaultOrder(t *testing.T) {
 	require.Equal(t, "DELETED", st)
 	_, err = f.svc.GetBySlug(ctx, "acme")
 	require.ErrorIs(t, err, tenancy.ErrNotFound)
-	// Deleting again is refused, naming the status.
-	_, err = f.svc.Deprovision(ctx, x.ID)
-	require.ErrorIs(t, err, tenancy.ErrInvalidTransition)
-	require.Contains(t, eusaas.MessageOf(err), "DELETED")
+	// Deleting again is a no-op answered with the existing tombstone: nothing recorded.
+	n := len(f.rec.actions())
+	again, err := f.svc.Deprovision(ctx, x.ID)
+	require.NoError(t, err)
+	require.Equal(t, got, again)
+	require.Len(t, f.rec.actions(), n, "a repeated erasure records nothing")
 }
 
 // A deprovisioner that stops half-way is resumed by calling Deprovision again.
@@ -693,4 +695,48 @@ func TestMetadataNULRefused(t *testing.T) {
 	l, err := f.svc.List(ctx, tenancy.ListFilter{}, eusaas.Page{})
 	require.NoError(t, err)
 	require.Equal(t, 1, l.Total)
+}
+
+// anomaly_min_impact: 5.00 by default, patched and audited like cost_alert_threshold, and
+// bounded to 0.01..1000000000 with cents (0 is refused: it would read as "the scanner's
+// default").
+func TestAnomalyMinImpactSetting(t *testing.T) {
+	require.Equal(t, "5.00", tenancy.DefaultSettings().AnomalyMinImpact.StringFixed(2))
+	var v eusaas.Violations
+	tenancy.DefaultSettings().Validate("body.settings", &v)
+	require.NoError(t, v.Err())
+
+	f := newFixture(t)
+	ctx := context.Background()
+	x := f.create(t, "acme")
+	require.True(t, x.Settings.AnomalyMinImpact.Equal(decimal.NewFromInt(5)))
+
+	got, err := f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: ptr(decimal.RequireFromString("250.5"))}})
+	require.NoError(t, err)
+	require.Equal(t, "250.5", got.Settings.AnomalyMinImpact.String())
+	require.Equal(t, x.Version+1, got.Version)
+	require.True(t, got.Settings.CostAlertThreshold.Equal(x.Settings.CostAlertThreshold), "other settings kept")
+	acts := f.rec.actions()
+	require.Equal(t, tenancy.ActionUpdated, acts[len(acts)-1])
+	require.Equal(t, map[string]any{"settings.anomaly_min_impact": map[string]any{"old": "5", "new": "250.5"}}, f.rec.events[len(acts)-1].Changes)
+
+	// The same value again changes nothing.
+	same, err := f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: ptr(decimal.RequireFromString("250.50"))}})
+	require.NoError(t, err)
+	require.Equal(t, got.Version, same.Version)
+
+	for _, ok := range []string{"0.01", "1000000000"} {
+		_, err := f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: ptr(decimal.RequireFromString(ok))}})
+		require.NoError(t, err, ok)
+	}
+	for _, bad := range []string{"0", "-1", "0.001", "1.005", "1000000000.01"} {
+		_, err := f.svc.Update(ctx, x.ID, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: ptr(decimal.RequireFromString(bad))}})
+		require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err), bad)
+		fields := eusaas.FieldsOf(err)
+		require.Len(t, fields, 1, bad)
+		require.Equal(t, "body.settings.anomaly_min_impact", fields[0].Location, bad)
+	}
+	now, err := f.svc.Get(ctx, x.ID)
+	require.NoError(t, err)
+	require.Equal(t, "1000000000", now.Settings.AnomalyMinImpact.String(), "refused patches change nothing")
 }

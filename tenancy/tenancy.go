@@ -108,6 +108,10 @@ type Settings struct {
 	DataRetentionDays int `json:"data_retention_days"`
 	// CostAlertThreshold is in EUR.
 	CostAlertThreshold decimal.Decimal `json:"cost_alert_threshold"`
+	// AnomalyMinImpact is the minimum absolute impact in EUR a cost anomaly needs to be
+	// reported (the second half of anomaly detection's dual gate). Never zero, so a stored
+	// value always means itself rather than "the scanner's default".
+	AnomalyMinImpact decimal.Decimal `json:"anomaly_min_impact"`
 	// AllowSelfRegistration lets users register without an invitation token.
 	AllowSelfRegistration bool `json:"allow_self_registration"`
 }
@@ -120,6 +124,7 @@ func DefaultSettings() Settings {
 		APIRateLimit:       1000,
 		DataRetentionDays:  365,
 		CostAlertThreshold: decimal.NewFromInt(1000),
+		AnomalyMinImpact:   decimal.NewFromInt(5),
 	}
 }
 
@@ -142,6 +147,9 @@ func (s Settings) Validate(prefix string, v *eusaas.Violations) {
 	}
 	if s.CostAlertThreshold.GreaterThan(decimal.New(1, 12)) {
 		v.Add(prefix+".cost_alert_threshold", "must be at most 1000000000000")
+	}
+	if !s.AnomalyMinImpact.IsPositive() || !s.AnomalyMinImpact.Equal(s.AnomalyMinImpact.Round(2)) || s.AnomalyMinImpact.GreaterThan(decimal.New(1, 9)) {
+		v.Add(prefix+".anomaly_min_impact", "must be an amount between 0.01 and 1000000000 with at most 2 decimals")
 	}
 }
 
@@ -186,6 +194,7 @@ type SettingsPatch struct {
 	APIRateLimit          *int
 	DataRetentionDays     *int
 	CostAlertThreshold    *decimal.Decimal
+	AnomalyMinImpact      *decimal.Decimal
 	AllowSelfRegistration *bool
 }
 

@@ -225,6 +225,16 @@ func auditTenantPtr(id eusaas.TenantID) *string {
 	return &s
 }
 
+// AuditCheckpointView is a checkpoint as the API (and GDPR exports) show it.
+func AuditCheckpointView(c audit.Checkpoint) AuditCheckpoint {
+	return AuditCheckpoint{Chain: c.Chain.String(), Size: c.Size, HeadHash: c.Head.String(), SignedAt: c.Time,
+		KeyID: c.KeyID, Signature: base64.StdEncoding.EncodeToString(c.Signature)}
+}
+
+// AuditEntryView is an entry as the API (and GDPR exports) show it: snake_case fields,
+// erased personal values marked as such.
+func AuditEntryView(e audit.Entry) AuditEntry { return auditView(e) }
+
 func auditView(e audit.Entry) AuditEntry {
 	v := AuditEntry{
 		ID: e.ID.String(), Chain: e.Chain.String(), Seq: e.Seq, TenantID: auditTenantPtr(e.TenantID),
@@ -273,8 +283,8 @@ func auditVerify(ctx context.Context, svc *audit.Service, chain eusaas.TenantID)
 	}
 	var cp *AuditCheckpoint
 	if c := r.Checkpoint; c != nil {
-		cp = &AuditCheckpoint{Chain: c.Chain.String(), Size: c.Size, HeadHash: c.Head.String(), SignedAt: c.Time,
-			KeyID: c.KeyID, Signature: base64.StdEncoding.EncodeToString(c.Signature)}
+		v := AuditCheckpointView(*c)
+		cp = &v
 	}
 	return &auditVerifyOutput{Body: AuditVerification{
 		Chain: chain.String(), Valid: r.OK, EntriesVerified: r.Entries, HeadSize: r.Head.Size, HeadHash: r.Head.Hash.String(),

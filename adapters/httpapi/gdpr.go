@@ -162,7 +162,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 				IncludeAuditLogs bool     `json:"include_audit_logs,omitempty"`
 			}
 		}) (*gdprExportOut, error) {
-			tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermGDPRWrite)
+			tenant, err := gdprLiveTenant(ctx, s, in.ID, auth.PermGDPRWrite)
 			if err != nil {
 				return nil, err
 			}
@@ -237,7 +237,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 				Reason        string `json:"reason,omitempty"`
 			}
 		}) (*gdprErasureOut, error) {
-			tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermGDPRWrite)
+			tenant, err := gdprLiveTenant(ctx, s, in.ID, auth.PermGDPRWrite)
 			if err != nil {
 				return nil, err
 			}
@@ -269,7 +269,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 	Register(s, huma.Operation{OperationID: "get-gdpr-retention", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/gdpr/retention",
 		Summary: "Retention policy", Tags: tags, Security: BearerAuth},
 		func(ctx context.Context, in *gdprTenantPath) (*gdprRetentionOut, error) {
-			tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermGDPRRead)
+			tenant, err := gdprLiveTenant(ctx, s, in.ID, auth.PermGDPRRead)
 			if err != nil {
 				return nil, err
 			}
@@ -291,7 +291,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 				PIIRetentionDays      int `json:"pii_retention_days" minimum:"1" maximum:"3650"`
 			}
 		}) (*gdprRetentionOut, error) {
-			tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermGDPRWrite)
+			tenant, err := gdprLiveTenant(ctx, s, in.ID, auth.PermGDPRWrite)
 			if err != nil {
 				return nil, err
 			}
@@ -319,6 +319,9 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 			}
 			tenant, err := gdprParseTenant(in.ID)
 			if err != nil {
+				return nil, err
+			}
+			if err := gdprTenantExists(ctx, s, tenant); err != nil {
 				return nil, err
 			}
 			h, err := svc.PlaceHold(ctx, tenant, in.Body.Reason)
@@ -416,4 +419,33 @@ func gdprParseTenant(id string) (eusaas.TenantID, error) {
 
 func gdprHoldView(h gdpr.LegalHold) GDPRLegalHold {
 	return GDPRLegalHold{ID: h.ID, TenantID: h.TenantID.String(), Reason: h.Reason, CreatedAt: h.CreatedAt, CreatedBy: h.CreatedBy}
+}
+
+// gdprLiveTenant is TenantAccess for the routes that create GDPR state (export, erasure,
+// retention, legal holds): operators pass TenantAccess for any id, so the tenant must also
+// exist and not be DELETED (404), else a typo'd id would get a policy, a job and an audit
+// chain of its own. Tenant users were checked by the tenant gate already.
+func gdprLiveTenant(ctx context.Context, s *Server, idParam string, perm auth.Permission) (eusaas.TenantID, error) {
+	tenant, p, err := s.TenantAccess(ctx, idParam, perm)
+	if err != nil {
+		return tenant, err
+	}
+	if p.Kind == eusaas.ActorUser {
+		return tenant, nil
+	}
+	return tenant, gdprTenantExists(ctx, s, tenant)
+}
+
+// gdprTenantExists answers 404 for an unknown or DELETED tenant (when a gate is wired).
+func gdprTenantExists(ctx context.Context, s *Server, tenant eusaas.TenantID) error {
+	if s.opts.TenantGate == nil {
+		return nil
+	}
+	status, err := s.opts.TenantGate.TenantStatus(ctx, tenant)
+	switch {
+	case eusaas.KindOf(err) == eusaas.NotFound || (err == nil && status == "DELETED"):
+		return errTenantNotFound
+	default:
+		return err
+	}
 }

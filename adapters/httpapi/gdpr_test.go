@@ -231,3 +231,42 @@ func TestGDPROperatorHoldsAndCertificate(t *testing.T) {
 	require.Equal(t, 2, cert.Counts["users"])
 	require.Equal(t, 403, h.Do("GET", "/api/v1/gdpr/tenant-erasures/"+a.String(), nil, owner).Status)
 }
+
+// Operators pass TenantAccess for any id; the routes that create GDPR state still answer 404
+// for an unknown or DELETED tenant and store nothing (no policy, no job, no hold).
+func TestGDPROperatorUnknownOrDeletedTenant(t *testing.T) {
+	h := newGDPRHarness(t)
+	op := h.Operator()
+	gone := h.tenant()
+	h.Gate.Set(gone, "DELETED")
+	live := h.tenant()
+	ctx := context.Background()
+	for _, id := range []eusaas.TenantID{eusaas.NewTenantID(), gone} {
+		base := "/api/v1/tenants/" + id.String() + "/gdpr/"
+		for _, c := range []struct {
+			method, path string
+			body         any
+		}{
+			{"POST", "export", map[string]any{"format": "json"}},
+			{"POST", "erase", map[string]any{"data_subject_id": "u1"}},
+			{"GET", "retention", nil},
+			{"PUT", "retention", map[string]any{"default_retention_days": 10, "audit_log_retention_days": 30, "backup_retention_days": 7, "pii_retention_days": 1}},
+			{"POST", "legal-holds", map[string]any{"reason": "x"}},
+		} {
+			r := h.Do(c.method, base+c.path, c.body, op)
+			require.Equal(t, 404, r.Status, "%s %s: %s", c.method, c.path, r.Body)
+			require.Equal(t, "tenant_not_found", r.Problem(t).Code)
+		}
+		p, err := h.svc.RetentionPolicy(ctx, id)
+		require.NoError(t, err)
+		require.True(t, p.UpdatedAt.IsZero(), "no policy stored")
+		holds, err := h.svc.Holds(ctx, id)
+		require.NoError(t, err)
+		require.Empty(t, holds)
+	}
+	require.Zero(t, h.runner.WorkAvailable(ctx), "no job enqueued")
+	// A live tenant still works for the operator.
+	r := h.Do("PUT", "/api/v1/tenants/"+live.String()+"/gdpr/retention",
+		map[string]any{"default_retention_days": 10, "audit_log_retention_days": 30, "backup_retention_days": 7, "pii_retention_days": 1}, op)
+	require.Equal(t, 200, r.Status, string(r.Body))
+}

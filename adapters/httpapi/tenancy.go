@@ -23,6 +23,7 @@ type TenantSettingsBody struct {
 	APIRateLimit          int    `json:"api_rate_limit" doc:"API requests per minute"`
 	DataRetentionDays     int    `json:"data_retention_days" doc:"Default data retention in days"`
 	CostAlertThreshold    string `json:"cost_alert_threshold" doc:"Monthly cost (EUR, decimal string) above which an alert is raised" example:"1000"`
+	AnomalyMinImpact      string `json:"anomaly_min_impact" doc:"Minimum absolute impact (EUR, decimal string) a cost anomaly needs to be reported" example:"5.00"`
 	AllowSelfRegistration bool   `json:"allow_self_registration" doc:"Users may register without an invitation"`
 }
 
@@ -55,6 +56,7 @@ func tenancyBody(t tenancy.Tenant) TenantBody {
 		Settings: TenantSettingsBody{
 			MaxUsers: t.Settings.MaxUsers, StorageLimitGB: t.Settings.StorageLimitGB, APIRateLimit: t.Settings.APIRateLimit,
 			DataRetentionDays: t.Settings.DataRetentionDays, CostAlertThreshold: t.Settings.CostAlertThreshold.StringFixed(2),
+			AnomalyMinImpact:      t.Settings.AnomalyMinImpact.StringFixed(2),
 			AllowSelfRegistration: t.Settings.AllowSelfRegistration,
 		},
 		StatusReason: t.StatusReason, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, DeletedAt: t.DeletedAt,
@@ -143,6 +145,7 @@ type tenancySettingsPatch struct {
 	APIRateLimit          *int    `json:"api_rate_limit,omitempty" doc:"Operators only"`
 	DataRetentionDays     *int    `json:"data_retention_days,omitempty"`
 	CostAlertThreshold    *string `json:"cost_alert_threshold,omitempty" doc:"Decimal string, EUR"`
+	AnomalyMinImpact      *string `json:"anomaly_min_impact,omitempty" doc:"Decimal string, EUR, 0.01 to 1000000000"`
 	AllowSelfRegistration *bool   `json:"allow_self_registration,omitempty"`
 }
 
@@ -255,6 +258,14 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 					v.Add("body.settings.cost_alert_threshold", "must be a decimal number")
 				} else {
 					up.Settings.CostAlertThreshold = &d
+				}
+			}
+			if sp.AnomalyMinImpact != nil {
+				d, err := decimal.NewFromString(*sp.AnomalyMinImpact)
+				if err != nil {
+					v.Add("body.settings.anomaly_min_impact", "must be a decimal number")
+				} else {
+					up.Settings.AnomalyMinImpact = &d
 				}
 			}
 		}

@@ -93,7 +93,7 @@ func TestTenancyCreate(t *testing.T) {
 	require.Equal(t, `"3"`, r.Header.Get("ETag"))
 	require.Equal(t, "/api/v1/tenants/"+out.ID, r.Header.Get("Location"))
 	require.Equal(t, "no-store", r.Header.Get("Cache-Control"), "the owner invitation token must not be cached")
-	require.Contains(t, string(r.Body), `"settings":{"max_users":50,"storage_limit_gb":100,"api_rate_limit":1000,"data_retention_days":365,"cost_alert_threshold":"1000.00","allow_self_registration":false}`)
+	require.Contains(t, string(r.Body), `"settings":{"max_users":50,"storage_limit_gb":100,"api_rate_limit":1000,"data_retention_days":365,"cost_alert_threshold":"1000.00","anomaly_min_impact":"5.00","allow_self_registration":false}`)
 	require.Regexp(t, `"created_at":"\d{4}-\d\d-\d\dT[^"]+Z"`, string(r.Body))
 	tid, _ := eusaas.ParseTenantID(out.ID)
 	_, ok := f.prov.SchemaVersion(tid)
@@ -348,7 +348,13 @@ func TestTenancyLifecycleEndpoints(t *testing.T) {
 	require.Equal(t, 200, r.Status)
 	r.JSON(t, &got)
 	require.Equal(t, "DELETED", got.Status)
-	for _, c := range []struct{ method, path string }{{http.MethodDelete, path}, {http.MethodPost, path + "/activate"}, {http.MethodPatch, path}} {
+	// Erasing it again is a no-op answered with the existing tombstone (GDPR Art. 17).
+	r = f.Do(http.MethodDelete, path, nil, f.op)
+	require.Equal(t, 200, r.Status)
+	var again httpapi.TenantBody
+	r.JSON(t, &again)
+	require.Equal(t, got, again)
+	for _, c := range []struct{ method, path string }{{http.MethodPost, path + "/activate"}, {http.MethodPatch, path}} {
 		var body any
 		if c.method == http.MethodPatch {
 			body = map[string]any{"name": "zombie"}
@@ -425,4 +431,51 @@ func TestTenancyDeleteAccepted(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, r.Status)
 	// DELETE again resumes (here: schedules again) rather than conflicting.
 	require.Equal(t, http.StatusAccepted, f.Do(http.MethodDelete, "/api/v1/tenants/"+a.ID, nil, f.op).Status)
+}
+
+// settings.anomaly_min_impact: shown as a decimal string, set like cost_alert_threshold (by
+// operators and by the tenant's OWNER or ADMIN, never by another tenant), 422 naming the
+// field when it is not an amount in 0.01..1000000000 with cents.
+func TestTenancyPatchAnomalyMinImpact(t *testing.T) {
+	f := newTenancyFixture(t)
+	a := f.create(t, "acme")
+	require.Equal(t, "5.00", a.Settings.AnomalyMinImpact)
+	aID, _ := eusaas.ParseTenantID(a.ID)
+	b := f.create(t, "other")
+	bID, _ := eusaas.ParseTenantID(b.ID)
+	ownerA, _ := f.User(aID, auth.RoleOwner)
+	adminA, _ := f.User(aID, auth.RoleAdmin)
+	memberA, _ := f.User(aID, auth.RoleMember)
+	ownerB, _ := f.User(bID, auth.RoleOwner)
+	path := "/api/v1/tenants/" + a.ID
+
+	for _, c := range []struct{ tok, value, want string }{
+		{f.op, "250.5", "250.50"}, {ownerA, "0.01", "0.01"}, {adminA, "1000000000", "1000000000.00"},
+	} {
+		r := f.Do(http.MethodPatch, path, map[string]any{"settings": map[string]any{"anomaly_min_impact": c.value}}, c.tok)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var got httpapi.TenantBody
+		r.JSON(t, &got)
+		require.Equal(t, c.want, got.Settings.AnomalyMinImpact)
+		require.Equal(t, "1000.00", got.Settings.CostAlertThreshold, "other settings kept")
+		require.Equal(t, c.want, f.stored(t, a.ID).Settings.AnomalyMinImpact.StringFixed(2))
+	}
+
+	before := f.stored(t, a.ID)
+	for _, bad := range []string{"0", "-1", "0.001", "1000000000.01", "lots", ""} {
+		r := f.Do(http.MethodPatch, path, map[string]any{"settings": map[string]any{"anomaly_min_impact": bad}}, f.op)
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%q: %s", bad, r.Body)
+		p := r.Problem(t)
+		require.Len(t, p.Errors, 1, "%q: %s", bad, r.Body)
+		require.Equal(t, "body.settings.anomaly_min_impact", p.Errors[0].Location, bad)
+	}
+	for _, tok := range []string{memberA, ownerB} {
+		r := f.Do(http.MethodPatch, path, map[string]any{"settings": map[string]any{"anomaly_min_impact": "7"}}, tok)
+		require.Equal(t, http.StatusForbidden, r.Status, "%s", r.Body)
+	}
+	require.Equal(t, before, f.stored(t, a.ID), "refused patches change nothing")
+	r := f.Do(http.MethodGet, "/api/v1/tenants/"+b.ID, nil, ownerB)
+	var gotB httpapi.TenantBody
+	r.JSON(t, &gotB)
+	require.Equal(t, "5.00", gotB.Settings.AnomalyMinImpact, "tenant B untouched")
 }

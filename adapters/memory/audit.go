@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -42,6 +43,7 @@ type auditMemValue struct {
 	tenant  eusaas.TenantID
 	subject string
 	value   string
+	at      time.Time // the entry's timestamp, for retention
 }
 
 type auditMemKeyRef struct {
@@ -50,8 +52,10 @@ type auditMemKeyRef struct {
 }
 
 var (
-	_ audit.Store    = (*AuditStore)(nil)
-	_ audit.KeyStore = (*AuditStore)(nil)
+	_ audit.Store          = (*AuditStore)(nil)
+	_ audit.KeyStore       = (*AuditStore)(nil)
+	_ audit.PersonalPruner = (*AuditStore)(nil)
+	_ audit.LinkedEraser   = (*AuditStore)(nil)
 )
 
 // NewAuditStore returns an empty store.
@@ -96,7 +100,7 @@ func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, sealFn f
 		stored.Personal = make([]audit.PersonalField, len(e.Personal))
 		for i, f := range e.Personal {
 			stored.Personal[i] = audit.PersonalField{Name: f.Name, Commitment: f.Commitment}
-			s.personal[auditMemValueRef{e.ID, f.Name}] = auditMemValue{tenant: e.TenantID, subject: e.Subject, value: f.Value}
+			s.personal[auditMemValueRef{e.ID, f.Name}] = auditMemValue{tenant: e.TenantID, subject: e.Subject, value: f.Value, at: e.Timestamp}
 		}
 		stored.Changes = bytes.Clone(e.Changes)
 		c.entries = append(c.entries, stored)
@@ -261,6 +265,46 @@ func (s *AuditStore) DeletePersonal(ctx context.Context, tenant eusaas.TenantID,
 	n := 0
 	for ref, v := range s.personal {
 		if v.tenant == tenant && v.subject == subject {
+			delete(s.personal, ref)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DeleteLinkedPersonal implements audit.LinkedEraser.
+func (s *AuditStore) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID, subject, name string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	own := map[string]bool{}
+	for ref, v := range s.personal {
+		if v.tenant == tenant && v.subject == subject && ref.name == name {
+			own[v.value] = true
+		}
+	}
+	n := 0
+	for ref, v := range s.personal {
+		if v.tenant == tenant && v.subject != subject && own[v.value] {
+			delete(s.personal, ref)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DeletePersonalBefore implements audit.PersonalPruner.
+func (s *AuditStore) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for ref, v := range s.personal {
+		if v.tenant == tenant && v.at.Before(before) {
 			delete(s.personal, ref)
 			n++
 		}

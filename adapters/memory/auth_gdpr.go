@@ -3,10 +3,12 @@ package memory
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/gdpr"
 )
 
@@ -21,14 +23,58 @@ import (
 // columns commented 'gdpr:secret' in Postgres: password_hash, token_hash) are left out, as
 // the Postgres adapter leaves them out: an export must not leak them.
 //
-// It implements no gdpr.Retainer: the Postgres adapter's generic retention only covers
-// tables with created_at and deleted_at (soft delete), and no auth table has deleted_at, so
-// retention leaves auth data alone in both modes (sessions and invitations expire by their
-// own expires_at; accounts go through subject erasure).
+// As a gdpr.Retainer it deletes sessions and invitations whose expires_at passed more than
+// the grace period ago, as the Postgres adapter does for every table with expires_at: an
+// expired row can no longer be used, so expiry is its retention end (the soft delete) and
+// the grace period runs from there. Accounts go through subject erasure.
 var (
-	_ GDPRSource   = (*AuthStore)(nil)
-	_ GDPRSubjects = (*AuthStore)(nil)
+	_ GDPRSource    = (*AuthStore)(nil)
+	_ GDPRSubjects  = (*AuthStore)(nil)
+	_ gdpr.Retainer = (*AuthStore)(nil)
 )
+
+// EnforceRetention implements gdpr.Retainer: sessions and invitations expired before
+// now-grace are deleted ("auth_sessions.hard_deleted", "auth_invitations.hard_deleted").
+// Idempotent; inside a memory transaction a rollback restores them.
+func (s *AuthStore) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, _ gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cutoff := now.Add(-grace)
+	out := map[string]int{}
+	if tenant.IsZero() {
+		return out, nil
+	}
+	s.mu.Lock()
+	sessions := map[uuid.UUID]auth.Session{}
+	for id, x := range s.sessions[tenant] {
+		if x.ExpiresAt.Before(cutoff) {
+			sessions[id] = x
+			delete(s.sessions[tenant], id)
+		}
+	}
+	invitations := map[uuid.UUID]auth.Invitation{}
+	for id, x := range s.invitations[tenant] {
+		if x.ExpiresAt.Before(cutoff) {
+			invitations[id] = x
+			delete(s.invitations[tenant], id)
+		}
+	}
+	s.mu.Unlock()
+	if n := len(sessions); n > 0 {
+		out["auth_sessions.hard_deleted"] = n
+	}
+	if n := len(invitations); n > 0 {
+		out["auth_invitations.hard_deleted"] = n
+	}
+	OnRollback(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		authGDPRRestore(s.sessions, tenant, sessions)
+		authGDPRRestore(s.invitations, tenant, invitations)
+	})
+	return out, nil
+}
 
 var authGDPRTables = []gdpr.Table{
 	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}},

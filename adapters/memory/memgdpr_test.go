@@ -319,8 +319,8 @@ func memgdprRowCounts(d map[string][]string) map[string]int {
 
 // memgdprRunSource checks the GDPRSource contract common to every memory store: its tables,
 // tenant isolation, idempotent tenant deletion, rollback inside a memory transaction,
-// context cancellation, concurrent use (run with -race), and that retention leaves it alone
-// as the Postgres adapter's does (no table has deleted_at).
+// context cancellation, concurrent use (run with -race), and that retention deletes only
+// rows past their expires_at (sessions, invitations), as the Postgres adapter does.
 func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 	ctx := context.Background()
 	setup := func(t *testing.T) (memgdprStores, memory.GDPRSource, *memory.GDPRData, eusaas.TenantID, eusaas.TenantID, memgdprSeed) {
@@ -503,19 +503,49 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		}
 	})
 
-	t.Run("RetentionLeavesData", func(t *testing.T) {
-		_, _, data, a, _, _ := setup(t)
-		before := memgdprDump(t, ctx, data, a)
+	t.Run("RetentionDeletesOnlyExpired", func(t *testing.T) {
+		_, _, data, a, b, _ := setup(t)
+		before, beforeB := memgdprDump(t, ctx, data, a), memgdprDump(t, ctx, data, b)
 		p := gdpr.Policy{TenantID: a, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1}
-		got, err := data.EnforceRetention(ctx, a, p, memgdprBase.AddDate(10, 0, 0), 0)
+		// Nothing has expired yet: nothing changes (no table has deleted_at, as in Postgres).
+		got, err := data.EnforceRetention(ctx, a, p, memgdprBase, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 0 {
-			t.Fatalf("retention counts %v, want none (no table has deleted_at, as in Postgres)", got)
+			t.Fatalf("retention counts before any expiry %v, want none", got)
 		}
-		if diff := cmp.Diff(before, memgdprDump(t, ctx, data, a)); diff != "" {
-			t.Fatalf("retention changed data (-before +after):\n%s", diff)
+		// Ten years on, rows with expires_at (auth sessions and invitations) are past
+		// retention and are deleted, as the Postgres adapter deletes them; nothing else is.
+		want, after := map[string]int{}, map[string][]string{}
+		for k, v := range before {
+			after[k] = v
+		}
+		for _, tb := range []string{"auth_sessions", "auth_invitations"} {
+			if n := c.counts[tb]; n > 0 {
+				want[tb+".hard_deleted"] = n
+				after[tb] = nil
+			}
+		}
+		got, err = data.EnforceRetention(ctx, a, p, memgdprBase.AddDate(10, 0, 0), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("retention counts (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(memgdprRowCounts(after), memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
+			t.Fatalf("retention left (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(beforeB, memgdprDump(t, ctx, data, b)); diff != "" {
+			t.Fatalf("retention changed tenant B (-before +after):\n%s", diff)
+		}
+		got, err = data.EnforceRetention(ctx, a, p, memgdprBase.AddDate(10, 0, 0), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 0 {
+			t.Fatalf("second run counts %v, want none (idempotent)", got)
 		}
 	})
 }

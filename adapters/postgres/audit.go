@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -27,8 +28,10 @@ type AuditStore struct {
 }
 
 var (
-	_ audit.Store    = (*AuditStore)(nil)
-	_ audit.KeyStore = (*AuditStore)(nil)
+	_ audit.Store          = (*AuditStore)(nil)
+	_ audit.KeyStore       = (*AuditStore)(nil)
+	_ audit.PersonalPruner = (*AuditStore)(nil)
+	_ audit.LinkedEraser   = (*AuditStore)(nil)
 )
 
 // NewAuditStore returns the store on db. Run db.MigratePlatform first.
@@ -398,6 +401,28 @@ FROM eusaas.audit_checkpoints WHERE chain = $1 ORDER BY size`, [16]byte(chain))
 // DeletePersonal implements audit.Store.
 func (s *AuditStore) DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
 	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.audit_personal WHERE tenant_id = $1 AND subject = $2`, [16]byte(tenant), subject)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// DeleteLinkedPersonal implements audit.LinkedEraser.
+func (s *AuditStore) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID, subject, name string) (int, error) {
+	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.audit_personal
+		WHERE tenant_id = $1 AND subject <> $2 AND value IN (
+			SELECT value FROM eusaas.audit_personal WHERE tenant_id = $1 AND subject = $2 AND name = $3)`,
+		[16]byte(tenant), subject, name)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// DeletePersonalBefore implements audit.PersonalPruner.
+func (s *AuditStore) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
+	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.audit_personal p USING eusaas.audit_entries e
+		WHERE p.entry_id = e.id AND p.tenant_id = $1 AND e.occurred_at < $2`, [16]byte(tenant), before)
 	if err != nil {
 		return 0, translate(err)
 	}

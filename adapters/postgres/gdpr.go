@@ -362,7 +362,7 @@ func NewGDPRData(db *DB) *GDPRData { return &GDPRData{db: db} }
 
 type gdprTable struct {
 	gdpr.Table
-	created, deleted bool
+	created, deleted, expires bool
 }
 
 func (d *GDPRData) tables(ctx context.Context, tenant eusaas.TenantID) ([]gdprTable, error) {
@@ -412,6 +412,7 @@ func (d *GDPRData) tables(ctx context.Context, tenant eusaas.TenantID) ([]gdprTa
 			t.SubjectColumn = "id"
 		}
 		t.created, t.deleted = slices.Contains(t.Columns, "created_at"), slices.Contains(t.Columns, "deleted_at")
+		t.expires = slices.Contains(t.Columns, "expires_at")
 	}
 	return out, nil
 }
@@ -522,7 +523,7 @@ func (d *GDPRData) HasSubject(ctx context.Context, tenant eusaas.TenantID, subje
 }
 
 // EnforceRetention implements gdpr.Retainer for every tenant table with created_at and
-// deleted_at columns. Hard deletions run table by table under savepoints, repeated while
+// deleted_at columns, and for every table with expires_at (deleted after expiry + grace). Hard deletions run table by table under savepoints, repeated while
 // any makes progress, so a table whose expired rows are still referenced by another
 // table's (not yet deleted) rows waits for them instead of failing the run; rows still
 // referenced at the end stay until a later run.
@@ -559,6 +560,25 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 			}
 			pending = blocked
 		}
+		// Rows with their own expires_at and no deleted_at (auth sessions and invitations):
+		// an expired row can no longer be used, so expiry is its retention end (the soft
+		// delete) and it is hard-deleted once the grace period has passed since.
+		for _, t := range ts {
+			if !t.expires || t.deleted {
+				continue
+			}
+			n, err := gdprExpiredDelete(ctx, tx, t.Name, now.Add(-grace))
+			var pg *pgconn.PgError
+			if errors.As(err, &pg) && pg.Code == "23503" { // still referenced: a later run
+				continue
+			}
+			if err != nil {
+				return translate(err)
+			}
+			if n > 0 {
+				out[t.Name+".hard_deleted"] = int(n)
+			}
+		}
 		for _, t := range ts {
 			if !t.created || !t.deleted {
 				continue
@@ -589,6 +609,20 @@ func gdprHardDelete(ctx context.Context, tx pgx.Tx, table string, cutoff time.Ti
 		return 0, err
 	}
 	tag, err := sp.Exec(ctx, "DELETE FROM "+gdprIdent(table)+" WHERE deleted_at < $1", cutoff)
+	if err != nil {
+		_ = sp.Rollback(ctx)
+		return 0, err
+	}
+	return tag.RowsAffected(), sp.Commit(ctx)
+}
+
+// gdprExpiredDelete deletes a table's rows expired before cutoff under a savepoint.
+func gdprExpiredDelete(ctx context.Context, tx pgx.Tx, table string, cutoff time.Time) (int64, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := sp.Exec(ctx, "DELETE FROM "+gdprIdent(table)+" WHERE expires_at < $1", cutoff)
 	if err != nil {
 		_ = sp.Rollback(ctx)
 		return 0, err

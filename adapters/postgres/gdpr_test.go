@@ -191,3 +191,50 @@ func gdprSeededCounts(t *testing.T, m map[string]int) map[string]int {
 	}
 	return out
 }
+
+// Sessions and invitations have no deleted_at but expire by their own expires_at: retention
+// deletes them once expired for longer than the grace period, and touches nothing else.
+func TestGDPRDataRetentionExpiredAuthRows(t *testing.T) {
+	ctx := context.Background()
+	db := postgres.New(pgtest.Pool(t))
+	require.NoError(t, db.MigratePlatform(ctx))
+	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
+	now := time.Now().UTC()
+	grace := 30 * 24 * time.Hour
+	for _, tenant := range []eusaas.TenantID{a, b} {
+		require.NoError(t, db.CreateTenantSchema(ctx, tenant))
+		require.NoError(t, db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+			for i, exp := range []time.Time{now.Add(-grace - time.Hour), now.Add(-time.Hour), now.Add(time.Hour)} {
+				if _, err := tx.Exec(ctx, `INSERT INTO auth_sessions (id, user_id, counter, token_hash, created_at, rotated_at, expires_at)
+					VALUES (gen_random_uuid(), gen_random_uuid(), 0, '\x00', $1, $1, $2)`, exp.Add(-time.Hour), exp); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO auth_invitations (id, email, role, token_hash, created_by, created_at, expires_at)
+					VALUES (gen_random_uuid(), $1, 'MEMBER', $2, 'system', $3, $4)`, fmt.Sprintf("p%d@example.eu", i), []byte{byte(i)}, exp.Add(-time.Hour), exp); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	data := postgres.NewGDPRData(db)
+	counts, err := data.EnforceRetention(ctx, a, gdpr.DefaultPolicy(a), now, grace)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"auth_sessions.hard_deleted": 1, "auth_invitations.hard_deleted": 1}, counts,
+		"only rows expired for longer than the grace period")
+	counts, err = data.EnforceRetention(ctx, a, gdpr.DefaultPolicy(a), now, grace)
+	require.NoError(t, err)
+	require.Empty(t, counts, "idempotent")
+	for tenant, want := range map[eusaas.TenantID]int{a: 2, b: 3} {
+		require.NoError(t, db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+			for _, table := range []string{"auth_sessions", "auth_invitations"} {
+				var n int
+				if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+					return err
+				}
+				require.Equal(t, want, n, "%s of tenant %s", table, tenant)
+			}
+			return nil
+		}))
+	}
+}

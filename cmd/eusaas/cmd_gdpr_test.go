@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -148,12 +149,118 @@ func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 	require.Equal(t, gdpr.StatusCompleted, r.Status)
 	_, err = r.Certificate.Verify(svc.PublicKey())
 	require.NoError(t, err)
+	chain := map[string]string{} // action -> hash of its entry in the tenant's chain
 	for _, action := range []string{gdpr.ActionTenantErasureRequested, gdpr.ActionTenantErasureCompleted} {
 		l, err := aud.List(ctx, id, audit.Filter{Action: action}, eusaas.Page{})
 		require.NoError(t, err)
 		require.Equal(t, 1, l.Total, action)
+		chain[action] = l.Items[0].Hash.String()
 	}
+	// The certificate cites the audit entries by their chain hash (gdprHashRecorder).
+	require.NotEmpty(t, r.AuditEntries)
+	for _, ce := range r.AuditEntries {
+		require.Len(t, ce.Hash, 64, "%s cited without its hash", ce.Action)
+		if h, ok := chain[ce.Action]; ok {
+			require.Equal(t, h, ce.Hash, ce.Action)
+		}
+	}
+	require.Equal(t, chain[gdpr.ActionTenantErasureRequested], r.AuditEntries[0].Hash, "the intent entry comes first")
+	// Erasing the DELETED tenant again is a no-op answered with the tombstone.
+	again, err := ten.Deprovision(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, got, again)
+	l, err := aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	n := l.Total
+	jr.Queue.(*memory.JobRunner).WorkAvailable(ctx)
+	l, err = aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Equal(t, n, l.Total, "a repeated erasure records nothing")
 	rep, err := aud.Verify(ctx, id)
 	require.NoError(t, err)
 	require.True(t, rep.OK, "%+v", rep)
+}
+
+// TestGDPRAuditRetention: gdprPortsFrom gives gdpr a retainer for the audit log's personal
+// side data; it erases the values of entries older than audit_log_retention_days (plus
+// grace), leaves younger ones, and the chain still verifies.
+func TestGDPRAuditRetention(t *testing.T) {
+	ctx := context.Background()
+	tx := memory.NewTxRunner()
+	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
+	acfg, err := LoadAuditConfig(env(nil))
+	require.NoError(t, err)
+	aud, err := app.wireAudit(ctx, acfg)
+	require.NoError(t, err)
+	t.Cleanup(app.Close)
+	ports := gdprPortsFrom(gdprModules{Audit: aud}, aud)
+	var rt gdpr.Retainer
+	for _, r := range ports.Retainers {
+		if _, ok := r.(gdprAuditRetainer); ok {
+			rt = r
+		}
+	}
+	require.NotNil(t, rt, "the audit retainer is wired")
+
+	tenant := eusaas.NewTenantID()
+	require.NoError(t, aud.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.Actor{Kind: eusaas.ActorUser, ID: "u1", TenantID: tenant},
+		Action: "LOGIN", ResourceType: "session", ResourceID: "s1", Personal: map[string]string{"email": "old@example.eu"},
+		Meta: eusaas.RequestMeta{IP: "198.51.100.7", UserAgent: "Old/1.0"}}))
+	p := gdpr.DefaultPolicy(tenant)
+	p.AuditLogRetentionDays = 30
+	now := time.Now()
+	counts, err := rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 29), 0)
+	require.NoError(t, err)
+	require.Empty(t, counts, "within the retention period")
+	counts, err = rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 31), 48*time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, counts, "within the grace period")
+	counts, err = rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 33), 48*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"audit_personal.hard_deleted": 3}, counts, "email, ip and user agent")
+	l, err := aud.List(ctx, tenant, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Len(t, l.Items, 1)
+	for _, f := range l.Items[0].Personal {
+		require.True(t, f.Erased, f.Name)
+	}
+	rep, err := aud.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+}
+
+// TestGDPRAuditSubjectEntries: a subject-scoped export gets the subject's own entries and
+// entries about them, with other persons' personal values withheld; the rest of the log not.
+func TestGDPRAuditSubjectEntries(t *testing.T) {
+	ctx := context.Background()
+	tx := memory.NewTxRunner()
+	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
+	acfg, err := LoadAuditConfig(env(nil))
+	require.NoError(t, err)
+	aud, err := app.wireAudit(ctx, acfg)
+	require.NoError(t, err)
+	t.Cleanup(app.Close)
+	tenant := eusaas.NewTenantID()
+	user := func(id string) eusaas.Actor { return eusaas.Actor{Kind: eusaas.ActorUser, ID: id, TenantID: tenant} }
+	ownerMeta := eusaas.RequestMeta{IP: "198.51.100.1", UserAgent: "OwnerBrowser/1"}
+	for _, ev := range []eusaas.AuditEvent{
+		{Actor: user("owner"), Action: "LOGIN", ResourceType: "session", ResourceID: "s1", Meta: ownerMeta},
+		{Actor: user("subj"), Action: "LOGIN", ResourceType: "session", ResourceID: "s2", Meta: eusaas.RequestMeta{IP: "203.0.113.9"}},
+		{Actor: user("owner"), Action: "USER_ROLE_CHANGED", ResourceType: "user", ResourceID: "subj", Meta: ownerMeta},
+	} {
+		ev.TenantID = tenant
+		require.NoError(t, aud.Record(ctx, ev))
+	}
+	var got []string
+	require.NoError(t, gdprAudit{aud}.SubjectEntries(ctx, tenant, []string{"subj"}, func(b []byte) error {
+		got = append(got, string(b))
+		return nil
+	}))
+	require.Len(t, got, 2, "the subject's login and the change about them, not the owner's login")
+	require.Contains(t, got[0], "203.0.113.9", "the subject's own values stay")
+	require.Contains(t, got[1], "USER_ROLE_CHANGED")
+	for _, b := range got {
+		require.NotContains(t, b, "198.51.100.1", "the owner's IP address is withheld")
+		require.NotContains(t, b, "OwnerBrowser")
+	}
 }

@@ -220,7 +220,7 @@ func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 	require.Equal(t, true, r.json(t)["valid"], "%s", r.body)
 
 	// GDPR export: 202, then COMPLETED with a download URL that needs no bearer token.
-	r = c.expect(202, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/export", owner, map[string]any{"format": "json"}))
+	r = c.expect(202, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/export", owner, map[string]any{"format": "json", "include_audit_logs": true}))
 	job := r.json(t)["job_id"].(string)
 	var status map[string]any
 	require.Eventually(t, func() bool {
@@ -245,7 +245,13 @@ func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 		require.NoError(t, err)
 		require.NotContains(t, string(content), "$argon2id$", "%s: credentials are never exported", f.Name)
 		require.NotContains(t, string(content), "owner@globex.example", "%s: another tenant's data", f.Name)
+		if f.Name == "audit/entries.json" {
+			// The API's representation, not Go field names.
+			require.Contains(t, string(content), `"resource_type"`)
+			require.NotContains(t, string(content), `"ResourceType"`)
+		}
 	}
+	require.Contains(t, names, "audit/entries.json")
 	require.Contains(t, names, "manifest.json")
 	c.expect(422, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/export", owner, map[string]any{"format": "yaml"}))
 	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/gdpr/retention", owner, nil))

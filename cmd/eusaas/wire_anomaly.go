@@ -16,7 +16,8 @@ import (
 //
 //	Series:    billing.Service.DailyCosts, each billing.DailyCost{Day, Resource, Amount}
 //	           copied into an anomaly.DailyCost (anomaly.SeriesSourceFunc)
-//	Tenants:   anomalyTenants{tenancySvc} (ACTIVE tenants and their cost_alert_threshold)
+//	Tenants:   anomalyTenants{tenancySvc} (ACTIVE tenants, their anomaly_min_impact and
+//	           cost_alert_threshold)
 //	Projector: billing.Service.Projection(ctx, tenant, now) -> its projected_total
 //	           (anomaly.ProjectorFunc); nil disables budget alerts
 //	Notifier:  anomalyNotifier(m.Getenv, log)
@@ -52,8 +53,8 @@ func (a *App) wireAnomaly(p AnomalyPorts) *anomalyModule {
 	return &anomalyModule{Service: svc, Scanner: sc}
 }
 
-// anomalyTenants adapts tenancy's ListActive to anomaly.TenantLister. Tenancy has no
-// per-tenant minimum impact yet, so the scanner's default (5 EUR) applies to everyone.
+// anomalyTenants adapts tenancy's ListActive to anomaly.TenantLister: each tenant's
+// settings give its minimum impact (anomaly_min_impact) and budget (cost_alert_threshold).
 type anomalyTenants struct{ svc *tenancy.Service }
 
 // ActiveTenants implements anomaly.TenantLister.
@@ -67,7 +68,7 @@ func (t anomalyTenants) ActiveTenants(ctx context.Context) ([]anomaly.TenantConf
 		if tn.Status != tenancy.StatusActive { // the port's contract, checked again
 			continue
 		}
-		out = append(out, anomaly.TenantConfig{ID: tn.ID, CostAlertThreshold: tn.Settings.CostAlertThreshold})
+		out = append(out, anomaly.TenantConfig{ID: tn.ID, MinImpact: tn.Settings.AnomalyMinImpact, CostAlertThreshold: tn.Settings.CostAlertThreshold})
 	}
 	return out, nil
 }

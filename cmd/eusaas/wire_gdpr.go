@@ -14,6 +14,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/archive"
+	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	redisadapter "github.com/eusaas/eusaas/adapters/redis"
@@ -223,6 +224,10 @@ type gdprModules struct {
 // erasure, and the audit chain for exports.
 func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
 	p := gdprPorts{Recorder: recorder}
+	if a, ok := recorder.(*audit.Service); ok && a != nil {
+		// The audit service reports the entry it wrote, so erasure certificates cite hashes.
+		p.Recorder = gdprHashRecorder{a}
+	}
 	if m.Tenancy != nil {
 		p.Lifecycle, p.Tenants = m.Tenancy, gdprTenants{m.Tenancy}
 		if m.Memory {
@@ -238,11 +243,42 @@ func gdprPortsFrom(m gdprModules, recorder eusaas.Recorder) gdprPorts {
 	}
 	if m.Audit != nil {
 		p.AuditEraser, p.Audit = m.Audit, gdprAudit{m.Audit}
+		p.Retainers = append(p.Retainers, gdprAuditRetainer{m.Audit})
 	}
 	if m.Billing != nil {
 		p.Billing = m.Billing
 	}
 	return p
+}
+
+// gdprHashRecorder is the audit service as a gdpr.HashRecorder: RecordHash returns the
+// hex SHA-256 chain hash of the entry just written (the same string the audit API shows).
+type gdprHashRecorder struct{ *audit.Service }
+
+var _ gdpr.HashRecorder = gdprHashRecorder{}
+
+func (g gdprHashRecorder) RecordHash(ctx context.Context, ev eusaas.AuditEvent) (string, error) {
+	e, err := g.RecordEntry(ctx, ev)
+	if err != nil {
+		return "", err
+	}
+	return e.Hash.String(), nil
+}
+
+// gdprAuditRetainer enforces audit_log_retention_days on the audit log's personal side data
+// (IP addresses, user agents, e-mails): values of entries older than the period plus the
+// grace period are deleted. The entries themselves are append-only and stay; their values
+// then show as erased and the chain still verifies.
+type gdprAuditRetainer struct{ s *audit.Service }
+
+var _ gdpr.Retainer = gdprAuditRetainer{}
+
+func (g gdprAuditRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	n, err := g.s.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -p.AuditLogRetentionDays).Add(-grace))
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	return map[string]int{"audit_personal.hard_deleted": n}, nil
 }
 
 // gdprAuthSubjects: a data subject is a user of the tenant (auth's Me for that user).
@@ -296,6 +332,34 @@ func (g gdprCache) PurgeTenant(ctx context.Context, id eusaas.TenantID) error {
 type gdprAudit struct{ s *audit.Service }
 
 func (g gdprAudit) Entries(ctx context.Context, tenant eusaas.TenantID, fn func([]byte) error) error {
+	return g.walk(ctx, tenant, func(e *audit.Entry) bool { return true }, fn)
+}
+
+var _ gdpr.SubjectAuditSource = gdprAudit{}
+
+// SubjectEntries implements gdpr.SubjectAuditSource: entries whose actor, resource or
+// personal-data subject is one of subjects; personal values of other subjects in them (an
+// inviter's IP address) are withheld. Commitments stay, so the entries still verify.
+func (g gdprAudit) SubjectEntries(ctx context.Context, tenant eusaas.TenantID, subjects []string, fn func([]byte) error) error {
+	set := make(map[string]bool, len(subjects))
+	for _, s := range subjects {
+		set[s] = true
+	}
+	return g.walk(ctx, tenant, func(e *audit.Entry) bool {
+		if !set[e.Subject] && !set[e.Actor.ID] && !set[e.ResourceID] {
+			return false
+		}
+		if !set[e.Subject] {
+			for i := range e.Personal {
+				e.Personal[i].Value = ""
+			}
+		}
+		return true
+	}, fn)
+}
+
+// walk streams the tenant's entries oldest first that keep accepts (keep may redact them).
+func (g gdprAudit) walk(ctx context.Context, tenant eusaas.TenantID, keep func(*audit.Entry) bool, fn func([]byte) error) error {
 	const size = eusaas.MaxPageSize
 	f := audit.Filter{Until: time.Now().UTC().Add(time.Microsecond)}
 	first, err := g.s.List(ctx, tenant, f, eusaas.Page{Page: 1, Size: size})
@@ -308,7 +372,12 @@ func (g gdprAudit) Entries(ctx context.Context, tenant eusaas.TenantID, fn func(
 			return err
 		}
 		for i := len(l.Items) - 1; i >= 0; i-- {
-			b, err := json.Marshal(l.Items[i])
+			if !keep(&l.Items[i]) {
+				continue
+			}
+			// The API's view of an entry: snake_case, erased values marked, as the
+			// audit-log endpoint shows it.
+			b, err := json.Marshal(httpapi.AuditEntryView(l.Items[i]))
 			if err != nil {
 				return err
 			}
@@ -328,5 +397,5 @@ func (g gdprAudit) LatestCheckpoint(ctx context.Context, tenant eusaas.TenantID)
 	if !ok {
 		return nil, eusaas.E(eusaas.NotFound, "no checkpoint yet")
 	}
-	return json.Marshal(cp)
+	return json.Marshal(httpapi.AuditCheckpointView(cp))
 }

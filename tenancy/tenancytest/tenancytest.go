@@ -52,6 +52,7 @@ func NewTenant(slug string) tenancy.Tenant {
 	id := eusaas.NewTenantID()
 	s := tenancy.DefaultSettings()
 	s.CostAlertThreshold = decimal.RequireFromString("1234.56")
+	s.AnomalyMinImpact = decimal.RequireFromString("12.34")
 	s.AllowSelfRegistration = true
 	return tenancy.Tenant{
 		ID: id, Name: "Org " + slug, Slug: slug, Status: tenancy.StatusActive, Tier: tenancy.TierProfessional,
@@ -240,6 +241,7 @@ func Run(t *testing.T, h Harness) {
 		next.Metadata = map[string]string{"k": "v"}
 		next.Settings.MaxUsers = 7
 		next.Settings.CostAlertThreshold = decimal.RequireFromString("0.01")
+		next.Settings.AnomalyMinImpact = decimal.RequireFromString("1000000000")
 		next.UpdatedAt = base.Add(time.Hour)
 		// Immutable fields are kept whatever the caller passes.
 		next.SchemaName, next.CreatedAt = "t_bogus", base.Add(-time.Hour)
