@@ -71,6 +71,10 @@ type TenantInfo struct {
 	ID                    eusaas.TenantID
 	Status                string // tenancy status, "ACTIVE" is the only usable one
 	AllowSelfRegistration bool
+	// MaxUsers caps the tenant's users (tenancy's settings.max_users), counted as
+	// UserStore.CountUsers counts them; registration refuses with ErrTenantUserLimit at the
+	// cap. 0 means no limit.
+	MaxUsers int
 }
 
 // TenantActive is the status a tenant must have for its users to register and log in.

@@ -29,6 +29,10 @@ var (
 	ErrTenantNotFound = eusaas.Sentinel(eusaas.NotFound, "tenant_not_found", "tenant not found")
 	// ErrTenantInactive: the tenant exists but is not ACTIVE (suspended).
 	ErrTenantInactive = eusaas.Sentinel(eusaas.PermissionDenied, "tenant_inactive", "tenant is not active")
+	// ErrTenantUserLimit: the tenant already has settings.max_users users. FailedPrecondition
+	// (409), not ResourceExhausted (429): retrying does not help until an operator raises the
+	// limit or a user is erased, so no Retry-After would be honest.
+	ErrTenantUserLimit = eusaas.Sentinel(eusaas.FailedPrecondition, "tenant_user_limit", "the tenant has reached its maximum number of users (settings.max_users)")
 	// ErrUserNotFound: no such user in the tenant (or operator).
 	ErrUserNotFound = eusaas.Sentinel(eusaas.NotFound, "user_not_found", "user not found")
 	// ErrBusy: the password hashing semaphore and its queue are full; retry later.

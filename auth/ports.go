@@ -17,6 +17,19 @@ import (
 type UserStore interface {
 	// CreateUser inserts u. AlreadyExists (ErrEmailTaken) when the email is taken in the tenant.
 	CreateUser(ctx context.Context, u User) error
+	// CreateUserWithinLimit inserts u like CreateUser, unless the tenant already has limit
+	// users or more (counted as CountUsers counts): then it inserts nothing and returns
+	// FailedPrecondition (ErrTenantUserLimit). The count and the insert are atomic with
+	// respect to every other CreateUserWithinLimit of the same tenant, across processes
+	// (Postgres: a per-tenant advisory lock held until the ctx transaction ends), so n
+	// concurrent calls at limit-1 create exactly one user. limit <= 0 means no limit.
+	CreateUserWithinLimit(ctx context.Context, u User, limit int) error
+	// CountUsers reports how many users the tenant has — the seats taken against its
+	// max_users. Deactivated users count: a deactivated user still holds a seat (the common
+	// SaaS rule), because reactivation (SetUserActive) is then never refused for want of a
+	// seat and deactivating users is no way around the limit. Only deletion (erasure) frees
+	// a seat. 0 for a tenant without users.
+	CountUsers(ctx context.Context, tenant eusaas.TenantID) (int, error)
 	// GetUser returns the user; NotFound (ErrUserNotFound) when absent.
 	GetUser(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (User, error)
 	// GetUserByEmail looks a user up by normalised email; NotFound when absent.

@@ -201,7 +201,8 @@ func (s *Service) resolveTenant(ctx context.Context, idOrSlug string) (TenantInf
 
 // Register creates a tenant user. With an invitation token the invitation (single use, same
 // email) gives the role; without one the tenant must allow self-registration and the user
-// becomes MEMBER.
+// becomes MEMBER. A tenant holding TenantInfo.MaxUsers users refuses with ErrTenantUserLimit
+// and the invitation stays unused.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) {
 	if err := in.Validate(); err != nil {
 		return User{}, err
@@ -213,6 +214,17 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 	token := strings.TrimSpace(in.InvitationToken)
 	if token == "" && !ti.AllowSelfRegistration {
 		return User{}, ErrInvitationRequired
+	}
+	if ti.MaxUsers > 0 {
+		// A cheap early refusal, before paying for a hash or touching the invitation; the
+		// authoritative, race-safe check is CreateUserWithinLimit below.
+		n, err := s.d.Users.CountUsers(ctx, ti.ID)
+		if err != nil {
+			return User{}, err
+		}
+		if n >= ti.MaxUsers {
+			return User{}, ErrTenantUserLimit
+		}
 	}
 	hash, err := s.d.Hasher.Hash(ctx, in.Password)
 	if err != nil {
@@ -238,9 +250,12 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 			}
 			u.Role = inv.Role
 		}
-		if err := s.d.Users.CreateUser(ctx, u); err != nil {
-			if eusaas.KindOf(err) == eusaas.AlreadyExists {
+		if err := s.d.Users.CreateUserWithinLimit(ctx, u, ti.MaxUsers); err != nil {
+			switch eusaas.KindOf(err) {
+			case eusaas.AlreadyExists:
 				return ErrEmailTaken
+			case eusaas.FailedPrecondition:
+				return ErrTenantUserLimit // rolls the invitation's consumption back
 			}
 			return err
 		}

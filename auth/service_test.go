@@ -728,3 +728,79 @@ func TestRefreshNeedsAnActiveTenant(t *testing.T) {
 	_, err = e.svc.Refresh(ctx, pair.RefreshToken)
 	require.ErrorIs(t, err, auth.ErrInvalidRefreshToken)
 }
+
+// staleCount is a UserStore whose CountUsers reports no users: it lets registration pass
+// the early check as it would when a concurrent registration took the last seat meanwhile,
+// so the store's authoritative refusal (and the rollback) are what is tested.
+type staleCount struct{ *memory.AuthStore }
+
+func (staleCount) CountUsers(context.Context, eusaas.TenantID) (int, error) { return 0, nil }
+
+func TestRegisterEnforcesMaxUsers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive, MaxUsers: 2}
+	e.user(t, "owner@example.com", auth.RoleOwner)
+	ada := e.user(t, "ada@example.com", auth.RoleMember)
+
+	_, tok, err := e.svc.Invite(ctx, auth.Principal{Kind: eusaas.ActorOperator}, auth.InviteInput{TenantID: e.tenant, Email: "bob@example.com", Role: auth.RoleMember})
+	require.NoError(t, err)
+	bob := auth.RegisterInput{TenantIDOrSlug: "acme", Email: "bob@example.com", Password: pw, FullName: "Bob", InvitationToken: tok}
+	_, err = e.svc.Register(ctx, bob)
+	require.ErrorIs(t, err, auth.ErrTenantUserLimit)
+	requireKind(t, eusaas.FailedPrecondition, err)
+	require.Equal(t, "tenant_user_limit", eusaas.CodeOf(err))
+	_, err = e.store.GetUserByEmail(ctx, e.tenant, "bob@example.com")
+	requireKind(t, eusaas.NotFound, err)
+
+	// Self-registration is capped alike.
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive, MaxUsers: 2, AllowSelfRegistration: true}
+	_, err = e.svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "self@example.com", Password: pw, FullName: "Self"})
+	require.ErrorIs(t, err, auth.ErrTenantUserLimit)
+
+	// A deactivated user still holds a seat.
+	require.NoError(t, e.svc.SetUserActive(ctx, e.tenant, ada.ID, false))
+	_, err = e.svc.Register(ctx, bob)
+	require.ErrorIs(t, err, auth.ErrTenantUserLimit)
+
+	// The refusals did not use the invitation up: once a seat is free it still works.
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive, MaxUsers: 3}
+	u, err := e.svc.Register(ctx, bob)
+	require.NoError(t, err)
+	require.Equal(t, auth.RoleMember, u.Role)
+	n, err := e.store.CountUsers(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	registered := 0
+	for _, a := range e.rec.actions() {
+		if a == auth.ActionRegister {
+			registered++
+		}
+	}
+	require.Equal(t, 3, registered, "refused registrations record no USER_REGISTERED")
+
+	// No limit (0) never refuses.
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive}
+	e.user(t, "carol@example.com", auth.RoleViewer)
+}
+
+// TestRegisterLimitRaceKeepsInvitation: when the store refuses the seat after the early
+// check passed (a concurrent registration took it), the invitation's consumption is rolled
+// back with the refused insert.
+func TestRegisterLimitRaceKeepsInvitation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(d *auth.Deps, _ *auth.Config) { d.Users = staleCount{d.Users.(*memory.AuthStore)} })
+	ctx := context.Background()
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive, MaxUsers: 1}
+	e.user(t, "owner@example.com", auth.RoleOwner)
+	_, tok, err := e.svc.Invite(ctx, auth.Principal{Kind: eusaas.ActorOperator}, auth.InviteInput{TenantID: e.tenant, Email: "bob@example.com", Role: auth.RoleAdmin})
+	require.NoError(t, err)
+	bob := auth.RegisterInput{TenantIDOrSlug: "acme", Email: "bob@example.com", Password: pw, FullName: "Bob", InvitationToken: tok}
+	_, err = e.svc.Register(ctx, bob)
+	require.ErrorIs(t, err, auth.ErrTenantUserLimit)
+	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive, MaxUsers: 2}
+	u, err := e.svc.Register(ctx, bob)
+	require.NoError(t, err, "the invitation survived the refused registration")
+	require.Equal(t, auth.RoleAdmin, u.Role)
+}

@@ -131,7 +131,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 	tags := []string{"Authentication"}
 	Register(s, huma.Operation{OperationID: "auth-register", Method: http.MethodPost, Path: "/api/v1/auth/register",
 		Summary: "Register a tenant user", Tags: tags, Security: Public, DefaultStatus: http.StatusCreated,
-		Description: "Needs an invitation token (the tenant's owner invitation or one issued by an OWNER/ADMIN) unless the tenant allows self-registration (the user is then a MEMBER).",
+		Description: "Needs an invitation token (the tenant's owner invitation or one issued by an OWNER/ADMIN) unless the tenant allows self-registration (the user is then a MEMBER). A tenant that has reached its settings.max_users answers 409 tenant_user_limit (the invitation stays unused).",
 		Errors:      []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests}},
 		func(ctx context.Context, in *authRegisterInput) (*authUserOutput, error) {
 			u, err := svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: in.TenantID, Email: in.Body.Email,

@@ -82,6 +82,8 @@ type authEnv struct {
 	rec    *authRecorder
 	tenant eusaas.TenantID
 	other  eusaas.TenantID
+	// tenants is what the service resolves; tests may change a tenant's settings in it.
+	tenants authTenants
 }
 
 const authPW = "Correct-Horse-9"
@@ -100,9 +102,9 @@ func newAuthEnv(t testing.TB, hopts ...auth.HasherOptions) *authEnv {
 	require.NoError(t, err)
 	e.h = httpapitest.New(t)
 	e.tenant, e.other = e.h.NewTenant(), e.h.NewTenant()
-	tenants := authTenants{"acme": {ID: e.tenant, Status: auth.TenantActive}, "other": {ID: e.other, Status: auth.TenantActive}}
+	e.tenants = authTenants{"acme": {ID: e.tenant, Status: auth.TenantActive}, "other": {ID: e.other, Status: auth.TenantActive}}
 	e.svc, err = auth.NewService(auth.Deps{Users: e.store, Operators: e.store, Sessions: e.store, Invitations: e.store,
-		Denylist: memory.NewAuthDenylist(e.clock), Limiter: memory.NewAuthLimiter(), Keys: e.keys, Tenants: tenants,
+		Denylist: memory.NewAuthDenylist(e.clock), Limiter: memory.NewAuthLimiter(), Keys: e.keys, Tenants: e.tenants,
 		Hasher: hasher, Tx: memory.NewTxRunner(), Recorder: e.rec, Clock: e.clock}, auth.Config{})
 	require.NoError(t, err)
 	// The real authenticator replaces the harness's fake: these tests are about tokens.
@@ -701,4 +703,27 @@ func TestAuthFailuresLogNoSecrets(t *testing.T) {
 	for _, s := range secrets {
 		require.NotContains(t, out, s)
 	}
+}
+
+// A tenant at its settings.max_users refuses registration with a 409 problem, whose detail
+// names the limit; the invitation stays usable once a seat is free.
+func TestAuthHTTPRegisterTenantUserLimit(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	e.tenants["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive, MaxUsers: 1}
+	e.register(t, "acme", e.tenant, "owner@example.com", auth.RoleOwner)
+	_, tok, err := e.svc.Invite(context.Background(), auth.Principal{Kind: eusaas.ActorOperator}, auth.InviteInput{TenantID: e.tenant, Email: "bob@example.com", Role: auth.RoleMember})
+	require.NoError(t, err)
+	body := map[string]string{"email": "bob@example.com", "password": authPW, "full_name": "Bob", "invitation_token": tok}
+	r := e.h.Do("POST", "/api/v1/auth/register", body, "", "X-Tenant-ID", "acme")
+	requireProblem(t, r, http.StatusConflict, "tenant_user_limit")
+	require.Contains(t, r.Problem(t).Detail, "max_users")
+	require.NotContains(t, string(r.Body), tok)
+
+	// The other tenant is not affected.
+	e.register(t, "other", e.other, "owner@example.com", auth.RoleOwner)
+
+	e.tenants["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive, MaxUsers: 2}
+	r = e.h.Do("POST", "/api/v1/auth/register", body, "", "X-Tenant-ID", "acme")
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 }

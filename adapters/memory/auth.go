@@ -80,12 +80,17 @@ func authDel[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map
 
 func authClone(b []byte) []byte { return append([]byte(nil), b...) }
 
-func (s *AuthStore) createAccount(ctx context.Context, t eusaas.TenantID, u auth.User) error {
+// createAccount inserts u unless limit > 0 and the tenant already holds limit accounts; the
+// count and the insert happen under one hold of mu, so they are atomic.
+func (s *AuthStore) createAccount(ctx context.Context, t eusaas.TenantID, u auth.User, limit int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if limit > 0 && len(s.users[t]) >= limit {
+		return auth.ErrTenantUserLimit
+	}
 	for _, x := range s.users[t] {
 		if x.Email == u.Email {
 			return auth.ErrEmailTaken
@@ -145,7 +150,28 @@ func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
 	if u.TenantID.IsZero() {
 		return eusaas.E(eusaas.InvalidArgument, "user without tenant")
 	}
-	return s.createAccount(ctx, u.TenantID, u)
+	return s.createAccount(ctx, u.TenantID, u, 0)
+}
+
+// CreateUserWithinLimit implements auth.UserStore.
+func (s *AuthStore) CreateUserWithinLimit(ctx context.Context, u auth.User, limit int) error {
+	if u.TenantID.IsZero() {
+		return eusaas.E(eusaas.InvalidArgument, "user without tenant")
+	}
+	return s.createAccount(ctx, u.TenantID, u, limit)
+}
+
+// CountUsers implements auth.UserStore; deactivated users count.
+func (s *AuthStore) CountUsers(ctx context.Context, t eusaas.TenantID) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if t.IsZero() {
+		return 0, nil // operators are no tenant's users
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.users[t]), nil
 }
 
 // GetUser implements auth.UserStore.
@@ -207,7 +233,7 @@ func (s *AuthStore) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.U
 // CreateOperator implements auth.OperatorStore.
 func (s *AuthStore) CreateOperator(ctx context.Context, u auth.User) error {
 	u.TenantID, u.Role = eusaas.NilTenant, ""
-	return s.createAccount(ctx, eusaas.NilTenant, u)
+	return s.createAccount(ctx, eusaas.NilTenant, u, 0)
 }
 
 // GetOperator implements auth.OperatorStore.

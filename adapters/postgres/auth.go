@@ -131,6 +131,51 @@ func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
 	return s.createAccount(ctx, u.TenantID, u)
 }
 
+// authSeatLockClass is the first key of the two-key advisory lock serialising a tenant's
+// seat allocation (the second is hashtext(tenant id)); it keeps these locks apart from
+// tenancy's schema-migration locks (tenancyLockClass). A hash collision between two tenants
+// only makes their registrations wait for each other.
+const authSeatLockClass = 0x5ea7
+
+// CreateUserWithinLimit implements auth.UserStore. The advisory lock is transaction-scoped:
+// it is held until the ctx transaction (or the statement's own) ends, so the user inserted
+// here is committed before a concurrent registration of the tenant counts. The count runs
+// after the lock is granted, and under READ COMMITTED (pgx's default, which DB.InTx uses)
+// its snapshot then includes that commit.
+func (s *AuthStore) CreateUserWithinLimit(ctx context.Context, u auth.User, limit int) error {
+	if u.TenantID.IsZero() {
+		return eusaas.E(eusaas.InvalidArgument, "user without tenant")
+	}
+	if limit <= 0 {
+		return s.createAccount(ctx, u.TenantID, u)
+	}
+	return s.authIn(ctx, u.TenantID, func(ctx context.Context, q querier) error {
+		if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, authSeatLockClass, u.TenantID.String()); err != nil {
+			return err
+		}
+		var n int
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM auth_users`).Scan(&n); err != nil {
+			return err
+		}
+		if n >= limit {
+			return auth.ErrTenantUserLimit
+		}
+		return s.createAccount(ctx, u.TenantID, u) // joins this transaction
+	})
+}
+
+// CountUsers implements auth.UserStore; deactivated users count.
+func (s *AuthStore) CountUsers(ctx context.Context, tenant eusaas.TenantID) (int, error) {
+	if tenant.IsZero() {
+		return 0, ctx.Err() // operators are no tenant's users
+	}
+	var n int
+	err := s.authIn(ctx, tenant, func(ctx context.Context, q querier) error {
+		return q.QueryRow(ctx, `SELECT count(*) FROM auth_users`).Scan(&n)
+	})
+	return n, err
+}
+
 // GetUser implements auth.UserStore.
 func (s *AuthStore) GetUser(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (auth.User, error) {
 	if tenant.IsZero() {

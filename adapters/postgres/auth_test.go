@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -138,4 +142,79 @@ func TestAuthNULInputOnPostgres(t *testing.T) {
 		_, err = svc.Login(ctx, auth.LoginInput{TenantIDOrSlug: tenantHeader, Email: "owner\x00@example.com", Password: pw})
 		require.ErrorIs(t, err, auth.ErrInvalidCredentials, "tenant header %q", tenantHeader)
 	}
+}
+
+// TestAuthRegisterMaxUsersConcurrentOnPostgres: ten registrations at once, each with its own
+// invitation, into a tenant with one seat left create exactly one user; the nine refused get
+// tenant_user_limit and keep their invitations unused.
+func TestAuthRegisterMaxUsersConcurrentOnPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := postgres.New(pgtest.Pool(t))
+	require.NoError(t, db.MigratePlatform(ctx))
+	tenant := eusaas.NewTenantID()
+	require.NoError(t, db.CreateTenantSchema(ctx, tenant))
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keys, err := auth.NewKeySet(key, nil)
+	require.NoError(t, err)
+	// A long queue wait: ten Argon2id hashes at once on a small machine must not turn into
+	// ErrBusy, which would let the test pass without reaching the seat check.
+	hasher, err := auth.NewHasher(auth.OWASPParams, auth.HasherOptions{MaxWait: 5 * time.Minute})
+	require.NoError(t, err)
+	store := postgres.NewAuthStore(db)
+	tenants := authTenants{"acme": {ID: tenant, Status: auth.TenantActive, MaxUsers: 2}}
+	svc, err := auth.NewService(auth.Deps{Users: store, Operators: store, Sessions: store, Invitations: store,
+		Denylist: memory.NewAuthDenylist(nil), Limiter: memory.NewAuthLimiter(), Keys: keys, Hasher: hasher, Tx: db,
+		Tenants: tenants}, auth.Config{})
+	require.NoError(t, err)
+
+	const pw = "Correct-Horse-9"
+	tok, _, err := svc.IssueOwnerInvitation(ctx, tenant, "owner@example.com")
+	require.NoError(t, err)
+	_, err = svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: pw, FullName: "Olga", InvitationToken: tok})
+	require.NoError(t, err)
+
+	operator := auth.Principal{Kind: eusaas.ActorOperator}
+	inputs := make([]auth.RegisterInput, 10)
+	for i := range inputs {
+		email := fmt.Sprintf("user%d@example.com", i)
+		_, tok, err := svc.Invite(ctx, operator, auth.InviteInput{TenantID: tenant, Email: email, Role: auth.RoleMember})
+		require.NoError(t, err)
+		inputs[i] = auth.RegisterInput{TenantIDOrSlug: "acme", Email: email, Password: pw, FullName: "User", InvitationToken: tok}
+	}
+	errs := make([]error, len(inputs))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range inputs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = svc.Register(ctx, inputs[i])
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var refused []int
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case errors.Is(err, auth.ErrTenantUserLimit):
+			refused = append(refused, i)
+		default:
+			t.Errorf("registration %d: unexpected error %v", i, err)
+		}
+	}
+	require.Equal(t, 1, won, "exactly one registration takes the last seat")
+	require.Len(t, refused, 9)
+	n, err := store.CountUsers(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	tenants["acme"] = auth.TenantInfo{ID: tenant, Status: auth.TenantActive, MaxUsers: 3}
+	_, err = svc.Register(ctx, inputs[refused[0]])
+	require.NoError(t, err, "a refused registration left its invitation unused")
 }

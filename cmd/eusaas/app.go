@@ -314,7 +314,8 @@ func (a *App) resolveTenant(ctx context.Context, idOrSlug string) (auth.TenantIn
 	if err != nil {
 		return auth.TenantInfo{}, err
 	}
-	return auth.TenantInfo{ID: t.ID, Status: string(t.Status), AllowSelfRegistration: t.Settings.AllowSelfRegistration}, nil
+	return auth.TenantInfo{ID: t.ID, Status: string(t.Status), AllowSelfRegistration: t.Settings.AllowSelfRegistration,
+		MaxUsers: t.Settings.MaxUsers}, nil
 }
 
 // appInvitations is tenancy's InvitationIssuer, bound late: auth is built after tenancy.

@@ -356,3 +356,27 @@ func TestTenantAPIRateLimit(t *testing.T) {
 	require.Equal(t, "rate_limited", r.json(t)["code"])
 	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/costs/current", op, nil))
 }
+
+// TestTenantMaxUsers: registration stops at settings.max_users with a 409 problem; the
+// refused invitation stays usable once the operator raises the limit.
+func TestTenantMaxUsers(t *testing.T) {
+	c := startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword})
+	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
+	tenant := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Tiny", "slug": "tiny", "admin_email": "o@tiny.example"})).json(t)
+	tid := tenant["id"].(string)
+	r := c.expect(200, c.do("PATCH", "/api/v1/tenants/"+tid, op, map[string]any{"settings": map[string]any{"max_users": 1}}))
+	require.EqualValues(t, 1, r.json(t)["settings"].(map[string]any)["max_users"])
+	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "o@tiny.example", "password": "Owner-Passw0rd!", "full_name": "O",
+		"invitation_token": tenant["owner_invitation"].(map[string]any)["token"]}, "X-Tenant-ID", "tiny"))
+	owner := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "o@tiny.example", "password": "Owner-Passw0rd!"}, "X-Tenant-ID", "tiny")).json(t)["access_token"].(string)
+	inv := c.expect(201, c.do("POST", "/api/v1/tenants/"+tid+"/invitations", owner, map[string]any{"email": "bob@tiny.example", "role": "MEMBER"})).json(t)["token"].(string)
+	bob := map[string]any{"email": "bob@tiny.example", "password": "Bob-Passw0rd!!", "full_name": "Bob", "invitation_token": inv}
+
+	p := c.expect(409, c.do("POST", "/api/v1/auth/register", "", bob, "X-Tenant-ID", "tiny")).json(t)
+	require.Equal(t, "tenant_user_limit", p["code"])
+	require.Contains(t, p["detail"], "max_users")
+
+	c.expect(200, c.do("PATCH", "/api/v1/tenants/"+tid, op, map[string]any{"settings": map[string]any{"max_users": 2}}))
+	u := c.expect(201, c.do("POST", "/api/v1/auth/register", "", bob, "X-Tenant-ID", "tiny")).json(t)
+	require.Equal(t, "MEMBER", u["role"], "the refused registration left the invitation unused")
+}

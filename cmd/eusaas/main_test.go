@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas/gdpr"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -123,4 +126,21 @@ func TestServeMemoryModeAndGracefulShutdown(t *testing.T) {
 	require.Contains(t, logs.String(), "stopped")
 	_, err = http.Get("http://" + addr + "/health")
 	require.Error(t, err, "no longer accepting connections")
+}
+
+// TestPeriodicSchedules: the wired app schedules every recurring duty on the job queue.
+func TestPeriodicSchedules(t *testing.T) {
+	app, err := NewApp(context.Background(), Config{Notice: io.Discard}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer app.Close()
+	var names []string
+	for _, p := range app.jobs.Registry.Periodics() {
+		names = append(names, p.Name)
+		_, ok := app.jobs.Registry.Handler(p.Kind)
+		require.True(t, ok, "periodic %s has a handler", p.Name)
+	}
+	for _, want := range []string{"anomaly.scan", "billing.invoices", "billing.maintenance", "tenancy.fail_stalled",
+		gdpr.JobRetention, gdpr.JobCleanupExports, gdpr.JobShredKeys} {
+		require.Contains(t, names, want)
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/metering"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/jobs"
 )
 
 // billingDeps is what the billing wiring takes from other modules; nil fields are simply not
@@ -24,7 +27,6 @@ type billingDeps struct {
 // Intervals of the billing background loops.
 const (
 	billingAPIFlushEvery = time.Minute
-	billingStorageEvery  = time.Hour
 	billingMaintainEvery = 6 * time.Hour
 )
 
@@ -61,15 +63,24 @@ func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Servi
 	a.server.OnTenantRequest(counter.Hook)
 	run(func() { counter.Run(bg, billingAPIFlushEvery) })
 
-	// The meters and the maintenance sweep run where the job workers run (serve with in-process
-	// jobs, or worker), not in every command that builds the app.
+	// Storage metering and the maintenance sweep are periodic jobs on the queue (River in
+	// Postgres mode, so one replica runs each occurrence, retried on failure).
 	if deps.Tenants != nil {
 		if sizer != nil {
 			m := metering.NewStorageMeter(svc, sizer, deps.Tenants, nil, a.log)
-			a.background = append(a.background, func(ctx context.Context) { m.Run(ctx, billingStorageEvery) })
+			a.jobs.Registry.Handle("billing.storage", func(ctx context.Context, _ jobs.Job) error {
+				_, err := m.Measure(ctx)
+				return err
+			})
+			a.jobs.Registry.Every(jobs.Periodic{Name: "billing.storage", Kind: "billing.storage", Schedule: jobs.Daily{Hour: 0}})
 		}
-		a.background = append(a.background, func(ctx context.Context) { billingMaintain(ctx, a, svc, deps.Tenants) })
+		a.jobs.Registry.Handle("billing.maintenance", func(ctx context.Context, _ jobs.Job) error {
+			return billingMaintain(ctx, svc, deps.Tenants)
+		})
+		a.jobs.Registry.Every(jobs.Periodic{Name: "billing.maintenance", Kind: "billing.maintenance", Schedule: jobs.Interval(billingMaintainEvery)})
 	}
+	// The Prometheus collector polls an outside server continuously; it runs beside the job
+	// workers (serve with in-process jobs, or worker).
 	if a.cfg.PrometheusURL != "" {
 		pc, err := metering.NewPrometheusCollector(a.cfg.PrometheusURL, svc, metering.PrometheusOptions{Logger: a.log})
 		if err != nil {
@@ -81,29 +92,21 @@ func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Servi
 	return svc, nil
 }
 
-// billingMaintain purges expired dedup rows and marks overdue invoices, for every tenant,
-// at start and then periodically. (Monthly drafting and issuing is the app's
-// billing.invoices job.)
-func billingMaintain(ctx context.Context, a *App, svc *billing.Service, tenants metering.TenantLister) {
-	tick := time.NewTicker(billingMaintainEvery)
-	defer tick.Stop()
-	for {
-		ids, err := tenants(ctx)
-		if err != nil && ctx.Err() == nil {
-			a.log.WarnContext(ctx, "billing maintenance: listing tenants failed", "error", err.Error())
+// billingMaintain purges expired dedup rows and marks overdue invoices, for every tenant.
+// A failing tenant does not stop the others; the job fails (and is retried) if any did.
+func billingMaintain(ctx context.Context, svc *billing.Service, tenants metering.TenantLister) error {
+	ids, err := tenants(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range ids {
+		if _, err := svc.PurgeDedup(ctx, t); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: dedup purge: %w", t, err))
 		}
-		for _, t := range ids {
-			if _, err := svc.PurgeDedup(ctx, t); err != nil && ctx.Err() == nil {
-				a.log.WarnContext(ctx, "billing maintenance: dedup purge failed", "tenant", t.String(), "error", err.Error())
-			}
-			if _, err := svc.MarkOverdue(ctx, t); err != nil && ctx.Err() == nil {
-				a.log.WarnContext(ctx, "billing maintenance: overdue sweep failed", "tenant", t.String(), "error", err.Error())
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+		if _, err := svc.MarkOverdue(ctx, t); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: overdue sweep: %w", t, err))
 		}
 	}
+	return errors.Join(errs...)
 }

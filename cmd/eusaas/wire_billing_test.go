@@ -15,6 +15,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/jobs"
 )
 
 // TestWireBillingMemory wires billing on the memory stores and checks the routes answer
@@ -23,6 +24,7 @@ func TestWireBillingMemory(t *testing.T) {
 	h := httpapitest.New(t)
 	a := &App{log: slog.New(slog.DiscardHandler), memTx: memory.NewTxRunner(), server: h.Server}
 	a.tx = a.memTx
+	a.jobs = newJobRuntime(nil, eusaas.SystemClock)
 	tn := h.NewTenant()
 	svc, err := a.wireBilling(context.Background(), billingDeps{
 		Tenants: func(context.Context) ([]eusaas.TenantID, error) { return []eusaas.TenantID{tn}, nil },
@@ -51,4 +53,14 @@ func TestWireBillingMemory(t *testing.T) {
 		got[l.Service] = l.Quantity.String()
 	}
 	require.Equal(t, map[billing.ResourceType]string{billing.CPU: "2", billing.APICalls: "4"}, got)
+
+	// Maintenance runs as a periodic job on the queue.
+	var names []string
+	for _, p := range a.jobs.Registry.Periodics() {
+		names = append(names, p.Name)
+	}
+	require.Contains(t, names, "billing.maintenance")
+	h2, ok := a.jobs.Registry.Handler("billing.maintenance")
+	require.True(t, ok)
+	require.NoError(t, h2(context.Background(), jobs.Job{Kind: "billing.maintenance"}))
 }
