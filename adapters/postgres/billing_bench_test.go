@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -109,7 +111,12 @@ FROM generate_series($1::date, $1::date + 30, '1 day') AS d,
 	ingested := billingTenant(b, db)
 	clock := eusaas.NewFakeClock(month.AddDate(0, 0, 31))
 	s := svc(clock)
-	const realEvents = 100_000
+	// BILLING_BENCH_EVENTS raises the number of events ingested through the real path (for
+	// example to 10000000, about 3-6 minutes here); the default keeps a run short.
+	realEvents := 100_000
+	if v, err := strconv.Atoi(os.Getenv("BILLING_BENCH_EVENTS")); err == nil && v > 0 {
+		realEvents = v - v%billingBenchBatch
+	}
 	for i := 0; i < realEvents; i += billingBenchBatch {
 		evs := billingBenchEvents(fmt.Sprint("m", i), billingBenchBatch, month.AddDate(0, 0, 30))
 		for j := range evs {
@@ -130,7 +137,7 @@ FROM generate_series($1::date, $1::date + 30, '1 day') AS d,
 	for _, tc := range []struct {
 		name   string
 		tenant eusaas.TenantID
-	}{{"10M_events_buckets", tenMillion}, {"100k_events_ingested", ingested}} {
+	}{{"10M_events_buckets", tenMillion}, {"events_ingested", ingested}} {
 		b.Run(tc.name, func(b *testing.B) {
 			var rt, br time.Duration
 			for i := 0; i < b.N; i++ {
