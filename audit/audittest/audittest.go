@@ -77,7 +77,10 @@ type Sink struct {
 }
 
 // Write implements audit.CheckpointSink.
-func (s *Sink) Write(_ context.Context, c audit.Checkpoint) error {
+func (s *Sink) Write(ctx context.Context, c audit.Checkpoint) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cps = append(s.cps, c)
@@ -85,7 +88,10 @@ func (s *Sink) Write(_ context.Context, c audit.Checkpoint) error {
 }
 
 // Latest implements audit.CheckpointSource.
-func (s *Sink) Latest(_ context.Context, chain eusaas.TenantID) (audit.Checkpoint, bool, error) {
+func (s *Sink) Latest(ctx context.Context, chain eusaas.TenantID) (audit.Checkpoint, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return audit.Checkpoint{}, false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out audit.Checkpoint
