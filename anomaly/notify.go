@@ -21,8 +21,12 @@ import (
 // CRITICAL).
 type LogNotifier struct{ Logger *slog.Logger }
 
-// Notify implements Notifier.
+// Notify implements Notifier. A canceled ctx is reported and nothing is logged, as with
+// every other notifier (the caller gave up; anomalytest.RunNotifier checks it).
 func (n LogNotifier) Notify(ctx context.Context, a Anomaly) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	level := slog.LevelWarn
 	if a.Severity == SeverityHigh || a.Severity == SeverityCritical {
 		level = slog.LevelError
