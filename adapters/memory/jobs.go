@@ -16,6 +16,7 @@ import (
 
 // Job states of the memory runner (the names River uses).
 const (
+	JobPending   = "pending" // enqueued in a memory transaction not yet committed
 	JobAvailable = "available"
 	JobRunning   = "running"
 	JobRetryable = "retryable"
@@ -36,12 +37,16 @@ type JobRunnerOptions struct {
 	Clock        eusaas.Clock  // default eusaas.SystemClock
 	PollInterval time.Duration // default 200ms
 	Workers      int           // concurrent jobs in Start; default 2
+	// Backoff is the delay before the retry that follows failed attempt n; default
+	// jobs.Backoff. Tests shorten it.
+	Backoff func(attempt int) time.Duration
 }
 
 // JobRunner implements jobs.Queue in process for the in-memory mode: jobs live in memory
 // (lost with the process, like every memory store), run on a small worker pool, retry with
 // jobs.Backoff and end discarded after MaxAttempts. An Enqueue made inside a memory
-// transaction is withdrawn when that transaction rolls back.
+// transaction becomes runnable when that transaction commits and is withdrawn when it rolls
+// back.
 type JobRunner struct {
 	reg  *jobs.Registry
 	opts JobRunnerOptions
@@ -66,6 +71,9 @@ func NewJobRunner(reg *jobs.Registry, opts JobRunnerOptions) *JobRunner {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 2
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = jobs.Backoff
 	}
 	return &JobRunner{reg: reg, opts: opts, next: map[string]time.Time{}}
 }
@@ -98,9 +106,21 @@ func (r *JobRunner) Enqueue(ctx context.Context, kind string, args any, opts *jo
 		State:       JobAvailable,
 		ScheduledAt: at,
 	}
+	// Inside a transaction the job waits for the commit: run earlier, it could see the
+	// records enqueued with it uncommitted, or work for a transaction that then rolls back.
+	if InTransaction(ctx) {
+		rec.State = JobPending
+	}
 	r.mu.Lock()
 	r.jobs = append(r.jobs, rec)
 	r.mu.Unlock()
+	OnCommit(ctx, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if rec.State == JobPending {
+			rec.State = JobAvailable
+		}
+	})
 	OnRollback(ctx, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -145,7 +165,7 @@ func (r *JobRunner) run(ctx context.Context, j *JobRecord) {
 	default:
 		j.State = JobRetryable
 		j.Errors = append(j.Errors, err.Error())
-		j.ScheduledAt = r.opts.Clock.Now().Add(jobs.Backoff(j.Attempt))
+		j.ScheduledAt = r.opts.Clock.Now().Add(r.opts.Backoff(j.Attempt))
 	}
 }
 

@@ -11,7 +11,37 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/jobs/jobstest"
 )
+
+func TestConformanceJobs(t *testing.T) {
+	jobstest.Run(t, jobstest.Harness{
+		Features: jobstest.Features{Transactions: true, SubSecondPeriodic: true},
+		New: func(t *testing.T, reg *jobs.Registry) jobstest.Instance {
+			clock := eusaas.NewFakeClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+			r := memory.NewJobRunner(reg, memory.JobRunnerOptions{
+				Clock: clock, PollInterval: 5 * time.Millisecond, Workers: 4,
+				// Retries are due at once on the fake clock; the default backoff is
+				// covered by TestJobRunnerRetriesDiscardsAndRollsBack.
+				Backoff: func(int) time.Duration { return 0 },
+			})
+			require.NoError(t, r.Start(context.Background()))
+			t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
+			return jobstest.Instance{
+				Queue: r, Tx: memory.NewTxRunner(), Clock: clock, Advance: clock.Advance,
+				Discarded: func(context.Context) ([]jobs.Job, error) {
+					var out []jobs.Job
+					for _, j := range r.Jobs() {
+						if j.State == memory.JobDiscarded {
+							out = append(out, j.Job)
+						}
+					}
+					return out, nil
+				},
+			}
+		},
+	})
+}
 
 func TestJobRunnerRetriesDiscardsAndRollsBack(t *testing.T) {
 	ctx := context.Background()
@@ -63,20 +93,4 @@ func TestJobRunnerRetriesDiscardsAndRollsBack(t *testing.T) {
 	clock.Advance(25 * time.Hour) // the daily schedule comes due
 	require.Equal(t, 1, r.WorkAvailable(ctx))
 	require.Equal(t, []string{"a", "tick"}, runs)
-}
-
-func TestJobRunnerStartStop(t *testing.T) {
-	reg := jobs.NewRegistry()
-	done := make(chan struct{})
-	reg.Handle("ok", func(context.Context, jobs.Job) error { close(done); return nil })
-	r := memory.NewJobRunner(reg, memory.JobRunnerOptions{PollInterval: 10 * time.Millisecond})
-	ctx := context.Background()
-	require.NoError(t, r.Start(ctx))
-	require.NoError(t, r.Enqueue(ctx, "ok", nil, nil))
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("job not run")
-	}
-	require.NoError(t, r.Stop(ctx))
 }

@@ -26,8 +26,9 @@ var _ eusaas.TxRunner = (*TxRunner)(nil)
 type txKey struct{}
 
 type undoLog struct {
-	mu    sync.Mutex
-	undos []func()
+	mu      sync.Mutex
+	undos   []func()
+	commits []func()
 }
 
 // InTx runs fn as one transaction; nested calls join the outer one.
@@ -50,7 +51,20 @@ func (r *TxRunner) InTx(ctx context.Context, fn func(ctx context.Context) error)
 			log.rollback()
 		}
 	}()
-	return fn(context.WithValue(ctx, txKey{}, log))
+	if err = fn(context.WithValue(ctx, txKey{}, log)); err == nil {
+		log.commit()
+	}
+	return err
+}
+
+func (l *undoLog) commit() {
+	l.mu.Lock()
+	commits := l.commits
+	l.commits = nil
+	l.mu.Unlock()
+	for _, f := range commits {
+		f()
+	}
 }
 
 func (l *undoLog) rollback() {
@@ -72,6 +86,21 @@ func OnRollback(ctx context.Context, undo func()) {
 		l.undos = append(l.undos, undo)
 		l.mu.Unlock()
 	}
+}
+
+// OnCommit registers f to run once the transaction in ctx has committed (after fn returned
+// nil, in registration order, before InTx returns); outside a transaction it runs f at once.
+// It is for effects that others must not see before the commit, such as a job becoming
+// runnable. f must not start a transaction.
+func OnCommit(ctx context.Context, f func()) {
+	l, ok := ctx.Value(txKey{}).(*undoLog)
+	if !ok {
+		f()
+		return
+	}
+	l.mu.Lock()
+	l.commits = append(l.commits, f)
+	l.mu.Unlock()
 }
 
 // InTransaction reports whether ctx carries a memory transaction.

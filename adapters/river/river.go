@@ -16,6 +16,7 @@ import (
 	rq "github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/postgres"
@@ -33,6 +34,21 @@ type Options struct {
 	// FetchPollInterval is how often workers poll for jobs besides LISTEN/NOTIFY; default
 	// River's (1s). Tests shorten it.
 	FetchPollInterval time.Duration
+	// Backoff is the delay before the retry that follows failed attempt n; default River's
+	// policy (attempt^4 seconds with jitter, as jobs.Backoff). Tests shorten it.
+	Backoff func(attempt int) time.Duration
+}
+
+// retryPolicy applies Options.Backoff.
+type retryPolicy struct {
+	backoff func(attempt int) time.Duration
+}
+
+// NextRetry implements rq.ClientRetryPolicy. job.Attempt is the attempt that just failed.
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	// River falls back to its default policy for a time not after the failure, so a zero
+	// backoff still moves forward by a little.
+	return time.Now().Add(max(p.backoff(job.Attempt), time.Millisecond))
 }
 
 // Queue is a jobs.Queue on River. River fixes its workers and periodic jobs when its client
@@ -139,6 +155,9 @@ func newClient(pool *pgxpool.Pool, reg *jobs.Registry, opts Options) (*rq.Client
 		FetchPollInterval: opts.FetchPollInterval,
 		Queues:            map[string]rq.QueueConfig{rq.QueueDefault: {MaxWorkers: opts.Workers}},
 	}
+	if opts.Backoff != nil {
+		cfg.RetryPolicy = retryPolicy{backoff: opts.Backoff}
+	}
 	c, err := rq.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {
 		return nil, eusaas.E(eusaas.Internal, "jobs: cannot configure river").Wrap(err)
@@ -149,6 +168,9 @@ func newClient(pool *pgxpool.Pool, reg *jobs.Registry, opts Options) (*rq.Client
 // Enqueue implements jobs.Queue: inside the postgres adapter's transaction (postgres.Tx) the
 // job is inserted with InsertTx, so it commits or rolls back with the caller's records.
 func (q *Queue) Enqueue(ctx context.Context, kind string, a any, opts *jobs.EnqueueOpts) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if _, ok := q.reg.Handler(kind); !ok {
 		return eusaas.Errorf(eusaas.InvalidArgument, "jobs: no handler for kind %q", kind)
 	}
