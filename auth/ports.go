@@ -57,6 +57,27 @@ type OperatorStore interface {
 	CountOperators(ctx context.Context) (int, error)
 }
 
+// ServiceAccountStore keeps service accounts in platform storage (they belong to no tenant).
+// Methods honour ctx cancellation and take part in the transaction carried by ctx
+// (eusaas.TxRunner of the same adapter). Rows are never deleted: revocation marks them, so a
+// revoked account's tokens and credentials are refused rather than looked up in vain.
+type ServiceAccountStore interface {
+	// CreateServiceAccount inserts a. AlreadyExists when the id or the client id is taken.
+	CreateServiceAccount(ctx context.Context, a ServiceAccount) error
+	// GetServiceAccount returns the account, revoked or not; NotFound when absent.
+	GetServiceAccount(ctx context.Context, id uuid.UUID) (ServiceAccount, error)
+	// GetServiceAccountByClientID returns the account with the client id, revoked or not;
+	// NotFound when absent.
+	GetServiceAccountByClientID(ctx context.Context, clientID string) (ServiceAccount, error)
+	// ListServiceAccounts returns the active (unrevoked) accounts ordered by CreatedAt, then
+	// ID; an empty slice when none.
+	ListServiceAccounts(ctx context.Context) ([]ServiceAccount, error)
+	// RevokeServiceAccount sets RevokedAt to at on the active account, atomically. NotFound
+	// when there is no active account with the id (absent or already revoked), so of n
+	// concurrent revocations exactly one succeeds and the first revocation time is kept.
+	RevokeServiceAccount(ctx context.Context, id uuid.UUID, at time.Time) error
+}
+
 // SessionStore keeps refresh sessions, one row per session. A zero tenant means an operator
 // session (platform storage); otherwise the row lives with the tenant's data. Tenant
 // isolation as for UserStore.

@@ -124,22 +124,25 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // Deps are the ports the service runs on. Every field is required except Recorder
-// (default eusaas.Discard), Clock (default eusaas.SystemClock) and Tx (default eusaas.NoTx;
+// (default eusaas.Discard), Clock (default eusaas.SystemClock), Tx (default eusaas.NoTx;
 // give the adapter's TxRunner so registration consumes an invitation and creates the user
-// atomically).
+// atomically) and ServiceAccounts (without it service accounts answer Unavailable and
+// service tokens are refused).
 type Deps struct {
 	Users       UserStore
 	Operators   OperatorStore
 	Sessions    SessionStore
 	Invitations InvitationStore
-	Denylist    Denylist
-	Limiter     Limiter
-	Keys        Keys
-	Tenants     TenantResolver
-	Hasher      *Hasher
-	Tx          eusaas.TxRunner
-	Recorder    eusaas.Recorder
-	Clock       eusaas.Clock
+	// ServiceAccounts keeps machine principals (client-credentials grant).
+	ServiceAccounts ServiceAccountStore
+	Denylist        Denylist
+	Limiter         Limiter
+	Keys            Keys
+	Tenants         TenantResolver
+	Hasher          *Hasher
+	Tx              eusaas.TxRunner
+	Recorder        eusaas.Recorder
+	Clock           eusaas.Clock
 }
 
 // Service is the auth module: registration, login, refresh, logout, verification of access
@@ -569,7 +572,8 @@ func (s *Service) activeAccount(ctx context.Context, sess Session, now time.Time
 
 // Authenticate verifies a bearer access token for the HTTP layer: signature, algorithm,
 // kid, issuer, audience and times strictly; then that the token is not on the denylist,
-// that its session is not revoked and that its account still exists and is active. The
+// that its session is not revoked and that its account (user, operator or service account)
+// still exists and is active. The
 // principal carries the account's current role. Every rejection is ErrInvalidToken; a
 // failing store is reported as is (fail closed).
 func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, error) {
@@ -595,6 +599,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	uid, err := uuid.Parse(c.Subject)
 	if err != nil {
 		return Principal{}, ErrInvalidToken
+	}
+	if eusaas.ActorKind(c.Kind) == eusaas.ActorService {
+		return s.authenticateService(ctx, c, uid)
 	}
 	u, err := s.loadAccount(ctx, tenant, uid)
 	if err != nil {
@@ -666,8 +673,12 @@ func (s *Service) Logout(ctx context.Context, p Principal, refreshToken string) 
 		ResourceType: "session", ResourceID: p.SessionID, Subject: p.UserID})
 }
 
-// Me returns the principal's account.
+// Me returns the principal's account. Service accounts have no user profile
+// (PermissionDenied).
 func (s *Service) Me(ctx context.Context, p Principal) (User, error) {
+	if p.Kind == eusaas.ActorService {
+		return User{}, eusaas.E(eusaas.PermissionDenied, "service accounts have no user profile")
+	}
 	id, err := uuid.Parse(p.UserID)
 	if err != nil {
 		return User{}, ErrInvalidToken

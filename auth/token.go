@@ -14,9 +14,9 @@ import (
 // jti) plus the tenant, the role, the principal kind and the session the token belongs to.
 type Claims struct {
 	jwt.RegisteredClaims
-	TenantID  string `json:"tenant_id,omitempty"` // empty for operators
-	Role      Role   `json:"role,omitempty"`      // empty for operators
-	Kind      string `json:"kind"`                // "user" or "operator"
+	TenantID  string `json:"tenant_id,omitempty"` // empty for operators and services
+	Role      Role   `json:"role,omitempty"`      // empty for operators and services
+	Kind      string `json:"kind"`                // "user", "operator" or "service"
 	SessionID string `json:"sid,omitempty"`
 }
 
@@ -94,6 +94,11 @@ func (v *verifier) verify(raw string) (*Claims, error) {
 	case eusaas.ActorOperator:
 		if c.TenantID != "" {
 			return nil, ErrInvalidToken.Wrap(errors.New("operator token with a tenant"))
+		}
+	case eusaas.ActorService:
+		// Service accounts are platform principals without a role and without sessions.
+		if c.TenantID != "" || c.Role != "" || c.SessionID != "" {
+			return nil, ErrInvalidToken.Wrap(errors.New("service token with a tenant, role or session"))
 		}
 	default:
 		return nil, ErrInvalidToken.Wrap(errors.New("unknown principal kind"))

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
 
+	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
 )
 
@@ -126,7 +128,7 @@ func authErr(err error) error {
 const AuthJWKSMaxAge = 5 * time.Minute
 
 // RegisterAuth adds the authentication routes: register, login, refresh, logout, me, the
-// JWKS and tenant invitations.
+// JWKS, tenant invitations, service accounts and their client-credentials token endpoint.
 func RegisterAuth(s *Server, svc *auth.Service) {
 	tags := []string{"Authentication"}
 	Register(s, huma.Operation{OperationID: "auth-register", Method: http.MethodPost, Path: "/api/v1/auth/register",
@@ -219,6 +221,134 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 			out := &authInviteOutput{CacheControl: "no-store"}
 			out.Body.ID, out.Body.Email, out.Body.Role, out.Body.Token, out.Body.ExpiresAt =
 				inv.ID.String(), inv.Email, string(inv.Role), tok, inv.ExpiresAt.UTC()
+			return out, nil
+		})
+	registerAuthServiceAccounts(s, svc)
+}
+
+type authServiceAccountBody struct {
+	ID        string    `json:"id" format:"uuid"`
+	Name      string    `json:"name"`
+	ClientID  string    `json:"client_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func authServiceAccountOut(a auth.ServiceAccount) authServiceAccountBody {
+	return authServiceAccountBody{ID: a.ID.String(), Name: a.Name, ClientID: a.ClientID, CreatedAt: a.CreatedAt.UTC()}
+}
+
+type authCreateServiceAccountInput struct {
+	Body struct {
+		Name string `json:"name" maxLength:"100" doc:"What the account is for, e.g. \"metering agent eu-west\""`
+	}
+}
+
+type authCreateServiceAccountOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		authServiceAccountBody
+		ClientSecret string `json:"client_secret" doc:"Shown once; only its hash is stored"`
+	}
+}
+
+type authListServiceAccountsOutput struct {
+	Body Paginated[authServiceAccountBody]
+}
+
+type authServiceAccountIDInput struct {
+	ID string `path:"id" doc:"Service account id"`
+}
+
+type authTokenInput struct {
+	Body struct {
+		GrantType    string `json:"grant_type" enum:"client_credentials"`
+		ClientID     string `json:"client_id" maxLength:"64"`
+		ClientSecret string `json:"client_secret" maxLength:"512"`
+	}
+}
+
+type authClientTokenOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type" enum:"Bearer"`
+		ExpiresIn   int    `json:"expires_in" doc:"Seconds until the access token expires"`
+	}
+}
+
+// registerAuthServiceAccounts adds service account management (operators only) and the
+// OAuth 2.0 client-credentials token endpoint services use.
+func registerAuthServiceAccounts(s *Server, svc *auth.Service) {
+	tags := []string{"Service accounts"}
+	Register(s, huma.Operation{OperationID: "create-service-account", Method: http.MethodPost, Path: "/api/v1/service-accounts",
+		Summary: "Create a service account", Tags: tags, Security: BearerAuth, DefaultStatus: http.StatusCreated,
+		Description: "Platform operators only. A service account is a machine principal (a metering agent, for instance) " +
+			"that may only ingest usage, for any tenant. The client secret is shown once; only its hash is stored.",
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity}},
+		func(ctx context.Context, in *authCreateServiceAccountInput) (*authCreateServiceAccountOutput, error) {
+			p, err := s.Operator(ctx)
+			if err != nil {
+				return nil, err
+			}
+			a, secret, err := svc.CreateServiceAccount(ctx, p, in.Body.Name)
+			if err != nil {
+				return nil, err
+			}
+			out := &authCreateServiceAccountOutput{CacheControl: "no-store"}
+			out.Body.authServiceAccountBody, out.Body.ClientSecret = authServiceAccountOut(a), secret
+			return out, nil
+		})
+	Register(s, huma.Operation{OperationID: "list-service-accounts", Method: http.MethodGet, Path: "/api/v1/service-accounts",
+		Summary: "List the active service accounts", Tags: tags, Security: BearerAuth,
+		Description: "Platform operators only. Oldest first; secrets are never shown again.",
+		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden}},
+		func(ctx context.Context, in *struct{ PageQuery }) (*authListServiceAccountsOutput, error) {
+			p, err := s.Operator(ctx)
+			if err != nil {
+				return nil, err
+			}
+			all, err := svc.ListServiceAccounts(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			// Service accounts are a handful of platform rows: paging the full list is cheap.
+			page := in.ToPage()
+			lo, hi := min(page.Offset(), len(all)), min(page.Offset()+page.Size, len(all))
+			items := make([]authServiceAccountBody, 0, hi-lo)
+			for _, a := range all[lo:hi] {
+				items = append(items, authServiceAccountOut(a))
+			}
+			return &authListServiceAccountsOutput{Body: NewPaginated(items, len(all), page)}, nil
+		})
+	Register(s, huma.Operation{OperationID: "revoke-service-account", Method: http.MethodDelete, Path: "/api/v1/service-accounts/{id}",
+		Summary: "Revoke a service account", Tags: tags, Security: BearerAuth, DefaultStatus: http.StatusNoContent,
+		Description: "Platform operators only. The account's credentials obtain no new token and its access tokens are refused from their next request.",
+		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity}},
+		func(ctx context.Context, in *authServiceAccountIDInput) (*struct{}, error) {
+			p, err := s.Operator(ctx)
+			if err != nil {
+				return nil, err
+			}
+			id, err := uuid.Parse(in.ID)
+			if err != nil {
+				return nil, eusaas.Invalid("invalid service account id", eusaas.FieldViolation{Location: "path.id", Message: "must be a UUID"})
+			}
+			return nil, svc.RevokeServiceAccount(ctx, p, id)
+		})
+	Register(s, huma.Operation{OperationID: "auth-token", Method: http.MethodPost, Path: "/api/v1/auth/token",
+		Summary: "Obtain an access token for a service account (OAuth 2.0 client credentials)", Tags: []string{"Authentication"},
+		Security: Public,
+		Description: "grant_type client_credentials with the service account's client_id and client_secret (RFC 6749 §4.4). " +
+			"Returns an access token of kind \"service\" without a refresh token. Every failure is the same 401 problem as a failed login; " +
+			"repeated failures back off, then lock the client id or client address for a while.",
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}},
+		func(ctx context.Context, in *authTokenInput) (*authClientTokenOutput, error) {
+			p, err := svc.ServiceToken(ctx, in.Body.ClientID, in.Body.ClientSecret)
+			if err != nil {
+				return nil, authErr(err)
+			}
+			out := &authClientTokenOutput{CacheControl: "no-store"}
+			out.Body.AccessToken, out.Body.TokenType, out.Body.ExpiresIn = p.AccessToken, p.TokenType, p.ExpiresIn
 			return out, nil
 		})
 }

@@ -104,7 +104,7 @@ func newAuthEnv(t testing.TB, hopts ...auth.HasherOptions) *authEnv {
 	e.tenant, e.other = e.h.NewTenant(), e.h.NewTenant()
 	e.tenants = authTenants{"acme": {ID: e.tenant, Status: auth.TenantActive}, "other": {ID: e.other, Status: auth.TenantActive}}
 	e.svc, err = auth.NewService(auth.Deps{Users: e.store, Operators: e.store, Sessions: e.store, Invitations: e.store,
-		Denylist: memory.NewAuthDenylist(e.clock), Limiter: memory.NewAuthLimiter(), Keys: e.keys, Tenants: e.tenants,
+		ServiceAccounts: e.store, Denylist: memory.NewAuthDenylist(e.clock), Limiter: memory.NewAuthLimiter(), Keys: e.keys, Tenants: e.tenants,
 		Hasher: hasher, Tx: memory.NewTxRunner(), Recorder: e.rec, Clock: e.clock}, auth.Config{})
 	require.NoError(t, err)
 	// The real authenticator replaces the harness's fake: these tests are about tokens.

@@ -12,14 +12,15 @@ import (
 	"github.com/eusaas/eusaas/auth"
 )
 
-// AuthStore keeps auth users, operators, sessions and invitations in memory. It implements
-// auth.UserStore, auth.OperatorStore, auth.SessionStore and auth.InvitationStore and takes
-// part in TxRunner transactions.
+// AuthStore keeps auth users, operators, sessions, invitations and service accounts in
+// memory. It implements auth.UserStore, auth.OperatorStore, auth.SessionStore,
+// auth.InvitationStore and auth.ServiceAccountStore and takes part in TxRunner transactions.
 type AuthStore struct {
 	mu          sync.Mutex
 	users       map[eusaas.TenantID]map[uuid.UUID]auth.User // operators under NilTenant
 	sessions    map[eusaas.TenantID]map[uuid.UUID]auth.Session
 	invitations map[eusaas.TenantID]map[uuid.UUID]auth.Invitation
+	svcAccounts map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount // all under NilTenant
 }
 
 var (
@@ -27,13 +28,16 @@ var (
 	_ auth.OperatorStore   = (*AuthStore)(nil)
 	_ auth.SessionStore    = (*AuthStore)(nil)
 	_ auth.InvitationStore = (*AuthStore)(nil)
+
+	_ auth.ServiceAccountStore = (*AuthStore)(nil)
 )
 
 // NewAuthStore returns an empty store.
 func NewAuthStore() *AuthStore {
 	return &AuthStore{users: map[eusaas.TenantID]map[uuid.UUID]auth.User{},
 		sessions:    map[eusaas.TenantID]map[uuid.UUID]auth.Session{},
-		invitations: map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{}}
+		invitations: map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{},
+		svcAccounts: map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{}}
 }
 
 func authNotFound(what string) error { return eusaas.E(eusaas.NotFound, what+" not found") }

@@ -13,7 +13,7 @@ func TestConformanceAuth(t *testing.T) {
 	t.Parallel()
 	authtest.Run(t, authtest.Harness{New: func(t *testing.T) authtest.Stores {
 		s := memory.NewAuthStore()
-		return authtest.Stores{Users: s, Operators: s, Sessions: s, Invitations: s, Tx: memory.NewTxRunner(),
+		return authtest.Stores{Users: s, Operators: s, Sessions: s, Invitations: s, ServiceAccounts: s, Tx: memory.NewTxRunner(),
 			NewTenant: func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() }}
 	}, Features: authtest.Features{TimePrecision: 1}})
 }

@@ -1,5 +1,6 @@
 // Package authtest is the conformance suite of the auth module's storage ports. An adapter
-// proves itself by running Run (user, operator, session and invitation stores), RunDenylist
+// proves itself by running Run (user, operator, session, invitation and service account
+// stores), RunDenylist
 // and RunLimiter from a test of its own package:
 //
 //	func TestConformanceAuth(t *testing.T) {
@@ -29,6 +30,8 @@ type Stores struct {
 	Operators   auth.OperatorStore
 	Sessions    auth.SessionStore
 	Invitations auth.InvitationStore
+	// ServiceAccounts is the adapter's service account store (platform storage).
+	ServiceAccounts auth.ServiceAccountStore
 	// Tx is the adapter's transaction runner; nil when the adapter has none (TxRollback is
 	// then skipped).
 	Tx eusaas.TxRunner
@@ -98,6 +101,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Operators", func(t *testing.T) { runOperators(t, h) })
 	t.Run("Sessions", func(t *testing.T) { runSessions(t, h) })
 	t.Run("Invitations", func(t *testing.T) { runInvitations(t, h) })
+	t.Run("ServiceAccounts", func(t *testing.T) { runServiceAccounts(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { runIsolation(t, h) })
 	t.Run("ContextCanceled", func(t *testing.T) { runCanceled(t, h) })
 	t.Run("TxRollback", func(t *testing.T) { runTxRollback(t, h) })

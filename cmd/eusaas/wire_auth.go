@@ -48,7 +48,7 @@ const authMissingKeys = "APP_JWT_PRIVATE_KEY and APP_JWT_PUBLIC_KEY are required
 	"APP_JWT_PUBLIC_KEY_FILE=./keys/jwt-public.pem (or the PEM text in APP_JWT_PRIVATE_KEY/APP_JWT_PUBLIC_KEY)"
 
 // wireAuth builds the auth service for the app's mode: memory stores, or Postgres for users,
-// operators, sessions and invitations plus Redis for the denylist and the brute-force
+// operators, sessions, invitations and service accounts plus Redis for the denylist and the brute-force
 // counters. tenants resolves X-Tenant-ID (adapt tenancy's Resolve with authTenantResolver),
 // rec records audit events, notice receives the one-time password of a generated operator.
 //
@@ -70,11 +70,11 @@ func (a *App) wireAuth(ctx context.Context, tenants auth.TenantResolver, rec eus
 	if a.Memory() {
 		s := memory.NewAuthStore()
 		a.memSources = append(a.memSources, s)
-		d.Users, d.Operators, d.Sessions, d.Invitations = s, s, s, s
+		d.Users, d.Operators, d.Sessions, d.Invitations, d.ServiceAccounts = s, s, s, s, s
 		d.Denylist, d.Limiter = memory.NewAuthDenylist(eusaas.SystemClock), memory.NewAuthLimiter()
 	} else {
 		s := postgres.NewAuthStore(a.db)
-		d.Users, d.Operators, d.Sessions, d.Invitations = s, s, s, s
+		d.Users, d.Operators, d.Sessions, d.Invitations, d.ServiceAccounts = s, s, s, s, s
 		d.Denylist, d.Limiter = redisadapter.NewAuthDenylist(a.rdb, a.cfg.RedisKeyPrefix), redisadapter.NewAuthLimiter(a.rdb, a.cfg.RedisKeyPrefix)
 	}
 	svc, err := auth.NewService(d, cfg)
