@@ -1,9 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 )
 
@@ -64,4 +68,56 @@ func TestEndToEndServiceAccountMemory(t *testing.T) {
 		require.True(t, found, "%s on the platform chain: %v", action, items)
 	}
 	require.Equal(t, true, c.expect(200, c.do("GET", "/api/v1/audit-log/verify", op, nil)).json(t)["valid"])
+}
+
+// TestServiceTokenOnlyIngestsUsage walks the served OpenAPI document like the isolation
+// test: a service account's token is refused (403) by every protected operation except usage
+// ingestion, so a route added later cannot silently open up to services.
+func TestServiceTokenOnlyIngestsUsage(t *testing.T) {
+	c := startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword})
+	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
+	tid := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "A", "slug": "tenant-a", "admin_email": "o@a.example"})).json(t)["id"].(string)
+	sa := c.expect(201, c.do("POST", "/api/v1/service-accounts", op, map[string]any{"name": "metering"})).json(t)
+	svc := c.expect(200, c.do("POST", "/api/v1/auth/token", "", map[string]any{"grant_type": "client_credentials",
+		"client_id": sa["client_id"], "client_secret": sa["client_secret"]})).json(t)["access_token"].(string)
+
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security []map[string][]string `json:"security"`
+		} `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(c.expect(200, c.do("GET", "/openapi.json", "", nil)).body, &doc))
+	param := regexp.MustCompile(`\{[a-z_]+\}`)
+	checked := 0
+	for path, ops := range doc.Paths {
+		for method, o := range ops {
+			method = strings.ToUpper(method)
+			name := method + " " + path
+			if (len(o.Security) == 1 && len(o.Security[0]) == 0) || name == "POST /api/v1/auth/logout" {
+				continue // public; logout only revokes the caller's own token
+			}
+			url := param.ReplaceAllStringFunc(strings.Replace(path, "{id}", tid, 1), func(p string) string {
+				if p == "{resource}" {
+					return "CPU"
+				}
+				return uuid.NewString()
+			})
+			var body any
+			if method == "POST" || method == "PUT" || method == "PATCH" {
+				body = map[string]any{}
+			}
+			if v, ok := validInput[name]; ok {
+				body = v.body
+				url += v.query
+			}
+			want := 403
+			if name == "POST /api/v1/tenants/{id}/usage" {
+				want = 200
+			}
+			r := c.do(method, url, svc, body)
+			require.Equal(t, want, r.status, "%s with a service token: %s", name, r.body)
+			checked++
+		}
+	}
+	require.Greater(t, checked, 30, "the walk covered the protected API")
 }

@@ -100,5 +100,6 @@ var validInput = map[string]isolationInput{
 	"POST /api/v1/tenants/{id}/invitations":      {body: map[string]any{"email": "new@x.example", "role": "MEMBER"}},
 	"POST /api/v1/tenants/{id}/invoices":         {body: map[string]any{"period": "2026-01"}},
 	"PUT /api/v1/tenants/{id}/prices/{resource}": {body: map[string]any{"model": "per_unit", "unit_price": "0.5"}},
+	"POST /api/v1/service-accounts":              {body: map[string]any{"name": "metering"}},
 	"POST /api/v1/tenants/{id}/usage":            {body: map[string]any{"events": []map[string]any{{"id": "e1", "resource_type": "CPU", "quantity": "1", "timestamp": time.Now().UTC().Format(time.RFC3339)}}}},
 }
