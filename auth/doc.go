@@ -14,11 +14,15 @@
 //   - Service: Register, Login, Refresh, Logout, Me, Authenticate (for the HTTP layer),
 //     Invite, IssueOwnerInvitation (tenancy.InvitationIssuer), EraseSubject (GDPR),
 //     BootstrapOperator, SetUserActive.
+//   - Service accounts (port ServiceAccountStore): machine principals created by operators,
+//     authenticated with the OAuth 2.0 client-credentials grant (ServiceToken: client id and
+//     a 32-byte random secret stored as its SHA-256). Their tokens have kind "service", no
+//     tenant, no role, no refresh token, and may only ingest usage (Principal.Can).
 //
 // # Tokens
 //
 // Access tokens are RS256 JWTs with iss, sub, aud, exp, iat, nbf, jti, tenant_id, role, kind
-// (user or operator) and sid (session). Verification pins RS256, takes the key by kid from
+// (user, operator or service) and sid (session). Verification pins RS256, takes the key by kid from
 // the trusted set only, and checks issuer, audience and times with at most 30 s leeway;
 // Authenticate then checks the denylist, the session and that the account is still active.
 //
