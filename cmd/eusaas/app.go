@@ -328,9 +328,13 @@ func (i appInvitations) IssueOwnerInvitation(ctx context.Context, tenant eusaas.
 	return i.a.auth.IssueOwnerInvitation(ctx, tenant, email)
 }
 
-// activeTenantIDs lists the ACTIVE tenants (billing meters, gdpr retention, invoice run).
+// activeTenantIDs lists the ACTIVE tenants' ids (billing meters, gdpr retention, invoice run).
 func (a *App) activeTenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
-	ts, err := a.tenancy.ListActive(ctx)
+	return activeTenantIDs(ctx, a.tenancy)
+}
+
+func activeTenantIDs(ctx context.Context, svc *tenancy.Service) ([]eusaas.TenantID, error) {
+	ts, err := svc.ListActive(ctx)
 	if err != nil {
 		return nil, err
 	}

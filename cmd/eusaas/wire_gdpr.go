@@ -298,15 +298,7 @@ func (g gdprAuthSubjects) HasSubject(ctx context.Context, tenant eusaas.TenantID
 type gdprTenants struct{ s *tenancy.Service }
 
 func (g gdprTenants) TenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
-	ts, err := g.s.ListActive(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]eusaas.TenantID, len(ts))
-	for i, t := range ts {
-		ids[i] = t.ID
-	}
-	return ids, nil
+	return activeTenantIDs(ctx, g.s)
 }
 
 type gdprCache struct {
