@@ -9,6 +9,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // staticTenants resolves one tenant by its slug.
@@ -33,7 +34,7 @@ func Example() {
 	svc, err := auth.NewService(auth.Deps{
 		Users: store, Operators: store, Sessions: store, Invitations: store,
 		Denylist: memory.NewAuthDenylist(nil), Limiter: memory.NewAuthLimiter(),
-		Keys: keys, Hasher: hasher, Tx: memory.NewTxRunner(),
+		Keys: keys, Hasher: hasher, Tx: memtx.NewTxRunner(),
 		Tenants: staticTenants{auth.TenantInfo{ID: tenant, Status: auth.TenantActive}},
 	}, auth.Config{})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // testKey is generated once per test binary: RSA generation is slow on a small machine.
@@ -89,7 +90,7 @@ func newEnv(t testing.TB, mod ...func(*auth.Deps, *auth.Config)) *env {
 	e.ten = tenants{"acme": {ID: e.tenant, Status: auth.TenantActive}}
 	d := auth.Deps{Users: e.store, Operators: e.store, Sessions: e.store, Invitations: e.store,
 		Denylist: memory.NewAuthDenylist(clock), Limiter: memory.NewAuthLimiter(), Keys: keys, Tenants: e.ten,
-		Hasher: hasher, Tx: memory.NewTxRunner(), Recorder: e.rec, Clock: clock}
+		Hasher: hasher, Tx: memtx.NewTxRunner(), Recorder: e.rec, Clock: clock}
 	cfg := auth.Config{}
 	for _, m := range mod {
 		m(&d, &cfg)

@@ -8,6 +8,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // Embedding billing alone, on the in-memory stores: ingest usage (twice: the second post is
@@ -16,7 +17,7 @@ func Example() {
 	ctx := context.Background()
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	svc := billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: clock, Tx: memory.NewTxRunner()})
+		billing.Options{Clock: clock, Tx: memtx.NewTxRunner()})
 	tenant := eusaas.NewTenantID()
 
 	events := []billing.UsageEvent{

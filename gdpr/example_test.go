@@ -12,6 +12,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // Example wires the module on the memory adapters, exports a tenant through the in-process
@@ -29,7 +30,7 @@ func Example() {
 	runner := memory.NewJobRunner(reg, memory.JobRunnerOptions{})
 	store, archives := memory.NewGDPRStore(), memory.NewGDPRArchives()
 	_, key, _ := ed25519.GenerateKey(nil)
-	svc := gdpr.NewService(gdpr.Deps{Tx: memory.NewTxRunner(), Store: store, Keys: store, Archives: archives,
+	svc := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: archives,
 		Data: memory.NewGDPRData(tables), Queue: runner}, gdpr.Options{SigningKey: key, BaseURL: "https://api.example.eu"})
 	svc.RegisterJobs(reg)
 

@@ -21,6 +21,7 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 type env struct {
@@ -107,7 +108,7 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 	if archives == nil {
 		archives = e.arch
 	}
-	e.svc = gdpr.NewService(gdpr.Deps{Tx: memory.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
+	e.svc = gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data},
 		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -32,7 +33,7 @@ func (r *recorder) Record(ctx context.Context, ev eusaas.AuditEvent) error {
 		return r.fail
 	}
 	r.events = append(r.events, ev)
-	memory.OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		r.mu.Lock()
 		r.events = r.events[:len(r.events)-1]
 		r.mu.Unlock()
@@ -87,7 +88,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.cache = memory.NewTenantCache(time.Hour, f.clock)
 	f.svc = tenancy.NewService(f.store, f.prov, tenancy.Options{
-		Clock: f.clock, Recorder: f.rec, Tx: memory.NewTxRunner(), Cache: f.cache, Invitations: f.inv,
+		Clock: f.clock, Recorder: f.rec, Tx: memtx.NewTxRunner(), Cache: f.cache, Invitations: f.inv,
 	})
 	return f
 }

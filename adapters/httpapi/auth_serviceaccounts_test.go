@@ -16,6 +16,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 type authServiceAccount struct {
@@ -48,7 +49,7 @@ func TestAuthHTTPServiceAccounts(t *testing.T) {
 	e := newAuthEnv(t)
 	// Billing on the same server: the service token's one permission is usage ingestion.
 	httpapi.RegisterBilling(e.h.Server, billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(),
-		memory.NewBillingPriceStore(), billing.Options{Clock: e.clock, Tx: memory.NewTxRunner()}))
+		memory.NewBillingPriceStore(), billing.Options{Clock: e.clock, Tx: memtx.NewTxRunner()}))
 	op := e.operatorToken(t)
 	e.register(t, "acme", e.tenant, "owner@example.com", auth.RoleOwner)
 	owner := e.login(t, "acme", "owner@example.com").AccessToken

@@ -29,6 +29,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 var authTestKey = sync.OnceValue(func() *rsa.PrivateKey {
@@ -105,7 +106,7 @@ func newAuthEnv(t testing.TB, hopts ...auth.HasherOptions) *authEnv {
 	e.tenants = authTenants{"acme": {ID: e.tenant, Status: auth.TenantActive}, "other": {ID: e.other, Status: auth.TenantActive}}
 	e.svc, err = auth.NewService(auth.Deps{Users: e.store, Operators: e.store, Sessions: e.store, Invitations: e.store,
 		ServiceAccounts: e.store, Denylist: memory.NewAuthDenylist(e.clock), Limiter: memory.NewAuthLimiter(), Keys: e.keys, Tenants: e.tenants,
-		Hasher: hasher, Tx: memory.NewTxRunner(), Recorder: e.rec, Clock: e.clock}, auth.Config{})
+		Hasher: hasher, Tx: memtx.NewTxRunner(), Recorder: e.rec, Clock: e.clock}, auth.Config{})
 	require.NoError(t, err)
 	// The real authenticator replaces the harness's fake: these tests are about tokens.
 	e.h.Server = httpapi.New(httpapi.Options{Version: "test", Authenticator: e.svc, TenantGate: e.h.Gate})

@@ -18,6 +18,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // billingNow is the fake time of the billing HTTP tests.
@@ -33,7 +34,7 @@ func newBillingServer(t testing.TB) *billingHarness {
 	h := httpapitest.New(t)
 	clock := eusaas.NewFakeClock(billingNow)
 	svc := billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: clock, Tx: memory.NewTxRunner()})
+		billing.Options{Clock: clock, Tx: memtx.NewTxRunner()})
 	httpapi.RegisterBilling(h.Server, svc)
 	return &billingHarness{Harness: h, svc: svc, clock: clock}
 }

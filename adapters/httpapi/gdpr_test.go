@@ -20,6 +20,7 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 type gdprHarness struct {
@@ -37,7 +38,7 @@ func newGDPRHarness(t *testing.T) *gdprHarness {
 	reg := jobs.NewRegistry()
 	h.runner = memory.NewJobRunner(reg, memory.JobRunnerOptions{})
 	_, key, _ := ed25519.GenerateKey(nil)
-	h.svc = gdpr.NewService(gdpr.Deps{Tx: memory.NewTxRunner(), Store: store, Keys: store, Archives: memory.NewGDPRArchives(),
+	h.svc = gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: memory.NewGDPRArchives(),
 		Data: data, Subjects: data, Queue: h.runner, Recorder: &gdprtest.Recorder{}, Lifecycle: h.life},
 		gdpr.Options{SigningKey: key, BaseURL: "http://api.test"})
 	h.svc.RegisterJobs(reg)

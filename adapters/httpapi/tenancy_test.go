@@ -17,6 +17,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -37,7 +38,7 @@ type tenancyFixture struct {
 func newTenancyFixture(t *testing.T) *tenancyFixture {
 	f := &tenancyFixture{store: memory.NewTenantStore(), prov: memory.NewTenantProvisioner(1)}
 	f.svc = tenancy.NewService(f.store, f.prov, tenancy.Options{
-		Tx: memory.NewTxRunner(), Cache: memory.NewTenantCache(time.Minute, nil), Invitations: tenancyIssuer{},
+		Tx: memtx.NewTxRunner(), Cache: memory.NewTenantCache(time.Minute, nil), Invitations: tenancyIssuer{},
 	})
 	// The real service is the tenant gate, as in the wired server.
 	f.Harness = httpapitest.New(t, func(o *httpapi.Options) { o.TenantGate = f.svc })

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // AnomalyStore implements anomaly.Store in memory.
@@ -113,7 +114,7 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 	t.byID[a.ID] = &a
 	t.byKey[key] = a.ID
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		delete(t.byID, a.ID)
 		delete(t.byKey, key)
@@ -198,7 +199,7 @@ func (s *AnomalyStore) Acknowledge(ctx context.Context, tenant eusaas.TenantID, 
 	a.Acknowledged, a.AcknowledgedBy, a.AcknowledgedAt = true, by, &at
 	out := anomalyClone(*a)
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		a.Acknowledged, a.AcknowledgedBy, a.AcknowledgedAt = false, "", nil
 		s.mu.Unlock()

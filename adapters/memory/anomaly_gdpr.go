@@ -9,6 +9,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // AnomalyStore takes part in GDPR exports and tenant erasure as the anomalies table of the
@@ -120,7 +121,7 @@ func (s *AnomalyStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.Tenan
 	}
 	s.mu.Unlock()
 	if old != nil {
-		OnRollback(ctx, func() {
+		memtx.OnRollback(ctx, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			cur := s.tenants[tenant]
@@ -191,7 +192,7 @@ func (s *AnomalyStore) EnforceRetention(ctx context.Context, tenant eusaas.Tenan
 		out["anomalies.soft_deleted"] = len(soft)
 	}
 	if len(hard) > 0 || len(soft) > 0 {
-		OnRollback(ctx, func() {
+		memtx.OnRollback(ctx, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			for _, id := range soft {

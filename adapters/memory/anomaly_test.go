@@ -9,6 +9,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 func TestConformanceAnomalyStore(t *testing.T) {
@@ -17,7 +18,7 @@ func TestConformanceAnomalyStore(t *testing.T) {
 		return anomalytest.Env{
 			Store:     store,
 			NewTenant: func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
-			Tx:        memory.NewTxRunner(),
+			Tx:        memtx.NewTxRunner(),
 			SoftDeleteBefore: func(t *testing.T, tenant eusaas.TenantID, cutoff time.Time) {
 				// default_retention_days = 1 one day after cutoff; the grace period has not passed.
 				p := gdpr.Policy{TenantID: tenant, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // AuthStore keeps auth users, operators, sessions, invitations and service accounts in
@@ -51,7 +52,7 @@ func authPut[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map
 	}
 	old, had := inner[id]
 	inner[id] = v
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if m[t] == nil {
@@ -71,7 +72,7 @@ func authDel[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map
 		return false
 	}
 	delete(m[t], id)
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if m[t] == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // AuthStore takes part in GDPR exports and tenant erasure as the tables auth_users,
@@ -67,7 +68,7 @@ func (s *AuthStore) EnforceRetention(ctx context.Context, tenant eusaas.TenantID
 	if n := len(invitations); n > 0 {
 		out["auth_invitations.hard_deleted"] = n
 	}
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		authGDPRRestore(s.sessions, tenant, sessions)
@@ -148,7 +149,7 @@ func (s *AuthStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID
 	delete(s.sessions, tenant)
 	delete(s.invitations, tenant)
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		authGDPRRestore(s.users, tenant, users)

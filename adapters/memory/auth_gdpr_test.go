@@ -11,6 +11,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 func TestAuthGDPRSource(t *testing.T) {
@@ -147,7 +148,7 @@ func TestAuthGDPREraseDuringTx(t *testing.T) {
 	a := eusaas.NewTenantID()
 	seed := memgdprFill(t, ctx, s.ports(), a)
 	boom := eusaas.E(eusaas.Internal, "boom")
-	err := memory.NewTxRunner().InTx(ctx, func(txCtx context.Context) error {
+	err := memtx.NewTxRunner().InTx(ctx, func(txCtx context.Context) error {
 		if err := s.Auth.SetUserActive(txCtx, a, seed.U1, false, memgdprBase); err != nil { // authPut, had
 			return err
 		}

@@ -7,13 +7,14 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/auth/authtest"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 func TestConformanceAuth(t *testing.T) {
 	t.Parallel()
 	authtest.Run(t, authtest.Harness{New: func(t *testing.T) authtest.Stores {
 		s := memory.NewAuthStore()
-		return authtest.Stores{Users: s, Operators: s, Sessions: s, Invitations: s, ServiceAccounts: s, Tx: memory.NewTxRunner(),
+		return authtest.Stores{Users: s, Operators: s, Sessions: s, Invitations: s, ServiceAccounts: s, Tx: memtx.NewTxRunner(),
 			NewTenant: func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() }}
 	}, Features: authtest.Features{TimePrecision: 1}})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // BillingUsageStore implements billing.UsageStore in memory.
@@ -105,7 +106,7 @@ func (s *BillingUsageStore) Record(ctx context.Context, tenant eusaas.TenantID, 
 		}
 	}
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, id := range newIDs {
@@ -195,7 +196,7 @@ func (s *BillingUsageStore) PurgeDedup(ctx context.Context, tenant eusaas.Tenant
 		}
 	}
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for id, r := range removed {
@@ -243,7 +244,7 @@ func (s *BillingUsageStore) PseudonymizeAttributes(ctx context.Context, tenant e
 		changes = append(changes, change{r, old})
 	}
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, c := range changes {
@@ -295,7 +296,7 @@ func (s *BillingInvoiceStore) Create(ctx context.Context, inv billing.Invoice) e
 	}
 	m[inv.ID] = billingCopyInvoice(inv)
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		delete(m, inv.ID)
@@ -383,7 +384,7 @@ func (s *BillingInvoiceStore) Update(ctx context.Context, inv billing.Invoice, e
 	nw.CreatedAt, nw.PeriodStart, nw.PeriodEnd = old.CreatedAt, old.PeriodStart, old.PeriodEnd
 	m[inv.ID] = nw
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		m[inv.ID] = old
@@ -400,7 +401,7 @@ func (s *BillingInvoiceStore) NextNumber(ctx context.Context, year int) (int64, 
 	s.counters[year]++
 	n := s.counters[year]
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.counters[year]--
@@ -424,7 +425,7 @@ func (s *BillingInvoiceStore) PseudonymizeIssuer(ctx context.Context, tenant eus
 		}
 	}
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, id := range changed {
@@ -480,7 +481,7 @@ func (s *BillingPriceStore) SetOverride(ctx context.Context, tenant eusaas.Tenan
 	p.Tiers = append([]billing.Tier(nil), p.Tiers...)
 	m[r] = p
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if had {
@@ -503,7 +504,7 @@ func (s *BillingPriceStore) DeleteOverride(ctx context.Context, tenant eusaas.Te
 	delete(m, r)
 	s.mu.Unlock()
 	if had {
-		OnRollback(ctx, func() {
+		memtx.OnRollback(ctx, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			m[r] = old
@@ -531,7 +532,7 @@ func (s *BillingPriceStore) SetTaxRate(ctx context.Context, tenant eusaas.Tenant
 	old, had := s.tax[tenant]
 	s.tax[tenant] = rate
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if had {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // The billing stores take part in GDPR exports and tenant erasure as the billing_* tables of
@@ -119,7 +120,7 @@ func (s *BillingUsageStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.
 	}
 	s.mu.Unlock()
 	if old != nil {
-		OnRollback(ctx, func() {
+		memtx.OnRollback(ctx, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			cur := s.tenants[tenant]
@@ -218,7 +219,7 @@ func (s *BillingInvoiceStore) GDPRDeleteTenant(ctx context.Context, tenant eusaa
 	delete(s.invoices, tenant)
 	s.mu.Unlock()
 	if len(old) > 0 {
-		OnRollback(ctx, func() {
+		memtx.OnRollback(ctx, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			cur := s.invoices[tenant]
@@ -316,7 +317,7 @@ func (s *BillingPriceStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.
 	delete(s.tax, tenant)
 	s.mu.Unlock()
 	if len(oldPrices) > 0 || hadTax {
-		OnRollback(ctx, func() {
+		memtx.OnRollback(ctx, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if len(oldPrices) > 0 {

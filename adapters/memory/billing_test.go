@@ -6,6 +6,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing/billingtest"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 func TestConformanceBilling(t *testing.T) {
@@ -16,7 +17,7 @@ func TestConformanceBilling(t *testing.T) {
 				Usage:     memory.NewBillingUsageStore(),
 				Invoices:  memory.NewBillingInvoiceStore(),
 				Prices:    memory.NewBillingPriceStore(),
-				Tx:        memory.NewTxRunner(),
+				Tx:        memtx.NewTxRunner(),
 				NewTenant: func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
 			}
 		},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // GDPRStore implements gdpr.Store and gdpr.KeyStore in memory.
@@ -57,7 +58,7 @@ func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 	r.Version = 1
 	s.requests[r.ID] = r
 	s.mu.Unlock()
-	OnRollback(ctx, func() { s.mu.Lock(); delete(s.requests, r.ID); s.mu.Unlock() })
+	memtx.OnRollback(ctx, func() { s.mu.Lock(); delete(s.requests, r.ID); s.mu.Unlock() })
 	return nil
 }
 
@@ -93,7 +94,7 @@ func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	r.Version++
 	s.requests[r.ID] = r.Clone()
 	s.mu.Unlock()
-	OnRollback(ctx, func() { s.mu.Lock(); s.requests[r.ID] = old; s.mu.Unlock() })
+	memtx.OnRollback(ctx, func() { s.mu.Lock(); s.requests[r.ID] = old; s.mu.Unlock() })
 	return nil
 }
 
@@ -187,7 +188,7 @@ func (s *GDPRStore) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 	old, had := s.policies[p.TenantID]
 	s.policies[p.TenantID] = p
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if had {
@@ -233,7 +234,7 @@ func (s *GDPRStore) PutHold(ctx context.Context, h gdpr.LegalHold) error {
 	}
 	s.holds[h.ID] = h
 	s.mu.Unlock()
-	OnRollback(ctx, func() { s.mu.Lock(); delete(s.holds, h.ID); s.mu.Unlock() })
+	memtx.OnRollback(ctx, func() { s.mu.Lock(); delete(s.holds, h.ID); s.mu.Unlock() })
 	return nil
 }
 
@@ -250,7 +251,7 @@ func (s *GDPRStore) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id s
 	}
 	delete(s.holds, id)
 	s.mu.Unlock()
-	OnRollback(ctx, func() { s.mu.Lock(); s.holds[id] = h; s.mu.Unlock() })
+	memtx.OnRollback(ctx, func() { s.mu.Lock(); s.holds[id] = h; s.mu.Unlock() })
 	return nil
 }
 
@@ -267,7 +268,7 @@ func (s *GDPRStore) CreateKey(ctx context.Context, k gdpr.Key) error {
 	k.Material = slices.Clone(k.Material)
 	s.keys[k.TenantID] = k
 	s.mu.Unlock()
-	OnRollback(ctx, func() { s.mu.Lock(); delete(s.keys, k.TenantID); s.mu.Unlock() })
+	memtx.OnRollback(ctx, func() { s.mu.Lock(); delete(s.keys, k.TenantID); s.mu.Unlock() })
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/memtx"
 
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
@@ -17,7 +18,7 @@ func TestConformanceGDPR(t *testing.T) {
 		Features: gdprtest.Features{Transactions: true},
 		New: func(t *testing.T) gdprtest.Stores {
 			s := memory.NewGDPRStore()
-			return gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: memory.NewTxRunner()}
+			return gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: memtx.NewTxRunner()}
 		},
 	})
 }
@@ -47,7 +48,7 @@ func TestConformanceGDPRSaga(t *testing.T) {
 		}
 		schemas := &gdprTestSchemas{tables: tables, tenant: tenant, exists: true}
 		return gdprtest.SagaEnv{
-			Stores:       gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: memory.NewTxRunner()},
+			Stores:       gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: memtx.NewTxRunner()},
 			Data:         memory.NewGDPRData(tables),
 			Schemas:      schemas,
 			SchemaExists: func() bool { return schemas.exists || tables.Count(tenant, "users") > 0 },

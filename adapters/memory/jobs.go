@@ -12,6 +12,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // Job states of the memory runner (the names River uses).
@@ -108,20 +109,20 @@ func (r *JobRunner) Enqueue(ctx context.Context, kind string, args any, opts *jo
 	}
 	// Inside a transaction the job waits for the commit: run earlier, it could see the
 	// records enqueued with it uncommitted, or work for a transaction that then rolls back.
-	if InTransaction(ctx) {
+	if memtx.InTransaction(ctx) {
 		rec.State = JobPending
 	}
 	r.mu.Lock()
 	r.jobs = append(r.jobs, rec)
 	r.mu.Unlock()
-	OnCommit(ctx, func() {
+	memtx.OnCommit(ctx, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if rec.State == JobPending {
 			rec.State = JobAvailable
 		}
 	})
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for i, j := range r.jobs {

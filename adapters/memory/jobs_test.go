@@ -12,6 +12,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/jobstest"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 func TestConformanceJobs(t *testing.T) {
@@ -28,7 +29,7 @@ func TestConformanceJobs(t *testing.T) {
 			require.NoError(t, r.Start(context.Background()))
 			t.Cleanup(func() { require.NoError(t, r.Stop(context.Background())) })
 			return jobstest.Instance{
-				Queue: r, Tx: memory.NewTxRunner(), Clock: clock, Advance: clock.Advance,
+				Queue: r, Tx: memtx.NewTxRunner(), Clock: clock, Advance: clock.Advance,
 				Discarded: func(context.Context) ([]jobs.Job, error) {
 					var out []jobs.Job
 					for _, j := range r.Jobs() {
@@ -66,7 +67,7 @@ func TestJobRunnerRetriesDiscardsAndRollsBack(t *testing.T) {
 	reg.Every(jobs.Periodic{Name: "tick", Kind: "ok", Args: "tick", Schedule: jobs.Daily{Hour: 1}})
 	r := memory.NewJobRunner(reg, memory.JobRunnerOptions{Clock: clock})
 
-	tx := memory.NewTxRunner()
+	tx := memtx.NewTxRunner()
 	err := tx.InTx(ctx, func(ctx context.Context) error {
 		require.NoError(t, r.Enqueue(ctx, "ok", "rolled-back", nil))
 		return errors.New("rollback")

@@ -20,6 +20,7 @@ import (
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // Shared fixture of the memory stores' GDPRSource tests (auth_gdpr_test.go,
@@ -405,7 +406,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 	t.Run("TxRollback", func(t *testing.T) {
 		_, src, data, a, _, _ := setup(t)
 		before := memgdprDump(t, ctx, data, a)
-		tx := memory.NewTxRunner()
+		tx := memtx.NewTxRunner()
 		boom := eusaas.E(eusaas.Internal, "boom")
 		err := tx.InTx(ctx, func(ctx context.Context) error {
 			if _, err := src.GDPRDeleteTenant(ctx, a); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -65,7 +66,7 @@ func (s *TenantStore) Create(ctx context.Context, t tenancy.Tenant) error {
 	}
 	s.tenants[t.ID] = tenancyCopy(t)
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		delete(s.tenants, t.ID)
 		s.mu.Unlock()
@@ -153,7 +154,7 @@ func (s *TenantStore) Update(ctx context.Context, t tenancy.Tenant) (tenancy.Ten
 	nt.Version = old.Version + 1
 	s.tenants[t.ID] = nt
 	s.mu.Unlock()
-	OnRollback(ctx, func() {
+	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		s.tenants[t.ID] = old
 		s.mu.Unlock()

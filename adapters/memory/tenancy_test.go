@@ -8,6 +8,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 	"github.com/eusaas/eusaas/tenancy/tenancytest"
 )
@@ -15,7 +16,7 @@ import (
 func TestConformanceTenantStore(t *testing.T) {
 	tenancytest.Run(t, tenancytest.Harness{
 		NewStore: func(t *testing.T) (tenancy.Store, eusaas.TxRunner) {
-			return memory.NewTenantStore(), memory.NewTxRunner()
+			return memory.NewTenantStore(), memtx.NewTxRunner()
 		},
 		Features: tenancytest.Features{Transactions: true},
 	})

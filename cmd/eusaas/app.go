@@ -27,6 +27,7 @@ import (
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -39,7 +40,7 @@ type App struct {
 
 	// Exactly one of db (Postgres mode) or memTx (memory mode) is set.
 	db    *postgres.DB
-	memTx *memory.TxRunner
+	memTx *memtx.TxRunner
 	rdb   *redis.Client // Postgres mode only
 
 	tx     eusaas.TxRunner
@@ -92,7 +93,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 func (a *App) openStores(ctx context.Context) error {
 	if a.cfg.Postgres == nil {
 		a.log.Info("no APP_POSTGRES_* variable set: running on the in-memory adapters; all data is lost when the process exits")
-		a.memTx = memory.NewTxRunner()
+		a.memTx = memtx.NewTxRunner()
 		a.tx = a.memTx
 		a.health = append(a.health, httpapi.HealthCheck{Name: "memory", Required: true, Check: func(context.Context) error { return nil }})
 		return nil

@@ -17,15 +17,15 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/file"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 func TestWireAuditMemory(t *testing.T) {
 	ctx := context.Background()
-	a := &App{log: slog.New(slog.DiscardHandler), memTx: memory.NewTxRunner()}
+	a := &App{log: slog.New(slog.DiscardHandler), memTx: memtx.NewTxRunner()}
 	a.tx = a.memTx
 	svc, err := a.wireAudit(ctx, AuditConfig{CheckpointEvery: 2, CheckpointEach: 3600e9})
 	require.NoError(t, err)

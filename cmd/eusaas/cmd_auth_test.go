@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -51,7 +51,7 @@ func TestKeysGenerate(t *testing.T) {
 func authTestApp(t *testing.T, cfg Config, memoryMode bool) *App {
 	a := &App{cfg: cfg, log: slog.New(slog.DiscardHandler)}
 	if memoryMode {
-		a.memTx = memory.NewTxRunner()
+		a.memTx = memtx.NewTxRunner()
 		a.tx = a.memTx
 	} else {
 		a.db = &postgres.DB{} // never reached: the key check comes first

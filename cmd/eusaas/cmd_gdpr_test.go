@@ -21,6 +21,7 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -38,7 +39,7 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	dir := t.TempDir()
 	cfg, err := loadGDPRConfig(env(map[string]string{"APP_GDPR_ARCHIVE_DIR": dir, "APP_PUBLIC_URL": "https://eu.example"}))
 	require.NoError(t, err)
-	tx := memory.NewTxRunner()
+	tx := memtx.NewTxRunner()
 	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
 	jr := newJobRuntime(nil, eusaas.SystemClock)
 	reg := prometheus.NewRegistry()
@@ -108,7 +109,7 @@ func TestRunJobsStopsWithContext(t *testing.T) {
 // runner, and the audit chain holds the intent and completion entries and still verifies.
 func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 	ctx := context.Background()
-	tx := memory.NewTxRunner()
+	tx := memtx.NewTxRunner()
 	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
 	acfg, err := LoadAuditConfig(env(nil))
 	require.NoError(t, err)
@@ -186,7 +187,7 @@ func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 // grace), leaves younger ones, and the chain still verifies.
 func TestGDPRAuditRetention(t *testing.T) {
 	ctx := context.Background()
-	tx := memory.NewTxRunner()
+	tx := memtx.NewTxRunner()
 	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
 	acfg, err := LoadAuditConfig(env(nil))
 	require.NoError(t, err)
@@ -233,7 +234,7 @@ func TestGDPRAuditRetention(t *testing.T) {
 // entries about them, with other persons' personal values withheld; the rest of the log not.
 func TestGDPRAuditSubjectEntries(t *testing.T) {
 	ctx := context.Background()
-	tx := memory.NewTxRunner()
+	tx := memtx.NewTxRunner()
 	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
 	acfg, err := LoadAuditConfig(env(nil))
 	require.NoError(t, err)

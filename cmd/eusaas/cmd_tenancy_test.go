@@ -14,9 +14,9 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -76,7 +76,7 @@ func TestTenancyMigrateNeedsPostgres(t *testing.T) {
 
 func TestTenancyWiringMemory(t *testing.T) {
 	ctx := context.Background()
-	tx := memory.NewTxRunner()
+	tx := memtx.NewTxRunner()
 	a := &App{log: slog.New(slog.DiscardHandler), memTx: tx, tx: tx}
 	svc, err := a.wireTenancy(nil, nil)
 	require.NoError(t, err)

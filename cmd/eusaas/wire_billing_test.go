@@ -12,17 +12,17 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 // TestWireBillingMemory wires billing on the memory stores and checks the routes answer
 // and that tenant-scoped requests are metered as API_CALLS (flushed when the App closes).
 func TestWireBillingMemory(t *testing.T) {
 	h := httpapitest.New(t)
-	a := &App{log: slog.New(slog.DiscardHandler), memTx: memory.NewTxRunner(), server: h.Server}
+	a := &App{log: slog.New(slog.DiscardHandler), memTx: memtx.NewTxRunner(), server: h.Server}
 	a.tx = a.memTx
 	a.jobs = newJobRuntime(nil, eusaas.SystemClock)
 	tn := h.NewTenant()

@@ -17,6 +17,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 func main() {
@@ -31,7 +32,7 @@ func main() {
 func run(ctx context.Context, w io.Writer, now time.Time) error {
 	clock := eusaas.NewFakeClock(now)
 	svc := billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: clock, Tx: memory.NewTxRunner()})
+		billing.Options{Clock: clock, Tx: memtx.NewTxRunner()})
 	tenant := eusaas.NewTenantID()
 
 	// Two weeks of CPU use (varying by day) and API calls, then a batch with a retried event and a bad

@@ -1,4 +1,4 @@
-package memory_test
+package memtx_test
 
 import (
 	"context"
@@ -7,17 +7,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/memtx"
 )
 
 func TestTxRunnerRollsBackInReverse(t *testing.T) {
-	r := memory.NewTxRunner()
+	r := memtx.NewTxRunner()
 	var got []int
 	boom := errors.New("boom")
 	err := r.InTx(context.Background(), func(ctx context.Context) error {
-		memory.OnRollback(ctx, func() { got = append(got, 1) })
+		memtx.OnRollback(ctx, func() { got = append(got, 1) })
 		return r.InTx(ctx, func(ctx context.Context) error { // nested joins
-			memory.OnRollback(ctx, func() { got = append(got, 2) })
+			memtx.OnRollback(ctx, func() { got = append(got, 2) })
 			return boom
 		})
 	})
@@ -26,7 +26,7 @@ func TestTxRunnerRollsBackInReverse(t *testing.T) {
 
 	got = nil
 	require.NoError(t, r.InTx(context.Background(), func(ctx context.Context) error {
-		memory.OnRollback(ctx, func() { got = append(got, 1) })
+		memtx.OnRollback(ctx, func() { got = append(got, 1) })
 		return nil
 	}))
 	require.Empty(t, got, "a committed transaction runs no undo")
@@ -35,6 +35,6 @@ func TestTxRunnerRollsBackInReverse(t *testing.T) {
 func TestTxRunnerCanceledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := memory.NewTxRunner().InTx(ctx, func(context.Context) error { return nil })
+	err := memtx.NewTxRunner().InTx(ctx, func(context.Context) error { return nil })
 	require.ErrorIs(t, err, context.Canceled)
 }

@@ -1,4 +1,4 @@
-package memory
+package memtx
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"github.com/eusaas/eusaas"
 )
 
-// TxRunner implements eusaas.TxRunner for the memory stores. Transactions are serialised
+// TxRunner implements eusaas.TxRunner for the in-memory stores of every module. Transactions are serialised
 // with one mutex (so two transactions never interleave) and rolled back with an undo log:
 // every store mutation made with a transactional context registers its inverse with
 // OnRollback, and a failed transaction runs the inverses newest first.
