@@ -403,7 +403,7 @@ func (a *App) projectedTotal(ctx context.Context, id eusaas.TenantID, now time.T
 
 // serve runs the HTTP server until ctx is canceled, then drains in-flight requests for at
 // most 10 s.
-func (m *Main) serve(ctx context.Context, args []string) error {
+func (m *Main) serve(ctx context.Context) error {
 	cfg, err := LoadConfig(m.Getenv)
 	if err != nil {
 		return err
@@ -458,7 +458,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 }
 
 // worker runs only the background job workers (Postgres mode: River), until ctx ends.
-func cmdWorker(ctx context.Context, m *Main, args []string) error {
+func cmdWorker(ctx context.Context, m *Main) error {
 	cfg, err := LoadConfig(m.Getenv)
 	if err != nil {
 		return err

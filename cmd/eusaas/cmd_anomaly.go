@@ -4,51 +4,52 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"sort"
 
 	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
 
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/anomaly/anomalyeval"
 )
 
-const anomalyUsage = `usage:
-  eusaas anomaly scan                 scan every ACTIVE tenant's costs now (server configuration)
-  eusaas anomaly eval [--nab DIR] [--seed N] [--tenants N] [--days N] [--min-impact EUR] [--out FILE]
-                                      evaluate the detectors on NAB data (when --nab is given) and
-                                      on seeded synthetic daily costs; prints a Markdown report
-`
-
-// cmdAnomaly runs "anomaly scan" and "anomaly eval".
-func cmdAnomaly(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(m.Stderr, anomalyUsage)
-		return errors.New("anomaly: missing subcommand")
+func (m *Main) anomalyScanCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "scan",
+		Short: "scan every ACTIVE tenant's costs now (server configuration)",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return anomalyScan(cmd.Context(), m) },
 	}
-	switch args[0] {
-	case "scan":
-		return anomalyScanCommand(ctx, m, args[1:])
-	case "eval":
-		return anomalyEvalCommand(ctx, m, args[1:])
-	case "help", "-h", "--help":
-		fmt.Fprint(m.Stdout, anomalyUsage)
-		return nil
-	}
-	fmt.Fprint(m.Stderr, anomalyUsage)
-	return fmt.Errorf("anomaly: unknown subcommand %q", args[0])
 }
 
-func anomalyScanCommand(ctx context.Context, m *Main, args []string) error {
-	fs := flag.NewFlagSet("anomaly scan", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() { fmt.Fprint(m.Stderr, anomalyUsage) }
-	if err := fs.Parse(args); err != nil {
-		return err
+// anomalyEvalFlags are `anomaly eval`'s options.
+type anomalyEvalFlags struct {
+	nab, minImpact, out string
+	seed                uint64
+	tenants, days       int
+}
+
+func (m *Main) anomalyEvalCommand() *cobra.Command {
+	var f anomalyEvalFlags
+	c := &cobra.Command{
+		Use:   "eval",
+		Short: "evaluate the detectors on NAB data (with --nab) and on seeded synthetic daily costs; prints a Markdown report",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return anomalyEval(cmd.Context(), m, f) },
 	}
+	c.Flags().StringVar(&f.nab, "nab", "", "NAB directory (data/, labels/, config/); empty: synthetic only")
+	c.Flags().Uint64Var(&f.seed, "seed", 1, "synthetic generator seed")
+	c.Flags().IntVar(&f.tenants, "tenants", 200, "synthetic tenants (1..100000)")
+	c.Flags().IntVar(&f.days, "days", 182, "synthetic days per tenant (30..3650)")
+	c.Flags().StringVar(&f.minImpact, "min-impact", "5", "minimum impact in EUR (dual gate) on synthetic data")
+	c.Flags().StringVar(&f.out, "out", "", "also write the report to this file")
+	return c
+}
+
+func anomalyScan(ctx context.Context, m *Main) error {
 	cfg, err := LoadConfig(m.Getenv)
 	if err != nil {
 		return err
@@ -103,32 +104,20 @@ func RunAnomalyScan(ctx context.Context, sc *anomaly.Scanner, out io.Writer) err
 	return nil
 }
 
-func anomalyEvalCommand(ctx context.Context, m *Main, args []string) error {
-	fs := flag.NewFlagSet("anomaly eval", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() { fmt.Fprint(m.Stderr, anomalyUsage) }
-	nab := fs.String("nab", "", "NAB directory (data/, labels/, config/); empty: synthetic only")
-	seed := fs.Uint64("seed", 1, "synthetic generator seed")
-	tenants := fs.Int("tenants", 200, "synthetic tenants")
-	days := fs.Int("days", 182, "synthetic days per tenant")
-	minImpact := fs.String("min-impact", "5", "minimum impact in EUR (dual gate) on synthetic data")
-	outPath := fs.String("out", "", "also write the report to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
+func anomalyEval(ctx context.Context, m *Main, f anomalyEvalFlags) error {
+	if f.tenants < 1 || f.tenants > 100000 || f.days < 30 || f.days > 3650 {
+		return usageErrorf("anomaly eval: --tenants must be 1..100000 and --days 30..3650")
 	}
-	if *tenants < 1 || *tenants > 100000 || *days < 30 || *days > 3650 {
-		return errors.New("anomaly eval: --tenants must be 1..100000 and --days 30..3650")
-	}
-	mi, err := decimal.NewFromString(*minImpact)
+	mi, err := decimal.NewFromString(f.minImpact)
 	if err != nil || mi.IsNegative() {
-		return errors.New("anomaly eval: --min-impact must be a non-negative decimal")
+		return usageErrorf("anomaly eval: --min-impact must be a non-negative decimal")
 	}
-	o := anomalyeval.Options{Synth: anomalyeval.SynthConfig{Seed: *seed, Tenants: *tenants, Days: *days}, MinImpact: mi}
-	if *nab != "" {
-		if st, err := os.Stat(*nab); err != nil || !st.IsDir() {
-			return fmt.Errorf("anomaly eval: --nab %s is not a directory", *nab)
+	o := anomalyeval.Options{Synth: anomalyeval.SynthConfig{Seed: f.seed, Tenants: f.tenants, Days: f.days}, MinImpact: mi}
+	if f.nab != "" {
+		if st, err := os.Stat(f.nab); err != nil || !st.IsDir() {
+			return usageErrorf("anomaly eval: --nab %s is not a directory", f.nab)
 		}
-		o.NAB, o.NABLabel = os.DirFS(*nab), *nab
+		o.NAB, o.NABLabel = os.DirFS(f.nab), f.nab
 	}
 	rep, err := anomalyeval.Evaluate(ctx, o)
 	if err != nil {
@@ -136,8 +125,8 @@ func anomalyEvalCommand(ctx context.Context, m *Main, args []string) error {
 	}
 	md := rep.Markdown()
 	fmt.Fprint(m.Stdout, md)
-	if *outPath != "" {
-		if err := os.WriteFile(*outPath, []byte(md), 0o644); err != nil {
+	if f.out != "" {
+		if err := os.WriteFile(f.out, []byte(md), 0o644); err != nil {
 			return fmt.Errorf("anomaly eval: %w", err)
 		}
 	}

@@ -8,11 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/spf13/cobra"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/file"
@@ -23,41 +24,32 @@ import (
 // errAuditFindings makes `eusaas audit verify` exit non-zero after it printed its report.
 var errAuditFindings = errors.New("audit verification found tampering")
 
-const auditUsage = `usage:
-  eusaas audit verify [--tenant ID] [--public-key FILE]
-      verify every audit chain (or only the tenant's) in the Postgres database named by
-      APP_POSTGRES_*; exits 1 when any chain has a finding
-  eusaas audit keygen
-      print a new checkpoint signing key (for APP_AUDIT_SIGNING_KEY) and its public key
-`
-
-// cmdAudit is `eusaas audit ...`. The lead names it in commands(): "audit": cmdAudit.
-func cmdAudit(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(m.Stderr, auditUsage)
-		return &ConfigError{"audit", "missing subcommand (verify or keygen)"}
+func (m *Main) auditVerifyCommand() *cobra.Command {
+	var tenant, keyFile string
+	c := &cobra.Command{
+		Use:   "verify",
+		Short: "verify every audit chain (or one tenant's); exits 1 when any chain has a finding",
+		Long: `Verifies every audit chain (or only the tenant's) in the Postgres database named by
+APP_POSTGRES_*: the hash chain, the signed checkpoints, and the checkpoint sink's copies.
+Exits 1 when any chain has a finding.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return auditVerify(cmd.Context(), m, tenant, keyFile) },
 	}
-	switch args[0] {
-	case "verify":
-		return auditVerifyCmd(ctx, m, args[1:])
-	case "keygen":
-		return auditKeygenCmd(m.Stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(m.Stdout, auditUsage)
-		return nil
-	}
-	fmt.Fprint(m.Stderr, auditUsage)
-	return &ConfigError{"audit", fmt.Sprintf("unknown subcommand %q", args[0])}
+	c.Flags().StringVar(&tenant, "tenant", "", "verify only this tenant's chain (a tenant id; "+audit.PlatformChain.String()+" is the platform chain)")
+	c.Flags().StringVar(&keyFile, "public-key", "", "PEM public key of the checkpoints (default: derived from APP_AUDIT_SIGNING_KEY, else APP_AUDIT_CHECKPOINT_DIR/"+file.PublicKeyFile+")")
+	return c
 }
 
-func auditVerifyCmd(ctx context.Context, m *Main, args []string) error {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	tenantFlag := fs.String("tenant", "", "verify only this tenant's chain (a tenant id; 00000000-0000-0000-0000-000000000000 is the platform chain)")
-	keyFile := fs.String("public-key", "", "PEM public key of the checkpoints (default: derived from APP_AUDIT_SIGNING_KEY, else APP_AUDIT_CHECKPOINT_DIR/"+file.PublicKeyFile+")")
-	if err := fs.Parse(args); err != nil {
-		return err
+func (m *Main) auditKeygenCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "keygen",
+		Short: "print a new checkpoint signing key (for APP_AUDIT_SIGNING_KEY) and its public key",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return auditKeygenCmd(m.Stdout) },
 	}
+}
+
+func auditVerify(ctx context.Context, m *Main, tenantFlag, keyFile string) error {
 	cfg, err := LoadConfig(m.Getenv)
 	if err != nil {
 		return err
@@ -69,7 +61,7 @@ func auditVerifyCmd(ctx context.Context, m *Main, args []string) error {
 	if cfg.Postgres == nil {
 		return &ConfigError{"APP_POSTGRES_HOST", "audit verify reads the Postgres audit log: set APP_POSTGRES_* (memory mode keeps nothing to verify)"}
 	}
-	pub, err := auditPublicKey(*keyFile, acfg)
+	pub, err := auditPublicKey(keyFile, acfg)
 	if err != nil {
 		return err
 	}
@@ -88,10 +80,10 @@ func auditVerifyCmd(ctx context.Context, m *Main, args []string) error {
 		v.Source = sink
 	}
 	var chains []eusaas.TenantID
-	if *tenantFlag != "" {
-		id, err := eusaas.ParseTenantID(*tenantFlag)
-		if err != nil && *tenantFlag != audit.PlatformChain.String() {
-			return &ConfigError{"--tenant", "must be a tenant id (UUID)"}
+	if tenantFlag != "" {
+		id, err := eusaas.ParseTenantID(tenantFlag)
+		if err != nil && tenantFlag != audit.PlatformChain.String() {
+			return usageErrorf("--tenant must be a tenant id (UUID)")
 		}
 		chains = []eusaas.TenantID{id}
 	} else if chains, err = store.Chains(ctx); err != nil {

@@ -1,44 +1,50 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/eusaas/eusaas/auth"
 )
 
-// keysCommand implements "eusaas keys generate": it writes an RS256 key pair as PEM files
+// keysGenerateCommand is "eusaas keys generate": it writes an RS256 key pair as PEM files
 // for APP_JWT_PRIVATE_KEY(_FILE) and APP_JWT_PUBLIC_KEY(_FILE).
-func keysCommand(_ context.Context, m *Main, args []string) error {
-	if len(args) == 0 || args[0] != "generate" {
-		return errors.New("usage: eusaas keys generate [--dir DIR] [--bits 3072] [--force]")
+func (m *Main) keysGenerateCommand() *cobra.Command {
+	var dir string
+	var bits int
+	var force bool
+	c := &cobra.Command{
+		Use:   "generate",
+		Short: "write an RS256 key pair (jwt-private.pem, jwt-public.pem)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bits < auth.MinRSABits || bits > 8192 {
+				return usageErrorf("--bits must be between %d and 8192", auth.MinRSABits)
+			}
+			return keysGenerate(m, dir, bits, force)
+		},
 	}
-	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	dir := fs.String("dir", ".", "directory to write jwt-private.pem and jwt-public.pem into")
-	bits := fs.Int("bits", 3072, "RSA modulus size (at least 2048)")
-	force := fs.Bool("force", false, "overwrite existing files")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if *bits < auth.MinRSABits || *bits > 8192 {
-		return fmt.Errorf("--bits must be between %d and 8192", auth.MinRSABits)
-	}
-	priv, pub := filepath.Join(*dir, "jwt-private.pem"), filepath.Join(*dir, "jwt-public.pem")
-	if !*force {
+	c.Flags().StringVar(&dir, "dir", ".", "directory to write jwt-private.pem and jwt-public.pem into")
+	c.Flags().IntVar(&bits, "bits", 3072, "RSA modulus size (at least 2048)")
+	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	return c
+}
+
+func keysGenerate(m *Main, dir string, bits int, force bool) error {
+	priv, pub := filepath.Join(dir, "jwt-private.pem"), filepath.Join(dir, "jwt-public.pem")
+	if !force {
 		for _, p := range []string{priv, pub} {
 			if _, err := os.Stat(p); err == nil {
 				return fmt.Errorf("%s exists; pass --force to replace it (tokens signed with the old key then stop verifying unless its public key stays in APP_JWT_PUBLIC_KEY)", p)
 			}
 		}
 	}
-	key, err := rsa.GenerateKey(rand.Reader, *bits)
+	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		return err
 	}
@@ -50,7 +56,7 @@ func keysCommand(_ context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	// The private key is readable by its owner only.

@@ -1,73 +1,62 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/eusaas/eusaas/gdpr"
 )
 
-const gdprUsage = `usage: eusaas gdpr <subcommand>
-
-subcommands:
-  verify-export [-public-key BASE64] FILE
-      verify an export archive offline: the Ed25519 signature of manifest.json and the
-      SHA-256 and size of every file it lists. Without -public-key the key named in the
-      manifest is used and printed: compare it with GET /api/v1/gdpr/signing-key.
-  keygen
-      print a new APP_GDPR_SIGNING_KEY (base64 Ed25519 seed) and its public key
-`
-
-// gdprCommand is `eusaas gdpr ...`.
-func gdprCommand(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(m.Stderr, gdprUsage)
-		return flag.ErrHelp
+func (m *Main) gdprVerifyExportCommand() *cobra.Command {
+	var pub string
+	c := &cobra.Command{
+		Use:   "verify-export FILE",
+		Short: "verify an export archive offline (signature of manifest.json, SHA-256 and size of every file)",
+		Long: `Verifies an export archive offline: the Ed25519 signature of manifest.json and the SHA-256 and
+size of every file it lists. Without --public-key the key named in the manifest is used and
+printed: compare it with GET /api/v1/gdpr/signing-key. Exits 1 when verification fails.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error { return gdprVerifyExport(m, a[0], pub) },
 	}
-	switch args[0] {
-	case "verify-export":
-		return gdprVerifyExport(m, args[1:])
-	case "keygen":
-		pub, priv, err := ed25519.GenerateKey(nil)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(m.Stdout, "APP_GDPR_SIGNING_KEY=%s\npublic key: %s\n",
-			base64.StdEncoding.EncodeToString(priv.Seed()), base64.StdEncoding.EncodeToString(pub))
-		return nil
+	c.Flags().StringVar(&pub, "public-key", "", "base64 Ed25519 public key (GET /api/v1/gdpr/signing-key)")
+	return c
+}
+
+func (m *Main) gdprKeygenCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "keygen",
+		Short: "print a new APP_GDPR_SIGNING_KEY (base64 Ed25519 seed) and its public key",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pub, priv, err := ed25519.GenerateKey(nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "APP_GDPR_SIGNING_KEY=%s\npublic key: %s\n",
+				base64.StdEncoding.EncodeToString(priv.Seed()), base64.StdEncoding.EncodeToString(pub))
+			return nil
+		},
 	}
-	fmt.Fprint(m.Stderr, gdprUsage)
-	return fmt.Errorf("gdpr: unknown subcommand %q", args[0])
 }
 
 // errVerifyFailed makes the exit status 1 after the failure was printed.
 var errVerifyFailed = errors.New("export archive verification failed")
 
-func gdprVerifyExport(m *Main, args []string) error {
-	fs := flag.NewFlagSet("gdpr verify-export", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	pubText := fs.String("public-key", "", "base64 Ed25519 public key (GET /api/v1/gdpr/signing-key)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprint(m.Stderr, gdprUsage)
-		return flag.ErrHelp
-	}
+func gdprVerifyExport(m *Main, path, pubText string) error {
 	var pub ed25519.PublicKey
-	if *pubText != "" {
-		b, err := base64.StdEncoding.DecodeString(*pubText)
+	if pubText != "" {
+		b, err := base64.StdEncoding.DecodeString(pubText)
 		if err != nil || len(b) != ed25519.PublicKeySize {
-			return &ConfigError{"-public-key", "must be a base64 32-byte Ed25519 public key"}
+			return usageErrorf("--public-key must be a base64 32-byte Ed25519 public key")
 		}
 		pub = b
 	}
-	f, err := os.Open(fs.Arg(0))
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	pub := base64.StdEncoding.EncodeToString(svc.PublicKey())
 	var out, errOut bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: env(nil)}
-	require.Equal(t, 0, m.Run(ctx, []string{"gdpr", "verify-export", "-public-key", pub, file}), errOut.String())
+	require.Equal(t, 0, m.Run(ctx, []string{"gdpr", "verify-export", "--public-key", pub, file}), errOut.String())
 	require.Contains(t, out.String(), "OK: tenant "+tenant.String())
 	require.Contains(t, out.String(), "data/users.json")
 
@@ -74,10 +74,10 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.zip")
 	require.NoError(t, os.WriteFile(bad, body, 0o600))
 	out.Reset()
-	require.Equal(t, 1, m.Run(ctx, []string{"gdpr", "verify-export", "-public-key", pub, bad}))
+	require.Equal(t, 1, m.Run(ctx, []string{"gdpr", "verify-export", "--public-key", pub, bad}))
 	require.Contains(t, out.String(), "FAILED")
 
-	require.Equal(t, 2, m.Run(ctx, []string{"gdpr", "verify-export", "-public-key", "nope", file}))
+	require.Equal(t, 2, m.Run(ctx, []string{"gdpr", "verify-export", "--public-key", "nope", file}))
 }
 
 func TestMigrateJobsIdempotent(t *testing.T) {

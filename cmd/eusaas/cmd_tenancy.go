@@ -2,35 +2,42 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/eusaas/eusaas/adapters/postgres"
 )
 
-const tenancyMigrateUsage = `usage:
-  eusaas migrate                              apply the platform migrations
-  eusaas migrate tenants [--concurrency N]    bring every tenant schema to the latest version
-`
+// migrateCommand is `eusaas migrate` (platform schema and job queue) with its subcommand
+// `migrate tenants` (every tenant schema). Both need Postgres (APP_POSTGRES_*).
+func (m *Main) migrateCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "migrate",
+		Short: "apply the platform migrations (and the job queue's)",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return m.migratePlatform(cmd.Context()) },
+	}
+	var concurrency int
+	tenants := &cobra.Command{
+		Use:   "tenants",
+		Short: "bring every tenant schema to the latest version",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if concurrency < 1 || concurrency > 64 {
+				return usageErrorf("migrate tenants: --concurrency must be between 1 and 64")
+			}
+			return m.migrateTenants(cmd.Context(), concurrency)
+		},
+	}
+	tenants.Flags().IntVar(&concurrency, "concurrency", 4, "tenant schemas migrated at the same time (1..64)")
+	c.AddCommand(tenants)
+	return c
+}
 
-// cmdMigrate runs "migrate" (platform schema) and "migrate tenants" (every tenant schema).
-// Both need Postgres (APP_POSTGRES_*).
-func cmdMigrate(ctx context.Context, m *Main, args []string) error {
-	if len(args) > 0 && args[0] == "tenants" {
-		return tenancyMigrateTenants(ctx, m, args[1:])
-	}
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() { fmt.Fprint(m.Stderr, tenancyMigrateUsage) }
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("migrate: unexpected argument %q", fs.Arg(0))
-	}
+func (m *Main) migratePlatform(ctx context.Context) error {
 	db, err := tenancyOpenDB(ctx, m)
 	if err != nil {
 		return err
@@ -48,17 +55,7 @@ func cmdMigrate(ctx context.Context, m *Main, args []string) error {
 	return nil
 }
 
-func tenancyMigrateTenants(ctx context.Context, m *Main, args []string) error {
-	fs := flag.NewFlagSet("migrate tenants", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() { fmt.Fprint(m.Stderr, tenancyMigrateUsage) }
-	concurrency := fs.Int("concurrency", 4, "tenant schemas migrated at the same time")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *concurrency < 1 || *concurrency > 64 {
-		return fmt.Errorf("migrate tenants: --concurrency must be between 1 and 64")
-	}
+func (m *Main) migrateTenants(ctx context.Context, concurrency int) error {
 	db, err := tenancyOpenDB(ctx, m)
 	if err != nil {
 		return err
@@ -68,7 +65,7 @@ func tenancyMigrateTenants(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := TenancyMigrateTenants(ctx, schemas, *concurrency, m.Stdout)
+	res, err := TenancyMigrateTenants(ctx, schemas, concurrency, m.Stdout)
 	if err != nil {
 		return err
 	}

@@ -63,8 +63,8 @@ func TestTenancyMigrateCommands(t *testing.T) {
 	require.Contains(t, out.String(), "applied [9999]")
 	require.Contains(t, out.String(), "3 schemas migrated, 0 failed")
 
-	require.Equal(t, 1, m.Run(ctx, []string{"migrate", "tenants", "--concurrency", "0"}))
-	require.Equal(t, 1, m.Run(ctx, []string{"migrate", "bogus"}))
+	require.Equal(t, 2, m.Run(ctx, []string{"migrate", "tenants", "--concurrency", "0"}))
+	require.Equal(t, 2, m.Run(ctx, []string{"migrate", "bogus"}))
 }
 
 func TestTenancyMigrateNeedsPostgres(t *testing.T) {
