@@ -194,3 +194,14 @@ func FieldsOf(err error) []FieldViolation {
 	}
 	return nil
 }
+
+// Errors shared on purpose by several modules: one code, one meaning, wherever it comes from.
+var (
+	// ErrTenantNotFound: no tenant with that id or slug (or one the caller may not see).
+	ErrTenantNotFound = Sentinel(NotFound, "tenant_not_found", "tenant not found")
+	// ErrPreconditionFailed: a conditional write (If-Match) saw another version than the
+	// caller read. The HTTP layer answers it with 412, matched with errors.Is, never by code.
+	ErrPreconditionFailed = Sentinel(FailedPrecondition, "precondition_failed",
+		"the resource has changed since it was read (If-Match does not match its ETag)")
+)
+

@@ -26,7 +26,7 @@ var (
 	// ErrInvalidInvitation: the invitation is unknown, used, expired or for another email.
 	ErrInvalidInvitation = eusaas.Sentinel(eusaas.PermissionDenied, "invalid_invitation", "invitation is invalid, used or expired")
 	// ErrTenantNotFound: the X-Tenant-ID header names no usable tenant.
-	ErrTenantNotFound = eusaas.Sentinel(eusaas.NotFound, "tenant_not_found", "tenant not found")
+	ErrTenantNotFound = eusaas.ErrTenantNotFound
 	// ErrTenantInactive: the tenant exists but is not ACTIVE (suspended).
 	ErrTenantInactive = eusaas.Sentinel(eusaas.PermissionDenied, "tenant_inactive", "tenant is not active")
 	// ErrTenantUserLimit: the tenant already has settings.max_users users. FailedPrecondition

@@ -5,14 +5,14 @@ import "github.com/eusaas/eusaas"
 // Errors of the tenancy module. Compare with errors.Is; messages are refined with Withf.
 var (
 	// ErrNotFound: no tenant with that id or slug.
-	ErrNotFound = eusaas.Sentinel(eusaas.NotFound, "tenant_not_found", "tenant not found")
+	ErrNotFound = eusaas.ErrTenantNotFound
 	// ErrSlugTaken: another live tenant already uses the slug.
 	ErrSlugTaken = eusaas.Sentinel(eusaas.AlreadyExists, "slug_taken", "slug is already in use")
 	// ErrInvalidTransition: the lifecycle does not allow the change from the current status.
 	// The message names the current status.
 	ErrInvalidTransition = eusaas.Sentinel(eusaas.FailedPrecondition, "invalid_transition", "invalid status transition")
 	// ErrPreconditionFailed: the caller's If-Match version is not the stored version (HTTP 412).
-	ErrPreconditionFailed = eusaas.Sentinel(eusaas.Aborted, "precondition_failed", "the tenant was changed since it was read")
+	ErrPreconditionFailed = eusaas.ErrPreconditionFailed.With("the tenant was changed since it was read")
 	// ErrVersionConflict is what a Store returns when a compare-and-swap update finds another
 	// version than the one it was given. The service retries its own read-modify-write
 	// cycles on it and turns it into ErrPreconditionFailed for a caller's If-Match.

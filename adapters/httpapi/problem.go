@@ -90,14 +90,10 @@ var kindStatus = map[eusaas.Kind]int{
 	eusaas.Internal:           http.StatusInternalServerError,
 }
 
-// codePreconditionFailed is the error code that maps to 412 (a stale If-Match): it is a
-// FailedPrecondition kind, but HTTP has a dedicated status for it.
-const codePreconditionFailed = "precondition_failed"
-
 // ErrPreconditionFailed is returned when an If-Match header does not match the resource's
-// current ETag.
-var ErrPreconditionFailed = eusaas.Sentinel(eusaas.FailedPrecondition, codePreconditionFailed,
-	"the resource has changed since it was read (If-Match does not match its ETag)")
+// current ETag: the root sentinel, which ProblemFor answers with 412 (a FailedPrecondition
+// kind, for which HTTP has a dedicated status).
+var ErrPreconditionFailed = eusaas.ErrPreconditionFailed
 
 // RetryAfter attaches a Retry-After hint to an error; the problem response carries the header.
 type RetryAfter struct {
@@ -141,7 +137,7 @@ func ProblemFor(ctx context.Context, err error) *Problem {
 		status = http.StatusInternalServerError
 	}
 	code := eusaas.CodeOf(err)
-	if code == codePreconditionFailed {
+	if errors.Is(err, eusaas.ErrPreconditionFailed) {
 		status = http.StatusPreconditionFailed
 	}
 	detail := eusaas.MessageOf(err)

@@ -209,7 +209,7 @@ var (
 	errUnauthenticated = eusaas.Sentinel(eusaas.Unauthenticated, "unauthenticated", "authentication required")
 	errForbidden       = eusaas.Sentinel(eusaas.PermissionDenied, "permission_denied", "permission denied")
 	errSuspended       = eusaas.Sentinel(eusaas.PermissionDenied, "tenant_suspended", "the tenant is suspended")
-	errTenantNotFound  = eusaas.Sentinel(eusaas.NotFound, "tenant_not_found", "tenant not found")
+	errTenantNotFound  = eusaas.ErrTenantNotFound
 	errRateLimited     = eusaas.Sentinel(eusaas.ResourceExhausted, "rate_limited", "the tenant's API rate limit is reached")
 )
 

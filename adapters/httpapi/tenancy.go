@@ -162,7 +162,7 @@ type tenancyPatchInput struct {
 
 // errTenancyOperatorOnly refuses tenant users the fields that are the platform's to set:
 // the plan and its quotas.
-var errTenancyOperatorOnly = eusaas.Sentinel(eusaas.PermissionDenied, "permission_denied", "permission denied")
+var errTenancyOperatorOnly = errForbidden.With("only platform operators set the tier and quotas")
 
 // RegisterTenancy adds the seven tenant endpoints. Operators manage every tenant; a tenant's
 // OWNER and ADMIN read and patch their own (name, metadata and the tenant-side settings —
