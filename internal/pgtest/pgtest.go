@@ -1,6 +1,7 @@
 // Package pgtest gives each test its own PostgreSQL database.
 //
-// The server is found from APP_TEST_POSTGRES_URL, else at 127.0.0.1:5432 (user postgres),
+// Database names start with APP_TEST_DB_PREFIX (default "eusaas_test_") followed by random
+// hex; the server is found from APP_TEST_POSTGRES_URL, else at 127.0.0.1:5432 (user postgres),
 // else started with testcontainers-go when a Docker engine is reachable; otherwise the test
 // fails saying how to provide one. With `go test -short` tests that need Postgres are skipped.
 package pgtest
@@ -97,6 +98,26 @@ func ping(u string) error {
 	return conn.Close(ctx)
 }
 
+// DefaultDBPrefix starts the name of every database the tests create.
+const DefaultDBPrefix = "eusaas_test_"
+
+// DBPrefix is the prefix of the databases tests create: APP_TEST_DB_PREFIX when set (a
+// lower-case identifier of at most 40 characters, so runs sharing one server, e.g. two CI
+// jobs, never drop each other's databases), else DefaultDBPrefix. Tests only ever drop
+// databases they created, by their full random name.
+func DBPrefix() string {
+	p := os.Getenv("APP_TEST_DB_PREFIX")
+	if p == "" || len(p) > 40 {
+		return DefaultDBPrefix
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return DefaultDBPrefix
+		}
+	}
+	return p
+}
+
 // URL creates a fresh, empty database for the test, drops it when the test ends and returns
 // its connection string.
 func URL(t testing.TB) string {
@@ -104,7 +125,7 @@ func URL(t testing.TB) string {
 	base := BaseURL(t)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	name := "eusaas_test_" + hex.EncodeToString(b[:])
+	name := DBPrefix() + hex.EncodeToString(b[:])
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

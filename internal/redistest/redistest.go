@@ -79,7 +79,8 @@ func ping(u string) error {
 	return c.Ping(ctx).Err()
 }
 
-// Client returns a client and a unique key prefix ("test:<random>:"). Adapters under test
+// Client returns a client and a unique key prefix ("test:<random>:", or APP_TEST_REDIS_PREFIX
+// instead of "test:"; the database is the one APP_TEST_REDIS_URL names, e.g. /5). Adapters under test
 // must be configured with the prefix; every key under it is deleted when the test ends.
 func Client(t testing.TB) (*redis.Client, string) {
 	t.Helper()
@@ -90,7 +91,11 @@ func Client(t testing.TB) (*redis.Client, string) {
 	c := redis.NewClient(opt)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	prefix := "test:" + hex.EncodeToString(b[:]) + ":"
+	base := os.Getenv("APP_TEST_REDIS_PREFIX") // e.g. "ci42:" to tell one run's keys from another's
+	if base == "" {
+		base = "test:"
+	}
+	prefix := base + hex.EncodeToString(b[:]) + ":"
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
