@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"time"
@@ -116,33 +115,12 @@ type auditPlatformListInput struct {
 	AuditFilterQuery
 }
 
-// AuditEntry is the API form of an audit entry.
-type AuditEntry struct {
-	ID           string         `json:"id"`
-	Chain        string         `json:"chain" doc:"Tenant id of the chain; the zero UUID for the platform chain"`
-	Seq          int64          `json:"seq"`
-	TenantID     *string        `json:"tenant_id" doc:"Tenant the entry concerns; null for none"`
-	Actor        AuditActor     `json:"actor"`
-	UserID       *string        `json:"user_id" doc:"Acting user or operator id"`
-	Action       string         `json:"action"`
-	ResourceType string         `json:"resource_type"`
-	ResourceID   string         `json:"resource_id"`
-	Changes      map[string]any `json:"changes"`
-	IPAddress    *string        `json:"ip_address" doc:"null when absent or erased"`
-	UserAgent    *string        `json:"user_agent" doc:"null when absent or erased"`
-	Personal     map[string]any `json:"personal" doc:"Personal values by name; erased ones are null"`
-	ErasedFields []string       `json:"erased_fields" doc:"Personal fields whose values were erased"`
-	Timestamp    time.Time      `json:"timestamp"`
-	PrevHash     string         `json:"prev_hash"`
-	Hash         string         `json:"hash"`
-}
+// AuditEntry is the API form of an audit entry (package audit defines it, so GDPR exports
+// and the reference server's wiring show entries exactly as the API does).
+type AuditEntry = audit.EntryView
 
 // AuditActor is who acted.
-type AuditActor struct {
-	Kind     string  `json:"kind" enum:"user,operator,service,system"`
-	ID       string  `json:"id"`
-	TenantID *string `json:"tenant_id"`
-}
+type AuditActor = audit.ActorView
 
 type auditListOutput struct {
 	Body Paginated[AuditEntry]
@@ -161,16 +139,8 @@ type AuditVerification struct {
 	VerifiedAt      time.Time        `json:"verified_at"`
 }
 
-// AuditCheckpoint is a signed statement of a chain's head: Ed25519 over the canonical
-// message of (chain, size, head_hash, signed_at, key_id), see package audit.
-type AuditCheckpoint struct {
-	Chain     string    `json:"chain"`
-	Size      int64     `json:"size"`
-	HeadHash  string    `json:"head_hash" doc:"hex"`
-	SignedAt  time.Time `json:"signed_at"`
-	KeyID     string    `json:"key_id"`
-	Signature string    `json:"signature" doc:"base64"`
-}
+// AuditCheckpoint is a signed statement of a chain's head (audit.CheckpointView).
+type AuditCheckpoint = audit.CheckpointView
 
 type auditVerifyOutput struct {
 	Body AuditVerification
@@ -217,64 +187,14 @@ func auditList(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, q
 	return &auditListOutput{Body: NewPaginated(items, l.Total, page)}, nil
 }
 
-func auditTenantPtr(id eusaas.TenantID) *string {
-	if id.IsZero() {
-		return nil
-	}
-	s := id.String()
-	return &s
-}
-
 // AuditCheckpointView is a checkpoint as the API (and GDPR exports) show it.
-func AuditCheckpointView(c audit.Checkpoint) AuditCheckpoint {
-	return AuditCheckpoint{Chain: c.Chain.String(), Size: c.Size, HeadHash: c.Head.String(), SignedAt: c.Time,
-		KeyID: c.KeyID, Signature: base64.StdEncoding.EncodeToString(c.Signature)}
-}
+func AuditCheckpointView(c audit.Checkpoint) AuditCheckpoint { return audit.NewCheckpointView(c) }
 
 // AuditEntryView is an entry as the API (and GDPR exports) show it: snake_case fields,
 // erased personal values marked as such.
-func AuditEntryView(e audit.Entry) AuditEntry { return auditView(e) }
+func AuditEntryView(e audit.Entry) AuditEntry { return audit.NewEntryView(e) }
 
-func auditView(e audit.Entry) AuditEntry {
-	v := AuditEntry{
-		ID: e.ID.String(), Chain: e.Chain.String(), Seq: e.Seq, TenantID: auditTenantPtr(e.TenantID),
-		Actor:  AuditActor{Kind: string(e.Actor.Kind), ID: e.Actor.ID, TenantID: auditTenantPtr(e.Actor.TenantID)},
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
-		Changes: map[string]any{}, Personal: map[string]any{}, ErasedFields: []string{},
-		Timestamp: e.Timestamp, PrevHash: e.PrevHash.String(), Hash: e.Hash.String(),
-	}
-	if e.Actor.Kind == eusaas.ActorUser || e.Actor.Kind == eusaas.ActorOperator {
-		id := e.Actor.ID
-		v.UserID = &id
-	}
-	if len(e.Changes) > 0 {
-		if err := json.Unmarshal(e.Changes, &v.Changes); err != nil {
-			v.Changes = map[string]any{"_raw": string(e.Changes)}
-		}
-	}
-	for _, f := range e.Personal {
-		var val *string
-		if f.Erased {
-			v.ErasedFields = append(v.ErasedFields, f.Name)
-		} else {
-			s := f.Value
-			val = &s
-		}
-		switch f.Name {
-		case audit.FieldIPAddress:
-			v.IPAddress = val
-		case audit.FieldUserAgent:
-			v.UserAgent = val
-		default:
-			if val == nil {
-				v.Personal[f.Name] = nil
-			} else {
-				v.Personal[f.Name] = *val
-			}
-		}
-	}
-	return v
-}
+func auditView(e audit.Entry) AuditEntry { return audit.NewEntryView(e) }
 
 func auditVerify(ctx context.Context, svc *audit.Service, chain eusaas.TenantID) (*auditVerifyOutput, error) {
 	r, err := svc.Verify(ctx, chain)
