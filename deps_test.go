@@ -66,6 +66,7 @@ func TestDomainDependencyRule(t *testing.T) {
 // the domain alone compiles.
 var memoryAdapters = []struct{ pkg, domain string }{
 	{"tenancy/memtenancy", "tenancy"},
+	{"audit/memaudit", "audit"},
 }
 
 // TestMemoryAdapterDependencyRule enforces that a memory adapter imports only its own domain
