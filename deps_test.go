@@ -67,6 +67,7 @@ func TestDomainDependencyRule(t *testing.T) {
 var memoryAdapters = []struct{ pkg, domain string }{
 	{"tenancy/memtenancy", "tenancy"},
 	{"audit/memaudit", "audit"},
+	{"jobs/memjobs", "jobs"},
 }
 
 // TestMemoryAdapterDependencyRule enforces that a memory adapter imports only its own domain
