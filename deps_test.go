@@ -2,6 +2,7 @@ package eusaas_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,4 +59,61 @@ func TestDomainDependencyRule(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memoryAdapters are the per-module in-memory reference adapters, each with the domain
+// package it serves. An embedder takes the pair together, so the adapter must not widen what
+// the domain alone compiles.
+var memoryAdapters = []struct{ pkg, domain string }{
+	{"tenancy/memtenancy", "tenancy"},
+	{"audit/memaudit", "audit"},
+	{"jobs/memjobs", "jobs"},
+}
+
+// TestMemoryAdapterDependencyRule enforces that a memory adapter imports only its own domain
+// package, the root package, memtx (the shared in-process transaction), the standard library
+// and leaf libraries those already compile, and that nothing it pulls in transitively goes
+// beyond what its domain and memtx compile: never another domain, an adapter or a driver.
+func TestMemoryAdapterDependencyRule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	const mod = "github.com/eusaas/eusaas"
+	for _, m := range memoryAdapters {
+		t.Run(m.pkg, func(t *testing.T) {
+			// What the pair may compile besides the standard library: the adapter, its
+			// domain with the domain's own dependencies (TestDomainDependencyRule bounds
+			// those), and memtx with the root package.
+			allowed := append(nonStandardDeps(t, "./"+m.domain), nonStandardDeps(t, "./memtx")...)
+			allowed = append(allowed, mod+"/"+m.pkg)
+			out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./"+m.pkg).CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list: %v\n%s", err, out)
+			}
+			for _, imp := range strings.Fields(string(out)) {
+				std := !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".")
+				ours := strings.HasPrefix(imp, mod+"/") || imp == mod
+				direct := []string{mod, mod + "/memtx", mod + "/" + m.domain}
+				if std || slices.Contains(direct, imp) || (!ours && slices.Contains(allowed, imp)) {
+					continue
+				}
+				t.Errorf("%s imports %s: a memory adapter imports only its domain, the root package, memtx and their leaf libraries", m.pkg, imp)
+			}
+			for _, dep := range nonStandardDeps(t, "./"+m.pkg) {
+				if !slices.Contains(allowed, dep) {
+					t.Errorf("%s depends on %s, which neither %s nor memtx does", m.pkg, dep, m.domain)
+				}
+			}
+		})
+	}
+}
+
+// nonStandardDeps lists the packages outside the standard library that pkg compiles.
+func nonStandardDeps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+	}
+	return strings.Fields(string(out))
 }

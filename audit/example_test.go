@@ -6,14 +6,14 @@ import (
 	"fmt"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/memaudit"
 )
 
 // Record events, erase a subject's personal data, and verify the chain.
 func Example() {
 	ctx := context.Background()
-	store := memory.NewAuditStore()
+	store := memaudit.NewStore()
 	svc := audit.NewService(store, store, audit.Options{Signer: ed25519.NewKeyFromSeed(make([]byte, 32))})
 	tenant := eusaas.NewTenantID()
 	alice := eusaas.Actor{Kind: eusaas.ActorUser, ID: "user-alice", TenantID: tenant}

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/memaudit"
 )
 
 func fixedEntry() audit.Entry {
@@ -115,7 +115,7 @@ func TestCommitAndCheckpointSeparation(t *testing.T) {
 
 func TestRecordTakesActorAndMetaFromContext(t *testing.T) {
 	ctx := context.Background()
-	store := memory.NewAuditStore()
+	store := memaudit.NewStore()
 	svc := audit.NewService(store, store, audit.Options{})
 	tenant := eusaas.NewTenantID()
 	actor := eusaas.Actor{Kind: eusaas.ActorUser, ID: "u-ctx", TenantID: tenant}
@@ -135,7 +135,7 @@ func TestRecordTakesActorAndMetaFromContext(t *testing.T) {
 
 func TestSystemIsNoSubject(t *testing.T) {
 	ctx := context.Background()
-	store := memory.NewAuditStore()
+	store := memaudit.NewStore()
 	svc := audit.NewService(store, store, audit.Options{})
 	tenant := eusaas.NewTenantID()
 	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "LOGIN_FAILED", Personal: map[string]string{"email": "x@example.org"}}

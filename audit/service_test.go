@@ -10,13 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/memaudit"
 )
 
 // gateStore blocks the first Append until released, and can fail Appends with a kind.
 type gateStore struct {
-	*memory.AuditStore
+	*memaudit.Store
 	entered chan struct{}
 	release chan struct{}
 	calls   atomic.Int32
@@ -31,15 +31,15 @@ func (g *gateStore) Append(ctx context.Context, chain eusaas.TenantID, seal func
 	if g.fail.Add(-1) >= 0 {
 		return eusaas.E(eusaas.Aborted, "deadlock detected")
 	}
-	return g.AuditStore.Append(ctx, chain, seal)
+	return g.Store.Append(ctx, chain, seal)
 }
 
 // A caller whose context ends while its entry is still queued gets its error and the entry
 // is never appended; callers already in a batch are not affected by it.
 func TestCanceledWhileQueued(t *testing.T) {
 	ctx := context.Background()
-	mem := memory.NewAuditStore()
-	g := &gateStore{AuditStore: mem, entered: make(chan struct{}), release: make(chan struct{})}
+	mem := memaudit.NewStore()
+	g := &gateStore{Store: mem, entered: make(chan struct{}), release: make(chan struct{})}
 	g.fail.Store(-1 << 20)
 	svc := audit.NewService(g, mem, audit.Options{})
 	tenant := eusaas.NewTenantID()
@@ -65,8 +65,8 @@ func TestCanceledWhileQueued(t *testing.T) {
 // A batch rolled back by a deadlock or serialization failure is sealed again and retried.
 func TestAbortedBatchRetried(t *testing.T) {
 	ctx := context.Background()
-	mem := memory.NewAuditStore()
-	g := &gateStore{AuditStore: mem}
+	mem := memaudit.NewStore()
+	g := &gateStore{Store: mem}
 	g.fail.Store(2)
 	svc := audit.NewService(g, mem, audit.Options{})
 	tenant := eusaas.NewTenantID()
@@ -84,7 +84,7 @@ func TestAbortedBatchRetried(t *testing.T) {
 // among the previous keys, and are reported otherwise.
 func TestCheckpointKeyRotation(t *testing.T) {
 	ctx := context.Background()
-	mem := memory.NewAuditStore()
+	mem := memaudit.NewStore()
 	oldKey := ed25519.NewKeyFromSeed(make([]byte, 32))
 	newKey := ed25519.NewKeyFromSeed(append(make([]byte, 31), 1))
 	tenant := eusaas.NewTenantID()

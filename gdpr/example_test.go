@@ -12,6 +12,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -27,7 +28,7 @@ func Example() {
 	tables.Insert(tenant, "users", map[string]string{"id": "u1", "email": "ada@example.eu"})
 
 	reg := jobs.NewRegistry()
-	runner := memory.NewJobRunner(reg, memory.JobRunnerOptions{})
+	runner := memjobs.NewRunner(reg, memjobs.Options{})
 	store, archives := memory.NewGDPRStore(), memory.NewGDPRArchives()
 	_, key, _ := ed25519.GenerateKey(nil)
 	svc := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: archives,

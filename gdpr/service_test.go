@@ -21,6 +21,7 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -29,7 +30,7 @@ type env struct {
 	store  *memory.GDPRStore
 	arch   *memory.GDPRArchives
 	tables *memory.GDPRTables
-	runner *memory.JobRunner
+	runner *memjobs.Runner
 	rec    *gdprtest.Recorder
 	clock  *eusaas.FakeClock
 	tenant eusaas.TenantID
@@ -104,7 +105,7 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 	data := memory.NewGDPRData(e.tables)
 	reg := jobs.NewRegistry()
 	_, key, _ := ed25519.GenerateKey(nil)
-	e.runner = memory.NewJobRunner(reg, memory.JobRunnerOptions{Clock: e.clock})
+	e.runner = memjobs.NewRunner(reg, memjobs.Options{Clock: e.clock})
 	if archives == nil {
 		archives = e.arch
 	}

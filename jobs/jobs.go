@@ -2,7 +2,7 @@
 // its context carries one), register handlers by kind, and declare periodic schedules.
 //
 // It holds only types. The adapters are adapters/river (Postgres, durable, River) and
-// adapters/memory (in-process runner for the in-memory mode). Domain packages depend on
+// jobs/memjobs (in-process runner for the in-memory mode). Domain packages depend on
 // Queue alone; cmd/eusaas builds one Registry, lets every module register its handlers and
 // schedules into it, and hands it to the adapter.
 package jobs
@@ -19,7 +19,7 @@ import (
 //
 // Enqueue records a job of the given kind whose arguments are args encoded as JSON. When ctx
 // carries a transaction of the same adapter family (the Postgres adapter's transaction for
-// River, a memory transaction for the memory runner), the job is inserted inside that
+// River, a memtx transaction for jobs/memjobs), the job is inserted inside that
 // transaction: it exists if and only if the transaction commits. Errors: InvalidArgument when
 // args cannot be encoded or the kind has no handler registered; Unavailable when the
 // backend cannot be reached.

@@ -4,14 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/tenancy"
+	"github.com/eusaas/eusaas/tenancy/memtenancy"
 )
 
 // Embedding tenancy alone: an in-memory registry and provisioner, then the lifecycle.
 func Example() {
 	ctx := context.Background()
-	svc := tenancy.NewService(memory.NewTenantStore(), memory.NewTenantProvisioner(1), tenancy.Options{})
+	svc := tenancy.NewService(memtenancy.NewStore(), memtenancy.NewProvisioner(1), tenancy.Options{})
 
 	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
 	if err != nil {

@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
+	"github.com/eusaas/eusaas/tenancy/memtenancy"
 )
 
 // recorder keeps audit events; fail makes the next Record calls fail.
@@ -69,9 +69,9 @@ func (i *issuer) IssueOwnerInvitation(_ context.Context, tenant eusaas.TenantID,
 
 type fixture struct {
 	svc   *tenancy.Service
-	store *memory.TenantStore
-	prov  *memory.TenantProvisioner
-	cache *memory.TenantCache
+	store *memtenancy.Store
+	prov  *memtenancy.Provisioner
+	cache *memtenancy.Cache
 	rec   *recorder
 	inv   *issuer
 	clock *eusaas.FakeClock
@@ -80,13 +80,13 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		store: memory.NewTenantStore(),
-		prov:  memory.NewTenantProvisioner(3),
+		store: memtenancy.NewStore(),
+		prov:  memtenancy.NewProvisioner(3),
 		rec:   &recorder{},
 		inv:   &issuer{issued: map[eusaas.TenantID]string{}},
 		clock: eusaas.NewFakeClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)),
 	}
-	f.cache = memory.NewTenantCache(time.Hour, f.clock)
+	f.cache = memtenancy.NewCache(time.Hour, f.clock)
 	f.svc = tenancy.NewService(f.store, f.prov, tenancy.Options{
 		Clock: f.clock, Recorder: f.rec, Tx: memtx.NewTxRunner(), Cache: f.cache, Invitations: f.inv,
 	})
@@ -213,7 +213,7 @@ func TestCreateInvalidInputChangesNothing(t *testing.T) {
 }
 
 func TestConfiguredRegions(t *testing.T) {
-	svc := tenancy.NewService(memory.NewTenantStore(), memory.NewTenantProvisioner(1), tenancy.Options{
+	svc := tenancy.NewService(memtenancy.NewStore(), memtenancy.NewProvisioner(1), tenancy.Options{
 		Regions: []string{"eu-west-1", "eu-north-1"}, DefaultRegion: "eu-north-1",
 	})
 	res, err := svc.Create(context.Background(), tenancy.CreateInput{Name: "X", Slug: "xx", AdminEmail: "a@b.example"})

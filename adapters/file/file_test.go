@@ -14,8 +14,8 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/file"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/memaudit"
 )
 
 func TestCheckpointSink(t *testing.T) {
@@ -24,7 +24,7 @@ func TestCheckpointSink(t *testing.T) {
 	sink, err := file.NewCheckpointSink(dir)
 	require.NoError(t, err)
 	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
-	store := memory.NewAuditStore()
+	store := memaudit.NewStore()
 	svc := audit.NewService(store, store, audit.Options{Signer: key, Sink: sink, CheckpointEvery: 3, CheckpointInterval: time.Hour})
 	tenant := eusaas.NewTenantID()
 	for range 7 {
@@ -51,7 +51,7 @@ func TestCheckpointSink(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	cut := memory.NewAuditStore()
+	cut := memaudit.NewStore()
 	cut.Rewrite(tenant, func([]audit.Entry, audit.Head) ([]audit.Entry, audit.Head) {
 		return kept, audit.Head{Size: 5, Hash: kept[4].Hash}
 	})

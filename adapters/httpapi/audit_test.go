@@ -11,21 +11,21 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/memaudit"
 	"github.com/eusaas/eusaas/auth"
 )
 
 type auditEnv struct {
 	*httpapitest.Harness
 	svc   *audit.Service
-	store *memory.AuditStore
+	store *memaudit.Store
 	clock *eusaas.FakeClock
 }
 
 func newAuditEnv(t *testing.T) *auditEnv {
 	h := httpapitest.New(t)
-	store := memory.NewAuditStore()
+	store := memaudit.NewStore()
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
 	svc := audit.NewService(store, store, audit.Options{Clock: clock, Signer: ed25519.NewKeyFromSeed(make([]byte, 32))})
 	httpapi.RegisterAudit(h.Server, svc)

@@ -20,13 +20,14 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/memtx"
 )
 
 type gdprHarness struct {
 	*httpapitest.Harness
 	svc    *gdpr.Service
-	runner *memory.JobRunner
+	runner *memjobs.Runner
 	tables *memory.GDPRTables
 	life   *gdprtest.Lifecycle
 }
@@ -36,7 +37,7 @@ func newGDPRHarness(t *testing.T) *gdprHarness {
 	h.tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email"}, SubjectColumn: "id"})
 	store, data := memory.NewGDPRStore(), memory.NewGDPRData(h.tables)
 	reg := jobs.NewRegistry()
-	h.runner = memory.NewJobRunner(reg, memory.JobRunnerOptions{})
+	h.runner = memjobs.NewRunner(reg, memjobs.Options{})
 	_, key, _ := ed25519.GenerateKey(nil)
 	h.svc = gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: memory.NewGDPRArchives(),
 		Data: data, Subjects: data, Queue: h.runner, Recorder: &gdprtest.Recorder{}, Lifecycle: h.life},

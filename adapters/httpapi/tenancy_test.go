@@ -13,12 +13,12 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
+	"github.com/eusaas/eusaas/tenancy/memtenancy"
 )
 
 type tenancyIssuer struct{}
@@ -30,15 +30,15 @@ func (tenancyIssuer) IssueOwnerInvitation(_ context.Context, id eusaas.TenantID,
 type tenancyFixture struct {
 	*httpapitest.Harness
 	svc   *tenancy.Service
-	store *memory.TenantStore
-	prov  *memory.TenantProvisioner
+	store *memtenancy.Store
+	prov  *memtenancy.Provisioner
 	op    string
 }
 
 func newTenancyFixture(t *testing.T) *tenancyFixture {
-	f := &tenancyFixture{store: memory.NewTenantStore(), prov: memory.NewTenantProvisioner(1)}
+	f := &tenancyFixture{store: memtenancy.NewStore(), prov: memtenancy.NewProvisioner(1)}
 	f.svc = tenancy.NewService(f.store, f.prov, tenancy.Options{
-		Tx: memtx.NewTxRunner(), Cache: memory.NewTenantCache(time.Minute, nil), Invitations: tenancyIssuer{},
+		Tx: memtx.NewTxRunner(), Cache: memtenancy.NewCache(time.Minute, nil), Invitations: tenancyIssuer{},
 	})
 	// The real service is the tenant gate, as in the wired server.
 	f.Harness = httpapitest.New(t, func(o *httpapi.Options) { o.TenantGate = f.svc })

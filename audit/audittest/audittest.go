@@ -1,5 +1,5 @@
 // Package audittest is the conformance suite of the audit ports. An adapter passes it by
-// providing a Harness; see adapters/memory and adapters/postgres for examples.
+// providing a Harness; see audit/memaudit and adapters/postgres for examples.
 //
 // The suite drives the stores through audit.Service, the way the platform uses them, and
 // checks the properties the audit log promises: gap-free, fork-free chains under concurrent

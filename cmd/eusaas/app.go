@@ -29,6 +29,7 @@ import (
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
+	"github.com/eusaas/eusaas/tenancy/memtenancy"
 )
 
 // App is the wired platform: stores chosen by mode, the module services built on them, and
@@ -157,7 +158,7 @@ func (a *App) wire(ctx context.Context) error {
 	if a.rdb != nil {
 		limiter.counter = redisadapter.NewRateCounter(a.rdb, a.cfg.RedisKeyPrefix)
 	} else {
-		limiter.counter = memory.NewRateCounter(eusaas.SystemClock)
+		limiter.counter = memtenancy.NewRateCounter(eusaas.SystemClock)
 	}
 	a.server = httpapi.New(httpapi.Options{
 		Version:       Version(),

@@ -21,6 +21,7 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
@@ -48,7 +49,7 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 
 	r, err := svc.RequestExport(ctx, tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON})
 	require.NoError(t, err)
-	require.Equal(t, 1, jr.Queue.(*memory.JobRunner).WorkAvailable(ctx))
+	require.Equal(t, 1, jr.Queue.(*memjobs.Runner).WorkAvailable(ctx))
 	r, err = svc.Request(ctx, tenant, gdpr.KindExport, r.ID)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.StatusCompleted, r.Status, r.ErrorMessage)
@@ -132,7 +133,7 @@ func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 	// An export with the audit log streams the tenant's chain through the audit adapter.
 	ex, err := svc.RequestExport(ctx, id, gdpr.ExportRequest{Format: gdpr.FormatJSON, IncludeAuditLogs: true})
 	require.NoError(t, err)
-	jr.Queue.(*memory.JobRunner).WorkAvailable(ctx)
+	jr.Queue.(*memjobs.Runner).WorkAvailable(ctx)
 	ex, err = svc.Request(ctx, id, gdpr.KindExport, ex.ID)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.StatusCompleted, ex.Status, ex.ErrorMessage)
@@ -140,7 +141,7 @@ func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 
 	_, err = ten.Deprovision(ctx, id)
 	require.NoError(t, err)
-	jr.Queue.(*memory.JobRunner).WorkAvailable(ctx)
+	jr.Queue.(*memjobs.Runner).WorkAvailable(ctx)
 	got, err := ten.Get(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, tenancy.Status("DELETED"), got.Status)
@@ -173,7 +174,7 @@ func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 	l, err := aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
 	require.NoError(t, err)
 	n := l.Total
-	jr.Queue.(*memory.JobRunner).WorkAvailable(ctx)
+	jr.Queue.(*memjobs.Runner).WorkAvailable(ctx)
 	l, err = aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
 	require.NoError(t, err)
 	require.Equal(t, n, l.Total, "a repeated erasure records nothing")

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/eusaas/eusaas/adapters/file"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/memaudit"
 )
 
 // AuditConfig is the audit module's configuration (APP_AUDIT_* variables).
@@ -113,7 +113,7 @@ func (a *App) auditStores() (audit.Store, audit.KeyStore) {
 		s := postgres.NewAuditStore(a.db)
 		return s, s
 	}
-	s := memory.NewAuditStore()
+	s := memaudit.NewStore()
 	return s, s
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -95,7 +96,7 @@ func newJobRuntime(db *postgres.DB, clock eusaas.Clock) *jobRuntime {
 		q := river.New(db.Pool, reg, river.Options{})
 		return &jobRuntime{Registry: reg, Queue: q, Start: q.Start, Stop: q.Stop}
 	}
-	r := memory.NewJobRunner(reg, memory.JobRunnerOptions{Clock: clock})
+	r := memjobs.NewRunner(reg, memjobs.Options{Clock: clock})
 	return &jobRuntime{Registry: reg, Queue: r, Start: r.Start, Stop: r.Stop}
 }
 

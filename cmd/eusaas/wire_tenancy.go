@@ -6,11 +6,11 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/adapters/redis"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/tenancy"
+	"github.com/eusaas/eusaas/tenancy/memtenancy"
 )
 
 // wireTenancy builds the tenancy service on the app's stores: memory registry and
@@ -30,7 +30,7 @@ func (a *App) wireTenancy(rec eusaas.Recorder, inv tenancy.InvitationIssuer) (*t
 		if len(migs) > 0 {
 			latest = migs[len(migs)-1].Version
 		}
-		return tenancy.NewService(memory.NewTenantStore(), memory.NewTenantProvisioner(latest), opts), nil
+		return tenancy.NewService(memtenancy.NewStore(), memtenancy.NewProvisioner(latest), opts), nil
 	}
 	schemas, err := postgres.NewTenantSchemas(a.db, migs)
 	if err != nil {

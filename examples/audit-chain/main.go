@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/memaudit"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store := memory.NewAuditStore() // also the KeyStore of the personal-value commitments
+	store := memaudit.NewStore() // also the KeyStore of the personal-value commitments
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	svc := audit.NewService(store, store, audit.Options{Signer: signer, Clock: clock})
 	defer svc.Close()

@@ -20,8 +20,8 @@ import (
 	"sync"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/tenancy"
+	"github.com/eusaas/eusaas/tenancy/memtenancy"
 )
 
 // FileCache is a tenancy.Cache keeping each tenant in <dir>/id-<id>.json and the slug index
@@ -190,7 +190,7 @@ func run(ctx context.Context, w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	svc := tenancy.NewService(memory.NewTenantStore(), memory.NewTenantProvisioner(1), tenancy.Options{Cache: cache})
+	svc := tenancy.NewService(memtenancy.NewStore(), memtenancy.NewProvisioner(1), tenancy.Options{Cache: cache})
 	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
 	if err != nil {
 		return err

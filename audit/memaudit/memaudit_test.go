@@ -1,4 +1,4 @@
-package memory_test
+package memaudit_test
 
 import (
 	"context"
@@ -7,19 +7,19 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/audit/audittest"
+	"github.com/eusaas/eusaas/audit/memaudit"
 )
 
-func TestConformanceAudit(t *testing.T) {
+func TestConformance(t *testing.T) {
 	audittest.Run(t, audittest.Harness{
 		New: func(t *testing.T) audittest.Stores {
-			s := memory.NewAuditStore()
+			s := memaudit.NewStore()
 			return audittest.Stores{
 				Store:  s,
 				Keys:   s,
-				Tamper: auditMemTamper{s},
+				Tamper: tamper{s},
 				Contains: func(_ context.Context, v string) (bool, error) {
 					return s.Contains(v), nil
 				},
@@ -28,10 +28,10 @@ func TestConformanceAudit(t *testing.T) {
 	})
 }
 
-// auditMemTamper does to the memory store what an attacker could do to a table.
-type auditMemTamper struct{ s *memory.AuditStore }
+// tamper does to the memory store what an attacker could do to a table.
+type tamper struct{ s *memaudit.Store }
 
-func (m auditMemTamper) each(chain eusaas.TenantID, fn func(e *audit.Entry)) {
+func (m tamper) each(chain eusaas.TenantID, fn func(e *audit.Entry)) {
 	m.s.Rewrite(chain, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
 		for i := range es {
 			fn(&es[i])
@@ -40,7 +40,7 @@ func (m auditMemTamper) each(chain eusaas.TenantID, fn func(e *audit.Entry)) {
 	})
 }
 
-func (m auditMemTamper) EditAction(_ context.Context, chain eusaas.TenantID, seq int64, action string) error {
+func (m tamper) EditAction(_ context.Context, chain eusaas.TenantID, seq int64, action string) error {
 	m.each(chain, func(e *audit.Entry) {
 		if e.Seq == seq {
 			e.Action = action
@@ -49,7 +49,7 @@ func (m auditMemTamper) EditAction(_ context.Context, chain eusaas.TenantID, seq
 	return nil
 }
 
-func (m auditMemTamper) Delete(_ context.Context, chain eusaas.TenantID, seq int64) error {
+func (m tamper) Delete(_ context.Context, chain eusaas.TenantID, seq int64) error {
 	m.s.Rewrite(chain, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
 		out := es[:0]
 		for _, e := range es {
@@ -62,7 +62,7 @@ func (m auditMemTamper) Delete(_ context.Context, chain eusaas.TenantID, seq int
 	return nil
 }
 
-func (m auditMemTamper) Renumber(_ context.Context, chain eusaas.TenantID, from, delta int64) error {
+func (m tamper) Renumber(_ context.Context, chain eusaas.TenantID, from, delta int64) error {
 	m.each(chain, func(e *audit.Entry) {
 		if e.Seq >= from {
 			e.Seq += delta
@@ -71,14 +71,14 @@ func (m auditMemTamper) Renumber(_ context.Context, chain eusaas.TenantID, from,
 	return nil
 }
 
-func (m auditMemTamper) Insert(_ context.Context, e audit.Entry) error {
+func (m tamper) Insert(_ context.Context, e audit.Entry) error {
 	m.s.Rewrite(e.Chain, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
 		return append(es, e), h
 	})
 	return nil
 }
 
-func (m auditMemTamper) Swap(_ context.Context, chain eusaas.TenantID, a, b int64) error {
+func (m tamper) Swap(_ context.Context, chain eusaas.TenantID, a, b int64) error {
 	m.each(chain, func(e *audit.Entry) {
 		switch e.Seq {
 		case a:
@@ -90,12 +90,12 @@ func (m auditMemTamper) Swap(_ context.Context, chain eusaas.TenantID, a, b int6
 	return nil
 }
 
-func (m auditMemTamper) EditPersonal(_ context.Context, entry uuid.UUID, name, value string) error {
+func (m tamper) EditPersonal(_ context.Context, entry uuid.UUID, name, value string) error {
 	m.s.RewritePersonal(entry, name, value)
 	return nil
 }
 
-func (m auditMemTamper) Rollback(_ context.Context, chain eusaas.TenantID, size int64) error {
+func (m tamper) Rollback(_ context.Context, chain eusaas.TenantID, size int64) error {
 	m.s.Rewrite(chain, func(es []audit.Entry, h audit.Head) ([]audit.Entry, audit.Head) {
 		out := es[:0]
 		for _, e := range es {

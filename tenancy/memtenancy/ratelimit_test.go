@@ -1,4 +1,4 @@
-package memory_test
+package memtenancy_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/tenancy/memtenancy"
 )
 
 func TestRateCounterWindows(t *testing.T) {
 	clock := eusaas.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	c := memory.NewRateCounter(clock)
+	c := memtenancy.NewRateCounter(clock)
 	ctx := context.Background()
 	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
 	for i := int64(1); i <= 3; i++ {

@@ -1,4 +1,4 @@
-package memory
+package memtenancy
 
 import (
 	"context"
@@ -12,21 +12,21 @@ import (
 	"github.com/eusaas/eusaas/tenancy"
 )
 
-// TenantStore is the in-memory tenant registry.
-type TenantStore struct {
+// Store is the in-memory tenant registry.
+type Store struct {
 	mu      sync.Mutex
 	tenants map[eusaas.TenantID]tenancy.Tenant
 }
 
-// NewTenantStore returns an empty registry.
-func NewTenantStore() *TenantStore {
-	return &TenantStore{tenants: map[eusaas.TenantID]tenancy.Tenant{}}
+// NewStore returns an empty registry.
+func NewStore() *Store {
+	return &Store{tenants: map[eusaas.TenantID]tenancy.Tenant{}}
 }
 
-var _ tenancy.Store = (*TenantStore)(nil)
+var _ tenancy.Store = (*Store)(nil)
 
-// tenancyCopy deep-copies what a caller could otherwise mutate behind the store's back.
-func tenancyCopy(t tenancy.Tenant) tenancy.Tenant {
+// copyTenant deep-copies what a caller could otherwise mutate behind the store's back.
+func copyTenant(t tenancy.Tenant) tenancy.Tenant {
 	t.Metadata = maps.Clone(t.Metadata)
 	if t.Metadata == nil {
 		t.Metadata = map[string]string{}
@@ -38,8 +38,8 @@ func tenancyCopy(t tenancy.Tenant) tenancy.Tenant {
 	return t
 }
 
-// tenancyLiveSlugHolder returns the id of the non-DELETED tenant holding slug, other than except.
-func (s *TenantStore) tenancyLiveSlugHolder(slug string, except eusaas.TenantID) (eusaas.TenantID, bool) {
+// liveSlugHolder returns the id of the non-DELETED tenant holding slug, other than except.
+func (s *Store) liveSlugHolder(slug string, except eusaas.TenantID) (eusaas.TenantID, bool) {
 	for id, t := range s.tenants {
 		if id != except && t.Slug == slug && t.Status != tenancy.StatusDeleted {
 			return id, true
@@ -49,7 +49,7 @@ func (s *TenantStore) tenancyLiveSlugHolder(slug string, except eusaas.TenantID)
 }
 
 // Create implements tenancy.Store.
-func (s *TenantStore) Create(ctx context.Context, t tenancy.Tenant) error {
+func (s *Store) Create(ctx context.Context, t tenancy.Tenant) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -59,12 +59,12 @@ func (s *TenantStore) Create(ctx context.Context, t tenancy.Tenant) error {
 		return eusaas.E(eusaas.AlreadyExists, "tenant id already exists")
 	}
 	if t.Status != tenancy.StatusDeleted {
-		if _, taken := s.tenancyLiveSlugHolder(t.Slug, t.ID); taken {
+		if _, taken := s.liveSlugHolder(t.Slug, t.ID); taken {
 			s.mu.Unlock()
 			return tenancy.ErrSlugTaken
 		}
 	}
-	s.tenants[t.ID] = tenancyCopy(t)
+	s.tenants[t.ID] = copyTenant(t)
 	s.mu.Unlock()
 	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
@@ -75,7 +75,7 @@ func (s *TenantStore) Create(ctx context.Context, t tenancy.Tenant) error {
 }
 
 // Get implements tenancy.Store.
-func (s *TenantStore) Get(ctx context.Context, id eusaas.TenantID) (tenancy.Tenant, error) {
+func (s *Store) Get(ctx context.Context, id eusaas.TenantID) (tenancy.Tenant, error) {
 	if err := ctx.Err(); err != nil {
 		return tenancy.Tenant{}, err
 	}
@@ -85,25 +85,25 @@ func (s *TenantStore) Get(ctx context.Context, id eusaas.TenantID) (tenancy.Tena
 	if !ok {
 		return tenancy.Tenant{}, tenancy.ErrNotFound
 	}
-	return tenancyCopy(t), nil
+	return copyTenant(t), nil
 }
 
 // GetBySlug implements tenancy.Store.
-func (s *TenantStore) GetBySlug(ctx context.Context, slug string) (tenancy.Tenant, error) {
+func (s *Store) GetBySlug(ctx context.Context, slug string) (tenancy.Tenant, error) {
 	if err := ctx.Err(); err != nil {
 		return tenancy.Tenant{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, ok := s.tenancyLiveSlugHolder(slug, eusaas.NilTenant)
+	id, ok := s.liveSlugHolder(slug, eusaas.NilTenant)
 	if !ok {
 		return tenancy.Tenant{}, tenancy.ErrNotFound
 	}
-	return tenancyCopy(s.tenants[id]), nil
+	return copyTenant(s.tenants[id]), nil
 }
 
 // List implements tenancy.Store.
-func (s *TenantStore) List(ctx context.Context, f tenancy.ListFilter, page eusaas.Page) (eusaas.List[tenancy.Tenant], error) {
+func (s *Store) List(ctx context.Context, f tenancy.ListFilter, page eusaas.Page) (eusaas.List[tenancy.Tenant], error) {
 	if err := ctx.Err(); err != nil {
 		return eusaas.List[tenancy.Tenant]{}, err
 	}
@@ -111,7 +111,7 @@ func (s *TenantStore) List(ctx context.Context, f tenancy.ListFilter, page eusaa
 	var all []tenancy.Tenant
 	for _, t := range s.tenants {
 		if f.Status == "" || t.Status == f.Status {
-			all = append(all, tenancyCopy(t))
+			all = append(all, copyTenant(t))
 		}
 	}
 	s.mu.Unlock()
@@ -129,7 +129,7 @@ func (s *TenantStore) List(ctx context.Context, f tenancy.ListFilter, page eusaa
 }
 
 // Update implements tenancy.Store.
-func (s *TenantStore) Update(ctx context.Context, t tenancy.Tenant) (tenancy.Tenant, error) {
+func (s *Store) Update(ctx context.Context, t tenancy.Tenant) (tenancy.Tenant, error) {
 	if err := ctx.Err(); err != nil {
 		return tenancy.Tenant{}, err
 	}
@@ -144,12 +144,12 @@ func (s *TenantStore) Update(ctx context.Context, t tenancy.Tenant) (tenancy.Ten
 		return tenancy.Tenant{}, tenancy.ErrVersionConflict.Withf("stored version is %d, not %d", old.Version, t.Version)
 	}
 	if t.Status != tenancy.StatusDeleted {
-		if _, taken := s.tenancyLiveSlugHolder(t.Slug, t.ID); taken {
+		if _, taken := s.liveSlugHolder(t.Slug, t.ID); taken {
 			s.mu.Unlock()
 			return tenancy.Tenant{}, tenancy.ErrSlugTaken
 		}
 	}
-	nt := tenancyCopy(t)
+	nt := copyTenant(t)
 	nt.SchemaName, nt.CreatedAt = old.SchemaName, old.CreatedAt
 	nt.Version = old.Version + 1
 	s.tenants[t.ID] = nt
@@ -159,13 +159,13 @@ func (s *TenantStore) Update(ctx context.Context, t tenancy.Tenant) (tenancy.Ten
 		s.tenants[t.ID] = old
 		s.mu.Unlock()
 	})
-	return tenancyCopy(nt), nil
+	return copyTenant(nt), nil
 }
 
-// TenantProvisioner records tenant schemas in memory: which exist and at which version.
+// Provisioner records tenant schemas in memory: which exist and at which version.
 // It is what the embedded in-memory server uses (tenant data lives in the memory stores,
 // keyed by tenant), and what tests use to observe provisioning.
-type TenantProvisioner struct {
+type Provisioner struct {
 	mu      sync.Mutex
 	schemas map[eusaas.TenantID]int
 	latest  int
@@ -174,15 +174,15 @@ type TenantProvisioner struct {
 	FailCreate func(id eusaas.TenantID) error
 }
 
-// NewTenantProvisioner returns a provisioner whose schemas are migrated to version latest.
-func NewTenantProvisioner(latest int) *TenantProvisioner {
-	return &TenantProvisioner{schemas: map[eusaas.TenantID]int{}, latest: latest}
+// NewProvisioner returns a provisioner whose schemas are migrated to version latest.
+func NewProvisioner(latest int) *Provisioner {
+	return &Provisioner{schemas: map[eusaas.TenantID]int{}, latest: latest}
 }
 
-var _ tenancy.Provisioner = (*TenantProvisioner)(nil)
+var _ tenancy.Provisioner = (*Provisioner)(nil)
 
 // Create implements tenancy.Provisioner.
-func (p *TenantProvisioner) Create(ctx context.Context, id eusaas.TenantID) error {
+func (p *Provisioner) Create(ctx context.Context, id eusaas.TenantID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (p *TenantProvisioner) Create(ctx context.Context, id eusaas.TenantID) erro
 }
 
 // Migrate implements tenancy.Provisioner.
-func (p *TenantProvisioner) Migrate(ctx context.Context, id eusaas.TenantID) error {
+func (p *Provisioner) Migrate(ctx context.Context, id eusaas.TenantID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (p *TenantProvisioner) Migrate(ctx context.Context, id eusaas.TenantID) err
 }
 
 // Drop implements tenancy.Provisioner.
-func (p *TenantProvisioner) Drop(ctx context.Context, id eusaas.TenantID) error {
+func (p *Provisioner) Drop(ctx context.Context, id eusaas.TenantID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -223,39 +223,39 @@ func (p *TenantProvisioner) Drop(ctx context.Context, id eusaas.TenantID) error 
 }
 
 // SchemaVersion reports whether the tenant's schema exists and its version.
-func (p *TenantProvisioner) SchemaVersion(id eusaas.TenantID) (int, bool) {
+func (p *Provisioner) SchemaVersion(id eusaas.TenantID) (int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v, ok := p.schemas[id]
 	return v, ok
 }
 
-// TenantCache is the in-process tenant cache with a time to live.
-type TenantCache struct {
+// Cache is the in-process tenant cache with a time to live.
+type Cache struct {
 	mu     sync.Mutex
 	clock  eusaas.Clock
 	ttl    time.Duration
-	byID   map[eusaas.TenantID]tenancyCacheEntry
+	byID   map[eusaas.TenantID]cacheEntry
 	bySlug map[string]eusaas.TenantID
 }
 
-type tenancyCacheEntry struct {
+type cacheEntry struct {
 	t       tenancy.Tenant
 	expires time.Time
 }
 
-// NewTenantCache returns a cache whose entries live for ttl (by clock; nil means the system
+// NewCache returns a cache whose entries live for ttl (by clock; nil means the system
 // clock).
-func NewTenantCache(ttl time.Duration, clock eusaas.Clock) *TenantCache {
+func NewCache(ttl time.Duration, clock eusaas.Clock) *Cache {
 	if clock == nil {
 		clock = eusaas.SystemClock
 	}
-	return &TenantCache{clock: clock, ttl: ttl, byID: map[eusaas.TenantID]tenancyCacheEntry{}, bySlug: map[string]eusaas.TenantID{}}
+	return &Cache{clock: clock, ttl: ttl, byID: map[eusaas.TenantID]cacheEntry{}, bySlug: map[string]eusaas.TenantID{}}
 }
 
-var _ tenancy.Cache = (*TenantCache)(nil)
+var _ tenancy.Cache = (*Cache)(nil)
 
-func (c *TenantCache) tenancyLookup(id eusaas.TenantID) (tenancy.Tenant, bool) {
+func (c *Cache) lookup(id eusaas.TenantID) (tenancy.Tenant, bool) {
 	e, ok := c.byID[id]
 	if !ok {
 		return tenancy.Tenant{}, false
@@ -264,22 +264,22 @@ func (c *TenantCache) tenancyLookup(id eusaas.TenantID) (tenancy.Tenant, bool) {
 		delete(c.byID, id)
 		return tenancy.Tenant{}, false
 	}
-	return tenancyCopy(e.t), true
+	return copyTenant(e.t), true
 }
 
 // Get implements tenancy.Cache.
-func (c *TenantCache) Get(ctx context.Context, id eusaas.TenantID) (tenancy.Tenant, bool, error) {
+func (c *Cache) Get(ctx context.Context, id eusaas.TenantID) (tenancy.Tenant, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return tenancy.Tenant{}, false, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t, ok := c.tenancyLookup(id)
+	t, ok := c.lookup(id)
 	return t, ok, nil
 }
 
 // GetBySlug implements tenancy.Cache.
-func (c *TenantCache) GetBySlug(ctx context.Context, slug string) (tenancy.Tenant, bool, error) {
+func (c *Cache) GetBySlug(ctx context.Context, slug string) (tenancy.Tenant, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return tenancy.Tenant{}, false, err
 	}
@@ -289,7 +289,7 @@ func (c *TenantCache) GetBySlug(ctx context.Context, slug string) (tenancy.Tenan
 	if !ok {
 		return tenancy.Tenant{}, false, nil
 	}
-	t, ok := c.tenancyLookup(id)
+	t, ok := c.lookup(id)
 	if !ok || t.Slug != slug || t.Status == tenancy.StatusDeleted {
 		return tenancy.Tenant{}, false, nil
 	}
@@ -297,16 +297,16 @@ func (c *TenantCache) GetBySlug(ctx context.Context, slug string) (tenancy.Tenan
 }
 
 // Set implements tenancy.Cache.
-func (c *TenantCache) Set(ctx context.Context, t tenancy.Tenant) error {
+func (c *Cache) Set(ctx context.Context, t tenancy.Tenant) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.tenancyLookup(t.ID); ok && cur.Version > t.Version {
+	if cur, ok := c.lookup(t.ID); ok && cur.Version > t.Version {
 		return nil
 	}
-	c.byID[t.ID] = tenancyCacheEntry{t: tenancyCopy(t), expires: c.clock.Now().Add(c.ttl)}
+	c.byID[t.ID] = cacheEntry{t: copyTenant(t), expires: c.clock.Now().Add(c.ttl)}
 	if t.Status != tenancy.StatusDeleted {
 		c.bySlug[t.Slug] = t.ID
 	}
@@ -314,7 +314,7 @@ func (c *TenantCache) Set(ctx context.Context, t tenancy.Tenant) error {
 }
 
 // Invalidate implements tenancy.Cache.
-func (c *TenantCache) Invalidate(ctx context.Context, id eusaas.TenantID) error {
+func (c *Cache) Invalidate(ctx context.Context, id eusaas.TenantID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package memory_test
+package memjobs_test
 
 import (
 	"context"
@@ -9,21 +9,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/jobstest"
+	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/memtx"
 )
 
-func TestConformanceJobs(t *testing.T) {
+func TestConformance(t *testing.T) {
 	jobstest.Run(t, jobstest.Harness{
 		Features: jobstest.Features{Transactions: true, SubSecondPeriodic: true},
 		New: func(t *testing.T, reg *jobs.Registry) jobstest.Instance {
 			clock := eusaas.NewFakeClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-			r := memory.NewJobRunner(reg, memory.JobRunnerOptions{
+			r := memjobs.NewRunner(reg, memjobs.Options{
 				Clock: clock, PollInterval: 5 * time.Millisecond, Workers: 4,
 				// Retries are due at once on the fake clock; the default backoff is
-				// covered by TestJobRunnerRetriesDiscardsAndRollsBack.
+				// covered by TestRunnerRetriesDiscardsAndRollsBack.
 				Backoff: func(int) time.Duration { return 0 },
 			})
 			require.NoError(t, r.Start(context.Background()))
@@ -33,7 +33,7 @@ func TestConformanceJobs(t *testing.T) {
 				Discarded: func(context.Context) ([]jobs.Job, error) {
 					var out []jobs.Job
 					for _, j := range r.Jobs() {
-						if j.State == memory.JobDiscarded {
+						if j.State == memjobs.StateDiscarded {
 							out = append(out, j.Job)
 						}
 					}
@@ -44,7 +44,7 @@ func TestConformanceJobs(t *testing.T) {
 	})
 }
 
-func TestJobRunnerRetriesDiscardsAndRollsBack(t *testing.T) {
+func TestRunnerRetriesDiscardsAndRollsBack(t *testing.T) {
 	ctx := context.Background()
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	reg := jobs.NewRegistry()
@@ -65,7 +65,7 @@ func TestJobRunnerRetriesDiscardsAndRollsBack(t *testing.T) {
 	})
 	reg.Handle("broken", func(context.Context, jobs.Job) error { return errors.New("always") })
 	reg.Every(jobs.Periodic{Name: "tick", Kind: "ok", Args: "tick", Schedule: jobs.Daily{Hour: 1}})
-	r := memory.NewJobRunner(reg, memory.JobRunnerOptions{Clock: clock})
+	r := memjobs.NewRunner(reg, memjobs.Options{Clock: clock})
 
 	tx := memtx.NewTxRunner()
 	err := tx.InTx(ctx, func(ctx context.Context) error {
@@ -89,7 +89,7 @@ func TestJobRunnerRetriesDiscardsAndRollsBack(t *testing.T) {
 	for _, j := range r.Jobs() {
 		states[j.Kind] = j.State
 	}
-	require.Equal(t, map[string]string{"ok": memory.JobCompleted, "flaky": memory.JobCompleted, "broken": memory.JobDiscarded}, states)
+	require.Equal(t, map[string]string{"ok": memjobs.StateCompleted, "flaky": memjobs.StateCompleted, "broken": memjobs.StateDiscarded}, states)
 
 	clock.Advance(25 * time.Hour) // the daily schedule comes due
 	require.Equal(t, 1, r.WorkAvailable(ctx))

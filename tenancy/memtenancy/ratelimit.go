@@ -1,4 +1,4 @@
-package memory
+package memtenancy
 
 import (
 	"context"
@@ -8,7 +8,8 @@ import (
 	"github.com/eusaas/eusaas"
 )
 
-// RateCounter counts a tenant's requests in fixed windows, in process (one replica only).
+// RateCounter counts a tenant's requests in fixed windows, in process (one replica only):
+// the server holds each tenant to its settings.api_rate_limit with it.
 type RateCounter struct {
 	clock eusaas.Clock
 	mu    sync.Mutex

@@ -1,4 +1,4 @@
-package memory
+package memjobs
 
 import (
 	"context"
@@ -17,24 +17,24 @@ import (
 
 // Job states of the memory runner (the names River uses).
 const (
-	JobPending   = "pending" // enqueued in a memory transaction not yet committed
-	JobAvailable = "available"
-	JobRunning   = "running"
-	JobRetryable = "retryable"
-	JobCompleted = "completed"
-	JobDiscarded = "discarded" // attempts exhausted: the dead-letter state
+	StatePending   = "pending" // enqueued in a memory transaction not yet committed
+	StateAvailable = "available"
+	StateRunning   = "running"
+	StateRetryable = "retryable"
+	StateCompleted = "completed"
+	StateDiscarded = "discarded" // attempts exhausted: the dead-letter state
 )
 
-// JobRecord is a job as the memory runner keeps it.
-type JobRecord struct {
+// Record is a job as the memory runner keeps it.
+type Record struct {
 	jobs.Job
 	State       string
 	ScheduledAt time.Time
 	Errors      []string
 }
 
-// JobRunnerOptions tunes the memory job runner.
-type JobRunnerOptions struct {
+// Options tunes the memory job runner.
+type Options struct {
 	Clock        eusaas.Clock  // default eusaas.SystemClock
 	PollInterval time.Duration // default 200ms
 	Workers      int           // concurrent jobs in Start; default 2
@@ -43,27 +43,27 @@ type JobRunnerOptions struct {
 	Backoff func(attempt int) time.Duration
 }
 
-// JobRunner implements jobs.Queue in process for the in-memory mode: jobs live in memory
+// Runner implements jobs.Queue in process for the in-memory mode: jobs live in memory
 // (lost with the process, like every memory store), run on a small worker pool, retry with
-// jobs.Backoff and end discarded after MaxAttempts. An Enqueue made inside a memory
+// jobs.Backoff and end discarded after MaxAttempts. An Enqueue made inside a memtx
 // transaction becomes runnable when that transaction commits and is withdrawn when it rolls
 // back.
-type JobRunner struct {
+type Runner struct {
 	reg  *jobs.Registry
-	opts JobRunnerOptions
+	opts Options
 
 	mu   sync.Mutex
-	jobs []*JobRecord
+	jobs []*Record
 	next map[string]time.Time // periodic name -> next run
 
 	stop chan struct{}
 	done sync.WaitGroup
 }
 
-var _ jobs.Queue = (*JobRunner)(nil)
+var _ jobs.Queue = (*Runner)(nil)
 
-// NewJobRunner returns a runner for the handlers and schedules of reg.
-func NewJobRunner(reg *jobs.Registry, opts JobRunnerOptions) *JobRunner {
+// NewRunner returns a runner for the handlers and schedules of reg.
+func NewRunner(reg *jobs.Registry, opts Options) *Runner {
 	if opts.Clock == nil {
 		opts.Clock = eusaas.SystemClock
 	}
@@ -76,11 +76,11 @@ func NewJobRunner(reg *jobs.Registry, opts JobRunnerOptions) *JobRunner {
 	if opts.Backoff == nil {
 		opts.Backoff = jobs.Backoff
 	}
-	return &JobRunner{reg: reg, opts: opts, next: map[string]time.Time{}}
+	return &Runner{reg: reg, opts: opts, next: map[string]time.Time{}}
 }
 
 // Enqueue implements jobs.Queue.
-func (r *JobRunner) Enqueue(ctx context.Context, kind string, args any, opts *jobs.EnqueueOpts) error {
+func (r *Runner) Enqueue(ctx context.Context, kind string, args any, opts *jobs.EnqueueOpts) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -102,15 +102,15 @@ func (r *JobRunner) Enqueue(ctx context.Context, kind string, args any, opts *jo
 	if !o.ScheduledAt.IsZero() {
 		at = o.ScheduledAt
 	}
-	rec := &JobRecord{
+	rec := &Record{
 		Job:         jobs.Job{ID: uuid.NewString(), Kind: kind, Args: raw, MaxAttempts: o.MaxAttempts},
-		State:       JobAvailable,
+		State:       StateAvailable,
 		ScheduledAt: at,
 	}
 	// Inside a transaction the job waits for the commit: run earlier, it could see the
 	// records enqueued with it uncommitted, or work for a transaction that then rolls back.
 	if memtx.InTransaction(ctx) {
-		rec.State = JobPending
+		rec.State = StatePending
 	}
 	r.mu.Lock()
 	r.jobs = append(r.jobs, rec)
@@ -118,8 +118,8 @@ func (r *JobRunner) Enqueue(ctx context.Context, kind string, args any, opts *jo
 	memtx.OnCommit(ctx, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		if rec.State == JobPending {
-			rec.State = JobAvailable
+		if rec.State == StatePending {
+			rec.State = StateAvailable
 		}
 	})
 	memtx.OnRollback(ctx, func() {
@@ -136,12 +136,12 @@ func (r *JobRunner) Enqueue(ctx context.Context, kind string, args any, opts *jo
 }
 
 // claim takes the oldest due job and marks it running.
-func (r *JobRunner) claim(now time.Time) *JobRecord {
+func (r *Runner) claim(now time.Time) *Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, j := range r.jobs {
-		if (j.State == JobAvailable || j.State == JobRetryable) && !j.ScheduledAt.After(now) {
-			j.State = JobRunning
+		if (j.State == StateAvailable || j.State == StateRetryable) && !j.ScheduledAt.After(now) {
+			j.State = StateRunning
 			j.Attempt++
 			return j
 		}
@@ -149,28 +149,28 @@ func (r *JobRunner) claim(now time.Time) *JobRecord {
 	return nil
 }
 
-func (r *JobRunner) run(ctx context.Context, j *JobRecord) {
+func (r *Runner) run(ctx context.Context, j *Record) {
 	h, _ := r.reg.Handler(j.Kind)
 	r.mu.Lock()
 	job := j.Job
 	r.mu.Unlock()
-	err := jobsSafeCall(ctx, h, job)
+	err := safeCall(ctx, h, job)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
 	case err == nil:
-		j.State = JobCompleted
+		j.State = StateCompleted
 	case j.Attempt >= j.MaxAttempts:
-		j.State = JobDiscarded
+		j.State = StateDiscarded
 		j.Errors = append(j.Errors, err.Error())
 	default:
-		j.State = JobRetryable
+		j.State = StateRetryable
 		j.Errors = append(j.Errors, err.Error())
 		j.ScheduledAt = r.opts.Clock.Now().Add(r.opts.Backoff(j.Attempt))
 	}
 }
 
-func jobsSafeCall(ctx context.Context, h jobs.Handler, job jobs.Job) (err error) {
+func safeCall(ctx context.Context, h jobs.Handler, job jobs.Job) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("jobs: handler panicked: %v", p)
@@ -180,7 +180,7 @@ func jobsSafeCall(ctx context.Context, h jobs.Handler, job jobs.Job) (err error)
 }
 
 // enqueuePeriodic inserts the periodic jobs that are due and computes their next run.
-func (r *JobRunner) enqueuePeriodic(ctx context.Context, now time.Time) {
+func (r *Runner) enqueuePeriodic(ctx context.Context, now time.Time) {
 	for _, p := range r.reg.Periodics() {
 		r.mu.Lock()
 		next, ok := r.next[p.Name]
@@ -202,7 +202,7 @@ func (r *JobRunner) enqueuePeriodic(ctx context.Context, now time.Time) {
 // WorkAvailable runs, one at a time, every job that is due now (including periodic jobs that
 // came due), until none is left; it returns how many runs it made. Tests and the
 // in-memory `serve` loop use it; failed jobs are rescheduled in the future so the loop ends.
-func (r *JobRunner) WorkAvailable(ctx context.Context) int {
+func (r *Runner) WorkAvailable(ctx context.Context) int {
 	r.enqueuePeriodic(ctx, r.opts.Clock.Now())
 	n := 0
 	for ctx.Err() == nil {
@@ -217,7 +217,7 @@ func (r *JobRunner) WorkAvailable(ctx context.Context) int {
 }
 
 // Start runs workers in the background until Stop or ctx ends.
-func (r *JobRunner) Start(ctx context.Context) error {
+func (r *Runner) Start(ctx context.Context) error {
 	r.mu.Lock()
 	if r.stop != nil {
 		r.mu.Unlock()
@@ -268,7 +268,7 @@ func (r *JobRunner) Start(ctx context.Context) error {
 }
 
 // Stop stops fetching new jobs and waits for running ones (or ctx).
-func (r *JobRunner) Stop(ctx context.Context) error {
+func (r *Runner) Stop(ctx context.Context) error {
 	r.mu.Lock()
 	if r.stop != nil {
 		close(r.stop)
@@ -286,10 +286,10 @@ func (r *JobRunner) Stop(ctx context.Context) error {
 }
 
 // Jobs returns a snapshot of every job, oldest first.
-func (r *JobRunner) Jobs() []JobRecord {
+func (r *Runner) Jobs() []Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]JobRecord, 0, len(r.jobs))
+	out := make([]Record, 0, len(r.jobs))
 	for _, j := range r.jobs {
 		c := *j
 		c.Errors = append([]string(nil), j.Errors...)

@@ -1,4 +1,4 @@
-package memory
+package memaudit
 
 import (
 	"bytes"
@@ -15,64 +15,64 @@ import (
 	"github.com/eusaas/eusaas/audit"
 )
 
-// AuditStore keeps the audit chains, personal side data, subject keys and checkpoints in
+// Store keeps the audit chains, personal side data, subject keys and checkpoints in
 // memory. It implements audit.Store and audit.KeyStore.
 //
 // Appends do not take part in memory transactions (InTx reports false): an audit entry
 // made inside a transaction that rolls back stays, because removing it could leave a hole
 // in the chain under entries appended meanwhile. It records the attempt.
-type AuditStore struct {
+type Store struct {
 	mu       sync.RWMutex
-	chains   map[eusaas.TenantID]*auditMemChain
-	personal map[auditMemValueRef]auditMemValue
-	keys     map[auditMemKeyRef][]byte
+	chains   map[eusaas.TenantID]*chainLog
+	personal map[valueRef]personalValue
+	keys     map[keyRef][]byte
 	cps      map[eusaas.TenantID][]audit.Checkpoint
 }
 
-type auditMemChain struct {
+type chainLog struct {
 	entries []audit.Entry // personal values stripped: they live in personal
 	head    audit.Head
 }
 
-type auditMemValueRef struct {
+type valueRef struct {
 	entry uuid.UUID
 	name  string
 }
 
-type auditMemValue struct {
+type personalValue struct {
 	tenant  eusaas.TenantID
 	subject string
 	value   string
 	at      time.Time // the entry's timestamp, for retention
 }
 
-type auditMemKeyRef struct {
+type keyRef struct {
 	tenant  eusaas.TenantID
 	subject string
 }
 
 var (
-	_ audit.Store          = (*AuditStore)(nil)
-	_ audit.KeyStore       = (*AuditStore)(nil)
-	_ audit.PersonalPruner = (*AuditStore)(nil)
-	_ audit.LinkedEraser   = (*AuditStore)(nil)
+	_ audit.Store          = (*Store)(nil)
+	_ audit.KeyStore       = (*Store)(nil)
+	_ audit.PersonalPruner = (*Store)(nil)
+	_ audit.LinkedEraser   = (*Store)(nil)
 )
 
-// NewAuditStore returns an empty store.
-func NewAuditStore() *AuditStore {
-	return &AuditStore{
-		chains:   map[eusaas.TenantID]*auditMemChain{},
-		personal: map[auditMemValueRef]auditMemValue{},
-		keys:     map[auditMemKeyRef][]byte{},
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{
+		chains:   map[eusaas.TenantID]*chainLog{},
+		personal: map[valueRef]personalValue{},
+		keys:     map[keyRef][]byte{},
 		cps:      map[eusaas.TenantID][]audit.Checkpoint{},
 	}
 }
 
 // InTx implements audit.Store; see the type's comment.
-func (s *AuditStore) InTx(context.Context) bool { return false }
+func (s *Store) InTx(context.Context) bool { return false }
 
 // Append implements audit.Store.
-func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(audit.Head) ([]audit.Entry, error)) error {
+func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(audit.Head) ([]audit.Entry, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, sealFn f
 	defer s.mu.Unlock()
 	c := s.chains[chain]
 	if c == nil {
-		c = &auditMemChain{}
+		c = &chainLog{}
 		s.chains[chain] = c
 	}
 	entries, err := sealFn(c.head)
@@ -100,7 +100,7 @@ func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, sealFn f
 		stored.Personal = make([]audit.PersonalField, len(e.Personal))
 		for i, f := range e.Personal {
 			stored.Personal[i] = audit.PersonalField{Name: f.Name, Commitment: f.Commitment}
-			s.personal[auditMemValueRef{e.ID, f.Name}] = auditMemValue{tenant: e.TenantID, subject: e.Subject, value: f.Value, at: e.Timestamp}
+			s.personal[valueRef{e.ID, f.Name}] = personalValue{tenant: e.TenantID, subject: e.Subject, value: f.Value, at: e.Timestamp}
 		}
 		stored.Changes = bytes.Clone(e.Changes)
 		c.entries = append(c.entries, stored)
@@ -110,7 +110,7 @@ func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, sealFn f
 }
 
 // Head implements audit.Store.
-func (s *AuditStore) Head(ctx context.Context, chain eusaas.TenantID) (audit.Head, error) {
+func (s *Store) Head(ctx context.Context, chain eusaas.TenantID) (audit.Head, error) {
 	if err := ctx.Err(); err != nil {
 		return audit.Head{}, err
 	}
@@ -123,11 +123,11 @@ func (s *AuditStore) Head(ctx context.Context, chain eusaas.TenantID) (audit.Hea
 }
 
 // fill returns a copy of e with its personal values filled. Caller holds s.mu.
-func (s *AuditStore) fill(e audit.Entry) audit.Entry {
+func (s *Store) fill(e audit.Entry) audit.Entry {
 	if len(e.Personal) > 0 {
 		ps := make([]audit.PersonalField, len(e.Personal))
 		for i, f := range e.Personal {
-			v, ok := s.personal[auditMemValueRef{e.ID, f.Name}]
+			v, ok := s.personal[valueRef{e.ID, f.Name}]
 			f.Value, f.Erased = v.value, !ok
 			ps[i] = f
 		}
@@ -137,7 +137,7 @@ func (s *AuditStore) fill(e audit.Entry) audit.Entry {
 }
 
 // Scan implements audit.Store. The snapshot is taken under the lock; fn runs without it.
-func (s *AuditStore) Scan(ctx context.Context, chain eusaas.TenantID, fn func(*audit.Entry) error) (audit.Head, error) {
+func (s *Store) Scan(ctx context.Context, chain eusaas.TenantID, fn func(*audit.Entry) error) (audit.Head, error) {
 	if err := ctx.Err(); err != nil {
 		return audit.Head{}, err
 	}
@@ -170,7 +170,7 @@ func (s *AuditStore) Scan(ctx context.Context, chain eusaas.TenantID, fn func(*a
 }
 
 // List implements audit.Store.
-func (s *AuditStore) List(ctx context.Context, chain eusaas.TenantID, f audit.Filter, p eusaas.Page) (eusaas.List[audit.Entry], error) {
+func (s *Store) List(ctx context.Context, chain eusaas.TenantID, f audit.Filter, p eusaas.Page) (eusaas.List[audit.Entry], error) {
 	if err := ctx.Err(); err != nil {
 		return eusaas.List[audit.Entry]{}, err
 	}
@@ -184,7 +184,7 @@ func (s *AuditStore) List(ctx context.Context, chain eusaas.TenantID, f audit.Fi
 	off := p.Offset()
 	for i := len(c.entries) - 1; i >= 0; i-- {
 		e := &c.entries[i]
-		if !auditMemMatch(e, f) {
+		if !matches(e, f) {
 			continue
 		}
 		if out.Total >= off && len(out.Items) < p.Size {
@@ -195,7 +195,7 @@ func (s *AuditStore) List(ctx context.Context, chain eusaas.TenantID, f audit.Fi
 	return out, nil
 }
 
-func auditMemMatch(e *audit.Entry, f audit.Filter) bool {
+func matches(e *audit.Entry, f audit.Filter) bool {
 	return (f.Action == "" || e.Action == f.Action) &&
 		(f.ResourceType == "" || e.ResourceType == f.ResourceType) &&
 		(f.UserID == "" || e.Actor.ID == f.UserID) &&
@@ -205,7 +205,7 @@ func auditMemMatch(e *audit.Entry, f audit.Filter) bool {
 }
 
 // Chains implements audit.Store.
-func (s *AuditStore) Chains(ctx context.Context) ([]eusaas.TenantID, error) {
+func (s *Store) Chains(ctx context.Context) ([]eusaas.TenantID, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (s *AuditStore) Chains(ctx context.Context) ([]eusaas.TenantID, error) {
 }
 
 // PutCheckpoint implements audit.Store.
-func (s *AuditStore) PutCheckpoint(ctx context.Context, c audit.Checkpoint) error {
+func (s *Store) PutCheckpoint(ctx context.Context, c audit.Checkpoint) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (s *AuditStore) PutCheckpoint(ctx context.Context, c audit.Checkpoint) erro
 }
 
 // Checkpoints implements audit.Store.
-func (s *AuditStore) Checkpoints(ctx context.Context, chain eusaas.TenantID) ([]audit.Checkpoint, error) {
+func (s *Store) Checkpoints(ctx context.Context, chain eusaas.TenantID) ([]audit.Checkpoint, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (s *AuditStore) Checkpoints(ctx context.Context, chain eusaas.TenantID) ([]
 }
 
 // DeletePersonal implements audit.Store.
-func (s *AuditStore) DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
+func (s *Store) DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -273,7 +273,7 @@ func (s *AuditStore) DeletePersonal(ctx context.Context, tenant eusaas.TenantID,
 }
 
 // DeleteLinkedPersonal implements audit.LinkedEraser.
-func (s *AuditStore) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID, subject, name string) (int, error) {
+func (s *Store) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID, subject, name string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -296,7 +296,7 @@ func (s *AuditStore) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.Ten
 }
 
 // DeletePersonalBefore implements audit.PersonalPruner.
-func (s *AuditStore) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
+func (s *Store) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -313,11 +313,11 @@ func (s *AuditStore) DeletePersonalBefore(ctx context.Context, tenant eusaas.Ten
 }
 
 // SubjectKey implements audit.KeyStore.
-func (s *AuditStore) SubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string, create bool) ([]byte, bool, error) {
+func (s *Store) SubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string, create bool) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	ref := auditMemKeyRef{tenant, subject}
+	ref := keyRef{tenant, subject}
 	s.mu.RLock()
 	k, ok := s.keys[ref]
 	s.mu.RUnlock()
@@ -336,13 +336,13 @@ func (s *AuditStore) SubjectKey(ctx context.Context, tenant eusaas.TenantID, sub
 }
 
 // DeleteSubjectKey implements audit.KeyStore.
-func (s *AuditStore) DeleteSubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
+func (s *Store) DeleteSubjectKey(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ref := auditMemKeyRef{tenant, subject}
+	ref := keyRef{tenant, subject}
 	_, ok := s.keys[ref]
 	delete(s.keys, ref)
 	return ok, nil
@@ -352,12 +352,12 @@ func (s *AuditStore) DeleteSubjectKey(ctx context.Context, tenant eusaas.TenantI
 // keeps what fn returns, bypassing every guard. It exists so tamper-detection tests and
 // demonstrations can do to the memory store what an attacker with database access could do
 // to a table; production code never calls it.
-func (s *AuditStore) Rewrite(chain eusaas.TenantID, fn func(entries []audit.Entry, head audit.Head) ([]audit.Entry, audit.Head)) {
+func (s *Store) Rewrite(chain eusaas.TenantID, fn func(entries []audit.Entry, head audit.Head) ([]audit.Entry, audit.Head)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.chains[chain]
 	if c == nil {
-		c = &auditMemChain{}
+		c = &chainLog{}
 		s.chains[chain] = c
 	}
 	c.entries, c.head = fn(c.entries, c.head)
@@ -365,10 +365,10 @@ func (s *AuditStore) Rewrite(chain eusaas.TenantID, fn func(entries []audit.Entr
 
 // RewritePersonal overwrites a stored personal value, bypassing every guard; like Rewrite it
 // exists for tamper-detection tests.
-func (s *AuditStore) RewritePersonal(entry uuid.UUID, name, value string) {
+func (s *Store) RewritePersonal(entry uuid.UUID, name, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ref := auditMemValueRef{entry, name}
+	ref := valueRef{entry, name}
 	if v, ok := s.personal[ref]; ok {
 		v.value = value
 		s.personal[ref] = v
@@ -377,7 +377,7 @@ func (s *AuditStore) RewritePersonal(entry uuid.UUID, name, value string) {
 
 // Contains reports whether value occurs anywhere in the store (entries, side data, keys,
 // checkpoints); erasure tests use it to show a value is gone everywhere.
-func (s *AuditStore) Contains(value string) bool {
+func (s *Store) Contains(value string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, c := range s.chains {
