@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,252 +14,176 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/redis/go-redis/v9"
-	"github.com/shopspring/decimal"
 
-	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
-	"github.com/eusaas/eusaas/adapters/memory"
-	"github.com/eusaas/eusaas/adapters/postgres"
-	redisadapter "github.com/eusaas/eusaas/adapters/redis"
-	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/adapters/metering"
 	"github.com/eusaas/eusaas/audit"
-	"github.com/eusaas/eusaas/auth"
-	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
-	"github.com/eusaas/eusaas/memtx"
-	"github.com/eusaas/eusaas/tenancy"
-	"github.com/eusaas/eusaas/tenancy/memtenancy"
+	"github.com/eusaas/eusaas/platform"
 )
 
-// App is the wired platform: stores chosen by mode, the module services built on them, and
-// the HTTP server. Each module's wiring lives in wire_<module>.go; wire below is the one
-// place that decides the order and connects the modules' ports to each other.
+// App is the reference server, read top to bottom: configuration (config.go, complete before
+// anything connects) -> the store set of the mode (stores.go, the one memory-or-Postgres
+// choice) -> the wired modules (package platform) -> the HTTP server with every route
+// (routes.go) and the meters beside it.
 type App struct {
-	cfg Config
-	log *slog.Logger
+	cfg      Config
+	log      *slog.Logger
+	stores   *storeSet
+	platform *platform.Platform
+	server   *httpapi.Server
+	registry *prometheus.Registry
 
-	// Exactly one of db (Postgres mode) or memTx (memory mode) is set.
-	db    *postgres.DB
-	memTx *memtx.TxRunner
-	rdb   *redis.Client // Postgres mode only
-
-	tx     eusaas.TxRunner
-	health []httpapi.HealthCheck
-	server *httpapi.Server
-	jobs   *jobRuntime
-
-	audit   *audit.Service
-	tenancy *tenancy.Service
-	auth    *auth.Service
-	billing *billing.Service
-	anomaly *anomalyModule // wire_anomaly.go
-	gdpr    *gdpr.Service
-
-	// memSources are the memory stores holding tenant data (memory mode): the wire functions
-	// record them so gdpr exports and erases them.
-	memSources []memory.GDPRSource
-
-	// background are the periodic loops (meters, maintenance) that run beside the job workers:
-	// in serve with in-process jobs, or in worker.
+	// background are the periodic loops (meters) that run beside the job workers: in serve
+	// with in-process jobs, or in worker.
 	background []func(ctx context.Context)
 
 	closers []func()
 }
 
 // Memory reports whether the app runs on the in-memory adapters.
-func (a *App) Memory() bool { return a.db == nil }
+func (a *App) Memory() bool { return a.stores.memory }
 
-// NewApp opens the stores for the configured mode and wires every module. In Postgres mode
-// the schema must be migrated (`eusaas migrate`); in memory mode there is nothing to migrate.
+// Jobs is the job registry every module registered into.
+func (a *App) Jobs() *jobs.Registry { return a.stores.Jobs }
+
+// Intervals of the billing background loops.
+const billingAPIFlushEvery = time.Minute
+
+// NewApp opens the stores for the configured mode and wires every module.
 func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	if cfg.Env == nil {
-		cfg.Env = func(string) string { return "" }
-	}
 	if cfg.Notice == nil {
 		cfg.Notice = os.Stderr
 	}
 	a := &App{cfg: cfg, log: log}
-	if err := a.openStores(ctx); err != nil {
-		a.Close()
-		return nil, err
-	}
-	if err := a.wire(ctx); err != nil {
+	if err := a.build(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *App) openStores(ctx context.Context) error {
-	if a.cfg.Postgres == nil {
-		a.log.Info("no APP_POSTGRES_* variable set: running on the in-memory adapters; all data is lost when the process exits")
-		a.memTx = memtx.NewTxRunner()
-		a.tx = a.memTx
-		a.health = append(a.health, httpapi.HealthCheck{Name: "memory", Required: true, Check: func(context.Context) error { return nil }})
-		return nil
-	}
-	db, err := postgres.Open(ctx, a.cfg.Postgres.URL())
-	if err != nil {
-		return fmt.Errorf("postgres at %s:%d: %w", a.cfg.Postgres.Host, a.cfg.Postgres.Port, err)
-	}
-	a.db = db
-	a.tx = db
-	a.closers = append(a.closers, db.Close)
-	// Without this check an unmigrated database surfaces as "relation ... does not exist"
-	// from whichever store is touched first.
-	var migrated bool
-	if err := db.Pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", postgres.PlatformSchema+".goose_db_version").Scan(&migrated); err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
-	if !migrated {
-		return fmt.Errorf("the database %q has no eusaas schema yet: run `eusaas migrate` (and `eusaas migrate tenants` after upgrades) with the same APP_POSTGRES_* settings", a.cfg.Postgres.DB)
-	}
-	a.health = append(a.health, httpapi.HealthCheck{Name: "postgres", Required: true, Check: db.Pool.Ping})
-
-	opt, err := redis.ParseURL(a.cfg.RedisURL)
-	if err != nil {
-		return &ConfigError{"APP_REDIS_URL", "cannot be parsed as a Redis URL"}
-	}
-	a.rdb = redis.NewClient(opt)
-	a.closers = append(a.closers, func() { _ = a.rdb.Close() })
-	a.health = append(a.health, httpapi.HealthCheck{Name: "redis", Required: true, Check: func(ctx context.Context) error {
-		return a.rdb.Ping(ctx).Err()
-	}})
-	a.log.Info("running on PostgreSQL and Redis", "postgres_host", a.cfg.Postgres.Host, "postgres_db", a.cfg.Postgres.DB)
-	return nil
-}
-
-// wire builds the modules in dependency order: audit (everyone records through it), the job
-// runtime, tenancy and auth (each needs the other, so each gets a late-bound adapter), the
-// HTTP server with auth as its Authenticator and tenancy as its TenantGate, then billing,
-// anomaly and gdpr, whose erasure saga becomes tenancy's Deprovisioner.
-func (a *App) wire(ctx context.Context) error {
-	acfg, err := LoadAuditConfig(a.cfg.Env)
+func (a *App) build(ctx context.Context) error {
+	memory := a.cfg.Postgres == nil
+	// Keys first: a missing or malformed key is a configuration error, reported before any
+	// connection is made.
+	keys, err := authKeys(a.cfg, memory, a.log)
 	if err != nil {
 		return err
 	}
-	if a.audit, err = a.wireAudit(ctx, acfg); err != nil {
+	auditKey, err := auditSigner(a.cfg.Audit, memory, a.log)
+	if err != nil {
 		return err
 	}
-	rec := eusaas.Recorder(a.audit)
-	a.jobs = newJobRuntime(a.db, eusaas.SystemClock)
+	gdprKey, err := gdprSigner(a.cfg.GDPR, memory, a.log)
+	if err != nil {
+		return err
+	}
+	var auditPub ed25519.PublicKey
+	if auditKey != nil {
+		auditPub = auditKey.Public().(ed25519.PublicKey)
+	}
+	if a.stores, err = openStores(ctx, a.cfg, auditPub, a.log); err != nil {
+		return err
+	}
+	a.closers = append(a.closers, a.stores.Close)
 
-	if a.tenancy, err = a.wireTenancy(rec, appInvitations{a}); err != nil {
+	a.platform, err = platform.New(ctx, a.stores.Stores, platform.Config{
+		Logger:   a.log,
+		Auth:     authConfig(a.cfg),
+		AuthKeys: keys,
+		Audit: audit.Options{Signer: auditKey, PreviousKeys: a.cfg.Audit.PreviousKeys,
+			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
+		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL},
+		Notifier: a.cfg.Webhook.notifier(a.log),
+	})
+	if err != nil {
 		return err
 	}
-	if a.auth, err = a.wireAuth(ctx, authTenantResolver(a.resolveTenant), rec, a.cfg.Notice); err != nil {
+	p := a.platform
+	// The audit log checkpoints in the background; its last checkpoint is made on Close,
+	// after everything that records has stopped (closers run newest first).
+	a.closers = append(a.closers, p.Close)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = p.Run(runCtx)
+	}()
+	a.closers = append(a.closers, func() { cancel(); <-done })
+
+	if err := bootstrapOperator(ctx, a.cfg, memory, p.Auth, a.stores.Operators, a.log, a.cfg.Notice); err != nil {
 		return err
 	}
 
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	limiter := appRateLimiter{a: a}
-	if a.rdb != nil {
-		limiter.counter = redisadapter.NewRateCounter(a.rdb, a.cfg.RedisKeyPrefix)
-	} else {
-		limiter.counter = memtenancy.NewRateCounter(eusaas.SystemClock)
-	}
+	a.registry = prometheus.NewRegistry()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.server = httpapi.New(httpapi.Options{
 		Version:       Version(),
 		Logger:        a.log,
-		Health:        a.health,
-		Authenticator: a.auth,
-		TenantGate:    a.tenancy,
-		RateLimiter:   limiter,
-		Registry:      registry,
+		Health:        a.stores.health,
+		Authenticator: p.Auth,
+		TenantGate:    p.Tenancy,
+		RateLimiter:   platform.RateLimiter{Tenancy: p.Tenancy, Counter: a.stores.rate},
+		Registry:      a.registry,
 	})
-	a.registerTenancyRoutes(a.tenancy)
-	httpapi.RegisterAuth(a.server, a.auth)
-	httpapi.RegisterAudit(a.server, a.audit)
-
-	if a.billing, err = a.wireBilling(ctx, billingDeps{Recorder: rec, Thresholds: appThresholds{a}, Tenants: a.activeTenantIDs}); err != nil {
+	registerRoutes(a.server, p)
+	if err := a.registerMetrics(ctx); err != nil {
 		return err
 	}
+	return a.startMeters(ctx)
+}
 
-	notifier, err := anomalyNotifier(a.cfg.Env, a.log)
-	if err != nil {
-		return err
-	}
-	a.anomaly = a.wireAnomaly(AnomalyPorts{
-		Series:    anomaly.SeriesSourceFunc(a.dailyCosts),
-		Tenants:   anomalyTenants{a.tenancy},
-		Projector: anomaly.ProjectorFunc(a.projectedTotal),
-		Notifier:  notifier,
-		Recorder:  rec,
-	})
-	httpapi.RegisterAnomaly(a.server, a.anomaly.Service)
+// startMeters counts API calls through the server's OnTenantRequest hook (flushed every
+// minute), schedules the daily storage meter in Postgres mode, and, when APP_PROMETHEUS_URL
+// is set, polls Prometheus beside the job workers.
+func (a *App) startMeters(ctx context.Context) error {
+	svc := a.platform.Billing
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	counter := metering.NewAPICounter(svc, nil, a.log)
+	a.server.OnTenantRequest(counter.Hook)
+	wg.Add(1)
+	go func() { defer wg.Done(); counter.Run(bg, billingAPIFlushEvery) }()
+	// Stopped (after a final flush) before the platform closes.
+	a.closers = append(a.closers, func() { cancel(); wg.Wait() })
 
-	gcfg, err := loadGDPRConfig(a.cfg.Env)
-	if err != nil {
-		return err
+	if a.stores.sizer != nil {
+		// A periodic job on the queue: in Postgres mode one replica runs each occurrence.
+		m := metering.NewStorageMeter(svc, a.stores.sizer, a.platform.ActiveTenantIDs, nil, a.log)
+		a.stores.Jobs.Handle("billing.storage", func(ctx context.Context, _ jobs.Job) error {
+			_, err := m.Measure(ctx)
+			return err
+		})
+		a.stores.Jobs.Every(jobs.Periodic{Name: "billing.storage", Kind: "billing.storage", Schedule: jobs.Daily{Hour: 0}})
 	}
-	mods := gdprModules{Tenancy: a.tenancy, Memory: a.Memory(), Auth: a.auth, Audit: a.audit, Billing: a.billing}
-	if a.rdb != nil {
-		mods.Redis = redisadapter.NewTenantPurger(a.rdb, a.cfg.RedisKeyPrefix)
+	if a.cfg.PrometheusURL != "" {
+		pc, err := metering.NewPrometheusCollector(a.cfg.PrometheusURL, svc, metering.PrometheusOptions{Logger: a.log})
+		if err != nil {
+			return &ConfigError{"APP_PROMETHEUS_URL", "must be an http(s) URL"}
+		}
+		a.background = append(a.background, pc.Run)
+		a.log.Info("billing: collecting CPU, MEMORY and NETWORK usage from Prometheus")
 	}
-	ports := gdprPortsFrom(mods, rec)
-	if a.Memory() {
-		ports.MemorySources = a.memSources
-	}
-	if a.gdpr, err = wireGDPR(ctx, a, gcfg, a.jobs, registry, ports); err != nil {
-		return err
-	}
-	a.tenancy.SetDeprovisioner(a.gdpr)
-	httpapi.RegisterGDPR(a.server, a.gdpr)
-
-	a.registerPeriodicJobs()
 	return nil
 }
 
-// registerPeriodicJobs schedules the platform's recurring work on the job runtime (gdpr's
-// own schedules are registered by wireGDPR): the daily anomaly scan and the monthly invoice
-// run.
-func (a *App) registerPeriodicJobs() {
-	r := a.jobs.Registry
-	r.Handle("anomaly.scan", func(ctx context.Context, _ jobs.Job) error {
-		rep, err := a.anomaly.Scanner.ScanAll(ctx)
+// registerMetrics adds the domain gauges to /metrics.
+func (a *App) registerMetrics(ctx context.Context) error {
+	svc := a.platform.GDPR
+	return a.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gdpr_requests_overdue",
+		Help: "GDPR requests (exports, erasures) not fulfilled within one calendar month of receipt (Art. 12(3)).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		n, err := svc.Overdue(ctx)
 		if err != nil {
-			return err
+			return -1
 		}
-		a.log.InfoContext(ctx, "anomaly scan done", "tenants", rep.Tenants, "created", rep.Created)
-		return nil
-	})
-	r.Every(jobs.Periodic{Name: "anomaly.scan", Kind: "anomaly.scan", Schedule: jobs.Daily{Hour: 2}})
-
-	r.Handle("billing.invoices", func(ctx context.Context, _ jobs.Job) error {
-		return a.issueLastMonthInvoices(ctx)
-	})
-	r.Every(jobs.Periodic{Name: "billing.invoices", Kind: "billing.invoices", Schedule: jobs.Daily{Hour: 1}})
-
-	a.registerTenancyJobs() // wire_tenancy.go
-}
-
-// issueLastMonthInvoices drafts and issues last month's invoice of every ACTIVE tenant. It
-// runs daily so a missed day catches up; a month already issued is skipped
-// (ErrAlreadyInvoiced), which makes the job idempotent.
-func (a *App) issueLastMonthInvoices(ctx context.Context) error {
-	ids, err := a.activeTenantIDs(ctx)
-	if err != nil {
-		return err
-	}
-	lastMonth := billing.MonthStart(time.Now().UTC()).AddDate(0, -1, 0)
-	var errs []error
-	for _, id := range ids {
-		inv, err := a.billing.DraftInvoice(ctx, id, lastMonth)
-		if errors.Is(err, billing.ErrAlreadyInvoiced) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("tenant %s: draft: %w", id, err))
-			continue
-		}
-		if _, err := a.billing.Issue(ctx, id, inv.ID); err != nil {
-			errs = append(errs, fmt.Errorf("tenant %s: issue: %w", id, err))
-		}
-	}
-	return errors.Join(errs...)
+		return float64(n)
+	}))
 }
 
 // Start runs the background job workers in process (unless APP_JOBS_IN_PROCESS=false).
@@ -271,14 +196,21 @@ func (a *App) Start(ctx context.Context) error {
 }
 
 func (a *App) startJobs(ctx context.Context) error {
-	if err := a.jobs.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := a.stores.jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
+	}
+	if a.Memory() {
+		// The in-process queue starts empty: requests stored before (none survive a restart
+		// today) would be resumed here.
+		if err := a.platform.GDPR.Resume(ctx); err != nil {
+			return err
+		}
 	}
 	a.runBackground(ctx)
 	a.closers = append(a.closers, func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := a.jobs.Stop(stopCtx); err != nil {
+		if err := a.stores.jobs.Stop(stopCtx); err != nil {
 			a.log.Warn("stopping job workers", "error", err.Error())
 		}
 	})
@@ -305,101 +237,6 @@ func (a *App) Close() {
 		a.closers[i]()
 	}
 	a.closers = nil
-}
-
-// --- adapters between modules: each is the small interface one module declares, satisfied
-// by another module's service. They live here because only cmd knows both sides.
-
-// resolveTenant serves auth's TenantResolver from tenancy.
-func (a *App) resolveTenant(ctx context.Context, idOrSlug string) (auth.TenantInfo, error) {
-	t, err := a.tenancy.Resolve(ctx, idOrSlug)
-	if err != nil {
-		return auth.TenantInfo{}, err
-	}
-	return auth.TenantInfo{ID: t.ID, Status: string(t.Status), AllowSelfRegistration: t.Settings.AllowSelfRegistration,
-		MaxUsers: t.Settings.MaxUsers}, nil
-}
-
-// appInvitations is tenancy's InvitationIssuer, bound late: auth is built after tenancy.
-type appInvitations struct{ a *App }
-
-func (i appInvitations) IssueOwnerInvitation(ctx context.Context, tenant eusaas.TenantID, email string) (string, time.Time, error) {
-	if i.a.auth == nil {
-		return "", time.Time{}, eusaas.E(eusaas.Unavailable, "auth is not wired yet")
-	}
-	return i.a.auth.IssueOwnerInvitation(ctx, tenant, email)
-}
-
-// activeTenantIDs lists the ACTIVE tenants' ids (billing meters, gdpr retention, invoice run).
-func (a *App) activeTenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
-	return activeTenantIDs(ctx, a.tenancy)
-}
-
-func activeTenantIDs(ctx context.Context, svc *tenancy.Service) ([]eusaas.TenantID, error) {
-	ts, err := svc.ListActive(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]eusaas.TenantID, len(ts))
-	for i, t := range ts {
-		ids[i] = t.ID
-	}
-	return ids, nil
-}
-
-// appRateLimiter is the server's RateLimiter: settings.api_rate_limit requests per minute per
-// tenant, counted in Redis (shared by replicas) or in process.
-type appRateLimiter struct {
-	a       *App
-	counter interface {
-		Hit(ctx context.Context, tenant eusaas.TenantID, window time.Duration) (int64, time.Duration, error)
-	}
-}
-
-func (l appRateLimiter) Allow(ctx context.Context, id eusaas.TenantID) (bool, time.Duration, error) {
-	t, err := l.a.tenancy.Get(ctx, id)
-	if err != nil {
-		return false, 0, err
-	}
-	n, reset, err := l.counter.Hit(ctx, id, time.Minute)
-	if err != nil {
-		return false, 0, err
-	}
-	return n <= int64(t.Settings.APIRateLimit), reset, nil
-}
-
-// appThresholds is billing's ThresholdSource: the tenant's cost_alert_threshold setting.
-type appThresholds struct{ a *App }
-
-func (t appThresholds) CostAlertThreshold(ctx context.Context, id eusaas.TenantID) (decimal.Decimal, bool, error) {
-	tn, err := t.a.tenancy.Get(ctx, id)
-	if err != nil {
-		return decimal.Decimal{}, false, err
-	}
-	// A zero threshold means no budget is set, not "alert on any spend".
-	return tn.Settings.CostAlertThreshold, tn.Settings.CostAlertThreshold.IsPositive(), nil
-}
-
-// dailyCosts is anomaly's series source over billing's daily buckets.
-func (a *App) dailyCosts(ctx context.Context, id eusaas.TenantID, from, to time.Time) ([]anomaly.DailyCost, error) {
-	in, err := a.billing.DailyCosts(ctx, id, from, to)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]anomaly.DailyCost, len(in))
-	for i, c := range in {
-		out[i] = anomaly.DailyCost{Day: c.Day, Resource: c.Resource, Amount: c.Amount}
-	}
-	return out, nil
-}
-
-// projectedTotal is anomaly's budget projector over billing's month-end projection.
-func (a *App) projectedTotal(ctx context.Context, id eusaas.TenantID, now time.Time) (decimal.Decimal, error) {
-	p, err := a.billing.Projection(ctx, id, now)
-	if err != nil {
-		return decimal.Decimal{}, err
-	}
-	return p.ProjectedTotal, nil
 }
 
 // serve runs the HTTP server until ctx is canceled, then drains in-flight requests for at
@@ -474,5 +311,5 @@ func cmdWorker(ctx context.Context, m *Main) error {
 	}
 	defer app.Close()
 	app.runBackground(ctx)
-	return runJobs(ctx, app.jobs, log)
+	return runJobs(ctx, app.stores.jobs, log)
 }

@@ -20,15 +20,14 @@ import (
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/internal/pgtest"
-	"github.com/eusaas/eusaas/memtx"
 )
 
-func TestWireAuditMemory(t *testing.T) {
+// TestAppAuditMemory: the app records through the audit service, memory mode generates a
+// checkpoint key, and Close checkpoints what is unsigned before refusing new records.
+func TestAppAuditMemory(t *testing.T) {
 	ctx := context.Background()
-	a := &App{log: slog.New(slog.DiscardHandler), memTx: memtx.NewTxRunner()}
-	a.tx = a.memTx
-	svc, err := a.wireAudit(ctx, AuditConfig{CheckpointEvery: 2, CheckpointEach: 3600e9})
-	require.NoError(t, err)
+	a := newTestApp(t, map[string]string{"APP_AUDIT_CHECKPOINT_EVERY": "2", "APP_AUDIT_CHECKPOINT_SECONDS": "3600"})
+	svc := a.platform.Audit
 	var rec eusaas.Recorder = svc
 	tenant := eusaas.NewTenantID()
 	for range 3 {
@@ -90,15 +89,20 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 	acfg, err := LoadAuditConfig(env(vars))
 	require.NoError(t, err)
-	a := &App{log: slog.New(slog.DiscardHandler), db: db, tx: db}
-	svc, err := a.wireAudit(ctx, acfg)
+	sink, err := file.NewCheckpointSink(dir)
+	require.NoError(t, err)
+	require.NoError(t, sink.WritePublicKey(acfg.Signer.Public().(ed25519.PublicKey)))
+	store := postgres.NewAuditStore(db)
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store, Sink: sink, Tx: db}, audit.Options{Signer: acfg.Signer})
 	require.NoError(t, err)
 	tenant, other := eusaas.NewTenantID(), eusaas.NewTenantID()
 	for _, tn := range []eusaas.TenantID{tenant, tenant, tenant, other, audit.PlatformChain} {
 		require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tn, Actor: eusaas.System, Action: audit.ActionRetentionExecuted,
 			Meta: eusaas.RequestMeta{IP: "192.0.2.1"}}))
 	}
-	a.Close()
+	_, err = svc.Flush(ctx)
+	require.NoError(t, err)
+	svc.Close()
 	_, err = os.Stat(filepath.Join(dir, file.PublicKeyFile))
 	require.NoError(t, err, "public key published")
 

@@ -110,9 +110,8 @@ func TestAnomalyWiredApp(t *testing.T) {
 	app, err := NewApp(ctx, anomalyTestConfig(t), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer app.Close()
-	require.NotNil(t, app.anomaly)
-	var out bytes.Buffer
-	require.NoError(t, RunAnomalyScan(ctx, app.anomaly.Scanner, &out))
+		var out bytes.Buffer
+	require.NoError(t, RunAnomalyScan(ctx, app.platform.Scanner, &out))
 	var got anomalyScanOutput
 	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
 	require.Empty(t, got.Failed)
@@ -142,5 +141,6 @@ func TestAnomalyNotifierConfig(t *testing.T) {
 func anomalyTestConfig(t *testing.T) Config {
 	cfg, err := LoadConfig(env(nil))
 	require.NoError(t, err)
+	cfg.Notice = io.Discard
 	return cfg
 }

@@ -14,10 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/auth"
-	"github.com/eusaas/eusaas/memtx"
-	"github.com/eusaas/eusaas/tenancy"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/platform"
 )
 
 func TestKeysGenerate(t *testing.T) {
@@ -48,28 +47,31 @@ func TestKeysGenerate(t *testing.T) {
 	require.Contains(t, stderr.String(), "--force")
 }
 
-func authTestApp(t *testing.T, cfg Config, memoryMode bool) *App {
-	a := &App{cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	if memoryMode {
-		a.memTx = memtx.NewTxRunner()
-		a.tx = a.memTx
-	} else {
-		a.db = &postgres.DB{} // never reached: the key check comes first
-		a.tx = a.db
+// authTestService builds the auth service as the app does (keys from cfg, memory stores)
+// and runs the operator bootstrap, whose one-time notice goes to notice.
+func authTestService(t *testing.T, cfg Config, memoryMode bool, notice io.Writer) (*auth.Service, error) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	keys, err := authKeys(cfg, memoryMode, log)
+	if err != nil {
+		return nil, err
 	}
-	return a
+	stores, _ := platform.Memory(nil)
+	p, err := platform.New(context.Background(), stores, platform.Config{Auth: authConfig(cfg), AuthKeys: keys,
+		GDPR: gdpr.Options{SigningKey: testSigningKey()}})
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	if err := bootstrapOperator(context.Background(), cfg, memoryMode, p.Auth, stores.Operators, log, notice); err != nil {
+		return nil, err
+	}
+	return p.Auth, nil
 }
-
-var noTenants = authTenantResolver(func(context.Context, string) (auth.TenantInfo, error) {
-	return auth.TenantInfo{}, eusaas.E(eusaas.NotFound, "tenant not found")
-})
 
 func TestWireAuthMemoryModeGeneratesKeyAndOperator(t *testing.T) {
 	cfg, err := LoadConfig(env(nil))
 	require.NoError(t, err)
 	var notice bytes.Buffer
-	a := authTestApp(t, cfg, true)
-	svc, err := a.wireAuth(context.Background(), noTenants, eusaas.Discard, &notice)
+	svc, err := authTestService(t, cfg, true, &notice)
 	require.NoError(t, err)
 	m := regexp.MustCompile(`operator (\S+), password (\S+) \(shown once\)`).FindStringSubmatch(notice.String())
 	require.Len(t, m, 3, notice.String())
@@ -85,14 +87,14 @@ func TestWireAuthBootstrapFromEnv(t *testing.T) {
 	cfg, err := LoadConfig(env(map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": "root@example.com", "APP_BOOTSTRAP_ADMIN_PASSWORD": "Sup3r-Secret!"}))
 	require.NoError(t, err)
 	var notice bytes.Buffer
-	svc, err := authTestApp(t, cfg, true).wireAuth(context.Background(), noTenants, eusaas.Discard, &notice)
+	svc, err := authTestService(t, cfg, true, &notice)
 	require.NoError(t, err)
 	require.Empty(t, notice.String(), "nothing is printed when the operator comes from the environment")
 	_, err = svc.Login(context.Background(), auth.LoginInput{Email: "root@example.com", Password: "Sup3r-Secret!"})
 	require.NoError(t, err)
 
 	cfg.BootstrapPassword = "weak"
-	_, err = authTestApp(t, cfg, true).wireAuth(context.Background(), noTenants, eusaas.Discard, io.Discard)
+	_, err = authTestService(t, cfg, true, io.Discard)
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "weak", "the password is not echoed")
 }
@@ -100,10 +102,17 @@ func TestWireAuthBootstrapFromEnv(t *testing.T) {
 func TestWireAuthRefusesWithoutKeysOutsideMemoryMode(t *testing.T) {
 	cfg, err := LoadConfig(env(map[string]string{"APP_POSTGRES_HOST": "localhost"}))
 	require.NoError(t, err)
-	_, err = authTestApp(t, cfg, false).wireAuth(context.Background(), noTenants, eusaas.Discard, io.Discard)
+	_, err = authKeys(cfg, false, slog.New(slog.DiscardHandler))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "eusaas keys generate")
 	require.Contains(t, err.Error(), "APP_JWT_PRIVATE_KEY")
+	// The app refuses before connecting anywhere (the port below is never dialled).
+	cfg, err = LoadConfig(env(map[string]string{"APP_POSTGRES_HOST": "127.0.0.1", "APP_POSTGRES_PORT": "1"}))
+	require.NoError(t, err)
+	_, err = NewApp(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "APP_JWT_PRIVATE_KEY", ce.Var)
 }
 
 func TestWireAuthKeysFromPEM(t *testing.T) {
@@ -120,7 +129,7 @@ func TestWireAuthKeysFromPEM(t *testing.T) {
 	cfg, err := LoadConfig(env(map[string]string{"APP_JWT_PRIVATE_KEY": read("new/jwt-private.pem"),
 		"APP_JWT_PUBLIC_KEY": read("new/jwt-public.pem") + read("old/jwt-public.pem")}))
 	require.NoError(t, err)
-	svc, err := authTestApp(t, cfg, true).wireAuth(context.Background(), noTenants, eusaas.Discard, io.Discard)
+	svc, err := authTestService(t, cfg, true, io.Discard)
 	require.NoError(t, err)
 	newPub, err := auth.ParsePublicKeysPEM([]byte(read("new/jwt-public.pem")))
 	require.NoError(t, err)
@@ -130,38 +139,8 @@ func TestWireAuthKeysFromPEM(t *testing.T) {
 
 	// A public key that does not match the private key is refused.
 	cfg.JWTPublicKeyPEM = read("old/jwt-public.pem")
-	_, err = authTestApp(t, cfg, true).wireAuth(context.Background(), noTenants, eusaas.Discard, io.Discard)
+	_, err = authKeys(cfg, true, slog.New(slog.DiscardHandler))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "APP_JWT_PUBLIC_KEY")
 	require.False(t, strings.Contains(err.Error(), "BEGIN"), "no key material in errors")
-}
-
-// TestAuthTenancyWiring: the late-bound tenancy adapter lets auth and tenancy reference each
-// other: a tenant created through tenancy (whose owner invitation auth issues) is resolved by
-// auth for registration.
-func TestAuthTenancyWiring(t *testing.T) {
-	cfg, err := LoadConfig(env(nil))
-	require.NoError(t, err)
-	a := authTestApp(t, cfg, true)
-	ten := &authTenancy{}
-	_, err = ten.Resolve(context.Background(), "acme")
-	require.Equal(t, eusaas.Unavailable, eusaas.KindOf(err), "unwired adapter fails closed")
-	svc, err := a.wireAuth(context.Background(), ten, eusaas.Discard, io.Discard)
-	require.NoError(t, err)
-	tsvc, err := a.wireTenancy(eusaas.Discard, svc)
-	require.NoError(t, err)
-	ten.Service = tsvc
-	_, err = ten.Resolve(context.Background(), "no-such-tenant")
-	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
-
-	ctx := context.Background()
-	res, err := tsvc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@example.com"})
-	require.NoError(t, err)
-	require.NotEmpty(t, res.Invitation.Token, "tenancy got the owner invitation from auth")
-	u, err := svc.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "owner@example.com",
-		Password: "Correct-Horse-9", FullName: "Olga", InvitationToken: res.Invitation.Token})
-	require.NoError(t, err)
-	require.Equal(t, auth.RoleOwner, u.Role)
-	_, err = svc.Login(ctx, auth.LoginInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: "Correct-Horse-9"})
-	require.NoError(t, err)
 }

@@ -31,32 +31,27 @@ import (
 // that one flipped byte makes the command fail.
 func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	ctx := context.Background()
-	tables := memory.NewGDPRTables()
-	tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email"}, SubjectColumn: "id"})
-	tenant := eusaas.NewTenantID()
-	for _, id := range []string{"a", "b", "c"} {
-		tables.Insert(tenant, "users", map[string]string{"id": id, "email": id + "@example.eu"})
-	}
 	dir := t.TempDir()
-	cfg, err := loadGDPRConfig(env(map[string]string{"APP_GDPR_ARCHIVE_DIR": dir, "APP_PUBLIC_URL": "https://eu.example"}))
+	app := newTestApp(t, map[string]string{"APP_GDPR_ARCHIVE_DIR": dir, "APP_PUBLIC_URL": "https://eu.example"})
+	res, err := app.platform.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-export", AdminEmail: "owner@acme.eu"})
 	require.NoError(t, err)
-	tx := memtx.NewTxRunner()
-	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
-	jr := newJobRuntime(nil, eusaas.SystemClock)
-	reg := prometheus.NewRegistry()
-	svc, err := wireGDPR(ctx, app, cfg, jr, reg, gdprPorts{MemorySources: []memory.GDPRSource{tables}})
-	require.NoError(t, err)
+	tenant := res.Tenant.ID
+	svc := app.platform.GDPR
 
 	r, err := svc.RequestExport(ctx, tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON})
 	require.NoError(t, err)
-	require.Equal(t, 1, jr.Queue.(*memjobs.Runner).WorkAvailable(ctx))
+	require.Equal(t, 1, app.stores.runner.WorkAvailable(ctx))
 	r, err = svc.Request(ctx, tenant, gdpr.KindExport, r.ID)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.StatusCompleted, r.Status, r.ErrorMessage)
 	require.True(t, strings.HasPrefix(svc.DownloadURL(r), "https://eu.example/api/v1/gdpr/downloads/"))
-	mfs, err := reg.Gather()
+	mfs, err := app.registry.Gather()
 	require.NoError(t, err)
-	require.Equal(t, "gdpr_requests_overdue", mfs[0].GetName())
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	require.Contains(t, names, "gdpr_requests_overdue")
 
 	file := filepath.Join(dir, filepath.FromSlash(r.Archive))
 	pub := base64.StdEncoding.EncodeToString(svc.PublicKey())
@@ -64,7 +59,7 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: env(nil)}
 	require.Equal(t, 0, m.Run(ctx, []string{"gdpr", "verify-export", "--public-key", pub, file}), errOut.String())
 	require.Contains(t, out.String(), "OK: tenant "+tenant.String())
-	require.Contains(t, out.String(), "data/users.json")
+	require.Contains(t, out.String(), "data/auth_invitations.json", "the owner invitation is tenant data")
 
 	body, err := os.ReadFile(file)
 	require.NoError(t, err)
@@ -93,176 +88,17 @@ func TestMigrateJobsIdempotent(t *testing.T) {
 }
 
 func TestRunJobsStopsWithContext(t *testing.T) {
-	jr := newJobRuntime(nil, eusaas.SystemClock)
+	reg := jobs.NewRegistry()
+	runner := memjobs.NewRunner(reg, memjobs.Options{})
+	jr := &jobRuntime{Registry: reg, Start: runner.Start, Stop: runner.Stop}
 	done := make(chan struct{})
 	jr.Registry.Handle("test.ping", func(context.Context, jobs.Job) error { close(done); return nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- runJobs(ctx, jr, slog.New(slog.DiscardHandler)) }()
-	require.NoError(t, jr.Queue.Enqueue(ctx, "test.ping", nil, nil))
+	require.NoError(t, runner.Enqueue(ctx, "test.ping", nil, nil))
 	<-done
 	cancel()
 	require.NoError(t, <-errc)
 }
 
-// TestGDPRSagaAsTenancyDeprovisioner wires the saga behind tenancy's DELETE with the real
-// tenancy and audit services in memory mode: the tenant ends DELETED by way of the job
-// runner, and the audit chain holds the intent and completion entries and still verifies.
-func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
-	ctx := context.Background()
-	tx := memtx.NewTxRunner()
-	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
-	acfg, err := LoadAuditConfig(env(nil))
-	require.NoError(t, err)
-	aud, err := app.wireAudit(ctx, acfg)
-	require.NoError(t, err)
-	t.Cleanup(app.Close)
-	ten, err := app.wireTenancy(aud, nil)
-	require.NoError(t, err)
-	cfg, err := loadGDPRConfig(env(map[string]string{"APP_GDPR_ARCHIVE_DIR": t.TempDir()}))
-	require.NoError(t, err)
-	jr := newJobRuntime(nil, eusaas.SystemClock)
-	svc, err := wireGDPR(ctx, app, cfg, jr, nil, gdprPortsFrom(gdprModules{Tenancy: ten, Audit: aud}, aud))
-	require.NoError(t, err)
-	ten.SetDeprovisioner(svc)
-
-	res, err := ten.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-gdpr", AdminEmail: "owner@acme.eu"})
-	require.NoError(t, err)
-	id := res.Tenant.ID
-
-	// An export with the audit log streams the tenant's chain through the audit adapter.
-	ex, err := svc.RequestExport(ctx, id, gdpr.ExportRequest{Format: gdpr.FormatJSON, IncludeAuditLogs: true})
-	require.NoError(t, err)
-	jr.Queue.(*memjobs.Runner).WorkAvailable(ctx)
-	ex, err = svc.Request(ctx, id, gdpr.KindExport, ex.ID)
-	require.NoError(t, err)
-	require.Equal(t, gdpr.StatusCompleted, ex.Status, ex.ErrorMessage)
-	require.GreaterOrEqual(t, ex.Counts["audit_entries"], 2, "tenant creation and the export request are in the chain")
-
-	_, err = ten.Deprovision(ctx, id)
-	require.NoError(t, err)
-	jr.Queue.(*memjobs.Runner).WorkAvailable(ctx)
-	got, err := ten.Get(ctx, id)
-	require.NoError(t, err)
-	require.Equal(t, tenancy.Status("DELETED"), got.Status)
-
-	r, err := svc.TenantErasure(ctx, id)
-	require.NoError(t, err)
-	require.Equal(t, gdpr.StatusCompleted, r.Status)
-	_, err = r.Certificate.Verify(svc.PublicKey())
-	require.NoError(t, err)
-	chain := map[string]string{} // action -> hash of its entry in the tenant's chain
-	for _, action := range []string{gdpr.ActionTenantErasureRequested, gdpr.ActionTenantErasureCompleted} {
-		l, err := aud.List(ctx, id, audit.Filter{Action: action}, eusaas.Page{})
-		require.NoError(t, err)
-		require.Equal(t, 1, l.Total, action)
-		chain[action] = l.Items[0].Hash.String()
-	}
-	// The certificate cites the audit entries by their chain hash (gdprHashRecorder).
-	require.NotEmpty(t, r.AuditEntries)
-	for _, ce := range r.AuditEntries {
-		require.Len(t, ce.Hash, 64, "%s cited without its hash", ce.Action)
-		if h, ok := chain[ce.Action]; ok {
-			require.Equal(t, h, ce.Hash, ce.Action)
-		}
-	}
-	require.Equal(t, chain[gdpr.ActionTenantErasureRequested], r.AuditEntries[0].Hash, "the intent entry comes first")
-	// Erasing the DELETED tenant again is a no-op answered with the tombstone.
-	again, err := ten.Deprovision(ctx, id)
-	require.NoError(t, err)
-	require.Equal(t, got, again)
-	l, err := aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
-	require.NoError(t, err)
-	n := l.Total
-	jr.Queue.(*memjobs.Runner).WorkAvailable(ctx)
-	l, err = aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
-	require.NoError(t, err)
-	require.Equal(t, n, l.Total, "a repeated erasure records nothing")
-	rep, err := aud.Verify(ctx, id)
-	require.NoError(t, err)
-	require.True(t, rep.OK, "%+v", rep)
-}
-
-// TestGDPRAuditRetention: gdprPortsFrom gives gdpr a retainer for the audit log's personal
-// side data; it erases the values of entries older than audit_log_retention_days (plus
-// grace), leaves younger ones, and the chain still verifies.
-func TestGDPRAuditRetention(t *testing.T) {
-	ctx := context.Background()
-	tx := memtx.NewTxRunner()
-	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
-	acfg, err := LoadAuditConfig(env(nil))
-	require.NoError(t, err)
-	aud, err := app.wireAudit(ctx, acfg)
-	require.NoError(t, err)
-	t.Cleanup(app.Close)
-	ports := gdprPortsFrom(gdprModules{Audit: aud}, aud)
-	var rt gdpr.Retainer
-	for _, r := range ports.Retainers {
-		if _, ok := r.(gdprAuditRetainer); ok {
-			rt = r
-		}
-	}
-	require.NotNil(t, rt, "the audit retainer is wired")
-
-	tenant := eusaas.NewTenantID()
-	require.NoError(t, aud.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.Actor{Kind: eusaas.ActorUser, ID: "u1", TenantID: tenant},
-		Action: "LOGIN", ResourceType: "session", ResourceID: "s1", Personal: map[string]string{"email": "old@example.eu"},
-		Meta: eusaas.RequestMeta{IP: "198.51.100.7", UserAgent: "Old/1.0"}}))
-	p := gdpr.DefaultPolicy(tenant)
-	p.AuditLogRetentionDays = 30
-	now := time.Now()
-	counts, err := rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 29), 0)
-	require.NoError(t, err)
-	require.Empty(t, counts, "within the retention period")
-	counts, err = rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 31), 48*time.Hour)
-	require.NoError(t, err)
-	require.Empty(t, counts, "within the grace period")
-	counts, err = rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 33), 48*time.Hour)
-	require.NoError(t, err)
-	require.Equal(t, map[string]int{"audit_personal.hard_deleted": 3}, counts, "email, ip and user agent")
-	l, err := aud.List(ctx, tenant, audit.Filter{}, eusaas.Page{})
-	require.NoError(t, err)
-	require.Len(t, l.Items, 1)
-	for _, f := range l.Items[0].Personal {
-		require.True(t, f.Erased, f.Name)
-	}
-	rep, err := aud.Verify(ctx, tenant)
-	require.NoError(t, err)
-	require.True(t, rep.OK, "%+v", rep)
-}
-
-// TestGDPRAuditSubjectEntries: a subject-scoped export gets the subject's own entries and
-// entries about them, with other persons' personal values withheld; the rest of the log not.
-func TestGDPRAuditSubjectEntries(t *testing.T) {
-	ctx := context.Background()
-	tx := memtx.NewTxRunner()
-	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
-	acfg, err := LoadAuditConfig(env(nil))
-	require.NoError(t, err)
-	aud, err := app.wireAudit(ctx, acfg)
-	require.NoError(t, err)
-	t.Cleanup(app.Close)
-	tenant := eusaas.NewTenantID()
-	user := func(id string) eusaas.Actor { return eusaas.Actor{Kind: eusaas.ActorUser, ID: id, TenantID: tenant} }
-	ownerMeta := eusaas.RequestMeta{IP: "198.51.100.1", UserAgent: "OwnerBrowser/1"}
-	for _, ev := range []eusaas.AuditEvent{
-		{Actor: user("owner"), Action: "LOGIN", ResourceType: "session", ResourceID: "s1", Meta: ownerMeta},
-		{Actor: user("subj"), Action: "LOGIN", ResourceType: "session", ResourceID: "s2", Meta: eusaas.RequestMeta{IP: "203.0.113.9"}},
-		{Actor: user("owner"), Action: "USER_ROLE_CHANGED", ResourceType: "user", ResourceID: "subj", Meta: ownerMeta},
-	} {
-		ev.TenantID = tenant
-		require.NoError(t, aud.Record(ctx, ev))
-	}
-	var got []string
-	require.NoError(t, gdprAudit{aud}.SubjectEntries(ctx, tenant, []string{"subj"}, func(b []byte) error {
-		got = append(got, string(b))
-		return nil
-	}))
-	require.Len(t, got, 2, "the subject's login and the change about them, not the owner's login")
-	require.Contains(t, got[0], "203.0.113.9", "the subject's own values stay")
-	require.Contains(t, got[1], "USER_ROLE_CHANGED")
-	for _, b := range got {
-		require.NotContains(t, b, "198.51.100.1", "the owner's IP address is withheld")
-		require.NotContains(t, b, "OwnerBrowser")
-	}
-}

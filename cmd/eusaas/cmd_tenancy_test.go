@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,10 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/internal/pgtest"
-	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -76,18 +73,14 @@ func TestTenancyMigrateNeedsPostgres(t *testing.T) {
 
 func TestTenancyWiringMemory(t *testing.T) {
 	ctx := context.Background()
-	tx := memtx.NewTxRunner()
-	a := &App{log: slog.New(slog.DiscardHandler), memTx: tx, tx: tx}
-	svc, err := a.wireTenancy(nil, nil)
-	require.NoError(t, err)
+	a := newTestApp(t, nil)
+	svc := a.platform.Tenancy
 	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
 	require.NoError(t, err)
 	st, err := svc.TenantStatus(ctx, res.Tenant.ID)
 	require.NoError(t, err)
 	require.Equal(t, "ACTIVE", st)
 
-	a.server = httpapi.New(httpapi.Options{TenantGate: svc})
-	a.registerTenancyRoutes(svc)
 	rec := httptest.NewRecorder()
 	a.server.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/tenants", nil))
 	require.Equal(t, http.StatusUnauthorized, rec.Code, "the route exists and is protected")

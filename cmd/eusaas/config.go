@@ -35,9 +35,11 @@ type Config struct {
 	// default true); set it to false when `eusaas worker` processes run them.
 	JobsInProcess bool
 
-	// Env is the lookup the configuration was read with; module wiring reads its own
-	// APP_<MODULE>_* variables through it.
-	Env func(string) string
+	// The modules' own settings (APP_AUDIT_*, APP_GDPR_*, APP_ANOMALY_*), read with the rest
+	// so that every variable is checked before anything connects.
+	Audit   AuditConfig
+	GDPR    gdprConfig
+	Webhook anomalyWebhook
 	// Notice receives one-time messages for the person starting the server (a generated
 	// operator password); never the log.
 	Notice io.Writer
@@ -81,7 +83,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:           slog.LevelInfo,
 		HTTPAddr:           ":8000",
 		JobsInProcess:      true,
-		Env:                getenv,
 		Notice:             os.Stderr,
 	}
 	str := func(name string, dst *string) {
@@ -175,6 +176,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if (c.JWTPrivateKeyPEM == "") != (c.JWTPublicKeyPEM == "") {
 		return c, &ConfigError{"APP_JWT_PUBLIC_KEY", "APP_JWT_PRIVATE_KEY and APP_JWT_PUBLIC_KEY must be set together"}
+	}
+	var err error
+	if c.Audit, err = LoadAuditConfig(getenv); err != nil {
+		return c, err
+	}
+	if c.GDPR, err = loadGDPRConfig(getenv); err != nil {
+		return c, err
+	}
+	if c.Webhook, err = loadAnomalyWebhook(getenv); err != nil {
+		return c, err
 	}
 	return c, nil
 }

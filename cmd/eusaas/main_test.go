@@ -130,13 +130,11 @@ func TestServeMemoryModeAndGracefulShutdown(t *testing.T) {
 
 // TestPeriodicSchedules: the wired app schedules every recurring duty on the job queue.
 func TestPeriodicSchedules(t *testing.T) {
-	app, err := NewApp(context.Background(), Config{Notice: io.Discard}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	defer app.Close()
+	app := newTestApp(t, nil)
 	var names []string
-	for _, p := range app.jobs.Registry.Periodics() {
+	for _, p := range app.Jobs().Periodics() {
 		names = append(names, p.Name)
-		_, ok := app.jobs.Registry.Handler(p.Kind)
+		_, ok := app.Jobs().Handler(p.Kind)
 		require.True(t, ok, "periodic %s has a handler", p.Name)
 	}
 	for _, want := range []string{"anomaly.scan", "billing.invoices", "billing.maintenance", "tenancy.fail_stalled",

@@ -26,14 +26,14 @@ func TestAnomalyWiredMinImpact(t *testing.T) {
 	defer app.Close()
 
 	create := func(slug string) eusaas.TenantID {
-		res, err := app.tenancy.Create(ctx, tenancy.CreateInput{Name: "Org " + slug, Slug: slug, AdminEmail: "owner@" + slug + ".example"})
+		res, err := app.platform.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Org " + slug, Slug: slug, AdminEmail: "owner@" + slug + ".example"})
 		require.NoError(t, err)
 		require.Equal(t, tenancy.StatusActive, res.Tenant.Status)
 		return res.Tenant.ID
 	}
 	def, high := create("default-impact"), create("high-impact")
 	hundred := decimal.NewFromInt(100)
-	_, err = app.tenancy.Update(ctx, high, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: &hundred}})
+	_, err = app.platform.Tenancy.Update(ctx, high, tenancy.UpdateInput{Settings: &tenancy.SettingsPatch{AnomalyMinImpact: &hundred}})
 	require.NoError(t, err)
 
 	yesterday := anomaly.DayOf(time.Now()).AddDate(0, 0, -1)
@@ -49,16 +49,16 @@ func TestAnomalyWiredMinImpact(t *testing.T) {
 				Timestamp: yesterday.AddDate(0, 0, -back).Add(12 * time.Hour),
 			})
 		}
-		res, err := app.billing.Ingest(ctx, tn, evs)
+		res, err := app.platform.Billing.Ingest(ctx, tn, evs)
 		require.NoError(t, err)
 		require.Equal(t, len(evs), res.Accepted, "%+v", res.Results)
 	}
 
-	rep, err := app.anomaly.Scanner.ScanAll(ctx)
+	rep, err := app.platform.Scanner.ScanAll(ctx)
 	require.NoError(t, err)
 	require.Empty(t, rep.Failed)
 	spikes := func(tn eusaas.TenantID) []anomaly.Anomaly {
-		l, err := app.anomaly.Service.List(ctx, tn, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 100})
+		l, err := app.platform.Anomaly.List(ctx, tn, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 100})
 		require.NoError(t, err)
 		var out []anomaly.Anomaly
 		for _, a := range l.Items {

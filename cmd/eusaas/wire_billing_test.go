@@ -2,65 +2,66 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
-	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/jobs"
-	"github.com/eusaas/eusaas/memtx"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
-// TestWireBillingMemory wires billing on the memory stores and checks the routes answer
-// and that tenant-scoped requests are metered as API_CALLS (flushed when the App closes).
+// TestWireBillingMemory: billing's routes answer, tenant-scoped requests are metered as
+// API_CALLS (flushed when the App closes), and maintenance is a periodic job on the queue.
 func TestWireBillingMemory(t *testing.T) {
-	h := httpapitest.New(t)
-	a := &App{log: slog.New(slog.DiscardHandler), memTx: memtx.NewTxRunner(), server: h.Server}
-	a.tx = a.memTx
-	a.jobs = newJobRuntime(nil, eusaas.SystemClock)
-	tn := h.NewTenant()
-	svc, err := a.wireBilling(context.Background(), billingDeps{
-		Tenants: func(context.Context) ([]eusaas.TenantID, error) { return []eusaas.TenantID{tn}, nil },
-	})
+	ctx := context.Background()
+	a := newTestApp(t, nil)
+	p := a.platform
+	res, err := p.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-billing", AdminEmail: "owner@acme.example"})
 	require.NoError(t, err)
-	viewer, _ := h.User(tn, auth.RoleViewer)
-	for i := 0; i < 3; i++ {
-		r := h.Do(http.MethodGet, "/api/v1/tenants/"+tn.String()+"/costs/current", nil, viewer)
-		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	tn := res.Tenant.ID
+	_, err = p.Auth.Register(ctx, auth.RegisterInput{TenantIDOrSlug: tn.String(), Email: "owner@acme.example",
+		Password: "Correct-Horse-9", FullName: "Olga", InvitationToken: res.Invitation.Token})
+	require.NoError(t, err)
+	pair, err := p.Auth.Login(ctx, auth.LoginInput{TenantIDOrSlug: tn.String(), Email: "owner@acme.example", Password: "Correct-Horse-9"})
+	require.NoError(t, err)
+	srv := httptest.NewServer(a.server.Handler())
+	defer srv.Close()
+	for range 3 {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/tenants/"+tn.String()+"/costs/current", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+		r, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		r.Body.Close()
+		require.Equal(t, http.StatusOK, r.StatusCode)
 	}
-	ts := time.Now().UTC().Format(time.RFC3339)
-	r := h.Do(http.MethodPost, "/api/v1/tenants/"+tn.String()+"/usage",
-		fmt.Sprintf(`{"events":[{"id":"e","resource_type":"CPU","quantity":"2","timestamp":%q}]}`, ts), h.Service())
-	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-	doc := h.Do(http.MethodGet, "/openapi.json", nil, "")
-	require.Equal(t, http.StatusOK, doc.Status)
-	for _, p := range []string{"/api/v1/tenants/{id}/usage", "/api/v1/tenants/{id}/costs/projection", "/api/v1/tenants/{id}/invoices/{inv_id}"} {
-		require.Contains(t, string(doc.Body), p)
+	ir, err := p.Billing.Ingest(ctx, tn, []billing.UsageEvent{{ID: "e", ResourceType: billing.CPU, Quantity: decimal.NewFromInt(2), Timestamp: time.Now().UTC()}})
+	require.NoError(t, err)
+	require.Equal(t, 1, ir.Accepted)
+
+	// Maintenance runs as a periodic job on the queue.
+	var names []string
+	for _, per := range a.Jobs().Periodics() {
+		names = append(names, per.Name)
 	}
-	a.Close() // stops the loops after a final flush
+	require.Contains(t, names, "billing.maintenance")
+	h, ok := a.Jobs().Handler("billing.maintenance")
+	require.True(t, ok)
+	require.NoError(t, h(ctx, jobs.Job{Kind: "billing.maintenance"}))
+
+	a.Close() // stops the meter after a final flush
 	today := billing.Day(time.Now())
-	b, err := svc.Costs(context.Background(), tn, today.AddDate(0, 0, -1), today.AddDate(0, 0, 1), billing.ByResource)
+	b, err := p.Billing.Costs(ctx, tn, today.AddDate(0, 0, -1), today.AddDate(0, 0, 1), billing.ByResource)
 	require.NoError(t, err)
 	got := map[billing.ResourceType]string{}
 	for _, l := range b.Lines {
 		got[l.Service] = l.Quantity.String()
 	}
-	require.Equal(t, map[billing.ResourceType]string{billing.CPU: "2", billing.APICalls: "4"}, got)
-
-	// Maintenance runs as a periodic job on the queue.
-	var names []string
-	for _, p := range a.jobs.Registry.Periodics() {
-		names = append(names, p.Name)
-	}
-	require.Contains(t, names, "billing.maintenance")
-	h2, ok := a.jobs.Registry.Handler("billing.maintenance")
-	require.True(t, ok)
-	require.NoError(t, h2(context.Background(), jobs.Job{Kind: "billing.maintenance"}))
+	require.Equal(t, map[billing.ResourceType]string{billing.CPU: "2", billing.APICalls: "3"}, got)
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -12,10 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eusaas/eusaas/adapters/file"
-	"github.com/eusaas/eusaas/adapters/postgres"
-	"github.com/eusaas/eusaas/audit"
-	"github.com/eusaas/eusaas/audit/memaudit"
 )
 
 // AuditConfig is the audit module's configuration (APP_AUDIT_* variables).
@@ -107,65 +101,3 @@ func auditParseSigningKey(s string) (ed25519.PrivateKey, error) {
 
 var errAuditNotEd25519 = &ConfigError{"APP_AUDIT_SIGNING_KEY", "not an Ed25519 key"}
 
-// auditStores returns the audit store and key store of the app's mode.
-func (a *App) auditStores() (audit.Store, audit.KeyStore) {
-	if a.db != nil {
-		s := postgres.NewAuditStore(a.db)
-		return s, s
-	}
-	s := memaudit.NewStore()
-	return s, s
-}
-
-// wireAudit builds the audit service for the app's mode (Postgres when a.db is set, else
-// memory) and starts its periodic checkpointing, stopped by a.Close. The service is the
-// eusaas.Recorder every module records through, and what httpapi.RegisterAudit takes.
-// In Postgres mode the platform migrations (00020_audit.sql) must have run.
-func (a *App) wireAudit(ctx context.Context, cfg AuditConfig) (*audit.Service, error) {
-	store, keys := a.auditStores()
-	opts := audit.Options{Signer: cfg.Signer, PreviousKeys: cfg.PreviousKeys, CheckpointEvery: cfg.CheckpointEvery, CheckpointInterval: cfg.CheckpointEach,
-		Tx: a.tx, Logger: a.log}
-	if opts.Signer == nil {
-		if a.db == nil {
-			_, k, err := ed25519.GenerateKey(rand.Reader)
-			if err != nil {
-				return nil, err
-			}
-			opts.Signer = k
-			a.log.Info("audit: checkpoint signing key generated for this process (memory mode)")
-		} else {
-			a.log.Warn("audit: APP_AUDIT_SIGNING_KEY not set: no signed checkpoints, so truncation of an audit chain's tail that also rewinds its head goes undetected")
-		}
-	}
-	if cfg.CheckpointDir != "" {
-		sink, err := file.NewCheckpointSink(cfg.CheckpointDir)
-		if err != nil {
-			return nil, &ConfigError{"APP_AUDIT_CHECKPOINT_DIR", "cannot create or open the directory"}
-		}
-		if opts.Signer != nil {
-			if err := sink.WritePublicKey(opts.Signer.Public().(ed25519.PublicKey)); err != nil {
-				return nil, err
-			}
-		}
-		opts.Sink = sink
-	}
-	svc := audit.NewService(store, keys, opts)
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = svc.Run(runCtx)
-	}()
-	a.closers = append(a.closers, func() {
-		cancel()
-		<-done
-		// A last checkpoint of chains with unsigned entries, then refuse new records.
-		flushCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
-		defer stop()
-		if _, err := svc.Flush(flushCtx); err != nil {
-			a.log.Error("audit: final checkpoint", "error", err.Error())
-		}
-		svc.Close()
-	})
-	return svc, nil
-}

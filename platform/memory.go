@@ -1,0 +1,50 @@
+package platform
+
+import (
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/audit/memaudit"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
+	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/jobs/memjobs"
+	"github.com/eusaas/eusaas/memtx"
+	"github.com/eusaas/eusaas/tenancy/memtenancy"
+)
+
+// Memory is the in-process store set: every module's memory adapter on one shared
+// transaction (memtx), the in-process job runner, and GDPR's view of every module's tenant
+// data. Nothing survives the process. Start the returned runner after New registered the
+// jobs, stop it before Close.
+func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
+	if clock == nil {
+		clock = eusaas.SystemClock
+	}
+	reg := jobs.NewRegistry()
+	runner := memjobs.NewRunner(reg, memjobs.Options{Clock: clock})
+	users := memory.NewAuthStore()
+	usage, invoices, prices := memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore()
+	anomalies := memory.NewAnomalyStore()
+	auditStore := memaudit.NewStore()
+	requests := memgdpr.NewStore()
+	data := memgdpr.NewTenantData(users, usage, invoices, prices, anomalies)
+	s := Stores{
+		Tx:          memtx.NewTxRunner(),
+		Tenants:     memtenancy.NewStore(),
+		Provisioner: memtenancy.NewProvisioner(1),
+
+		Users: users, Operators: users, Sessions: users, Invitations: users, ServiceAccounts: users,
+		Denylist: memory.NewAuthDenylist(clock), Limiter: memory.NewAuthLimiter(),
+
+		Usage: usage, Invoices: invoices, Prices: prices,
+		Anomalies: anomalies,
+		Audit:     auditStore, AuditKeys: auditStore,
+
+		Requests: requests, BackupKeys: requests, Archives: memgdpr.NewArchives(),
+		TenantData: data,
+		Retainers:  []gdpr.Retainer{data},
+
+		Jobs: reg, Queue: runner,
+	}
+	return s, runner
+}

@@ -1,0 +1,336 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/jobs"
+	"github.com/eusaas/eusaas/tenancy"
+)
+
+// Stores is every port the modules run on, chosen once: Memory builds the in-process set;
+// the reference server builds the PostgreSQL + Redis set (cmd/eusaas/stores.go). Optional
+// ports say so; New refuses a set that lacks a required one.
+type Stores struct {
+	// Tx is the transaction runner every store of the set takes part in.
+	Tx eusaas.TxRunner
+
+	Tenants     tenancy.Store
+	Provisioner tenancy.Provisioner
+	TenantCache tenancy.Cache // optional
+
+	Users           auth.UserStore
+	Operators       auth.OperatorStore
+	Sessions        auth.SessionStore
+	Invitations     auth.InvitationStore
+	ServiceAccounts auth.ServiceAccountStore
+	Denylist        auth.Denylist
+	Limiter         auth.Limiter
+
+	Usage    billing.UsageStore
+	Invoices billing.InvoiceStore
+	Prices   billing.PriceStore
+
+	Anomalies anomaly.Store
+
+	Audit       audit.Store
+	AuditKeys   audit.KeyStore
+	Checkpoints audit.CheckpointSink // optional copy of every checkpoint outside the store
+
+	Requests   gdpr.Store
+	BackupKeys gdpr.KeyStore
+	Archives   gdpr.ArchiveStore
+	// TenantData is every table of a tenant's data, for exports and erasure.
+	TenantData gdpr.TenantData
+	// Subjects tells whether a data subject exists (optional: the tenant's users otherwise).
+	Subjects gdpr.SubjectFinder
+	// Schemas drops a tenant's data store (optional: the tenancy provisioner's DropSchema).
+	Schemas gdpr.SchemaDropper
+	// Retainers enforce retention on records beyond the audit log's personal values.
+	Retainers []gdpr.Retainer
+	// Purgers remove cached values about a tenant beyond tenancy's own cache (optional).
+	Purgers []gdpr.CachePurger
+
+	// Jobs is the registry every module registers its handlers and schedules into; Queue
+	// runs them (the caller starts and stops it).
+	Jobs  *jobs.Registry
+	Queue jobs.Queue
+}
+
+// Config tunes the modules. Zero values take each module's defaults.
+type Config struct {
+	Clock  eusaas.Clock
+	Logger *slog.Logger
+
+	// Auth: token issuer and lifetimes; Keys sign and verify tokens (required); Hasher
+	// hashes passwords (default: Argon2id at the OWASP parameters).
+	Auth     auth.Config
+	AuthKeys auth.Keys
+	Hasher   *auth.Hasher
+
+	// Audit: the checkpoint signer and cadence (Clock and Logger come from here).
+	Audit audit.Options
+
+	// GDPR: the signing key (required) and the public base URL of download links.
+	GDPR gdpr.Options
+
+	// Billing: late-arrival window, payment terms (Tx, Recorder, Thresholds are wired).
+	Billing billing.Options
+
+	// Anomaly: the notifier of new anomalies (default: the log) and scanner options.
+	Notifier anomaly.Notifier
+	Scanner  anomaly.ScannerOptions
+
+	// Tenancy: residency regions.
+	Regions       []string
+	DefaultRegion string
+}
+
+// Platform is the wired modules.
+type Platform struct {
+	Tenancy *tenancy.Service
+	Auth    *auth.Service
+	Billing *billing.Service
+	Anomaly *anomaly.Service
+	Scanner *anomaly.Scanner
+	GDPR    *gdpr.Service
+	Audit   *audit.Service
+	Jobs    *jobs.Registry
+
+	clock eusaas.Clock
+	log   *slog.Logger
+}
+
+// TenancyStalledAfter is how long a tenant may stay PENDING or PROVISIONING before the
+// periodic job decides its provisioning died with its process; far above any real
+// provisioning (milliseconds to seconds).
+const TenancyStalledAfter = 30 * time.Minute
+
+// BillingMaintainEvery is the interval of billing's maintenance job (dedup purge, overdue sweep).
+const BillingMaintainEvery = 6 * time.Hour
+
+// New builds every module on s, connects their ports to each other and registers their jobs
+// into s.Jobs. Order: audit (everyone records through it); tenancy and auth (each needs the
+// other: tenancy issues owner invitations through auth, auth resolves tenants through
+// tenancy); billing; anomaly on billing's daily costs; gdpr, whose erasure saga becomes
+// tenancy's deprovisioner and which exports and erases every module's data.
+func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
+	if err := s.check(c); err != nil {
+		return nil, err
+	}
+	if c.Clock == nil {
+		c.Clock = eusaas.SystemClock
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Platform{Jobs: s.Jobs, clock: c.Clock, log: c.Logger}
+
+	ao := c.Audit
+	ao.Clock, ao.Logger = c.Clock, c.Logger
+	var err error
+	if p.Audit, err = audit.NewService(audit.Deps{Store: s.Audit, Keys: s.AuditKeys, Sink: s.Checkpoints, Tx: s.Tx}, ao); err != nil {
+		return nil, err
+	}
+	rec := eusaas.Recorder(p.Audit)
+
+	invitations := &ownerInvitations{}
+	if p.Tenancy, err = tenancy.NewService(tenancy.Deps{Store: s.Tenants, Provisioner: s.Provisioner, Cache: s.TenantCache,
+		Invitations: invitations, Recorder: rec, Tx: s.Tx},
+		tenancy.Options{Clock: c.Clock, Regions: c.Regions, DefaultRegion: c.DefaultRegion, Logger: c.Logger}); err != nil {
+		return nil, err
+	}
+	hasher := c.Hasher
+	if hasher == nil {
+		if hasher, err = auth.NewHasher(auth.OWASPParams, auth.HasherOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	if p.Auth, err = auth.NewService(auth.Deps{Users: s.Users, Operators: s.Operators, Sessions: s.Sessions,
+		Invitations: s.Invitations, ServiceAccounts: s.ServiceAccounts, Denylist: s.Denylist, Limiter: s.Limiter,
+		Keys: c.AuthKeys, Tenants: TenantResolver{p.Tenancy}, Hasher: hasher, Recorder: rec, Tx: s.Tx, Clock: c.Clock},
+		c.Auth); err != nil {
+		return nil, err
+	}
+	invitations.auth = p.Auth
+
+	bo := c.Billing
+	bo.Clock = c.Clock
+	if p.Billing, err = billing.NewService(billing.Deps{Usage: s.Usage, Invoices: s.Invoices, Prices: s.Prices,
+		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}}, bo); err != nil {
+		return nil, err
+	}
+
+	if p.Anomaly, err = anomaly.NewService(anomaly.Deps{Store: s.Anomalies, Recorder: rec}, anomaly.Options{Clock: c.Clock}); err != nil {
+		return nil, err
+	}
+	notifier := c.Notifier
+	if notifier == nil {
+		notifier = anomaly.LogNotifier{Logger: c.Logger}
+	}
+	so := c.Scanner
+	if so.Projector == nil {
+		so.Projector = Projector{p.Billing}
+	}
+	if so.Logger == nil {
+		so.Logger = c.Logger
+	}
+	p.Scanner = anomaly.NewScanner(DailyCosts{p.Billing}, AnomalyTenants{p.Tenancy}, s.Anomalies, notifier, so)
+
+	gopts := c.GDPR
+	gopts.Clock = c.Clock
+	if p.GDPR, err = gdpr.NewService(gdprDeps(s, p), gopts); err != nil {
+		return nil, err
+	}
+	p.Tenancy.SetDeprovisioner(p.GDPR)
+
+	p.registerJobs()
+	return p, nil
+}
+
+// check names every missing required port.
+func (s Stores) check(c Config) error {
+	var missing []string
+	req := func(name string, ok bool) {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	req("Tx", s.Tx != nil)
+	req("Tenants", s.Tenants != nil)
+	req("Provisioner", s.Provisioner != nil)
+	req("Users", s.Users != nil)
+	req("Operators", s.Operators != nil)
+	req("Sessions", s.Sessions != nil)
+	req("Invitations", s.Invitations != nil)
+	req("ServiceAccounts", s.ServiceAccounts != nil)
+	req("Denylist", s.Denylist != nil)
+	req("Limiter", s.Limiter != nil)
+	req("Usage", s.Usage != nil)
+	req("Invoices", s.Invoices != nil)
+	req("Prices", s.Prices != nil)
+	req("Anomalies", s.Anomalies != nil)
+	req("Audit", s.Audit != nil)
+	req("AuditKeys", s.AuditKeys != nil)
+	req("Requests", s.Requests != nil)
+	req("BackupKeys", s.BackupKeys != nil)
+	req("Archives", s.Archives != nil)
+	req("TenantData", s.TenantData != nil)
+	req("Jobs", s.Jobs != nil)
+	req("Queue", s.Queue != nil)
+	req("Config.AuthKeys", c.AuthKeys != nil)
+	if len(missing) > 0 {
+		return eusaas.Errorf(eusaas.InvalidArgument, "platform: missing required ports: %v", missing)
+	}
+	return nil
+}
+
+// Run makes the audit log's periodic checkpoints until ctx ends. Run it beside the job
+// workers of one process (every replica may run it; checkpoints are per chain).
+func (p *Platform) Run(ctx context.Context) error { return p.Audit.Run(ctx) }
+
+// Close makes a last checkpoint of chains with unsigned entries (within 5 s) and then
+// refuses new audit records. Call it after the HTTP server and the job workers stopped.
+func (p *Platform) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := p.Audit.Flush(ctx); err != nil {
+		p.log.Error("audit: final checkpoint", "error", err.Error())
+	}
+	p.Audit.Close()
+}
+
+// ActiveTenantIDs lists the ACTIVE tenants' ids (periodic jobs work on them).
+func (p *Platform) ActiveTenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
+	return activeTenantIDs(ctx, p.Tenancy)
+}
+
+// registerJobs schedules the platform's recurring work: the daily anomaly scan, the invoice
+// run, billing maintenance, the end of stalled provisionings, and gdpr's own jobs.
+func (p *Platform) registerJobs() {
+	r := p.Jobs
+	r.Handle("anomaly.scan", func(ctx context.Context, _ jobs.Job) error {
+		rep, err := p.Scanner.ScanAll(ctx)
+		if err != nil {
+			return err
+		}
+		p.log.InfoContext(ctx, "anomaly scan done", "tenants", rep.Tenants, "created", rep.Created)
+		return nil
+	})
+	r.Every(jobs.Periodic{Name: "anomaly.scan", Kind: "anomaly.scan", Schedule: jobs.Daily{Hour: 2}})
+
+	r.Handle("billing.invoices", func(ctx context.Context, _ jobs.Job) error {
+		return p.IssueLastMonthInvoices(ctx)
+	})
+	r.Every(jobs.Periodic{Name: "billing.invoices", Kind: "billing.invoices", Schedule: jobs.Daily{Hour: 1}})
+
+	r.Handle("billing.maintenance", func(ctx context.Context, _ jobs.Job) error {
+		return p.MaintainBilling(ctx)
+	})
+	r.Every(jobs.Periodic{Name: "billing.maintenance", Kind: "billing.maintenance", Schedule: jobs.Interval(BillingMaintainEvery)})
+
+	r.Handle("tenancy.fail_stalled", func(ctx context.Context, _ jobs.Job) error {
+		n, err := p.Tenancy.FailStalled(ctx, TenancyStalledAfter)
+		if n > 0 {
+			p.log.WarnContext(ctx, "ended tenants whose provisioning was interrupted", "count", n)
+		}
+		return err
+	})
+	r.Every(jobs.Periodic{Name: "tenancy.fail_stalled", Kind: "tenancy.fail_stalled", Schedule: jobs.Interval(time.Hour)})
+
+	p.GDPR.RegisterJobs(r)
+}
+
+// IssueLastMonthInvoices drafts and issues last month's invoice of every ACTIVE tenant. It
+// runs daily so a missed day catches up; a month already issued is skipped
+// (ErrAlreadyInvoiced), which makes the job idempotent.
+func (p *Platform) IssueLastMonthInvoices(ctx context.Context) error {
+	ids, err := p.ActiveTenantIDs(ctx)
+	if err != nil {
+		return err
+	}
+	lastMonth := billing.MonthStart(p.clock.Now().UTC()).AddDate(0, -1, 0)
+	var errs []error
+	for _, id := range ids {
+		inv, err := p.Billing.DraftInvoice(ctx, id, lastMonth)
+		if errors.Is(err, billing.ErrAlreadyInvoiced) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: draft: %w", id, err))
+			continue
+		}
+		if _, err := p.Billing.Issue(ctx, id, inv.ID); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: issue: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MaintainBilling purges expired dedup rows and marks overdue invoices, for every ACTIVE
+// tenant. A failing tenant does not stop the others; the job fails (and is retried) if any did.
+func (p *Platform) MaintainBilling(ctx context.Context) error {
+	ids, err := p.ActiveTenantIDs(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range ids {
+		if _, err := p.Billing.PurgeDedup(ctx, t); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: dedup purge: %w", t, err))
+		}
+		if _, err := p.Billing.MarkOverdue(ctx, t); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: overdue sweep: %w", t, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,199 @@
+package platform_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/jobs/memjobs"
+	"github.com/eusaas/eusaas/platform"
+	"github.com/eusaas/eusaas/tenancy"
+)
+
+// newPlatform wires every module on the memory store set with throwaway keys.
+func newPlatform(t *testing.T) (*platform.Platform, *memjobs.Runner) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keys, err := auth.NewKeySet(key, eusaas.SystemClock)
+	require.NoError(t, err)
+	_, signer, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	_, auditKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	stores, runner := platform.Memory(nil)
+	p, err := platform.New(context.Background(), stores, platform.Config{AuthKeys: keys,
+		Audit: audit.Options{Signer: auditKey}, GDPR: gdpr.Options{SigningKey: signer}})
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return p, runner
+}
+
+// A store set missing ports is refused with every missing port named, never a panic.
+func TestNewRefusesMissingPorts(t *testing.T) {
+	_, err := platform.New(context.Background(), platform.Stores{}, platform.Config{})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	for _, name := range []string{"Tenants", "Users", "Usage", "Anomalies", "Audit", "Requests", "Queue", "Config.AuthKeys"} {
+		require.ErrorContains(t, err, name)
+	}
+}
+
+// TestAuthTenancyWiring: tenancy and auth reference each other through the platform: a tenant
+// created through tenancy (whose owner invitation auth issues) is resolved by auth for
+// registration and login.
+func TestAuthTenancyWiring(t *testing.T) {
+	ctx := context.Background()
+	p, _ := newPlatform(t)
+	_, err := platform.TenantResolver{Tenancy: p.Tenancy}.Resolve(ctx, "no-such-tenant")
+	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
+	res, err := p.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@example.com"})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Invitation.Token, "tenancy got the owner invitation from auth")
+	u, err := p.Auth.Register(ctx, auth.RegisterInput{TenantIDOrSlug: "acme", Email: "owner@example.com",
+		Password: "Correct-Horse-9", FullName: "Olga", InvitationToken: res.Invitation.Token})
+	require.NoError(t, err)
+	require.Equal(t, auth.RoleOwner, u.Role)
+	_, err = p.Auth.Login(ctx, auth.LoginInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: "Correct-Horse-9"})
+	require.NoError(t, err)
+}
+
+// TestGDPRSagaAsTenancyDeprovisioner wires the saga behind tenancy's DELETE with the real
+// tenancy and audit services in memory mode: the tenant ends DELETED by way of the job
+// runner, and the audit chain holds the intent and completion entries and still verifies.
+func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
+	ctx := context.Background()
+	p, runner := newPlatform(t)
+	ten, aud, svc := p.Tenancy, p.Audit, p.GDPR
+
+	res, err := ten.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-gdpr", AdminEmail: "owner@acme.eu"})
+	require.NoError(t, err)
+	id := res.Tenant.ID
+
+	// An export with the audit log streams the tenant's chain through the audit adapter.
+	ex, err := svc.RequestExport(ctx, id, gdpr.ExportRequest{Format: gdpr.FormatJSON, IncludeAuditLogs: true})
+	require.NoError(t, err)
+	runner.WorkAvailable(ctx)
+	ex, err = svc.Request(ctx, id, gdpr.KindExport, ex.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, ex.Status, ex.ErrorMessage)
+	require.GreaterOrEqual(t, ex.Counts["audit_entries"], 2, "tenant creation and the export request are in the chain")
+
+	_, err = ten.Deprovision(ctx, id)
+	require.NoError(t, err)
+	runner.WorkAvailable(ctx)
+	got, err := ten.Get(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, tenancy.Status("DELETED"), got.Status)
+
+	r, err := svc.TenantErasure(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, r.Status)
+	_, err = r.Certificate.Verify(svc.PublicKey())
+	require.NoError(t, err)
+	chain := map[string]string{} // action -> hash of its entry in the tenant's chain
+	for _, action := range []string{gdpr.ActionTenantErasureRequested, gdpr.ActionTenantErasureCompleted} {
+		l, err := aud.List(ctx, id, audit.Filter{Action: action}, eusaas.Page{})
+		require.NoError(t, err)
+		require.Equal(t, 1, l.Total, action)
+		chain[action] = l.Items[0].Hash.String()
+	}
+	// The certificate cites the audit entries by their chain hash (platform.HashRecorder).
+	require.NotEmpty(t, r.AuditEntries)
+	for _, ce := range r.AuditEntries {
+		require.Len(t, ce.Hash, 64, "%s cited without its hash", ce.Action)
+		if h, ok := chain[ce.Action]; ok {
+			require.Equal(t, h, ce.Hash, ce.Action)
+		}
+	}
+	require.Equal(t, chain[gdpr.ActionTenantErasureRequested], r.AuditEntries[0].Hash, "the intent entry comes first")
+	// Erasing the DELETED tenant again is a no-op answered with the tombstone.
+	again, err := ten.Deprovision(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, got, again)
+	l, err := aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	n := l.Total
+	runner.WorkAvailable(ctx)
+	l, err = aud.List(ctx, id, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Equal(t, n, l.Total, "a repeated erasure records nothing")
+	rep, err := aud.Verify(ctx, id)
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+}
+
+// TestGDPRAuditRetention: the platform gives gdpr a retainer for the audit log's personal
+// side data; it erases the values of entries older than audit_log_retention_days (plus
+// grace), leaves younger ones, and the chain still verifies.
+func TestGDPRAuditRetention(t *testing.T) {
+	ctx := context.Background()
+	p, _ := newPlatform(t)
+	aud := p.Audit
+	var rt gdpr.Retainer = platform.AuditRetainer{Audit: aud}
+
+	tenant := eusaas.NewTenantID()
+	require.NoError(t, aud.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.Actor{Kind: eusaas.ActorUser, ID: "u1", TenantID: tenant},
+		Action: "LOGIN", ResourceType: "session", ResourceID: "s1", Personal: map[string]string{"email": "old@example.eu"},
+		Meta: eusaas.RequestMeta{IP: "198.51.100.7", UserAgent: "Old/1.0"}}))
+	p := gdpr.DefaultPolicy(tenant)
+	p.AuditLogRetentionDays = 30
+	now := time.Now()
+	counts, err := rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 29), 0)
+	require.NoError(t, err)
+	require.Empty(t, counts, "within the retention period")
+	counts, err = rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 31), 48*time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, counts, "within the grace period")
+	counts, err = rt.EnforceRetention(ctx, tenant, p, now.AddDate(0, 0, 33), 48*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"audit_personal.hard_deleted": 3}, counts, "email, ip and user agent")
+	l, err := aud.List(ctx, tenant, audit.Filter{}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Len(t, l.Items, 1)
+	for _, f := range l.Items[0].Personal {
+		require.True(t, f.Erased, f.Name)
+	}
+	rep, err := aud.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, rep.OK, "%+v", rep)
+}
+
+// TestGDPRAuditSubjectEntries: a subject-scoped export gets the subject's own entries and
+// entries about them, with other persons' personal values withheld; the rest of the log not.
+func TestGDPRAuditSubjectEntries(t *testing.T) {
+	ctx := context.Background()
+	p, _ := newPlatform(t)
+	aud := p.Audit
+	tenant := eusaas.NewTenantID()
+	user := func(id string) eusaas.Actor { return eusaas.Actor{Kind: eusaas.ActorUser, ID: id, TenantID: tenant} }
+	ownerMeta := eusaas.RequestMeta{IP: "198.51.100.1", UserAgent: "OwnerBrowser/1"}
+	for _, ev := range []eusaas.AuditEvent{
+		{Actor: user("owner"), Action: "LOGIN", ResourceType: "session", ResourceID: "s1", Meta: ownerMeta},
+		{Actor: user("subj"), Action: "LOGIN", ResourceType: "session", ResourceID: "s2", Meta: eusaas.RequestMeta{IP: "203.0.113.9"}},
+		{Actor: user("owner"), Action: "USER_ROLE_CHANGED", ResourceType: "user", ResourceID: "subj", Meta: ownerMeta},
+	} {
+		ev.TenantID = tenant
+		require.NoError(t, aud.Record(ctx, ev))
+	}
+	var got []string
+	require.NoError(t, platform.AuditSource{Audit: aud}.SubjectEntries(ctx, tenant, []string{"subj"}, func(b []byte) error {
+		got = append(got, string(b))
+		return nil
+	}))
+	require.Len(t, got, 2, "the subject's login and the change about them, not the owner's login")
+	require.Contains(t, got[0], "203.0.113.9", "the subject's own values stay")
+	require.Contains(t, got[1], "USER_ROLE_CHANGED")
+	for _, b := range got {
+		require.NotContains(t, b, "198.51.100.1", "the owner's IP address is withheld")
+		require.NotContains(t, b, "OwnerBrowser")
+	}
+}
