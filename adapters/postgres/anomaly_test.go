@@ -52,10 +52,11 @@ func TestAnomalyAcknowledgeAuditedOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	var actions []string
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 3, 10, 0, 0, 123456789, time.UTC)) // sub-microsecond part
-	svc := anomaly.NewService(store, clock, eusaas.RecorderFunc(func(_ context.Context, ev eusaas.AuditEvent) error {
+	svc, err := anomaly.NewService(anomaly.Deps{Store: store, Recorder: eusaas.RecorderFunc(func(_ context.Context, ev eusaas.AuditEvent) error {
 		actions = append(actions, ev.Action)
 		return nil
-	}))
+	})}, anomaly.Options{Clock: clock})
+	require.NoError(t, err)
 	got, err := svc.Acknowledge(ctx, tn, a.ID, "alice")
 	require.NoError(t, err)
 	require.Equal(t, "alice", got.AcknowledgedBy)
