@@ -31,8 +31,11 @@ func Example() {
 	runner := memjobs.NewRunner(reg, memjobs.Options{})
 	store, archives := memory.NewGDPRStore(), memory.NewGDPRArchives()
 	_, key, _ := ed25519.GenerateKey(nil)
-	svc := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: archives,
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: archives,
 		Data: memory.NewGDPRData(tables), Queue: runner}, gdpr.Options{SigningKey: key, BaseURL: "https://api.example.eu"})
+	if err != nil {
+		panic(err)
+	}
 	svc.RegisterJobs(reg)
 
 	r, _ := svc.RequestExport(ctx, tenant, gdpr.ExportRequest{Format: gdpr.FormatCSV})

@@ -111,6 +111,12 @@ type TenantData interface {
 	HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
 }
 
+// SubjectFinder tells whether a data subject exists in a tenant's data, so requests naming
+// an unknown subject are refused up front instead of producing an empty export or erasure.
+type SubjectFinder interface {
+	HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
+}
+
 // Retainer enforces retention on the records it owns: records older than the policy's
 // period are soft-deleted at now; records soft-deleted before now-grace are hard-deleted.
 // It returns counts keyed "<resource>.soft_deleted" / "<resource>.hard_deleted".

@@ -109,10 +109,12 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 	if archives == nil {
 		archives = e.arch
 	}
-	e.svc = gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data},
 		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})
+	require.NoError(t, err)
+	e.svc = svc
 	e.svc.RegisterJobs(reg)
 	return e
 }
@@ -453,4 +455,25 @@ func TestSecretColumn(t *testing.T) {
 	} {
 		require.Equal(t, secret, gdpr.SecretColumn(name), name)
 	}
+}
+
+// A wiring mistake must be an error at start-up naming what is missing, not a panic (as it
+// was without a signing key) or a nil dereference in a job.
+func TestNewServiceRefusesMissingPorts(t *testing.T) {
+	svc, err := gdpr.NewService(gdpr.Deps{}, gdpr.Options{})
+	require.Nil(t, svc)
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	require.ErrorContains(t, err, "gdpr: missing required ports: [Store Keys Archives Data Queue SigningKey]")
+
+	store := memory.NewGDPRStore()
+	deps := gdpr.Deps{Store: store, Keys: store, Archives: memory.NewGDPRArchives(),
+		Data: memory.NewGDPRData(memory.NewGDPRTables()), Queue: &gdprtest.Queue{}}
+	_, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	_, err = gdpr.NewService(deps, gdpr.Options{SigningKey: key.Seed()})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err), "a 32-byte seed is not a private key")
+	require.ErrorContains(t, err, "SigningKey is 32 bytes")
+	svc, err = gdpr.NewService(deps, gdpr.Options{SigningKey: key})
+	require.NoError(t, err)
+	require.Equal(t, key.Public(), svc.PublicKey())
 }

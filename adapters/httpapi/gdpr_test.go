@@ -39,9 +39,11 @@ func newGDPRHarness(t *testing.T) *gdprHarness {
 	reg := jobs.NewRegistry()
 	h.runner = memjobs.NewRunner(reg, memjobs.Options{})
 	_, key, _ := ed25519.GenerateKey(nil)
-	h.svc = gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: memory.NewGDPRArchives(),
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: memory.NewGDPRArchives(),
 		Data: data, Subjects: data, Queue: h.runner, Recorder: &gdprtest.Recorder{}, Lifecycle: h.life},
 		gdpr.Options{SigningKey: key, BaseURL: "http://api.test"})
+	require.NoError(t, err)
+	h.svc = svc
 	h.svc.RegisterJobs(reg)
 	httpapi.RegisterGDPR(h.Server, h.svc)
 	return h

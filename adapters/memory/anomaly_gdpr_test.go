@@ -73,8 +73,11 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	rec := &gdprtest.Recorder{}
 	clock := eusaas.NewFakeClock(a.DetectedAt)
 	grace := 30 * 24 * time.Hour
-	svc := gdpr.NewService(gdpr.Deps{Store: memory.NewGDPRStore(), Recorder: rec, Retainers: []gdpr.Retainer{memory.NewGDPRData(store)}},
+	gstore, data := memory.NewGDPRStore(), memory.NewGDPRData(store)
+	svc, err := gdpr.NewService(gdpr.Deps{Store: gstore, Keys: gstore, Archives: memory.NewGDPRArchives(), Data: data, Queue: &gdprtest.Queue{},
+		Recorder: rec, Retainers: []gdpr.Retainer{data}},
 		gdpr.Options{Clock: clock, SigningKey: key, RetentionGrace: grace})
+	require.NoError(t, err)
 	actx := eusaas.WithActor(ctx, eusaas.Actor{Kind: eusaas.ActorUser, ID: "owner-1", TenantID: tn})
 	_, err = svc.SetRetentionPolicy(actx, gdpr.Policy{TenantID: tn, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1})
 	require.NoError(t, err)

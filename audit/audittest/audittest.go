@@ -125,11 +125,9 @@ func newEnv(t *testing.T, h Harness, opts audit.Options) *env {
 	if opts.Signer == nil {
 		opts.Signer = testSigner
 	}
-	opts.Sink = e.sink
-	if opts.Tx == nil && st.Tx != nil {
-		opts.Tx = st.Tx
-	}
-	e.svc = audit.NewService(st.Store, st.Keys, opts)
+	svc, err := audit.NewService(audit.Deps{Store: st.Store, Keys: st.Keys, Sink: e.sink, Tx: st.Tx}, opts)
+	require.NoError(t, err)
+	e.svc = svc
 	return e
 }
 

@@ -68,7 +68,8 @@ func setup(t *testing.T, h Harness) env {
 	if tx == nil {
 		tx = eusaas.NoTx
 	}
-	svc := billing.NewService(st.Usage, st.Invoices, st.Prices, billing.Options{Clock: clock, Tx: tx})
+	svc, err := billing.NewService(billing.Deps{Usage: st.Usage, Invoices: st.Invoices, Prices: st.Prices, Tx: tx}, billing.Options{Clock: clock})
+	require.NoError(t, err)
 	return env{Stores: st, svc: svc, clock: clock, ctx: context.Background()}
 }
 

@@ -181,13 +181,15 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.anomaly = a.wireAnomaly(AnomalyPorts{
+	if a.anomaly, err = a.wireAnomaly(AnomalyPorts{
 		Series:    anomaly.SeriesSourceFunc(a.dailyCosts),
 		Tenants:   anomalyTenants{a.tenancy},
 		Projector: anomaly.ProjectorFunc(a.projectedTotal),
 		Notifier:  notifier,
 		Recorder:  rec,
-	})
+	}); err != nil {
+		return err
+	}
 	httpapi.RegisterAnomaly(a.server, a.anomaly.Service)
 
 	gcfg, err := loadGDPRConfig(a.cfg.Env)

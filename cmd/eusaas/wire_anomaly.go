@@ -39,7 +39,7 @@ type anomalyModule struct {
 
 // wireAnomaly builds the anomaly store for the app's mode (memory or the tenant schemas'
 // anomalies table), the service and the scanner; wire registers its HTTP routes.
-func (a *App) wireAnomaly(p AnomalyPorts) *anomalyModule {
+func (a *App) wireAnomaly(p AnomalyPorts) (*anomalyModule, error) {
 	var store anomaly.Store
 	if a.Memory() {
 		s := memory.NewAnomalyStore()
@@ -48,9 +48,12 @@ func (a *App) wireAnomaly(p AnomalyPorts) *anomalyModule {
 	} else {
 		store = postgres.NewAnomalyStore(a.db)
 	}
-	svc := anomaly.NewService(store, nil, p.Recorder)
+	svc, err := anomaly.NewService(anomaly.Deps{Store: store, Recorder: p.Recorder}, anomaly.Options{})
+	if err != nil {
+		return nil, err
+	}
 	sc := anomaly.NewScanner(p.Series, p.Tenants, store, p.Notifier, anomaly.ScannerOptions{Projector: p.Projector, Logger: a.log})
-	return &anomalyModule{Service: svc, Scanner: sc}
+	return &anomalyModule{Service: svc, Scanner: sc}, nil
 }
 
 // anomalyTenants adapts tenancy's ListActive to anomaly.TenantLister: each tenant's

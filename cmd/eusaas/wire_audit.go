@@ -123,8 +123,9 @@ func (a *App) auditStores() (audit.Store, audit.KeyStore) {
 // In Postgres mode the platform migrations (00020_audit.sql) must have run.
 func (a *App) wireAudit(ctx context.Context, cfg AuditConfig) (*audit.Service, error) {
 	store, keys := a.auditStores()
+	deps := audit.Deps{Store: store, Keys: keys, Tx: a.tx}
 	opts := audit.Options{Signer: cfg.Signer, PreviousKeys: cfg.PreviousKeys, CheckpointEvery: cfg.CheckpointEvery, CheckpointInterval: cfg.CheckpointEach,
-		Tx: a.tx, Logger: a.log}
+		Logger: a.log}
 	if opts.Signer == nil {
 		if a.db == nil {
 			_, k, err := ed25519.GenerateKey(rand.Reader)
@@ -147,9 +148,12 @@ func (a *App) wireAudit(ctx context.Context, cfg AuditConfig) (*audit.Service, e
 				return nil, err
 			}
 		}
-		opts.Sink = sink
+		deps.Sink = sink
 	}
-	svc := audit.NewService(store, keys, opts)
+	svc, err := audit.NewService(deps, opts)
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {

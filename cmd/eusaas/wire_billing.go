@@ -37,17 +37,20 @@ const (
 // loop (dedup purge after the retention, overdue sweep).
 // The loops stop, after a final API call flush, when the App closes.
 func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Service, error) {
-	opts := billing.Options{Tx: a.tx, Recorder: deps.Recorder, Thresholds: deps.Thresholds}
-	var svc *billing.Service
+	bd := billing.Deps{Tx: a.tx, Recorder: deps.Recorder, Thresholds: deps.Thresholds}
 	var sizer metering.SchemaSizer
 	if a.db != nil {
 		usage := postgres.NewBillingUsageStore(a.db)
 		sizer = usage
-		svc = billing.NewService(usage, postgres.NewBillingInvoiceStore(a.db), postgres.NewBillingPriceStore(a.db), opts)
+		bd.Usage, bd.Invoices, bd.Prices = usage, postgres.NewBillingInvoiceStore(a.db), postgres.NewBillingPriceStore(a.db)
 	} else {
 		usage, invoices, prices := memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore()
 		a.memSources = append(a.memSources, usage, invoices, prices)
-		svc = billing.NewService(usage, invoices, prices, opts)
+		bd.Usage, bd.Invoices, bd.Prices = usage, invoices, prices
+	}
+	svc, err := billing.NewService(bd, billing.Options{})
+	if err != nil {
+		return nil, err
 	}
 	httpapi.RegisterBilling(a.server, svc)
 

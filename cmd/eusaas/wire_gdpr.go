@@ -125,12 +125,7 @@ type gdprPorts struct {
 	Schemas gdpr.SchemaDropper
 	// Subjects overrides, in memory mode, the subject lookup over MemorySources (Postgres
 	// mode looks in the tenant's tables).
-	Subjects gdprSubjects
-}
-
-// gdprSubjects is gdpr's subject lookup port.
-type gdprSubjects interface {
-	HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
+	Subjects gdpr.SubjectFinder
 }
 
 // wireGDPR builds the gdpr service on the app's stores, registers its jobs and its overdue
@@ -164,7 +159,10 @@ func wireGDPR(ctx context.Context, a *App, cfg gdprConfig, jr *jobRuntime, reg *
 		}
 		deps.Retainers = append(deps.Retainers, data)
 	}
-	svc := gdpr.NewService(deps, gdpr.Options{SigningKey: cfg.SigningKey, BaseURL: cfg.PublicURL})
+	svc, err := gdpr.NewService(deps, gdpr.Options{SigningKey: cfg.SigningKey, BaseURL: cfg.PublicURL})
+	if err != nil {
+		return nil, err
+	}
 	svc.RegisterJobs(jr.Registry)
 	if reg != nil {
 		err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -19,7 +19,8 @@ import (
 // (auth's Service); either may be nil until that module is wired. The returned service is
 // the server's TenantGate and what auth's TenantResolver and gdpr's ports adapt.
 func (a *App) wireTenancy(rec eusaas.Recorder, inv tenancy.InvitationIssuer) (*tenancy.Service, error) {
-	opts := tenancy.Options{Recorder: rec, Tx: a.tx, Invitations: inv, Logger: a.log}
+	deps := tenancy.Deps{Recorder: rec, Tx: a.tx, Invitations: inv}
+	opts := tenancy.Options{Logger: a.log}
 	migs, err := postgres.TenantMigrations()
 	if err != nil {
 		return nil, err
@@ -30,14 +31,16 @@ func (a *App) wireTenancy(rec eusaas.Recorder, inv tenancy.InvitationIssuer) (*t
 		if len(migs) > 0 {
 			latest = migs[len(migs)-1].Version
 		}
-		return tenancy.NewService(memtenancy.NewStore(), memtenancy.NewProvisioner(latest), opts), nil
+		deps.Store, deps.Provisioner = memtenancy.NewStore(), memtenancy.NewProvisioner(latest)
+		return tenancy.NewService(deps, opts)
 	}
 	schemas, err := postgres.NewTenantSchemas(a.db, migs)
 	if err != nil {
 		return nil, err
 	}
-	opts.Cache = redis.NewTenantCache(a.rdb, redis.TenantCacheOptions{Prefix: a.cfg.RedisKeyPrefix, TTL: 5 * time.Minute})
-	return tenancy.NewService(postgres.NewTenantStore(a.db), schemas, opts), nil
+	deps.Store, deps.Provisioner = postgres.NewTenantStore(a.db), schemas
+	deps.Cache = redis.NewTenantCache(a.rdb, redis.TenantCacheOptions{Prefix: a.cfg.RedisKeyPrefix, TTL: 5 * time.Minute})
+	return tenancy.NewService(deps, opts)
 }
 
 // registerTenancyRoutes adds the tenant endpoints to the app's server.
