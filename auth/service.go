@@ -9,6 +9,11 @@ import (
 	"github.com/eusaas/eusaas"
 )
 
+// The Service's flows live one file per seam — login.go (login, verification, Me),
+// session.go (token issue, refresh, logout), registration.go (registration, invitations),
+// user.go, operator.go, serviceaccount.go — and reach tenant users and operators through the
+// one accounts view of account.go, so no flow is written twice for the two kinds of account.
+
 // Audit actions recorded by the service.
 const (
 	ActionLogin             = "LOGIN"
@@ -112,11 +117,6 @@ type Deps struct {
 
 // Service is the auth module: registration, login, refresh, logout, verification of access
 // tokens, invitations, operators and subject erasure.
-//
-// Its flows live one file per seam — login.go (login, verification, Me), session.go (token
-// issue, refresh, logout), registration.go (registration, invitations), user.go, operator.go,
-// serviceaccount.go — and reach tenant users and operators through the one accounts view of
-// account.go, so no flow is written twice for the two kinds of account.
 type Service struct {
 	d   Deps
 	cfg Config

@@ -5,12 +5,6 @@
 // checks the properties the audit log promises: gap-free, fork-free chains under concurrent
 // appends, tenant isolation, cancellation, erasure that keeps chains verifiable, and
 // detection (and naming) of each kind of tampering.
-//
-// The suite is one file per area, as River's riverdrivertest is: append.go (appending and
-// sequencing), checkpoint.go, personal.go (personal data and erasure), list.go and
-// tamper.go; sink.go is the suite of checkpoint sinks (RunSink). This file holds the harness,
-// the shared helpers and the checks that span every area (tenant isolation, cancellation,
-// rollback).
 package audittest
 
 import (
@@ -26,6 +20,12 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/audit"
 )
+
+// The suite is one file per area, as River's riverdrivertest is: append.go (appending and
+// sequencing), checkpoint.go, personal.go (personal data and erasure), list.go and
+// tamper.go; sink.go is the suite of checkpoint sinks (RunSink). This file holds the harness,
+// the shared helpers and the checks that span every area (tenant isolation, cancellation,
+// rollback).
 
 // Harness makes fresh stores for each subtest.
 type Harness struct {

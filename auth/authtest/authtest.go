@@ -5,11 +5,6 @@
 //	func TestConformanceAuth(t *testing.T) {
 //		authtest.Run(t, authtest.Harness{New: func(t *testing.T) authtest.Stores { ... }})
 //	}
-//
-// The suite is one file per area, as River's riverdrivertest is: users.go, operators.go,
-// sessions.go, invitations.go, serviceaccounts.go, denylist.go and limiter.go; this file
-// holds the harness, the shared helpers and the checks that span every store (tenant
-// isolation, cancellation, rollback).
 package authtest
 
 import (
@@ -25,6 +20,11 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
 )
+
+// The suite is one file per area, as River's riverdrivertest is: users.go, operators.go,
+// sessions.go, invitations.go, serviceaccounts.go, denylist.go and limiter.go; this file
+// holds the harness, the shared helpers and the checks that span every store (tenant
+// isolation, cancellation, rollback).
 
 // Stores is one fresh set of stores of the adapter under test.
 type Stores struct {

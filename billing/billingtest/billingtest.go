@@ -4,11 +4,6 @@
 //	func TestConformanceBilling(t *testing.T) {
 //		billingtest.Run(t, billingtest.Harness{New: func(t *testing.T) billingtest.Stores { ... }})
 //	}
-//
-// The suite is one file per area, as River's riverdrivertest is: ingestion.go (usage
-// ingestion, deduplication, purge), buckets.go (the daily buckets usage rolls up into), prices.go
-// and invoices.go; this file holds the harness, the shared helpers and the checks that span
-// every store (pseudonymisation, tenant isolation, cancellation, rollback).
 package billingtest
 
 import (
@@ -24,6 +19,11 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/billing"
 )
+
+// The suite is one file per area, as River's riverdrivertest is: ingestion.go (usage
+// ingestion, deduplication, purge), buckets.go (the daily buckets usage rolls up into), prices.go
+// and invoices.go; this file holds the harness, the shared helpers and the checks that span
+// every store (pseudonymisation, tenant isolation, cancellation, rollback).
 
 // Stores is one fresh set of stores sharing a transaction runner.
 type Stores struct {
