@@ -457,7 +457,7 @@ func (s *Service) writeTable(ctx context.Context, aw *archiveWriter, r *Request,
 		return 0, err
 	}
 	var rows int64
-	err = s.d.Data.Scan(ctx, r.TenantID, t, r.Subjects, func(values [][]byte) error {
+	err = s.d.Data.Scan(ctx, r.TenantID, t, r.Subjects, func(values eusaas.DataRow) error {
 		rows++
 		return enc.row(values)
 	})

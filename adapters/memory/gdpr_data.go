@@ -73,7 +73,7 @@ func (d *GDPRData) Tables(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.T
 }
 
 // Scan implements gdpr.TenantData.
-func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Table, subjects []string, fn func([][]byte) error) error {
+func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Table, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -82,20 +82,17 @@ func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Tabl
 			if own.Name != t.Name {
 				continue
 			}
-			if slices.Equal(own.Columns, t.Columns) {
-				return s.GDPRScan(ctx, tenant, t.Name, subjects, fn)
-			}
-			// The caller asked for some columns only (an export leaves secrets out).
+			// The caller may ask for some columns only (an export leaves secrets out).
 			idx := make([]int, len(t.Columns))
 			for i, c := range t.Columns {
 				idx[i] = slices.Index(own.Columns, c)
 			}
-			out := make([][]byte, len(idx))
+			out := make(eusaas.DataRow, len(idx))
 			return s.GDPRScan(ctx, tenant, t.Name, subjects, func(v [][]byte) error {
 				for i, j := range idx {
 					out[i] = nil
-					if j >= 0 {
-						out[i] = v[j]
+					if j >= 0 && v[j] != nil {
+						out[i] = string(v[j])
 					}
 				}
 				return fn(out)

@@ -195,7 +195,7 @@ func memgdprDump(t *testing.T, ctx context.Context, data gdpr.TenantData, tenant
 			continue // as gdpr's writeArchive does
 		}
 		rows := []string{}
-		err := data.Scan(ctx, tenant, tb, subjects, func(values [][]byte) error {
+		err := data.Scan(ctx, tenant, tb, subjects, func(values eusaas.DataRow) error {
 			if len(values) != len(tb.Columns) {
 				t.Fatalf("%s: %d values for %d columns", tb.Name, len(values), len(tb.Columns))
 			}
@@ -204,7 +204,7 @@ func memgdprDump(t *testing.T, ctx context.Context, data gdpr.TenantData, tenant
 				if v == nil {
 					parts[i] = tb.Columns[i] + "=<null>"
 				} else {
-					parts[i] = tb.Columns[i] + "=" + string(v)
+					parts[i] = tb.Columns[i] + "=" + v.(string)
 				}
 			}
 			rows = append(rows, strings.Join(parts, " "))

@@ -452,7 +452,7 @@ func gdprIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
 
 // Scan implements gdpr.TenantData. Every column is cast to text in SQL, so rows arrive as
 // raw text bytes with no per-value decoding.
-func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Table, subjects []string, fn func([][]byte) error) error {
+func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Table, subjects []string, fn func(eusaas.DataRow) error) error {
 	if len(t.Columns) == 0 {
 		return nil
 	}
@@ -479,8 +479,15 @@ func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Tabl
 			return translate(err)
 		}
 		defer rows.Close()
+		out := make(eusaas.DataRow, len(t.Columns))
 		for rows.Next() {
-			if err := fn(rows.RawValues()); err != nil {
+			for i, v := range rows.RawValues() {
+				out[i] = nil
+				if v != nil {
+					out[i] = string(v)
+				}
+			}
+			if err := fn(out); err != nil {
 				return err
 			}
 		}

@@ -127,7 +127,7 @@ func TestGDPRDataSubjectsAndRetention(t *testing.T) {
 		if tb.Name != "notes" && tb.Name != "users" {
 			continue
 		}
-		require.NoError(t, data.Scan(ctx, a, tb, []string{u1}, func(v [][]byte) error {
+		require.NoError(t, data.Scan(ctx, a, tb, []string{u1}, func(v eusaas.DataRow) error {
 			got = append(got, tb.Name)
 			return nil
 		}))
