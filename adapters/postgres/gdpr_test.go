@@ -13,10 +13,10 @@ import (
 
 	"github.com/eusaas/eusaas"
 
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 )
 
@@ -33,7 +33,7 @@ func TestConformanceGDPR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: db}
+			return gdprtest.Stores{Store: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: db}
 		},
 	})
 }
@@ -82,7 +82,7 @@ func TestConformanceGDPRSaga(t *testing.T) {
 		}
 		data := postgres.NewGDPRData(db)
 		return gdprtest.SagaEnv{
-			Stores:       gdprtest.Stores{Store: s, Keys: s, Archives: memory.NewGDPRArchives(), Tx: db},
+			Stores:       gdprtest.Stores{Store: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: db},
 			Data:         data,
 			Schemas:      data,
 			SchemaExists: func() bool { return gdprSchemaExists(t, db, tenant) },

@@ -19,6 +19,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/memtx"
@@ -30,11 +31,11 @@ import (
 // that one flipped byte makes the command fail.
 func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	ctx := context.Background()
-	tables := memory.NewGDPRTables()
+	tables := memgdpr.NewTables()
 	tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email"}, SubjectColumn: "id"})
 	tenant := eusaas.NewTenantID()
 	for _, id := range []string{"a", "b", "c"} {
-		tables.Insert(tenant, "users", map[string]string{"id": id, "email": id + "@example.eu"})
+		require.NoError(t, tables.Insert(tenant, "users", map[string]any{"id": id, "email": id + "@example.eu"}))
 	}
 	dir := t.TempDir()
 	cfg, err := loadGDPRConfig(env(map[string]string{"APP_GDPR_ARCHIVE_DIR": dir, "APP_PUBLIC_URL": "https://eu.example"}))
@@ -43,7 +44,7 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
 	jr := newJobRuntime(nil, eusaas.SystemClock)
 	reg := prometheus.NewRegistry()
-	svc, err := wireGDPR(ctx, app, cfg, jr, reg, gdprPorts{MemorySources: []memory.GDPRSource{tables}})
+	svc, err := wireGDPR(ctx, app, cfg, jr, reg, gdprPorts{MemorySources: []eusaas.DataSource{tables}})
 	require.NoError(t, err)
 
 	r, err := svc.RequestExport(ctx, tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON})

@@ -180,8 +180,8 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 	rowsOf := func(tn eusaas.TenantID) map[string]int {
 		out := map[string]int{}
 		for _, src := range app.memSources {
-			for _, table := range src.GDPRTables(tn) {
-				require.NoError(t, src.GDPRScan(ctx, tn, table.Name, nil, func([][]byte) error { out[table.Name]++; return nil }))
+			for _, table := range src.DataTables(tn) {
+				require.NoError(t, src.ScanData(ctx, tn, table.Name, nil, func(eusaas.DataRow) error { out[table.Name]++; return nil }))
 			}
 		}
 		return out
