@@ -34,6 +34,9 @@ type Manifest struct {
 	CreatedAt time.Time      `json:"created_at"`
 	Tables    []string       `json:"tables"`
 	Files     []ManifestFile `json:"files"`
+	// Schema names the member describing every other file (JSON Schema 2020-12); it is
+	// listed in Files like any other.
+	Schema string `json:"schema,omitempty"`
 	// SigningKey is the base64 Ed25519 public key that signed the manifest; verifiers
 	// compare it with the published key.
 	SigningKey string `json:"signing_key"`
@@ -60,6 +63,19 @@ type archiveWriter struct {
 	zw       *zip.Writer
 	manifest Manifest
 	key      ed25519.PrivateKey
+	schemas  []*tableSchema
+}
+
+// describeTable starts the schema of a data file; the caller observes every row written.
+func (a *archiveWriter) describeTable(file, table string, cols []string) *tableSchema {
+	ts := &tableSchema{file: file, table: table, cols: cols, kinds: make([]uint16, len(cols))}
+	a.schemas = append(a.schemas, ts)
+	return ts
+}
+
+// describeFile gives a file of fixed shape its schema.
+func (a *archiveWriter) describeFile(file string, schema map[string]any) {
+	a.schemas = append(a.schemas, &tableSchema{file: file, fixed: schema})
 }
 
 func newArchiveWriter(w io.Writer, m Manifest, key ed25519.PrivateKey) *archiveWriter {
@@ -109,8 +125,25 @@ func (a *archiveWriter) finish(m *member, name, table string, rows int64) error 
 	return nil
 }
 
-// close writes the signed manifest and the zip directory.
+// close writes schema.json, the signed manifest and the zip directory.
 func (a *archiveWriter) close() error {
+	if len(a.schemas) > 0 {
+		doc, err := json.MarshalIndent(a.schemaDocument(), "", "  ")
+		if err != nil {
+			return err
+		}
+		m, err := a.create(SchemaName)
+		if err != nil {
+			return err
+		}
+		if _, err := m.bw.Write(append(doc, '\n')); err != nil {
+			return err
+		}
+		if err := a.finish(m, SchemaName, "", 0); err != nil {
+			return err
+		}
+		a.manifest.Schema = SchemaName
+	}
 	body, err := json.MarshalIndent(a.manifest, "", "  ")
 	if err != nil {
 		return err

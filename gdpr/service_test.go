@@ -161,7 +161,8 @@ func TestExportArchiveVerifiesAndDetectsTampering(t *testing.T) {
 				rows[mf.Name] = mf.Rows
 			}
 			require.Equal(t, map[string]int64{"data/notes." + string(f): 3, "data/settings." + string(f): 1, "data/users." + string(f): 3,
-				"audit/entries.json": 3, "audit/checkpoint.json": 1}, rows)
+				"audit/entries.json": 3, "audit/checkpoint.json": 1, "schema.json": 0}, rows)
+			require.Equal(t, gdpr.SchemaName, m.Schema, "the manifest names schema.json")
 
 			// The data files parse in their format.
 			zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
