@@ -472,9 +472,11 @@ func (s *Service) writeTable(ctx context.Context, aw *archiveWriter, r *Request,
 	if err := enc.begin(t.Columns); err != nil {
 		return 0, err
 	}
+	ts := aw.describeTable(name, t.Name, t.Columns)
 	var rows int64
-	err = s.d.Data.Scan(ctx, r.TenantID, t, r.Subjects, func(values [][]byte) error {
+	err = s.d.Data.Scan(ctx, r.TenantID, t, r.Subjects, func(values eusaas.DataRow) error {
 		rows++
+		ts.observe(values)
 		return enc.row(values)
 	})
 	if err != nil {
@@ -529,6 +531,7 @@ func (s *Service) writeAudit(ctx context.Context, aw *archiveWriter, r *Request)
 	if err := aw.finish(m, name, "", rows); err != nil {
 		return err
 	}
+	aw.describeFile(name, auditEntriesSchema)
 	r.Counts["audit_entries"] = int(rows)
 	cp, err := s.d.Audit.LatestCheckpoint(ctx, r.TenantID)
 	if err != nil && eusaas.KindOf(err) != eusaas.NotFound {
@@ -545,6 +548,7 @@ func (s *Service) writeAudit(ctx context.Context, aw *archiveWriter, r *Request)
 	if _, err := cm.bw.Write(cp); err != nil {
 		return err
 	}
+	aw.describeFile(cpName, auditCheckpointSchema)
 	return aw.finish(cm, cpName, "", 1)
 }
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/archive"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/jobs"
 )
@@ -108,7 +108,7 @@ func BenchmarkGDPRExport(b *testing.B) {
 	for _, f := range []gdpr.Format{gdpr.FormatJSON, gdpr.FormatCSV} {
 		b.Run("export_"+string(f), func(b *testing.B) {
 			_, key, _ := ed25519.GenerateKey(nil)
-			store, q, sink := memory.NewGDPRStore(), &gdprtest.Queue{}, &gdprDiscard{}
+			store, q, sink := memgdpr.NewStore(), &gdprtest.Queue{}, &gdprDiscard{}
 			svc, err := gdpr.NewService(gdpr.Deps{Store: store, Keys: store, Archives: sink, Data: data, Queue: q}, gdpr.Options{SigningKey: key})
 			if err != nil {
 				b.Fatal(err)

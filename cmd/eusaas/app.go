@@ -18,7 +18,6 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	redisadapter "github.com/eusaas/eusaas/adapters/redis"
 	"github.com/eusaas/eusaas/anomaly"
@@ -58,7 +57,10 @@ type App struct {
 
 	// memSources are the memory stores holding tenant data (memory mode): the wire functions
 	// record them so gdpr exports and erases them.
-	memSources []memory.GDPRSource
+	memSources []eusaas.DataSource
+	// memRetainers are those stores' own retention, adapted to gdpr.Retainer (memory mode;
+	// Postgres mode's generic tenant-table retention covers the same tables).
+	memRetainers []gdpr.Retainer
 
 	// background are the periodic loops (meters, maintenance) that run beside the job workers:
 	// in serve with in-process jobs, or in worker.
@@ -203,6 +205,7 @@ func (a *App) wire(ctx context.Context) error {
 	ports := gdprPortsFrom(mods, rec)
 	if a.Memory() {
 		ports.MemorySources = a.memSources
+		ports.Retainers = append(ports.Retainers, a.memRetainers...)
 	}
 	if a.gdpr, err = wireGDPR(ctx, a, gcfg, a.jobs, registry, ports); err != nil {
 		return err

@@ -11,14 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
@@ -31,11 +35,11 @@ import (
 // that one flipped byte makes the command fail.
 func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	ctx := context.Background()
-	tables := memory.NewGDPRTables()
+	tables := memgdpr.NewTables()
 	tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email"}, SubjectColumn: "id"})
 	tenant := eusaas.NewTenantID()
 	for _, id := range []string{"a", "b", "c"} {
-		tables.Insert(tenant, "users", map[string]string{"id": id, "email": id + "@example.eu"})
+		require.NoError(t, tables.Insert(tenant, "users", map[string]any{"id": id, "email": id + "@example.eu"}))
 	}
 	dir := t.TempDir()
 	cfg, err := loadGDPRConfig(env(map[string]string{"APP_GDPR_ARCHIVE_DIR": dir, "APP_PUBLIC_URL": "https://eu.example"}))
@@ -44,7 +48,7 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	app := &App{memTx: tx, tx: tx, log: slog.New(slog.DiscardHandler)}
 	jr := newJobRuntime(nil, eusaas.SystemClock)
 	reg := prometheus.NewRegistry()
-	svc, err := wireGDPR(ctx, app, cfg, jr, reg, gdprPorts{MemorySources: []memory.GDPRSource{tables}})
+	svc, err := wireGDPR(ctx, app, cfg, jr, reg, gdprPorts{MemorySources: []eusaas.DataSource{tables}})
 	require.NoError(t, err)
 
 	r, err := svc.RequestExport(ctx, tenant, gdpr.ExportRequest{Format: gdpr.FormatJSON})
@@ -265,4 +269,42 @@ func TestGDPRAuditSubjectEntries(t *testing.T) {
 		require.NotContains(t, b, "198.51.100.1", "the owner's IP address is withheld")
 		require.NotContains(t, b, "OwnerBrowser")
 	}
+}
+
+// TestGDPRMemoryRetainers: in memory mode the auth and anomaly stores' own retention reaches
+// gdpr's retention run through the wiring's adapters: an expired session goes after the
+// grace period, an old anomaly is soft-deleted after default_retention_days.
+func TestGDPRMemoryRetainers(t *testing.T) {
+	ctx := context.Background()
+	tenant := eusaas.NewTenantID()
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	grace := 30 * 24 * time.Hour
+	as := memory.NewAuthStore()
+	expired := auth.Session{ID: uuid.New(), TenantID: tenant, UserID: uuid.New(), TokenHash: []byte{1},
+		CreatedAt: now.AddDate(0, -3, 0), RotatedAt: now.AddDate(0, -3, 0), ExpiresAt: now.Add(-grace - time.Hour)}
+	live := auth.Session{ID: uuid.New(), TenantID: tenant, UserID: uuid.New(), TokenHash: []byte{2},
+		CreatedAt: now, RotatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, as.CreateSession(ctx, expired))
+	require.NoError(t, as.CreateSession(ctx, live))
+	an := memory.NewAnomalyStore()
+	old := anomalytest.Sample(tenant, "CPU", 0)
+	old.DetectedAt = now.AddDate(0, 0, -10)
+	_, _, err := an.Insert(ctx, old)
+	require.NoError(t, err)
+
+	p := gdpr.DefaultPolicy(tenant)
+	p.DefaultRetentionDays = 5
+	got := map[string]int{}
+	for _, r := range []gdpr.Retainer{gdprExpiryRetainer{as}, gdprDefaultRetainer{an}} {
+		c, err := r.EnforceRetention(ctx, tenant, p, now, grace)
+		require.NoError(t, err)
+		for k, v := range c {
+			got[k] += v
+		}
+	}
+	require.Equal(t, map[string]int{"auth_sessions.hard_deleted": 1, "anomalies.soft_deleted": 1}, got)
+	_, err = as.GetSession(ctx, tenant, expired.ID)
+	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
+	_, err = as.GetSession(ctx, tenant, live.ID)
+	require.NoError(t, err)
 }

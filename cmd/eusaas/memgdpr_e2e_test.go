@@ -133,6 +133,15 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 	require.Equal(t, a.ownerID, data["auth_users"][0]["id"])
 	require.Equal(t, a.email, data["auth_users"][0]["email"])
 	require.Equal(t, "OWNER", data["auth_users"][0]["role"])
+	// Typed values: booleans and numbers as such, instants RFC 3339 UTC, NULL as null,
+	// decimals as strings, JSON documents embedded.
+	require.Equal(t, true, data["auth_users"][0]["is_active"])
+	created, err := time.Parse(time.RFC3339Nano, data["auth_users"][0]["created_at"].(string))
+	require.NoError(t, err)
+	require.Equal(t, time.UTC, created.Location())
+	require.IsType(t, float64(0), data["auth_sessions"][0]["counter"])
+	require.Nil(t, data["auth_sessions"][0]["revoked_at"])
+	require.Equal(t, map[string]any{"user": a.ownerID}, data["billing_usage_events"][0]["attributes"])
 	var evIDs []string
 	for _, r := range data["billing_usage_events"] {
 		evIDs = append(evIDs, r["event_id"].(string))
@@ -180,8 +189,8 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 	rowsOf := func(tn eusaas.TenantID) map[string]int {
 		out := map[string]int{}
 		for _, src := range app.memSources {
-			for _, table := range src.GDPRTables(tn) {
-				require.NoError(t, src.GDPRScan(ctx, tn, table.Name, nil, func([][]byte) error { out[table.Name]++; return nil }))
+			for _, table := range src.DataTables(tn) {
+				require.NoError(t, src.ScanData(ctx, tn, table.Name, nil, func(eusaas.DataRow) error { out[table.Name]++; return nil }))
 			}
 		}
 		return out

@@ -44,6 +44,7 @@ func (a *App) wireAnomaly(p AnomalyPorts) (*anomalyModule, error) {
 	if a.Memory() {
 		s := memory.NewAnomalyStore()
 		a.memSources = append(a.memSources, s)
+		a.memRetainers = append(a.memRetainers, gdprDefaultRetainer{s})
 		store = s
 	} else {
 		store = postgres.NewAnomalyStore(a.db)

@@ -70,6 +70,7 @@ func (a *App) wireAuth(ctx context.Context, tenants auth.TenantResolver, rec eus
 	if a.Memory() {
 		s := memory.NewAuthStore()
 		a.memSources = append(a.memSources, s)
+		a.memRetainers = append(a.memRetainers, gdprExpiryRetainer{s})
 		d.Users, d.Operators, d.Sessions, d.Invitations, d.ServiceAccounts = s, s, s, s, s
 		d.Denylist, d.Limiter = memory.NewAuthDenylist(eusaas.SystemClock), memory.NewAuthLimiter()
 	} else {

@@ -15,7 +15,6 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/archive"
 	"github.com/eusaas/eusaas/adapters/httpapi"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	redisadapter "github.com/eusaas/eusaas/adapters/redis"
 	"github.com/eusaas/eusaas/adapters/river"
@@ -23,6 +22,7 @@ import (
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/tenancy"
@@ -120,7 +120,7 @@ type gdprPorts struct {
 	// Retainers of other modules' records (the generic tenant-table retainer is added here).
 	Retainers []gdpr.Retainer
 	// MemorySources are memory stores holding tenant data (memory mode only).
-	MemorySources []memory.GDPRSource
+	MemorySources []eusaas.DataSource
 	// Schemas drops a tenant's data store in memory mode (Postgres mode drops the schema).
 	Schemas gdpr.SchemaDropper
 	// Subjects overrides, in memory mode, the subject lookup over MemorySources (Postgres
@@ -151,8 +151,8 @@ func wireGDPR(ctx context.Context, a *App, cfg gdprConfig, jr *jobRuntime, reg *
 			a.log.Warn("APP_GDPR_SIGNING_KEY not set: using a per-process key; manifests and certificates signed now cannot be verified after a restart")
 		}
 	} else {
-		store := memory.NewGDPRStore()
-		data := memory.NewGDPRData(p.MemorySources...)
+		store := memgdpr.NewStore()
+		data := memgdpr.NewTenantData(p.MemorySources...)
 		deps.Store, deps.Keys, deps.Data, deps.Subjects = store, store, data, data
 		if p.Subjects != nil {
 			deps.Subjects = p.Subjects
@@ -278,6 +278,37 @@ func (g gdprAuditRetainer) EnforceRetention(ctx context.Context, tenant eusaas.T
 		return nil, err
 	}
 	return map[string]int{"audit_personal.hard_deleted": n}, nil
+}
+
+// gdprExpiryRetainer adapts a memory store's DeleteExpired (auth: sessions and invitations)
+// to gdpr.Retainer: rows expired for longer than the grace period are deleted, as Postgres
+// mode's generic retention deletes rows of tables with expires_at. The store speaks only
+// root and standard types, so it needs no gdpr import.
+type gdprExpiryRetainer struct {
+	s interface {
+		DeleteExpired(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (map[string]int, error)
+	}
+}
+
+var _ gdpr.Retainer = gdprExpiryRetainer{}
+
+func (g gdprExpiryRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, _ gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	return g.s.DeleteExpired(ctx, tenant, now.Add(-grace))
+}
+
+// gdprDefaultRetainer adapts a memory store's EnforceDataRetention (anomaly) to
+// gdpr.Retainer with the policy's default_retention_days, as Postgres mode's generic
+// retention applies it to tables with created_at and deleted_at and no subject column.
+type gdprDefaultRetainer struct {
+	s interface {
+		EnforceDataRetention(ctx context.Context, tenant eusaas.TenantID, retentionDays int, now time.Time, grace time.Duration) (map[string]int, error)
+	}
+}
+
+var _ gdpr.Retainer = gdprDefaultRetainer{}
+
+func (g gdprDefaultRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	return g.s.EnforceDataRetention(ctx, tenant, p.DefaultRetentionDays, now, grace)
 }
 
 // gdprAuthSubjects: a data subject is a user of the tenant (auth's Me for that user).
