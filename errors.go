@@ -204,4 +204,3 @@ var (
 	ErrPreconditionFailed = Sentinel(FailedPrecondition, "precondition_failed",
 		"the resource has changed since it was read (If-Match does not match its ETag)")
 )
-

@@ -238,7 +238,8 @@ func TestScannerHonoursAcknowledgement(t *testing.T) {
 	require.Equal(t, 1, r.Notified)
 	first := f.all(t, tn)[0]
 	requireDec(t, "60", first.Impact)
-	svc := anomaly.NewService(f.store, f.clock, nil)
+	svc, err := anomaly.NewService(anomaly.Deps{Store: f.store}, anomaly.Options{Clock: f.clock})
+	require.NoError(t, err)
 	_, err = svc.Acknowledge(ctx, tn, first.ID, "alice")
 	require.NoError(t, err)
 
@@ -357,10 +358,11 @@ func TestServiceAcknowledgeAudits(t *testing.T) {
 	_, _, err := store.Insert(ctx, a)
 	require.NoError(t, err)
 	var events []eusaas.AuditEvent
-	svc := anomaly.NewService(store, eusaas.NewFakeClock(scanned), eusaas.RecorderFunc(func(_ context.Context, ev eusaas.AuditEvent) error {
+	svc, err := anomaly.NewService(anomaly.Deps{Store: store, Recorder: eusaas.RecorderFunc(func(_ context.Context, ev eusaas.AuditEvent) error {
 		events = append(events, ev)
 		return nil
-	}))
+	})}, anomaly.Options{Clock: eusaas.NewFakeClock(scanned)})
+	require.NoError(t, err)
 	got, err := svc.Acknowledge(ctx, tn, a.ID, "alice")
 	require.NoError(t, err)
 	require.Equal(t, "alice", got.AcknowledgedBy)

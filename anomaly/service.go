@@ -17,15 +17,36 @@ type Service struct {
 	audit eusaas.Recorder
 }
 
-// NewService returns a Service. audit may be nil (eusaas.Discard); clock nil is the system clock.
-func NewService(store Store, clock eusaas.Clock, audit eusaas.Recorder) *Service {
-	if clock == nil {
-		clock = eusaas.SystemClock
+// Deps are the ports a Service runs on. Store is required; without a Recorder
+// acknowledgements are not audited (eusaas.Discard).
+type Deps struct {
+	Store    Store
+	Recorder eusaas.Recorder
+}
+
+// Options configure a Service. The zero value works: the system clock.
+type Options struct {
+	Clock eusaas.Clock
+}
+
+// NewService returns a Service on d's ports. A missing Store is an InvalidArgument error
+// naming it, so a wiring mistake surfaces at start-up rather than as a nil dereference on
+// the first request.
+func NewService(d Deps, o Options) (*Service, error) {
+	var missing []string
+	if d.Store == nil {
+		missing = append(missing, "Store")
 	}
-	if audit == nil {
-		audit = eusaas.Discard
+	if len(missing) > 0 {
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "anomaly: missing required ports: %v", missing)
 	}
-	return &Service{store: store, clock: clock, audit: audit}
+	if o.Clock == nil {
+		o.Clock = eusaas.SystemClock
+	}
+	if d.Recorder == nil {
+		d.Recorder = eusaas.Discard
+	}
+	return &Service{store: d.Store, clock: o.Clock, audit: d.Recorder}, nil
 }
 
 // List returns a page of the tenant's anomalies, newest first.

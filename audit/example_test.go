@@ -14,7 +14,10 @@ import (
 func Example() {
 	ctx := context.Background()
 	store := memaudit.NewStore()
-	svc := audit.NewService(store, store, audit.Options{Signer: ed25519.NewKeyFromSeed(make([]byte, 32))})
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: ed25519.NewKeyFromSeed(make([]byte, 32))})
+	if err != nil {
+		panic(err)
+	}
 	tenant := eusaas.NewTenantID()
 	alice := eusaas.Actor{Kind: eusaas.ActorUser, ID: "user-alice", TenantID: tenant}
 

@@ -116,7 +116,7 @@ func TestCommitAndCheckpointSeparation(t *testing.T) {
 func TestRecordTakesActorAndMetaFromContext(t *testing.T) {
 	ctx := context.Background()
 	store := memaudit.NewStore()
-	svc := audit.NewService(store, store, audit.Options{})
+	svc := newService(t, audit.Deps{Store: store, Keys: store}, audit.Options{})
 	tenant := eusaas.NewTenantID()
 	actor := eusaas.Actor{Kind: eusaas.ActorUser, ID: "u-ctx", TenantID: tenant}
 	rctx := eusaas.WithRequestMeta(eusaas.WithActor(ctx, actor), eusaas.RequestMeta{IP: "198.51.100.9", UserAgent: "ua"})
@@ -136,7 +136,7 @@ func TestRecordTakesActorAndMetaFromContext(t *testing.T) {
 func TestSystemIsNoSubject(t *testing.T) {
 	ctx := context.Background()
 	store := memaudit.NewStore()
-	svc := audit.NewService(store, store, audit.Options{})
+	svc := newService(t, audit.Deps{Store: store, Keys: store}, audit.Options{})
 	tenant := eusaas.NewTenantID()
 	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "LOGIN_FAILED", Personal: map[string]string{"email": "x@example.org"}}
 	a, err := svc.RecordEntry(ctx, ev)

@@ -17,6 +17,16 @@ import (
 	"github.com/eusaas/eusaas"
 )
 
+// Deps are the ports a Service runs on. Store and Keys are required.
+type Deps struct {
+	Store Store
+	Keys  KeyStore
+	// Sink receives a copy of every checkpoint (optional).
+	Sink CheckpointSink
+	// Tx makes erasure of side data and key one transaction (optional).
+	Tx eusaas.TxRunner
+}
+
 // Options configure a Service. Zero values take the defaults.
 type Options struct {
 	Clock eusaas.Clock
@@ -25,8 +35,6 @@ type Options struct {
 	Signer ed25519.PrivateKey
 	// PreviousKeys are retired signing keys whose checkpoints the verifier still trusts.
 	PreviousKeys []ed25519.PublicKey
-	// Sink receives a copy of every checkpoint (optional).
-	Sink CheckpointSink
 	// CheckpointEvery makes a checkpoint once this many entries were appended since the last
 	// one (default 1000).
 	CheckpointEvery int64
@@ -35,15 +43,15 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// MaxBatch caps the entries of one group commit (default 512).
 	MaxBatch int
-	// Tx makes erasure of side data and key one transaction (optional).
-	Tx     eusaas.TxRunner
-	Logger *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Service is the audit log. It implements eusaas.Recorder.
 type Service struct {
 	store  Store
 	keys   KeyStore
+	sink   CheckpointSink
+	tx     eusaas.TxRunner
 	opts   Options
 	pub    ed25519.PublicKey
 	keyID  string
@@ -73,8 +81,20 @@ type pending struct {
 
 var _ eusaas.Recorder = (*Service)(nil)
 
-// NewService returns the audit service over the given store and key store.
-func NewService(store Store, keys KeyStore, opts Options) *Service {
+// NewService returns the audit service over d's ports. A missing required port is an
+// InvalidArgument error naming every missing one, so a wiring mistake surfaces at start-up
+// rather than as a nil dereference on the first event.
+func NewService(d Deps, opts Options) (*Service, error) {
+	var missing []string
+	if d.Store == nil {
+		missing = append(missing, "Store")
+	}
+	if d.Keys == nil {
+		missing = append(missing, "Keys")
+	}
+	if len(missing) > 0 {
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "audit: missing required ports: %v", missing)
+	}
 	if opts.Clock == nil {
 		opts.Clock = eusaas.SystemClock
 	}
@@ -87,10 +107,10 @@ func NewService(store Store, keys KeyStore, opts Options) *Service {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 512
 	}
-	if opts.Tx == nil {
-		opts.Tx = eusaas.NoTx
+	if d.Tx == nil {
+		d.Tx = eusaas.NoTx
 	}
-	s := &Service{store: store, keys: keys, opts: opts, log: opts.Logger, closed: make(chan struct{}),
+	s := &Service{store: d.Store, keys: d.Keys, sink: d.Sink, tx: d.Tx, opts: opts, log: opts.Logger, closed: make(chan struct{}),
 		chains: map[eusaas.TenantID]*chainState{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -99,7 +119,7 @@ func NewService(store Store, keys KeyStore, opts Options) *Service {
 		s.pub = opts.Signer.Public().(ed25519.PublicKey)
 		s.keyID = KeyID(s.pub)
 	}
-	return s
+	return s, nil
 }
 
 // PublicKey is the checkpoint verification key (nil without a signer). It is meant to be
@@ -109,7 +129,7 @@ func (s *Service) PublicKey() ed25519.PublicKey { return s.pub }
 // Verifier returns a verifier over the service's stores and public key.
 func (s *Service) Verifier() *Verifier {
 	v := &Verifier{Store: s.store, Keys: s.keys, PublicKey: s.pub, PreviousKeys: s.opts.PreviousKeys}
-	if src, ok := s.opts.Sink.(CheckpointSource); ok {
+	if src, ok := s.sink.(CheckpointSource); ok {
 		v.Source = src
 	}
 	return v
@@ -440,8 +460,8 @@ func (s *Service) Checkpoint(ctx context.Context, chain eusaas.TenantID) (Checkp
 	if err := s.store.PutCheckpoint(ctx, cp); err != nil {
 		return Checkpoint{}, err
 	}
-	if s.opts.Sink != nil {
-		if err := s.opts.Sink.Write(ctx, cp); err != nil {
+	if s.sink != nil {
+		if err := s.sink.Write(ctx, cp); err != nil {
 			return Checkpoint{}, err
 		}
 	}
@@ -567,7 +587,7 @@ func (s *Service) EraseSubject(ctx context.Context, tenant eusaas.TenantID, subj
 		return 0, v.Err()
 	}
 	var n int
-	err := s.opts.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		// The subject's e-mail recorded under other subjects (an invitation to them, the
 		// tenant's admin_email) first: it is found through the subject's own values, which
 		// the steps below delete.

@@ -41,7 +41,7 @@ func TestCanceledWhileQueued(t *testing.T) {
 	mem := memaudit.NewStore()
 	g := &gateStore{Store: mem, entered: make(chan struct{}), release: make(chan struct{})}
 	g.fail.Store(-1 << 20)
-	svc := audit.NewService(g, mem, audit.Options{})
+	svc := newService(t, audit.Deps{Store: g, Keys: mem}, audit.Options{})
 	tenant := eusaas.NewTenantID()
 	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "A"}
 	first := make(chan error, 1)
@@ -68,7 +68,7 @@ func TestAbortedBatchRetried(t *testing.T) {
 	mem := memaudit.NewStore()
 	g := &gateStore{Store: mem}
 	g.fail.Store(2)
-	svc := audit.NewService(g, mem, audit.Options{})
+	svc := newService(t, audit.Deps{Store: g, Keys: mem}, audit.Options{})
 	tenant := eusaas.NewTenantID()
 	require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "A"}))
 	require.Equal(t, int32(3), g.calls.Load())
@@ -89,17 +89,17 @@ func TestCheckpointKeyRotation(t *testing.T) {
 	newKey := ed25519.NewKeyFromSeed(append(make([]byte, 31), 1))
 	tenant := eusaas.NewTenantID()
 	ev := eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "A"}
-	before := audit.NewService(mem, mem, audit.Options{Signer: oldKey})
+	before := newService(t, audit.Deps{Store: mem, Keys: mem}, audit.Options{Signer: oldKey})
 	require.NoError(t, before.Record(ctx, ev))
 	_, err := before.Checkpoint(ctx, tenant)
 	require.NoError(t, err)
 
-	rotatedBad := audit.NewService(mem, mem, audit.Options{Signer: newKey})
+	rotatedBad := newService(t, audit.Deps{Store: mem, Keys: mem}, audit.Options{Signer: newKey})
 	r, err := rotatedBad.Verify(ctx, tenant)
 	require.NoError(t, err)
 	require.Equal(t, audit.KindBadCheckpoint, r.Finding.Kind, "an unknown key is not trusted")
 
-	after := audit.NewService(mem, mem, audit.Options{Signer: newKey, PreviousKeys: []ed25519.PublicKey{oldKey.Public().(ed25519.PublicKey)}})
+	after := newService(t, audit.Deps{Store: mem, Keys: mem}, audit.Options{Signer: newKey, PreviousKeys: []ed25519.PublicKey{oldKey.Public().(ed25519.PublicKey)}})
 	require.NoError(t, after.Record(ctx, ev))
 	cp, err := after.Checkpoint(ctx, tenant)
 	require.NoError(t, err)
@@ -108,4 +108,24 @@ func TestCheckpointKeyRotation(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, r.OK, "%v", r.Finding)
 	require.Equal(t, int64(2), r.Checkpoint.Size)
+}
+
+// newService builds a Service the test expects to be valid.
+func newService(t *testing.T, d audit.Deps, o audit.Options) *audit.Service {
+	t.Helper()
+	svc, err := audit.NewService(d, o)
+	require.NoError(t, err)
+	return svc
+}
+
+// A wiring mistake must be an error at start-up naming what is missing, not a nil
+// dereference on the first event.
+func TestNewServiceRefusesMissingPorts(t *testing.T) {
+	svc, err := audit.NewService(audit.Deps{}, audit.Options{})
+	require.Nil(t, svc)
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	require.ErrorContains(t, err, "audit: missing required ports: [Store Keys]")
+
+	_, err = audit.NewService(audit.Deps{Store: memaudit.NewStore()}, audit.Options{})
+	require.ErrorContains(t, err, "missing required ports: [Keys]")
 }

@@ -16,8 +16,11 @@ import (
 func Example() {
 	ctx := context.Background()
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	svc := billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: clock, Tx: memtx.NewTxRunner()})
+	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(),
+		Prices: memory.NewBillingPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
+	if err != nil {
+		panic(err)
+	}
 	tenant := eusaas.NewTenantID()
 
 	events := []billing.UsageEvent{

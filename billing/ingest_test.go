@@ -30,8 +30,9 @@ func TestDefaultPricesOfSpec(t *testing.T) {
 // reason names it.
 func TestLateWindowIsConfigurable(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	svc := billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: eusaas.NewFakeClock(now), LateWindow: 2 * 24 * time.Hour})
+	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(),
+		Prices: memory.NewBillingPriceStore()}, billing.Options{Clock: eusaas.NewFakeClock(now), LateWindow: 2 * 24 * time.Hour})
+	require.NoError(t, err)
 	r, err := svc.Ingest(context.Background(), eusaas.NewTenantID(), []billing.UsageEvent{
 		{ID: "in", ResourceType: billing.CPU, Quantity: q("1"), Timestamp: now.Add(-47 * time.Hour)},
 		{ID: "out", ResourceType: billing.CPU, Quantity: q("1"), Timestamp: now.Add(-49 * time.Hour)},
@@ -72,8 +73,9 @@ func TestDedupRetentionAtLeast35Days(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			spy := &cutoffSpy{UsageStore: memory.NewBillingUsageStore()}
 			tc.o.Clock = eusaas.NewFakeClock(now)
-			svc := billing.NewService(spy, memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(), tc.o)
-			_, err := svc.PurgeDedup(context.Background(), eusaas.NewTenantID())
+			svc, err := billing.NewService(billing.Deps{Usage: spy, Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore()}, tc.o)
+			require.NoError(t, err)
+			_, err = svc.PurgeDedup(context.Background(), eusaas.NewTenantID())
 			require.NoError(t, err)
 			require.Equal(t, now.Add(-tc.retention), spy.cutoff)
 		})

@@ -173,7 +173,7 @@ func InvoiceNumber(year int, n int64) string { return fmt.Sprintf("INV-%04d-%06d
 // transaction, so a failed issue leaves no gap.
 func (s *Service) Issue(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (Invoice, error) {
 	var out Invoice
-	err := s.o.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		inv, err := s.invoices.Get(ctx, tenant, id)
 		if err != nil {
 			return err
@@ -204,7 +204,7 @@ func (s *Service) Issue(ctx context.Context, tenant eusaas.TenantID, id uuid.UUI
 // transition moves an invoice to next, checking the lifecycle.
 func (s *Service) transition(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, next InvoiceStatus, set func(*Invoice, time.Time)) (Invoice, error) {
 	var out Invoice
-	err := s.o.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		inv, err := s.invoices.Get(ctx, tenant, id)
 		if err != nil {
 			return err

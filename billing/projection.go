@@ -160,8 +160,8 @@ func (s *Service) Projection(ctx context.Context, tenant eusaas.TenantID, now ti
 	}
 	p.IntervalLow = roundMoney(low)
 
-	if s.o.Thresholds != nil {
-		thr, ok, err := s.o.Thresholds.CostAlertThreshold(ctx, tenant)
+	if s.thresholds != nil {
+		thr, ok, err := s.thresholds.CostAlertThreshold(ctx, tenant)
 		if err != nil {
 			return Projection{}, err
 		}

@@ -20,10 +20,13 @@ func (f fixedThreshold) CostAlertThreshold(context.Context, eusaas.TenantID) (de
 	return f.v, true, nil
 }
 
-func newSvc(now time.Time, th billing.ThresholdSource) (*billing.Service, *eusaas.FakeClock) {
+func newSvc(t *testing.T, now time.Time, th billing.ThresholdSource) (*billing.Service, *eusaas.FakeClock) {
+	t.Helper()
 	clock := eusaas.NewFakeClock(now)
-	return billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: clock, Thresholds: th}), clock
+	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(),
+		Prices: memory.NewBillingPriceStore(), Thresholds: th}, billing.Options{Clock: clock})
+	require.NoError(t, err)
+	return svc, clock
 }
 
 // feed ingests one CPU event per day from first to last (inclusive) costing cost(day) EUR.
@@ -42,7 +45,7 @@ func feed(t *testing.T, svc *billing.Service, tn eusaas.TenantID, first, last ti
 
 func TestProjectionLinearWhileFewDays(t *testing.T) {
 	now := time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC) // start of day 5: days 1-4 complete
-	svc, _ := newSvc(now, nil)
+	svc, _ := newSvc(t, now, nil)
 	tn := eusaas.NewTenantID()
 	feed(t, svc, tn, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC),
 		func(time.Time) string { return "10" })
@@ -60,7 +63,7 @@ func TestProjectionLinearWhileFewDays(t *testing.T) {
 func TestProjectionWeekdayProfile(t *testing.T) {
 	// Weekdays cost 10, weekends 2; four weeks of history before 2026-03-16 (a Monday).
 	now := time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
-	svc, _ := newSvc(now, fixedThreshold{q("200")})
+	svc, _ := newSvc(t, now, fixedThreshold{q("200")})
 	tn := eusaas.NewTenantID()
 	cost := func(d time.Time) string {
 		if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
@@ -85,7 +88,7 @@ func TestProjectionWeekdayProfile(t *testing.T) {
 
 func TestProjectionIntervalWidensWithNoise(t *testing.T) {
 	now := time.Date(2026, 3, 16, 12, 0, 0, 0, time.UTC)
-	svc, _ := newSvc(now, fixedThreshold{q("1000")})
+	svc, _ := newSvc(t, now, fixedThreshold{q("1000")})
 	tn := eusaas.NewTenantID()
 	i := 0
 	feed(t, svc, tn, time.Date(2026, 2, 16, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC), func(time.Time) string {
@@ -103,7 +106,7 @@ func TestProjectionIntervalWidensWithNoise(t *testing.T) {
 
 func TestProjectionNoData(t *testing.T) {
 	now := time.Date(2026, 3, 16, 12, 0, 0, 0, time.UTC)
-	svc, _ := newSvc(now, nil)
+	svc, _ := newSvc(t, now, nil)
 	p, err := svc.Projection(context.Background(), eusaas.NewTenantID(), now)
 	require.NoError(t, err)
 	require.True(t, p.ProjectedTotal.IsZero())

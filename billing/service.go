@@ -14,11 +14,20 @@ import (
 	"github.com/eusaas/eusaas"
 )
 
-// Options configure a Service. Zero values take the documented defaults.
-type Options struct {
-	Clock    eusaas.Clock    // default eusaas.SystemClock
+// Deps are the ports a Service runs on. Usage, Invoices and Prices are required.
+type Deps struct {
+	Usage    UsageStore
+	Invoices InvoiceStore
+	Prices   PriceStore
 	Tx       eusaas.TxRunner // joins invoice number and invoice update; default eusaas.NoTx
 	Recorder eusaas.Recorder // audit of invoice transitions; default eusaas.Discard
+	// Thresholds gives tenants' cost_alert_threshold for the budget signal; nil: no signal.
+	Thresholds ThresholdSource
+}
+
+// Options configure a Service. Zero values take the documented defaults.
+type Options struct {
+	Clock eusaas.Clock // default eusaas.SystemClock
 	// LateWindow is the late-arrival horizon: events older than it are rejected. Default 35
 	// days.
 	LateWindow time.Duration
@@ -30,28 +39,44 @@ type Options struct {
 	PaymentTerms time.Duration
 	// MaxRangeDays bounds breakdown date ranges. Default 366.
 	MaxRangeDays int
-	// Thresholds gives tenants' cost_alert_threshold for the budget signal; nil: no signal.
-	Thresholds ThresholdSource
 }
 
 // Service is the billing module.
 type Service struct {
-	usage    UsageStore
-	invoices InvoiceStore
-	prices   PriceStore
-	o        Options
+	usage      UsageStore
+	invoices   InvoiceStore
+	prices     PriceStore
+	tx         eusaas.TxRunner
+	rec        eusaas.Recorder
+	thresholds ThresholdSource
+	o          Options
 }
 
-// NewService returns a Service on the given stores.
-func NewService(usage UsageStore, invoices InvoiceStore, prices PriceStore, o Options) *Service {
+// NewService returns a Service on d's ports. A missing required port is an InvalidArgument
+// error naming every missing one, so wiring mistakes surface at start-up rather than as a
+// nil dereference on the first request.
+func NewService(d Deps, o Options) (*Service, error) {
+	var missing []string
+	if d.Usage == nil {
+		missing = append(missing, "Usage")
+	}
+	if d.Invoices == nil {
+		missing = append(missing, "Invoices")
+	}
+	if d.Prices == nil {
+		missing = append(missing, "Prices")
+	}
+	if len(missing) > 0 {
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "billing: missing required ports: %v", missing)
+	}
+	if d.Tx == nil {
+		d.Tx = eusaas.NoTx
+	}
+	if d.Recorder == nil {
+		d.Recorder = eusaas.Discard
+	}
 	if o.Clock == nil {
 		o.Clock = eusaas.SystemClock
-	}
-	if o.Tx == nil {
-		o.Tx = eusaas.NoTx
-	}
-	if o.Recorder == nil {
-		o.Recorder = eusaas.Discard
 	}
 	if o.LateWindow <= 0 {
 		o.LateWindow = DefaultLateWindow
@@ -68,7 +93,8 @@ func NewService(usage UsageStore, invoices InvoiceStore, prices PriceStore, o Op
 	if o.MaxRangeDays <= 0 {
 		o.MaxRangeDays = 366
 	}
-	return &Service{usage: usage, invoices: invoices, prices: prices, o: o}
+	return &Service{usage: d.Usage, invoices: d.Invoices, prices: d.Prices, tx: d.Tx, rec: d.Recorder,
+		thresholds: d.Thresholds, o: o}, nil
 }
 
 // PriceBook returns the tenant's effective prices: defaults overlaid with its overrides.
@@ -148,7 +174,7 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		var err error
 		for attempt := 0; ; attempt++ {
 			// The price book is read in the recording transaction: one transaction per batch.
-			err = s.o.Tx.InTx(ctx, func(ctx context.Context) error {
+			err = s.tx.InTx(ctx, func(ctx context.Context) error {
 				book, err := s.PriceBook(ctx, tenant)
 				if err != nil {
 					return err
@@ -345,7 +371,7 @@ func (s *Service) PseudonymizeSubject(ctx context.Context, tenant eusaas.TenantI
 // record writes an audit event; a failing recorder fails the operation (it runs in the
 // operation's transaction).
 func (s *Service) record(ctx context.Context, tenant eusaas.TenantID, action string, inv Invoice, changes map[string]any) error {
-	return s.o.Recorder.Record(ctx, eusaas.AuditEvent{
+	return s.rec.Record(ctx, eusaas.AuditEvent{
 		TenantID:     tenant,
 		Actor:        eusaas.ActorFrom(ctx),
 		Action:       action,

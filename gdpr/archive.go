@@ -11,11 +11,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"hash"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/eusaas/eusaas"
 )
 
 // Manifest describes an export archive. It is stored as manifest.json and signed with
@@ -29,6 +34,9 @@ type Manifest struct {
 	CreatedAt time.Time      `json:"created_at"`
 	Tables    []string       `json:"tables"`
 	Files     []ManifestFile `json:"files"`
+	// Schema names the member describing every other file (JSON Schema 2020-12); it is
+	// listed in Files like any other.
+	Schema string `json:"schema,omitempty"`
 	// SigningKey is the base64 Ed25519 public key that signed the manifest; verifiers
 	// compare it with the published key.
 	SigningKey string `json:"signing_key"`
@@ -55,6 +63,19 @@ type archiveWriter struct {
 	zw       *zip.Writer
 	manifest Manifest
 	key      ed25519.PrivateKey
+	schemas  []*tableSchema
+}
+
+// describeTable starts the schema of a data file; the caller observes every row written.
+func (a *archiveWriter) describeTable(file, table string, cols []string) *tableSchema {
+	ts := &tableSchema{file: file, table: table, cols: cols, kinds: make([]uint16, len(cols))}
+	a.schemas = append(a.schemas, ts)
+	return ts
+}
+
+// describeFile gives a file of fixed shape its schema.
+func (a *archiveWriter) describeFile(file string, schema map[string]any) {
+	a.schemas = append(a.schemas, &tableSchema{file: file, fixed: schema})
 }
 
 func newArchiveWriter(w io.Writer, m Manifest, key ed25519.PrivateKey) *archiveWriter {
@@ -104,8 +125,25 @@ func (a *archiveWriter) finish(m *member, name, table string, rows int64) error 
 	return nil
 }
 
-// close writes the signed manifest and the zip directory.
+// close writes schema.json, the signed manifest and the zip directory.
 func (a *archiveWriter) close() error {
+	if len(a.schemas) > 0 {
+		doc, err := json.MarshalIndent(a.schemaDocument(), "", "  ")
+		if err != nil {
+			return err
+		}
+		m, err := a.create(SchemaName)
+		if err != nil {
+			return err
+		}
+		if _, err := m.bw.Write(append(doc, '\n')); err != nil {
+			return err
+		}
+		if err := a.finish(m, SchemaName, "", 0); err != nil {
+			return err
+		}
+		a.manifest.Schema = SchemaName
+	}
 	body, err := json.MarshalIndent(a.manifest, "", "  ")
 	if err != nil {
 		return err
@@ -128,7 +166,7 @@ func (a *archiveWriter) close() error {
 // rowEncoder writes rows of one table in one format.
 type rowEncoder interface {
 	begin(cols []string) error
-	row(values [][]byte) error
+	row(values eusaas.DataRow) error
 	end() error
 }
 
@@ -143,7 +181,149 @@ func newEncoder(f Format, w *bufio.Writer, table string) rowEncoder {
 	}
 }
 
-// jsonEncoder writes a JSON array of objects, column -> string or null.
+// Value rendering. The three formats carry the same values under one schema:
+//
+//	value            JSON                          CSV / XML text
+//	nil (NULL)       null                          empty field / <column null="true"/>
+//	string           string                        as is
+//	bool             true / false                  "true" / "false"
+//	int64            number                        decimal digits
+//	float64          number (NaN, ±Inf: string     the JSON number's text ("NaN",
+//	                 "NaN", "Infinity", ...)       "Infinity", "-Infinity")
+//	time.Time        string, RFC 3339 UTC with     the same text
+//	                 the fraction it has
+//	eusaas.Date      string "YYYY-MM-DD"           the same text
+//	eusaas.Decimal   string ("12.50"): exact, as   the same text
+//	                 the API carries money and
+//	                 quantities
+//	json.RawMessage  the JSON itself, canonical:   the canonical JSON text
+//	                 compact, object keys sorted,
+//	                 numbers as written
+//
+// Canonical JSON makes an export independent of how a store keeps a JSON document (Postgres
+// jsonb reorders keys and adds spaces; a memory store marshals Go values): the same data is
+// the same bytes whatever the adapter. Any other Go type is refused (errUnsupportedValue): a
+// store must map its values to the eusaas.DataRow set, not leave the renderer guessing.
+
+// errUnsupportedValue is a value outside the eusaas.DataRow set.
+type errUnsupportedValue struct{ v any }
+
+func (e errUnsupportedValue) Error() string {
+	return fmt.Sprintf("gdpr: value of type %T is not in the eusaas.DataRow value set", e.v)
+}
+
+// appendFloat appends f as encoding/json writes a float64 (shortest exact form, exponent
+// notation outside [1e-6, 1e21)); NaN and infinities, which JSON has no number for, as
+// "NaN", "Infinity", "-Infinity" (Postgres's spelling), quoted when quote is set.
+func appendFloat(b []byte, f float64, quote bool) []byte {
+	var special string
+	switch {
+	case math.IsNaN(f):
+		special = "NaN"
+	case math.IsInf(f, 1):
+		special = "Infinity"
+	case math.IsInf(f, -1):
+		special = "-Infinity"
+	}
+	if special != "" {
+		if quote {
+			return append(append(append(b, '"'), special...), '"')
+		}
+		return append(b, special...)
+	}
+	fmtc := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		fmtc = 'e'
+	}
+	n := len(b)
+	b = strconv.AppendFloat(b, f, fmtc, -1, 64)
+	if fmtc == 'e' {
+		// clean up e-09 to e-9, as encoding/json does
+		if m := len(b) - n; m >= 4 && b[len(b)-4] == 'e' && b[len(b)-3] == '-' && b[len(b)-2] == '0' {
+			b[len(b)-2] = b[len(b)-1]
+			b = b[:len(b)-1]
+		}
+	}
+	return b
+}
+
+// canonicalJSON re-encodes a JSON document compactly with sorted object keys, numbers kept
+// as written and no HTML escaping.
+func canonicalJSON(b []byte, raw json.RawMessage) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("gdpr: invalid JSON value: %w", err)
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return append(b, bytes.TrimSuffix(out.Bytes(), []byte("\n"))...), nil
+}
+
+// appendText appends v's text form (the CSV/XML rendering); ok is false for NULL.
+func appendText(b []byte, v any) ([]byte, bool, error) {
+	switch x := v.(type) {
+	case nil:
+		return b, false, nil
+	case string:
+		return append(b, x...), true, nil
+	case bool:
+		return strconv.AppendBool(b, x), true, nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), true, nil
+	case float64:
+		return appendFloat(b, x, false), true, nil
+	case time.Time:
+		return x.UTC().AppendFormat(b, time.RFC3339Nano), true, nil
+	case eusaas.Date:
+		return append(b, x...), true, nil
+	case eusaas.Decimal:
+		return append(b, x...), true, nil
+	case json.RawMessage:
+		if x == nil {
+			return b, false, nil
+		}
+		out, err := canonicalJSON(b, x)
+		return out, true, err
+	}
+	return b, false, errUnsupportedValue{v}
+}
+
+// appendJSONValue appends v as a JSON value (the JSON rendering).
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, []byte(x)), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		return appendFloat(b, x, true), nil
+	case time.Time:
+		b = append(b, '"')
+		return append(x.UTC().AppendFormat(b, time.RFC3339Nano), '"'), nil
+	case eusaas.Date:
+		return appendJSONString(b, []byte(x)), nil
+	case eusaas.Decimal:
+		return appendJSONString(b, []byte(x)), nil
+	case json.RawMessage:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		return canonicalJSON(b, x)
+	}
+	return b, errUnsupportedValue{v}
+}
+
+// jsonEncoder writes a JSON array of objects, column -> typed value.
 type jsonEncoder struct {
 	w    *bufio.Writer
 	keys [][]byte
@@ -160,7 +340,7 @@ func (e *jsonEncoder) begin(cols []string) error {
 	return err
 }
 
-func (e *jsonEncoder) row(values [][]byte) error {
+func (e *jsonEncoder) row(values eusaas.DataRow) error {
 	b := e.buf[:0]
 	if e.n > 0 {
 		b = append(b, ',')
@@ -171,10 +351,9 @@ func (e *jsonEncoder) row(values [][]byte) error {
 			b = append(b, ',')
 		}
 		b = append(b, e.keys[i]...)
-		if v == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendJSONString(b, v)
+		var err error
+		if b, err = appendJSONValue(b, v); err != nil {
+			return err
 		}
 	}
 	b = append(b, '}')
@@ -234,10 +413,13 @@ func appendJSONString(b, s []byte) []byte {
 }
 
 // csvEncoder writes RFC 4180 CSV (CRLF-free: \n line ends, as encoding/csv does) with a
-// header row; NULL is an empty field. It quotes on raw bytes, without per-field strings.
+// header row; values in their text form, NULL as an empty field (so NULL and the empty
+// string read the same in CSV: the JSON and XML renderings tell them apart). It quotes on
+// raw bytes, without per-field strings.
 type csvEncoder struct {
-	w   *bufio.Writer
-	buf []byte
+	w     *bufio.Writer
+	buf   []byte
+	field []byte
 }
 
 func csvAppendField(b, v []byte) []byte {
@@ -262,20 +444,25 @@ func csvAppendField(b, v []byte) []byte {
 }
 
 func (e *csvEncoder) begin(cols []string) error {
-	vals := make([][]byte, len(cols))
+	vals := make(eusaas.DataRow, len(cols))
 	for i, c := range cols {
-		vals[i] = []byte(c)
+		vals[i] = c
 	}
 	return e.row(vals)
 }
 
-func (e *csvEncoder) row(values [][]byte) error {
+func (e *csvEncoder) row(values eusaas.DataRow) error {
 	b := e.buf[:0]
 	for i, v := range values {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = csvAppendField(b, v)
+		f, _, err := appendText(e.field[:0], v)
+		if err != nil {
+			return err
+		}
+		e.field = f
+		b = csvAppendField(b, f)
 	}
 	b = append(b, '\n')
 	e.buf = b
@@ -286,12 +473,14 @@ func (e *csvEncoder) row(values [][]byte) error {
 func (e *csvEncoder) end() error { return nil }
 
 // xmlEncoder writes <table name=".."><row><column name="..">value</column>...</row></table>;
-// column names are attributes because SQL names need not be valid XML names.
+// column names are attributes because SQL names need not be valid XML names. Values are in
+// their text form; NULL is <column name=".." null="true"/>.
 type xmlEncoder struct {
 	w     *bufio.Writer
 	table string
 	cols  [][]byte
 	buf   bytes.Buffer
+	field []byte
 }
 
 func (e *xmlEncoder) begin(cols []string) error {
@@ -311,17 +500,22 @@ func (e *xmlEncoder) begin(cols []string) error {
 	return err
 }
 
-func (e *xmlEncoder) row(values [][]byte) error {
+func (e *xmlEncoder) row(values eusaas.DataRow) error {
 	e.buf.Reset()
 	e.buf.WriteString("<row>")
 	for i, v := range values {
 		e.buf.Write(e.cols[i])
-		if v == nil {
+		f, ok, err := appendText(e.field[:0], v)
+		if err != nil {
+			return err
+		}
+		e.field = f
+		if !ok {
 			e.buf.WriteString(` null="true"/>`)
 			continue
 		}
 		e.buf.WriteByte('>')
-		_ = xml.EscapeText(&e.buf, v)
+		_ = xml.EscapeText(&e.buf, f)
 		e.buf.WriteString("</column>")
 	}
 	e.buf.WriteString("</row>\n")

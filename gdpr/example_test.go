@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/memtx"
@@ -22,17 +22,23 @@ func Example() {
 	ctx := context.Background()
 	tenant := eusaas.NewTenantID()
 
-	// Tenant data: any memory store can register as a source; here a generic table set.
-	tables := memory.NewGDPRTables()
+	// Tenant data: any eusaas.DataSource (every module's memory store is one); here a
+	// generic table set.
+	tables := memgdpr.NewTables()
 	tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email"}, SubjectColumn: "id"})
-	tables.Insert(tenant, "users", map[string]string{"id": "u1", "email": "ada@example.eu"})
+	if err := tables.Insert(tenant, "users", map[string]any{"id": "u1", "email": "ada@example.eu"}); err != nil {
+		panic(err)
+	}
 
 	reg := jobs.NewRegistry()
 	runner := memjobs.NewRunner(reg, memjobs.Options{})
-	store, archives := memory.NewGDPRStore(), memory.NewGDPRArchives()
+	store, archives := memgdpr.NewStore(), memgdpr.NewArchives()
 	_, key, _ := ed25519.GenerateKey(nil)
-	svc := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: archives,
-		Data: memory.NewGDPRData(tables), Queue: runner}, gdpr.Options{SigningKey: key, BaseURL: "https://api.example.eu"})
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: archives,
+		Data: memgdpr.NewTenantData(tables), Queue: runner}, gdpr.Options{SigningKey: key, BaseURL: "https://api.example.eu"})
+	if err != nil {
+		panic(err)
+	}
 	svc.RegisterJobs(reg)
 
 	r, _ := svc.RequestExport(ctx, tenant, gdpr.ExportRequest{Format: gdpr.FormatCSV})

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/eusaas/eusaas"
 )
 
 // FuzzVerifyToken: download tokens come from URLs; no input may panic, and only a token the
@@ -87,7 +89,7 @@ func FuzzCSVField(f *testing.F) {
 		var buf bytes.Buffer
 		w := bufio.NewWriter(&buf)
 		e := &csvEncoder{w: w}
-		if err := e.row([][]byte{[]byte(a), []byte(b)}); err != nil {
+		if err := e.row(eusaas.DataRow{a, b}); err != nil {
 			t.Fatal(err)
 		}
 		w.Flush()

@@ -86,28 +86,30 @@ type ArchiveStore interface {
 	Delete(ctx context.Context, name string) error
 }
 
-// Table describes one table of tenant data.
-type Table struct {
-	Name    string
-	Columns []string
-	// SubjectColumn names the column holding the data subject's id ("" when the table holds
-	// no subject-linked rows; such tables are skipped by subject-filtered exports).
-	SubjectColumn string
-}
+// Table describes one table of tenant data: the root package's neutral DataTable, so a
+// store's eusaas.DataSource and this port speak of the same tables.
+type Table = eusaas.DataTable
 
 // TenantData gives generic access to all of a tenant's data.
 type TenantData interface {
 	// Tables lists the tenant's tables, sorted by name. A tenant without data (schema
 	// dropped) has none.
 	Tables(ctx context.Context, tenant eusaas.TenantID) ([]Table, error)
-	// Scan streams table's rows in column order; values are text renderings, nil for NULL,
-	// valid only during the call. With subjects, only rows whose SubjectColumn is one of
-	// them. fn's error stops the scan and is returned.
-	Scan(ctx context.Context, tenant eusaas.TenantID, table Table, subjects []string, fn func(values [][]byte) error) error
+	// Scan streams table's rows in column order as typed values (the eusaas.DataRow value
+	// set; nil for NULL). The row slice is valid only during the call (an adapter may reuse
+	// it); the values in it may be kept. With subjects, only rows whose SubjectColumn is one
+	// of them. fn's error stops the scan and is returned.
+	Scan(ctx context.Context, tenant eusaas.TenantID, table Table, subjects []string, fn func(row eusaas.DataRow) error) error
 	// DeleteAll deletes every row of every tenant table, returning counts per table;
 	// idempotent (a second call returns zero counts; a dropped schema is no error).
 	DeleteAll(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error)
 	// HasSubject reports whether any subject-linked row names subject.
+	HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
+}
+
+// SubjectFinder tells whether a data subject exists in a tenant's data, so requests naming
+// an unknown subject are refused up front instead of producing an empty export or erasure.
+type SubjectFinder interface {
 	HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
 }
 

@@ -52,7 +52,7 @@ const (
 )
 
 // Deps are the ports the service uses. Store, Keys, Archives, Data, Queue and SigningKey
-// (in Options) are required; the others may be nil, and the step or data they serve is
+// (in Options) are required (NewService refuses to build without them); the others may be nil, and the step or data they serve is
 // then skipped (say so in the wiring).
 type Deps struct {
 	Tx       eusaas.TxRunner // joins Store, Queue and Recorder in one transaction
@@ -63,9 +63,7 @@ type Deps struct {
 	Queue    jobs.Queue
 	Recorder eusaas.Recorder
 
-	Subjects interface {
-		HasSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error)
-	}
+	Subjects    SubjectFinder
 	Lifecycle   Lifecycle
 	Schemas     SchemaDropper
 	Cache       CachePurger
@@ -104,10 +102,28 @@ type Service struct {
 	locks   map[eusaas.TenantID]*sync.Mutex
 }
 
-// NewService returns a service. It panics without a signing key (a wiring bug).
-func NewService(d Deps, o Options) *Service {
+// NewService returns a service. A missing required port or signing key is an
+// InvalidArgument error naming every missing one, so a wiring mistake surfaces at start-up
+// rather than as a nil dereference in a job.
+func NewService(d Deps, o Options) (*Service, error) {
+	var missing []string
+	for _, p := range []struct {
+		name string
+		nil  bool
+	}{
+		{"Store", d.Store == nil}, {"Keys", d.Keys == nil}, {"Archives", d.Archives == nil},
+		{"Data", d.Data == nil}, {"Queue", d.Queue == nil}, {"SigningKey", len(o.SigningKey) == 0},
+	} {
+		if p.nil {
+			missing = append(missing, p.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "gdpr: missing required ports: %v", missing)
+	}
 	if len(o.SigningKey) != ed25519.PrivateKeySize {
-		panic("gdpr: NewService needs an Ed25519 signing key")
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "gdpr: SigningKey is %d bytes, want a %d-byte Ed25519 private key",
+			len(o.SigningKey), ed25519.PrivateKeySize)
 	}
 	if o.Clock == nil {
 		o.Clock = eusaas.SystemClock
@@ -124,7 +140,7 @@ func NewService(d Deps, o Options) *Service {
 	if d.Recorder == nil {
 		d.Recorder = eusaas.Discard
 	}
-	return &Service{d: d, o: o, clock: o.Clock, locks: map[eusaas.TenantID]*sync.Mutex{}}
+	return &Service{d: d, o: o, clock: o.Clock, locks: map[eusaas.TenantID]*sync.Mutex{}}, nil
 }
 
 // PublicKey is the published Ed25519 key that verifies manifests and certificates.
@@ -456,9 +472,11 @@ func (s *Service) writeTable(ctx context.Context, aw *archiveWriter, r *Request,
 	if err := enc.begin(t.Columns); err != nil {
 		return 0, err
 	}
+	ts := aw.describeTable(name, t.Name, t.Columns)
 	var rows int64
-	err = s.d.Data.Scan(ctx, r.TenantID, t, r.Subjects, func(values [][]byte) error {
+	err = s.d.Data.Scan(ctx, r.TenantID, t, r.Subjects, func(values eusaas.DataRow) error {
 		rows++
+		ts.observe(values)
 		return enc.row(values)
 	})
 	if err != nil {
@@ -513,6 +531,7 @@ func (s *Service) writeAudit(ctx context.Context, aw *archiveWriter, r *Request)
 	if err := aw.finish(m, name, "", rows); err != nil {
 		return err
 	}
+	aw.describeFile(name, auditEntriesSchema)
 	r.Counts["audit_entries"] = int(rows)
 	cp, err := s.d.Audit.LatestCheckpoint(ctx, r.TenantID)
 	if err != nil && eusaas.KindOf(err) != eusaas.NotFound {
@@ -529,6 +548,7 @@ func (s *Service) writeAudit(ctx context.Context, aw *archiveWriter, r *Request)
 	if _, err := cm.bw.Write(cp); err != nil {
 		return err
 	}
+	aw.describeFile(cpName, auditCheckpointSchema)
 	return aw.finish(cm, cpName, "", 1)
 }
 

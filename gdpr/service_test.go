@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/memtx"
@@ -27,9 +27,9 @@ import (
 
 type env struct {
 	svc    *gdpr.Service
-	store  *memory.GDPRStore
-	arch   *memory.GDPRArchives
-	tables *memory.GDPRTables
+	store  *memgdpr.Store
+	arch   *memgdpr.Archives
+	tables *memgdpr.Tables
 	runner *memjobs.Runner
 	rec    *gdprtest.Recorder
 	clock  *eusaas.FakeClock
@@ -90,29 +90,35 @@ func newEnvWith(t *testing.T, archives gdpr.ArchiveStore) *env {
 }
 
 func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSource) *env {
-	e := &env{store: memory.NewGDPRStore(), arch: memory.NewGDPRArchives(), tables: memory.NewGDPRTables(),
+	e := &env{store: memgdpr.NewStore(), arch: memgdpr.NewArchives(), tables: memgdpr.NewTables(),
 		rec: &gdprtest.Recorder{}, clock: eusaas.NewFakeClock(time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC)),
 		tenant: eusaas.NewTenantID(), erased: &fakeErasers{}}
 	e.tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email", "password_hash", "created_at", "deleted_at"}, SubjectColumn: "id"})
 	e.tables.Define(gdpr.Table{Name: "notes", Columns: []string{"id", "user_id", "body"}, SubjectColumn: "user_id"})
 	e.tables.Define(gdpr.Table{Name: "settings", Columns: []string{"key", "value"}})
-	for i := 1; i <= 3; i++ {
-		e.tables.Insert(e.tenant, "users", map[string]string{"id": fmt.Sprint("u", i), "email": fmt.Sprintf("u%d@example.eu", i), "password_hash": "$argon2id$SECRET",
-			"created_at": e.clock.Now().AddDate(-3, 0, 0).Format(time.RFC3339Nano)})
-		e.tables.Insert(e.tenant, "notes", map[string]string{"id": fmt.Sprint(i), "user_id": fmt.Sprint("u", i), "body": "a \"quoted\", <tagged> & multi\nline note"})
+	insert := func(table string, row map[string]any) {
+		t.Helper()
+		require.NoError(t, e.tables.Insert(e.tenant, table, row))
 	}
-	e.tables.Insert(e.tenant, "settings", map[string]string{"key": "theme"}) // value NULL
-	data := memory.NewGDPRData(e.tables)
+	for i := 1; i <= 3; i++ {
+		insert("users", map[string]any{"id": fmt.Sprint("u", i), "email": fmt.Sprintf("u%d@example.eu", i), "password_hash": "$argon2id$SECRET",
+			"created_at": e.clock.Now().AddDate(-3, 0, 0)})
+		insert("notes", map[string]any{"id": int64(i), "user_id": fmt.Sprint("u", i), "body": "a \"quoted\", <tagged> & multi\nline note"})
+	}
+	insert("settings", map[string]any{"key": "theme"}) // value NULL
+	data := memgdpr.NewTenantData(e.tables)
 	reg := jobs.NewRegistry()
 	_, key, _ := ed25519.GenerateKey(nil)
 	e.runner = memjobs.NewRunner(reg, memjobs.Options{Clock: e.clock})
 	if archives == nil {
 		archives = e.arch
 	}
-	e.svc = gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data},
 		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})
+	require.NoError(t, err)
+	e.svc = svc
 	e.svc.RegisterJobs(reg)
 	return e
 }
@@ -157,7 +163,8 @@ func TestExportArchiveVerifiesAndDetectsTampering(t *testing.T) {
 				rows[mf.Name] = mf.Rows
 			}
 			require.Equal(t, map[string]int64{"data/notes." + string(f): 3, "data/settings." + string(f): 1, "data/users." + string(f): 3,
-				"audit/entries.json": 3, "audit/checkpoint.json": 1}, rows)
+				"audit/entries.json": 3, "audit/checkpoint.json": 1, "schema.json": 0}, rows)
+			require.Equal(t, gdpr.SchemaName, m.Schema, "the manifest names schema.json")
 
 			// The data files parse in their format.
 			zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
@@ -174,10 +181,17 @@ func TestExportArchiveVerifiesAndDetectsTampering(t *testing.T) {
 				require.NotContains(t, string(body), "password_hash")
 				switch f {
 				case gdpr.FormatJSON:
-					var v []map[string]*string
+					var v []map[string]any
 					require.NoError(t, json.Unmarshal(body, &v), string(body))
-					if zf.Name == "data/settings.json" {
-						require.Nil(t, v[0]["value"])
+					switch zf.Name {
+					case "data/settings.json":
+						require.Contains(t, v[0], "value")
+						require.Nil(t, v[0]["value"], "NULL is null")
+					case "data/notes.json":
+						require.Equal(t, float64(1), v[0]["id"], "a number stays a number")
+					case "data/users.json":
+						require.Equal(t, "2023-01-31T10:00:00Z", v[0]["created_at"], "RFC 3339 UTC")
+						require.Nil(t, v[0]["deleted_at"])
 					}
 				case gdpr.FormatCSV:
 					recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
@@ -453,4 +467,25 @@ func TestSecretColumn(t *testing.T) {
 	} {
 		require.Equal(t, secret, gdpr.SecretColumn(name), name)
 	}
+}
+
+// A wiring mistake must be an error at start-up naming what is missing, not a panic (as it
+// was without a signing key) or a nil dereference in a job.
+func TestNewServiceRefusesMissingPorts(t *testing.T) {
+	svc, err := gdpr.NewService(gdpr.Deps{}, gdpr.Options{})
+	require.Nil(t, svc)
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	require.ErrorContains(t, err, "gdpr: missing required ports: [Store Keys Archives Data Queue SigningKey]")
+
+	store := memgdpr.NewStore()
+	deps := gdpr.Deps{Store: store, Keys: store, Archives: memgdpr.NewArchives(),
+		Data: memgdpr.NewTenantData(memgdpr.NewTables()), Queue: &gdprtest.Queue{}}
+	_, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	_, err = gdpr.NewService(deps, gdpr.Options{SigningKey: key.Seed()})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err), "a 32-byte seed is not a private key")
+	require.ErrorContains(t, err, "SigningKey is 32 bytes")
+	svc, err = gdpr.NewService(deps, gdpr.Options{SigningKey: key})
+	require.NoError(t, err)
+	require.Equal(t, key.Public(), svc.PublicKey())
 }

@@ -42,7 +42,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 
 		Requests: requests, BackupKeys: requests, Archives: memgdpr.NewArchives(),
 		TenantData: data,
-		Retainers:  []gdpr.Retainer{data},
+		Retainers:  []gdpr.Retainer{data, ExpiryRetainer{users}, DefaultRetainer{anomalies}},
 
 		Jobs: reg, Queue: runner,
 	}

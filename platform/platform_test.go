@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/gdpr"
@@ -136,8 +138,8 @@ func TestGDPRSagaAsTenancyDeprovisioner(t *testing.T) {
 // grace), leaves younger ones, and the chain still verifies.
 func TestGDPRAuditRetention(t *testing.T) {
 	ctx := context.Background()
-	p, _ := newPlatform(t)
-	aud := p.Audit
+	pl, _ := newPlatform(t)
+	aud := pl.Audit
 	var rt gdpr.Retainer = platform.AuditRetainer{Audit: aud}
 
 	tenant := eusaas.NewTenantID()
@@ -196,4 +198,42 @@ func TestGDPRAuditSubjectEntries(t *testing.T) {
 		require.NotContains(t, b, "198.51.100.1", "the owner's IP address is withheld")
 		require.NotContains(t, b, "OwnerBrowser")
 	}
+}
+
+// TestMemoryRetainers: the memory store set's own retention reaches gdpr: auth sessions
+// expired past the grace period are deleted, anomalies past default_retention_days are
+// soft-deleted; live rows stay.
+func TestMemoryRetainers(t *testing.T) {
+	ctx := context.Background()
+	tenant := eusaas.NewTenantID()
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	grace := 30 * 24 * time.Hour
+	stores, _ := platform.Memory(nil)
+	as := stores.Sessions
+	expired := auth.Session{ID: uuid.New(), TenantID: tenant, UserID: uuid.New(), TokenHash: []byte{1},
+		CreatedAt: now.AddDate(0, -3, 0), RotatedAt: now.AddDate(0, -3, 0), ExpiresAt: now.Add(-grace - time.Hour)}
+	live := auth.Session{ID: uuid.New(), TenantID: tenant, UserID: uuid.New(), TokenHash: []byte{2},
+		CreatedAt: now, RotatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, as.CreateSession(ctx, expired))
+	require.NoError(t, as.CreateSession(ctx, live))
+	old := anomalytest.Sample(tenant, "CPU", 0)
+	old.DetectedAt = now.AddDate(0, 0, -10)
+	_, _, err := stores.Anomalies.Insert(ctx, old)
+	require.NoError(t, err)
+
+	p := gdpr.DefaultPolicy(tenant)
+	p.DefaultRetentionDays = 5
+	got := map[string]int{}
+	for _, r := range stores.Retainers {
+		c, err := r.EnforceRetention(ctx, tenant, p, now, grace)
+		require.NoError(t, err)
+		for k, v := range c {
+			got[k] += v
+		}
+	}
+	require.Equal(t, map[string]int{"auth_sessions.hard_deleted": 1, "anomalies.soft_deleted": 1}, got)
+	_, err = as.GetSession(ctx, tenant, expired.ID)
+	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
+	_, err = as.GetSession(ctx, tenant, live.ID)
+	require.NoError(t, err)
 }

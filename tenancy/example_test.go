@@ -11,7 +11,10 @@ import (
 // Embedding tenancy alone: an in-memory registry and provisioner, then the lifecycle.
 func Example() {
 	ctx := context.Background()
-	svc := tenancy.NewService(memtenancy.NewStore(), memtenancy.NewProvisioner(1), tenancy.Options{})
+	svc, err := tenancy.NewService(tenancy.Deps{Store: memtenancy.NewStore(), Provisioner: memtenancy.NewProvisioner(1)}, tenancy.Options{})
+	if err != nil {
+		panic(err)
+	}
 
 	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
 	if err != nil {

@@ -35,17 +35,24 @@ const ResourceType = "tenant"
 // cycle when a concurrent writer won the compare-and-swap.
 const casRetries = 8
 
-// Options configure a Service. The zero value works: system clock, no audit, no
-// transactions, no cache, no owner invitations, EU regions with eu-central-1 as default.
-type Options struct {
-	Clock    eusaas.Clock
-	Recorder eusaas.Recorder
-	// Tx makes each state change and its audit event one transaction. Pass the TxRunner of
-	// the adapter the Store and the Recorder share.
-	Tx    eusaas.TxRunner
-	Cache Cache
+// Deps are the ports a Service runs on. Store and Provisioner are required; without the
+// others the service runs with no cache, no owner invitations, no audit and no transactions.
+type Deps struct {
+	Store       Store
+	Provisioner Provisioner
+	Cache       Cache
 	// Invitations issues the owner invitation on Create; without it none is issued.
 	Invitations InvitationIssuer
+	Recorder    eusaas.Recorder
+	// Tx makes each state change and its audit event one transaction. Pass the TxRunner of
+	// the adapter the Store and the Recorder share.
+	Tx eusaas.TxRunner
+}
+
+// Options configure a Service. The zero value works: system clock, EU regions with
+// eu-central-1 as default, no logging.
+type Options struct {
+	Clock eusaas.Clock
 	// Regions are the data residency regions tenants may choose: EURegions when empty.
 	// Configure EU regions only; the list is the platform's residency promise.
 	Regions []string
@@ -69,12 +76,24 @@ type Service struct {
 	log           *slog.Logger
 }
 
-// NewService returns a Service over store and prov. Its Deprovisioner is a
-// DefaultDeprovisioner until SetDeprovisioner replaces it.
-func NewService(store Store, prov Provisioner, opts Options) *Service {
+// NewService returns a Service over d's ports. Its Deprovisioner is a DefaultDeprovisioner
+// until SetDeprovisioner replaces it. A missing required port is an InvalidArgument error
+// naming every missing one, so wiring mistakes surface at start-up rather than as a nil
+// dereference on the first request.
+func NewService(d Deps, opts Options) (*Service, error) {
+	var missing []string
+	if d.Store == nil {
+		missing = append(missing, "Store")
+	}
+	if d.Provisioner == nil {
+		missing = append(missing, "Provisioner")
+	}
+	if len(missing) > 0 {
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "tenancy: missing required ports: %v", missing)
+	}
 	s := &Service{
-		store: store, prov: prov, clock: opts.Clock, rec: opts.Recorder, tx: opts.Tx,
-		cache: opts.Cache, inv: opts.Invitations, regions: slices.Clone(opts.Regions),
+		store: d.Store, prov: d.Provisioner, clock: opts.Clock, rec: d.Recorder, tx: d.Tx,
+		cache: d.Cache, inv: d.Invitations, regions: slices.Clone(opts.Regions),
 		defaultRegion: opts.DefaultRegion, log: opts.Logger,
 	}
 	if s.clock == nil {
@@ -99,7 +118,7 @@ func NewService(store Store, prov Provisioner, opts Options) *Service {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.deprov = NewDefaultDeprovisioner(s)
-	return s
+	return s, nil
 }
 
 // SetDeprovisioner replaces the deprovisioner (cmd wires the gdpr saga here; it needs the

@@ -87,9 +87,11 @@ func newFixture(t *testing.T) *fixture {
 		clock: eusaas.NewFakeClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)),
 	}
 	f.cache = memtenancy.NewCache(time.Hour, f.clock)
-	f.svc = tenancy.NewService(f.store, f.prov, tenancy.Options{
-		Clock: f.clock, Recorder: f.rec, Tx: memtx.NewTxRunner(), Cache: f.cache, Invitations: f.inv,
-	})
+	svc, err := tenancy.NewService(tenancy.Deps{
+		Store: f.store, Provisioner: f.prov, Recorder: f.rec, Tx: memtx.NewTxRunner(), Cache: f.cache, Invitations: f.inv,
+	}, tenancy.Options{Clock: f.clock})
+	require.NoError(t, err)
+	f.svc = svc
 	return f
 }
 
@@ -213,9 +215,10 @@ func TestCreateInvalidInputChangesNothing(t *testing.T) {
 }
 
 func TestConfiguredRegions(t *testing.T) {
-	svc := tenancy.NewService(memtenancy.NewStore(), memtenancy.NewProvisioner(1), tenancy.Options{
+	svc, err := tenancy.NewService(tenancy.Deps{Store: memtenancy.NewStore(), Provisioner: memtenancy.NewProvisioner(1)}, tenancy.Options{
 		Regions: []string{"eu-west-1", "eu-north-1"}, DefaultRegion: "eu-north-1",
 	})
+	require.NoError(t, err)
 	res, err := svc.Create(context.Background(), tenancy.CreateInput{Name: "X", Slug: "xx", AdminEmail: "a@b.example"})
 	require.NoError(t, err)
 	require.Equal(t, "eu-north-1", res.Tenant.Region)
@@ -740,4 +743,16 @@ func TestAnomalyMinImpactSetting(t *testing.T) {
 	now, err := f.svc.Get(ctx, x.ID)
 	require.NoError(t, err)
 	require.Equal(t, "1000000000", now.Settings.AnomalyMinImpact.String(), "refused patches change nothing")
+}
+
+// A wiring mistake must be an error at start-up naming what is missing, not a nil
+// dereference on the first request.
+func TestNewServiceRefusesMissingPorts(t *testing.T) {
+	svc, err := tenancy.NewService(tenancy.Deps{}, tenancy.Options{})
+	require.Nil(t, svc)
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	require.ErrorContains(t, err, "tenancy: missing required ports: [Store Provisioner]")
+
+	_, err = tenancy.NewService(tenancy.Deps{Store: memtenancy.NewStore()}, tenancy.Options{})
+	require.ErrorContains(t, err, "missing required ports: [Provisioner]")
 }

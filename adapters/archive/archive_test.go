@@ -6,8 +6,8 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/archive"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 )
 
 // The store parts come from memory; the suite's Archives subtests exercise the filesystem.
@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := memory.NewGDPRStore()
+			s := memgdpr.NewStore()
 			return gdprtest.Stores{Store: s, Keys: s, Archives: fs}
 		},
 	})

@@ -25,7 +25,8 @@ func TestCheckpointSink(t *testing.T) {
 	require.NoError(t, err)
 	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	store := memaudit.NewStore()
-	svc := audit.NewService(store, store, audit.Options{Signer: key, Sink: sink, CheckpointEvery: 3, CheckpointInterval: time.Hour})
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store, Sink: sink}, audit.Options{Signer: key, CheckpointEvery: 3, CheckpointInterval: time.Hour})
+	require.NoError(t, err)
 	tenant := eusaas.NewTenantID()
 	for range 7 {
 		require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: "X"}))

@@ -27,7 +27,9 @@ type anomalyPage struct {
 func newAnomalyServer(t *testing.T) (*httpapitest.Harness, *memory.AnomalyStore) {
 	h := httpapitest.New(t)
 	store := memory.NewAnomalyStore()
-	httpapi.RegisterAnomaly(h.Server, anomaly.NewService(store, eusaas.NewFakeClock(time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)), nil))
+	svc, err := anomaly.NewService(anomaly.Deps{Store: store}, anomaly.Options{Clock: eusaas.NewFakeClock(time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC))})
+	require.NoError(t, err)
+	httpapi.RegisterAnomaly(h.Server, svc)
 	return h, store
 }
 

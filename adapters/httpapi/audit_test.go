@@ -27,7 +27,8 @@ func newAuditEnv(t *testing.T) *auditEnv {
 	h := httpapitest.New(t)
 	store := memaudit.NewStore()
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
-	svc := audit.NewService(store, store, audit.Options{Clock: clock, Signer: ed25519.NewKeyFromSeed(make([]byte, 32))})
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Clock: clock, Signer: ed25519.NewKeyFromSeed(make([]byte, 32))})
+	require.NoError(t, err)
 	httpapi.RegisterAudit(h.Server, svc)
 	return &auditEnv{Harness: h, svc: svc, store: store, clock: clock}
 }

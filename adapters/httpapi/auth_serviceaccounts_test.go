@@ -48,8 +48,9 @@ func TestAuthHTTPServiceAccounts(t *testing.T) {
 	t.Parallel()
 	e := newAuthEnv(t)
 	// Billing on the same server: the service token's one permission is usage ingestion.
-	httpapi.RegisterBilling(e.h.Server, billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(),
-		memory.NewBillingPriceStore(), billing.Options{Clock: e.clock, Tx: memtx.NewTxRunner()}))
+	bsvc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: e.clock})
+	require.NoError(t, err)
+	httpapi.RegisterBilling(e.h.Server, bsvc)
 	op := e.operatorToken(t)
 	e.register(t, "acme", e.tenant, "owner@example.com", auth.RoleOwner)
 	owner := e.login(t, "acme", "owner@example.com").AccessToken

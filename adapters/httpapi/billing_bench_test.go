@@ -29,8 +29,8 @@ func BenchmarkBillingHTTPIngest(b *testing.B) {
 	db := postgres.New(pgtest.Pool(b))
 	require.NoError(b, db.MigratePlatform(ctx))
 	h := httpapitest.New(b)
-	svc := billing.NewService(postgres.NewBillingUsageStore(db), postgres.NewBillingInvoiceStore(db), postgres.NewBillingPriceStore(db),
-		billing.Options{Tx: db})
+	svc, err := billing.NewService(billing.Deps{Usage: postgres.NewBillingUsageStore(db), Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db), Tx: db}, billing.Options{})
+	require.NoError(b, err)
 	httpapi.RegisterBilling(h.Server, svc)
 	tn := h.NewTenant()
 	require.NoError(b, db.CreateTenantSchema(ctx, tn))

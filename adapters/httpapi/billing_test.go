@@ -33,8 +33,8 @@ type billingHarness struct {
 func newBillingServer(t testing.TB) *billingHarness {
 	h := httpapitest.New(t)
 	clock := eusaas.NewFakeClock(billingNow)
-	svc := billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: clock, Tx: memtx.NewTxRunner()})
+	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
+	require.NoError(t, err)
 	httpapi.RegisterBilling(h.Server, svc)
 	return &billingHarness{Harness: h, svc: svc, clock: clock}
 }

@@ -15,10 +15,10 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/memtx"
@@ -28,20 +28,22 @@ type gdprHarness struct {
 	*httpapitest.Harness
 	svc    *gdpr.Service
 	runner *memjobs.Runner
-	tables *memory.GDPRTables
+	tables *memgdpr.Tables
 	life   *gdprtest.Lifecycle
 }
 
 func newGDPRHarness(t *testing.T) *gdprHarness {
-	h := &gdprHarness{Harness: httpapitest.New(t), tables: memory.NewGDPRTables(), life: gdprtest.NewLifecycle()}
+	h := &gdprHarness{Harness: httpapitest.New(t), tables: memgdpr.NewTables(), life: gdprtest.NewLifecycle()}
 	h.tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email"}, SubjectColumn: "id"})
-	store, data := memory.NewGDPRStore(), memory.NewGDPRData(h.tables)
+	store, data := memgdpr.NewStore(), memgdpr.NewTenantData(h.tables)
 	reg := jobs.NewRegistry()
 	h.runner = memjobs.NewRunner(reg, memjobs.Options{})
 	_, key, _ := ed25519.GenerateKey(nil)
-	h.svc = gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: memory.NewGDPRArchives(),
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: memgdpr.NewArchives(),
 		Data: data, Subjects: data, Queue: h.runner, Recorder: &gdprtest.Recorder{}, Lifecycle: h.life},
 		gdpr.Options{SigningKey: key, BaseURL: "http://api.test"})
+	require.NoError(t, err)
+	h.svc = svc
 	h.svc.RegisterJobs(reg)
 	httpapi.RegisterGDPR(h.Server, h.svc)
 	return h
@@ -51,7 +53,9 @@ func (h *gdprHarness) tenant() eusaas.TenantID {
 	id := h.NewTenant()
 	h.life.Status[id] = "ACTIVE"
 	for i := 1; i <= 2; i++ {
-		h.tables.Insert(id, "users", map[string]string{"id": fmt.Sprint("u", i), "email": fmt.Sprintf("u%d@example.eu", i)})
+		if err := h.tables.Insert(id, "users", map[string]any{"id": fmt.Sprint("u", i), "email": fmt.Sprintf("u%d@example.eu", i)}); err != nil {
+			h.T.Fatal(err)
+		}
 	}
 	return id
 }

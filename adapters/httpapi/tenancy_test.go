@@ -37,9 +37,11 @@ type tenancyFixture struct {
 
 func newTenancyFixture(t *testing.T) *tenancyFixture {
 	f := &tenancyFixture{store: memtenancy.NewStore(), prov: memtenancy.NewProvisioner(1)}
-	f.svc = tenancy.NewService(f.store, f.prov, tenancy.Options{
-		Tx: memtx.NewTxRunner(), Cache: memtenancy.NewCache(time.Minute, nil), Invitations: tenancyIssuer{},
-	})
+	svc, err := tenancy.NewService(tenancy.Deps{
+		Store: f.store, Provisioner: f.prov, Tx: memtx.NewTxRunner(), Cache: memtenancy.NewCache(time.Minute, nil), Invitations: tenancyIssuer{},
+	}, tenancy.Options{})
+	require.NoError(t, err)
+	f.svc = svc
 	// The real service is the tenant gate, as in the wired server.
 	f.Harness = httpapitest.New(t, func(o *httpapi.Options) { o.TenantGate = f.svc })
 	httpapi.RegisterTenancy(f.Server, f.svc)
@@ -385,7 +387,8 @@ func TestTenancyPostgresEndToEnd(t *testing.T) {
 	require.NoError(t, db.MigratePlatform(ctx))
 	schemas, err := postgres.EmbeddedTenantSchemas(db)
 	require.NoError(t, err)
-	svc := tenancy.NewService(postgres.NewTenantStore(db), schemas, tenancy.Options{Tx: db})
+	svc, err := tenancy.NewService(tenancy.Deps{Store: postgres.NewTenantStore(db), Provisioner: schemas, Tx: db}, tenancy.Options{})
+	require.NoError(t, err)
 	h := httpapitest.New(t, func(o *httpapi.Options) { o.TenantGate = svc })
 	httpapi.RegisterTenancy(h.Server, svc)
 	op := h.Operator()

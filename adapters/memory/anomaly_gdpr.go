@@ -2,13 +2,13 @@ package memory
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly"
-	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -16,16 +16,13 @@ import (
 // Postgres tenant schema (0050_anomaly.sql, 0051_anomaly_retention.sql). The table has no
 // subject column (as in Postgres), so subject-filtered exports skip it.
 //
-// As a gdpr.Retainer it does what the Postgres adapter's generic retention does to that
-// table (created_at = detected_at, plus deleted_at): anomalies recorded more than
-// default_retention_days ago are soft-deleted, and hard-deleted once soft-deleted for
+// Its retention (EnforceDataRetention) does what the Postgres adapter's generic retention
+// does to that table (created_at = detected_at, plus deleted_at): anomalies recorded more
+// than default_retention_days ago are soft-deleted, and hard-deleted once soft-deleted for
 // longer than the grace period.
-var (
-	_ GDPRSource    = (*AnomalyStore)(nil)
-	_ gdpr.Retainer = (*AnomalyStore)(nil)
-)
+var _ eusaas.DataSource = (*AnomalyStore)(nil)
 
-var anomalyGDPRTables = []gdpr.Table{
+var anomalyGDPRTables = []eusaas.DataTable{
 	{Name: "anomalies", Columns: []string{"id", "day", "detected_at", "service", "kind", "rule", "severity", "score",
 		"expected_amount", "actual_amount", "impact_amount", "deviation_pct", "description", "contributions",
 		"acknowledged", "acknowledged_by", "acknowledged_at", "suppressed_by", "created_at", "deleted_at"}},
@@ -41,22 +38,23 @@ type anomalyGDPRContribution struct {
 	SharePct *string `json:"share_pct"`
 }
 
-// GDPRTables implements GDPRSource.
-func (s *AnomalyStore) GDPRTables(tenant eusaas.TenantID) []gdpr.Table {
-	return memgdprTables(tenant, anomalyGDPRTables)
+// DataTables implements eusaas.DataSource.
+func (s *AnomalyStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+	return dataTables(tenant, anomalyGDPRTables)
 }
 
-// anomalyGDPRRows renders the tenant's anomalies, ordered by id. Callers hold mu (read).
-func (s *AnomalyStore) anomalyGDPRRows(tenant eusaas.TenantID) ([]memgdprRow, error) {
+// anomalyGDPRRows returns the tenant's anomalies as typed rows, ordered by id. Callers hold
+// mu (read).
+func (s *AnomalyStore) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error) {
 	t := s.tenants[tenant]
 	if t == nil {
 		return nil, nil
 	}
-	rows := make([]memgdprRow, 0, len(t.byID))
+	rows := make([]eusaas.DataRow, 0, len(t.byID))
 	for id, a := range t.byID {
-		var deleted []byte
+		var deleted any
 		if at, ok := t.deleted[id]; ok {
-			deleted = memgdprTime(at)
+			deleted = dataTime(at)
 		}
 		cs := make([]anomalyGDPRContribution, 0, len(a.Contributions))
 		for _, c := range a.Contributions {
@@ -67,33 +65,33 @@ func (s *AnomalyStore) anomalyGDPRRows(tenant eusaas.TenantID) ([]memgdprRow, er
 			}
 			cs = append(cs, j)
 		}
-		contribs, err := memgdprJSONB(cs)
+		contribs, err := json.Marshal(cs)
 		if err != nil {
 			return nil, err
 		}
-		var dev, ackBy []byte
+		var dev, ackBy any
 		if a.DeviationPct != nil {
-			dev = []byte(a.DeviationPct.String())
+			dev = eusaas.Decimal(a.DeviationPct.String())
 		}
 		if a.Acknowledged { // the Postgres store leaves acknowledged_by NULL until acknowledged
-			ackBy = memgdprText(a.AcknowledgedBy)
+			ackBy = a.AcknowledgedBy
 		}
-		rows = append(rows, memgdprRow{memgdprUUID(a.ID), memgdprDate(a.Day), memgdprTime(a.DetectedAt),
-			memgdprText(a.Service), memgdprText(string(a.Kind)), memgdprText(a.Rule), memgdprText(string(a.Severity)),
-			memgdprFloat(a.Score), []byte(a.Expected.String()), []byte(a.Actual.String()), []byte(a.Impact.String()),
-			dev, memgdprText(a.Description), contribs, memgdprBool(a.Acknowledged), ackBy,
-			memgdprTimePtr(a.AcknowledgedAt), memgdprUUIDPtr(a.SuppressedBy), memgdprTime(a.DetectedAt), deleted})
+		rows = append(rows, eusaas.DataRow{a.ID.String(), dataDate(a.Day), dataTime(a.DetectedAt),
+			a.Service, string(a.Kind), a.Rule, string(a.Severity),
+			a.Score, eusaas.Decimal(a.Expected.String()), eusaas.Decimal(a.Actual.String()), eusaas.Decimal(a.Impact.String()),
+			dev, a.Description, json.RawMessage(contribs), a.Acknowledged, ackBy,
+			dataTimePtr(a.AcknowledgedAt), dataUUIDPtr(a.SuppressedBy), dataTime(a.DetectedAt), deleted})
 	}
-	memgdprSortRows(rows, 0)
+	dataSortRows(rows, 0)
 	return rows, nil
 }
 
-// GDPRScan implements GDPRSource; fn runs after the store's lock is released.
-func (s *AnomalyStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func([][]byte) error) error {
+// ScanData implements eusaas.DataSource; fn runs after the store's lock is released.
+func (s *AnomalyStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := memgdprFind(anomalyGDPRTables, table)
+	t, ok := dataFind(anomalyGDPRTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
@@ -103,16 +101,16 @@ func (s *AnomalyStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, tab
 	if err != nil {
 		return err
 	}
-	return memgdprEmit(ctx, t, rows, subjects, fn)
+	return dataEmit(ctx, t, rows, subjects, fn)
 }
 
-// GDPRDeleteTenant implements GDPRSource: it removes the tenant's anomalies. Idempotent; a
+// DeleteTenantData implements eusaas.DataSource: it removes the tenant's anomalies. Idempotent; a
 // memory transaction's rollback restores them.
-func (s *AnomalyStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *AnomalyStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := memgdprZeroCounts(anomalyGDPRTables)
+	out := dataZeroCounts(anomalyGDPRTables)
 	s.mu.Lock()
 	old := s.tenants[tenant]
 	if old != nil {
@@ -147,16 +145,18 @@ func (s *AnomalyStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.Tenan
 	return out, nil
 }
 
-// EnforceRetention implements gdpr.Retainer, in the Postgres adapter's order: anomalies
-// soft-deleted before now-grace are removed ("anomalies.hard_deleted"), then those recorded
-// (DetectedAt) more than p.DefaultRetentionDays before now are soft-deleted at now
-// ("anomalies.soft_deleted"). Idempotent; inside a memory transaction a rollback undoes it.
-func (s *AnomalyStore) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+// EnforceDataRetention enforces the tenant's retention period on its anomalies, in the
+// Postgres adapter's order: anomalies soft-deleted before now-grace are removed
+// ("anomalies.hard_deleted"), then those recorded (DetectedAt) more than retentionDays
+// before now are soft-deleted at now ("anomalies.soft_deleted"). gdpr's retention passes
+// the policy's default_retention_days (the wiring adapts it to gdpr.Retainer). Idempotent;
+// inside a memory transaction a rollback undoes it.
+func (s *AnomalyStore) EnforceDataRetention(ctx context.Context, tenant eusaas.TenantID, retentionDays int, now time.Time, grace time.Duration) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	out := map[string]int{}
-	hardCutoff, softCutoff := now.Add(-grace), now.AddDate(0, 0, -p.DefaultRetentionDays)
+	hardCutoff, softCutoff := now.Add(-grace), now.AddDate(0, 0, -retentionDays)
 	s.mu.Lock()
 	t := s.tenants[tenant]
 	if t == nil {

@@ -14,11 +14,12 @@ import (
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 )
 
 func TestAnomalyGDPRSource(t *testing.T) {
 	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) memory.GDPRSource { return s.Anomalies },
+		pick:     func(s memgdprStores) eusaas.DataSource { return s.Anomalies },
 		subjects: map[string]string{"anomalies": ""},
 		counts:   map[string]int{"anomalies": 2},
 	})
@@ -33,10 +34,10 @@ func TestAnomalyGDPRDeleteTenantStore(t *testing.T) {
 	seed := memgdprFill(t, ctx, s.ports(), a)
 	seedB := memgdprFill(t, ctx, s.ports(), b)
 	n := 0
-	if err := s.Anomalies.GDPRScan(ctx, a, "anomalies", []string{seed.U1.String()}, func([][]byte) error { n++; return nil }); err != nil || n != 0 {
+	if err := s.Anomalies.ScanData(ctx, a, "anomalies", []string{seed.U1.String()}, func(eusaas.DataRow) error { n++; return nil }); err != nil || n != 0 {
 		t.Fatalf("subject-filtered scan: %d rows, %v", n, err)
 	}
-	if _, err := s.Anomalies.GDPRDeleteTenant(ctx, a); err != nil {
+	if _, err := s.Anomalies.DeleteTenantData(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Anomalies.Get(ctx, a, seed.Anomaly); eusaas.KindOf(err) != eusaas.NotFound {
@@ -65,7 +66,7 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	require.NoError(t, err)
 	rows := func() int {
 		n := 0
-		require.NoError(t, store.GDPRScan(ctx, tn, "anomalies", nil, func([][]byte) error { n++; return nil }))
+		require.NoError(t, store.ScanData(ctx, tn, "anomalies", nil, func(eusaas.DataRow) error { n++; return nil }))
 		return n
 	}
 	_, key, err := ed25519.GenerateKey(nil)
@@ -73,8 +74,11 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	rec := &gdprtest.Recorder{}
 	clock := eusaas.NewFakeClock(a.DetectedAt)
 	grace := 30 * 24 * time.Hour
-	svc := gdpr.NewService(gdpr.Deps{Store: memory.NewGDPRStore(), Recorder: rec, Retainers: []gdpr.Retainer{memory.NewGDPRData(store)}},
+	gstore, data := memgdpr.NewStore(), memgdpr.NewTenantData(store)
+	svc, err := gdpr.NewService(gdpr.Deps{Store: gstore, Keys: gstore, Archives: memgdpr.NewArchives(), Data: data, Queue: &gdprtest.Queue{},
+		Recorder: rec, Retainers: []gdpr.Retainer{anomalyRetainer{store}}},
 		gdpr.Options{Clock: clock, SigningKey: key, RetentionGrace: grace})
+	require.NoError(t, err)
 	actx := eusaas.WithActor(ctx, eusaas.Actor{Kind: eusaas.ActorUser, ID: "owner-1", TenantID: tn})
 	_, err = svc.SetRetentionPolicy(actx, gdpr.Policy{TenantID: tn, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1})
 	require.NoError(t, err)
@@ -96,4 +100,11 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	require.Equal(t, 1, rec.Last(gdpr.ActionRetentionExecuted).Changes["anomalies.hard_deleted"])
 	require.Zero(t, rows(), "gone after the grace period")
 	require.Equal(t, 2, rec.Count(tn, gdpr.ActionRetentionExecuted))
+}
+
+// anomalyRetainer adapts the store's retention to gdpr.Retainer, as cmd/eusaas's wiring does.
+type anomalyRetainer struct{ s *memory.AnomalyStore }
+
+func (r anomalyRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	return r.s.EnforceDataRetention(ctx, tenant, p.DefaultRetentionDays, now, grace)
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
-	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -21,8 +20,7 @@ func TestConformanceAnomalyStore(t *testing.T) {
 			Tx:        memtx.NewTxRunner(),
 			SoftDeleteBefore: func(t *testing.T, tenant eusaas.TenantID, cutoff time.Time) {
 				// default_retention_days = 1 one day after cutoff; the grace period has not passed.
-				p := gdpr.Policy{TenantID: tenant, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1}
-				if _, err := memory.NewGDPRData(store).EnforceRetention(context.Background(), tenant, p, cutoff.AddDate(0, 0, 1), 365*24*time.Hour); err != nil {
+				if _, err := store.EnforceDataRetention(context.Background(), tenant, 1, cutoff.AddDate(0, 0, 1), 365*24*time.Hour); err != nil {
 					t.Fatal(err)
 				}
 			},

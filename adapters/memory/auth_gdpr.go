@@ -2,14 +2,12 @@ package memory
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
-	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -24,24 +22,23 @@ import (
 // columns commented 'gdpr:secret' in Postgres: password_hash, token_hash) are left out, as
 // the Postgres adapter leaves them out: an export must not leak them.
 //
-// As a gdpr.Retainer it deletes sessions and invitations whose expires_at passed more than
-// the grace period ago, as the Postgres adapter does for every table with expires_at: an
+// Its retention (DeleteExpired) deletes sessions and invitations whose expires_at passed more
+// than the grace period ago, as the Postgres adapter does for every table with expires_at: an
 // expired row can no longer be used, so expiry is its retention end (the soft delete) and
 // the grace period runs from there. Accounts go through subject erasure.
 var (
-	_ GDPRSource    = (*AuthStore)(nil)
-	_ GDPRSubjects  = (*AuthStore)(nil)
-	_ gdpr.Retainer = (*AuthStore)(nil)
+	_ eusaas.DataSource   = (*AuthStore)(nil)
+	_ eusaas.DataSubjects = (*AuthStore)(nil)
 )
 
-// EnforceRetention implements gdpr.Retainer: sessions and invitations expired before
-// now-grace are deleted ("auth_sessions.hard_deleted", "auth_invitations.hard_deleted").
+// DeleteExpired deletes the tenant's sessions and invitations that expired before cutoff
+// (gdpr's retention passes now minus the grace period) and returns the counts as
+// "auth_sessions.hard_deleted" and "auth_invitations.hard_deleted" (absent when zero).
 // Idempotent; inside a memory transaction a rollback restores them.
-func (s *AuthStore) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, _ gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+func (s *AuthStore) DeleteExpired(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cutoff := now.Add(-grace)
 	out := map[string]int{}
 	if tenant.IsZero() {
 		return out, nil
@@ -77,68 +74,65 @@ func (s *AuthStore) EnforceRetention(ctx context.Context, tenant eusaas.TenantID
 	return out, nil
 }
 
-var authGDPRTables = []gdpr.Table{
+var authGDPRTables = []eusaas.DataTable{
 	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}},
 	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason"}, SubjectColumn: "user_id"},
 	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "is_active", "created_at", "updated_at", "last_login_at"}, SubjectColumn: "id"},
 }
 
-// GDPRTables implements GDPRSource.
-func (s *AuthStore) GDPRTables(tenant eusaas.TenantID) []gdpr.Table {
-	return memgdprTables(tenant, authGDPRTables)
+// DataTables implements eusaas.DataSource.
+func (s *AuthStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+	return dataTables(tenant, authGDPRTables)
 }
 
-// authGDPRRows renders a tenant's table, ordered by id. Callers hold mu.
-func (s *AuthStore) authGDPRRows(tenant eusaas.TenantID, table string) []memgdprRow {
-	var rows []memgdprRow
+// authGDPRRows returns a tenant's table as typed rows, ordered by id. Callers hold mu.
+func (s *AuthStore) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.DataRow {
+	var rows []eusaas.DataRow
 	switch table {
 	case "auth_users":
 		for _, u := range s.users[tenant] {
-			rows = append(rows, memgdprRow{memgdprUUID(u.ID), memgdprText(u.Email), memgdprText(u.FullName),
-				memgdprText(string(u.Role)), memgdprBool(u.IsActive),
-				memgdprTime(u.CreatedAt), memgdprTime(u.UpdatedAt), memgdprTime(u.LastLoginAt)})
+			rows = append(rows, eusaas.DataRow{u.ID.String(), u.Email, u.FullName, string(u.Role), u.IsActive,
+				dataTime(u.CreatedAt), dataTime(u.UpdatedAt), dataTime(u.LastLoginAt)})
 		}
 	case "auth_sessions":
 		for _, x := range s.sessions[tenant] {
-			rows = append(rows, memgdprRow{memgdprUUID(x.ID), memgdprUUID(x.UserID),
-				memgdprText(strconv.FormatUint(x.Counter, 10)), memgdprTime(x.CreatedAt),
-				memgdprTime(x.RotatedAt), memgdprTime(x.ExpiresAt), memgdprTime(x.RevokedAt), memgdprNullText(x.RevokeReason)})
+			rows = append(rows, eusaas.DataRow{x.ID.String(), x.UserID.String(), int64(x.Counter), dataTime(x.CreatedAt),
+				dataTime(x.RotatedAt), dataTime(x.ExpiresAt), dataTime(x.RevokedAt), dataNullText(x.RevokeReason)})
 		}
 	case "auth_invitations":
 		for _, inv := range s.invitations[tenant] {
-			rows = append(rows, memgdprRow{memgdprUUID(inv.ID), memgdprText(inv.Email), memgdprText(string(inv.Role)),
-				memgdprText(inv.CreatedBy), memgdprTime(inv.CreatedAt),
-				memgdprTime(inv.ExpiresAt), memgdprTime(inv.UsedAt)})
+			rows = append(rows, eusaas.DataRow{inv.ID.String(), inv.Email, string(inv.Role), inv.CreatedBy, dataTime(inv.CreatedAt),
+				dataTime(inv.ExpiresAt), dataTime(inv.UsedAt)})
 		}
 	}
-	memgdprSortRows(rows, 0)
+	dataSortRows(rows, 0)
 	return rows
 }
 
-// GDPRScan implements GDPRSource. Rows are rendered under the store's lock and handed to fn
-// after it is released, so fn may be slow or call back into the store.
-func (s *AuthStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func([][]byte) error) error {
+// ScanData implements eusaas.DataSource. Rows are built under the store's lock and handed
+// to fn after it is released, so fn may be slow or call back into the store.
+func (s *AuthStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := memgdprFind(authGDPRTables, table)
+	t, ok := dataFind(authGDPRTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
 	s.mu.Lock()
 	rows := s.authGDPRRows(tenant, table)
 	s.mu.Unlock()
-	return memgdprEmit(ctx, t, rows, subjects, fn)
+	return dataEmit(ctx, t, rows, subjects, fn)
 }
 
-// GDPRDeleteTenant implements GDPRSource: it removes the tenant's users, sessions and
+// DeleteTenantData implements eusaas.DataSource: it removes the tenant's users, sessions and
 // invitations (operators, kept under the nil tenant, are never touched). Idempotent; inside
 // a memory transaction a rollback restores what it removed.
-func (s *AuthStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *AuthStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := memgdprZeroCounts(authGDPRTables)
+	out := dataZeroCounts(authGDPRTables)
 	if tenant.IsZero() {
 		return out, nil
 	}
@@ -159,7 +153,7 @@ func (s *AuthStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID
 	return out, nil
 }
 
-// authGDPRRestore puts back rows removed by GDPRDeleteTenant without overwriting any written
+// authGDPRRestore puts back rows removed by DeleteTenantData without overwriting any written
 // since. Callers hold mu.
 func authGDPRRestore[T any](m map[eusaas.TenantID]map[uuid.UUID]T, tenant eusaas.TenantID, old map[uuid.UUID]T) {
 	if len(old) == 0 {
@@ -177,25 +171,28 @@ func authGDPRRestore[T any](m map[eusaas.TenantID]map[uuid.UUID]T, tenant eusaas
 	}
 }
 
-// GDPRHasSubject implements GDPRSubjects: subject is a user id of the tenant (a user or one
-// of its sessions), in canonical text form as Postgres compares id::text.
-func (s *AuthStore) GDPRHasSubject(tenant eusaas.TenantID, subject string) bool {
+// HasDataSubject implements eusaas.DataSubjects: subject is a user id of the tenant (a user
+// or one of its sessions), in canonical text form as Postgres compares id::text.
+func (s *AuthStore) HasDataSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	if tenant.IsZero() {
-		return false
+		return false, nil
 	}
 	id, err := uuid.Parse(subject)
 	if err != nil || id.String() != subject {
-		return false
+		return false, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[tenant][id]; ok {
-		return true
+		return true, nil
 	}
 	for _, x := range s.sessions[tenant] {
 		if x.UserID == id {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }

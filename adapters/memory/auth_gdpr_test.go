@@ -9,14 +9,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/memtx"
 )
 
 func TestAuthGDPRSource(t *testing.T) {
 	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) memory.GDPRSource { return s.Auth },
+		pick:     func(s memgdprStores) eusaas.DataSource { return s.Auth },
 		subjects: map[string]string{"auth_users": "id", "auth_sessions": "user_id", "auth_invitations": ""},
 		counts:   map[string]int{"auth_users": 2, "auth_sessions": 3, "auth_invitations": 2},
 	})
@@ -28,7 +28,7 @@ func TestAuthGDPRSubjectFilter(t *testing.T) {
 	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
 	seed := memgdprFill(t, ctx, s.ports(), a)
 	seedB := memgdprFill(t, ctx, s.ports(), b)
-	data := memory.NewGDPRData(s.Auth)
+	data := memgdpr.NewTenantData(s.Auth)
 
 	got := memgdprRowCounts(memgdprDump(t, ctx, data, a, seed.U1.String()))
 	if diff := cmp.Diff(map[string]int{"auth_users": 1, "auth_sessions": 2}, got); diff != "" {
@@ -39,10 +39,10 @@ func TestAuthGDPRSubjectFilter(t *testing.T) {
 		t.Fatalf("users 1 and 2's rows (-want +got):\n%s", diff)
 	}
 	n := 0
-	if err := s.Auth.GDPRScan(ctx, a, "auth_invitations", []string{seed.U1.String(), seed.Email1}, func([][]byte) error { n++; return nil }); err != nil || n != 0 {
+	if err := s.Auth.ScanData(ctx, a, "auth_invitations", []string{seed.U1.String(), seed.Email1}, func(eusaas.DataRow) error { n++; return nil }); err != nil || n != 0 {
 		t.Fatalf("subject-filtered invitations: %d rows, %v (the table has no subject column)", n, err)
 	}
-	if rows := memgdprDump(t, ctx, data, a, seed.U1.String())["auth_users"]; len(rows) != 1 || !cmp.Equal(rows[0][:39], "id="+seed.U1.String()) {
+	if rows := memgdprDump(t, ctx, data, a, seed.U1.String())["auth_users"]; len(rows) != 1 || !strings.HasPrefix(rows[0], `id=string:"`+seed.U1.String()+`" `) {
 		t.Fatalf("user 1's auth_users rows: %v", rows)
 	}
 	// Another tenant's subject selects nothing.
@@ -66,8 +66,8 @@ func TestAuthGDPRSubjectFilter(t *testing.T) {
 		{a, "no-such-subject", false},
 		{eusaas.NilTenant, seed.U1.String(), false},
 	} {
-		if got := s.Auth.GDPRHasSubject(c.tenant, c.subject); got != c.want {
-			t.Errorf("GDPRHasSubject(%v, %q) = %v, want %v", c.tenant, c.subject, got, c.want)
+		if got, err := s.Auth.HasDataSubject(ctx, c.tenant, c.subject); err != nil || got != c.want {
+			t.Errorf("HasDataSubject(%v, %q) = %v, %v, want %v", c.tenant, c.subject, got, err, c.want)
 		}
 	}
 }
@@ -85,7 +85,7 @@ func TestAuthGDPRDeleteTenantStore(t *testing.T) {
 	if err := s.Auth.CreateOperator(ctx, op); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Auth.GDPRDeleteTenant(ctx, a); err != nil {
+	if _, err := s.Auth.DeleteTenantData(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Auth.GetUserByEmail(ctx, a, seed.Email1); eusaas.KindOf(err) != eusaas.NotFound {
@@ -113,7 +113,7 @@ func TestAuthGDPRDeleteTenantStore(t *testing.T) {
 	if _, err := s.Auth.GetSession(ctx, b, memgdprID(b, "s1")); err != nil {
 		t.Fatalf("tenant B's session after tenant A's erasure: %v", err)
 	}
-	if got, err := s.Auth.GDPRDeleteTenant(ctx, eusaas.NilTenant); err != nil || got["auth_users"] != 0 {
+	if got, err := s.Auth.DeleteTenantData(ctx, eusaas.NilTenant); err != nil || got["auth_users"] != 0 {
 		t.Fatalf("deleting the nil tenant = %v, %v", got, err)
 	}
 	if _, err := s.Auth.GetOperator(ctx, op.ID); err != nil {
@@ -128,7 +128,7 @@ func TestAuthGDPRNoCredentials(t *testing.T) {
 	s := memgdprNew()
 	a := eusaas.NewTenantID()
 	memgdprFill(t, ctx, s.ports(), a)
-	for name, rows := range memgdprDump(t, ctx, memory.NewGDPRData(s.Auth), a) {
+	for name, rows := range memgdprDump(t, ctx, memgdpr.NewTenantData(s.Auth), a) {
 		for _, r := range rows {
 			for _, secret := range []string{"$argon2id$", "hash", fmt.Sprintf("%x", memgdprHash("s1.1")), fmt.Sprintf("%x", memgdprHash("i2"))} {
 				if strings.Contains(r, secret) {
@@ -158,7 +158,7 @@ func TestAuthGDPREraseDuringTx(t *testing.T) {
 		if err := s.Auth.CreateUser(txCtx, auth.User{ID: memgdprID(a, "u3"), TenantID: a, Email: "u3@example.eu", Role: auth.RoleViewer}); err != nil {
 			return err
 		}
-		if _, err := s.Auth.GDPRDeleteTenant(ctx, a); err != nil { // outside the transaction
+		if _, err := s.Auth.DeleteTenantData(ctx, a); err != nil { // outside the transaction
 			return err
 		}
 		return boom
@@ -166,7 +166,7 @@ func TestAuthGDPREraseDuringTx(t *testing.T) {
 	if err != boom {
 		t.Fatalf("InTx = %v", err)
 	}
-	got := memgdprRowCounts(memgdprDump(t, ctx, memory.NewGDPRData(s.Auth), a))
+	got := memgdprRowCounts(memgdprDump(t, ctx, memgdpr.NewTenantData(s.Auth), a))
 	if diff := cmp.Diff(map[string]int{"auth_users": 0, "auth_sessions": 0, "auth_invitations": 0}, got); diff != "" {
 		t.Fatalf("rows back after the rollback (-want +got):\n%s", diff)
 	}

@@ -2,12 +2,11 @@ package memory
 
 import (
 	"context"
-	"strconv"
+	"encoding/json"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -17,82 +16,90 @@ import (
 // subject-filtered exports skip them; personal data in them (event attributes, invoice
 // issuer) is pseudonymised by billing's own PseudonymizeSubject.
 //
-// None implements gdpr.Retainer: the Postgres adapter's generic retention covers only tables
+// None has a retention of its own here: the Postgres adapter's generic retention covers only tables
 // with created_at and deleted_at, which no billing table has. The dedup rows' own retention
 // is billing's PurgeDedup, run by its maintenance loop in both modes; invoices are kept for
 // the legal retention period.
 var (
-	_ GDPRSource = (*BillingUsageStore)(nil)
-	_ GDPRSource = (*BillingInvoiceStore)(nil)
-	_ GDPRSource = (*BillingPriceStore)(nil)
+	_ eusaas.DataSource = (*BillingUsageStore)(nil)
+	_ eusaas.DataSource = (*BillingInvoiceStore)(nil)
+	_ eusaas.DataSource = (*BillingPriceStore)(nil)
 )
 
-var billingGDPRUsageTables = []gdpr.Table{
+var billingGDPRUsageTables = []eusaas.DataTable{
 	{Name: "billing_usage_buckets", Columns: []string{"day", "resource_type", "quantity", "amount"}},
 	{Name: "billing_usage_events", Columns: []string{"event_id", "resource_type", "quantity", "occurred_at", "attributes", "received_at"}},
 	{Name: "billing_usage_months", Columns: []string{"month", "resource_type", "quantity"}},
 }
 
-var billingGDPRInvoiceTables = []gdpr.Table{
+var billingGDPRInvoiceTables = []eusaas.DataTable{
 	{Name: "billing_invoice_lines", Columns: []string{"invoice_id", "line_no", "resource_type", "description", "unit", "quantity", "amount", "usage_month", "adjustment"}},
 	{Name: "billing_invoices", Columns: []string{"id", "number", "status", "period_start", "period_end", "currency", "subtotal", "tax_rate",
 		"tax_amount", "total_amount", "rounding_rule", "created_at", "issued_at", "due_date", "paid_at", "voided_at", "issued_by"}},
 }
 
-var billingGDPRPriceTables = []gdpr.Table{
+var billingGDPRPriceTables = []eusaas.DataTable{
 	{Name: "billing_prices", Columns: []string{"resource_type", "kind", "unit_price", "tiers"}},
 	{Name: "billing_settings", Columns: []string{"key", "value"}},
 }
 
-func billingGDPRDecimal(d decimal.Decimal) []byte { return []byte(d.String()) }
+// billingGDPRDecimal is a numeric value: exact, in the decimal's own text (the Postgres
+// stores write d.String(), and numeric keeps what it was given).
+func billingGDPRDecimal(d decimal.Decimal) eusaas.Decimal { return eusaas.Decimal(d.String()) }
+
+// billingGDPRJSON is a jsonb value: v as the Postgres stores marshal it before the cast.
+func billingGDPRJSON(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	return json.RawMessage(b), err
+}
 
 // --- usage
 
-// GDPRTables implements GDPRSource.
-func (s *BillingUsageStore) GDPRTables(tenant eusaas.TenantID) []gdpr.Table {
-	return memgdprTables(tenant, billingGDPRUsageTables)
+// DataTables implements eusaas.DataSource.
+func (s *BillingUsageStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+	return dataTables(tenant, billingGDPRUsageTables)
 }
 
-// billingGDPRUsageRows renders a tenant's usage table. Callers hold mu.
-func (s *BillingUsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) ([]memgdprRow, error) {
+// billingGDPRUsageRows returns a tenant's usage table as typed rows. Callers hold mu.
+func (s *BillingUsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) ([]eusaas.DataRow, error) {
 	t := s.tenants[tenant]
 	if t == nil {
 		return nil, nil
 	}
-	var rows []memgdprRow
+	var rows []eusaas.DataRow
 	switch table {
 	case "billing_usage_events":
 		for _, r := range t.events {
-			var attrs []byte
+			var attrs any
 			if len(r.ev.Attributes) > 0 { // the Postgres store writes NULL for no attributes
 				var err error
-				if attrs, err = memgdprJSONB(r.ev.Attributes); err != nil {
+				if attrs, err = billingGDPRJSON(r.ev.Attributes); err != nil {
 					return nil, err
 				}
 			}
-			rows = append(rows, memgdprRow{memgdprText(r.ev.ID), memgdprText(string(r.ev.ResourceType)),
-				billingGDPRDecimal(r.ev.Quantity), memgdprTime(r.ev.Timestamp), attrs, memgdprTime(r.received)})
+			rows = append(rows, eusaas.DataRow{r.ev.ID, string(r.ev.ResourceType),
+				billingGDPRDecimal(r.ev.Quantity), dataTime(r.ev.Timestamp), attrs, dataTime(r.received)})
 		}
 	case "billing_usage_buckets":
 		for k, b := range t.buckets {
-			rows = append(rows, memgdprRow{memgdprDate(k.day), memgdprText(string(k.resource)),
+			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource),
 				billingGDPRDecimal(b.Quantity), billingGDPRDecimal(b.Amount)})
 		}
 	case "billing_usage_months":
 		for k, q := range t.months {
-			rows = append(rows, memgdprRow{memgdprDate(k.day), memgdprText(string(k.resource)), billingGDPRDecimal(q)})
+			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource), billingGDPRDecimal(q)})
 		}
 	}
-	memgdprSortRows(rows, 0, 1)
+	dataSortRows(rows, 0, 1)
 	return rows, nil
 }
 
-// GDPRScan implements GDPRSource; fn runs after the store's lock is released.
-func (s *BillingUsageStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func([][]byte) error) error {
+// ScanData implements eusaas.DataSource; fn runs after the store's lock is released.
+func (s *BillingUsageStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := memgdprFind(billingGDPRUsageTables, table)
+	t, ok := dataFind(billingGDPRUsageTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
@@ -102,16 +109,16 @@ func (s *BillingUsageStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID
 	if err != nil {
 		return err
 	}
-	return memgdprEmit(ctx, t, rows, subjects, fn)
+	return dataEmit(ctx, t, rows, subjects, fn)
 }
 
-// GDPRDeleteTenant implements GDPRSource: it removes the tenant's dedup rows, daily buckets
+// DeleteTenantData implements eusaas.DataSource: it removes the tenant's dedup rows, daily buckets
 // and monthly quantities. Idempotent; a memory transaction's rollback restores them.
-func (s *BillingUsageStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *BillingUsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := memgdprZeroCounts(billingGDPRUsageTables)
+	out := dataZeroCounts(billingGDPRUsageTables)
 	s.mu.Lock()
 	old := s.tenants[tenant]
 	if old != nil {
@@ -154,62 +161,62 @@ func (s *BillingUsageStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.
 
 // --- invoices
 
-// GDPRTables implements GDPRSource.
-func (s *BillingInvoiceStore) GDPRTables(tenant eusaas.TenantID) []gdpr.Table {
-	return memgdprTables(tenant, billingGDPRInvoiceTables)
+// DataTables implements eusaas.DataSource.
+func (s *BillingInvoiceStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+	return dataTables(tenant, billingGDPRInvoiceTables)
 }
 
-// billingGDPRInvoiceRows renders a tenant's invoice table. Callers hold mu.
-func (s *BillingInvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, table string) []memgdprRow {
-	var rows []memgdprRow
+// billingGDPRInvoiceRows returns a tenant's invoice table as typed rows. Callers hold mu.
+func (s *BillingInvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, table string) []eusaas.DataRow {
+	var rows []eusaas.DataRow
 	switch table {
 	case "billing_invoices":
 		for _, inv := range s.invoices[tenant] {
-			rows = append(rows, memgdprRow{memgdprUUID(inv.ID), memgdprNullText(inv.Number), memgdprText(string(inv.Status)),
-				memgdprDate(inv.PeriodStart), memgdprDate(inv.PeriodEnd), memgdprText(inv.Currency),
+			rows = append(rows, eusaas.DataRow{inv.ID.String(), dataNullText(inv.Number), string(inv.Status),
+				dataDate(inv.PeriodStart), dataDate(inv.PeriodEnd), inv.Currency,
 				billingGDPRDecimal(inv.Subtotal), billingGDPRDecimal(inv.TaxRate), billingGDPRDecimal(inv.TaxAmount),
-				billingGDPRDecimal(inv.Total), memgdprText(inv.RoundingRule), memgdprTime(inv.CreatedAt),
-				memgdprTimePtr(inv.IssuedAt), memgdprDatePtr(inv.DueDate), memgdprTimePtr(inv.PaidAt),
-				memgdprTimePtr(inv.VoidedAt), memgdprText(inv.IssuedBy)})
+				billingGDPRDecimal(inv.Total), inv.RoundingRule, dataTime(inv.CreatedAt),
+				dataTimePtr(inv.IssuedAt), dataDatePtr(inv.DueDate), dataTimePtr(inv.PaidAt),
+				dataTimePtr(inv.VoidedAt), inv.IssuedBy})
 		}
-		memgdprSortRows(rows, 0)
+		dataSortRows(rows, 0)
 	case "billing_invoice_lines":
 		for _, inv := range s.invoices[tenant] {
 			for i, l := range inv.Lines {
-				rows = append(rows, memgdprRow{memgdprUUID(inv.ID), memgdprText(strconv.Itoa(i + 1)),
-					memgdprText(string(l.Resource)), memgdprText(l.Description), memgdprText(l.Unit),
-					billingGDPRDecimal(l.Quantity), billingGDPRDecimal(l.Amount), memgdprDate(l.UsageMonth),
-					memgdprBool(l.Adjustment)})
+				rows = append(rows, eusaas.DataRow{inv.ID.String(), int64(i + 1),
+					string(l.Resource), l.Description, l.Unit,
+					billingGDPRDecimal(l.Quantity), billingGDPRDecimal(l.Amount), dataDate(l.UsageMonth),
+					l.Adjustment})
 			}
 		}
-		memgdprSortRows(rows, 0) // stable: each invoice's lines stay in line_no order
+		dataSortRows(rows, 0, 1)
 	}
 	return rows
 }
 
-// GDPRScan implements GDPRSource; fn runs after the store's lock is released.
-func (s *BillingInvoiceStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func([][]byte) error) error {
+// ScanData implements eusaas.DataSource; fn runs after the store's lock is released.
+func (s *BillingInvoiceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := memgdprFind(billingGDPRInvoiceTables, table)
+	t, ok := dataFind(billingGDPRInvoiceTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
 	s.mu.Lock()
 	rows := s.billingGDPRInvoiceRows(tenant, table)
 	s.mu.Unlock()
-	return memgdprEmit(ctx, t, rows, subjects, fn)
+	return dataEmit(ctx, t, rows, subjects, fn)
 }
 
-// GDPRDeleteTenant implements GDPRSource: it removes the tenant's invoices and their lines
+// DeleteTenantData implements eusaas.DataSource: it removes the tenant's invoices and their lines
 // (the yearly number counters are platform-wide and stay). Idempotent; a memory
 // transaction's rollback restores them.
-func (s *BillingInvoiceStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *BillingInvoiceStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := memgdprZeroCounts(billingGDPRInvoiceTables)
+	out := dataZeroCounts(billingGDPRInvoiceTables)
 	s.mu.Lock()
 	old := s.invoices[tenant]
 	for _, inv := range old {
@@ -239,9 +246,9 @@ func (s *BillingInvoiceStore) GDPRDeleteTenant(ctx context.Context, tenant eusaa
 
 // --- prices and settings
 
-// GDPRTables implements GDPRSource.
-func (s *BillingPriceStore) GDPRTables(tenant eusaas.TenantID) []gdpr.Table {
-	return memgdprTables(tenant, billingGDPRPriceTables)
+// DataTables implements eusaas.DataSource.
+func (s *BillingPriceStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+	return dataTables(tenant, billingGDPRPriceTables)
 }
 
 // billingGDPRTier is the JSON shape of a tier in billing_prices.tiers (as the Postgres store
@@ -251,9 +258,9 @@ type billingGDPRTier struct {
 	UnitPrice string  `json:"unit_price"`
 }
 
-// billingGDPRPriceRows renders a tenant's price table. Callers hold mu.
-func (s *BillingPriceStore) billingGDPRPriceRows(tenant eusaas.TenantID, table string) ([]memgdprRow, error) {
-	var rows []memgdprRow
+// billingGDPRPriceRows returns a tenant's price table as typed rows. Callers hold mu.
+func (s *BillingPriceStore) billingGDPRPriceRows(tenant eusaas.TenantID, table string) ([]eusaas.DataRow, error) {
+	var rows []eusaas.DataRow
 	switch table {
 	case "billing_prices":
 		for r, p := range s.prices[tenant] {
@@ -266,27 +273,27 @@ func (s *BillingPriceStore) billingGDPRPriceRows(tenant eusaas.TenantID, table s
 				}
 				ts = append(ts, j)
 			}
-			tiers, err := memgdprJSONB(ts)
+			tiers, err := billingGDPRJSON(ts)
 			if err != nil {
 				return nil, err
 			}
-			rows = append(rows, memgdprRow{memgdprText(string(r)), memgdprText(string(p.Kind)), billingGDPRDecimal(p.UnitPrice), tiers})
+			rows = append(rows, eusaas.DataRow{string(r), string(p.Kind), billingGDPRDecimal(p.UnitPrice), tiers})
 		}
 	case "billing_settings":
 		if rate, ok := s.tax[tenant]; ok {
-			rows = append(rows, memgdprRow{memgdprText("tax_rate"), billingGDPRDecimal(rate)})
+			rows = append(rows, eusaas.DataRow{"tax_rate", rate.String()}) // a text column
 		}
 	}
-	memgdprSortRows(rows, 0)
+	dataSortRows(rows, 0)
 	return rows, nil
 }
 
-// GDPRScan implements GDPRSource; fn runs after the store's lock is released.
-func (s *BillingPriceStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func([][]byte) error) error {
+// ScanData implements eusaas.DataSource; fn runs after the store's lock is released.
+func (s *BillingPriceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := memgdprFind(billingGDPRPriceTables, table)
+	t, ok := dataFind(billingGDPRPriceTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
@@ -296,16 +303,16 @@ func (s *BillingPriceStore) GDPRScan(ctx context.Context, tenant eusaas.TenantID
 	if err != nil {
 		return err
 	}
-	return memgdprEmit(ctx, t, rows, subjects, fn)
+	return dataEmit(ctx, t, rows, subjects, fn)
 }
 
-// GDPRDeleteTenant implements GDPRSource: it removes the tenant's price overrides and tax
+// DeleteTenantData implements eusaas.DataSource: it removes the tenant's price overrides and tax
 // rate. Idempotent; a memory transaction's rollback restores them.
-func (s *BillingPriceStore) GDPRDeleteTenant(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *BillingPriceStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := memgdprZeroCounts(billingGDPRPriceTables)
+	out := dataZeroCounts(billingGDPRPriceTables)
 	s.mu.Lock()
 	oldPrices := s.prices[tenant]
 	oldTax, hadTax := s.tax[tenant]

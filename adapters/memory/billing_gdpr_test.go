@@ -9,13 +9,13 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 )
 
 func TestBillingGDPRUsageSource(t *testing.T) {
 	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) memory.GDPRSource { return s.Usage },
+		pick:     func(s memgdprStores) eusaas.DataSource { return s.Usage },
 		subjects: map[string]string{"billing_usage_events": "", "billing_usage_buckets": "", "billing_usage_months": ""},
 		counts:   map[string]int{"billing_usage_events": 3, "billing_usage_buckets": 3, "billing_usage_months": 2},
 	})
@@ -23,7 +23,7 @@ func TestBillingGDPRUsageSource(t *testing.T) {
 
 func TestBillingGDPRInvoiceSource(t *testing.T) {
 	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) memory.GDPRSource { return s.Invoices },
+		pick:     func(s memgdprStores) eusaas.DataSource { return s.Invoices },
 		subjects: map[string]string{"billing_invoices": "", "billing_invoice_lines": ""},
 		counts:   map[string]int{"billing_invoices": 1, "billing_invoice_lines": 2},
 	})
@@ -31,7 +31,7 @@ func TestBillingGDPRInvoiceSource(t *testing.T) {
 
 func TestBillingGDPRPriceSource(t *testing.T) {
 	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) memory.GDPRSource { return s.Prices },
+		pick:     func(s memgdprStores) eusaas.DataSource { return s.Prices },
 		subjects: map[string]string{"billing_prices": "", "billing_settings": ""},
 		counts:   map[string]int{"billing_prices": 2, "billing_settings": 1},
 	})
@@ -45,10 +45,10 @@ func TestBillingGDPRSubjectFilter(t *testing.T) {
 	s := memgdprNew()
 	a := eusaas.NewTenantID()
 	seed := memgdprFill(t, ctx, s.ports(), a)
-	for _, src := range []memory.GDPRSource{s.Usage, s.Invoices, s.Prices} {
-		for _, tb := range src.GDPRTables(a) {
+	for _, src := range []eusaas.DataSource{s.Usage, s.Invoices, s.Prices} {
+		for _, tb := range src.DataTables(a) {
 			n := 0
-			if err := src.GDPRScan(ctx, a, tb.Name, []string{seed.U1.String()}, func([][]byte) error { n++; return nil }); err != nil {
+			if err := src.ScanData(ctx, a, tb.Name, []string{seed.U1.String()}, func(eusaas.DataRow) error { n++; return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if n != 0 {
@@ -57,12 +57,12 @@ func TestBillingGDPRSubjectFilter(t *testing.T) {
 		}
 	}
 	// The unfiltered export does show the attributes and the issuer.
-	d := memgdprDump(t, ctx, memory.NewGDPRData(s.Usage, s.Invoices), a)
-	want := `attributes={"user": "` + seed.U1.String() + `", "region": "eu-central-1"}`
+	d := memgdprDump(t, ctx, memgdpr.NewTenantData(s.Usage, s.Invoices), a)
+	want := `attributes=json.RawMessage:{"region":"eu-central-1","user":"` + seed.U1.String() + `"}`
 	if !memgdprAnyContains(d["billing_usage_events"], want) {
 		t.Errorf("events %v lack %s", d["billing_usage_events"], want)
 	}
-	if !memgdprAnyContains(d["billing_invoices"], "issued_by="+seed.U1.String()) {
+	if !memgdprAnyContains(d["billing_invoices"], `issued_by=string:"`+seed.U1.String()+`"`) {
 		t.Errorf("invoices %v lack the issuer", d["billing_invoices"])
 	}
 }
@@ -78,8 +78,8 @@ func TestBillingGDPRDeleteTenantStore(t *testing.T) {
 	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
 	seed := memgdprFill(t, ctx, s.ports(), a)
 	seedB := memgdprFill(t, ctx, s.ports(), b)
-	for _, src := range []memory.GDPRSource{s.Usage, s.Invoices, s.Prices} {
-		if _, err := src.GDPRDeleteTenant(ctx, a); err != nil {
+	for _, src := range []eusaas.DataSource{s.Usage, s.Invoices, s.Prices} {
+		if _, err := src.DeleteTenantData(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,8 +1,11 @@
 package memory_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -19,11 +22,12 @@ import (
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// Shared fixture of the memory stores' GDPRSource tests (auth_gdpr_test.go,
+// Shared fixture of the memory stores' eusaas.DataSource tests (auth_gdpr_test.go,
 // billing_gdpr_test.go, anomaly_gdpr_test.go): the same operations run against any
 // implementation of the stores' ports, so the memory export can be compared with the
 // Postgres one.
@@ -57,11 +61,52 @@ func (s memgdprStores) ports() memgdprPorts {
 		Prices: s.Prices, Anomalies: s.Anomalies}
 }
 
-func (s memgdprStores) sources() []memory.GDPRSource {
-	return []memory.GDPRSource{s.Auth, s.Usage, s.Invoices, s.Prices, s.Anomalies}
+func (s memgdprStores) sources() []eusaas.DataSource {
+	return []eusaas.DataSource{s.Auth, s.Usage, s.Invoices, s.Prices, s.Anomalies}
 }
 
-func (s memgdprStores) data() *memory.GDPRData { return memory.NewGDPRData(s.sources()...) }
+func (s memgdprStores) data() *memgdpr.TenantData { return memgdpr.NewTenantData(s.sources()...) }
+
+// memgdprRetain runs a memory store's own retention as the server's wiring adapts it to
+// gdpr.Retainer (cmd/eusaas): auth deletes rows expired before now-grace, anomaly applies
+// default_retention_days; the billing stores have none.
+func memgdprRetain(ctx context.Context, src eusaas.DataSource, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	switch s := src.(type) {
+	case *memory.AuthStore:
+		return s.DeleteExpired(ctx, tenant, now.Add(-grace))
+	case *memory.AnomalyStore:
+		return s.EnforceDataRetention(ctx, tenant, p.DefaultRetentionDays, now, grace)
+	}
+	return map[string]int{}, nil
+}
+
+// memgdprValue renders a DataRow value with its Go type, so two dumps are equal only when
+// the values have the same types and the same values: "<type>:<JSON>", a JSON document
+// canonical (compact, keys sorted) so that jsonb's own key order and spacing do not count.
+func memgdprValue(t *testing.T, v any) string {
+	t.Helper()
+	if raw, ok := v.(json.RawMessage); ok {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var doc any
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("invalid JSON value %s: %v", raw, err)
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "json.RawMessage:" + string(b)
+	}
+	if tm, ok := v.(time.Time); ok && tm.Location() != time.UTC {
+		t.Fatalf("time %v not in UTC", tm)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%T:%s", v, b)
+}
 
 // memgdprSeed names what memgdprFill created.
 type memgdprSeed struct {
@@ -182,7 +227,7 @@ func memgdprFill(t *testing.T, ctx context.Context, p memgdprPorts, tenant eusaa
 }
 
 // memgdprDump scans every table of data for tenant (filtered by subjects when given): table
-// -> rows rendered as "col=value" lists, NULL as "col=<null>".
+// -> rows rendered as "col=<type>:<JSON value>" lists, NULL as "col=<null>".
 func memgdprDump(t *testing.T, ctx context.Context, data gdpr.TenantData, tenant eusaas.TenantID, subjects ...string) map[string][]string {
 	t.Helper()
 	tables, err := data.Tables(ctx, tenant)
@@ -195,7 +240,7 @@ func memgdprDump(t *testing.T, ctx context.Context, data gdpr.TenantData, tenant
 			continue // as gdpr's writeArchive does
 		}
 		rows := []string{}
-		err := data.Scan(ctx, tenant, tb, subjects, func(values [][]byte) error {
+		err := data.Scan(ctx, tenant, tb, subjects, func(values eusaas.DataRow) error {
 			if len(values) != len(tb.Columns) {
 				t.Fatalf("%s: %d values for %d columns", tb.Name, len(values), len(tb.Columns))
 			}
@@ -204,7 +249,7 @@ func memgdprDump(t *testing.T, ctx context.Context, data gdpr.TenantData, tenant
 				if v == nil {
 					parts[i] = tb.Columns[i] + "=<null>"
 				} else {
-					parts[i] = tb.Columns[i] + "=" + string(v)
+					parts[i] = tb.Columns[i] + "=" + memgdprValue(t, v)
 				}
 			}
 			rows = append(rows, strings.Join(parts, " "))
@@ -220,7 +265,7 @@ func memgdprDump(t *testing.T, ctx context.Context, data gdpr.TenantData, tenant
 
 // TestMemGDPRMatchesPostgres runs the fixture against the Postgres stores and the memory
 // stores and compares the two modes' GDPR view: the same tables with the same columns, the
-// same rows with the same text renderings, the same subject filtering and the same deletion
+// same rows with the same typed values (Go type and value; JSON documents compared as JSON), the same subject filtering and the same deletion
 // counts. Exceptions: tenant_info exists only in Postgres (schema metadata, no module data),
 // and received_at is each store's own clock.
 func TestMemGDPRMatchesPostgres(t *testing.T) {
@@ -301,9 +346,9 @@ func TestMemGDPRMatchesPostgres(t *testing.T) {
 	}
 }
 
-// memgdprSourceCase describes one memory store as a GDPRSource for memgdprRunSource.
+// memgdprSourceCase describes one memory store as an eusaas.DataSource for memgdprRunSource.
 type memgdprSourceCase struct {
-	pick func(memgdprStores) memory.GDPRSource
+	pick func(memgdprStores) eusaas.DataSource
 	// subjects maps each table to its subject column ("" for none).
 	subjects map[string]string
 	// counts are the rows memgdprFill leaves in each table.
@@ -318,19 +363,19 @@ func memgdprRowCounts(d map[string][]string) map[string]int {
 	return out
 }
 
-// memgdprRunSource checks the GDPRSource contract common to every memory store: its tables,
+// memgdprRunSource checks the eusaas.DataSource contract common to every memory store: its tables,
 // tenant isolation, idempotent tenant deletion, rollback inside a memory transaction,
 // context cancellation, concurrent use (run with -race), and that retention deletes only
 // rows past their expires_at (sessions, invitations), as the Postgres adapter does.
 func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 	ctx := context.Background()
-	setup := func(t *testing.T) (memgdprStores, memory.GDPRSource, *memory.GDPRData, eusaas.TenantID, eusaas.TenantID, memgdprSeed) {
+	setup := func(t *testing.T) (memgdprStores, eusaas.DataSource, *memgdpr.TenantData, eusaas.TenantID, eusaas.TenantID, memgdprSeed) {
 		s := memgdprNew()
 		a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
 		memgdprFill(t, ctx, s.ports(), a)
 		seedB := memgdprFill(t, ctx, s.ports(), b)
 		src := c.pick(s)
-		return s, src, memory.NewGDPRData(src), a, b, seedB
+		return s, src, memgdpr.NewTenantData(src), a, b, seedB
 	}
 	zero := map[string]int{}
 	for k := range c.counts {
@@ -340,7 +385,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 	t.Run("Tables", func(t *testing.T) {
 		_, src, data, a, _, _ := setup(t)
 		got := map[string]string{}
-		for _, tb := range src.GDPRTables(a) {
+		for _, tb := range src.DataTables(a) {
 			got[tb.Name] = tb.SubjectColumn
 			if tb.SubjectColumn != "" && !slices.Contains(tb.Columns, tb.SubjectColumn) {
 				t.Errorf("%s: subject column %q not among its columns", tb.Name, tb.SubjectColumn)
@@ -352,7 +397,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		if diff := cmp.Diff(c.counts, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
 			t.Fatalf("rows per table (-want +got):\n%s", diff)
 		}
-		if n := len(src.GDPRTables(eusaas.NilTenant)); n != 0 {
+		if n := len(src.DataTables(eusaas.NilTenant)); n != 0 {
 			t.Fatalf("nil tenant has %d tables", n)
 		}
 		// A tenant without data still has every table, empty, like a fresh tenant schema.
@@ -374,7 +419,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 				}
 			}
 		}
-		if _, err := src.GDPRDeleteTenant(ctx, a); err != nil {
+		if _, err := src.DeleteTenantData(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(dumpB, memgdprDump(t, ctx, data, b)); diff != "" {
@@ -384,7 +429,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 
 	t.Run("DeleteTenantIdempotent", func(t *testing.T) {
 		_, src, data, a, _, _ := setup(t)
-		got, err := src.GDPRDeleteTenant(ctx, a)
+		got, err := src.DeleteTenantData(ctx, a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +439,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		if diff := cmp.Diff(zero, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
 			t.Fatalf("rows left (-want +got):\n%s", diff)
 		}
-		got, err = src.GDPRDeleteTenant(ctx, a)
+		got, err = src.DeleteTenantData(ctx, a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -409,7 +454,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		tx := memtx.NewTxRunner()
 		boom := eusaas.E(eusaas.Internal, "boom")
 		err := tx.InTx(ctx, func(ctx context.Context) error {
-			if _, err := src.GDPRDeleteTenant(ctx, a); err != nil {
+			if _, err := src.DeleteTenantData(ctx, a); err != nil {
 				return err
 			}
 			return boom
@@ -420,7 +465,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		if diff := cmp.Diff(before, memgdprDump(t, ctx, data, a)); diff != "" {
 			t.Fatalf("rollback did not restore the tenant (-before +after):\n%s", diff)
 		}
-		if err := tx.InTx(ctx, func(ctx context.Context) error { _, err := src.GDPRDeleteTenant(ctx, a); return err }); err != nil {
+		if err := tx.InTx(ctx, func(ctx context.Context) error { _, err := src.DeleteTenantData(ctx, a); return err }); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(zero, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
@@ -432,12 +477,12 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		_, src, data, a, _, _ := setup(t)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		for _, tb := range src.GDPRTables(a) {
-			if err := src.GDPRScan(cctx, a, tb.Name, nil, func([][]byte) error { return nil }); err != context.Canceled {
+		for _, tb := range src.DataTables(a) {
+			if err := src.ScanData(cctx, a, tb.Name, nil, func(eusaas.DataRow) error { return nil }); err != context.Canceled {
 				t.Fatalf("scan %s = %v", tb.Name, err)
 			}
 		}
-		if _, err := src.GDPRDeleteTenant(cctx, a); err != context.Canceled {
+		if _, err := src.DeleteTenantData(cctx, a); err != context.Canceled {
 			t.Fatalf("delete = %v", err)
 		}
 		if diff := cmp.Diff(c.counts, memgdprRowCounts(memgdprDump(t, ctx, data, a))); diff != "" {
@@ -448,12 +493,12 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 	t.Run("ScanStops", func(t *testing.T) {
 		_, src, _, a, _, _ := setup(t)
 		stop := eusaas.E(eusaas.Internal, "stop")
-		for _, tb := range src.GDPRTables(a) {
+		for _, tb := range src.DataTables(a) {
 			if c.counts[tb.Name] == 0 {
 				continue
 			}
 			n := 0
-			err := src.GDPRScan(ctx, a, tb.Name, nil, func([][]byte) error { n++; return stop })
+			err := src.ScanData(ctx, a, tb.Name, nil, func(eusaas.DataRow) error { n++; return stop })
 			if err != stop || n != 1 {
 				t.Fatalf("%s: scan = %v after %d rows, want fn's error after 1", tb.Name, err, n)
 			}
@@ -469,9 +514,9 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 			go func() {
 				for j := 0; j < 20; j++ {
 					for _, tn := range []eusaas.TenantID{a, b, c2} {
-						for _, tb := range src.GDPRTables(tn) {
+						for _, tb := range src.DataTables(tn) {
 							// fn calls back into the store: the scan must not hold its lock.
-							if err := src.GDPRScan(ctx, tn, tb.Name, nil, func([][]byte) error { src.GDPRTables(tn); return nil }); err != nil {
+							if err := src.ScanData(ctx, tn, tb.Name, nil, func(eusaas.DataRow) error { src.DataTables(tn); return nil }); err != nil {
 								done <- err
 								return
 							}
@@ -483,7 +528,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		}
 		for i := 0; i < 4; i++ {
 			go func() {
-				_, err := src.GDPRDeleteTenant(ctx, a)
+				_, err := src.DeleteTenantData(ctx, a)
 				done <- err
 			}()
 		}
@@ -505,11 +550,11 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 	})
 
 	t.Run("RetentionDeletesOnlyExpired", func(t *testing.T) {
-		_, _, data, a, b, _ := setup(t)
+		_, src, data, a, b, _ := setup(t)
 		before, beforeB := memgdprDump(t, ctx, data, a), memgdprDump(t, ctx, data, b)
 		p := gdpr.Policy{TenantID: a, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1}
 		// Nothing has expired yet: nothing changes.
-		got, err := data.EnforceRetention(ctx, a, p, memgdprBase, 0)
+		got, err := memgdprRetain(ctx, src, a, p, memgdprBase, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -533,7 +578,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		if n := c.counts["anomalies"]; n > 0 {
 			want["anomalies.soft_deleted"] = n
 		}
-		got, err = data.EnforceRetention(ctx, a, p, memgdprBase.AddDate(10, 0, 0), 0)
+		got, err = memgdprRetain(ctx, src, a, p, memgdprBase.AddDate(10, 0, 0), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -546,7 +591,7 @@ func memgdprRunSource(t *testing.T, c memgdprSourceCase) {
 		if diff := cmp.Diff(beforeB, memgdprDump(t, ctx, data, b)); diff != "" {
 			t.Fatalf("retention changed tenant B (-before +after):\n%s", diff)
 		}
-		got, err = data.EnforceRetention(ctx, a, p, memgdprBase.AddDate(10, 0, 0), 0)
+		got, err = memgdprRetain(ctx, src, a, p, memgdprBase.AddDate(10, 0, 0), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,9 +25,11 @@ import (
 
 var now = time.Date(2026, 3, 10, 12, 30, 0, 0, time.UTC)
 
-func newService(clock eusaas.Clock) *billing.Service {
-	return billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: clock})
+func newService(t *testing.T, clock eusaas.Clock) *billing.Service {
+	t.Helper()
+	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore()}, billing.Options{Clock: clock})
+	require.NoError(t, err)
+	return svc
 }
 
 // flaky stores the usage but reports a failure for the first n calls, like a response lost
@@ -59,7 +61,7 @@ func total(t *testing.T, svc *billing.Service, tn eusaas.TenantID, r billing.Res
 
 func TestAPICounterRetriedFlushNeverDoubleCounts(t *testing.T) {
 	clock := eusaas.NewFakeClock(now)
-	svc := newService(clock)
+	svc := newService(t, clock)
 	ing := &flaky{inner: svc}
 	ing.fails.Store(2)
 	c := metering.NewAPICounter(ing, clock, nil)
@@ -95,7 +97,9 @@ func TestStorageMeterPostgres(t *testing.T) {
 	require.NoError(t, db.CreateTenantSchema(ctx, tn))
 	clock := eusaas.NewFakeClock(now)
 	usage := postgres.NewBillingUsageStore(db)
-	svc := billing.NewService(usage, postgres.NewBillingInvoiceStore(db), postgres.NewBillingPriceStore(db), billing.Options{Clock: clock, Tx: db})
+	svc, err := billing.NewService(billing.Deps{Usage: usage, Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db), Tx: db},
+		billing.Options{Clock: clock})
+	require.NoError(t, err)
 	bytes, err := usage.SchemaBytes(ctx, tn)
 	require.NoError(t, err)
 	require.Positive(t, bytes, "the schema's tables and indexes take space")
@@ -146,7 +150,7 @@ func fakeProm(t *testing.T, tenant eusaas.TenantID, calls *atomic.Int32) *httpte
 
 func TestPrometheusCollector(t *testing.T) {
 	clock := eusaas.NewFakeClock(now)
-	svc := newService(clock)
+	svc := newService(t, clock)
 	tn := eusaas.NewTenantID()
 	var calls atomic.Int32
 	srv := fakeProm(t, tn, &calls)
@@ -173,7 +177,7 @@ func TestPrometheusCollector(t *testing.T) {
 
 func TestPrometheusCollectorErrors(t *testing.T) {
 	clock := eusaas.NewFakeClock(now)
-	svc := newService(clock)
+	svc := newService(t, clock)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"status":"error","errorType":"bad_data","error":"parse error"}`))

@@ -52,10 +52,11 @@ func TestAnomalyAcknowledgeAuditedOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	var actions []string
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 3, 10, 0, 0, 123456789, time.UTC)) // sub-microsecond part
-	svc := anomaly.NewService(store, clock, eusaas.RecorderFunc(func(_ context.Context, ev eusaas.AuditEvent) error {
+	svc, err := anomaly.NewService(anomaly.Deps{Store: store, Recorder: eusaas.RecorderFunc(func(_ context.Context, ev eusaas.AuditEvent) error {
 		actions = append(actions, ev.Action)
 		return nil
-	}))
+	})}, anomaly.Options{Clock: clock})
+	require.NoError(t, err)
 	got, err := svc.Acknowledge(ctx, tn, a.ID, "alice")
 	require.NoError(t, err)
 	require.Equal(t, "alice", got.AcknowledgedBy)
@@ -92,8 +93,11 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	rec := &gdprtest.Recorder{}
 	clock := eusaas.NewFakeClock(a.DetectedAt)
 	grace := 30 * 24 * time.Hour
-	svc := gdpr.NewService(gdpr.Deps{Store: gstore, Tx: db, Recorder: rec, Retainers: []gdpr.Retainer{postgres.NewGDPRData(db)}},
+	data := postgres.NewGDPRData(db)
+	svc, err := gdpr.NewService(gdpr.Deps{Store: gstore, Keys: gstore, Archives: &gdprDiscard{}, Data: data, Queue: &gdprtest.Queue{},
+		Tx: db, Recorder: rec, Retainers: []gdpr.Retainer{data}},
 		gdpr.Options{Clock: clock, SigningKey: key, RetentionGrace: grace})
+	require.NoError(t, err)
 	actx := eusaas.WithActor(ctx, eusaas.Actor{Kind: eusaas.ActorUser, ID: "owner-1", TenantID: tn})
 	_, err = svc.SetRetentionPolicy(actx, gdpr.Policy{TenantID: tn, DefaultRetentionDays: 1, AuditLogRetentionDays: 30, BackupRetentionDays: 7, PIIRetentionDays: 1})
 	require.NoError(t, err)

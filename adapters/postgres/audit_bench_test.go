@@ -80,8 +80,10 @@ func BenchmarkAuditAppend(b *testing.B) {
 	signer := ed25519.NewKeyFromSeed(make([]byte, 32))
 	chainedStore := &auditCountingStore{Store: postgres.NewAuditStore(db)}
 	plainStore := &auditCountingStore{Store: &auditPlainStore{AuditStore: postgres.NewAuditStore(db), db: db}}
-	chained := audit.NewService(chainedStore, postgres.NewAuditStore(db), audit.Options{Signer: signer})
-	plain := audit.NewService(plainStore, postgres.NewAuditStore(db), audit.Options{})
+	chained, err := audit.NewService(audit.Deps{Store: chainedStore, Keys: postgres.NewAuditStore(db)}, audit.Options{Signer: signer})
+	require.NoError(b, err)
+	plain, err := audit.NewService(audit.Deps{Store: plainStore, Keys: postgres.NewAuditStore(db)}, audit.Options{})
+	require.NoError(b, err)
 	tenant := eusaas.NewTenantID()
 	const round, writers = 400, 32
 	var seq atomic.Int64
@@ -136,7 +138,8 @@ func BenchmarkAuditVerify(b *testing.B) {
 	db := auditDB(b)
 	store := postgres.NewAuditStore(db)
 	signer := ed25519.NewKeyFromSeed(make([]byte, 32))
-	svc := audit.NewService(store, store, audit.Options{Signer: signer, CheckpointEvery: 5000})
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: signer, CheckpointEvery: 5000})
+	require.NoError(b, err)
 	tenant := eusaas.NewTenantID()
 	const n = 20000
 	// Fill with concurrent writers so the group commit makes it quick.
@@ -160,7 +163,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 	for range 32 {
 		require.NoError(b, <-done)
 	}
-	_, err := svc.Checkpoint(ctx, tenant)
+	_, err = svc.Checkpoint(ctx, tenant)
 	require.NoError(b, err)
 	var encodings [][]byte
 	_, err = store.Scan(ctx, tenant, func(e *audit.Entry) error {

@@ -143,13 +143,14 @@ func TestAuditAppendOnlyTriggers(t *testing.T) {
 	ctx := context.Background()
 	db := auditDB(t)
 	store := postgres.NewAuditStore(db)
-	svc := audit.NewService(store, store, audit.Options{Signer: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))})
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))})
+	require.NoError(t, err)
 	tenant := eusaas.NewTenantID()
 	for range 3 {
 		require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.Actor{Kind: eusaas.ActorUser, ID: "u1"},
 			Action: audit.ActionLogin, Meta: eusaas.RequestMeta{IP: "198.51.100.1"}}))
 	}
-	_, err := svc.Checkpoint(ctx, tenant)
+	_, err = svc.Checkpoint(ctx, tenant)
 	require.NoError(t, err)
 	for _, stmt := range []string{
 		`UPDATE eusaas.audit_entries SET action = 'READ' WHERE chain = $1`,
@@ -196,9 +197,11 @@ func TestAuditTwoProcessesNoFork(t *testing.T) {
 	ctx := context.Background()
 	db := auditDB(t)
 	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
-	svcs := []*audit.Service{
-		audit.NewService(postgres.NewAuditStore(db), postgres.NewAuditStore(db), audit.Options{Signer: key, CheckpointEvery: 50}),
-		audit.NewService(postgres.NewAuditStore(db), postgres.NewAuditStore(db), audit.Options{Signer: key, CheckpointEvery: 50}),
+	var svcs []*audit.Service
+	for range 2 {
+		svc, err := audit.NewService(audit.Deps{Store: postgres.NewAuditStore(db), Keys: postgres.NewAuditStore(db)}, audit.Options{Signer: key, CheckpointEvery: 50})
+		require.NoError(t, err)
+		svcs = append(svcs, svc)
 	}
 	tenant := eusaas.NewTenantID()
 	errs := make(chan error, 64)

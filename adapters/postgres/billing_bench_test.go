@@ -45,8 +45,8 @@ func BenchmarkBillingIngestVsCopy(b *testing.B) {
 	db := billingDB(b)
 	tn := billingTenant(b, db)
 	now := time.Now().UTC()
-	svc := billing.NewService(postgres.NewBillingUsageStore(db), postgres.NewBillingInvoiceStore(db), postgres.NewBillingPriceStore(db),
-		billing.Options{Tx: db})
+	svc, err := billing.NewService(billing.Deps{Usage: postgres.NewBillingUsageStore(db), Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db), Tx: db}, billing.Options{})
+	require.NoError(b, err)
 	require.NoError(b, db.InTenantTx(ctx, tn, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `CREATE TABLE bench_copy_events (LIKE billing_usage_events INCLUDING ALL)`)
 		return err
@@ -93,8 +93,9 @@ func BenchmarkBillingBreakdownMonth(b *testing.B) {
 	db := billingDB(b)
 	month := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	svc := func(clock eusaas.Clock) *billing.Service {
-		return billing.NewService(postgres.NewBillingUsageStore(db), postgres.NewBillingInvoiceStore(db), postgres.NewBillingPriceStore(db),
-			billing.Options{Tx: db, Clock: clock})
+		s, err := billing.NewService(billing.Deps{Usage: postgres.NewBillingUsageStore(db), Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db), Tx: db}, billing.Options{Clock: clock})
+		require.NoError(b, err)
+		return s
 	}
 	tenMillion := billingTenant(b, db)
 	require.NoError(b, db.InTenantTx(ctx, tenMillion, func(ctx context.Context, tx pgx.Tx) error {

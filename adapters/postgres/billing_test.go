@@ -52,9 +52,9 @@ func TestBillingIssuedInvoiceImmutableInSQL(t *testing.T) {
 	db := billingDB(t)
 	tn := billingTenant(t, db)
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC))
-	svc := billing.NewService(postgres.NewBillingUsageStore(db), postgres.NewBillingInvoiceStore(db), postgres.NewBillingPriceStore(db),
-		billing.Options{Tx: db, Clock: clock})
-	_, err := svc.Ingest(ctx, tn, []billing.UsageEvent{{ID: "a", ResourceType: billing.CPU, Quantity: billing.MustQuantity("10"),
+	svc, err := billing.NewService(billing.Deps{Usage: postgres.NewBillingUsageStore(db), Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db), Tx: db}, billing.Options{Clock: clock})
+	require.NoError(t, err)
+	_, err = svc.Ingest(ctx, tn, []billing.UsageEvent{{ID: "a", ResourceType: billing.CPU, Quantity: billing.MustQuantity("10"),
 		Timestamp: time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC)}})
 	require.NoError(t, err)
 	inv, err := svc.DraftInvoice(ctx, tn, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))

@@ -5,14 +5,22 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/gdpr"
@@ -450,9 +458,35 @@ func (d *GDPRData) Tables(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.T
 
 func gdprIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
 
-// Scan implements gdpr.TenantData. Every column is cast to text in SQL, so rows arrive as
-// raw text bytes with no per-value decoding.
-func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Table, subjects []string, fn func([][]byte) error) error {
+// gdprResultFormats asks for the binary form of the types Scan decodes from it (fixed-width
+// numbers, booleans, times, uuid, bytea) and the text form of everything else: numeric's
+// text is its exact decimal, json/jsonb's text is the document, and Postgres's text is the
+// faithful rendering of types without a DataRow equivalent (inet, interval, enums, citext).
+var gdprResultFormats = pgx.QueryResultFormatsByOID{
+	pgtype.Int2OID: pgx.BinaryFormatCode, pgtype.Int4OID: pgx.BinaryFormatCode, pgtype.Int8OID: pgx.BinaryFormatCode,
+	pgtype.Float4OID: pgx.BinaryFormatCode, pgtype.Float8OID: pgx.BinaryFormatCode, pgtype.BoolOID: pgx.BinaryFormatCode,
+	pgtype.TimestamptzOID: pgx.BinaryFormatCode, pgtype.TimestampOID: pgx.BinaryFormatCode, pgtype.DateOID: pgx.BinaryFormatCode,
+	pgtype.UUIDOID: pgx.BinaryFormatCode, pgtype.ByteaOID: pgx.BinaryFormatCode,
+}
+
+// Scan implements gdpr.TenantData with typed values, mapped from each column's type:
+//
+//	smallint, integer, bigint            int64
+//	real, double precision               float64
+//	numeric                              eusaas.Decimal (Postgres's exact text, "12.50")
+//	boolean                              bool
+//	timestamptz, timestamp               time.Time, UTC (timestamp: its wall clock as UTC)
+//	date                                 eusaas.Date
+//	json, jsonb                          json.RawMessage (the document as Postgres prints it)
+//	bytea                                string, standard base64 (a DataRow has no bytes)
+//	arrays                               json.RawMessage of a JSON array of the elements,
+//	                                     mapped as above (multi-dimensional arrays flattened)
+//	uuid, text, varchar, inet, citext,   string (Postgres's text form)
+//	enums and every other type
+//
+// ±infinity timestamps and dates are the strings "infinity" / "-infinity". The subject
+// filter still compares the subject column as text (ids arrive as text).
+func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Table, subjects []string, fn func(eusaas.DataRow) error) error {
 	if len(t.Columns) == 0 {
 		return nil
 	}
@@ -462,10 +496,10 @@ func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Tabl
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(gdprIdent(c) + "::text")
+		b.WriteString(gdprIdent(c))
 	}
 	b.WriteString(" FROM " + gdprIdent(t.Name))
-	var args []any
+	args := []any{gdprResultFormats}
 	if len(subjects) > 0 {
 		if t.SubjectColumn == "" {
 			return nil
@@ -479,13 +513,154 @@ func (d *GDPRData) Scan(ctx context.Context, tenant eusaas.TenantID, t gdpr.Tabl
 			return translate(err)
 		}
 		defer rows.Close()
+		fields := rows.FieldDescriptions()
+		m := tx.Conn().TypeMap()
+		out := make(eusaas.DataRow, len(fields))
 		for rows.Next() {
-			if err := fn(rows.RawValues()); err != nil {
+			for i, raw := range rows.RawValues() {
+				v, err := gdprValue(m, fields[i].DataTypeOID, fields[i].Format, raw)
+				if err != nil {
+					return eusaas.E(eusaas.Internal, "gdpr: cannot decode "+t.Name+"."+fields[i].Name).Wrap(err)
+				}
+				out[i] = v
+			}
+			if err := fn(out); err != nil {
 				return err
 			}
 		}
 		return translate(rows.Err())
 	})
+}
+
+// gdprValue maps one column value (raw in format) to the eusaas.DataRow value set.
+func gdprValue(m *pgtype.Map, oid uint32, format int16, raw []byte) (any, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	if format == pgx.BinaryFormatCode {
+		switch oid {
+		case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.Float4OID, pgtype.Float8OID, pgtype.BoolOID:
+			return gdprFixed(oid, raw)
+		case pgtype.UUIDOID:
+			if len(raw) != 16 {
+				return nil, errors.New("uuid of " + strconv.Itoa(len(raw)) + " bytes")
+			}
+			return uuid.UUID(raw).String(), nil
+		case pgtype.ByteaOID:
+			return base64.StdEncoding.EncodeToString(raw), nil
+		}
+	} else {
+		switch oid {
+		case pgtype.NumericOID:
+			return eusaas.Decimal(raw), nil
+		case pgtype.JSONOID, pgtype.JSONBOID:
+			return json.RawMessage(slices.Clone(raw)), nil
+		}
+	}
+	typ, ok := m.TypeForOID(oid)
+	if !ok { // enums, extension types (citext): Postgres's text
+		return string(raw), nil
+	}
+	switch oid {
+	case pgtype.TimestamptzOID, pgtype.TimestampOID, pgtype.DateOID:
+		v, err := typ.Codec.DecodeValue(m, oid, format, raw)
+		if err != nil {
+			return nil, err
+		}
+		return gdprTimeValue(oid, v), nil
+	}
+	if ac, ok := typ.Codec.(*pgtype.ArrayCodec); ok {
+		v, err := ac.DecodeValue(m, oid, format, raw)
+		if err != nil {
+			return nil, err
+		}
+		elems, _ := v.([]any)
+		out := make([]any, len(elems))
+		for i, e := range elems {
+			if out[i], err = gdprArrayElem(ac.ElementType.OID, e); err != nil {
+				return nil, err
+			}
+		}
+		doc, err := json.Marshal(out)
+		return json.RawMessage(doc), err
+	}
+	if format == pgx.BinaryFormatCode { // not requested: a type registered after the formats
+		v, err := typ.Codec.DecodeValue(m, oid, format, raw)
+		if err != nil {
+			return nil, err
+		}
+		return fmt.Sprint(v), nil
+	}
+	return string(raw), nil
+}
+
+// gdprFixed decodes the binary form of the fixed-width types.
+func gdprFixed(oid uint32, raw []byte) (any, error) {
+	want := map[uint32]int{pgtype.Int2OID: 2, pgtype.Int4OID: 4, pgtype.Int8OID: 8, pgtype.Float4OID: 4, pgtype.Float8OID: 8, pgtype.BoolOID: 1}[oid]
+	if len(raw) != want {
+		return nil, errors.New("value of " + strconv.Itoa(len(raw)) + " bytes for a " + strconv.Itoa(want) + "-byte type")
+	}
+	switch oid {
+	case pgtype.Int2OID:
+		return int64(int16(binary.BigEndian.Uint16(raw))), nil
+	case pgtype.Int4OID:
+		return int64(int32(binary.BigEndian.Uint32(raw))), nil
+	case pgtype.Int8OID:
+		return int64(binary.BigEndian.Uint64(raw)), nil
+	case pgtype.Float4OID:
+		return float64(math.Float32frombits(binary.BigEndian.Uint32(raw))), nil
+	case pgtype.Float8OID:
+		return math.Float64frombits(binary.BigEndian.Uint64(raw)), nil
+	default:
+		return raw[0] != 0, nil
+	}
+}
+
+// gdprTimeValue maps a decoded timestamptz, timestamp or date.
+func gdprTimeValue(oid uint32, v any) any {
+	t, ok := v.(time.Time)
+	if !ok { // pgtype.InfinityModifier
+		return fmt.Sprint(v)
+	}
+	if oid == pgtype.DateOID {
+		return eusaas.Date(t.Format(time.DateOnly))
+	}
+	return t.UTC()
+}
+
+// gdprArrayElem maps an array element decoded by pgx to a JSON value by the same rules as a
+// column (decimals and times as strings).
+func gdprArrayElem(elemOID uint32, e any) (any, error) {
+	switch x := e.(type) {
+	case nil, string, bool, int16, int32, int64, float32, float64:
+		return x, nil
+	case [16]byte:
+		return uuid.UUID(x).String(), nil
+	case []byte:
+		return base64.StdEncoding.EncodeToString(x), nil
+	case time.Time, pgtype.InfinityModifier:
+		v := gdprTimeValue(elemOID, x)
+		if t, ok := v.(time.Time); ok {
+			return t.Format(time.RFC3339Nano), nil
+		}
+		return v, nil
+	case pgtype.Numeric:
+		v, err := x.Value()
+		if err != nil {
+			return nil, err
+		}
+		return v, nil // its exact text (a string)
+	case netip.Prefix:
+		if x.Bits() == x.Addr().BitLen() {
+			return x.Addr().String(), nil // inet prints a host address without its mask
+		}
+		return x.String(), nil
+	case map[string]any, []any:
+		return x, nil // json/jsonb elements
+	case fmt.Stringer:
+		return x.String(), nil
+	}
+	return fmt.Sprint(e), nil
 }
 
 // DeleteAll implements gdpr.TenantData: counts, then one TRUNCATE of every table (so foreign

@@ -14,10 +14,10 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/archive"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
+	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/jobs"
 )
@@ -108,8 +108,11 @@ func BenchmarkGDPRExport(b *testing.B) {
 	for _, f := range []gdpr.Format{gdpr.FormatJSON, gdpr.FormatCSV} {
 		b.Run("export_"+string(f), func(b *testing.B) {
 			_, key, _ := ed25519.GenerateKey(nil)
-			store, q, sink := memory.NewGDPRStore(), &gdprtest.Queue{}, &gdprDiscard{}
-			svc := gdpr.NewService(gdpr.Deps{Store: store, Keys: store, Archives: sink, Data: data, Queue: q}, gdpr.Options{SigningKey: key})
+			store, q, sink := memgdpr.NewStore(), &gdprtest.Queue{}, &gdprDiscard{}
+			svc, err := gdpr.NewService(gdpr.Deps{Store: store, Keys: store, Archives: sink, Data: data, Queue: q}, gdpr.Options{SigningKey: key})
+			if err != nil {
+				b.Fatal(err)
+			}
 			reg := jobs.NewRegistry()
 			svc.RegisterJobs(reg)
 			h, _ := reg.Handler(gdpr.JobExport)
@@ -158,9 +161,12 @@ func BenchmarkGDPRTenantErasure(b *testing.B) {
 		b.StopTimer()
 		tenant := eusaas.NewTenantID()
 		gdprSeed(b, db, tenant, rows/10, 9)
-		svc := gdpr.NewService(gdpr.Deps{Tx: db, Store: store, Keys: store, Archives: arch, Data: data, Schemas: data,
+		svc, err := gdpr.NewService(gdpr.Deps{Tx: db, Store: store, Keys: store, Archives: arch, Data: data, Schemas: data,
 			Queue: &gdprtest.Queue{}, Recorder: &gdprtest.Recorder{}, Lifecycle: gdprtest.NewLifecycle(tenant),
 			Cache: gdprtest.NewCache(tenant)}, gdpr.Options{SigningKey: key})
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 		start := time.Now()
 		if err := svc.Deprovision(ctx, tenant); err != nil {

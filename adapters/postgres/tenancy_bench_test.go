@@ -35,7 +35,8 @@ func BenchmarkTenancyProvision(b *testing.B) {
 	require.NoError(b, err)
 	schemas, err := postgres.NewTenantSchemas(db, migs)
 	require.NoError(b, err)
-	svc := tenancy.NewService(postgres.NewTenantStore(db), schemas, tenancy.Options{Tx: db})
+	svc, err := tenancy.NewService(tenancy.Deps{Store: postgres.NewTenantStore(db), Provisioner: schemas, Tx: db}, tenancy.Options{})
+	require.NoError(b, err)
 	var raw, schema, service time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -197,8 +198,11 @@ func BenchmarkTenancyGet(b *testing.B) {
 	require.NoError(b, err)
 	store := postgres.NewTenantStore(db)
 	rc, prefix := redistest.Client(b)
-	plain := tenancy.NewService(store, schemas, tenancy.Options{Tx: db})
-	cached := tenancy.NewService(store, schemas, tenancy.Options{Tx: db, Cache: redis.NewTenantCache(rc, redis.TenantCacheOptions{Prefix: prefix})})
+	plain, err := tenancy.NewService(tenancy.Deps{Store: store, Provisioner: schemas, Tx: db}, tenancy.Options{})
+	require.NoError(b, err)
+	cached, err := tenancy.NewService(tenancy.Deps{Store: store, Provisioner: schemas, Tx: db,
+		Cache: redis.NewTenantCache(rc, redis.TenantCacheOptions{Prefix: prefix})}, tenancy.Options{})
+	require.NoError(b, err)
 	res, err := plain.Create(ctx, tenancy.CreateInput{Name: "Bench", Slug: "bench", AdminEmail: "owner@bench.example"})
 	require.NoError(b, err)
 	id := res.Tenant.ID

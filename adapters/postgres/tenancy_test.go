@@ -68,7 +68,8 @@ func TestTenancyServicePostgres(t *testing.T) {
 	db := tenancyDB(t)
 	schemas, err := postgres.EmbeddedTenantSchemas(db)
 	require.NoError(t, err)
-	svc := tenancy.NewService(postgres.NewTenantStore(db), schemas, tenancy.Options{Tx: db})
+	svc, err := tenancy.NewService(tenancy.Deps{Store: postgres.NewTenantStore(db), Provisioner: schemas, Tx: db}, tenancy.Options{})
+	require.NoError(t, err)
 	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
 	require.NoError(t, err)
 	tn := res.Tenant
@@ -110,7 +111,8 @@ func TestTenancyProvisioningFailurePostgres(t *testing.T) {
 		{Version: 2, Name: "broken", SQL: "CREATE TABLE b (id int REFERENCES nowhere(id))"},
 	})
 	require.NoError(t, err)
-	svc := tenancy.NewService(postgres.NewTenantStore(db), schemas, tenancy.Options{Tx: db})
+	svc, err := tenancy.NewService(tenancy.Deps{Store: postgres.NewTenantStore(db), Provisioner: schemas, Tx: db}, tenancy.Options{})
+	require.NoError(t, err)
 	_, err = svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
 	require.ErrorIs(t, err, tenancy.ErrProvisioningFailed)
 	l, err := svc.List(ctx, tenancy.ListFilter{}, eusaas.Page{})
@@ -308,10 +310,11 @@ func TestTenancyWithAuthPostgres(t *testing.T) {
 	schemas, err := postgres.EmbeddedTenantSchemas(db)
 	require.NoError(t, err)
 	var authSvc *auth.Service
-	svc := tenancy.NewService(postgres.NewTenantStore(db), schemas, tenancy.Options{Tx: db,
+	svc, err := tenancy.NewService(tenancy.Deps{Store: postgres.NewTenantStore(db), Provisioner: schemas, Tx: db,
 		Invitations: tenancyIssuer(func(ctx context.Context, id eusaas.TenantID, email string) (string, time.Time, error) {
 			return authSvc.IssueOwnerInvitation(ctx, id, email)
-		})})
+		})}, tenancy.Options{})
+	require.NoError(t, err)
 	authSvc, err = auth.NewService(auth.Deps{Keys: keys, Hasher: hasher, Tx: db, Clock: eusaas.SystemClock, Recorder: eusaas.Discard,
 		Tenants: tenancyResolver(func(ctx context.Context, idOrSlug string) (auth.TenantInfo, error) {
 			t, err := svc.Resolve(ctx, idOrSlug)

@@ -50,8 +50,9 @@ func TestGDPROnRiver(t *testing.T) {
 	q := river.New(pool, reg, river.Options{FetchPollInterval: 200 * time.Millisecond})
 	_, key, _ := ed25519.GenerateKey(nil)
 	life, rec := gdprtest.NewLifecycle(tenant), &gdprtest.Recorder{}
-	svc := gdpr.NewService(gdpr.Deps{Tx: db, Store: store, Keys: store, Archives: arch, Data: data, Subjects: data, Schemas: data,
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: db, Store: store, Keys: store, Archives: arch, Data: data, Subjects: data, Schemas: data,
 		Queue: q, Recorder: rec, Lifecycle: life, Cache: gdprtest.NewCache(tenant)}, gdpr.Options{SigningKey: key})
+	require.NoError(t, err)
 	svc.RegisterJobs(reg) // after handing q to the service: the River client is built on first use
 
 	// A request made inside a transaction that rolls back leaves neither record nor job.

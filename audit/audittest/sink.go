@@ -186,3 +186,44 @@ func RunSink(t *testing.T, h SinkHarness) {
 		}
 	})
 }
+
+// Sink is an in-memory checkpoint sink that can read its checkpoints back.
+type Sink struct {
+	mu  sync.Mutex
+	cps []audit.Checkpoint
+}
+
+// Write implements audit.CheckpointSink.
+func (s *Sink) Write(ctx context.Context, c audit.Checkpoint) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cps = append(s.cps, c)
+	return nil
+}
+
+// Latest implements audit.CheckpointSource.
+func (s *Sink) Latest(ctx context.Context, chain eusaas.TenantID) (audit.Checkpoint, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return audit.Checkpoint{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out audit.Checkpoint
+	found := false
+	for _, c := range s.cps {
+		if c.Chain == chain && (!found || c.Size > out.Size) {
+			out, found = c, true
+		}
+	}
+	return out, found, nil
+}
+
+// All returns every checkpoint written.
+func (s *Sink) All() []audit.Checkpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]audit.Checkpoint(nil), s.cps...)
+}

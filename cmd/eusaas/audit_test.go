@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -59,10 +58,7 @@ func anomalyScan(ctx context.Context, m *Main) error {
 		return err
 	}
 	defer app.Close()
-	if app.anomaly == nil {
-		return errors.New("anomaly scan: the anomaly module is not wired in this build (it needs billing's daily costs)")
-	}
-	return RunAnomalyScan(ctx, app.anomaly.Scanner, m.Stdout)
+	return RunAnomalyScan(ctx, app.platform.Scanner, m.Stdout)
 }
 
 // anomalyScanOutput is the JSON summary `eusaas anomaly scan` prints.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -110,7 +111,7 @@ func TestAnomalyWiredApp(t *testing.T) {
 	app, err := NewApp(ctx, anomalyTestConfig(t), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer app.Close()
-		var out bytes.Buffer
+	var out bytes.Buffer
 	require.NoError(t, RunAnomalyScan(ctx, app.platform.Scanner, &out))
 	var got anomalyScanOutput
 	require.NoError(t, json.Unmarshal(out.Bytes(), &got))

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
 )
 
 // AuditConfig is the audit module's configuration (APP_AUDIT_* variables).
@@ -100,4 +99,3 @@ func auditParseSigningKey(s string) (ed25519.PrivateKey, error) {
 }
 
 var errAuditNotEd25519 = &ConfigError{"APP_AUDIT_SIGNING_KEY", "not an Ed25519 key"}
-

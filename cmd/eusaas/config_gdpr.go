@@ -52,4 +52,3 @@ func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
 	}
 	return c, nil
 }
-

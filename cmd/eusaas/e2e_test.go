@@ -250,9 +250,21 @@ func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 			require.Contains(t, string(content), `"resource_type"`)
 			require.NotContains(t, string(content), `"ResourceType"`)
 		}
+		if f.Name == "data/auth_users.json" {
+			// Typed values in both modes: booleans as such, instants RFC 3339 UTC.
+			var users []map[string]any
+			require.NoError(t, json.Unmarshal(content, &users))
+			require.NotEmpty(t, users)
+			require.IsType(t, true, users[0]["is_active"])
+			at, err := time.Parse(time.RFC3339Nano, users[0]["created_at"].(string))
+			require.NoError(t, err, "created_at %v", users[0]["created_at"])
+			require.Equal(t, time.UTC, at.Location())
+		}
 	}
 	require.Contains(t, names, "audit/entries.json")
+	require.Contains(t, names, "data/auth_users.json")
 	require.Contains(t, names, "manifest.json")
+	require.Contains(t, names, "schema.json")
 	c.expect(422, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/export", owner, map[string]any{"format": "yaml"}))
 	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/gdpr/retention", owner, nil))
 

@@ -29,4 +29,3 @@ func runJobs(ctx context.Context, jr *jobRuntime, log interface{ Info(string, ..
 	log.Info("job workers stopping")
 	return jr.Stop(stopCtx)
 }
-

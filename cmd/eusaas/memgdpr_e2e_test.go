@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/billing"
 )
@@ -132,6 +131,15 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 	require.Equal(t, a.ownerID, data["auth_users"][0]["id"])
 	require.Equal(t, a.email, data["auth_users"][0]["email"])
 	require.Equal(t, "OWNER", data["auth_users"][0]["role"])
+	// Typed values: booleans and numbers as such, instants RFC 3339 UTC, NULL as null,
+	// decimals as strings, JSON documents embedded.
+	require.Equal(t, true, data["auth_users"][0]["is_active"])
+	created, err := time.Parse(time.RFC3339Nano, data["auth_users"][0]["created_at"].(string))
+	require.NoError(t, err)
+	require.Equal(t, time.UTC, created.Location())
+	require.IsType(t, float64(0), data["auth_sessions"][0]["counter"])
+	require.Nil(t, data["auth_sessions"][0]["revoked_at"])
+	require.Equal(t, map[string]any{"user": a.ownerID}, data["billing_usage_events"][0]["attributes"])
 	var evIDs []string
 	for _, r := range data["billing_usage_events"] {
 		evIDs = append(evIDs, r["event_id"].(string))
@@ -178,10 +186,11 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 	require.NoError(t, err)
 	rowsOf := func(tn eusaas.TenantID) map[string]int {
 		out := map[string]int{}
-		for _, src := range app.memSources {
-			for _, table := range src.GDPRTables(tn) {
-				require.NoError(t, src.GDPRScan(ctx, tn, table.Name, nil, func([][]byte) error { out[table.Name]++; return nil }))
-			}
+		data := app.stores.TenantData
+		tables, err := data.Tables(ctx, tn)
+		require.NoError(t, err)
+		for _, table := range tables {
+			require.NoError(t, data.Scan(ctx, tn, table, nil, func(eusaas.DataRow) error { out[table.Name]++; return nil }))
 		}
 		return out
 	}
@@ -190,42 +199,27 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 	require.Equal(t, 1, left["auth_users"])
 	require.Equal(t, 1, left["billing_usage_events"])
 	from, to := time.Now().AddDate(0, 0, -2), time.Now().AddDate(0, 0, 1)
-	var seen int
-	for _, src := range app.memSources {
-		switch s := src.(type) {
-		case *memory.AuthStore:
-			seen++
-			_, err := s.GetUserByEmail(ctx, ta, a.email)
-			require.Equal(t, eusaas.NotFound, eusaas.KindOf(err), "owner of the deleted tenant: %v", err)
-			_, err = s.GetUserByEmail(ctx, tb, b.email)
-			require.NoError(t, err)
-		case *memory.BillingUsageStore:
-			seen++
-			bs, err := s.Buckets(ctx, ta, from, to)
-			require.NoError(t, err)
-			require.Empty(t, bs)
-			_, ok, err := s.FirstDay(ctx, ta)
-			require.NoError(t, err)
-			require.False(t, ok)
-			bs, err = s.Buckets(ctx, tb, from, to)
-			require.NoError(t, err)
-			require.Len(t, bs, 1)
-		case *memory.BillingInvoiceStore:
-			seen++
-			l, err := s.List(ctx, ta, billing.InvoiceFilter{}, eusaas.Page{Page: 1, Size: 10})
-			require.NoError(t, err)
-			require.Zero(t, l.Total)
-		case *memory.BillingPriceStore:
-			seen++
-			o, err := s.Overrides(ctx, ta)
-			require.NoError(t, err)
-			require.Empty(t, o)
-		case *memory.AnomalyStore:
-			seen++
-			l, err := s.List(ctx, ta, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 10})
-			require.NoError(t, err)
-			require.Zero(t, l.Total)
-		}
-	}
-	require.Equal(t, 5, seen)
+	st := app.stores
+	_, err = st.Users.GetUserByEmail(ctx, ta, a.email)
+	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err), "owner of the deleted tenant: %v", err)
+	_, err = st.Users.GetUserByEmail(ctx, tb, b.email)
+	require.NoError(t, err)
+	bs, err := st.Usage.Buckets(ctx, ta, from, to)
+	require.NoError(t, err)
+	require.Empty(t, bs)
+	_, ok, err := st.Usage.FirstDay(ctx, ta)
+	require.NoError(t, err)
+	require.False(t, ok)
+	bs, err = st.Usage.Buckets(ctx, tb, from, to)
+	require.NoError(t, err)
+	require.Len(t, bs, 1)
+	il, err := st.Invoices.List(ctx, ta, billing.InvoiceFilter{}, eusaas.Page{Page: 1, Size: 10})
+	require.NoError(t, err)
+	require.Zero(t, il.Total)
+	o, err := st.Prices.Overrides(ctx, ta)
+	require.NoError(t, err)
+	require.Empty(t, o)
+	al, err := st.Anomalies.List(ctx, ta, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 10})
+	require.NoError(t, err)
+	require.Zero(t, al.Total)
 }

@@ -36,7 +36,10 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 	store := memaudit.NewStore() // also the KeyStore of the personal-value commitments
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	svc := audit.NewService(store, store, audit.Options{Signer: signer, Clock: clock})
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: signer, Clock: clock})
+	if err != nil {
+		return err
+	}
 	defer svc.Close()
 
 	edited, truncated := eusaas.NewTenantID(), eusaas.NewTenantID()

@@ -31,8 +31,11 @@ func main() {
 // what it does to w.
 func run(ctx context.Context, w io.Writer, now time.Time) error {
 	clock := eusaas.NewFakeClock(now)
-	svc := billing.NewService(memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore(),
-		billing.Options{Clock: clock, Tx: memtx.NewTxRunner()})
+	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(),
+		Prices: memory.NewBillingPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
+	if err != nil {
+		return err
+	}
 	tenant := eusaas.NewTenantID()
 
 	// Two weeks of CPU use (varying by day) and API calls, then a batch with a retried event and a bad

@@ -190,7 +190,10 @@ func run(ctx context.Context, w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	svc := tenancy.NewService(memtenancy.NewStore(), memtenancy.NewProvisioner(1), tenancy.Options{Cache: cache})
+	svc, err := tenancy.NewService(tenancy.Deps{Store: memtenancy.NewStore(), Provisioner: memtenancy.NewProvisioner(1), Cache: cache}, tenancy.Options{})
+	if err != nil {
+		return err
+	}
 	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ func RunSaga(t *testing.T, h SagaHarness) {
 			deps := gdpr.Deps{Tx: env.Tx, Store: env.Store, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
 				Queue: queue, Recorder: rec, Lifecycle: life, Schemas: env.Schemas, Cache: cache}
 			crashed := false
-			first := gdpr.NewService(deps, gdpr.Options{Clock: clock, SigningKey: key,
+			first := newService(t, deps, gdpr.Options{Clock: clock, SigningKey: key,
 				AfterStep: func(_ eusaas.TenantID, step int) error {
 					if step == crashAt && !crashed {
 						crashed = true
@@ -84,7 +84,7 @@ func RunSaga(t *testing.T, h SagaHarness) {
 			// "Restart": a new service over the same stores resumes the saga; a second DELETE
 			// of the interrupted erasure enqueues its job again.
 			clock.Advance(time.Minute)
-			second := gdpr.NewService(deps, gdpr.Options{Clock: clock, SigningKey: key})
+			second := newService(t, deps, gdpr.Options{Clock: clock, SigningKey: key})
 			must(t, second.Deprovision(ctx, tenant))
 			wantJobs := 2
 			if crashAt == gdpr.StepMarkDeleted {
@@ -196,9 +196,9 @@ func RunSaga(t *testing.T, h SagaHarness) {
 			Queue: queue, Recorder: rec, Lifecycle: life, Schemas: env.Schemas, Cache: NewCache(tenant)}
 		// Two processes (two service instances) run the same saga: the one that stored a step
 		// first wins; the other fails at its next update and, retried, finds the work done.
-		a := gdpr.NewService(deps, gdpr.Options{SigningKey: key})
+		a := newService(t, deps, gdpr.Options{SigningKey: key})
 		must(t, a.Deprovision(ctx, tenant))
-		b := gdpr.NewService(deps, gdpr.Options{SigningKey: key, AfterStep: func(_ eusaas.TenantID, step int) error {
+		b := newService(t, deps, gdpr.Options{SigningKey: key, AfterStep: func(_ eusaas.TenantID, step int) error {
 			if step == gdpr.StepBackup {
 				// While b sits between steps, a runs the whole saga.
 				must(t, a.RunTenantErasure(ctx, tenant))
@@ -222,7 +222,7 @@ func RunSaga(t *testing.T, h SagaHarness) {
 		tenant := eusaas.NewTenantID()
 		env := h.New(t, tenant)
 		queue := &Queue{}
-		svc := gdpr.NewService(gdpr.Deps{Tx: env.Tx, Store: env.Store, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
+		svc := newService(t, gdpr.Deps{Tx: env.Tx, Store: env.Store, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
 			Queue: queue, Recorder: &Recorder{}, Lifecycle: NewLifecycle(tenant), Schemas: env.Schemas}, gdpr.Options{SigningKey: key})
 		hold, err := svc.PlaceHold(ctx, tenant, "litigation 2026-17")
 		must(t, err)
@@ -243,4 +243,12 @@ func RunSaga(t *testing.T, h SagaHarness) {
 			t.Fatal("schema survives erasure")
 		}
 	})
+}
+
+// newService builds a Service the suite expects to be valid.
+func newService(t *testing.T, d gdpr.Deps, o gdpr.Options) *gdpr.Service {
+	t.Helper()
+	svc, err := gdpr.NewService(d, o)
+	must(t, err)
+	return svc
 }

@@ -1,4 +1,4 @@
-package memory
+package memgdpr
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// GDPRStore implements gdpr.Store and gdpr.KeyStore in memory.
-type GDPRStore struct {
+// Store implements gdpr.Store and gdpr.KeyStore in memory.
+type Store struct {
 	mu       sync.Mutex
 	requests map[string]gdpr.Request
 	policies map[eusaas.TenantID]gdpr.Policy
@@ -24,20 +24,20 @@ type GDPRStore struct {
 }
 
 var (
-	_ gdpr.Store    = (*GDPRStore)(nil)
-	_ gdpr.KeyStore = (*GDPRStore)(nil)
+	_ gdpr.Store    = (*Store)(nil)
+	_ gdpr.KeyStore = (*Store)(nil)
 )
 
-// NewGDPRStore returns an empty store.
-func NewGDPRStore() *GDPRStore {
-	return &GDPRStore{requests: map[string]gdpr.Request{}, policies: map[eusaas.TenantID]gdpr.Policy{},
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{requests: map[string]gdpr.Request{}, policies: map[eusaas.TenantID]gdpr.Policy{},
 		holds: map[string]gdpr.LegalHold{}, keys: map[eusaas.TenantID]gdpr.Key{}}
 }
 
-var gdprNotFound = eusaas.E(eusaas.NotFound, "not found")
+var errNotFound = eusaas.E(eusaas.NotFound, "not found")
 
 // CreateRequest implements gdpr.Store.
-func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
+func (s *Store) CreateRequest(ctx context.Context, r gdpr.Request) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 }
 
 // Request implements gdpr.Store.
-func (s *GDPRStore) Request(ctx context.Context, tenant eusaas.TenantID, id string) (gdpr.Request, error) {
+func (s *Store) Request(ctx context.Context, tenant eusaas.TenantID, id string) (gdpr.Request, error) {
 	if err := ctx.Err(); err != nil {
 		return gdpr.Request{}, err
 	}
@@ -71,13 +71,13 @@ func (s *GDPRStore) Request(ctx context.Context, tenant eusaas.TenantID, id stri
 	defer s.mu.Unlock()
 	r, ok := s.requests[id]
 	if !ok || r.TenantID != tenant {
-		return gdpr.Request{}, gdprNotFound
+		return gdpr.Request{}, errNotFound
 	}
 	return r.Clone(), nil
 }
 
 // UpdateRequest implements gdpr.Store.
-func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
+func (s *Store) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	old, ok := s.requests[r.ID]
 	if !ok || old.TenantID != r.TenantID {
 		s.mu.Unlock()
-		return gdprNotFound
+		return errNotFound
 	}
 	if old.Version != r.Version {
 		s.mu.Unlock()
@@ -98,7 +98,7 @@ func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	return nil
 }
 
-func (s *GDPRStore) find(ctx context.Context, match func(gdpr.Request) bool) ([]gdpr.Request, error) {
+func (s *Store) find(ctx context.Context, match func(gdpr.Request) bool) ([]gdpr.Request, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -120,19 +120,19 @@ func (s *GDPRStore) find(ctx context.Context, match func(gdpr.Request) bool) ([]
 }
 
 // TenantErasure implements gdpr.Store.
-func (s *GDPRStore) TenantErasure(ctx context.Context, tenant eusaas.TenantID) (gdpr.Request, error) {
+func (s *Store) TenantErasure(ctx context.Context, tenant eusaas.TenantID) (gdpr.Request, error) {
 	rs, err := s.find(ctx, func(r gdpr.Request) bool { return r.Kind == gdpr.KindTenantErasure && r.TenantID == tenant })
 	if err != nil {
 		return gdpr.Request{}, err
 	}
 	if len(rs) == 0 {
-		return gdpr.Request{}, gdprNotFound
+		return gdpr.Request{}, errNotFound
 	}
 	return rs[0], nil
 }
 
 // SubjectErasure implements gdpr.Store.
-func (s *GDPRStore) SubjectErasure(ctx context.Context, tenant eusaas.TenantID, subject string) (gdpr.Request, error) {
+func (s *Store) SubjectErasure(ctx context.Context, tenant eusaas.TenantID, subject string) (gdpr.Request, error) {
 	rs, err := s.find(ctx, func(r gdpr.Request) bool {
 		return r.Kind == gdpr.KindSubjectErasure && r.TenantID == tenant && r.SubjectID == subject && r.Status != gdpr.StatusFailed
 	})
@@ -140,33 +140,33 @@ func (s *GDPRStore) SubjectErasure(ctx context.Context, tenant eusaas.TenantID, 
 		return gdpr.Request{}, err
 	}
 	if len(rs) == 0 {
-		return gdpr.Request{}, gdprNotFound
+		return gdpr.Request{}, errNotFound
 	}
 	return rs[len(rs)-1], nil
 }
 
 // Unfinished implements gdpr.Store.
-func (s *GDPRStore) Unfinished(ctx context.Context, kind gdpr.Kind) ([]gdpr.Request, error) {
+func (s *Store) Unfinished(ctx context.Context, kind gdpr.Kind) ([]gdpr.Request, error) {
 	return s.find(ctx, func(r gdpr.Request) bool {
 		return r.Kind == kind && (r.Status == gdpr.StatusPending || r.Status == gdpr.StatusProcessing)
 	})
 }
 
 // ExpiredExports implements gdpr.Store.
-func (s *GDPRStore) ExpiredExports(ctx context.Context, now time.Time) ([]gdpr.Request, error) {
+func (s *Store) ExpiredExports(ctx context.Context, now time.Time) ([]gdpr.Request, error) {
 	return s.find(ctx, func(r gdpr.Request) bool {
 		return r.Kind == gdpr.KindExport && r.Status == gdpr.StatusCompleted && !r.ExpiresAt.After(now)
 	})
 }
 
 // CountOverdue implements gdpr.Store.
-func (s *GDPRStore) CountOverdue(ctx context.Context, now time.Time) (int, error) {
+func (s *Store) CountOverdue(ctx context.Context, now time.Time) (int, error) {
 	rs, err := s.find(ctx, func(r gdpr.Request) bool { return r.Overdue(now) })
 	return len(rs), err
 }
 
 // Policy implements gdpr.Store.
-func (s *GDPRStore) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Policy, error) {
+func (s *Store) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Policy, error) {
 	if err := ctx.Err(); err != nil {
 		return gdpr.Policy{}, err
 	}
@@ -174,13 +174,13 @@ func (s *GDPRStore) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Po
 	defer s.mu.Unlock()
 	p, ok := s.policies[tenant]
 	if !ok {
-		return gdpr.Policy{}, gdprNotFound
+		return gdpr.Policy{}, errNotFound
 	}
 	return p, nil
 }
 
 // PutPolicy implements gdpr.Store.
-func (s *GDPRStore) PutPolicy(ctx context.Context, p gdpr.Policy) error {
+func (s *Store) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (s *GDPRStore) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 }
 
 // Holds implements gdpr.Store.
-func (s *GDPRStore) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.LegalHold, error) {
+func (s *Store) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.LegalHold, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func (s *GDPRStore) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.L
 }
 
 // PutHold implements gdpr.Store.
-func (s *GDPRStore) PutHold(ctx context.Context, h gdpr.LegalHold) error {
+func (s *Store) PutHold(ctx context.Context, h gdpr.LegalHold) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func (s *GDPRStore) PutHold(ctx context.Context, h gdpr.LegalHold) error {
 }
 
 // DeleteHold implements gdpr.Store.
-func (s *GDPRStore) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id string) error {
+func (s *Store) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (s *GDPRStore) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id s
 	h, ok := s.holds[id]
 	if !ok || h.TenantID != tenant {
 		s.mu.Unlock()
-		return gdprNotFound
+		return errNotFound
 	}
 	delete(s.holds, id)
 	s.mu.Unlock()
@@ -256,7 +256,7 @@ func (s *GDPRStore) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id s
 }
 
 // CreateKey implements gdpr.KeyStore.
-func (s *GDPRStore) CreateKey(ctx context.Context, k gdpr.Key) error {
+func (s *Store) CreateKey(ctx context.Context, k gdpr.Key) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (s *GDPRStore) CreateKey(ctx context.Context, k gdpr.Key) error {
 }
 
 // Key implements gdpr.KeyStore.
-func (s *GDPRStore) Key(ctx context.Context, tenant eusaas.TenantID) (gdpr.Key, error) {
+func (s *Store) Key(ctx context.Context, tenant eusaas.TenantID) (gdpr.Key, error) {
 	if err := ctx.Err(); err != nil {
 		return gdpr.Key{}, err
 	}
@@ -281,14 +281,14 @@ func (s *GDPRStore) Key(ctx context.Context, tenant eusaas.TenantID) (gdpr.Key, 
 	defer s.mu.Unlock()
 	k, ok := s.keys[tenant]
 	if !ok {
-		return gdpr.Key{}, gdprNotFound
+		return gdpr.Key{}, errNotFound
 	}
 	k.Material = slices.Clone(k.Material)
 	return k, nil
 }
 
 // DestroyKey implements gdpr.KeyStore. The material is overwritten before it is dropped.
-func (s *GDPRStore) DestroyKey(ctx context.Context, tenant eusaas.TenantID, at time.Time) error {
+func (s *Store) DestroyKey(ctx context.Context, tenant eusaas.TenantID, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -296,7 +296,7 @@ func (s *GDPRStore) DestroyKey(ctx context.Context, tenant eusaas.TenantID, at t
 	defer s.mu.Unlock()
 	k, ok := s.keys[tenant]
 	if !ok {
-		return gdprNotFound
+		return errNotFound
 	}
 	if k.Material == nil {
 		return nil
@@ -308,7 +308,7 @@ func (s *GDPRStore) DestroyKey(ctx context.Context, tenant eusaas.TenantID, at t
 }
 
 // DueKeys implements gdpr.KeyStore.
-func (s *GDPRStore) DueKeys(ctx context.Context, now time.Time) ([]eusaas.TenantID, error) {
+func (s *Store) DueKeys(ctx context.Context, now time.Time) ([]eusaas.TenantID, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -324,27 +324,27 @@ func (s *GDPRStore) DueKeys(ctx context.Context, now time.Time) ([]eusaas.Tenant
 	return out, nil
 }
 
-// GDPRArchives implements gdpr.ArchiveStore in memory.
-type GDPRArchives struct {
+// Archives implements gdpr.ArchiveStore in memory.
+type Archives struct {
 	mu    sync.Mutex
 	files map[string][]byte
 }
 
-var _ gdpr.ArchiveStore = (*GDPRArchives)(nil)
+var _ gdpr.ArchiveStore = (*Archives)(nil)
 
-// NewGDPRArchives returns an empty archive store.
-func NewGDPRArchives() *GDPRArchives { return &GDPRArchives{files: map[string][]byte{}} }
+// NewArchives returns an empty archive store.
+func NewArchives() *Archives { return &Archives{files: map[string][]byte{}} }
 
-type gdprArchiveWriter struct {
-	a    *GDPRArchives
+type archiveWriter struct {
+	a    *Archives
 	name string
 	buf  bytes.Buffer
 	done bool
 }
 
-func (w *gdprArchiveWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
+func (w *archiveWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
 
-func (w *gdprArchiveWriter) Commit() error {
+func (w *archiveWriter) Commit() error {
 	if w.done {
 		return eusaas.E(eusaas.FailedPrecondition, "archive writer finished")
 	}
@@ -355,18 +355,18 @@ func (w *gdprArchiveWriter) Commit() error {
 	return nil
 }
 
-func (w *gdprArchiveWriter) Abort() error { w.done = true; return nil }
+func (w *archiveWriter) Abort() error { w.done = true; return nil }
 
 // Create implements gdpr.ArchiveStore.
-func (a *GDPRArchives) Create(ctx context.Context, name string) (gdpr.ArchiveWriter, error) {
+func (a *Archives) Create(ctx context.Context, name string) (gdpr.ArchiveWriter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &gdprArchiveWriter{a: a, name: name}, nil
+	return &archiveWriter{a: a, name: name}, nil
 }
 
 // Open implements gdpr.ArchiveStore.
-func (a *GDPRArchives) Open(ctx context.Context, name string) (io.ReadCloser, int64, error) {
+func (a *Archives) Open(ctx context.Context, name string) (io.ReadCloser, int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -374,13 +374,13 @@ func (a *GDPRArchives) Open(ctx context.Context, name string) (io.ReadCloser, in
 	b, ok := a.files[name]
 	a.mu.Unlock()
 	if !ok {
-		return nil, 0, gdprNotFound
+		return nil, 0, errNotFound
 	}
 	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
 }
 
 // Delete implements gdpr.ArchiveStore.
-func (a *GDPRArchives) Delete(ctx context.Context, name string) error {
+func (a *Archives) Delete(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -391,7 +391,7 @@ func (a *GDPRArchives) Delete(ctx context.Context, name string) error {
 }
 
 // Names lists the stored archives (for tests and operators).
-func (a *GDPRArchives) Names() []string {
+func (a *Archives) Names() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []string

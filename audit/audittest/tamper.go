@@ -1,0 +1,146 @@
+package audittest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/audit"
+)
+
+// Tamper edits stored audit data bypassing every guard (triggers, the service).
+type Tamper interface {
+	// EditAction overwrites the action of the entry at seq, leaving its hash alone.
+	EditAction(ctx context.Context, chain eusaas.TenantID, seq int64, action string) error
+	// Delete removes the entry at seq.
+	Delete(ctx context.Context, chain eusaas.TenantID, seq int64) error
+	// Renumber adds delta to the seq of every entry with seq >= from.
+	Renumber(ctx context.Context, chain eusaas.TenantID, from, delta int64) error
+	// Insert stores e as given (personal values ignored).
+	Insert(ctx context.Context, e audit.Entry) error
+	// Swap exchanges the seqs of the entries at a and b.
+	Swap(ctx context.Context, chain eusaas.TenantID, a, b int64) error
+	// Rollback deletes the entries after size and moves the head back to the entry at size.
+	Rollback(ctx context.Context, chain eusaas.TenantID, size int64) error
+	// EditPersonal overwrites a personal value in the side data.
+	EditPersonal(ctx context.Context, entry uuid.UUID, name, value string) error
+}
+
+// runTamper has one subtest per kind of tampering; each starts from a verified chain of 10
+// entries with a checkpoint at 10.
+func runTamper(t *testing.T, h Harness) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (*env, eusaas.TenantID, []audit.Entry) {
+		e := newEnv(t, h, audit.Options{CheckpointEvery: 1000, CheckpointInterval: time.Hour})
+		tenant := eusaas.NewTenantID()
+		got := e.record(t, tenant, 10)
+		_, err := e.svc.Checkpoint(ctx, tenant)
+		require.NoError(t, err)
+		requireOK(t, e.verify(t, tenant), 10)
+		return e, tenant, got
+	}
+	t.Run("EditField", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		require.NoError(t, e.Tamper.EditAction(ctx, tenant, 4, audit.ActionRead))
+		requireFinding(t, e.verify(t, tenant), audit.KindModified, 4)
+	})
+	t.Run("DeleteRow", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		require.NoError(t, e.Tamper.Delete(ctx, tenant, 6))
+		requireFinding(t, e.verify(t, tenant), audit.KindDeleted, 6)
+	})
+	t.Run("DeleteRowAndRenumber", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		require.NoError(t, e.Tamper.Delete(ctx, tenant, 6))
+		require.NoError(t, e.Tamper.Renumber(ctx, tenant, 7, -1))
+		requireFinding(t, e.verify(t, tenant), audit.KindDeleted, 6)
+	})
+	t.Run("InsertRow", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, got := setup(t)
+		// A forged entry with a correct hash, linked to entry 4, slotted in at 5.
+		forged := got[4]
+		forged.ID = uuid.New()
+		forged.Action = audit.ActionDelete
+		forged.Personal = nil
+		forged.Hash = audit.EntryHash(&forged)
+		require.NoError(t, e.Tamper.Renumber(ctx, tenant, 5, 1))
+		require.NoError(t, e.Tamper.Insert(ctx, forged))
+		requireFinding(t, e.verify(t, tenant), audit.KindInserted, 5)
+	})
+	t.Run("InsertRowCarelessly", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, got := setup(t)
+		forged := got[2]
+		forged.ID = uuid.New()
+		forged.Personal = nil
+		forged.Hash = audit.Hash{1} // not even a valid hash
+		require.NoError(t, e.Tamper.Renumber(ctx, tenant, 3, 1))
+		require.NoError(t, e.Tamper.Insert(ctx, forged))
+		requireFinding(t, e.verify(t, tenant), audit.KindInserted, 3)
+	})
+	t.Run("InsertAfterHead", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, got := setup(t)
+		forged := got[9]
+		forged.ID = uuid.New()
+		forged.Seq = 11
+		forged.PrevHash = got[9].Hash
+		forged.Personal = nil
+		forged.Hash = audit.EntryHash(&forged)
+		require.NoError(t, e.Tamper.Insert(ctx, forged))
+		requireFinding(t, e.verify(t, tenant), audit.KindInserted, 11)
+	})
+	t.Run("SwapTwo", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		require.NoError(t, e.Tamper.Swap(ctx, tenant, 3, 7))
+		requireFinding(t, e.verify(t, tenant), audit.KindReordered, 3)
+	})
+	t.Run("SwapAdjacent", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		require.NoError(t, e.Tamper.Swap(ctx, tenant, 8, 9))
+		requireFinding(t, e.verify(t, tenant), audit.KindReordered, 8)
+	})
+	t.Run("DropTail", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		// The attacker also moves the head back: only the signed checkpoint tells.
+		require.NoError(t, e.Tamper.Rollback(ctx, tenant, 7))
+		requireFinding(t, e.verify(t, tenant), audit.KindTruncated, 8)
+	})
+	t.Run("DropTailLeavingHead", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		require.NoError(t, e.Tamper.Delete(ctx, tenant, 10))
+		requireFinding(t, e.verify(t, tenant), audit.KindTruncated, 10)
+	})
+	t.Run("EditPersonalValue", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		ev := event(tenant, audit.ActionLogin, 11)
+		ev.Meta = eusaas.RequestMeta{IP: "198.51.100.23"}
+		en, err := e.svc.RecordEntry(ctx, ev)
+		require.NoError(t, err)
+		requireOK(t, e.verify(t, tenant), 11)
+		require.NoError(t, e.Tamper.EditPersonal(ctx, en.ID, audit.FieldIPAddress, "10.0.0.1"))
+		requireFinding(t, e.verify(t, tenant), audit.KindModified, 11)
+	})
+	t.Run("RollbackAndRewrite", func(t *testing.T) {
+		t.Parallel()
+		e, tenant, _ := setup(t)
+		// Roll back to 7 and append three different entries: a consistent chain of 10 that
+		// is not the one the checkpoint signed.
+		require.NoError(t, e.Tamper.Rollback(ctx, tenant, 7))
+		e.record(t, tenant, 3)
+		requireFinding(t, e.verify(t, tenant), audit.KindTruncated, 10)
+	})
+}
