@@ -21,7 +21,9 @@ func citusInstalled(ctx context.Context, q querier) (bool, error) {
 }
 
 // CitusInstalled reports whether the citus extension is installed in the database.
-func (db *DB) CitusInstalled(ctx context.Context) (bool, error) { return citusInstalled(ctx, db.q(ctx)) }
+func (db *DB) CitusInstalled(ctx context.Context) (bool, error) {
+	return citusInstalled(ctx, db.q(ctx))
+}
 
 // CreateLocalSchema creates schema if it does not exist, never as a Citus distributed
 // schema: with citus.enable_schema_based_sharding on, CREATE SCHEMA would distribute it,
