@@ -6,8 +6,8 @@ import (
 )
 
 // SplitStatements splits a SQL script into its statements, the way psql does: a semicolon
-// ends a statement unless it is inside a single-quoted string (with ” escapes), an E”
-// string (with backslash escapes), a double-quoted identifier, a dollar-quoted string
+// ends a statement unless it is inside a single-quoted string (a doubled quote escapes a
+// quote), an E-prefixed string (backslash escapes too), a double-quoted identifier, a dollar-quoted string
 // ($$ ... $$ or $tag$ ... $tag$), a -- comment, a /* */ comment (nested, as in Postgres), or
 // the BEGIN ATOMIC ... END body of a CREATE FUNCTION / PROCEDURE.
 //
@@ -138,7 +138,7 @@ func SplitStatements(script string) ([]string, error) {
 }
 
 // skipQuoted returns the offset just past the quoted string or identifier starting at
-// s[i] == q. A doubled quote is an escaped quote; with backslash, \x escapes x (E” strings).
+// s[i] == q. A doubled quote is an escaped quote; with backslash, \x escapes x (E-prefixed strings).
 func skipQuoted(s string, i int, q byte, backslash bool) (int, error) {
 	for j := i + 1; j < len(s); j++ {
 		switch s[j] {
