@@ -15,5 +15,6 @@ func commands() map[string]command {
 		"gdpr":    gdprCommand,
 		"anomaly": cmdAnomaly, // cmd_anomaly.go
 		"worker":  cmdWorker,  // app.go
+		"citus":   cmdCitus,   // cmd_citus.go
 	}
 }

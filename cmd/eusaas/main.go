@@ -56,6 +56,7 @@ commands:
   worker                        run only the background job workers (Postgres mode)
   migrate                       apply the platform migrations (and the job queue's)
   migrate tenants [--concurrency N]   bring every tenant schema to the latest version
+  citus status | distribute [--all|TENANT]   Citus placement of tenant schemas (docs/scale-out.md)
   keys generate [--dir DIR]     write an RS256 key pair (jwt-private.pem, jwt-public.pem)
   audit verify [--tenant ID]    verify audit chains; exits non-zero on any finding
   audit keygen                  write an Ed25519 key for signing audit checkpoints
