@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/google/uuid"
+
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/postgres"
 )
@@ -132,7 +134,12 @@ func runCitusStatus(ctx context.Context, w io.Writer, db *postgres.DB, nodes pos
 func runCitusDistribute(ctx context.Context, w io.Writer, db *postgres.DB, nodes postgres.RegionNodes, target string) error {
 	var tenants []eusaas.TenantID
 	if target != "" {
-		id, err := eusaas.ParseTenantID(strings.TrimPrefix(target, "t_"))
+		id, err := eusaas.ParseTenantID(target)
+		if hex, ok := strings.CutPrefix(target, "t_"); ok && len(hex) == 32 {
+			var u uuid.UUID
+			u, err = uuid.Parse(hex)
+			id = eusaas.TenantID(u)
+		}
 		if err != nil {
 			return fmt.Errorf("citus distribute: %q is neither a tenant id nor a tenant schema name", target)
 		}
