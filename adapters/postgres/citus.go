@@ -423,9 +423,10 @@ func (c *Citus) place(ctx context.Context, d CitusDistribution, region string) (
 		return d, err
 	}
 	// citus_schema_move copies the schema's shards (logical replication when every table
-	// has a replica identity, as tenant tables do with their primary keys) and cannot run
-	// inside a transaction block, hence on the pool.
-	if _, err := c.db.Pool.Exec(ctx, "SELECT citus_schema_move($1::regnamespace, $2, $3)", d.Schema, target.Host, target.Port); err != nil {
+	// has a replica identity, as tenant tables do with their primary keys); it runs alone on
+	// the pool, not in a transaction with other statements. The casts pick the (name, port)
+	// overload over the (node id, transfer mode) one.
+	if _, err := c.db.Pool.Exec(ctx, "SELECT citus_schema_move($1::regnamespace, $2::text, $3::integer)", d.Schema, target.Host, target.Port); err != nil {
 		return d, fmt.Errorf("postgres: moving %s to %s for region %s: %w", d.Schema, target, region, translate(err))
 	}
 	d.MovedFrom, d.Node = d.Node, target
@@ -451,8 +452,9 @@ func (c *Citus) Undistributed(ctx context.Context) ([]eusaas.TenantID, error) {
 }
 
 // schemaTablesReferencingFirst lists the schema's tables so that a table comes after every
-// table with a foreign key to it: the order truncate_local_data_after_distributing_table
-// needs (a referenced table's local data can go only once its referencing rows have).
+// table with a foreign key to it. truncate_local_data_after_distributing_table truncates
+// with CASCADE (locally), so in this order each table's local data is removed by its own
+// call and a referenced table never has local referencing rows left.
 func schemaTablesReferencingFirst(ctx context.Context, q querier, schema string) ([]string, error) {
 	rows, err := q.Query(ctx, `SELECT c.relname, coalesce(array_agg(r.relname) FILTER (WHERE r.relname IS NOT NULL), '{}')
 		FROM pg_catalog.pg_class c
