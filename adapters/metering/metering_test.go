@@ -103,6 +103,15 @@ func TestStorageMeterPostgres(t *testing.T) {
 	bytes, err := usage.SchemaBytes(ctx, tn)
 	require.NoError(t, err)
 	require.Positive(t, bytes, "the schema's tables and indexes take space")
+	// Without Citus the measure is pg_total_relation_size over the schema's tables (with
+	// Citus, citus_total_relation_size for distributed ones: see SchemaBytes).
+	citus, err := db.CitusInstalled(ctx)
+	require.NoError(t, err)
+	require.False(t, citus)
+	var local int64
+	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c
+		WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'r'`, tn.SchemaName()).Scan(&local))
+	require.Equal(t, local, bytes)
 
 	m := metering.NewStorageMeter(svc, usage, func(context.Context) ([]eusaas.TenantID, error) { return []eusaas.TenantID{tn}, nil }, clock, nil)
 	n, err := m.Measure(ctx)

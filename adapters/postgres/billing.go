@@ -239,10 +239,25 @@ WHERE attributes IS NOT NULL
 
 // SchemaBytes is the on-disk size of the tenant's schema: the sum of pg_total_relation_size
 // (heap, indexes, TOAST) over its tables. The storage meter bills it as GB-days.
+//
+// With Citus a distributed table's data lives on the workers and the coordinator holds an
+// empty shell (issue 20 measured 286,720 bytes there against 466,944 on the worker), so
+// tables known to Citus (pg_dist_partition) are measured with citus_total_relation_size;
+// tables of a schema not yet distributed are still local and keep pg_total_relation_size.
 func (s *BillingUsageStore) SchemaBytes(ctx context.Context, tenant eusaas.TenantID) (int64, error) {
+	q := s.db.q(ctx)
+	citus, err := citusInstalled(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	size := "pg_total_relation_size(c.oid)"
+	if citus {
+		size = `CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = c.oid)
+			THEN citus_total_relation_size(c.oid) ELSE pg_total_relation_size(c.oid) END`
+	}
 	var n int64
-	err := s.db.q(ctx).QueryRow(ctx, `
-SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+	err = q.QueryRow(ctx, `
+SELECT coalesce(sum(`+size+`), 0)::bigint
 FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
 WHERE ns.nspname = $1 AND c.relkind IN ('r', 'm')`, tenant.SchemaName()).Scan(&n)
 	return n, translate(err)

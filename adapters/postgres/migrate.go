@@ -5,6 +5,7 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,18 +34,34 @@ var tenantMigrationFiles embed.FS
 // MigratePlatform applies the platform migrations. It is safe to run concurrently from
 // several processes (goose takes a Postgres advisory lock).
 func (db *DB) MigratePlatform(ctx context.Context) error {
-	if _, err := db.Pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+PlatformSchema); err != nil {
-		return translate(err)
+	_, err := db.MigratePlatformApplied(ctx)
+	return err
+}
+
+// MigratePlatformApplied is MigratePlatform returning the file names of the migrations it
+// applied (none when the schema was up to date), so operators are told what changed.
+//
+// goose executes a file's statements one per Exec (it splits on a semicolon ending a line,
+// and keeps a -- +goose StatementBegin/End block whole), so a block must hold exactly one
+// statement; TestPlatformMigrationsOneStatementPerExec checks what is sent. With Citus the
+// platform schema is created local (CreateLocalSchema) and the run fails if it is
+// distributed.
+func (db *DB) MigratePlatformApplied(ctx context.Context) ([]string, error) {
+	if err := db.CreateLocalSchema(ctx, PlatformSchema); err != nil {
+		return nil, err
+	}
+	if err := db.checkPlatformLocal(ctx); err != nil {
+		return nil, err
 	}
 	sqldb := stdlib.OpenDBFromPool(db.Pool)
 	defer sqldb.Close()
 	sub, err := fs.Sub(platformMigrations, "migrations/platform")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, sqldb, sub,
 		goose.WithTableName(PlatformSchema+".goose_db_version"),
@@ -54,10 +71,16 @@ func (db *DB) MigratePlatform(ctx context.Context) error {
 		goose.WithSlog(slog.New(slog.DiscardHandler)),
 	)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = p.Up(ctx)
-	return err
+	res, err := p.Up(ctx)
+	var applied []string
+	for _, r := range res {
+		if r != nil && r.Error == nil && r.Source != nil {
+			applied = append(applied, path.Base(r.Source.Path))
+		}
+	}
+	return applied, err
 }
 
 // TenantMigration is one version of the tenant schema.

@@ -77,6 +77,8 @@ type TenantSchemas struct {
 	db   *DB
 	migs []TenantMigration
 	all  []int32
+	// stmts[i] are the statements of migs[i] (SplitStatements), executed one per Exec.
+	stmts [][]string
 }
 
 // NewTenantSchemas manages tenant schemas with the given migrations (TenantMigrations() for
@@ -85,13 +87,18 @@ func NewTenantSchemas(db *DB, migs []TenantMigration) (*TenantSchemas, error) {
 	migs = slices.Clone(migs)
 	slices.SortFunc(migs, func(a, b TenantMigration) int { return a.Version - b.Version })
 	all := make([]int32, len(migs))
+	stmts := make([][]string, len(migs))
 	for i, m := range migs {
 		if m.Version <= 0 || (i > 0 && migs[i-1].Version == m.Version) {
 			return nil, fmt.Errorf("postgres: tenant migration versions must be positive and distinct (%d)", m.Version)
 		}
 		all[i] = int32(m.Version)
+		var err error
+		if stmts[i], err = SplitStatements(m.SQL); err != nil {
+			return nil, fmt.Errorf("postgres: tenant migration %04d_%s: %w", m.Version, m.Name, err)
+		}
 	}
-	return &TenantSchemas{db: db, migs: migs, all: all}, nil
+	return &TenantSchemas{db: db, migs: migs, all: all, stmts: stmts}, nil
 }
 
 // EmbeddedTenantSchemas is NewTenantSchemas with the embedded tenant migrations.
@@ -161,9 +168,12 @@ func (s *TenantSchemas) Create(ctx context.Context, tenant eusaas.TenantID) erro
 			return translate(err)
 		}
 		if err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-			for _, m := range s.migs {
-				if _, err := tx.Exec(ctx, m.SQL); err != nil {
-					return fmt.Errorf("tenant migration %04d_%s: %w", m.Version, m.Name, translate(err))
+			if err := s.citusSettings(ctx, tx); err != nil {
+				return err
+			}
+			for i, m := range s.migs {
+				if err := s.apply(ctx, tx, i); err != nil {
+					return fmt.Errorf("tenant migration %04d_%s: %w", m.Version, m.Name, err)
 				}
 			}
 			return nil
@@ -178,6 +188,32 @@ func (s *TenantSchemas) Create(ctx context.Context, tenant eusaas.TenantID) erro
 		return err
 	}
 	return s.Migrate(ctx, tenant)
+}
+
+// apply executes migration i one statement per Exec: Citus re-sends the query string of DDL
+// on a distributed table to the workers as a prepared statement, which must hold exactly one
+// command (citusdata/citus#6608; SQLSTATE 42601 otherwise).
+func (s *TenantSchemas) apply(ctx context.Context, tx pgx.Tx, i int) error {
+	for _, stmt := range s.stmts[i] {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return translate(err)
+		}
+	}
+	return nil
+}
+
+// citusSettings prepares a tenant migration transaction for Citus, when the extension is
+// installed: tenant tables with triggers (billing's immutability triggers) need
+// citus.enable_unsafe_triggers, which is safe here because every trigger of a tenant
+// schema reads only tables of the same schema, which Citus places whole on one node.
+// SET LOCAL ends with the transaction (PgBouncer transaction pooling safe).
+func (s *TenantSchemas) citusSettings(ctx context.Context, tx pgx.Tx) error {
+	on, err := citusInstalled(ctx, tx)
+	if err != nil || !on {
+		return err
+	}
+	_, err = tx.Exec(ctx, "SET LOCAL citus.enable_unsafe_triggers = on")
+	return translate(err)
 }
 
 func (s *TenantSchemas) latest() int32 {
@@ -242,10 +278,10 @@ func (s *TenantSchemas) migrateOne(ctx context.Context, tenant eusaas.TenantID, 
 				}
 				return translate(err)
 			}
-			var missing []TenantMigration
-			for _, m := range s.migs {
+			var missing []int // indexes into s.migs
+			for i, m := range s.migs {
 				if !slices.Contains(have, int32(m.Version)) {
-					missing = append(missing, m)
+					missing = append(missing, i)
 				}
 			}
 			if len(missing) == 0 {
@@ -253,12 +289,14 @@ func (s *TenantSchemas) migrateOne(ctx context.Context, tenant eusaas.TenantID, 
 				_, err := tx.Exec(ctx, "UPDATE eusaas.tenant_schemas SET state = 'ready', last_error = NULL, updated_at = now() WHERE tenant_id = $1 AND state <> 'ready'", tenant.UUID())
 				return translate(err)
 			}
-			m := missing[0]
+			m := s.migs[missing[0]]
 			if err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, m.SQL)
-				return err
+				if err := s.citusSettings(ctx, tx); err != nil {
+					return err
+				}
+				return s.apply(ctx, tx, missing[0])
 			}); err != nil {
-				return fmt.Errorf("tenant migration %04d_%s: %w", m.Version, m.Name, translate(err))
+				return fmt.Errorf("tenant migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 			state := "ready"
 			if len(missing) > 1 {
@@ -276,9 +314,10 @@ func (s *TenantSchemas) migrateOne(ctx context.Context, tenant eusaas.TenantID, 
 			from = cur
 		}
 		if err != nil {
-			if eusaas.KindOf(err) != eusaas.NotFound {
-				s.recordFailure(ctx, tenant, err)
-			}
+			// Every kind of failure is recorded, NotFound included: a migration naming a
+			// missing relation (42P01, classed NotFound) must not leave the schema 'ready'.
+			// Without a version record the UPDATE matches no row.
+			s.recordFailure(ctx, tenant, err)
 			return from, cur, applied, err
 		}
 		if ver != 0 {

@@ -222,16 +222,31 @@ func (q *Queue) Client() (*rq.Client[pgx.Tx], error) { return q.build() }
 // Migrate applies River's own migrations in schema (default the platform schema). It is
 // what `eusaas migrate` runs after the platform migrations.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	_, err := MigrateApplied(ctx, pool, schema)
+	return err
+}
+
+// MigrateApplied is Migrate returning the River migration versions it applied (none when
+// up to date). The schema is created local to a Citus coordinator (postgres.CreateLocalSchema):
+// River's migrations are multi-statement strings a distributed schema would refuse.
+func MigrateApplied(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, error) {
 	if schema == "" {
 		schema = postgres.PlatformSchema
 	}
-	if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		return postgres.Translate(err)
+	if err := postgres.New(pool).CreateLocalSchema(ctx, schema); err != nil {
+		return nil, err
 	}
 	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	return err
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, err
+	}
+	var applied []int
+	for _, v := range res.Versions {
+		applied = append(applied, v.Version)
+	}
+	return applied, nil
 }

@@ -102,6 +102,7 @@ APP_POSTGRES_* variable set the server runs on the in-memory adapters.`,
 		group("audit", "verify the audit log and make its signing key", m.auditVerifyCommand(), m.auditKeygenCommand()),
 		group("anomaly", "scan for cost anomalies and evaluate the detectors", m.anomalyScanCommand(), m.anomalyEvalCommand()),
 		group("gdpr", "verify GDPR export archives offline and make the signing key", m.gdprVerifyExportCommand(), m.gdprKeygenCommand()),
+		m.citusCommand(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "print the module version and the VCS revision it was built from",

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/adapters/river"
 )
 
 // migrateCommand is `eusaas migrate` (platform schema and job queue) with its subcommand
@@ -43,15 +44,29 @@ func (m *Main) migratePlatform(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
+	return tenancyMigratePlatform(ctx, db, m.Stdout)
+}
+
+// tenancyMigratePlatform applies the platform and job queue migrations and says truthfully
+// what it did: "up to date" only when nothing was applied.
+func tenancyMigratePlatform(ctx context.Context, db *postgres.DB, w io.Writer) error {
 	start := time.Now()
-	if err := db.MigratePlatform(ctx); err != nil {
+	applied, err := db.MigratePlatformApplied(ctx)
+	if err != nil {
 		return fmt.Errorf("platform migrations: %w", err)
 	}
 	// The job queue's tables (River) live beside the platform tables.
-	if err := migrateJobs(ctx, db); err != nil {
+	jobs, err := river.MigrateApplied(ctx, db.Pool, "")
+	if err != nil {
 		return fmt.Errorf("job queue migrations: %w", err)
 	}
-	fmt.Fprintf(m.Stdout, "platform schema %s is up to date (%s)\n", postgres.PlatformSchema, time.Since(start).Round(time.Millisecond))
+	took := time.Since(start).Round(time.Millisecond)
+	if len(applied) == 0 && len(jobs) == 0 {
+		fmt.Fprintf(w, "platform schema %s is up to date (%s)\n", postgres.PlatformSchema, took)
+		return nil
+	}
+	fmt.Fprintf(w, "platform schema %s: applied %d platform migrations %v and %d job queue migrations %v (%s)\n",
+		postgres.PlatformSchema, len(applied), applied, len(jobs), jobs, took)
 	return nil
 }
 

@@ -34,6 +34,12 @@ func TestTenancyMigrateCommands(t *testing.T) {
 	var out, errOut bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: getenv}
 	require.Equal(t, 0, m.Run(ctx, []string{"migrate"}), errOut.String())
+	// The first run says what it applied, never "up to date" (issue 19); the second does.
+	require.Contains(t, out.String(), "platform schema eusaas: applied ")
+	require.Contains(t, out.String(), "00001_platform.sql")
+	require.NotContains(t, out.String(), "up to date")
+	out.Reset()
+	require.Equal(t, 0, m.Run(ctx, []string{"migrate"}), errOut.String())
 	require.Contains(t, out.String(), "platform schema eusaas is up to date")
 
 	db, err := postgres.Open(ctx, dsn)
@@ -59,6 +65,20 @@ func TestTenancyMigrateCommands(t *testing.T) {
 	require.Contains(t, out.String(), "[3/3] t_")
 	require.Contains(t, out.String(), "applied [9999]")
 	require.Contains(t, out.String(), "3 schemas migrated, 0 failed")
+
+	// A failure classed NotFound (a missing relation) is recorded as 'failed' too.
+	bad, err := postgres.NewTenantSchemas(db, append(migs, postgres.TenantMigration{Version: 10000, Name: "bad", SQL: "ALTER TABLE nope ADD COLUMN x int"}))
+	require.NoError(t, err)
+	out.Reset()
+	res, err = TenancyMigrateTenants(ctx, bad, 2, &out)
+	require.NoError(t, err)
+	require.Len(t, res.Failed, 3)
+	require.Contains(t, out.String(), "FAILED")
+	for _, f := range res.Failed {
+		st, err := bad.State(ctx, f.TenantID)
+		require.NoError(t, err)
+		require.Equal(t, "failed", st.State)
+	}
 
 	require.Equal(t, 2, m.Run(ctx, []string{"migrate", "tenants", "--concurrency", "0"}))
 	require.Equal(t, 2, m.Run(ctx, []string{"migrate", "bogus"}))
