@@ -68,6 +68,7 @@ var memoryAdapters = []struct{ pkg, domain string }{
 	{"tenancy/memtenancy", "tenancy"},
 	{"audit/memaudit", "audit"},
 	{"jobs/memjobs", "jobs"},
+	{"auth/memauth", "auth"},
 }
 
 // TestMemoryAdapterDependencyRule enforces that a memory adapter imports only its own domain

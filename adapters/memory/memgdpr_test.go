@@ -20,6 +20,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/memgdpr"
@@ -44,7 +45,7 @@ type memgdprPorts struct {
 
 // memgdprStores are the memory stores under test.
 type memgdprStores struct {
-	Auth      *memory.AuthStore
+	Auth      *memauth.Store
 	Usage     *memory.BillingUsageStore
 	Invoices  *memory.BillingInvoiceStore
 	Prices    *memory.BillingPriceStore
@@ -52,7 +53,7 @@ type memgdprStores struct {
 }
 
 func memgdprNew() memgdprStores {
-	return memgdprStores{Auth: memory.NewAuthStore(), Usage: memory.NewBillingUsageStore(),
+	return memgdprStores{Auth: memauth.NewStore(), Usage: memory.NewBillingUsageStore(),
 		Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore(), Anomalies: memory.NewAnomalyStore()}
 }
 
@@ -72,7 +73,7 @@ func (s memgdprStores) data() *memgdpr.TenantData { return memgdpr.NewTenantData
 // default_retention_days; the billing stores have none.
 func memgdprRetain(ctx context.Context, src eusaas.DataSource, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
 	switch s := src.(type) {
-	case *memory.AuthStore:
+	case *memauth.Store:
 		return s.DeleteExpired(ctx, tenant, now.Add(-grace))
 	case *memory.AnomalyStore:
 		return s.EnforceDataRetention(ctx, tenant, p.DefaultRetentionDays, now, grace)

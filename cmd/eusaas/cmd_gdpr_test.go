@@ -21,6 +21,7 @@ import (
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
@@ -279,7 +280,7 @@ func TestGDPRMemoryRetainers(t *testing.T) {
 	tenant := eusaas.NewTenantID()
 	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	grace := 30 * 24 * time.Hour
-	as := memory.NewAuthStore()
+	as := memauth.NewStore()
 	expired := auth.Session{ID: uuid.New(), TenantID: tenant, UserID: uuid.New(), TokenHash: []byte{1},
 		CreatedAt: now.AddDate(0, -3, 0), RotatedAt: now.AddDate(0, -3, 0), ExpiresAt: now.Add(-grace - time.Hour)}
 	live := auth.Session{ID: uuid.New(), TenantID: tenant, UserID: uuid.New(), TokenHash: []byte{2},

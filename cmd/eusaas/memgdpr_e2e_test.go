@@ -18,6 +18,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/billing"
 )
 
@@ -203,7 +204,7 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 	var seen int
 	for _, src := range app.memSources {
 		switch s := src.(type) {
-		case *memory.AuthStore:
+		case *memauth.Store:
 			seen++
 			_, err := s.GetUserByEmail(ctx, ta, a.email)
 			require.Equal(t, eusaas.NotFound, eusaas.KindOf(err), "owner of the deleted tenant: %v", err)

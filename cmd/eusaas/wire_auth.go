@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	redisadapter "github.com/eusaas/eusaas/adapters/redis"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -68,11 +68,11 @@ func (a *App) wireAuth(ctx context.Context, tenants auth.TenantResolver, rec eus
 	}
 	d := auth.Deps{Keys: keys, Tenants: tenants, Hasher: hasher, Recorder: rec, Tx: a.tx, Clock: eusaas.SystemClock}
 	if a.Memory() {
-		s := memory.NewAuthStore()
+		s := memauth.NewStore()
 		a.memSources = append(a.memSources, s)
 		a.memRetainers = append(a.memRetainers, gdprExpiryRetainer{s})
 		d.Users, d.Operators, d.Sessions, d.Invitations, d.ServiceAccounts = s, s, s, s, s
-		d.Denylist, d.Limiter = memory.NewAuthDenylist(eusaas.SystemClock), memory.NewAuthLimiter()
+		d.Denylist, d.Limiter = memauth.NewDenylist(eusaas.SystemClock), memauth.NewLimiter()
 	} else {
 		s := postgres.NewAuthStore(a.db)
 		d.Users, d.Operators, d.Sessions, d.Invitations, d.ServiceAccounts = s, s, s, s, s
