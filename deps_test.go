@@ -69,6 +69,7 @@ var memoryAdapters = []struct{ pkg, domain string }{
 	{"audit/memaudit", "audit"},
 	{"jobs/memjobs", "jobs"},
 	{"auth/memauth", "auth"},
+	{"billing/membilling", "billing"},
 }
 
 // TestMemoryAdapterDependencyRule enforces that a memory adapter imports only its own domain

@@ -22,6 +22,7 @@ import (
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/internal/pgtest"
@@ -46,15 +47,15 @@ type memgdprPorts struct {
 // memgdprStores are the memory stores under test.
 type memgdprStores struct {
 	Auth      *memauth.Store
-	Usage     *memory.BillingUsageStore
-	Invoices  *memory.BillingInvoiceStore
-	Prices    *memory.BillingPriceStore
+	Usage     *membilling.UsageStore
+	Invoices  *membilling.InvoiceStore
+	Prices    *membilling.PriceStore
 	Anomalies *memory.AnomalyStore
 }
 
 func memgdprNew() memgdprStores {
-	return memgdprStores{Auth: memauth.NewStore(), Usage: memory.NewBillingUsageStore(),
-		Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore(), Anomalies: memory.NewAnomalyStore()}
+	return memgdprStores{Auth: memauth.NewStore(), Usage: membilling.NewUsageStore(),
+		Invoices: membilling.NewInvoiceStore(), Prices: membilling.NewPriceStore(), Anomalies: memory.NewAnomalyStore()}
 }
 
 func (s memgdprStores) ports() memgdprPorts {

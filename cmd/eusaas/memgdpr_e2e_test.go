@@ -20,6 +20,7 @@ import (
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 )
 
 // memgdprStartApp is startApp that also returns the App, so the test can look into its
@@ -210,7 +211,7 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 			require.Equal(t, eusaas.NotFound, eusaas.KindOf(err), "owner of the deleted tenant: %v", err)
 			_, err = s.GetUserByEmail(ctx, tb, b.email)
 			require.NoError(t, err)
-		case *memory.BillingUsageStore:
+		case *membilling.UsageStore:
 			seen++
 			bs, err := s.Buckets(ctx, ta, from, to)
 			require.NoError(t, err)
@@ -221,12 +222,12 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 			bs, err = s.Buckets(ctx, tb, from, to)
 			require.NoError(t, err)
 			require.Len(t, bs, 1)
-		case *memory.BillingInvoiceStore:
+		case *membilling.InvoiceStore:
 			seen++
 			l, err := s.List(ctx, ta, billing.InvoiceFilter{}, eusaas.Page{Page: 1, Size: 10})
 			require.NoError(t, err)
 			require.Zero(t, l.Total)
-		case *memory.BillingPriceStore:
+		case *membilling.PriceStore:
 			seen++
 			o, err := s.Overrides(ctx, ta)
 			require.NoError(t, err)

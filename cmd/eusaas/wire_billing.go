@@ -9,10 +9,10 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/metering"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/jobs"
 )
 
@@ -44,7 +44,7 @@ func (a *App) wireBilling(ctx context.Context, deps billingDeps) (*billing.Servi
 		sizer = usage
 		bd.Usage, bd.Invoices, bd.Prices = usage, postgres.NewBillingInvoiceStore(a.db), postgres.NewBillingPriceStore(a.db)
 	} else {
-		usage, invoices, prices := memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore()
+		usage, invoices, prices := membilling.NewUsageStore(), membilling.NewInvoiceStore(), membilling.NewPriceStore()
 		a.memSources = append(a.memSources, usage, invoices, prices)
 		bd.Usage, bd.Invoices, bd.Prices = usage, invoices, prices
 	}
