@@ -70,6 +70,7 @@ var memoryAdapters = []struct{ pkg, domain string }{
 	{"jobs/memjobs", "jobs"},
 	{"auth/memauth", "auth"},
 	{"billing/membilling", "billing"},
+	{"anomaly/memanomaly", "anomaly"},
 }
 
 // TestMemoryAdapterDependencyRule enforces that a memory adapter imports only its own domain

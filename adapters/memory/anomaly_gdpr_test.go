@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
 	"github.com/eusaas/eusaas/gdpr/memgdpr"
@@ -59,7 +59,7 @@ func TestAnomalyGDPRDeleteTenantStore(t *testing.T) {
 // and after the grace period removes the row; RETENTION_EXECUTED carries both counts.
 func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	ctx := context.Background()
-	store := memory.NewAnomalyStore()
+	store := memanomaly.NewStore()
 	tn := eusaas.NewTenantID()
 	a := anomalytest.Sample(tn, "CPU", 0)
 	_, _, err := store.Insert(ctx, a)
@@ -103,7 +103,7 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 }
 
 // anomalyRetainer adapts the store's retention to gdpr.Retainer, as cmd/eusaas's wiring does.
-type anomalyRetainer struct{ s *memory.AnomalyStore }
+type anomalyRetainer struct{ s *memanomaly.Store }
 
 func (r anomalyRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
 	return r.s.EnforceDataRetention(ctx, tenant, p.DefaultRetentionDays, now, grace)

@@ -16,9 +16,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/billing"
@@ -50,12 +50,12 @@ type memgdprStores struct {
 	Usage     *membilling.UsageStore
 	Invoices  *membilling.InvoiceStore
 	Prices    *membilling.PriceStore
-	Anomalies *memory.AnomalyStore
+	Anomalies *memanomaly.Store
 }
 
 func memgdprNew() memgdprStores {
 	return memgdprStores{Auth: memauth.NewStore(), Usage: membilling.NewUsageStore(),
-		Invoices: membilling.NewInvoiceStore(), Prices: membilling.NewPriceStore(), Anomalies: memory.NewAnomalyStore()}
+		Invoices: membilling.NewInvoiceStore(), Prices: membilling.NewPriceStore(), Anomalies: memanomaly.NewStore()}
 }
 
 func (s memgdprStores) ports() memgdprPorts {
@@ -76,7 +76,7 @@ func memgdprRetain(ctx context.Context, src eusaas.DataSource, tenant eusaas.Ten
 	switch s := src.(type) {
 	case *memauth.Store:
 		return s.DeleteExpired(ctx, tenant, now.Add(-grace))
-	case *memory.AnomalyStore:
+	case *memanomaly.Store:
 		return s.EnforceDataRetention(ctx, tenant, p.DefaultRetentionDays, now, grace)
 	}
 	return map[string]int{}, nil

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/auth/memauth"
@@ -287,7 +287,7 @@ func TestGDPRMemoryRetainers(t *testing.T) {
 		CreatedAt: now, RotatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	require.NoError(t, as.CreateSession(ctx, expired))
 	require.NoError(t, as.CreateSession(ctx, live))
-	an := memory.NewAnomalyStore()
+	an := memanomaly.NewStore()
 	old := anomalytest.Sample(tenant, "CPU", 0)
 	old.DetectedAt = now.AddDate(0, 0, -10)
 	_, _, err := an.Insert(ctx, old)

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/billing/membilling"
@@ -232,7 +232,7 @@ func TestEndToEndMemoryGDPRTenantData(t *testing.T) {
 			o, err := s.Overrides(ctx, ta)
 			require.NoError(t, err)
 			require.Empty(t, o)
-		case *memory.AnomalyStore:
+		case *memanomaly.Store:
 			seen++
 			l, err := s.List(ctx, ta, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 10})
 			require.NoError(t, err)

@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/tenancy"
 )
 
@@ -42,7 +42,7 @@ type anomalyModule struct {
 func (a *App) wireAnomaly(p AnomalyPorts) (*anomalyModule, error) {
 	var store anomaly.Store
 	if a.Memory() {
-		s := memory.NewAnomalyStore()
+		s := memanomaly.NewStore()
 		a.memSources = append(a.memSources, s)
 		a.memRetainers = append(a.memRetainers, gdprDefaultRetainer{s})
 		store = s

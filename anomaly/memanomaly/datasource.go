@@ -1,4 +1,4 @@
-package memory
+package memanomaly
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"github.com/eusaas/eusaas"
 )
 
-// Helpers shared by the memory stores' eusaas.DataSource implementations (auth_gdpr.go,
-// billing_gdpr.go, anomaly_gdpr.go). The stores present their data as the tables of the
-// Postgres tenant schema (adapters/postgres/migrations/tenant), each value of the DataRow
-// type the Postgres adapter maps that column's type to (uuid and text: string, bigint and
-// integer: int64, numeric: Decimal, date: Date, timestamptz: time.Time, jsonb:
-// json.RawMessage), so an export has the same files, columns and values in both modes.
+// Helpers of the store's eusaas.DataSource implementation (data.go). The store presents its
+// data as the tables of the Postgres tenant schema (adapters/postgres/migrations/tenant),
+// each value of the DataRow type the Postgres adapter maps that column's type to (uuid and
+// text: string, bigint and integer: int64, numeric: Decimal, date: Date, timestamptz:
+// time.Time, jsonb: json.RawMessage), so an export has the same files, columns and values in
+// both modes.
 
 // dataTime is a timestamptz value: UTC, truncated to microseconds as Postgres stores it;
 // the zero time is NULL.
@@ -43,14 +43,6 @@ func dataDatePtr(t *time.Time) any {
 		return nil
 	}
 	return dataDate(*t)
-}
-
-// dataNullText is a text column the Postgres adapters leave NULL for an empty value.
-func dataNullText(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func dataUUIDPtr(id *uuid.UUID) any {
