@@ -71,6 +71,7 @@ var memoryAdapters = []struct{ pkg, domain string }{
 	{"auth/memauth", "auth"},
 	{"billing/membilling", "billing"},
 	{"anomaly/memanomaly", "anomaly"},
+	{"gdpr/memgdpr", "gdpr"},
 }
 
 // TestMemoryAdapterDependencyRule enforces that a memory adapter imports only its own domain

@@ -1,4 +1,4 @@
-package memory_test
+package memgdpr_test
 
 import (
 	"context"
@@ -15,11 +15,12 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
 	"github.com/eusaas/eusaas/gdpr/memgdpr"
+	"github.com/eusaas/eusaas/internal/gdprfixture"
 )
 
 func TestAnomalyGDPRSource(t *testing.T) {
-	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) eusaas.DataSource { return s.Anomalies },
+	runSource(t, sourceCase{
+		pick:     func(s stores) eusaas.DataSource { return s.Anomalies },
 		subjects: map[string]string{"anomalies": ""},
 		counts:   map[string]int{"anomalies": 2},
 	})
@@ -29,10 +30,10 @@ func TestAnomalyGDPRSource(t *testing.T) {
 // that the subject filter skips the table (no subject column, as in Postgres).
 func TestAnomalyGDPRDeleteTenantStore(t *testing.T) {
 	ctx := context.Background()
-	s := memgdprNew()
+	s := newStores()
 	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
-	seed := memgdprFill(t, ctx, s.ports(), a)
-	seedB := memgdprFill(t, ctx, s.ports(), b)
+	seed := gdprfixture.Fill(t, ctx, s.ports(), a)
+	seedB := gdprfixture.Fill(t, ctx, s.ports(), b)
 	n := 0
 	if err := s.Anomalies.ScanData(ctx, a, "anomalies", []string{seed.U1.String()}, func(eusaas.DataRow) error { n++; return nil }); err != nil || n != 0 {
 		t.Fatalf("subject-filtered scan: %d rows, %v", n, err)
