@@ -38,13 +38,6 @@ func dataTimePtr(t *time.Time) any {
 // dataDate is a date value: the UTC calendar day of t.
 func dataDate(t time.Time) any { return eusaas.DateOf(t) }
 
-func dataDatePtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return dataDate(*t)
-}
-
 func dataUUIDPtr(id *uuid.UUID) any {
 	if id == nil {
 		return nil

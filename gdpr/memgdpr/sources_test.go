@@ -43,12 +43,6 @@ func (s stores) ports() gdprfixture.Ports {
 		Prices: s.Prices, Anomalies: s.Anomalies}
 }
 
-func (s stores) sources() []eusaas.DataSource {
-	return []eusaas.DataSource{s.Auth, s.Usage, s.Invoices, s.Prices, s.Anomalies}
-}
-
-func (s stores) data() *memgdpr.TenantData { return memgdpr.NewTenantData(s.sources()...) }
-
 // retain runs a memory store's own retention as the server's wiring adapts it to
 // gdpr.Retainer (cmd/eusaas): auth deletes rows expired before now-grace, anomaly applies
 // default_retention_days; the billing stores have none.
