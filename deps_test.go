@@ -68,6 +68,10 @@ var memoryAdapters = []struct{ pkg, domain string }{
 	{"tenancy/memtenancy", "tenancy"},
 	{"audit/memaudit", "audit"},
 	{"jobs/memjobs", "jobs"},
+	{"auth/memauth", "auth"},
+	{"billing/membilling", "billing"},
+	{"anomaly/memanomaly", "anomaly"},
+	{"gdpr/memgdpr", "gdpr"},
 }
 
 // TestMemoryAdapterDependencyRule enforces that a memory adapter imports only its own domain

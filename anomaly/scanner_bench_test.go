@@ -10,8 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 )
 
 const (
@@ -22,7 +22,7 @@ const (
 
 var (
 	benchOnce    sync.Once
-	benchSeries  *memory.AnomalySeries
+	benchSeries  *memanomaly.Series
 	benchTenantC []anomaly.TenantConfig
 	benchNow     = time.Date(2026, 4, 1, 6, 0, 0, 0, time.UTC)
 )
@@ -37,7 +37,7 @@ func benchData() {
 		pool[i] = decimal.New(int64(i+100), -2) // 1.00 .. 200.99 EUR
 	}
 	names := []string{"API_CALLS", "CPU", "MEMORY", "NETWORK", "STORAGE"}
-	benchSeries = memory.NewAnomalySeries()
+	benchSeries = memanomaly.NewSeries()
 	first := anomaly.DayOf(benchNow).AddDate(0, 0, -benchDays)
 	for range benchTenants {
 		id := eusaas.NewTenantID()
@@ -100,7 +100,7 @@ func BenchmarkScan(b *testing.B) {
 			b.ReportAllocs()
 			created := 0
 			for b.Loop() {
-				sc := anomaly.NewScanner(benchSeries, lister, memory.NewAnomalyStore(), nil, anomaly.ScannerOptions{
+				sc := anomaly.NewScanner(benchSeries, lister, memanomaly.NewStore(), nil, anomaly.ScannerOptions{
 					Detector: det, HistoryDays: benchDays - 1, Clock: clock, Concurrency: 1})
 				rep, err := sc.ScanAll(ctx)
 				if err != nil || len(rep.Failed) > 0 || rep.Tenants != benchTenants {

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 )
 
 func newTenant() eusaas.TenantID { return eusaas.NewTenantID() }
@@ -34,8 +34,8 @@ func (n *recNotifier) Notify(_ context.Context, a anomaly.Anomaly) error {
 func (n *recNotifier) count() int { n.mu.Lock(); defer n.mu.Unlock(); return len(n.got) }
 
 type fixture struct {
-	series   *memory.AnomalySeries
-	store    *memory.AnomalyStore
+	series   *memanomaly.Series
+	store    *memanomaly.Store
 	notifier *recNotifier
 	clock    *eusaas.FakeClock
 	tenants  []anomaly.TenantConfig
@@ -46,7 +46,7 @@ var scanned = time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC) // a Monday
 
 func newFixture() *fixture {
 	return &fixture{
-		series: memory.NewAnomalySeries(), store: memory.NewAnomalyStore(), notifier: &recNotifier{},
+		series: memanomaly.NewSeries(), store: memanomaly.NewStore(), notifier: &recNotifier{},
 		clock: eusaas.NewFakeClock(scanned.AddDate(0, 0, 1).Add(6 * time.Hour)),
 	}
 }
@@ -352,7 +352,7 @@ func TestScannerIsolatesTenantFailures(t *testing.T) {
 
 func TestServiceAcknowledgeAudits(t *testing.T) {
 	ctx := context.Background()
-	store := memory.NewAnomalyStore()
+	store := memanomaly.NewStore()
 	tn := newTenant()
 	a, _ := anomaly.BudgetAlert(tn, scanned, d("2000"), d("1000"))
 	_, _, err := store.Insert(ctx, a)

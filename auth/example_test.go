@@ -7,8 +7,8 @@ import (
 	"fmt"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -29,11 +29,11 @@ func Example() {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	keys, _ := auth.NewKeySet(key, nil)
 	hasher, _ := auth.NewHasher(auth.OWASPParams, auth.HasherOptions{})
-	store := memory.NewAuthStore()
+	store := memauth.NewStore()
 	tenant := eusaas.NewTenantID()
 	svc, err := auth.NewService(auth.Deps{
 		Users: store, Operators: store, Sessions: store, Invitations: store,
-		Denylist: memory.NewAuthDenylist(nil), Limiter: memory.NewAuthLimiter(),
+		Denylist: memauth.NewDenylist(nil), Limiter: memauth.NewLimiter(),
 		Keys: keys, Hasher: hasher, Tx: memtx.NewTxRunner(),
 		Tenants: staticTenants{auth.TenantInfo{ID: tenant, Status: auth.TenantActive}},
 	}, auth.Config{})

@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -69,7 +69,7 @@ func (r *recorder) actions() []string {
 
 type env struct {
 	svc    *auth.Service
-	store  *memory.AuthStore
+	store  *memauth.Store
 	clock  *eusaas.FakeClock
 	keys   *auth.KeySet
 	rec    *recorder
@@ -85,11 +85,11 @@ func newEnv(t testing.TB, mod ...func(*auth.Deps, *auth.Config)) *env {
 	require.NoError(t, err)
 	hasher, err := auth.NewHasher(auth.OWASPParams, auth.HasherOptions{})
 	require.NoError(t, err)
-	e := &env{store: memory.NewAuthStore(), clock: clock, keys: keys, rec: &recorder{}, hasher: hasher,
+	e := &env{store: memauth.NewStore(), clock: clock, keys: keys, rec: &recorder{}, hasher: hasher,
 		tenant: eusaas.NewTenantID()}
 	e.ten = tenants{"acme": {ID: e.tenant, Status: auth.TenantActive}}
 	d := auth.Deps{Users: e.store, Operators: e.store, Sessions: e.store, Invitations: e.store,
-		Denylist: memory.NewAuthDenylist(clock), Limiter: memory.NewAuthLimiter(), Keys: keys, Tenants: e.ten,
+		Denylist: memauth.NewDenylist(clock), Limiter: memauth.NewLimiter(), Keys: keys, Tenants: e.ten,
 		Hasher: hasher, Tx: memtx.NewTxRunner(), Recorder: e.rec, Clock: clock}
 	cfg := auth.Config{}
 	for _, m := range mod {
@@ -443,7 +443,7 @@ func TestRehashOnLoginWhenParamsChange(t *testing.T) {
 	h2, err := auth.NewHasher(stronger, auth.HasherOptions{})
 	require.NoError(t, err)
 	svc2, err := auth.NewService(auth.Deps{Users: e.store, Operators: e.store, Sessions: e.store, Invitations: e.store,
-		Denylist: memory.NewAuthDenylist(e.clock), Limiter: memory.NewAuthLimiter(), Keys: e.keys, Tenants: e.ten,
+		Denylist: memauth.NewDenylist(e.clock), Limiter: memauth.NewLimiter(), Keys: e.keys, Tenants: e.ten,
 		Hasher: h2, Clock: e.clock}, auth.Config{})
 	require.NoError(t, err)
 	_, err = svc2.Login(ctx, auth.LoginInput{TenantIDOrSlug: "acme", Email: "ada@example.com", Password: pw})
@@ -733,7 +733,7 @@ func TestRefreshNeedsAnActiveTenant(t *testing.T) {
 // staleCount is a UserStore whose CountUsers reports no users: it lets registration pass
 // the early check as it would when a concurrent registration took the last seat meanwhile,
 // so the store's authoritative refusal (and the rollback) are what is tested.
-type staleCount struct{ *memory.AuthStore }
+type staleCount struct{ *memauth.Store }
 
 func (staleCount) CountUsers(context.Context, eusaas.TenantID) (int, error) { return 0, nil }
 
@@ -791,7 +791,7 @@ func TestRegisterEnforcesMaxUsers(t *testing.T) {
 // back with the refused insert.
 func TestRegisterLimitRaceKeepsInvitation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(d *auth.Deps, _ *auth.Config) { d.Users = staleCount{d.Users.(*memory.AuthStore)} })
+	e := newEnv(t, func(d *auth.Deps, _ *auth.Config) { d.Users = staleCount{d.Users.(*memauth.Store)} })
 	ctx := context.Background()
 	e.ten["acme"] = auth.TenantInfo{ID: e.tenant, Status: auth.TenantActive, MaxUsers: 1}
 	e.user(t, "owner@example.com", auth.RoleOwner)

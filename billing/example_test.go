@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -16,8 +16,8 @@ import (
 func Example() {
 	ctx := context.Background()
 	clock := eusaas.NewFakeClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(),
-		Prices: memory.NewBillingPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
+	svc, err := billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(),
+		Prices: membilling.NewPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
 	if err != nil {
 		panic(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 )
 
 // TestDefaultPricesOfSpec pins every default EUR unit price and unit of SPEC.md.
@@ -30,8 +30,8 @@ func TestDefaultPricesOfSpec(t *testing.T) {
 // reason names it.
 func TestLateWindowIsConfigurable(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(),
-		Prices: memory.NewBillingPriceStore()}, billing.Options{Clock: eusaas.NewFakeClock(now), LateWindow: 2 * 24 * time.Hour})
+	svc, err := billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(),
+		Prices: membilling.NewPriceStore()}, billing.Options{Clock: eusaas.NewFakeClock(now), LateWindow: 2 * 24 * time.Hour})
 	require.NoError(t, err)
 	r, err := svc.Ingest(context.Background(), eusaas.NewTenantID(), []billing.UsageEvent{
 		{ID: "in", ResourceType: billing.CPU, Quantity: q("1"), Timestamp: now.Add(-47 * time.Hour)},
@@ -71,9 +71,9 @@ func TestDedupRetentionAtLeast35Days(t *testing.T) {
 		{"long retention", billing.Options{DedupRetention: 90 * day}, 90 * day},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spy := &cutoffSpy{UsageStore: memory.NewBillingUsageStore()}
+			spy := &cutoffSpy{UsageStore: membilling.NewUsageStore()}
 			tc.o.Clock = eusaas.NewFakeClock(now)
-			svc, err := billing.NewService(billing.Deps{Usage: spy, Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore()}, tc.o)
+			svc, err := billing.NewService(billing.Deps{Usage: spy, Invoices: membilling.NewInvoiceStore(), Prices: membilling.NewPriceStore()}, tc.o)
 			require.NoError(t, err)
 			_, err = svc.PurgeDedup(context.Background(), eusaas.NewTenantID())
 			require.NoError(t, err)

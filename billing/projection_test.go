@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 )
 
 type fixedThreshold struct{ v decimal.Decimal }
@@ -23,8 +23,8 @@ func (f fixedThreshold) CostAlertThreshold(context.Context, eusaas.TenantID) (de
 func newSvc(t *testing.T, now time.Time, th billing.ThresholdSource) (*billing.Service, *eusaas.FakeClock) {
 	t.Helper()
 	clock := eusaas.NewFakeClock(now)
-	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(),
-		Prices: memory.NewBillingPriceStore(), Thresholds: th}, billing.Options{Clock: clock})
+	svc, err := billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(),
+		Prices: membilling.NewPriceStore(), Thresholds: th}, billing.Options{Clock: clock})
 	require.NoError(t, err)
 	return svc, clock
 }

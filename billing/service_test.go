@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 )
 
 // A wiring mistake must be an error at start-up naming what is missing, not a nil
@@ -18,6 +18,6 @@ func TestNewServiceRefusesMissingPorts(t *testing.T) {
 	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
 	require.ErrorContains(t, err, "billing: missing required ports: [Usage Invoices Prices]")
 
-	_, err = billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore()}, billing.Options{})
+	_, err = billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore()}, billing.Options{})
 	require.ErrorContains(t, err, "missing required ports: [Prices]")
 }

@@ -2,8 +2,10 @@ package platform
 
 import (
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/audit/memaudit"
+	"github.com/eusaas/eusaas/auth/memauth"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/memgdpr"
 	"github.com/eusaas/eusaas/jobs"
@@ -22,9 +24,9 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 	}
 	reg := jobs.NewRegistry()
 	runner := memjobs.NewRunner(reg, memjobs.Options{Clock: clock})
-	users := memory.NewAuthStore()
-	usage, invoices, prices := memory.NewBillingUsageStore(), memory.NewBillingInvoiceStore(), memory.NewBillingPriceStore()
-	anomalies := memory.NewAnomalyStore()
+	users := memauth.NewStore()
+	usage, invoices, prices := membilling.NewUsageStore(), membilling.NewInvoiceStore(), membilling.NewPriceStore()
+	anomalies := memanomaly.NewStore()
 	auditStore := memaudit.NewStore()
 	requests := memgdpr.NewStore()
 	data := memgdpr.NewTenantData(users, usage, invoices, prices, anomalies)
@@ -34,7 +36,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 		Provisioner: memtenancy.NewProvisioner(1),
 
 		Users: users, Operators: users, Sessions: users, Invitations: users, ServiceAccounts: users,
-		Denylist: memory.NewAuthDenylist(clock), Limiter: memory.NewAuthLimiter(),
+		Denylist: memauth.NewDenylist(clock), Limiter: memauth.NewLimiter(),
 
 		Usage: usage, Invoices: invoices, Prices: prices,
 		Anomalies: anomalies,

@@ -13,9 +13,9 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/auth"
 )
 
@@ -24,9 +24,9 @@ type anomalyPage struct {
 	Pagination httpapi.Pagination    `json:"pagination"`
 }
 
-func newAnomalyServer(t *testing.T) (*httpapitest.Harness, *memory.AnomalyStore) {
+func newAnomalyServer(t *testing.T) (*httpapitest.Harness, *memanomaly.Store) {
 	h := httpapitest.New(t)
-	store := memory.NewAnomalyStore()
+	store := memanomaly.NewStore()
 	svc, err := anomaly.NewService(anomaly.Deps{Store: store}, anomaly.Options{Clock: eusaas.NewFakeClock(time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC))})
 	require.NoError(t, err)
 	httpapi.RegisterAnomaly(h.Server, svc)

@@ -13,9 +13,9 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -48,7 +48,7 @@ func TestAuthHTTPServiceAccounts(t *testing.T) {
 	t.Parallel()
 	e := newAuthEnv(t)
 	// Billing on the same server: the service token's one permission is usage ingestion.
-	bsvc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: e.clock})
+	bsvc, err := billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(), Prices: membilling.NewPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: e.clock})
 	require.NoError(t, err)
 	httpapi.RegisterBilling(e.h.Server, bsvc)
 	op := e.operatorToken(t)

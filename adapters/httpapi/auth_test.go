@@ -27,8 +27,8 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -77,7 +77,7 @@ func (r *authRecorder) has(action string) bool {
 type authEnv struct {
 	h      *httpapitest.Harness
 	svc    *auth.Service
-	store  *memory.AuthStore
+	store  *memauth.Store
 	clock  *eusaas.FakeClock
 	keys   *auth.KeySet
 	rec    *authRecorder
@@ -91,7 +91,7 @@ const authPW = "Correct-Horse-9"
 
 func newAuthEnv(t testing.TB, hopts ...auth.HasherOptions) *authEnv {
 	t.Helper()
-	e := &authEnv{clock: eusaas.NewFakeClock(time.Now()), store: memory.NewAuthStore(), rec: &authRecorder{}}
+	e := &authEnv{clock: eusaas.NewFakeClock(time.Now()), store: memauth.NewStore(), rec: &authRecorder{}}
 	var err error
 	e.keys, err = auth.NewKeySet(authTestKey(), e.clock)
 	require.NoError(t, err)
@@ -105,7 +105,7 @@ func newAuthEnv(t testing.TB, hopts ...auth.HasherOptions) *authEnv {
 	e.tenant, e.other = e.h.NewTenant(), e.h.NewTenant()
 	e.tenants = authTenants{"acme": {ID: e.tenant, Status: auth.TenantActive}, "other": {ID: e.other, Status: auth.TenantActive}}
 	e.svc, err = auth.NewService(auth.Deps{Users: e.store, Operators: e.store, Sessions: e.store, Invitations: e.store,
-		ServiceAccounts: e.store, Denylist: memory.NewAuthDenylist(e.clock), Limiter: memory.NewAuthLimiter(), Keys: e.keys, Tenants: e.tenants,
+		ServiceAccounts: e.store, Denylist: memauth.NewDenylist(e.clock), Limiter: memauth.NewLimiter(), Keys: e.keys, Tenants: e.tenants,
 		Hasher: hasher, Tx: memtx.NewTxRunner(), Recorder: e.rec, Clock: e.clock}, auth.Config{})
 	require.NoError(t, err)
 	// The real authenticator replaces the harness's fake: these tests are about tokens.

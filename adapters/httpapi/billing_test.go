@@ -15,9 +15,9 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -33,7 +33,7 @@ type billingHarness struct {
 func newBillingServer(t testing.TB) *billingHarness {
 	h := httpapitest.New(t)
 	clock := eusaas.NewFakeClock(billingNow)
-	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
+	svc, err := billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(), Prices: membilling.NewPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
 	require.NoError(t, err)
 	httpapi.RegisterBilling(h.Server, svc)
 	return &billingHarness{Harness: h, svc: svc, clock: clock}

@@ -16,10 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/metering"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/internal/pgtest"
 )
 
@@ -27,7 +27,7 @@ var now = time.Date(2026, 3, 10, 12, 30, 0, 0, time.UTC)
 
 func newService(t *testing.T, clock eusaas.Clock) *billing.Service {
 	t.Helper()
-	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(), Prices: memory.NewBillingPriceStore()}, billing.Options{Clock: clock})
+	svc, err := billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(), Prices: membilling.NewPriceStore()}, billing.Options{Clock: clock})
 	require.NoError(t, err)
 	return svc
 }

@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/auth/authtest"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/internal/pgtest"
 )
 
@@ -68,7 +68,7 @@ func TestAuthServiceOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	store := postgres.NewAuthStore(db)
 	svc, err := auth.NewService(auth.Deps{Users: store, Operators: store, Sessions: store, Invitations: store,
-		Denylist: memory.NewAuthDenylist(nil), Limiter: memory.NewAuthLimiter(), Keys: keys, Hasher: hasher, Tx: db,
+		Denylist: memauth.NewDenylist(nil), Limiter: memauth.NewLimiter(), Keys: keys, Hasher: hasher, Tx: db,
 		Tenants: authTenants{"acme": {ID: tenant, Status: auth.TenantActive}}}, auth.Config{})
 	require.NoError(t, err)
 
@@ -126,7 +126,7 @@ func TestAuthNULInputOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	store := postgres.NewAuthStore(db)
 	svc, err := auth.NewService(auth.Deps{Users: store, Operators: store, Sessions: store, Invitations: store,
-		Denylist: memory.NewAuthDenylist(nil), Limiter: memory.NewAuthLimiter(), Keys: keys, Hasher: hasher, Tx: db,
+		Denylist: memauth.NewDenylist(nil), Limiter: memauth.NewLimiter(), Keys: keys, Hasher: hasher, Tx: db,
 		Tenants: authTenants{"acme": {ID: tenant, Status: auth.TenantActive}}}, auth.Config{})
 	require.NoError(t, err)
 
@@ -165,7 +165,7 @@ func TestAuthRegisterMaxUsersConcurrentOnPostgres(t *testing.T) {
 	store := postgres.NewAuthStore(db)
 	tenants := authTenants{"acme": {ID: tenant, Status: auth.TenantActive, MaxUsers: 2}}
 	svc, err := auth.NewService(auth.Deps{Users: store, Operators: store, Sessions: store, Invitations: store,
-		Denylist: memory.NewAuthDenylist(nil), Limiter: memory.NewAuthLimiter(), Keys: keys, Hasher: hasher, Tx: db,
+		Denylist: memauth.NewDenylist(nil), Limiter: memauth.NewLimiter(), Keys: keys, Hasher: hasher, Tx: db,
 		Tenants: tenants}, auth.Config{})
 	require.NoError(t, err)
 

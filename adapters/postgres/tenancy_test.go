@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/tenancy"
 	"github.com/eusaas/eusaas/tenancy/tenancytest"
@@ -321,7 +321,7 @@ func TestTenancyWithAuthPostgres(t *testing.T) {
 			return auth.TenantInfo{ID: t.ID, Status: string(t.Status), AllowSelfRegistration: t.Settings.AllowSelfRegistration}, err
 		}),
 		Users: as, Operators: as, Sessions: as, Invitations: as,
-		Denylist: memory.NewAuthDenylist(eusaas.SystemClock), Limiter: memory.NewAuthLimiter()},
+		Denylist: memauth.NewDenylist(eusaas.SystemClock), Limiter: memauth.NewLimiter()},
 		auth.Config{Issuer: "test", AccessTTL: 15 * time.Minute, RefreshTTL: 7 * 24 * time.Hour})
 	require.NoError(t, err)
 

@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 )
 
 // A tiny NAB tree: CI never reads the real one.
@@ -68,8 +68,8 @@ func TestAnomalyEvalCommand(t *testing.T) {
 
 func TestRunAnomalyScanMemory(t *testing.T) {
 	ctx := context.Background()
-	series := memory.NewAnomalySeries()
-	store := memory.NewAnomalyStore()
+	series := memanomaly.NewSeries()
+	store := memanomaly.NewStore()
 	tn := eusaas.NewTenantID()
 	yesterday := anomaly.DayOf(time.Now()).AddDate(0, 0, -1)
 	series.Add(tn, anomaly.DailyCost{Day: yesterday, Resource: "CPU", Amount: decimal.RequireFromString("42.5")})

@@ -15,8 +15,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/memtx"
 )
 
@@ -31,8 +31,8 @@ func main() {
 // what it does to w.
 func run(ctx context.Context, w io.Writer, now time.Time) error {
 	clock := eusaas.NewFakeClock(now)
-	svc, err := billing.NewService(billing.Deps{Usage: memory.NewBillingUsageStore(), Invoices: memory.NewBillingInvoiceStore(),
-		Prices: memory.NewBillingPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
+	svc, err := billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(),
+		Prices: membilling.NewPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
 	if err != nil {
 		return err
 	}

@@ -46,9 +46,7 @@ const mod = "github.com/eusaas/eusaas/"
 var otherModules = []string{mod + "tenancy", mod + "auth", mod + "gdpr", mod + "audit", mod + "anomaly"}
 
 // TestDependencies pins what embedding billing costs: no other module, no driver, router or
-// metrics library. adapters/memory is one package holding every module's memory stores, so
-// it imports every domain package; while it does, the example as a whole cannot be free of
-// them and the last subtest says so instead of passing vacuously.
+// metrics library, with billing's memory stores (billing/membilling) as the only adapter.
 func TestDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -76,16 +74,13 @@ func TestDependencies(t *testing.T) {
 		}
 	})
 	t.Run("NoOtherModules", func(t *testing.T) {
-		mem := goListDeps(t, mod+"adapters/memory")
-		for _, p := range otherModules {
-			if mem[p] {
-				t.Skipf("adapters/memory imports %s (it holds every module's memory stores in one package); "+
-					"this check applies once billing's memory stores can be imported alone", p)
-			}
-		}
 		deps := goListDeps(t, ".")
+		require.True(t, deps[mod+"billing/membilling"], "the example no longer uses billing/membilling: the check proves nothing")
 		for _, p := range otherModules {
 			require.False(t, deps[p], "the example depends on %s", p)
+		}
+		for p := range deps {
+			require.False(t, strings.HasPrefix(p, mod+"adapters/"), "the example depends on %s", p)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package memory
+package membilling
 
 import (
 	"context"
@@ -7,17 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/eusaas/eusaas"
 )
 
-// Helpers shared by the memory stores' eusaas.DataSource implementations (auth_gdpr.go,
-// billing_gdpr.go, anomaly_gdpr.go). The stores present their data as the tables of the
-// Postgres tenant schema (adapters/postgres/migrations/tenant), each value of the DataRow
-// type the Postgres adapter maps that column's type to (uuid and text: string, bigint and
-// integer: int64, numeric: Decimal, date: Date, timestamptz: time.Time, jsonb:
-// json.RawMessage), so an export has the same files, columns and values in both modes.
+// Helpers of the stores' eusaas.DataSource implementations (data.go). The stores present
+// their data as the tables of the Postgres tenant schema (adapters/postgres/migrations/tenant),
+// each value of the DataRow type the Postgres adapter maps that column's type to (uuid and
+// text: string, bigint and integer: int64, numeric: Decimal, date: Date, timestamptz:
+// time.Time, jsonb: json.RawMessage), so an export has the same files, columns and values in
+// both modes.
 
 // dataTime is a timestamptz value: UTC, truncated to microseconds as Postgres stores it;
 // the zero time is NULL.
@@ -51,13 +49,6 @@ func dataNullText(s string) any {
 		return nil
 	}
 	return s
-}
-
-func dataUUIDPtr(id *uuid.UUID) any {
-	if id == nil {
-		return nil
-	}
-	return id.String()
 }
 
 // dataCompare orders two values of the same key column (strings, dates, int64).

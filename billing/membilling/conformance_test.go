@@ -1,22 +1,22 @@
-package memory_test
+package membilling_test
 
 import (
 	"testing"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/billing/billingtest"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/memtx"
 )
 
-func TestConformanceBilling(t *testing.T) {
+func TestConformance(t *testing.T) {
 	billingtest.Run(t, billingtest.Harness{
 		Features: billingtest.Features{Transactions: true},
 		New: func(t *testing.T) billingtest.Stores {
 			return billingtest.Stores{
-				Usage:     memory.NewBillingUsageStore(),
-				Invoices:  memory.NewBillingInvoiceStore(),
-				Prices:    memory.NewBillingPriceStore(),
+				Usage:     membilling.NewUsageStore(),
+				Invoices:  membilling.NewInvoiceStore(),
+				Prices:    membilling.NewPriceStore(),
 				Tx:        memtx.NewTxRunner(),
 				NewTenant: func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
 			}

@@ -1,4 +1,4 @@
-package memory_test
+package memgdpr_test
 
 import (
 	"context"
@@ -9,17 +9,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/gdpr/gdprtest"
 	"github.com/eusaas/eusaas/gdpr/memgdpr"
+	"github.com/eusaas/eusaas/internal/gdprfixture"
 )
 
 func TestAnomalyGDPRSource(t *testing.T) {
-	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) eusaas.DataSource { return s.Anomalies },
+	runSource(t, sourceCase{
+		pick:     func(s stores) eusaas.DataSource { return s.Anomalies },
 		subjects: map[string]string{"anomalies": ""},
 		counts:   map[string]int{"anomalies": 2},
 	})
@@ -29,10 +30,10 @@ func TestAnomalyGDPRSource(t *testing.T) {
 // that the subject filter skips the table (no subject column, as in Postgres).
 func TestAnomalyGDPRDeleteTenantStore(t *testing.T) {
 	ctx := context.Background()
-	s := memgdprNew()
+	s := newStores()
 	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
-	seed := memgdprFill(t, ctx, s.ports(), a)
-	seedB := memgdprFill(t, ctx, s.ports(), b)
+	seed := gdprfixture.Fill(t, ctx, s.ports(), a)
+	seedB := gdprfixture.Fill(t, ctx, s.ports(), b)
 	n := 0
 	if err := s.Anomalies.ScanData(ctx, a, "anomalies", []string{seed.U1.String()}, func(eusaas.DataRow) error { n++; return nil }); err != nil || n != 0 {
 		t.Fatalf("subject-filtered scan: %d rows, %v", n, err)
@@ -59,7 +60,7 @@ func TestAnomalyGDPRDeleteTenantStore(t *testing.T) {
 // and after the grace period removes the row; RETENTION_EXECUTED carries both counts.
 func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	ctx := context.Background()
-	store := memory.NewAnomalyStore()
+	store := memanomaly.NewStore()
 	tn := eusaas.NewTenantID()
 	a := anomalytest.Sample(tn, "CPU", 0)
 	_, _, err := store.Insert(ctx, a)
@@ -103,7 +104,7 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 }
 
 // anomalyRetainer adapts the store's retention to gdpr.Retainer, as cmd/eusaas's wiring does.
-type anomalyRetainer struct{ s *memory.AnomalyStore }
+type anomalyRetainer struct{ s *memanomaly.Store }
 
 func (r anomalyRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
 	return r.s.EnforceDataRetention(ctx, tenant, p.DefaultRetentionDays, now, grace)

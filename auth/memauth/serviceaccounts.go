@@ -1,4 +1,4 @@
-package memory
+package memauth
 
 import (
 	"context"
@@ -17,7 +17,7 @@ func authCloneServiceAccount(a auth.ServiceAccount) auth.ServiceAccount {
 }
 
 // CreateServiceAccount implements auth.ServiceAccountStore.
-func (s *AuthStore) CreateServiceAccount(ctx context.Context, a auth.ServiceAccount) error {
+func (s *Store) CreateServiceAccount(ctx context.Context, a auth.ServiceAccount) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (s *AuthStore) CreateServiceAccount(ctx context.Context, a auth.ServiceAcco
 }
 
 // GetServiceAccount implements auth.ServiceAccountStore.
-func (s *AuthStore) GetServiceAccount(ctx context.Context, id uuid.UUID) (auth.ServiceAccount, error) {
+func (s *Store) GetServiceAccount(ctx context.Context, id uuid.UUID) (auth.ServiceAccount, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.ServiceAccount{}, err
 	}
@@ -47,7 +47,7 @@ func (s *AuthStore) GetServiceAccount(ctx context.Context, id uuid.UUID) (auth.S
 }
 
 // GetServiceAccountByClientID implements auth.ServiceAccountStore.
-func (s *AuthStore) GetServiceAccountByClientID(ctx context.Context, clientID string) (auth.ServiceAccount, error) {
+func (s *Store) GetServiceAccountByClientID(ctx context.Context, clientID string) (auth.ServiceAccount, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.ServiceAccount{}, err
 	}
@@ -62,7 +62,7 @@ func (s *AuthStore) GetServiceAccountByClientID(ctx context.Context, clientID st
 }
 
 // ListServiceAccounts implements auth.ServiceAccountStore.
-func (s *AuthStore) ListServiceAccounts(ctx context.Context) ([]auth.ServiceAccount, error) {
+func (s *Store) ListServiceAccounts(ctx context.Context) ([]auth.ServiceAccount, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (s *AuthStore) ListServiceAccounts(ctx context.Context) ([]auth.ServiceAcco
 }
 
 // RevokeServiceAccount implements auth.ServiceAccountStore.
-func (s *AuthStore) RevokeServiceAccount(ctx context.Context, id uuid.UUID, at time.Time) error {
+func (s *Store) RevokeServiceAccount(ctx context.Context, id uuid.UUID, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package memory
+package membilling
 
 import (
 	"context"
@@ -14,13 +14,13 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// BillingUsageStore implements billing.UsageStore in memory.
-type BillingUsageStore struct {
+// UsageStore implements billing.UsageStore in memory.
+type UsageStore struct {
 	mu      sync.Mutex
 	tenants map[eusaas.TenantID]*billingTenantUsage
 }
 
-var _ billing.UsageStore = (*BillingUsageStore)(nil)
+var _ billing.UsageStore = (*UsageStore)(nil)
 
 type billingEventRow struct {
 	ev       billing.UsageEvent
@@ -39,12 +39,12 @@ type billingTenantUsage struct {
 	first   time.Time
 }
 
-// NewBillingUsageStore returns an empty store.
-func NewBillingUsageStore() *BillingUsageStore {
-	return &BillingUsageStore{tenants: map[eusaas.TenantID]*billingTenantUsage{}}
+// NewUsageStore returns an empty store.
+func NewUsageStore() *UsageStore {
+	return &UsageStore{tenants: map[eusaas.TenantID]*billingTenantUsage{}}
 }
 
-func (s *BillingUsageStore) tenant(id eusaas.TenantID) *billingTenantUsage {
+func (s *UsageStore) tenant(id eusaas.TenantID) *billingTenantUsage {
 	t := s.tenants[id]
 	if t == nil {
 		t = &billingTenantUsage{events: map[string]*billingEventRow{}, buckets: map[billingBucketKey]billing.Bucket{}, months: map[billingBucketKey]decimal.Decimal{}}
@@ -54,7 +54,7 @@ func (s *BillingUsageStore) tenant(id eusaas.TenantID) *billingTenantUsage {
 }
 
 // Record implements billing.UsageStore.
-func (s *BillingUsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, rate billing.Rater) ([]bool, error) {
+func (s *UsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, rate billing.Rater) ([]bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func billingCopyAttrs(m map[string]string) map[string]string {
 }
 
 // Buckets implements billing.UsageStore.
-func (s *BillingUsageStore) Buckets(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]billing.Bucket, error) {
+func (s *UsageStore) Buckets(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]billing.Bucket, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func (s *BillingUsageStore) Buckets(ctx context.Context, tenant eusaas.TenantID,
 }
 
 // FirstDay implements billing.UsageStore.
-func (s *BillingUsageStore) FirstDay(ctx context.Context, tenant eusaas.TenantID) (time.Time, bool, error) {
+func (s *UsageStore) FirstDay(ctx context.Context, tenant eusaas.TenantID) (time.Time, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, false, err
 	}
@@ -178,7 +178,7 @@ func (s *BillingUsageStore) FirstDay(ctx context.Context, tenant eusaas.TenantID
 }
 
 // PurgeDedup implements billing.UsageStore.
-func (s *BillingUsageStore) PurgeDedup(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (int, error) {
+func (s *UsageStore) PurgeDedup(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -207,7 +207,7 @@ func (s *BillingUsageStore) PurgeDedup(ctx context.Context, tenant eusaas.Tenant
 }
 
 // PseudonymizeAttributes implements billing.UsageStore.
-func (s *BillingUsageStore) PseudonymizeAttributes(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error) {
+func (s *UsageStore) PseudonymizeAttributes(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -254,18 +254,18 @@ func (s *BillingUsageStore) PseudonymizeAttributes(ctx context.Context, tenant e
 	return len(changes), nil
 }
 
-// BillingInvoiceStore implements billing.InvoiceStore in memory.
-type BillingInvoiceStore struct {
+// InvoiceStore implements billing.InvoiceStore in memory.
+type InvoiceStore struct {
 	mu       sync.Mutex
 	invoices map[eusaas.TenantID]map[uuid.UUID]billing.Invoice
 	counters map[int]int64
 }
 
-var _ billing.InvoiceStore = (*BillingInvoiceStore)(nil)
+var _ billing.InvoiceStore = (*InvoiceStore)(nil)
 
-// NewBillingInvoiceStore returns an empty store.
-func NewBillingInvoiceStore() *BillingInvoiceStore {
-	return &BillingInvoiceStore{invoices: map[eusaas.TenantID]map[uuid.UUID]billing.Invoice{}, counters: map[int]int64{}}
+// NewInvoiceStore returns an empty store.
+func NewInvoiceStore() *InvoiceStore {
+	return &InvoiceStore{invoices: map[eusaas.TenantID]map[uuid.UUID]billing.Invoice{}, counters: map[int]int64{}}
 }
 
 func billingCopyInvoice(inv billing.Invoice) billing.Invoice {
@@ -274,7 +274,7 @@ func billingCopyInvoice(inv billing.Invoice) billing.Invoice {
 }
 
 // Create implements billing.InvoiceStore.
-func (s *BillingInvoiceStore) Create(ctx context.Context, inv billing.Invoice) error {
+func (s *InvoiceStore) Create(ctx context.Context, inv billing.Invoice) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func (s *BillingInvoiceStore) Create(ctx context.Context, inv billing.Invoice) e
 }
 
 // Get implements billing.InvoiceStore.
-func (s *BillingInvoiceStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (billing.Invoice, error) {
+func (s *InvoiceStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (billing.Invoice, error) {
 	if err := ctx.Err(); err != nil {
 		return billing.Invoice{}, err
 	}
@@ -319,7 +319,7 @@ func (s *BillingInvoiceStore) Get(ctx context.Context, tenant eusaas.TenantID, i
 }
 
 // List implements billing.InvoiceStore.
-func (s *BillingInvoiceStore) List(ctx context.Context, tenant eusaas.TenantID, f billing.InvoiceFilter, page eusaas.Page) (eusaas.List[billing.Invoice], error) {
+func (s *InvoiceStore) List(ctx context.Context, tenant eusaas.TenantID, f billing.InvoiceFilter, page eusaas.Page) (eusaas.List[billing.Invoice], error) {
 	if err := ctx.Err(); err != nil {
 		return eusaas.List[billing.Invoice]{}, err
 	}
@@ -358,7 +358,7 @@ func (s *BillingInvoiceStore) List(ctx context.Context, tenant eusaas.TenantID, 
 }
 
 // Update implements billing.InvoiceStore.
-func (s *BillingInvoiceStore) Update(ctx context.Context, inv billing.Invoice, expect billing.InvoiceStatus) error {
+func (s *InvoiceStore) Update(ctx context.Context, inv billing.Invoice, expect billing.InvoiceStatus) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -393,7 +393,7 @@ func (s *BillingInvoiceStore) Update(ctx context.Context, inv billing.Invoice, e
 }
 
 // NextNumber implements billing.InvoiceStore.
-func (s *BillingInvoiceStore) NextNumber(ctx context.Context, year int) (int64, error) {
+func (s *InvoiceStore) NextNumber(ctx context.Context, year int) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -410,7 +410,7 @@ func (s *BillingInvoiceStore) NextNumber(ctx context.Context, year int) (int64, 
 }
 
 // PseudonymizeIssuer implements billing.InvoiceStore.
-func (s *BillingInvoiceStore) PseudonymizeIssuer(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error) {
+func (s *InvoiceStore) PseudonymizeIssuer(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -437,22 +437,22 @@ func (s *BillingInvoiceStore) PseudonymizeIssuer(ctx context.Context, tenant eus
 	return len(changed), nil
 }
 
-// BillingPriceStore implements billing.PriceStore in memory.
-type BillingPriceStore struct {
+// PriceStore implements billing.PriceStore in memory.
+type PriceStore struct {
 	mu     sync.Mutex
 	prices map[eusaas.TenantID]map[billing.ResourceType]billing.PriceModel
 	tax    map[eusaas.TenantID]decimal.Decimal
 }
 
-var _ billing.PriceStore = (*BillingPriceStore)(nil)
+var _ billing.PriceStore = (*PriceStore)(nil)
 
-// NewBillingPriceStore returns an empty store.
-func NewBillingPriceStore() *BillingPriceStore {
-	return &BillingPriceStore{prices: map[eusaas.TenantID]map[billing.ResourceType]billing.PriceModel{}, tax: map[eusaas.TenantID]decimal.Decimal{}}
+// NewPriceStore returns an empty store.
+func NewPriceStore() *PriceStore {
+	return &PriceStore{prices: map[eusaas.TenantID]map[billing.ResourceType]billing.PriceModel{}, tax: map[eusaas.TenantID]decimal.Decimal{}}
 }
 
 // Overrides implements billing.PriceStore.
-func (s *BillingPriceStore) Overrides(ctx context.Context, tenant eusaas.TenantID) (map[billing.ResourceType]billing.PriceModel, error) {
+func (s *PriceStore) Overrides(ctx context.Context, tenant eusaas.TenantID) (map[billing.ResourceType]billing.PriceModel, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -467,7 +467,7 @@ func (s *BillingPriceStore) Overrides(ctx context.Context, tenant eusaas.TenantI
 }
 
 // SetOverride implements billing.PriceStore.
-func (s *BillingPriceStore) SetOverride(ctx context.Context, tenant eusaas.TenantID, r billing.ResourceType, p billing.PriceModel) error {
+func (s *PriceStore) SetOverride(ctx context.Context, tenant eusaas.TenantID, r billing.ResourceType, p billing.PriceModel) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -494,7 +494,7 @@ func (s *BillingPriceStore) SetOverride(ctx context.Context, tenant eusaas.Tenan
 }
 
 // DeleteOverride implements billing.PriceStore.
-func (s *BillingPriceStore) DeleteOverride(ctx context.Context, tenant eusaas.TenantID, r billing.ResourceType) error {
+func (s *PriceStore) DeleteOverride(ctx context.Context, tenant eusaas.TenantID, r billing.ResourceType) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -514,7 +514,7 @@ func (s *BillingPriceStore) DeleteOverride(ctx context.Context, tenant eusaas.Te
 }
 
 // TaxRate implements billing.PriceStore.
-func (s *BillingPriceStore) TaxRate(ctx context.Context, tenant eusaas.TenantID) (decimal.Decimal, error) {
+func (s *PriceStore) TaxRate(ctx context.Context, tenant eusaas.TenantID) (decimal.Decimal, error) {
 	if err := ctx.Err(); err != nil {
 		return decimal.Zero, err
 	}
@@ -524,7 +524,7 @@ func (s *BillingPriceStore) TaxRate(ctx context.Context, tenant eusaas.TenantID)
 }
 
 // SetTaxRate implements billing.PriceStore.
-func (s *BillingPriceStore) SetTaxRate(ctx context.Context, tenant eusaas.TenantID, rate decimal.Decimal) error {
+func (s *PriceStore) SetTaxRate(ctx context.Context, tenant eusaas.TenantID, rate decimal.Decimal) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

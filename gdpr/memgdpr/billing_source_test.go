@@ -1,4 +1,4 @@
-package memory_test
+package memgdpr_test
 
 import (
 	"context"
@@ -11,27 +11,28 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr/memgdpr"
+	"github.com/eusaas/eusaas/internal/gdprfixture"
 )
 
 func TestBillingGDPRUsageSource(t *testing.T) {
-	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) eusaas.DataSource { return s.Usage },
+	runSource(t, sourceCase{
+		pick:     func(s stores) eusaas.DataSource { return s.Usage },
 		subjects: map[string]string{"billing_usage_events": "", "billing_usage_buckets": "", "billing_usage_months": ""},
 		counts:   map[string]int{"billing_usage_events": 3, "billing_usage_buckets": 3, "billing_usage_months": 2},
 	})
 }
 
 func TestBillingGDPRInvoiceSource(t *testing.T) {
-	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) eusaas.DataSource { return s.Invoices },
+	runSource(t, sourceCase{
+		pick:     func(s stores) eusaas.DataSource { return s.Invoices },
 		subjects: map[string]string{"billing_invoices": "", "billing_invoice_lines": ""},
 		counts:   map[string]int{"billing_invoices": 1, "billing_invoice_lines": 2},
 	})
 }
 
 func TestBillingGDPRPriceSource(t *testing.T) {
-	memgdprRunSource(t, memgdprSourceCase{
-		pick:     func(s memgdprStores) eusaas.DataSource { return s.Prices },
+	runSource(t, sourceCase{
+		pick:     func(s stores) eusaas.DataSource { return s.Prices },
 		subjects: map[string]string{"billing_prices": "", "billing_settings": ""},
 		counts:   map[string]int{"billing_prices": 2, "billing_settings": 1},
 	})
@@ -42,9 +43,9 @@ func TestBillingGDPRPriceSource(t *testing.T) {
 // as an invoice's issuer; billing's PseudonymizeSubject deals with those.
 func TestBillingGDPRSubjectFilter(t *testing.T) {
 	ctx := context.Background()
-	s := memgdprNew()
+	s := newStores()
 	a := eusaas.NewTenantID()
-	seed := memgdprFill(t, ctx, s.ports(), a)
+	seed := gdprfixture.Fill(t, ctx, s.ports(), a)
 	for _, src := range []eusaas.DataSource{s.Usage, s.Invoices, s.Prices} {
 		for _, tb := range src.DataTables(a) {
 			n := 0
@@ -57,33 +58,33 @@ func TestBillingGDPRSubjectFilter(t *testing.T) {
 		}
 	}
 	// The unfiltered export does show the attributes and the issuer.
-	d := memgdprDump(t, ctx, memgdpr.NewTenantData(s.Usage, s.Invoices), a)
+	d := gdprfixture.Dump(t, ctx, memgdpr.NewTenantData(s.Usage, s.Invoices), a)
 	want := `attributes=json.RawMessage:{"region":"eu-central-1","user":"` + seed.U1.String() + `"}`
-	if !memgdprAnyContains(d["billing_usage_events"], want) {
+	if !anyContains(d["billing_usage_events"], want) {
 		t.Errorf("events %v lack %s", d["billing_usage_events"], want)
 	}
-	if !memgdprAnyContains(d["billing_invoices"], `issued_by=string:"`+seed.U1.String()+`"`) {
+	if !anyContains(d["billing_invoices"], `issued_by=string:"`+seed.U1.String()+`"`) {
 		t.Errorf("invoices %v lack the issuer", d["billing_invoices"])
 	}
 }
 
-func memgdprAnyContains(rows []string, sub string) bool {
+func anyContains(rows []string, sub string) bool {
 	return slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, sub) })
 }
 
 // TestBillingGDPRDeleteTenantStore checks the deletion through the stores' own methods.
 func TestBillingGDPRDeleteTenantStore(t *testing.T) {
 	ctx := context.Background()
-	s := memgdprNew()
+	s := newStores()
 	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
-	seed := memgdprFill(t, ctx, s.ports(), a)
-	seedB := memgdprFill(t, ctx, s.ports(), b)
+	seed := gdprfixture.Fill(t, ctx, s.ports(), a)
+	seedB := gdprfixture.Fill(t, ctx, s.ports(), b)
 	for _, src := range []eusaas.DataSource{s.Usage, s.Invoices, s.Prices} {
 		if _, err := src.DeleteTenantData(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}
-	from, to := memgdprBase.AddDate(0, -1, 0), memgdprBase.AddDate(0, 1, 0)
+	from, to := gdprfixture.Base.AddDate(0, -1, 0), gdprfixture.Base.AddDate(0, 1, 0)
 	if bs, err := s.Usage.Buckets(ctx, a, from, to); err != nil || len(bs) != 0 {
 		t.Fatalf("buckets after erasure: %v, %v", bs, err)
 	}
@@ -103,7 +104,7 @@ func TestBillingGDPRDeleteTenantStore(t *testing.T) {
 		t.Fatalf("tax rate after erasure: %v, %v", r, err)
 	}
 	// A re-sent event id is new again (the dedup rows went with the tenant).
-	ins, err := s.Usage.Record(ctx, a, []billing.UsageEvent{{ID: "ev-1", ResourceType: billing.CPU, Quantity: decimal.NewFromInt(1), Timestamp: memgdprBase}},
+	ins, err := s.Usage.Record(ctx, a, []billing.UsageEvent{{ID: "ev-1", ResourceType: billing.CPU, Quantity: decimal.NewFromInt(1), Timestamp: gdprfixture.Base}},
 		func(billing.ResourceType, decimal.Decimal, decimal.Decimal) decimal.Decimal { return decimal.Zero })
 	if err != nil || !ins[0] {
 		t.Fatalf("re-recording after erasure: %v, %v", ins, err)

@@ -1,4 +1,4 @@
-package memory
+package memanomaly
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// AnomalyStore implements anomaly.Store in memory.
-type AnomalyStore struct {
+// Store implements anomaly.Store in memory.
+type Store struct {
 	mu      sync.RWMutex
 	tenants map[eusaas.TenantID]*anomalyTenant
 }
@@ -49,11 +49,11 @@ func (t *anomalyTenant) live(id uuid.UUID) *anomaly.Anomaly {
 	return t.byID[id]
 }
 
-var _ anomaly.Store = (*AnomalyStore)(nil)
+var _ anomaly.Store = (*Store)(nil)
 
-// NewAnomalyStore returns an empty store.
-func NewAnomalyStore() *AnomalyStore {
-	return &AnomalyStore{tenants: map[eusaas.TenantID]*anomalyTenant{}}
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{tenants: map[eusaas.TenantID]*anomalyTenant{}}
 }
 
 // anomalyClone deep-copies a so callers never share the store's memory.
@@ -81,7 +81,7 @@ func anomalyClone(a anomaly.Anomaly) anomaly.Anomaly {
 }
 
 // Insert implements anomaly.Store.
-func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly, bool, error) {
+func (s *Store) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return anomaly.Anomaly{}, false, err
 	}
@@ -124,7 +124,7 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 }
 
 // Get implements anomaly.Store.
-func (s *AnomalyStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (anomaly.Anomaly, error) {
+func (s *Store) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (anomaly.Anomaly, error) {
 	if err := ctx.Err(); err != nil {
 		return anomaly.Anomaly{}, err
 	}
@@ -137,7 +137,7 @@ func (s *AnomalyStore) Get(ctx context.Context, tenant eusaas.TenantID, id uuid.
 }
 
 // List implements anomaly.Store.
-func (s *AnomalyStore) List(ctx context.Context, tenant eusaas.TenantID, f anomaly.Filter, page eusaas.Page) (eusaas.List[anomaly.Anomaly], error) {
+func (s *Store) List(ctx context.Context, tenant eusaas.TenantID, f anomaly.Filter, page eusaas.Page) (eusaas.List[anomaly.Anomaly], error) {
 	if err := ctx.Err(); err != nil {
 		return eusaas.List[anomaly.Anomaly]{}, err
 	}
@@ -180,7 +180,7 @@ func (s *AnomalyStore) List(ctx context.Context, tenant eusaas.TenantID, f anoma
 }
 
 // Acknowledge implements anomaly.Store.
-func (s *AnomalyStore) Acknowledge(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, by string, at time.Time) (anomaly.Anomaly, error) {
+func (s *Store) Acknowledge(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, by string, at time.Time) (anomaly.Anomaly, error) {
 	if err := ctx.Err(); err != nil {
 		return anomaly.Anomaly{}, err
 	}
@@ -208,7 +208,7 @@ func (s *AnomalyStore) Acknowledge(ctx context.Context, tenant eusaas.TenantID, 
 }
 
 // Acknowledged implements anomaly.Store.
-func (s *AnomalyStore) Acknowledged(ctx context.Context, tenant eusaas.TenantID, service string, from, to time.Time) ([]anomaly.Anomaly, error) {
+func (s *Store) Acknowledged(ctx context.Context, tenant eusaas.TenantID, service string, from, to time.Time) ([]anomaly.Anomaly, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -227,22 +227,22 @@ func (s *AnomalyStore) Acknowledged(ctx context.Context, tenant eusaas.TenantID,
 	return out, nil
 }
 
-// AnomalySeries is an in-memory anomaly.SeriesSource (tests, benchmarks, the evaluation
+// Series is an in-memory anomaly.SeriesSource (tests, benchmarks, the evaluation
 // harness, and embedding without billing). Add at most one row per tenant, day and resource.
-type AnomalySeries struct {
+type Series struct {
 	mu   sync.RWMutex
 	rows map[eusaas.TenantID][]anomaly.DailyCost
 }
 
-var _ anomaly.SeriesSource = (*AnomalySeries)(nil)
+var _ anomaly.SeriesSource = (*Series)(nil)
 
-// NewAnomalySeries returns an empty source.
-func NewAnomalySeries() *AnomalySeries {
-	return &AnomalySeries{rows: map[eusaas.TenantID][]anomaly.DailyCost{}}
+// NewSeries returns an empty source.
+func NewSeries() *Series {
+	return &Series{rows: map[eusaas.TenantID][]anomaly.DailyCost{}}
 }
 
 // Add appends cost rows of a tenant, kept in day order.
-func (s *AnomalySeries) Add(tenant eusaas.TenantID, rows ...anomaly.DailyCost) {
+func (s *Series) Add(tenant eusaas.TenantID, rows ...anomaly.DailyCost) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range rows {
@@ -254,7 +254,7 @@ func (s *AnomalySeries) Add(tenant eusaas.TenantID, rows ...anomaly.DailyCost) {
 }
 
 // DailyCosts implements anomaly.SeriesSource.
-func (s *AnomalySeries) DailyCosts(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]anomaly.DailyCost, error) {
+func (s *Series) DailyCosts(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]anomaly.DailyCost, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package memory
+package memauth
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// AuthStore takes part in GDPR exports and tenant erasure as the tables auth_users,
+// Store takes part in GDPR exports and tenant erasure as the tables auth_users,
 // auth_sessions and auth_invitations of the Postgres tenant schema (0010_auth.sql). The data
 // subject is the user id (auth_users.id, auth_sessions.user_id), as in Postgres
 // (0011_auth_gdpr.sql). auth_invitations has no subject column there, and none here: an
@@ -27,15 +27,15 @@ import (
 // expired row can no longer be used, so expiry is its retention end (the soft delete) and
 // the grace period runs from there. Accounts go through subject erasure.
 var (
-	_ eusaas.DataSource   = (*AuthStore)(nil)
-	_ eusaas.DataSubjects = (*AuthStore)(nil)
+	_ eusaas.DataSource   = (*Store)(nil)
+	_ eusaas.DataSubjects = (*Store)(nil)
 )
 
 // DeleteExpired deletes the tenant's sessions and invitations that expired before cutoff
 // (gdpr's retention passes now minus the grace period) and returns the counts as
 // "auth_sessions.hard_deleted" and "auth_invitations.hard_deleted" (absent when zero).
 // Idempotent; inside a memory transaction a rollback restores them.
-func (s *AuthStore) DeleteExpired(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (map[string]int, error) {
+func (s *Store) DeleteExpired(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -81,12 +81,12 @@ var authGDPRTables = []eusaas.DataTable{
 }
 
 // DataTables implements eusaas.DataSource.
-func (s *AuthStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+func (s *Store) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
 	return dataTables(tenant, authGDPRTables)
 }
 
 // authGDPRRows returns a tenant's table as typed rows, ordered by id. Callers hold mu.
-func (s *AuthStore) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.DataRow {
+func (s *Store) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.DataRow {
 	var rows []eusaas.DataRow
 	switch table {
 	case "auth_users":
@@ -111,7 +111,7 @@ func (s *AuthStore) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.
 
 // ScanData implements eusaas.DataSource. Rows are built under the store's lock and handed
 // to fn after it is released, so fn may be slow or call back into the store.
-func (s *AuthStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
+func (s *Store) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *AuthStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's users, sessions and
 // invitations (operators, kept under the nil tenant, are never touched). Idempotent; inside
 // a memory transaction a rollback restores what it removed.
-func (s *AuthStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func authGDPRRestore[T any](m map[eusaas.TenantID]map[uuid.UUID]T, tenant eusaas
 
 // HasDataSubject implements eusaas.DataSubjects: subject is a user id of the tenant (a user
 // or one of its sessions), in canonical text form as Postgres compares id::text.
-func (s *AuthStore) HasDataSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
+func (s *Store) HasDataSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}

@@ -1,4 +1,4 @@
-package memory
+package membilling
 
 import (
 	"context"
@@ -21,9 +21,9 @@ import (
 // is billing's PurgeDedup, run by its maintenance loop in both modes; invoices are kept for
 // the legal retention period.
 var (
-	_ eusaas.DataSource = (*BillingUsageStore)(nil)
-	_ eusaas.DataSource = (*BillingInvoiceStore)(nil)
-	_ eusaas.DataSource = (*BillingPriceStore)(nil)
+	_ eusaas.DataSource = (*UsageStore)(nil)
+	_ eusaas.DataSource = (*InvoiceStore)(nil)
+	_ eusaas.DataSource = (*PriceStore)(nil)
 )
 
 var billingGDPRUsageTables = []eusaas.DataTable{
@@ -56,12 +56,12 @@ func billingGDPRJSON(v any) (json.RawMessage, error) {
 // --- usage
 
 // DataTables implements eusaas.DataSource.
-func (s *BillingUsageStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+func (s *UsageStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
 	return dataTables(tenant, billingGDPRUsageTables)
 }
 
 // billingGDPRUsageRows returns a tenant's usage table as typed rows. Callers hold mu.
-func (s *BillingUsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) ([]eusaas.DataRow, error) {
+func (s *UsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) ([]eusaas.DataRow, error) {
 	t := s.tenants[tenant]
 	if t == nil {
 		return nil, nil
@@ -95,7 +95,7 @@ func (s *BillingUsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table s
 }
 
 // ScanData implements eusaas.DataSource; fn runs after the store's lock is released.
-func (s *BillingUsageStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
+func (s *UsageStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (s *BillingUsageStore) ScanData(ctx context.Context, tenant eusaas.TenantID
 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's dedup rows, daily buckets
 // and monthly quantities. Idempotent; a memory transaction's rollback restores them.
-func (s *BillingUsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *UsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -162,12 +162,12 @@ func (s *BillingUsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.
 // --- invoices
 
 // DataTables implements eusaas.DataSource.
-func (s *BillingInvoiceStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+func (s *InvoiceStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
 	return dataTables(tenant, billingGDPRInvoiceTables)
 }
 
 // billingGDPRInvoiceRows returns a tenant's invoice table as typed rows. Callers hold mu.
-func (s *BillingInvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, table string) []eusaas.DataRow {
+func (s *InvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, table string) []eusaas.DataRow {
 	var rows []eusaas.DataRow
 	switch table {
 	case "billing_invoices":
@@ -195,7 +195,7 @@ func (s *BillingInvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, tab
 }
 
 // ScanData implements eusaas.DataSource; fn runs after the store's lock is released.
-func (s *BillingInvoiceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
+func (s *InvoiceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (s *BillingInvoiceStore) ScanData(ctx context.Context, tenant eusaas.Tenant
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's invoices and their lines
 // (the yearly number counters are platform-wide and stay). Idempotent; a memory
 // transaction's rollback restores them.
-func (s *BillingInvoiceStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *InvoiceStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func (s *BillingInvoiceStore) DeleteTenantData(ctx context.Context, tenant eusaa
 // --- prices and settings
 
 // DataTables implements eusaas.DataSource.
-func (s *BillingPriceStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+func (s *PriceStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
 	return dataTables(tenant, billingGDPRPriceTables)
 }
 
@@ -259,7 +259,7 @@ type billingGDPRTier struct {
 }
 
 // billingGDPRPriceRows returns a tenant's price table as typed rows. Callers hold mu.
-func (s *BillingPriceStore) billingGDPRPriceRows(tenant eusaas.TenantID, table string) ([]eusaas.DataRow, error) {
+func (s *PriceStore) billingGDPRPriceRows(tenant eusaas.TenantID, table string) ([]eusaas.DataRow, error) {
 	var rows []eusaas.DataRow
 	switch table {
 	case "billing_prices":
@@ -289,7 +289,7 @@ func (s *BillingPriceStore) billingGDPRPriceRows(tenant eusaas.TenantID, table s
 }
 
 // ScanData implements eusaas.DataSource; fn runs after the store's lock is released.
-func (s *BillingPriceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
+func (s *PriceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (s *BillingPriceStore) ScanData(ctx context.Context, tenant eusaas.TenantID
 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's price overrides and tax
 // rate. Idempotent; a memory transaction's rollback restores them.
-func (s *BillingPriceStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *PriceStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

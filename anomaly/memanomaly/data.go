@@ -1,4 +1,4 @@
-package memory
+package memanomaly
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// AnomalyStore takes part in GDPR exports and tenant erasure as the anomalies table of the
+// Store takes part in GDPR exports and tenant erasure as the anomalies table of the
 // Postgres tenant schema (0050_anomaly.sql, 0051_anomaly_retention.sql). The table has no
 // subject column (as in Postgres), so subject-filtered exports skip it.
 //
@@ -20,7 +20,7 @@ import (
 // does to that table (created_at = detected_at, plus deleted_at): anomalies recorded more
 // than default_retention_days ago are soft-deleted, and hard-deleted once soft-deleted for
 // longer than the grace period.
-var _ eusaas.DataSource = (*AnomalyStore)(nil)
+var _ eusaas.DataSource = (*Store)(nil)
 
 var anomalyGDPRTables = []eusaas.DataTable{
 	{Name: "anomalies", Columns: []string{"id", "day", "detected_at", "service", "kind", "rule", "severity", "score",
@@ -39,13 +39,13 @@ type anomalyGDPRContribution struct {
 }
 
 // DataTables implements eusaas.DataSource.
-func (s *AnomalyStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
+func (s *Store) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
 	return dataTables(tenant, anomalyGDPRTables)
 }
 
 // anomalyGDPRRows returns the tenant's anomalies as typed rows, ordered by id. Callers hold
 // mu (read).
-func (s *AnomalyStore) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error) {
+func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error) {
 	t := s.tenants[tenant]
 	if t == nil {
 		return nil, nil
@@ -87,7 +87,7 @@ func (s *AnomalyStore) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow
 }
 
 // ScanData implements eusaas.DataSource; fn runs after the store's lock is released.
-func (s *AnomalyStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
+func (s *Store) ScanData(ctx context.Context, tenant eusaas.TenantID, table string, subjects []string, fn func(eusaas.DataRow) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (s *AnomalyStore) ScanData(ctx context.Context, tenant eusaas.TenantID, tab
 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's anomalies. Idempotent; a
 // memory transaction's rollback restores them.
-func (s *AnomalyStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (s *AnomalyStore) DeleteTenantData(ctx context.Context, tenant eusaas.Tenan
 // before now are soft-deleted at now ("anomalies.soft_deleted"). gdpr's retention passes
 // the policy's default_retention_days (the wiring adapts it to gdpr.Retainer). Idempotent;
 // inside a memory transaction a rollback undoes it.
-func (s *AnomalyStore) EnforceDataRetention(ctx context.Context, tenant eusaas.TenantID, retentionDays int, now time.Time, grace time.Duration) (map[string]int, error) {
+func (s *Store) EnforceDataRetention(ctx context.Context, tenant eusaas.TenantID, retentionDays int, now time.Time, grace time.Duration) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package memory_test
+package memanomaly_test
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/eusaas/eusaas"
-	"github.com/eusaas/eusaas/adapters/memory"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
+	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/memtx"
 )
 
-func TestConformanceAnomalyStore(t *testing.T) {
+func TestConformance(t *testing.T) {
 	anomalytest.Run(t, anomalytest.Harness{New: func(t *testing.T) anomalytest.Env {
-		store := memory.NewAnomalyStore()
+		store := memanomaly.NewStore()
 		return anomalytest.Env{
 			Store:     store,
 			NewTenant: func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },

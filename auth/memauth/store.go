@@ -1,4 +1,4 @@
-package memory
+package memauth
 
 import (
 	"bytes"
@@ -13,10 +13,10 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// AuthStore keeps auth users, operators, sessions, invitations and service accounts in
+// Store keeps auth users, operators, sessions, invitations and service accounts in
 // memory. It implements auth.UserStore, auth.OperatorStore, auth.SessionStore,
 // auth.InvitationStore and auth.ServiceAccountStore and takes part in TxRunner transactions.
-type AuthStore struct {
+type Store struct {
 	mu          sync.Mutex
 	users       map[eusaas.TenantID]map[uuid.UUID]auth.User // operators under NilTenant
 	sessions    map[eusaas.TenantID]map[uuid.UUID]auth.Session
@@ -25,17 +25,17 @@ type AuthStore struct {
 }
 
 var (
-	_ auth.UserStore       = (*AuthStore)(nil)
-	_ auth.OperatorStore   = (*AuthStore)(nil)
-	_ auth.SessionStore    = (*AuthStore)(nil)
-	_ auth.InvitationStore = (*AuthStore)(nil)
+	_ auth.UserStore       = (*Store)(nil)
+	_ auth.OperatorStore   = (*Store)(nil)
+	_ auth.SessionStore    = (*Store)(nil)
+	_ auth.InvitationStore = (*Store)(nil)
 
-	_ auth.ServiceAccountStore = (*AuthStore)(nil)
+	_ auth.ServiceAccountStore = (*Store)(nil)
 )
 
-// NewAuthStore returns an empty store.
-func NewAuthStore() *AuthStore {
-	return &AuthStore{users: map[eusaas.TenantID]map[uuid.UUID]auth.User{},
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{users: map[eusaas.TenantID]map[uuid.UUID]auth.User{},
 		sessions:    map[eusaas.TenantID]map[uuid.UUID]auth.Session{},
 		invitations: map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{},
 		svcAccounts: map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{}}
@@ -44,7 +44,7 @@ func NewAuthStore() *AuthStore {
 func authNotFound(what string) error { return eusaas.E(eusaas.NotFound, what+" not found") }
 
 // authPut stores v under m[t][id], registering the inverse for a rollback. Callers hold mu.
-func authPut[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map[uuid.UUID]T, t eusaas.TenantID, id uuid.UUID, v T) {
+func authPut[T any](ctx context.Context, s *Store, m map[eusaas.TenantID]map[uuid.UUID]T, t eusaas.TenantID, id uuid.UUID, v T) {
 	inner := m[t]
 	if inner == nil {
 		inner = map[uuid.UUID]T{}
@@ -66,7 +66,7 @@ func authPut[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map
 	})
 }
 
-func authDel[T any](ctx context.Context, s *AuthStore, m map[eusaas.TenantID]map[uuid.UUID]T, t eusaas.TenantID, id uuid.UUID) bool {
+func authDel[T any](ctx context.Context, s *Store, m map[eusaas.TenantID]map[uuid.UUID]T, t eusaas.TenantID, id uuid.UUID) bool {
 	old, had := m[t][id]
 	if !had {
 		return false
@@ -87,7 +87,7 @@ func authClone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // createAccount inserts u unless limit > 0 and the tenant already holds limit accounts; the
 // count and the insert happen under one hold of mu, so they are atomic.
-func (s *AuthStore) createAccount(ctx context.Context, t eusaas.TenantID, u auth.User, limit int) error {
+func (s *Store) createAccount(ctx context.Context, t eusaas.TenantID, u auth.User, limit int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (s *AuthStore) createAccount(ctx context.Context, t eusaas.TenantID, u auth
 	return nil
 }
 
-func (s *AuthStore) getAccount(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.User, error) {
+func (s *Store) getAccount(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.User, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.User{}, err
 	}
@@ -121,7 +121,7 @@ func (s *AuthStore) getAccount(ctx context.Context, t eusaas.TenantID, id uuid.U
 	return u, nil
 }
 
-func (s *AuthStore) getAccountByEmail(ctx context.Context, t eusaas.TenantID, email string) (auth.User, error) {
+func (s *Store) getAccountByEmail(ctx context.Context, t eusaas.TenantID, email string) (auth.User, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.User{}, err
 	}
@@ -135,7 +135,7 @@ func (s *AuthStore) getAccountByEmail(ctx context.Context, t eusaas.TenantID, em
 	return auth.User{}, auth.ErrUserNotFound
 }
 
-func (s *AuthStore) updateAccount(ctx context.Context, t eusaas.TenantID, id uuid.UUID, f func(*auth.User)) error {
+func (s *Store) updateAccount(ctx context.Context, t eusaas.TenantID, id uuid.UUID, f func(*auth.User)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (s *AuthStore) updateAccount(ctx context.Context, t eusaas.TenantID, id uui
 }
 
 // CreateUser implements auth.UserStore.
-func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
+func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
 	if u.TenantID.IsZero() {
 		return eusaas.E(eusaas.InvalidArgument, "user without tenant")
 	}
@@ -159,7 +159,7 @@ func (s *AuthStore) CreateUser(ctx context.Context, u auth.User) error {
 }
 
 // CreateUserWithinLimit implements auth.UserStore.
-func (s *AuthStore) CreateUserWithinLimit(ctx context.Context, u auth.User, limit int) error {
+func (s *Store) CreateUserWithinLimit(ctx context.Context, u auth.User, limit int) error {
 	if u.TenantID.IsZero() {
 		return eusaas.E(eusaas.InvalidArgument, "user without tenant")
 	}
@@ -167,7 +167,7 @@ func (s *AuthStore) CreateUserWithinLimit(ctx context.Context, u auth.User, limi
 }
 
 // CountUsers implements auth.UserStore; deactivated users count.
-func (s *AuthStore) CountUsers(ctx context.Context, t eusaas.TenantID) (int, error) {
+func (s *Store) CountUsers(ctx context.Context, t eusaas.TenantID) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -180,7 +180,7 @@ func (s *AuthStore) CountUsers(ctx context.Context, t eusaas.TenantID) (int, err
 }
 
 // GetUser implements auth.UserStore.
-func (s *AuthStore) GetUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.User, error) {
+func (s *Store) GetUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.User, error) {
 	if t.IsZero() {
 		return auth.User{}, auth.ErrUserNotFound
 	}
@@ -188,7 +188,7 @@ func (s *AuthStore) GetUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID
 }
 
 // GetUserByEmail implements auth.UserStore.
-func (s *AuthStore) GetUserByEmail(ctx context.Context, t eusaas.TenantID, email string) (auth.User, error) {
+func (s *Store) GetUserByEmail(ctx context.Context, t eusaas.TenantID, email string) (auth.User, error) {
 	if t.IsZero() {
 		return auth.User{}, auth.ErrUserNotFound
 	}
@@ -196,7 +196,7 @@ func (s *AuthStore) GetUserByEmail(ctx context.Context, t eusaas.TenantID, email
 }
 
 // SetUserPassword implements auth.UserStore.
-func (s *AuthStore) SetUserPassword(ctx context.Context, t eusaas.TenantID, id uuid.UUID, hash string, at time.Time) error {
+func (s *Store) SetUserPassword(ctx context.Context, t eusaas.TenantID, id uuid.UUID, hash string, at time.Time) error {
 	if t.IsZero() {
 		return auth.ErrUserNotFound
 	}
@@ -204,7 +204,7 @@ func (s *AuthStore) SetUserPassword(ctx context.Context, t eusaas.TenantID, id u
 }
 
 // SetUserActive implements auth.UserStore.
-func (s *AuthStore) SetUserActive(ctx context.Context, t eusaas.TenantID, id uuid.UUID, active bool, at time.Time) error {
+func (s *Store) SetUserActive(ctx context.Context, t eusaas.TenantID, id uuid.UUID, active bool, at time.Time) error {
 	if t.IsZero() {
 		return auth.ErrUserNotFound
 	}
@@ -212,7 +212,7 @@ func (s *AuthStore) SetUserActive(ctx context.Context, t eusaas.TenantID, id uui
 }
 
 // RecordUserLogin implements auth.UserStore.
-func (s *AuthStore) RecordUserLogin(ctx context.Context, t eusaas.TenantID, id uuid.UUID, at time.Time) error {
+func (s *Store) RecordUserLogin(ctx context.Context, t eusaas.TenantID, id uuid.UUID, at time.Time) error {
 	if t.IsZero() {
 		return auth.ErrUserNotFound
 	}
@@ -220,7 +220,7 @@ func (s *AuthStore) RecordUserLogin(ctx context.Context, t eusaas.TenantID, id u
 }
 
 // DeleteUser implements auth.UserStore.
-func (s *AuthStore) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (int, error) {
+func (s *Store) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -236,38 +236,38 @@ func (s *AuthStore) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.U
 }
 
 // CreateOperator implements auth.OperatorStore.
-func (s *AuthStore) CreateOperator(ctx context.Context, u auth.User) error {
+func (s *Store) CreateOperator(ctx context.Context, u auth.User) error {
 	u.TenantID, u.Role = eusaas.NilTenant, ""
 	return s.createAccount(ctx, eusaas.NilTenant, u, 0)
 }
 
 // GetOperator implements auth.OperatorStore.
-func (s *AuthStore) GetOperator(ctx context.Context, id uuid.UUID) (auth.User, error) {
+func (s *Store) GetOperator(ctx context.Context, id uuid.UUID) (auth.User, error) {
 	return s.getAccount(ctx, eusaas.NilTenant, id)
 }
 
 // GetOperatorByEmail implements auth.OperatorStore.
-func (s *AuthStore) GetOperatorByEmail(ctx context.Context, email string) (auth.User, error) {
+func (s *Store) GetOperatorByEmail(ctx context.Context, email string) (auth.User, error) {
 	return s.getAccountByEmail(ctx, eusaas.NilTenant, email)
 }
 
 // SetOperatorPassword implements auth.OperatorStore.
-func (s *AuthStore) SetOperatorPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error {
+func (s *Store) SetOperatorPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error {
 	return s.updateAccount(ctx, eusaas.NilTenant, id, func(u *auth.User) { u.PasswordHash, u.UpdatedAt = hash, at })
 }
 
 // SetOperatorActive implements auth.OperatorStore.
-func (s *AuthStore) SetOperatorActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error {
+func (s *Store) SetOperatorActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error {
 	return s.updateAccount(ctx, eusaas.NilTenant, id, func(u *auth.User) { u.IsActive, u.UpdatedAt = active, at })
 }
 
 // RecordOperatorLogin implements auth.OperatorStore.
-func (s *AuthStore) RecordOperatorLogin(ctx context.Context, id uuid.UUID, at time.Time) error {
+func (s *Store) RecordOperatorLogin(ctx context.Context, id uuid.UUID, at time.Time) error {
 	return s.updateAccount(ctx, eusaas.NilTenant, id, func(u *auth.User) { u.LastLoginAt = at })
 }
 
 // CountOperators implements auth.OperatorStore.
-func (s *AuthStore) CountOperators(ctx context.Context) (int, error) {
+func (s *Store) CountOperators(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -277,7 +277,7 @@ func (s *AuthStore) CountOperators(ctx context.Context) (int, error) {
 }
 
 // CreateSession implements auth.SessionStore.
-func (s *AuthStore) CreateSession(ctx context.Context, x auth.Session) error {
+func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (s *AuthStore) CreateSession(ctx context.Context, x auth.Session) error {
 }
 
 // GetSession implements auth.SessionStore.
-func (s *AuthStore) GetSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.Session, error) {
+func (s *Store) GetSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID) (auth.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.Session{}, err
 	}
@@ -307,7 +307,7 @@ func (s *AuthStore) GetSession(ctx context.Context, t eusaas.TenantID, id uuid.U
 }
 
 // RotateSession implements auth.SessionStore.
-func (s *AuthStore) RotateSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID, from uint64, newHash []byte, at time.Time) error {
+func (s *Store) RotateSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID, from uint64, newHash []byte, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -326,7 +326,7 @@ func (s *AuthStore) RotateSession(ctx context.Context, t eusaas.TenantID, id uui
 }
 
 // RevokeSession implements auth.SessionStore.
-func (s *AuthStore) RevokeSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID, at time.Time, reason string) error {
+func (s *Store) RevokeSession(ctx context.Context, t eusaas.TenantID, id uuid.UUID, at time.Time, reason string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func (s *AuthStore) RevokeSession(ctx context.Context, t eusaas.TenantID, id uui
 }
 
 // RevokeUserSessions implements auth.SessionStore.
-func (s *AuthStore) RevokeUserSessions(ctx context.Context, t eusaas.TenantID, userID uuid.UUID, at time.Time, reason string) (int, error) {
+func (s *Store) RevokeUserSessions(ctx context.Context, t eusaas.TenantID, userID uuid.UUID, at time.Time, reason string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -362,7 +362,7 @@ func (s *AuthStore) RevokeUserSessions(ctx context.Context, t eusaas.TenantID, u
 }
 
 // DeleteUserSessions implements auth.SessionStore.
-func (s *AuthStore) DeleteUserSessions(ctx context.Context, t eusaas.TenantID, userID uuid.UUID) (int, error) {
+func (s *Store) DeleteUserSessions(ctx context.Context, t eusaas.TenantID, userID uuid.UUID) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -378,7 +378,7 @@ func (s *AuthStore) DeleteUserSessions(ctx context.Context, t eusaas.TenantID, u
 }
 
 // CreateInvitation implements auth.InvitationStore.
-func (s *AuthStore) CreateInvitation(ctx context.Context, inv auth.Invitation) error {
+func (s *Store) CreateInvitation(ctx context.Context, inv auth.Invitation) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -395,7 +395,7 @@ func (s *AuthStore) CreateInvitation(ctx context.Context, inv auth.Invitation) e
 }
 
 // ConsumeInvitation implements auth.InvitationStore.
-func (s *AuthStore) ConsumeInvitation(ctx context.Context, t eusaas.TenantID, tokenHash []byte, now time.Time) (auth.Invitation, error) {
+func (s *Store) ConsumeInvitation(ctx context.Context, t eusaas.TenantID, tokenHash []byte, now time.Time) (auth.Invitation, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.Invitation{}, err
 	}
@@ -413,7 +413,7 @@ func (s *AuthStore) ConsumeInvitation(ctx context.Context, t eusaas.TenantID, to
 }
 
 // DeleteInvitationsByEmail implements auth.InvitationStore.
-func (s *AuthStore) DeleteInvitationsByEmail(ctx context.Context, t eusaas.TenantID, email string) (int, error) {
+func (s *Store) DeleteInvitationsByEmail(ctx context.Context, t eusaas.TenantID, email string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -428,8 +428,8 @@ func (s *AuthStore) DeleteInvitationsByEmail(ctx context.Context, t eusaas.Tenan
 	return n, nil
 }
 
-// AuthDenylist is an in-memory auth.Denylist for a single process.
-type AuthDenylist struct {
+// Denylist is an in-memory auth.Denylist for a single process.
+type Denylist struct {
 	clock eusaas.Clock
 	mu    sync.Mutex
 	m     map[authDenyKey]time.Time
@@ -440,18 +440,18 @@ type authDenyKey struct {
 	iss, jti string
 }
 
-var _ auth.Denylist = (*AuthDenylist)(nil)
+var _ auth.Denylist = (*Denylist)(nil)
 
-// NewAuthDenylist returns an empty denylist; clock decides when entries expire.
-func NewAuthDenylist(clock eusaas.Clock) *AuthDenylist {
+// NewDenylist returns an empty denylist; clock decides when entries expire.
+func NewDenylist(clock eusaas.Clock) *Denylist {
 	if clock == nil {
 		clock = eusaas.SystemClock
 	}
-	return &AuthDenylist{clock: clock, m: map[authDenyKey]time.Time{}}
+	return &Denylist{clock: clock, m: map[authDenyKey]time.Time{}}
 }
 
 // Deny implements auth.Denylist.
-func (d *AuthDenylist) Deny(ctx context.Context, t eusaas.TenantID, iss, jti string, until time.Time) error {
+func (d *Denylist) Deny(ctx context.Context, t eusaas.TenantID, iss, jti string, until time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -471,7 +471,7 @@ func (d *AuthDenylist) Deny(ctx context.Context, t eusaas.TenantID, iss, jti str
 }
 
 // Denied implements auth.Denylist.
-func (d *AuthDenylist) Denied(ctx context.Context, t eusaas.TenantID, iss, jti string) (bool, error) {
+func (d *Denylist) Denied(ctx context.Context, t eusaas.TenantID, iss, jti string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -481,8 +481,8 @@ func (d *AuthDenylist) Denied(ctx context.Context, t eusaas.TenantID, iss, jti s
 	return ok && d.clock.Now().Before(u), nil
 }
 
-// AuthLimiter is an in-memory auth.Limiter for a single process.
-type AuthLimiter struct {
+// Limiter is an in-memory auth.Limiter for a single process.
+type Limiter struct {
 	mu sync.Mutex
 	m  map[authLimitKey]authCounter
 }
@@ -497,16 +497,16 @@ type authCounter struct {
 	expires time.Time
 }
 
-var _ auth.Limiter = (*AuthLimiter)(nil)
+var _ auth.Limiter = (*Limiter)(nil)
 
 // authLimiterSweepAt is the counter count at which RecordFailure sweeps expired counters.
 const authLimiterSweepAt = 10000
 
-// NewAuthLimiter returns an empty limiter.
-func NewAuthLimiter() *AuthLimiter { return &AuthLimiter{m: map[authLimitKey]authCounter{}} }
+// NewLimiter returns an empty limiter.
+func NewLimiter() *Limiter { return &Limiter{m: map[authLimitKey]authCounter{}} }
 
 // RecordFailure implements auth.Limiter.
-func (l *AuthLimiter) RecordFailure(ctx context.Context, t eusaas.TenantID, key string, now time.Time, window time.Duration) (auth.FailureCount, error) {
+func (l *Limiter) RecordFailure(ctx context.Context, t eusaas.TenantID, key string, now time.Time, window time.Duration) (auth.FailureCount, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.FailureCount{}, err
 	}
@@ -533,7 +533,7 @@ func (l *AuthLimiter) RecordFailure(ctx context.Context, t eusaas.TenantID, key 
 }
 
 // Failures implements auth.Limiter.
-func (l *AuthLimiter) Failures(ctx context.Context, t eusaas.TenantID, key string, now time.Time) (auth.FailureCount, error) {
+func (l *Limiter) Failures(ctx context.Context, t eusaas.TenantID, key string, now time.Time) (auth.FailureCount, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.FailureCount{}, err
 	}
@@ -547,7 +547,7 @@ func (l *AuthLimiter) Failures(ctx context.Context, t eusaas.TenantID, key strin
 }
 
 // ResetFailures implements auth.Limiter.
-func (l *AuthLimiter) ResetFailures(ctx context.Context, t eusaas.TenantID, key string) error {
+func (l *Limiter) ResetFailures(ctx context.Context, t eusaas.TenantID, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
