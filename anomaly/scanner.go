@@ -16,7 +16,7 @@ import (
 
 // ScannerOptions configures a Scanner. Zero values take the defaults.
 type ScannerOptions struct {
-	Detector Detector // NewSeasonal()
+	Detector Detector // DefaultDetector()
 	// HistoryDays is how many days before the scored day are read as history (56: eight
 	// weeks, enough for four weekday references and the previous month's first day).
 	HistoryDays int
@@ -58,7 +58,7 @@ type Scanner struct {
 // NewScanner returns a Scanner. notifier may be nil (no notifications).
 func NewScanner(series SeriesSource, tenants TenantLister, store Store, notifier Notifier, opts ScannerOptions) *Scanner {
 	if opts.Detector == nil {
-		opts.Detector = NewSeasonal()
+		opts.Detector = DefaultDetector()
 	}
 	if opts.HistoryDays <= 0 {
 		opts.HistoryDays = 56

@@ -134,7 +134,11 @@ func anomalyEvalCommand(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return fmt.Errorf("anomaly eval: %w", err)
 	}
-	md := rep.Markdown()
+	bt, err := backtestProjection(ctx, anomalyeval.Generate(rep.Options.Synth))
+	if err != nil {
+		return fmt.Errorf("anomaly eval: projection back-test: %w", err)
+	}
+	md := rep.Markdown() + "\n" + bt.Markdown(rep.Options.Synth)
 	fmt.Fprint(m.Stdout, md)
 	if *outPath != "" {
 		if err := os.WriteFile(*outPath, []byte(md), 0o644); err != nil {
