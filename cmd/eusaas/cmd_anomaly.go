@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -17,7 +18,11 @@ import (
 )
 
 const anomalyUsage = `usage:
-  eusaas anomaly scan                 scan every ACTIVE tenant's costs now (server configuration)
+  eusaas anomaly scan [--from YYYY-MM-DD --to YYYY-MM-DD]
+                                      scan every ACTIVE tenant's costs now (server configuration);
+                                      with --from/--to, scan each day of the range in order, as
+                                      the daily job would have (backfill; at most 366 days, up to
+                                      yesterday)
   eusaas anomaly eval [--nab DIR] [--seed N] [--tenants N] [--days N] [--min-impact EUR] [--out FILE]
                                       evaluate the detectors on NAB data (when --nab is given) and
                                       on seeded synthetic daily costs; prints a Markdown report
@@ -46,7 +51,13 @@ func anomalyScanCommand(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("anomaly scan", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.Usage = func() { fmt.Fprint(m.Stderr, anomalyUsage) }
+	fromS := fs.String("from", "", "first day to scan (YYYY-MM-DD, UTC); needs --to")
+	toS := fs.String("to", "", "last day to scan (YYYY-MM-DD, UTC); needs --from")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	from, to, backfill, err := parseScanRange(*fromS, *toS, time.Now())
+	if err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(m.Getenv)
@@ -61,7 +72,83 @@ func anomalyScanCommand(ctx context.Context, m *Main, args []string) error {
 	if app.anomaly == nil {
 		return errors.New("anomaly scan: the anomaly module is not wired in this build (it needs billing's daily costs)")
 	}
+	if backfill {
+		return RunAnomalyBackfill(ctx, app.anomaly.Scanner, from, to, m.Stdout)
+	}
 	return RunAnomalyScan(ctx, app.anomaly.Scanner, m.Stdout)
+}
+
+// maxBackfillDays bounds one backfill run (a year and a day).
+const maxBackfillDays = 366
+
+// parseScanRange validates --from/--to: both or neither, dates, from <= to, to before
+// today (UTC: only complete days are scanned), at most maxBackfillDays days.
+func parseScanRange(fromS, toS string, now time.Time) (from, to time.Time, ok bool, err error) {
+	if fromS == "" && toS == "" {
+		return from, to, false, nil
+	}
+	if fromS == "" || toS == "" {
+		return from, to, false, errors.New("anomaly scan: --from and --to go together")
+	}
+	if from, err = time.Parse(time.DateOnly, fromS); err != nil {
+		return from, to, false, fmt.Errorf("anomaly scan: --from %q is not YYYY-MM-DD", fromS)
+	}
+	if to, err = time.Parse(time.DateOnly, toS); err != nil {
+		return from, to, false, fmt.Errorf("anomaly scan: --to %q is not YYYY-MM-DD", toS)
+	}
+	switch {
+	case to.Before(from):
+		return from, to, false, errors.New("anomaly scan: --to is before --from")
+	case !to.Before(anomaly.DayOf(now)):
+		return from, to, false, errors.New("anomaly scan: --to must be before today (UTC): only complete days are scanned")
+	case int(to.Sub(from).Hours()/24)+1 > maxBackfillDays:
+		return from, to, false, fmt.Errorf("anomaly scan: at most %d days per run", maxBackfillDays)
+	}
+	return from, to, true, nil
+}
+
+// anomalyBackfillDay is one day of `eusaas anomaly scan --from --to`.
+type anomalyBackfillDay struct {
+	Day string `json:"day"`
+	anomalyScanOutput
+}
+
+// RunAnomalyBackfill scans each day from..to in order, as the daily job would have run on
+// the following day at 00:00 UTC, and prints the per-day summaries as a JSON array. It stops
+// at the first day whose scan fails as a whole; tenants failing on a day are reported in
+// that day's summary and make the command fail after the last day.
+func RunAnomalyBackfill(ctx context.Context, sc *anomaly.Scanner, from, to time.Time, out io.Writer) error {
+	var days []anomalyBackfillDay
+	failedDays := 0
+	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+		rep, err := sc.ScanAllAt(ctx, d.AddDate(0, 0, 1))
+		if err != nil {
+			return fmt.Errorf("anomaly scan %s: %w", d.Format(time.DateOnly), err)
+		}
+		o := scanOutput(rep)
+		if len(o.Failed) > 0 {
+			failedDays++
+		}
+		days = append(days, anomalyBackfillDay{Day: d.Format(time.DateOnly), anomalyScanOutput: o})
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(days); err != nil {
+		return err
+	}
+	if failedDays > 0 {
+		return fmt.Errorf("anomaly scan: tenants failed on %d of %d days", failedDays, len(days))
+	}
+	return nil
+}
+
+func scanOutput(rep anomaly.ScanReport) anomalyScanOutput {
+	o := anomalyScanOutput{Tenants: rep.Tenants, Found: rep.Found, Created: rep.Created, Suppressed: rep.Suppressed,
+		Notified: rep.Notified, NotifyErrors: rep.NotifyErrors, BudgetAlerts: rep.BudgetAlerts, Failed: map[string]string{}}
+	for id, e := range rep.Failed {
+		o.Failed[id.String()] = e.Error()
+	}
+	return o
 }
 
 // anomalyScanOutput is the JSON summary `eusaas anomaly scan` prints.
@@ -84,11 +171,9 @@ func RunAnomalyScan(ctx context.Context, sc *anomaly.Scanner, out io.Writer) err
 	if err != nil {
 		return fmt.Errorf("anomaly scan: %w", err)
 	}
-	o := anomalyScanOutput{Tenants: rep.Tenants, Found: rep.Found, Created: rep.Created, Suppressed: rep.Suppressed,
-		Notified: rep.Notified, NotifyErrors: rep.NotifyErrors, BudgetAlerts: rep.BudgetAlerts, Failed: map[string]string{}}
+	o := scanOutput(rep)
 	ids := make([]string, 0, len(rep.Failed))
-	for id, e := range rep.Failed {
-		o.Failed[id.String()] = e.Error()
+	for id := range rep.Failed {
 		ids = append(ids, id.String())
 	}
 	enc := json.NewEncoder(out)
