@@ -148,3 +148,29 @@ func TestCalibratedStateMatchesEvaluate(t *testing.T) {
 		h = append(h, x)
 	}
 }
+
+// A level shift (x2, for good) is one episode: the point view flags its first days, the
+// drift view at most once, then it is muted for the four weeks its reference period needs
+// to move past the change (here: alerts on days 70, 71, 73; without the mute also 74, 75).
+func TestCalibratedLevelShiftIsOneEpisode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	c := anomaly.NewCalibrated()
+	var h []float64
+	for i := 0; i < 70; i++ {
+		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
+	}
+	var alerts []int
+	for i := 70; i < 110; i++ {
+		x := 200 * math.Exp(0.03*rng.NormFloat64())
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		if math.Abs(ev.Score) >= c.Threshold() {
+			alerts = append(alerts, i)
+		}
+		h = append(h, x)
+	}
+	t.Logf("alert days: %v", alerts)
+	require.NotEmpty(t, alerts)
+	require.Equal(t, 70, alerts[0], "the first day of the shift")
+	require.LessOrEqual(t, len(alerts), 3)
+	require.Less(t, alerts[len(alerts)-1], 77, "nothing after the first week")
+}

@@ -134,3 +134,23 @@ func TestPairwiseSum(t *testing.T) {
 	a := []float64{1e16, 1, 1, 1, 1, 1, 1, 1}
 	require.Equal(t, 1e16+6, pairwiseSum(a))
 }
+
+// Scored by our scorer on the 41 series of the copy, NAB's published scores give 42.6 in
+// the standard profile (NAB's 12-digit rounding makes more points tie at 1.0) and our
+// unrounded reproduction 43.0.
+func TestNABGaussianScores(t *testing.T) {
+	dir := nabDir(t)
+	c, err := LoadNAB(os.DirFS(dir))
+	require.NoError(t, err)
+	if len(c.Series) != 41 {
+		t.Skipf("expects the 41-series copy, found %d series", len(c.Series))
+	}
+	pub, ok, err := LoadPublishedScores(os.DirFS(dir), "windowedGaussian", c)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.InDelta(t, 42.6, Score(c, "published", pub).Profiles[0].Score, 0.05)
+	require.InDelta(t, 43.0, Score(c, "ours", Run(c, NewNABGaussian())).Profiles[0].Score, 0.05)
+	_, ok, err = LoadPublishedScores(os.DirFS(dir), "noSuchDetector", c)
+	require.NoError(t, err)
+	require.False(t, ok)
+}
