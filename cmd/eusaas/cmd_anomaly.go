@@ -25,7 +25,8 @@ const anomalyUsage = `usage:
                                       yesterday)
   eusaas anomaly eval [--nab DIR] [--seed N] [--tenants N] [--days N] [--min-impact EUR] [--out FILE]
                                       evaluate the detectors on NAB data (when --nab is given) and
-                                      on seeded synthetic daily costs; prints a Markdown report
+                                      on seeded synthetic daily costs, and back-test the month-end
+                                      projection on the same costs; prints a Markdown report
 `
 
 // cmdAnomaly runs "anomaly scan" and "anomaly eval".
