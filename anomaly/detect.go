@@ -269,9 +269,22 @@ func (s Seasonal) Residuals(h []float64) []float64 {
 // SigmaFromResiduals is the scale rule: 1.4826 * MAD of the residuals when there are at
 // least Period of them, else 1.5 x the seasonal-difference noise of h; then the floor.
 func (s Seasonal) SigmaFromResiduals(res, h []float64, expected float64) float64 {
+	return s.sigmaInto(res, h, expected, nil)
+}
+
+// sigmaInto is SigmaFromResiduals with a scratch buffer for the MAD (reused when large
+// enough: the calibrated detector calls it once per day of every replayed history).
+func (s Seasonal) sigmaInto(res, h []float64, expected float64, buf *[]float64) float64 {
 	var sd float64
 	if len(res) >= s.Period {
-		sd = 1.4826 * madF(slices.Clone(res))
+		var c []float64
+		if buf != nil {
+			c = append((*buf)[:0], res...)
+			*buf = c
+		} else {
+			c = slices.Clone(res)
+		}
+		sd = 1.4826 * madF(c)
 	} else {
 		p, n := s.Period, len(h)
 		var diffs []float64

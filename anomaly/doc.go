@@ -1,9 +1,12 @@
 // Package anomaly detects cost anomalies in tenants' daily cost series, explains them and
 // notifies. It reads series through a port (SeriesSource) and does not import billing.
 //
-// Detection. Two detectors implement Detector: ZScore (the seed rule made able to fire:
-// 2.5 sigma against the 7 days BEFORE the scored day, at least 3 points, with a sigma floor)
-// and Seasonal (weekday-aware, median/MAD, month-start aware, explicit cold start). A Gate
+// Detection. Three detectors implement Detector: ZScore (the seed rule made able to fire:
+// 2.5 sigma against the 7 days BEFORE the scored day, at least 3 points, with a sigma floor),
+// Seasonal (weekday-aware, median/MAD, month-start aware, explicit cold start) and
+// Calibrated, the default (DefaultDetector): Seasonal's model plus a drift view, each turned
+// into a tail probability by the series' own past (Tail), so that its score, -log10 p, means
+// the same on every series and one threshold serves every tenant. A Gate
 // turns an Evaluation into a Finding only when both the statistical score and the absolute
 // impact in EUR pass (the dual gate); during cold start only rules apply (new spend, and a
 // day above 10x the largest so far). Scores are float64; every reported amount (expected,

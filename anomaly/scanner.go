@@ -16,7 +16,7 @@ import (
 
 // ScannerOptions configures a Scanner. Zero values take the defaults.
 type ScannerOptions struct {
-	Detector Detector // NewSeasonal()
+	Detector Detector // DefaultDetector()
 	// HistoryDays is how many days before the scored day are read as history (56: eight
 	// weeks, enough for four weekday references and the previous month's first day).
 	HistoryDays int
@@ -58,7 +58,7 @@ type Scanner struct {
 // NewScanner returns a Scanner. notifier may be nil (no notifications).
 func NewScanner(series SeriesSource, tenants TenantLister, store Store, notifier Notifier, opts ScannerOptions) *Scanner {
 	if opts.Detector == nil {
-		opts.Detector = NewSeasonal()
+		opts.Detector = DefaultDetector()
 	}
 	if opts.HistoryDays <= 0 {
 		opts.HistoryDays = 56
@@ -117,6 +117,13 @@ type ScanReport struct {
 // ScanAll scans every ACTIVE tenant. It returns an error only when the tenants cannot be
 // listed or ctx ends; a tenant whose scan fails is logged and listed in Failed.
 func (s *Scanner) ScanAll(ctx context.Context) (ScanReport, error) {
+	return s.ScanAllAt(ctx, s.opts.Clock.Now())
+}
+
+// ScanAllAt is ScanAll as the scan running at now would do it: the days scored are the
+// ScoreDays complete (UTC) days before now. A backfill calls it with 00:00 UTC of each day
+// after the scored one, in order, as the daily job would have run.
+func (s *Scanner) ScanAllAt(ctx context.Context, now time.Time) (ScanReport, error) {
 	tenants, err := s.tenants.ActiveTenants(ctx)
 	if err != nil {
 		return ScanReport{}, err
@@ -128,7 +135,7 @@ func (s *Scanner) ScanAll(ctx context.Context) (ScanReport, error) {
 	for range min(s.opts.Concurrency, max(1, len(tenants))) {
 		wg.Go(func() {
 			for t := range work {
-				tr, err := s.ScanTenant(ctx, t)
+				tr, err := s.ScanTenantAt(ctx, t, now)
 				mu.Lock()
 				rep.Tenants++
 				if err != nil {
@@ -171,11 +178,16 @@ type scanSeries struct {
 // ScanTenant scans one tenant: the last ScoreDays complete days (UTC) of every resource,
 // the total when no single resource explains the day, and the budget.
 func (s *Scanner) ScanTenant(ctx context.Context, t TenantConfig) (TenantReport, error) {
+	return s.ScanTenantAt(ctx, t, s.opts.Clock.Now())
+}
+
+// ScanTenantAt is ScanTenant as the scan running at now would do it.
+func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Time) (TenantReport, error) {
 	rep := TenantReport{Tenant: t.ID}
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	now := s.opts.Clock.Now().UTC()
+	now = now.UTC()
 	last := DayOf(now).AddDate(0, 0, -1)
 	firstScored := last.AddDate(0, 0, -(s.opts.ScoreDays - 1))
 	from := firstScored.AddDate(0, 0, -s.opts.HistoryDays)

@@ -95,7 +95,7 @@ func BenchmarkScan(b *testing.B) {
 		}
 		perTenant(b)
 	})
-	for _, det := range []anomaly.Detector{anomaly.NewZScore(), anomaly.NewSeasonal()} {
+	for _, det := range []anomaly.Detector{anomaly.NewZScore(), anomaly.NewSeasonal(), anomaly.NewCalibrated()} {
 		b.Run("scan-"+det.Name(), func(b *testing.B) {
 			b.ReportAllocs()
 			created := 0

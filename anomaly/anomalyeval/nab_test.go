@@ -145,7 +145,7 @@ func TestLoadNABAndWindowedGaussian(t *testing.T) {
 // NAB's windowed Gaussian: 0 for the first point, then 1 - Q(|x - mean| / std) over the
 // previous values (population std); std 0 becomes 1e-6.
 func TestWindowedGaussianHandComputed(t *testing.T) {
-	g := NewWindowedGaussian()
+	g := NewNABGaussian()
 	g.Reset(1)
 	require.Equal(t, 0.0, g.Next(time.Time{}, 10))
 	// window {10}: std 0 -> 1e-6; 10 again: z 0 -> 1 - Q(0) = 0.5.

@@ -83,10 +83,22 @@ type Report struct {
 	Duration time.Duration
 }
 
-// NABDetectors are the streaming detectors compared on NAB, the baseline first.
+// NABDetectors are the streaming detectors compared on NAB, the baseline first, then the
+// scanner's default, the other detectors and the controls.
 func NABDetectors() []StreamDetector {
-	return []StreamDetector{NewWindowedGaussian(), NewGaussianZStream(), NewZScoreStream(), NewSeasonalStream(),
-		NewZScorePointsStream(), NewSeasonalMADStream()}
+	return []StreamDetector{NewNABGaussian(), NewCalibratedStream(), NewZScoreStream(), NewSeasonalStream(),
+		NewCalibratedLevelStream(), NewSlidingGaussian(), NewGaussianZStream()}
+}
+
+// publishedGaussian is the label of NAB's own published windowedGaussian scores, re-scored.
+const publishedGaussian = "windowedGaussian, NAB's published scores (12 digits)"
+
+// defaultMark appends "(default)" to label when det is the scanner's default detector.
+func defaultMark(label string, det anomaly.Detector) string {
+	if det.Name() == anomaly.DefaultDetector().Name() {
+		return label + " (default)"
+	}
+	return label
 }
 
 // Evaluate runs NAB (when given) and the synthetic evaluation in one run.
@@ -108,20 +120,32 @@ func Evaluate(ctx context.Context, o Options) (Report, error) {
 			sum.Points += len(s.Values)
 		}
 		dev, hold := SplitCorpus(c, NABDevCategories)
-		for _, det := range NABDetectors() {
+		add := func(name string, scores [][]float64) NABResult {
+			res := Score(c, name, scores)
+			sum.Results = append(sum.Results, res)
+			if len(dev.Series) > 0 && len(hold.Series) > 0 {
+				sum.Split = append(sum.Split, SplitResult{Detector: name,
+					Dev: Score(dev, name, subScores(c, dev, scores)), DevWindows: dev.Windows(),
+					Holdout: Score(hold, name, subScores(c, hold, scores)), HoldWindows: hold.Windows()})
+			}
+			return res
+		}
+		for i, det := range NABDetectors() {
 			if err := ctx.Err(); err != nil {
 				return rep, err
 			}
-			scores := Run(c, det)
-			res := Score(c, det.Name(), scores)
-			sum.Results = append(sum.Results, res)
-			if len(dev.Series) > 0 && len(hold.Series) > 0 {
-				sum.Split = append(sum.Split, SplitResult{Detector: det.Name(),
-					Dev: Score(dev, det.Name(), subScores(c, dev, scores)), DevWindows: dev.Windows(),
-					Holdout: Score(hold, det.Name(), subScores(c, hold, scores)), HoldWindows: hold.Windows()})
-			}
-			if _, ok := det.(*WindowedGaussian); ok {
+			res := add(det.Name(), Run(c, det))
+			if i == 0 {
 				gaussNAB = res.Profiles[0].Threshold
+				// NAB's own published scores of the same baseline, re-scored by our scorer: the
+				// check that baseline and scorer are NAB's.
+				pub, ok, err := LoadPublishedScores(o.NAB, "windowedGaussian", c)
+				if err != nil {
+					return rep, fmt.Errorf("nab: published scores: %w", err)
+				}
+				if ok {
+					add(publishedGaussian, pub)
+				}
 			}
 		}
 		rep.NAB = sum
@@ -134,17 +158,21 @@ func Evaluate(ctx context.Context, o Options) (Report, error) {
 		thresh string
 	}
 	cands := []cand{
-		{"windowed Gaussian (baseline, |z| >= 2.5)", GaussianDetector{Window: 1000, Z: 2.5}, "|z| >= 2.5 (1 - Q >= 0.99379)"},
+		{"windowed Gaussian (baseline, |z| >= 2.5)", GaussianDetector{Window: 6400, Z: 2.5}, "|z| >= 2.5 (1 - Q >= 0.99379)"},
 	}
 	if !math.IsNaN(gaussNAB) && gaussNAB > 0.5 && gaussNAB < 1 {
 		z := GaussianZ(gaussNAB)
-		cands = append(cands, cand{"windowed Gaussian (baseline, NAB-tuned)", GaussianDetector{Window: 1000, Z: z},
+		cands = append(cands, cand{"windowed Gaussian (baseline, NAB-tuned)", GaussianDetector{Window: 6400, Z: z},
 			fmt.Sprintf("NAB standard optimum 1 - Q >= %.6f (|z| >= %.2f)", gaussNAB, z)})
 	}
 	cands = append(cands,
+		cand{"calibrated (ours)", anomaly.NewCalibrated(), fmt.Sprintf("surprise -log10 p >= %g", anomaly.NewCalibrated().Thresh)},
 		cand{"zscore (ours)", anomaly.NewZScore(), "|z| >= 2.5, 7 days before"},
 		cand{"seasonal (ours)", anomaly.NewSeasonal(), "|robust z| >= 5"},
 	)
+	for i := range cands {
+		cands[i].label = defaultMark(cands[i].label, cands[i].det)
+	}
 	for _, c := range cands {
 		r, err := EvaluateSynthetic(ctx, data, c.det, o.MinImpact, c.label)
 		if err != nil {

@@ -18,44 +18,6 @@ type StreamDetector interface {
 	Next(t time.Time, v float64) float64
 }
 
-// WindowedGaussian is NAB's windowed Gaussian baseline (nab/detectors/gaussian): the score
-// of a value is 1 - Q(|x - mean| / std) over a sliding window of the previous WindowSize
-// values (mean and population std, std 0 replaced by 1e-6), 0 for the first value; the
-// window slides by one value per step.
-type WindowedGaussian struct {
-	WindowSize int // 1000 in NAB
-	window     []float64
-	mean, std  float64
-}
-
-// NewWindowedGaussian returns NAB's configuration.
-func NewWindowedGaussian() *WindowedGaussian { return &WindowedGaussian{WindowSize: 1000} }
-
-// Name implements StreamDetector.
-func (g *WindowedGaussian) Name() string { return "windowedGaussian (NAB baseline)" }
-
-// Reset implements StreamDetector.
-func (g *WindowedGaussian) Reset(int) { g.window, g.mean, g.std = g.window[:0], 0, 1 }
-
-// Next implements StreamDetector.
-func (g *WindowedGaussian) Next(_ time.Time, v float64) float64 {
-	score := 0.0
-	if len(g.window) > 0 {
-		score = 1 - normalTail(v, g.mean, g.std)
-	}
-	if len(g.window) < g.WindowSize {
-		g.window = append(g.window, v)
-	} else {
-		copy(g.window, g.window[1:])
-		g.window[len(g.window)-1] = v
-	}
-	g.mean, g.std = meanStd(g.window)
-	if g.std == 0 {
-		g.std = 0.000001
-	}
-	return score
-}
-
 // normalTail is nupic's normalProbability: the probability of a sample further from the
 // mean than x on its side, Q(|x - mean| / std).
 func normalTail(x, mean, std float64) float64 {
@@ -78,13 +40,12 @@ func meanStd(v []float64) (mean, std float64) {
 	return mean, math.Sqrt(ss / float64(len(v)))
 }
 
-// GaussianZStream is the windowed Gaussian model scoring |z| instead of 1 - Q(|z|).
-type GaussianZStream struct{ g WindowedGaussian }
+// GaussianZStream is NAB's windowed Gaussian model (NABGaussian) scoring |z| instead of
+// 1 - Q(|z|): a control showing what the saturation of 1 - Q at 1.0 costs.
+type GaussianZStream struct{ g *NABGaussian }
 
-// NewGaussianZStream uses NAB's window of 1000.
-func NewGaussianZStream() *GaussianZStream {
-	return &GaussianZStream{g: WindowedGaussian{WindowSize: 1000}}
-}
+// NewGaussianZStream uses NAB's window (6400, step 100).
+func NewGaussianZStream() *GaussianZStream { return &GaussianZStream{g: NewNABGaussian()} }
 
 // Name implements StreamDetector.
 func (s *GaussianZStream) Name() string { return "windowedGaussian, unsaturated |z| (control)" }

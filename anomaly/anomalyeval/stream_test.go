@@ -144,6 +144,7 @@ func TestEvaluateReportsSplit(t *testing.T) {
 	md := rep.Markdown()
 	require.Contains(t, md, "Development categories (artificialNoAnomaly, realAdExchange, realTraffic; 1 windows)")
 	require.Contains(t, md, "| zscore (ours, 7 days before) |")
-	require.Contains(t, md, "| zscore, 7 points before (previous adaptation) |")
-	require.Contains(t, md, "| seasonal, MAD scale only (previous adaptation) |")
+	require.Contains(t, md, "| calibrated (ours) (default) |", "the scanner's default is marked")
+	require.Contains(t, md, "| windowedGaussian, 1000-point sliding window (control) |")
+	require.Equal(t, strings.Count(md, "(default)"), strings.Count(md, "| calibrated (ours) (default) |"), "no other row is marked (default)")
 }

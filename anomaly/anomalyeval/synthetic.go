@@ -370,7 +370,9 @@ func EvaluateSynthetic(ctx context.Context, data SynthData, det anomaly.Detector
 }
 
 // GaussianDetector is the windowed-Gaussian baseline as an anomaly.Detector for daily costs:
-// mean and population std of the Window days before (std 0 -> 1e-6, NAB's rule), score z;
+// mean and population std of the Window days before (std 0 -> 1e-6, NAB's rule), score z
+// (with NAB's Window of 6400, which the scanner's history never fills, that is every day
+// before: NAB's growing window);
 // it fires at |z| >= Z (the NAB score 1 - Q(|z|) >= threshold is the same test).
 type GaussianDetector struct {
 	Window int

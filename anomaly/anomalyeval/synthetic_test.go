@@ -77,6 +77,8 @@ func TestEvaluateReportWithoutNAB(t *testing.T) {
 	md := rep.Markdown()
 	require.Contains(t, md, `| seasonal (ours) | \|robust z\| >= 5 |`)
 	require.Contains(t, md, `windowed Gaussian (baseline, \|z\| >= 2.5)`)
-	require.Len(t, rep.Synth, 3, "without NAB there is no NAB-tuned Gaussian row")
+	require.Len(t, rep.Synth, 4, "without NAB there is no NAB-tuned Gaussian row")
+	require.Contains(t, md, "| calibrated (ours) (default) | surprise -log10 p >= 2.5 |")
+	require.Equal(t, 1, strings.Count(md, "(default)"), "exactly the scanner's default is marked")
 	require.Equal(t, 2, strings.Count(md, "(ours) |"))
 }

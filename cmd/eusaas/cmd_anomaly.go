@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
@@ -16,12 +17,19 @@ import (
 )
 
 func (m *Main) anomalyScanCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "scan",
-		Short: "scan every ACTIVE tenant's costs now (server configuration)",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return anomalyScan(cmd.Context(), m) },
+	var from, to string
+	c := &cobra.Command{
+		Use:   "scan [--from YYYY-MM-DD --to YYYY-MM-DD]",
+		Short: "scan every ACTIVE tenant's costs now, or each day of a range in order (backfill)",
+		Long: `Scans every ACTIVE tenant's costs now (server configuration). With --from/--to, scans each
+day of the range in order, as the daily job would have (backfill; at most 366 days, up to
+yesterday); notifications go out as the daily job would send them.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return anomalyScan(cmd.Context(), m, from, to) },
 	}
+	c.Flags().StringVar(&from, "from", "", "first day to scan (YYYY-MM-DD, UTC); needs --to")
+	c.Flags().StringVar(&to, "to", "", "last day to scan (YYYY-MM-DD, UTC); needs --from")
+	return c
 }
 
 // anomalyEvalFlags are `anomaly eval`'s options.
@@ -35,7 +43,7 @@ func (m *Main) anomalyEvalCommand() *cobra.Command {
 	var f anomalyEvalFlags
 	c := &cobra.Command{
 		Use:   "eval",
-		Short: "evaluate the detectors on NAB data (with --nab) and on seeded synthetic daily costs; prints a Markdown report",
+		Short: "evaluate the detectors on NAB data (with --nab) and on seeded synthetic daily costs, back-test the month-end projection; prints a Markdown report",
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return anomalyEval(cmd.Context(), m, f) },
 	}
@@ -48,7 +56,11 @@ func (m *Main) anomalyEvalCommand() *cobra.Command {
 	return c
 }
 
-func anomalyScan(ctx context.Context, m *Main) error {
+func anomalyScan(ctx context.Context, m *Main, fromS, toS string) error {
+	from, to, backfill, err := parseScanRange(fromS, toS, time.Now())
+	if err != nil {
+		return err
+	}
 	cfg, err := LoadConfig(m.Getenv)
 	if err != nil {
 		return err
@@ -58,7 +70,83 @@ func anomalyScan(ctx context.Context, m *Main) error {
 		return err
 	}
 	defer app.Close()
+	if backfill {
+		return RunAnomalyBackfill(ctx, app.platform.Scanner, from, to, m.Stdout)
+	}
 	return RunAnomalyScan(ctx, app.platform.Scanner, m.Stdout)
+}
+
+// maxBackfillDays bounds one backfill run (a year and a day).
+const maxBackfillDays = 366
+
+// parseScanRange validates --from/--to: both or neither, dates, from <= to, to before
+// today (UTC: only complete days are scanned), at most maxBackfillDays days.
+func parseScanRange(fromS, toS string, now time.Time) (from, to time.Time, ok bool, err error) {
+	if fromS == "" && toS == "" {
+		return from, to, false, nil
+	}
+	if fromS == "" || toS == "" {
+		return from, to, false, usageErrorf("anomaly scan: --from and --to go together")
+	}
+	if from, err = time.Parse(time.DateOnly, fromS); err != nil {
+		return from, to, false, usageErrorf("anomaly scan: --from %q is not YYYY-MM-DD", fromS)
+	}
+	if to, err = time.Parse(time.DateOnly, toS); err != nil {
+		return from, to, false, usageErrorf("anomaly scan: --to %q is not YYYY-MM-DD", toS)
+	}
+	switch {
+	case to.Before(from):
+		return from, to, false, usageErrorf("anomaly scan: --to is before --from")
+	case !to.Before(anomaly.DayOf(now)):
+		return from, to, false, usageErrorf("anomaly scan: --to must be before today (UTC): only complete days are scanned")
+	case int(to.Sub(from).Hours()/24)+1 > maxBackfillDays:
+		return from, to, false, usageErrorf("anomaly scan: at most %d days per run", maxBackfillDays)
+	}
+	return from, to, true, nil
+}
+
+// anomalyBackfillDay is one day of `eusaas anomaly scan --from --to`.
+type anomalyBackfillDay struct {
+	Day string `json:"day"`
+	anomalyScanOutput
+}
+
+// RunAnomalyBackfill scans each day from..to in order, as the daily job would have run on
+// the following day at 00:00 UTC, and prints the per-day summaries as a JSON array. It stops
+// at the first day whose scan fails as a whole; tenants failing on a day are reported in
+// that day's summary and make the command fail after the last day.
+func RunAnomalyBackfill(ctx context.Context, sc *anomaly.Scanner, from, to time.Time, out io.Writer) error {
+	var days []anomalyBackfillDay
+	failedDays := 0
+	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+		rep, err := sc.ScanAllAt(ctx, d.AddDate(0, 0, 1))
+		if err != nil {
+			return fmt.Errorf("anomaly scan %s: %w", d.Format(time.DateOnly), err)
+		}
+		o := scanOutput(rep)
+		if len(o.Failed) > 0 {
+			failedDays++
+		}
+		days = append(days, anomalyBackfillDay{Day: d.Format(time.DateOnly), anomalyScanOutput: o})
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(days); err != nil {
+		return err
+	}
+	if failedDays > 0 {
+		return fmt.Errorf("anomaly scan: tenants failed on %d of %d days", failedDays, len(days))
+	}
+	return nil
+}
+
+func scanOutput(rep anomaly.ScanReport) anomalyScanOutput {
+	o := anomalyScanOutput{Tenants: rep.Tenants, Found: rep.Found, Created: rep.Created, Suppressed: rep.Suppressed,
+		Notified: rep.Notified, NotifyErrors: rep.NotifyErrors, BudgetAlerts: rep.BudgetAlerts, Failed: map[string]string{}}
+	for id, e := range rep.Failed {
+		o.Failed[id.String()] = e.Error()
+	}
+	return o
 }
 
 // anomalyScanOutput is the JSON summary `eusaas anomaly scan` prints.
@@ -81,11 +169,9 @@ func RunAnomalyScan(ctx context.Context, sc *anomaly.Scanner, out io.Writer) err
 	if err != nil {
 		return fmt.Errorf("anomaly scan: %w", err)
 	}
-	o := anomalyScanOutput{Tenants: rep.Tenants, Found: rep.Found, Created: rep.Created, Suppressed: rep.Suppressed,
-		Notified: rep.Notified, NotifyErrors: rep.NotifyErrors, BudgetAlerts: rep.BudgetAlerts, Failed: map[string]string{}}
+	o := scanOutput(rep)
 	ids := make([]string, 0, len(rep.Failed))
-	for id, e := range rep.Failed {
-		o.Failed[id.String()] = e.Error()
+	for id := range rep.Failed {
 		ids = append(ids, id.String())
 	}
 	enc := json.NewEncoder(out)
@@ -119,7 +205,11 @@ func anomalyEval(ctx context.Context, m *Main, f anomalyEvalFlags) error {
 	if err != nil {
 		return fmt.Errorf("anomaly eval: %w", err)
 	}
-	md := rep.Markdown()
+	bt, err := backtestProjection(ctx, anomalyeval.Generate(rep.Options.Synth))
+	if err != nil {
+		return fmt.Errorf("anomaly eval: projection back-test: %w", err)
+	}
+	md := rep.Markdown() + "\n" + bt.Markdown(rep.Options.Synth)
 	fmt.Fprint(m.Stdout, md)
 	if f.out != "" {
 		if err := os.WriteFile(f.out, []byte(md), 0o644); err != nil {

@@ -1,0 +1,176 @@
+package anomaly_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas/anomaly"
+)
+
+// Hand-checked tail values: the cold-start Student t4 (critical values 2.776 at 5% and
+// 4.604 at 1%, two-sided), the empirical region, the fitted exponential tail.
+func TestTailHandComputed(t *testing.T) {
+	tl := anomaly.NewTail(0)
+	require.InDelta(t, 0.05, tl.P(2.776), 1e-4, "t4 two-sided 5% point")
+	require.InDelta(t, 0.01, tl.P(4.604), 1e-4, "t4 two-sided 1% point")
+	require.InDelta(t, -math.Log10(6/math.Pow(1e4, 4)), tl.Surprise(1e4), 1e-9, "the asymptote far out")
+
+	for i := 1; i <= 99; i++ {
+		tl.Add(float64(i))
+	}
+	// n = 99; empirical below u = sorted[floor(0.9 x 99)] = sorted[89] = 90:
+	// P(50) = (1 + #{>= 50}) / 100 = 51/100.
+	require.InDelta(t, 0.51, tl.P(50), 1e-12)
+	require.InDelta(t, 0.51, tl.P(-50), 1e-12, "magnitudes: the sign does not matter")
+	// Above u: the 9 excesses 1..9: median 5 -> 5/ln 2 = 7.213; mean without the largest
+	// 4.5. beta = 7.213; P(100) = 10/100 x exp(-10/7.213).
+	beta := 5 / math.Ln2
+	require.InDelta(t, 0.1*math.Exp(-10/beta), tl.P(100), 1e-12)
+	// Far out the surprise stays finite and grows linearly.
+	require.InDelta(t, 1+(1e6-90)/(beta*math.Ln10), tl.Surprise(1e6), 1e-6)
+
+	// Keep drops the oldest.
+	k := anomaly.NewTail(3)
+	for _, v := range []float64{100, 1, 2, 3} {
+		k.Add(v)
+	}
+	require.Equal(t, 3, k.Len())
+}
+
+// The point of calibration: the same surprise threshold flags the same share of ordinary
+// points on a Gaussian series and on a heavy-tailed one (Student t2, whose 10-sigma days are
+// routine). A |z| threshold cannot: at |z| >= 3 the heavy series alerts many times more.
+func TestTailCalibratedAcrossNoiseShapes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	gauss := func() float64 { return rng.NormFloat64() }
+	heavy := func() float64 { // Student t with 2 degrees of freedom
+		return rng.NormFloat64() / math.Sqrt((rng.ExpFloat64()*2)/2)
+	}
+	share := func(gen func() float64, surprise bool) float64 {
+		tl := anomaly.NewTail(0)
+		n, hits := 0, 0
+		for i := 0; i < 40000; i++ {
+			z := gen()
+			if i >= 2000 {
+				n++
+				if (surprise && tl.Surprise(z) >= 2) || (!surprise && math.Abs(z) >= 3) {
+					hits++
+				}
+			}
+			tl.Add(z)
+		}
+		return float64(hits) / float64(n)
+	}
+	g, h := share(gauss, true), share(heavy, true)
+	t.Logf("surprise >= 2: gaussian %.4f, heavy %.4f", g, h)
+	// The fitted tail errs on the safe side (beta is the larger of two estimates and the +1
+	// prior counts the scored value): between 0.4% and 1% on both, and within a factor 2.
+	for _, v := range []float64{g, h} {
+		require.Greater(t, v, 0.004)
+		require.Less(t, v, 0.011)
+	}
+	require.Less(t, max(g, h)/min(g, h), 2.0)
+	gz, hz := share(gauss, false), share(heavy, false)
+	t.Logf("|z| >= 3: gaussian %.4f, heavy %.4f", gz, hz)
+	require.Greater(t, hz, 10*gz)
+}
+
+// The default detector on daily costs: a quiet weekday series, a spike is flagged, ordinary
+// days are not; a slow drift (+4% a day for three weeks) is flagged by the drift view while
+// no single day stands out much against the weekday expectation.
+func TestCalibratedSpikeAndDrift(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := func(i int) float64 {
+		v := 100.0
+		if wd := monday.AddDate(0, 0, i).Weekday(); wd == 0 || wd == 6 {
+			v = 60
+		}
+		return v * math.Exp(0.03*rng.NormFloat64())
+	}
+	c := anomaly.NewCalibrated()
+	require.Equal(t, "calibrated", c.Name())
+	require.Equal(t, c.Name(), anomaly.DefaultDetector().Name())
+	var h []float64
+	for i := 0; i < 56; i++ {
+		h = append(h, base(i))
+	}
+	// Ordinary days: none reaches the threshold (over 14 days of ordinary values).
+	for i := 56; i < 70; i++ {
+		x := base(i)
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		require.True(t, ev.Ready)
+		require.Less(t, math.Abs(ev.Score), c.Threshold(), "day %d", i)
+		h = append(h, x)
+	}
+	spike := 3 * base(70)
+	ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, 70), ds(spike)[0])
+	require.GreaterOrEqual(t, ev.Score, c.Threshold())
+	require.Greater(t, ev.Sigma, 0.0)
+
+	// Drift: from day 70 on, +4% a day compounded.
+	drift := append([]float64(nil), h...)
+	first := -1
+	for i := 70; i < 91; i++ {
+		x := base(i) * math.Pow(1.04, float64(i-69))
+		ev := c.Evaluate(ds(drift...), monday.AddDate(0, 0, i), ds(x)[0])
+		if first < 0 && ev.Score >= c.Threshold() {
+			first = i
+		}
+		drift = append(drift, x)
+	}
+	require.GreaterOrEqual(t, first, 70, "the drift is flagged")
+	require.Less(t, first, 91)
+
+	// Cold start: under 21 days of history the detector is not ready.
+	ev = c.Evaluate(ds(h[:20]...), monday.AddDate(0, 0, 20), ds(500)[0])
+	require.False(t, ev.Ready)
+}
+
+// The streaming state and Evaluate agree: Evaluate replays the history through a state.
+func TestCalibratedStateMatchesEvaluate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	c := anomaly.NewCalibrated()
+	c.Seasonal.MonthStart = false
+	st := c.NewState(7)
+	var h []float64
+	for i := 0; i < 80; i++ {
+		x := 50 + 5*rng.NormFloat64()
+		r := st.Score(x)
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		require.Equal(t, ev.Ready, r.Ready, i)
+		if r.Ready {
+			require.InDelta(t, r.Score, ev.Score, 1e-6, i)
+		}
+		st.PushScored(x, r)
+		h = append(h, x)
+	}
+}
+
+// A level shift (x2, for good) is one episode: the point view flags its first days, the
+// drift view at most once, then it is muted for the four weeks its reference period needs
+// to move past the change (here: alerts on days 70, 71, 73; without the mute also 74, 75).
+func TestCalibratedLevelShiftIsOneEpisode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	c := anomaly.NewCalibrated()
+	var h []float64
+	for i := 0; i < 70; i++ {
+		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
+	}
+	var alerts []int
+	for i := 70; i < 110; i++ {
+		x := 200 * math.Exp(0.03*rng.NormFloat64())
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		if math.Abs(ev.Score) >= c.Threshold() {
+			alerts = append(alerts, i)
+		}
+		h = append(h, x)
+	}
+	t.Logf("alert days: %v", alerts)
+	require.NotEmpty(t, alerts)
+	require.Equal(t, 70, alerts[0], "the first day of the shift")
+	require.LessOrEqual(t, len(alerts), 3)
+	require.Less(t, alerts[len(alerts)-1], 77, "nothing after the first week")
+}
