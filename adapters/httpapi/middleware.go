@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -87,9 +88,18 @@ func (s *Server) requestContext(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-ID", id)
 		ri := &requestInfo{requestID: id, path: r.URL.Path, rctx: chi.RouteContext(r.Context())}
 		ctx := context.WithValue(r.Context(), requestInfoKey{}, ri)
-		ctx = eusaas.WithRequestMeta(ctx, eusaas.RequestMeta{RequestID: id, IP: clientIP(r), UserAgent: r.UserAgent()})
+		ctx = eusaas.WithRequestMeta(ctx, eusaas.RequestMeta{RequestID: id, IP: clientIP(r), UserAgent: cleanText(r.UserAgent())})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// cleanText makes a free-form header (User-Agent) storable: it is recorded, never matched,
+// so invalid bytes are replaced rather than the request refused.
+func cleanText(s string) string {
+	if !bad(s) {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
 // clientIP is the peer address. X-Forwarded-For is not trusted: the server does not know

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -195,7 +196,11 @@ func humaProblem(hctx huma.Context, status int, msg string, errs ...error) huma.
 		var d huma.ErrorDetailer
 		if errors.As(e, &d) {
 			det := d.ErrorDetail()
-			p.Errors = append(p.Errors, eusaas.FieldViolation{Location: det.Location, Message: det.Message})
+			loc, msg := det.Location, det.Message
+			if l, m, ok := strings.Cut(msg, ": "); ok && loc == "body" && strings.HasPrefix(l, "body") && !strings.ContainsAny(l, " \"") {
+				loc, msg = l, m // a strictUnmarshal error that knows the field
+			}
+			p.Errors = append(p.Errors, eusaas.FieldViolation{Location: loc, Message: msg})
 			continue
 		}
 		p.Errors = append(p.Errors, eusaas.FieldViolation{Message: e.Error()})

@@ -114,7 +114,7 @@ func New(opts Options) *Server {
 	s.registry.MustRegister(s.requests, s.latency)
 
 	r := chi.NewRouter()
-	r.Use(s.requestContext, s.recoverer, s.observe, s.limitBody, s.authenticate)
+	r.Use(s.requestContext, s.recoverer, s.observe, s.limitBody, s.refuseBadInput, s.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, "", "no route for "+r.URL.Path))
 	})
@@ -132,6 +132,7 @@ func New(opts Options) *Server {
 	cfg.Info.Description = "eusaas: EU-grade multi-tenant SaaS platform. Every error is an RFC 9457 problem."
 	cfg.Servers = []*huma.Server{{URL: "/", Description: "This server"}}
 	cfg.Security = BearerAuth
+	cfg.Formats = map[string]huma.Format{"application/json": strictJSON, "json": strictJSON}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
 			Description: "RS256 access token from POST /api/v1/auth/login"},
