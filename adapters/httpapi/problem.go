@@ -109,6 +109,9 @@ type RetryAfter struct {
 func (r *RetryAfter) Error() string { return r.Err.Error() }
 func (r *RetryAfter) Unwrap() error { return r.Err }
 
+// unavailableRetrySeconds is the Retry-After of a 503 whose error names no better time.
+const unavailableRetrySeconds = 2
+
 // newProblem builds a problem for a status with request context.
 func newProblem(ctx context.Context, status int, code, detail string) *Problem {
 	if code == "" {
@@ -167,6 +170,10 @@ func ProblemFor(ctx context.Context, err error) *Problem {
 			secs = 1
 		}
 		p.WithHeader("Retry-After", strconv.Itoa(secs))
+	} else if status == http.StatusServiceUnavailable {
+		// An unavailable dependency (a database restarting, a dropped connection) usually
+		// returns within seconds; say so, so clients back off instead of failing hard.
+		p.WithHeader("Retry-After", strconv.Itoa(unavailableRetrySeconds))
 	}
 	if status == http.StatusUnauthorized {
 		p.WithHeader("WWW-Authenticate", `Bearer realm="eusaas"`)

@@ -71,6 +71,8 @@ func newTestServer(t *testing.T, adjust ...func(*httpapi.Options)) *httpapitest.
 				return nil, eusaas.Sentinel(eusaas.FailedPrecondition, "invalid_transition", "bad").With("cannot go from ACTIVE to PENDING")
 			case "stale":
 				return nil, httpapi.ErrPreconditionFailed
+			case "unavailable":
+				return nil, eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(errors.New("dial tcp 10.0.0.7:5432: connection refused"))
 			case "busy":
 				return nil, &httpapi.RetryAfter{Err: eusaas.E(eusaas.ResourceExhausted, "too many concurrent logins"), After: 2e9}
 			case "invalid":
