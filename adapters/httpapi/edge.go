@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -318,43 +319,57 @@ func checkFieldCase(v any, t reflect.Type, loc string) error {
 // inputHeaders are the request headers operations read as input. Their values must be valid
 // UTF-8: a header is bytes on the wire, and a non-UTF-8 value would reach a store that
 // cannot hold it or compare unequal to what the client meant.
-var inputHeaders = []string{"Authorization", "X-Tenant-ID", "If-Match", "If-None-Match", "Content-Type", "Idempotency-Key"}
+// They are in canonical form, so the lookups allocate nothing.
+var inputHeaders = []string{"Authorization", "X-Tenant-Id", "If-Match", "If-None-Match", "Content-Type", "Idempotency-Key"}
+
+// headerNames are the input headers as the document spells them.
+var headerNames = map[string]string{"Authorization": "Authorization", "X-Tenant-Id": "X-Tenant-ID", "If-Match": "If-Match",
+	"If-None-Match": "If-None-Match", "Content-Type": "Content-Type", "Idempotency-Key": "Idempotency-Key"}
 
 // checkInput refuses, before routing, request input no operation can use: NUL bytes or
 // invalid UTF-8 in the path, the query or an input header (422), and a body in a charset
 // other than UTF-8 (415). It returns nil when the request may proceed.
-func checkInput(r *http.Request) *Problem {
+func checkInput(ctx context.Context, r *http.Request) *Problem {
 	if bad(r.URL.Path) {
-		return inputProblem(r, "path", "the path must be valid UTF-8 without NUL characters")
+		return inputProblem(ctx, "path", "the path must be valid UTF-8 without NUL characters")
 	}
 	if raw := r.URL.RawQuery; raw != "" {
 		q, err := url.QueryUnescape(raw)
 		if err != nil {
-			return inputProblem(r, "query", "the query string has a malformed percent-escape")
+			return inputProblem(ctx, "query", "the query string has a malformed percent-escape")
 		}
 		if bad(q) {
-			return inputProblem(r, "query", "query parameters must be valid UTF-8 without NUL characters")
+			return inputProblem(ctx, "query", "query parameters must be valid UTF-8 without NUL characters")
 		}
 	}
 	for _, h := range inputHeaders {
-		for _, v := range r.Header.Values(h) {
+		for _, v := range r.Header[h] {
 			if bad(v) {
-				return inputProblem(r, "header."+h, "the header must be valid UTF-8 without NUL characters")
+				return inputProblem(ctx, "header."+headerNames[h], "the header must be valid UTF-8 without NUL characters")
 			}
 		}
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && strings.Contains(ct, ";") {
+	if ct := r.Header.Get("Content-Type"); strings.IndexByte(ct, ';') >= 0 {
 		_, params, err := mime.ParseMediaType(ct)
 		if err != nil {
-			return newProblem(r.Context(), http.StatusUnsupportedMediaType, "",
+			return newProblem(ctx, http.StatusUnsupportedMediaType, "",
 				"the Content-Type header is malformed")
 		}
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
-			return newProblem(r.Context(), http.StatusUnsupportedMediaType, "",
+			return newProblem(ctx, http.StatusUnsupportedMediaType, "",
 				"request bodies must be UTF-8 (Content-Type charset=utf-8 or none)")
 		}
 	}
 	return nil
+}
+
+// cleanText makes a free-form header (User-Agent) storable: it is recorded, never matched,
+// so invalid bytes are replaced rather than the request refused.
+func cleanText(s string) string {
+	if !bad(s) {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
 // bad reports a string that is not valid UTF-8 or holds a NUL.
@@ -362,19 +377,8 @@ func bad(s string) bool {
 	return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s)
 }
 
-func inputProblem(r *http.Request, loc, msg string) *Problem {
-	p := newProblem(r.Context(), http.StatusUnprocessableEntity, "", "request validation failed")
+func inputProblem(ctx context.Context, loc, msg string) *Problem {
+	p := newProblem(ctx, http.StatusUnprocessableEntity, "", "request validation failed")
 	p.Errors = []eusaas.FieldViolation{{Location: loc, Message: msg}}
 	return p
-}
-
-// refuseBadInput is the middleware form of checkInput.
-func (s *Server) refuseBadInput(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := checkInput(r); p != nil {
-			writeProblem(w, p)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }

@@ -118,7 +118,7 @@ func New(opts Options) *Server {
 	s.registry.MustRegister(s.requests, s.latency)
 
 	r := chi.NewRouter()
-	r.Use(s.requestContext, s.recoverer, s.observe, s.limitBody, s.refuseBadInput, s.authenticate)
+	r.Use(s.edge)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, "", "no route for "+r.URL.Path))
 	})
@@ -418,10 +418,12 @@ func (s *Server) TenantAccess(ctx context.Context, idParam string, perm auth.Per
 		}
 		status, err := s.opts.TenantGate.TenantStatus(ctx, id)
 		switch {
-		case eusaas.KindOf(err) == eusaas.NotFound || status == "DELETED":
+		case err != nil && eusaas.KindOf(err) == eusaas.NotFound:
 			return id, auth.Principal{}, errTenantNotFound
 		case err != nil:
 			return id, auth.Principal{}, err
+		case status == "DELETED":
+			return id, auth.Principal{}, errTenantNotFound
 		case status == "SUSPENDED":
 			return id, auth.Principal{}, errSuspended
 		case status != "ACTIVE":

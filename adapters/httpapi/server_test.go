@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
@@ -283,6 +285,21 @@ func BenchmarkMiddleware(b *testing.B) {
 			_ = json.NewEncoder(w).Encode(map[string]string{"tenant": "x", "name": "y"})
 		})
 		benchServe(b, h, "")
+	})
+	// huma on a bare chi router, without the stack: what the framework itself costs, so the
+	// stack's own share (stack - huma) can be read off.
+	b.Run("huma", func(b *testing.B) {
+		r := chi.NewRouter()
+		api := humachi.New(r, huma.DefaultConfig("bench", "1"))
+		huma.Register(api, huma.Operation{OperationID: "get", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/thing"},
+			func(ctx context.Context, in *struct {
+				ID string `path:"id"`
+			}) (*echoOutput, error) {
+				out := &echoOutput{}
+				out.Body.Tenant, out.Body.Name = in.ID, "y"
+				return out, nil
+			})
+		benchServe(b, r, "/api/v1/tenants/"+eusaas.NewTenantID().String()+"/thing")
 	})
 	b.Run("stack", func(b *testing.B) {
 		h := httpapitest.New(b, func(o *httpapi.Options) {
