@@ -145,14 +145,11 @@ func hostileWalk(t *testing.T, c *client) {
 				tokens = []string{svc}
 			}
 			validPath := map[string]string{"id": aID, "resource": "CPU"}
-			var query, headers []string
-			var pathParams []string
+			var headers, pathParams []string
 			for _, p := range o.Parameters {
 				switch p.In {
 				case "path":
 					pathParams = append(pathParams, p.Name)
-				case "query":
-					query = append(query, p.Name)
 				case "header":
 					headers = append(headers, p.Name)
 				}
