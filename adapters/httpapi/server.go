@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -457,11 +458,13 @@ func (s *Server) TenantAccess(ctx context.Context, idParam string, perm auth.Per
 }
 
 type healthOutput struct {
-	Body struct {
-		Status     string            `json:"status" enum:"ok,degraded,down"`
-		Version    string            `json:"version"`
-		Components map[string]string `json:"components"`
-	}
+	Body healthBody
+}
+
+type healthBody struct {
+	Status     string            `json:"status" enum:"ok,degraded,down"`
+	Version    string            `json:"version"`
+	Components map[string]string `json:"components"`
 }
 
 func (s *Server) registerHealth() {
@@ -469,7 +472,12 @@ func (s *Server) registerHealth() {
 		OperationID: "health", Method: http.MethodGet, Path: "/health", Security: Public,
 		Summary: "Liveness and component status", Tags: []string{"Operations"},
 		Description: "200 when every required component answers; 503 with the same body otherwise.",
-		Responses:   map[string]*huma.Response{"503": {Description: "A required component is down"}},
+		Responses: map[string]*huma.Response{"503": {Description: "A required component is down (the same body as 200)",
+			Content: map[string]*huma.MediaType{"application/json": {
+				Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[healthBody](), true, "HealthOutputBody")}}}},
+		// The edge refuses unusable input (a NUL in the query, a non-UTF-8 charset) on every
+		// route, this one included.
+		Errors: []int{http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		out := &healthOutput{}
 		out.Body.Version = s.opts.Version
