@@ -133,8 +133,8 @@ type AuditVerification struct {
 	EntriesVerified int64            `json:"entries_verified"`
 	HeadSize        int64            `json:"head_size"`
 	HeadHash        string           `json:"head_hash"`
-	Finding         *audit.Finding   `json:"finding" doc:"First problem found; null when valid"`
-	Checkpoint      *AuditCheckpoint `json:"checkpoint" doc:"Latest signed checkpoint; null when none"`
+	Finding         *audit.Finding   `json:"finding,omitempty" doc:"First problem found; absent when valid"`
+	Checkpoint      *AuditCheckpoint `json:"checkpoint,omitempty" doc:"Latest signed checkpoint; absent when none"`
 	ErasedValues    int64            `json:"erased_values" doc:"Personal values found erased (not a problem)"`
 	VerifiedAt      time.Time        `json:"verified_at"`
 }

@@ -52,6 +52,9 @@ func (BillingQuantity) Schema(huma.Registry) *huma.Schema {
 	return &huma.Schema{
 		Description: "Non-negative decimal quantity in the resource's unit: a decimal string (preferred, e.g. \"12.5\") or a JSON number, parsed exactly (never through binary floating point). At most 18 fractional digits, less than 10^15.",
 		OneOf:       []*huma.Schema{{Type: huma.TypeString, Examples: []any{"12.5"}}, {Type: huma.TypeNumber}},
+		// Requests are validated against both forms; the document promises the string
+		// only, so generated clients never carry a quantity as a binary float.
+		Extensions: map[string]any{docWire: "decimal-string"},
 	}
 }
 

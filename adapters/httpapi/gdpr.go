@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -21,7 +22,7 @@ type GDPRExportJob struct {
 	TenantID         string     `json:"tenant_id"`
 	Status           string     `json:"status" enum:"PENDING,PROCESSING,COMPLETED,FAILED,EXPIRED"`
 	Progress         int        `json:"progress" doc:"percent done"`
-	Format           string     `json:"format"`
+	Format           string     `json:"format" enum:"json,csv,xml"`
 	DataSubjects     []string   `json:"data_subjects,omitempty"`
 	IncludeAuditLogs bool       `json:"include_audit_logs"`
 	RequestedAt      time.Time  `json:"requested_at"`
@@ -63,7 +64,7 @@ type GDPRRetention struct {
 type GDPRTenantErasure struct {
 	TenantID        string                  `json:"tenant_id"`
 	RequestID       string                  `json:"request_id"`
-	Status          string                  `json:"status"`
+	Status          string                  `json:"status" enum:"PENDING,PROCESSING,COMPLETED,FAILED,EXPIRED"`
 	Progress        int                     `json:"progress"`
 	RequestedAt     time.Time               `json:"requested_at"`
 	DueAt           time.Time               `json:"due_at"`
@@ -72,7 +73,7 @@ type GDPRTenantErasure struct {
 	BackupKeyStatus *string                 `json:"backup_key_status" enum:"ACTIVE,DESTROYED"`
 	KeyDestroyAfter *time.Time              `json:"backup_key_destroy_after"`
 	KeyDestroyedAt  *time.Time              `json:"backup_key_destroyed_at"`
-	Certificate     *gdpr.SignedCertificate `json:"certificate"`
+	Certificate     *gdpr.SignedCertificate `json:"certificate,omitempty" doc:"signed erasure certificate; absent until the saga completes"`
 }
 
 // GDPRLegalHold is a legal hold.
@@ -122,6 +123,47 @@ func gdprRetentionView(p gdpr.Policy) GDPRRetention {
 		PIIRetentionDays: p.PIIRetentionDays, UpdatedAt: gdprTime(p.UpdatedAt), UpdatedBy: gdprStr(p.UpdatedBy)}
 }
 
+// The request and response bodies are named types: generated clients name schemas after
+// them, and huma's names for anonymous bodies ("<operation>Request") collide with the
+// "<Operation>Response" types generators such as oapi-codegen create.
+
+// GDPRExportRequest asks for an export (Art. 20).
+type GDPRExportRequest struct {
+	DataSubjects     []string `json:"data_subjects,omitempty" maxItems:"1000" doc:"only these subjects' rows"`
+	Format           string   `json:"format" enum:"json,csv,xml" doc:"archive format"`
+	IncludeAuditLogs bool     `json:"include_audit_logs,omitempty"`
+}
+
+// GDPRErasureRequest asks for a data subject's erasure (Art. 17).
+type GDPRErasureRequest struct {
+	DataSubjectID string `json:"data_subject_id"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+// GDPRRetentionRequest is a tenant's retention policy as set.
+type GDPRRetentionRequest struct {
+	DefaultRetentionDays  int `json:"default_retention_days" minimum:"1" maximum:"3650"`
+	AuditLogRetentionDays int `json:"audit_log_retention_days" minimum:"30" maximum:"3650"`
+	BackupRetentionDays   int `json:"backup_retention_days" minimum:"7" maximum:"365"`
+	PIIRetentionDays      int `json:"pii_retention_days" minimum:"1" maximum:"3650"`
+}
+
+// GDPRLegalHoldRequest places a legal hold.
+type GDPRLegalHoldRequest struct {
+	Reason string `json:"reason" maxLength:"500"`
+}
+
+// GDPRLegalHoldList is a tenant's legal holds.
+type GDPRLegalHoldList struct {
+	Items []GDPRLegalHold `json:"items"`
+}
+
+// GDPRSigningKey is the published key of export manifests and erasure certificates.
+type GDPRSigningKey struct {
+	Algorithm string `json:"algorithm" enum:"Ed25519"`
+	PublicKey string `json:"public_key" doc:"base64 raw Ed25519 public key"`
+}
+
 type gdprTenantPath struct {
 	ID string `path:"id" doc:"tenant id"`
 }
@@ -156,11 +198,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 		Tags: tags, Security: BearerAuth, DefaultStatus: http.StatusAccepted},
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" doc:"tenant id"`
-			Body struct {
-				DataSubjects     []string `json:"data_subjects,omitempty" maxItems:"1000" doc:"only these subjects' rows"`
-				Format           string   `json:"format" doc:"json, csv or xml"`
-				IncludeAuditLogs bool     `json:"include_audit_logs,omitempty"`
-			}
+			Body GDPRExportRequest
 		}) (*gdprExportOut, error) {
 			tenant, err := gdprLiveTenant(ctx, s, in.ID, auth.PermGDPRWrite)
 			if err != nil {
@@ -210,18 +248,8 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 
 	Register(s, huma.Operation{OperationID: "get-gdpr-signing-key", Method: http.MethodGet, Path: "/api/v1/gdpr/signing-key",
 		Summary: "The Ed25519 key that signs export manifests and erasure certificates", Tags: tags, Security: Public},
-		func(ctx context.Context, _ *struct{}) (*struct {
-			Body struct {
-				Algorithm string `json:"algorithm"`
-				PublicKey string `json:"public_key" doc:"base64 raw Ed25519 public key"`
-			}
-		}, error) {
-			out := &struct {
-				Body struct {
-					Algorithm string `json:"algorithm"`
-					PublicKey string `json:"public_key" doc:"base64 raw Ed25519 public key"`
-				}
-			}{}
+		func(ctx context.Context, _ *struct{}) (*struct{ Body GDPRSigningKey }, error) {
+			out := &struct{ Body GDPRSigningKey }{}
 			out.Body.Algorithm = "Ed25519"
 			out.Body.PublicKey = base64.StdEncoding.EncodeToString(svc.PublicKey())
 			return out, nil
@@ -229,13 +257,13 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 
 	Register(s, huma.Operation{OperationID: "create-gdpr-erasure", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/gdpr/erase",
 		Summary: "Erase a data subject (Art. 17)", Description: "202 with a new job; erasing a subject already erased (or being erased) answers 200 with the existing job.",
-		Tags: tags, Security: BearerAuth, DefaultStatus: http.StatusAccepted},
+		Tags: tags, Security: BearerAuth, DefaultStatus: http.StatusAccepted,
+		Responses: map[string]*huma.Response{"200": {Description: "The subject's existing erasure request, unchanged",
+			Content: map[string]*huma.MediaType{"application/json": {
+				Schema: s.API().OpenAPI().Components.Schemas.Schema(reflect.TypeFor[GDPRErasureJob](), true, "")}}}}},
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" doc:"tenant id"`
-			Body struct {
-				DataSubjectID string `json:"data_subject_id"`
-				Reason        string `json:"reason,omitempty"`
-			}
+			Body GDPRErasureRequest
 		}) (*gdprErasureOut, error) {
 			tenant, err := gdprLiveTenant(ctx, s, in.ID, auth.PermGDPRWrite)
 			if err != nil {
@@ -284,12 +312,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 		Summary: "Set the retention policy", Tags: tags, Security: BearerAuth},
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" doc:"tenant id"`
-			Body struct {
-				DefaultRetentionDays  int `json:"default_retention_days" minimum:"1" maximum:"3650"`
-				AuditLogRetentionDays int `json:"audit_log_retention_days" minimum:"30" maximum:"3650"`
-				BackupRetentionDays   int `json:"backup_retention_days" minimum:"7" maximum:"365"`
-				PIIRetentionDays      int `json:"pii_retention_days" minimum:"1" maximum:"3650"`
-			}
+			Body GDPRRetentionRequest
 		}) (*gdprRetentionOut, error) {
 			tenant, err := gdprLiveTenant(ctx, s, in.ID, auth.PermGDPRWrite)
 			if err != nil {
@@ -310,9 +333,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 		Summary: "Place a legal hold (blocks erasure)", Tags: opTags, Security: BearerAuth, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			ID   string `path:"id" doc:"tenant id"`
-			Body struct {
-				Reason string `json:"reason" maxLength:"500"`
-			}
+			Body GDPRLegalHoldRequest
 		}) (*struct{ Body GDPRLegalHold }, error) {
 			if _, err := s.Operator(ctx); err != nil {
 				return nil, err
@@ -333,11 +354,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 
 	Register(s, huma.Operation{OperationID: "list-legal-holds", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/gdpr/legal-holds",
 		Summary: "List legal holds", Tags: opTags, Security: BearerAuth},
-		func(ctx context.Context, in *gdprTenantPath) (*struct {
-			Body struct {
-				Items []GDPRLegalHold `json:"items"`
-			}
-		}, error) {
+		func(ctx context.Context, in *gdprTenantPath) (*struct{ Body GDPRLegalHoldList }, error) {
 			if _, err := s.Operator(ctx); err != nil {
 				return nil, err
 			}
@@ -349,11 +366,7 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 			if err != nil {
 				return nil, err
 			}
-			out := &struct {
-				Body struct {
-					Items []GDPRLegalHold `json:"items"`
-				}
-			}{}
+			out := &struct{ Body GDPRLegalHoldList }{}
 			out.Body.Items = []GDPRLegalHold{}
 			for _, h := range hs {
 				out.Body.Items = append(out.Body.Items, gdprHoldView(h))

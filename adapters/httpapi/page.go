@@ -2,11 +2,15 @@ package httpapi
 
 import "github.com/eusaas/eusaas"
 
-// PageQuery is embedded in list inputs: page >= 1, page_size 1..100 (default 20).
+// PageQuery is embedded in list inputs: page 1..MaxPage, page_size 1..100 (default 20).
 type PageQuery struct {
-	Page     int `query:"page" minimum:"1" default:"1" doc:"Page number, from 1"`
+	Page     int `query:"page" minimum:"1" maximum:"10000000" default:"1" doc:"Page number, from 1"`
 	PageSize int `query:"page_size" minimum:"1" maximum:"100" default:"20" doc:"Items per page"`
 }
+
+// MaxPage bounds the page number so (page-1)*page_size stays far from overflow (and from
+// OFFSETs no store answers quickly): ten million pages of 100 is more than any list holds.
+const MaxPage = 10_000_000
 
 // ToPage converts the query into the domain's page request.
 func (q PageQuery) ToPage() eusaas.Page {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,6 +105,9 @@ type RetryAfter struct {
 func (r *RetryAfter) Error() string { return r.Err.Error() }
 func (r *RetryAfter) Unwrap() error { return r.Err }
 
+// unavailableRetrySeconds is the Retry-After of a 503 whose error names no better time.
+const unavailableRetrySeconds = 2
+
 // newProblem builds a problem for a status with request context.
 func newProblem(ctx context.Context, status int, code, detail string) *Problem {
 	if code == "" {
@@ -162,6 +166,10 @@ func ProblemFor(ctx context.Context, err error) *Problem {
 			secs = 1
 		}
 		p.WithHeader("Retry-After", strconv.Itoa(secs))
+	} else if status == http.StatusServiceUnavailable {
+		// An unavailable dependency (a database restarting, a dropped connection) usually
+		// returns within seconds; say so, so clients back off instead of failing hard.
+		p.WithHeader("Retry-After", strconv.Itoa(unavailableRetrySeconds))
 	}
 	if status == http.StatusUnauthorized {
 		p.WithHeader("WWW-Authenticate", `Bearer realm="eusaas"`)
@@ -191,7 +199,11 @@ func humaProblem(hctx huma.Context, status int, msg string, errs ...error) huma.
 		var d huma.ErrorDetailer
 		if errors.As(e, &d) {
 			det := d.ErrorDetail()
-			p.Errors = append(p.Errors, eusaas.FieldViolation{Location: det.Location, Message: det.Message})
+			loc, msg := det.Location, det.Message
+			if l, m, ok := strings.Cut(msg, ": "); ok && loc == "body" && strings.HasPrefix(l, "body") && !strings.ContainsAny(l, " \"") {
+				loc, msg = l, m // a strictUnmarshal error that knows the field
+			}
+			p.Errors = append(p.Errors, eusaas.FieldViolation{Location: loc, Message: msg})
 			continue
 		}
 		p.Errors = append(p.Errors, eusaas.FieldViolation{Message: e.Error()})

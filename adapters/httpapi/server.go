@@ -1,17 +1,22 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/danielgtaylor/huma/v2/yaml"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -114,7 +119,7 @@ func New(opts Options) *Server {
 	s.registry.MustRegister(s.requests, s.latency)
 
 	r := chi.NewRouter()
-	r.Use(s.requestContext, s.recoverer, s.observe, s.limitBody, s.authenticate)
+	r.Use(s.edge)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(r.Context(), http.StatusNotFound, "", "no route for "+r.URL.Path))
 	})
@@ -127,11 +132,16 @@ func New(opts Options) *Server {
 	// No $schema links in bodies and no /schemas route: the field names are the contract.
 	cfg.CreateHooks = nil
 	cfg.SchemasPath = ""
-	cfg.DocsPath = ""            // /docs is served from embedded Swagger UI below (no CDN)
-	cfg.OpenAPIPath = "/openapi" // -> /openapi.json (3.1) and /openapi.yaml
+	cfg.DocsPath = "" // /docs is served from embedded Swagger UI below (no CDN)
+	// The document is served by s.serveDocument (/openapi.json and .yaml, 3.1 and 3.0): the
+	// served contract differs from the validation schema where the server is more lenient
+	// than what it promises (a usage quantity is documented as a decimal string; JSON numbers
+	// are still accepted).
+	cfg.OpenAPIPath = ""
 	cfg.Info.Description = "eusaas: EU-grade multi-tenant SaaS platform. Every error is an RFC 9457 problem."
 	cfg.Servers = []*huma.Server{{URL: "/", Description: "This server"}}
 	cfg.Security = BearerAuth
+	cfg.Formats = map[string]huma.Format{"application/json": strictJSON, "json": strictJSON}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
 			Description: "RS256 access token from POST /api/v1/auth/login"},
@@ -139,9 +149,98 @@ func New(opts Options) *Server {
 	s.api = humachi.New(r, cfg)
 	r.Handle("/docs", v5emb.New("eusaas API", "/openapi.json", "/docs"))
 	r.Handle("/docs/*", v5emb.New("eusaas API", "/openapi.json", "/docs"))
+	for _, d := range []struct {
+		path            string
+		yaml, downgrade bool
+	}{{"/openapi.json", false, false}, {"/openapi.yaml", true, false}, {"/openapi-3.0.json", false, true}, {"/openapi-3.0.yaml", true, true}} {
+		r.Get(d.path, s.serveDocument(d.yaml, d.downgrade))
+	}
 	r.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	s.registerHealth()
 	return s
+}
+
+// docWire marks a schema whose served form differs from the one requests are validated
+// against; serveDocument replaces it with the schema named by the value.
+const docWire = "x-eusaas-wire"
+
+// wireSchemas are the documented forms of docWire-marked schemas.
+var wireSchemas = map[string]map[string]any{
+	"decimal-string": {
+		"type": "string", "format": "decimal", "pattern": `^[0-9]{1,15}(\.[0-9]{1,18})?$`, "examples": []any{"12.5"},
+		"description": "Non-negative decimal quantity in the resource's unit, as a string (exact: never binary " +
+			"floating point). At most 18 fractional digits, less than 10^15. For compatibility the server also " +
+			"accepts a JSON number, parsed from its text exactly.",
+	},
+}
+
+// serveDocument serves the OpenAPI document, built on first request (after every module has
+// registered its operations) and cached.
+func (s *Server) serveDocument(asYAML, downgrade bool) http.HandlerFunc {
+	var once sync.Once
+	var doc []byte
+	var err error
+	return func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { doc, err = s.document(asYAML, downgrade) })
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "openapi document", "error", err.Error())
+			writeProblem(w, newProblem(r.Context(), http.StatusInternalServerError, "internal", "internal error"))
+			return
+		}
+		if asYAML {
+			w.Header().Set("Content-Type", "application/openapi+yaml")
+		} else {
+			w.Header().Set("Content-Type", "application/openapi+json")
+		}
+		_, _ = w.Write(doc)
+	}
+}
+
+func (s *Server) document(asYAML, downgrade bool) ([]byte, error) {
+	var raw []byte
+	var err error
+	if downgrade {
+		raw, err = s.api.OpenAPI().Downgrade()
+	} else {
+		raw, err = json.Marshal(s.api.OpenAPI())
+	}
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	v = wireForms(v)
+	if raw, err = json.Marshal(v); err != nil {
+		return nil, err
+	}
+	if !asYAML {
+		return raw, nil
+	}
+	var buf bytes.Buffer
+	err = yaml.Convert(&buf, bytes.NewReader(raw))
+	return buf.Bytes(), err
+}
+
+// wireForms replaces every docWire-marked schema in a decoded document by its served form.
+func wireForms(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if name, ok := t[docWire].(string); ok {
+			if w, ok := wireSchemas[name]; ok {
+				return maps.Clone(w)
+			}
+		}
+		for k, e := range t {
+			t[k] = wireForms(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = wireForms(e)
+		}
+	}
+	return v
 }
 
 // Handler returns the root http.Handler.
@@ -170,9 +269,7 @@ func (s *Server) OnTenantRequest(fn func(ctx context.Context, tenant eusaas.Tena
 // Register adds an operation. Errors returned by the handler become problems from their
 // eusaas.Kind, so handlers return domain errors as they are.
 func Register[I, O any](s *Server, op huma.Operation, h func(context.Context, *I) (*O, error)) {
-	if op.Security != nil && op.Errors == nil {
-		op.Errors = []int{http.StatusUnauthorized, http.StatusForbidden}
-	}
+	op.Errors = declaredErrors(op)
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
@@ -180,7 +277,82 @@ func Register[I, O any](s *Server, op huma.Operation, h func(context.Context, *I
 		}
 		return out, nil
 	})
+	documentRetryAfter(s.api.OpenAPI(), op)
 }
+
+// declaredErrors is every error status op can answer, so generated clients decode each one
+// as a problem instead of failing on an undeclared status: the operation's own, plus those
+// the stack answers for any operation — 422 (the edge refuses unusable input on every
+// route), 415 (a non-UTF-8 charset), 503 (a dependency is down) — and those that follow from
+// the operation's shape.
+func declaredErrors(op huma.Operation) []int {
+	set := map[int]bool{http.StatusUnprocessableEntity: true, http.StatusUnsupportedMediaType: true, http.StatusServiceUnavailable: true}
+	for _, c := range op.Errors {
+		set[c] = true
+	}
+	public := len(op.Security) == 1 && len(op.Security[0]) == 0
+	if !public {
+		set[http.StatusUnauthorized], set[http.StatusForbidden] = true, true
+	}
+	if strings.Contains(op.Path, "{") {
+		set[http.StatusNotFound] = true // the path names something that may not exist
+	}
+	switch op.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		set[http.StatusRequestEntityTooLarge] = true
+		set[http.StatusConflict] = true // a state conflict or a concurrent transaction
+	case http.MethodDelete:
+		set[http.StatusConflict] = true
+	}
+	if strings.HasPrefix(op.Path, "/api/v1/tenants/{id}") && !public {
+		set[http.StatusTooManyRequests] = true // the tenant's API rate limit
+	}
+	out := make([]int, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// documentRetryAfter declares the Retry-After header of op's 429 and 503 answers.
+func documentRetryAfter(doc *huma.OpenAPI, op huma.Operation) {
+	item := doc.Paths[op.Path]
+	if item == nil {
+		return
+	}
+	var o *huma.Operation
+	switch op.Method {
+	case http.MethodGet:
+		o = item.Get
+	case http.MethodPost:
+		o = item.Post
+	case http.MethodPut:
+		o = item.Put
+	case http.MethodPatch:
+		o = item.Patch
+	case http.MethodDelete:
+		o = item.Delete
+	}
+	if o == nil {
+		return
+	}
+	for _, code := range []string{"429", "503"} {
+		r := o.Responses[code]
+		if r == nil {
+			continue
+		}
+		if r.Headers == nil {
+			r.Headers = map[string]*huma.Param{}
+		}
+		r.Headers["Retry-After"] = &huma.Param{
+			Description: "Seconds to wait before retrying",
+			Schema:      &huma.Schema{Type: huma.TypeInteger, Minimum: ptr(1.0)},
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	for k, vs := range p.headers {
@@ -247,10 +419,12 @@ func (s *Server) TenantAccess(ctx context.Context, idParam string, perm auth.Per
 		}
 		status, err := s.opts.TenantGate.TenantStatus(ctx, id)
 		switch {
-		case eusaas.KindOf(err) == eusaas.NotFound || status == "DELETED":
+		case err != nil && eusaas.KindOf(err) == eusaas.NotFound:
 			return id, auth.Principal{}, errTenantNotFound
 		case err != nil:
 			return id, auth.Principal{}, err
+		case status == "DELETED":
+			return id, auth.Principal{}, errTenantNotFound
 		case status == "SUSPENDED":
 			return id, auth.Principal{}, errSuspended
 		case status != "ACTIVE":
@@ -284,11 +458,13 @@ func (s *Server) TenantAccess(ctx context.Context, idParam string, perm auth.Per
 }
 
 type healthOutput struct {
-	Body struct {
-		Status     string            `json:"status" enum:"ok,degraded,down"`
-		Version    string            `json:"version"`
-		Components map[string]string `json:"components"`
-	}
+	Body healthBody
+}
+
+type healthBody struct {
+	Status     string            `json:"status" enum:"ok,degraded,down"`
+	Version    string            `json:"version"`
+	Components map[string]string `json:"components"`
 }
 
 func (s *Server) registerHealth() {
@@ -296,7 +472,12 @@ func (s *Server) registerHealth() {
 		OperationID: "health", Method: http.MethodGet, Path: "/health", Security: Public,
 		Summary: "Liveness and component status", Tags: []string{"Operations"},
 		Description: "200 when every required component answers; 503 with the same body otherwise.",
-		Responses:   map[string]*huma.Response{"503": {Description: "A required component is down"}},
+		Responses: map[string]*huma.Response{"503": {Description: "A required component is down (the same body as 200)",
+			Content: map[string]*huma.MediaType{"application/json": {
+				Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[healthBody](), true, "HealthOutputBody")}}}},
+		// The edge refuses unusable input (a NUL in the query, a non-UTF-8 charset) on every
+		// route, this one included.
+		Errors: []int{http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		out := &healthOutput{}
 		out.Body.Version = s.opts.Version

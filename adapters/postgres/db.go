@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -155,15 +158,34 @@ func translate(err error) error {
 		case "57014":
 			return eusaas.E(eusaas.DeadlineExceeded, "statement canceled").Wrap(err)
 		}
-		if pg.Code[:2] == "08" || pg.Code == "57P01" || pg.Code == "53300" {
+		// 08: connection exceptions; 57P01-03: the server is shutting down, crashed or
+		// starting; 53300: too many connections.
+		if pg.Code[:2] == "08" || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03" || pg.Code == "53300" {
 			return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
 		}
 	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
+	if connectionLost(err) {
 		return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
 	}
 	return fmt.Errorf("postgres: %w", err)
+}
+
+// connectionLost reports the errors of a database that cannot be reached or went away
+// mid-statement (a crash, a restart, a network cut): the request may succeed on retry, so
+// they are Unavailable (503 with Retry-After), not internal errors.
+func connectionLost(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne):
+		return true
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	// pgx marks errors raised before anything reached the server ("conn closed", a dead
+	// pooled connection) as safe to retry.
+	return pgconn.SafeToRetry(err)
 }
 
 // Translate exposes the error mapping to other adapters built on this package's DB.

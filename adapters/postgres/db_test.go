@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -102,4 +103,44 @@ func TestInTxRollback(t *testing.T) {
 	var n int
 	require.NoError(t, db.Pool.QueryRow(ctx, "SELECT count(*) FROM eusaas.platform_info").Scan(&n))
 	require.Equal(t, 0, n)
+}
+
+// A connection the server drops (a crash, a restart, a failover) is Unavailable — a 503 the
+// client may retry — whether the statement was running when it went or came after.
+func TestDroppedConnectionIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.PoolConfig(t, func(c *pgxpool.Config) { c.MaxConns = 2 })
+	db := postgres.New(pool)
+	killer, err := pgx.Connect(ctx, pool.Config().ConnString())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = killer.Close(ctx) })
+
+	// Assertions stay outside the transaction: a FailNow inside it would leave the pool
+	// waiting for a connection that is never released.
+	var running, after error
+	err = db.InTx(ctx, func(ctx context.Context) error {
+		tx, _ := postgres.Tx(ctx)
+		var pid int
+		if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			return err
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := tx.Exec(ctx, "SELECT pg_sleep(10)")
+			done <- err
+		}()
+		time.Sleep(200 * time.Millisecond)
+		if _, err := killer.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+			return err
+		}
+		running = <-done
+		_, after = tx.Exec(ctx, "SELECT 1")
+		return postgres.Translate(after)
+	})
+	require.Error(t, running)
+	require.Equal(t, eusaas.Unavailable, eusaas.KindOf(postgres.Translate(running)), "the statement in flight: %v", running)
+	require.Error(t, after)
+	require.Equal(t, eusaas.Unavailable, eusaas.KindOf(postgres.Translate(after)), "a statement on the dead connection: %v", after)
+	require.Equal(t, eusaas.Unavailable, eusaas.KindOf(err))
 }
