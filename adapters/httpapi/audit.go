@@ -115,9 +115,10 @@ type auditPlatformListInput struct {
 	AuditFilterQuery
 }
 
-// AuditEntry is the API form of an audit entry (package audit defines it, so GDPR exports
-// and the reference server's wiring show entries exactly as the API does).
-type AuditEntry = audit.EntryView
+// AuditEntry is the API form of an audit entry: audit.EntryView (package audit defines it, so
+// GDPR exports and the reference server's wiring show entries exactly as the API does), as a
+// named type of its own so the OpenAPI schema keeps its name.
+type AuditEntry audit.EntryView
 
 // AuditActor is who acted.
 type AuditActor = audit.ActorView
@@ -140,7 +141,7 @@ type AuditVerification struct {
 }
 
 // AuditCheckpoint is a signed statement of a chain's head (audit.CheckpointView).
-type AuditCheckpoint = audit.CheckpointView
+type AuditCheckpoint audit.CheckpointView
 
 type auditVerifyOutput struct {
 	Body AuditVerification
@@ -188,13 +189,13 @@ func auditList(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, q
 }
 
 // AuditCheckpointView is a checkpoint as the API (and GDPR exports) show it.
-func AuditCheckpointView(c audit.Checkpoint) AuditCheckpoint { return audit.NewCheckpointView(c) }
+func AuditCheckpointView(c audit.Checkpoint) AuditCheckpoint { return AuditCheckpoint(audit.NewCheckpointView(c)) }
 
 // AuditEntryView is an entry as the API (and GDPR exports) show it: snake_case fields,
 // erased personal values marked as such.
-func AuditEntryView(e audit.Entry) AuditEntry { return audit.NewEntryView(e) }
+func AuditEntryView(e audit.Entry) AuditEntry { return AuditEntry(audit.NewEntryView(e)) }
 
-func auditView(e audit.Entry) AuditEntry { return audit.NewEntryView(e) }
+func auditView(e audit.Entry) AuditEntry { return AuditEntry(audit.NewEntryView(e)) }
 
 func auditVerify(ctx context.Context, svc *audit.Service, chain eusaas.TenantID) (*auditVerifyOutput, error) {
 	r, err := svc.Verify(ctx, chain)
