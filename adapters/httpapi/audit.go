@@ -189,7 +189,9 @@ func auditList(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, q
 }
 
 // AuditCheckpointView is a checkpoint as the API (and GDPR exports) show it.
-func AuditCheckpointView(c audit.Checkpoint) AuditCheckpoint { return AuditCheckpoint(audit.NewCheckpointView(c)) }
+func AuditCheckpointView(c audit.Checkpoint) AuditCheckpoint {
+	return AuditCheckpoint(audit.NewCheckpointView(c))
+}
 
 // AuditEntryView is an entry as the API (and GDPR exports) show it: snake_case fields,
 // erased personal values marked as such.
