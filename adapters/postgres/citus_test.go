@@ -84,3 +84,31 @@ func TestCreateLocalSchema(t *testing.T) {
 	require.NoError(t, db.Pool.QueryRow(ctx, "SELECT count(*) FROM pg_namespace WHERE nspname IN ('ops_local', 'ops_other')").Scan(&n))
 	require.Equal(t, 2, n, "the schema was made in a transaction of its own")
 }
+
+// On vanilla PostgreSQL the placing provisioner is TenantSchemas: with region labels
+// configured, a tenant is still created, migrated and dropped exactly as without them (the
+// placement step sees no citus extension and does nothing).
+func TestCitusProvisionerOnVanillaPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := New(pgtest.Pool(t))
+	schemas, err := EmbeddedTenantSchemas(db)
+	require.NoError(t, err)
+	nodes := RegionNodes{"eu-central-1": {{Host: "10.0.0.5", Port: 5432}}}
+	p := NewCitusProvisioner(schemas, NewCitus(db, nodes))
+	tenant := eusaas.NewTenantID()
+	require.NoError(t, p.Create(ctx, tenant))
+	require.NoError(t, p.Migrate(ctx, tenant))
+	st, err := schemas.State(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, "ready", st.State)
+	dist, err := citusDistributedSchema(ctx, db.Pool, tenant.SchemaName())
+	require.NoError(t, err)
+	require.False(t, dist)
+
+	require.NoError(t, p.Drop(ctx, tenant))
+	var exists bool
+	require.NoError(t, db.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", tenant.SchemaName()).Scan(&exists))
+	require.False(t, exists)
+	require.NoError(t, p.Drop(ctx, tenant), "dropping a missing schema is not an error")
+}

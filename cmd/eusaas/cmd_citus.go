@@ -53,18 +53,19 @@ func (m *Main) citusCommand() *cobra.Command {
 	return group("citus", "Citus schema-based sharding of tenant schemas (docs/scale-out.md)", status, distribute)
 }
 
-// withCitus reads APP_CITUS_REGION_NODES, opens the database and runs f.
+// withCitus reads the configuration (APP_CITUS_REGION_NODES with the rest, before anything
+// connects), opens the database and runs f.
 func (m *Main) withCitus(ctx context.Context, f func(ctx context.Context, db *postgres.DB, nodes postgres.RegionNodes) error) error {
-	nodes, err := postgres.ParseRegionNodes(m.Getenv("APP_CITUS_REGION_NODES"))
+	cfg, err := LoadConfig(m.Getenv)
 	if err != nil {
-		return &ConfigError{"APP_CITUS_REGION_NODES", err.Error()}
+		return err
 	}
-	db, err := tenancyOpenDB(ctx, m)
+	db, err := openPostgres(ctx, cfg, "citus")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return f(ctx, db, nodes)
+	return f(ctx, db, cfg.CitusRegionNodes)
 }
 
 // runCitusStatus prints the Citus cluster as the tenant schemas see it: nodes with their

@@ -1,0 +1,72 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/tenancy"
+)
+
+// CitusProvisioner is the tenancy Provisioner of a deployment that may run on Citus: it
+// provisions through TenantSchemas and then, when the citus extension is installed and
+// region labels are configured (APP_CITUS_REGION_NODES), distributes the new schema and
+// places it on a node of the tenant's data residency region (Citus.Distribute) before the
+// tenant becomes ACTIVE. Without Citus or without labels it is TenantSchemas unchanged, so
+// vanilla PostgreSQL pays nothing but one check of the labels.
+type CitusProvisioner struct {
+	schemas *TenantSchemas
+	citus   *Citus
+}
+
+var _ tenancy.Provisioner = (*CitusProvisioner)(nil)
+
+// NewCitusProvisioner provisions with schemas and places with citus.
+func NewCitusProvisioner(schemas *TenantSchemas, citus *Citus) *CitusProvisioner {
+	return &CitusProvisioner{schemas: schemas, citus: citus}
+}
+
+// Create makes and migrates the schema, then places it. A placement that fails (no node
+// labelled for the region: ErrNoRegionNode; a Citus error) drops the schema again, so the
+// Provisioner contract holds (nothing left behind) and the tenant's provisioning fails
+// rather than keeping its data outside its region.
+func (p *CitusProvisioner) Create(ctx context.Context, id eusaas.TenantID) error {
+	if err := p.schemas.Create(ctx, id); err != nil {
+		return err
+	}
+	if err := p.citus.PlaceNew(ctx, id); err != nil {
+		if derr := p.schemas.Drop(context.WithoutCancel(ctx), id); derr != nil {
+			return errors.Join(err, fmt.Errorf("postgres: dropping %s after its placement failed: %w", id.SchemaName(), derr))
+		}
+		return err
+	}
+	return nil
+}
+
+// Migrate implements tenancy.Provisioner.
+func (p *CitusProvisioner) Migrate(ctx context.Context, id eusaas.TenantID) error {
+	return p.schemas.Migrate(ctx, id)
+}
+
+// Drop implements tenancy.Provisioner (on Citus, DROP SCHEMA drops the distributed schema
+// from every node).
+func (p *CitusProvisioner) Drop(ctx context.Context, id eusaas.TenantID) error {
+	return p.schemas.Drop(ctx, id)
+}
+
+// PlaceNew distributes and places a newly created tenant schema when the citus extension is
+// installed and region labels are configured; otherwise it does nothing (without labels,
+// Citus itself decides where a schema created under citus.enable_schema_based_sharding
+// goes).
+func (c *Citus) PlaceNew(ctx context.Context, id eusaas.TenantID) error {
+	if len(c.nodes) == 0 {
+		return nil
+	}
+	on, err := citusInstalled(ctx, c.db.Pool)
+	if err != nil || !on {
+		return err
+	}
+	_, err = c.Distribute(ctx, id)
+	return err
+}
