@@ -26,6 +26,12 @@ const (
 	ActionDeprovisioning     = "TENANT_DEPROVISIONING"      // ACTIVE|SUSPENDED -> DEPROVISIONING
 	ActionDataErased         = "TENANT_DATA_ERASED"         // default deprovisioner: schema dropped, cache purged
 	ActionDeleted            = "TENANT_DELETED"             // DEPROVISIONING -> DELETED
+	// ActionPlaced: the tenant's schema was distributed to or moved between storage nodes
+	// (Citus); changes name the node, the region and the node it left.
+	ActionPlaced = "TENANT_PLACED"
+	// ActionRegionLabelOnly: a region change was handled, but the storage places nothing by
+	// region (no Citus, or no nodes labelled with regions): the region is a label only.
+	ActionRegionLabelOnly = "TENANT_REGION_LABEL_ONLY"
 )
 
 // ResourceType is the audit resource type of tenants.

@@ -36,8 +36,8 @@ func TestCitusCommandsWithoutCitus(t *testing.T) {
 	require.Equal(t, "Citus not installed: the citus extension is not in this database; tenant schemas are local (data_residency_region is a label only)\n", w.String())
 
 	w.Reset()
-	require.ErrorContains(t, runCitusDistribute(ctx, &w, db, nodes, "acme"), "neither a tenant id nor a tenant schema name")
-	err = runCitusDistribute(ctx, &w, db, nodes, tenant.String())
+	require.ErrorContains(t, runCitusDistribute(ctx, &w, db, nodes, eusaas.Discard, "acme"), "neither a tenant id nor a tenant schema name")
+	err = runCitusDistribute(ctx, &w, db, nodes, eusaas.Discard, tenant.String())
 	require.ErrorIs(t, err, postgres.ErrCitusNotInstalled)
 	require.Contains(t, w.String(), "Citus not installed")
 	for _, args := range [][]string{{"citus", "distribute", "--all"}, {"citus", "distribute", tenant.SchemaName()}} {
