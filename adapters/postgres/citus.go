@@ -103,7 +103,9 @@ type Citus struct {
 // NewCitus returns the Citus operations on db; nodes labels workers with data residency
 // regions (ParseRegionNodes), nil or empty to leave placement to Citus. Placements are
 // audited once SetRecorder is called.
-func NewCitus(db *DB, nodes RegionNodes) *Citus { return &Citus{db: db, nodes: nodes, rec: eusaas.Discard} }
+func NewCitus(db *DB, nodes RegionNodes) *Citus {
+	return &Citus{db: db, nodes: nodes, rec: eusaas.Discard}
+}
 
 // SetRecorder sets the audit recorder of placements (TENANT_PLACED on the tenant's chain).
 // It is a setter because the recorder (the platform's audit service) is built on the store
