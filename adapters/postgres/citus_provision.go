@@ -70,3 +70,26 @@ func (c *Citus) PlaceNew(ctx context.Context, id eusaas.TenantID) error {
 	_, err = c.Distribute(ctx, id)
 	return err
 }
+
+// PlaceTenant moves the tenant's schema onto a node of its current data residency region
+// (platform.Placer, the body of the tenancy.move_region job): Distribute, which distributes
+// a schema still local to the coordinator, moves it with citus_schema_move when its node is
+// not labelled for the region, and records and audits the placement. Without the citus
+// extension, or without region labels, it answers placed false with the reason: the
+// region is a label only.
+func (c *Citus) PlaceTenant(ctx context.Context, id eusaas.TenantID) (placed bool, reason string, err error) {
+	on, err := citusInstalled(ctx, c.db.Pool)
+	if err != nil {
+		return false, "", err
+	}
+	if !on {
+		return false, "the citus extension is not installed: the tenant's schema stays on the one PostgreSQL server and data_residency_region is a label only", nil
+	}
+	if len(c.nodes) == 0 {
+		return false, "no Citus node is labelled with a region (APP_CITUS_REGION_NODES): Citus places the schema and data_residency_region is a label only", nil
+	}
+	if _, err := c.Distribute(ctx, id); err != nil {
+		return false, "", err
+	}
+	return true, "", nil
+}

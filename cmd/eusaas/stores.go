@@ -168,6 +168,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 		Tx:          db,
 		Tenants:     postgres.NewTenantStore(db),
 		Provisioner: postgres.NewCitusProvisioner(schemas, s.citus),
+		Placer:      s.citus, Placements: s.citus,
 		TenantCache: redisadapter.NewTenantCache(rdb, redisadapter.TenantCacheOptions{Prefix: prefix, TTL: 5 * time.Minute}),
 
 		Users: authStore, Operators: authStore, Sessions: authStore, Invitations: authStore, ServiceAccounts: authStore,
