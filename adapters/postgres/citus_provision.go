@@ -67,6 +67,12 @@ func (c *Citus) PlaceNew(ctx context.Context, id eusaas.TenantID) error {
 	if err != nil || !on {
 		return err
 	}
+	// Distribution commits on connections of its own (citus_schema_move cannot run inside a
+	// transaction block), so it cannot see, and would wait on the lock of, a schema created
+	// in the caller's still open transaction.
+	if _, inTx := Tx(ctx); inTx {
+		return eusaas.E(eusaas.FailedPrecondition, "postgres: a tenant schema is placed on Citus after its creation commits; provision it outside a transaction")
+	}
 	_, err = c.Distribute(ctx, id)
 	return err
 }

@@ -9,8 +9,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/internal/pgtest"
 	"github.com/eusaas/eusaas/internal/redistest"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
 // The server on vanilla PostgreSQL with region labels configured (CI has no Citus): tenants
@@ -76,4 +78,20 @@ func TestCitusRegionsOnVanillaPostgres(t *testing.T) {
 	pl := c.expect(200, c.do("GET", "/api/v1/tenants/"+tid, op, nil)).json(t)["placement"]
 	require.Equal(t, map[string]any{"node": "10.0.1.5:5432", "region": "eu-west-1", "placed_at": "2026-12-01T10:00:00Z"}, pl)
 	require.NotContains(t, c.expect(200, c.do("GET", "/api/v1/tenants/"+tid, owner, nil)).json(t), "placement")
+
+	// The API description says what the region is without Citus.
+	doc := string(c.expect(200, c.do("GET", "/openapi.json", "", nil)).body)
+	require.Contains(t, doc, "Without Citus it is a label only")
+	require.Contains(t, doc, "Without Citus the region is a label only")
+}
+
+// placedText is the PLACED column of `eusaas citus status`.
+func TestCitusStatusPlacedColumn(t *testing.T) {
+	node := postgres.CitusNode{Host: "10.0.0.5", Port: 5432}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	require.Equal(t, "-", placedText(postgres.CitusTenantPlacement{Distributed: true, Node: node}))
+	require.Equal(t, "2026-12-01T10:00:00Z", placedText(postgres.CitusTenantPlacement{Distributed: true, Node: node,
+		Recorded: tenancy.Placement{Node: "10.0.0.5:5432", Region: "eu-central-1", PlacedAt: at}}))
+	require.Equal(t, "2026-12-01T10:00:00Z (recorded on 10.0.1.5:5432, not where it is)", placedText(postgres.CitusTenantPlacement{Distributed: true, Node: node,
+		Recorded: tenancy.Placement{Node: "10.0.1.5:5432", Region: "eu-west-1", PlacedAt: at}}))
 }
