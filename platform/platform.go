@@ -27,6 +27,11 @@ type Stores struct {
 	Tenants     tenancy.Store
 	Provisioner tenancy.Provisioner
 	TenantCache tenancy.Cache // optional
+	// Placer moves a tenant's data to storage of its new data residency region (the Citus
+	// adapter, postgres.Citus); optional: without it a region change is a label only.
+	Placer Placer
+	// Placements reads where tenants' schemas are placed (optional, for operators).
+	Placements tenancy.PlacementReader
 
 	Users           auth.UserStore
 	Operators       auth.OperatorStore
@@ -106,8 +111,9 @@ type Platform struct {
 	Audit   *audit.Service
 	Jobs    *jobs.Registry
 
-	clock eusaas.Clock
-	log   *slog.Logger
+	placer Placer
+	clock  eusaas.Clock
+	log    *slog.Logger
 }
 
 // TenancyStalledAfter is how long a tenant may stay PENDING or PROVISIONING before the
@@ -133,7 +139,7 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Platform{Jobs: s.Jobs, clock: c.Clock, log: c.Logger}
+	p := &Platform{Jobs: s.Jobs, placer: s.Placer, clock: c.Clock, log: c.Logger}
 
 	ao := c.Audit
 	ao.Clock, ao.Logger = c.Clock, c.Logger
@@ -145,7 +151,7 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 
 	invitations := &ownerInvitations{}
 	if p.Tenancy, err = tenancy.NewService(tenancy.Deps{Store: s.Tenants, Provisioner: s.Provisioner, Cache: s.TenantCache,
-		Invitations: invitations, Recorder: rec, Tx: s.Tx},
+		Invitations: invitations, Recorder: rec, Tx: s.Tx, Regions: regionMoves{s.Queue}, Placements: s.Placements},
 		tenancy.Options{Clock: c.Clock, Regions: c.Regions, DefaultRegion: c.DefaultRegion, Logger: c.Logger}); err != nil {
 		return nil, err
 	}
@@ -286,6 +292,14 @@ func (p *Platform) registerJobs() {
 		return err
 	})
 	r.Every(jobs.Periodic{Name: "tenancy.fail_stalled", Kind: "tenancy.fail_stalled", Schedule: jobs.Interval(time.Hour)})
+
+	r.Handle(JobMoveRegion, func(ctx context.Context, j jobs.Job) error {
+		var a moveRegionArgs
+		if err := j.Decode(&a); err != nil {
+			return err
+		}
+		return p.MoveRegion(ctx, a.TenantID)
+	})
 
 	p.GDPR.RegisterJobs(r)
 }

@@ -88,6 +88,27 @@ type ErasabilityChecker interface {
 	CheckErasable(ctx context.Context, id eusaas.TenantID) error
 }
 
+// Placement is where a tenant's schema is stored on a storage that places schemas on nodes
+// (Citus schema-based sharding), as last recorded.
+type Placement struct {
+	Node     string    // the node holding the schema, host:port
+	Region   string    // the data residency region it was placed for
+	PlacedAt time.Time // when it was placed there
+}
+
+// PlacementReader reads recorded placements (optional: storage without nodes has none).
+type PlacementReader interface {
+	// Placement returns the tenant's placement; ok is false when none is recorded.
+	Placement(ctx context.Context, id eusaas.TenantID) (p Placement, ok bool, err error)
+}
+
+// RegionMover is told of a change of a tenant's data residency region inside the
+// transaction that stores it, so that moving the tenant's data is as durable as the change
+// (the platform enqueues a job there). An error rolls the change back.
+type RegionMover interface {
+	MoveRegion(ctx context.Context, id eusaas.TenantID, from, to string) error
+}
+
 // noCache is the Cache used when none is configured.
 type noCache struct{}
 

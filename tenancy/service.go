@@ -26,6 +26,12 @@ const (
 	ActionDeprovisioning     = "TENANT_DEPROVISIONING"      // ACTIVE|SUSPENDED -> DEPROVISIONING
 	ActionDataErased         = "TENANT_DATA_ERASED"         // default deprovisioner: schema dropped, cache purged
 	ActionDeleted            = "TENANT_DELETED"             // DEPROVISIONING -> DELETED
+	// ActionPlaced: the tenant's schema was distributed to or moved between storage nodes
+	// (Citus); changes name the node, the region and the node it left.
+	ActionPlaced = "TENANT_PLACED"
+	// ActionRegionLabelOnly: a region change was handled, but the storage places nothing by
+	// region (no Citus, or no nodes labelled with regions): the region is a label only.
+	ActionRegionLabelOnly = "TENANT_REGION_LABEL_ONLY"
 )
 
 // ResourceType is the audit resource type of tenants.
@@ -47,6 +53,12 @@ type Deps struct {
 	// Tx makes each state change and its audit event one transaction. Pass the TxRunner of
 	// the adapter the Store and the Recorder share.
 	Tx eusaas.TxRunner
+	// Regions is told of every change of a tenant's data residency region, in the
+	// transaction that stores it (the platform enqueues the move of the tenant's data).
+	// Without it a region change only relabels the tenant.
+	Regions RegionMover
+	// Placements reads where tenants' schemas are placed (optional: none are reported).
+	Placements PlacementReader
 }
 
 // Options configure a Service. The zero value works: system clock, EU regions with
@@ -70,6 +82,8 @@ type Service struct {
 	tx            eusaas.TxRunner
 	cache         Cache
 	inv           InvitationIssuer
+	mover         RegionMover
+	placements    PlacementReader
 	deprov        Deprovisioner
 	regions       []string
 	defaultRegion string
@@ -93,7 +107,7 @@ func NewService(d Deps, opts Options) (*Service, error) {
 	}
 	s := &Service{
 		store: d.Store, prov: d.Provisioner, clock: opts.Clock, rec: d.Recorder, tx: d.Tx,
-		cache: d.Cache, inv: d.Invitations, regions: slices.Clone(opts.Regions),
+		cache: d.Cache, inv: d.Invitations, mover: d.Regions, placements: d.Placements, regions: slices.Clone(opts.Regions),
 		defaultRegion: opts.DefaultRegion, log: opts.Logger,
 	}
 	if s.clock == nil {
@@ -378,6 +392,9 @@ func (s *Service) Update(ctx context.Context, id eusaas.TenantID, in UpdateInput
 	if in.Tier != nil && !in.Tier.Valid() {
 		v.Add("body.tier", "must be one of FREE, STARTER, PROFESSIONAL, ENTERPRISE")
 	}
+	if in.Region != nil && !slices.Contains(s.regions, *in.Region) {
+		v.Add("body.data_residency_region", fmt.Sprintf("must be an EU region: one of %v", s.regions))
+	}
 	for k, val := range in.Metadata {
 		validateMetadataKey(k, "body.metadata", &v)
 		if val != nil {
@@ -417,7 +434,13 @@ func (s *Service) Update(ctx context.Context, id eusaas.TenantID, in UpdateInput
 			if saved, err = s.store.Update(ctx, next); err != nil {
 				return err
 			}
-			return s.record(ctx, ActionUpdated, saved, changes, nil)
+			if err := s.record(ctx, ActionUpdated, saved, changes, nil); err != nil {
+				return err
+			}
+			if saved.Region != cur.Region && s.mover != nil {
+				return s.mover.MoveRegion(ctx, id, cur.Region, saved.Region)
+			}
+			return nil
 		})
 		if errors.Is(err, ErrVersionConflict) {
 			if in.IfMatch != 0 {
@@ -435,6 +458,16 @@ func (s *Service) Update(ctx context.Context, id eusaas.TenantID, in UpdateInput
 	}
 }
 
+// Placement returns where the tenant's schema is placed, as last recorded by a storage that
+// places schemas on nodes (Citus); ok is false when none is recorded or no PlacementReader
+// is configured (a single PostgreSQL server: the region is a label only).
+func (s *Service) Placement(ctx context.Context, id eusaas.TenantID) (Placement, bool, error) {
+	if s.placements == nil {
+		return Placement{}, false, nil
+	}
+	return s.placements.Placement(ctx, id)
+}
+
 // applyPatch returns cur with in applied and the non-personal description of what changed
 // (metadata values may be personal, so only changed keys are listed).
 func applyPatch(cur Tenant, in UpdateInput) (Tenant, map[string]any) {
@@ -447,6 +480,10 @@ func applyPatch(cur Tenant, in UpdateInput) (Tenant, map[string]any) {
 	if in.Tier != nil && *in.Tier != cur.Tier {
 		next.Tier = *in.Tier
 		changes["tier"] = map[string]any{"old": string(cur.Tier), "new": string(next.Tier)}
+	}
+	if in.Region != nil && *in.Region != cur.Region {
+		next.Region = *in.Region
+		changes["data_residency_region"] = map[string]any{"old": cur.Region, "new": next.Region}
 	}
 	if len(in.Metadata) > 0 {
 		next.Metadata = maps.Clone(cur.Metadata)

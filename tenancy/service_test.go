@@ -756,3 +756,70 @@ func TestNewServiceRefusesMissingPorts(t *testing.T) {
 	_, err = tenancy.NewService(tenancy.Deps{Store: memtenancy.NewStore()}, tenancy.Options{})
 	require.ErrorContains(t, err, "missing required ports: [Provisioner]")
 }
+
+// mover records the region moves it is told of; fail makes it refuse.
+type mover struct {
+	mu    sync.Mutex
+	moves []string
+	fail  error
+}
+
+func (m *mover) MoveRegion(ctx context.Context, id eusaas.TenantID, from, to string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	m.moves = append(m.moves, id.String()+" "+from+"->"+to)
+	memtx.OnRollback(ctx, func() {
+		m.mu.Lock()
+		m.moves = m.moves[:len(m.moves)-1]
+		m.mu.Unlock()
+	})
+	return nil
+}
+
+// TestTenantRegionChange: a region change is validated, stored, audited, and handed to the RegionMover in the same
+// transaction; an unchanged region moves nothing, and a mover that fails rolls it all back.
+func TestTenantRegionChange(t *testing.T) {
+	ctx := context.Background()
+	store, rec, mv := memtenancy.NewStore(), &recorder{}, &mover{}
+	svc, err := tenancy.NewService(tenancy.Deps{Store: store, Provisioner: memtenancy.NewProvisioner(3), Recorder: rec,
+		Tx: memtx.NewTxRunner(), Regions: mv}, tenancy.Options{})
+	require.NoError(t, err)
+	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "o@acme.example"})
+	require.NoError(t, err)
+	x := res.Tenant
+	require.Equal(t, "eu-central-1", x.Region)
+
+	_, err = svc.Update(ctx, x.ID, tenancy.UpdateInput{Region: ptr("us-east-1")})
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	require.Equal(t, []eusaas.FieldViolation{{Location: "body.data_residency_region", Message: fmt.Sprintf("must be an EU region: one of %v", tenancy.EURegions)}}, eusaas.FieldsOf(err))
+
+	got, err := svc.Update(ctx, x.ID, tenancy.UpdateInput{Region: ptr("eu-west-1")})
+	require.NoError(t, err)
+	require.Equal(t, "eu-west-1", got.Region)
+	require.Equal(t, []string{x.ID.String() + " eu-central-1->eu-west-1"}, mv.moves)
+	last := rec.events[len(rec.events)-1]
+	require.Equal(t, tenancy.ActionUpdated, last.Action)
+	require.Equal(t, map[string]any{"data_residency_region": map[string]any{"old": "eu-central-1", "new": "eu-west-1"}}, last.Changes)
+
+	same, err := svc.Update(ctx, x.ID, tenancy.UpdateInput{Region: ptr("eu-west-1"), Name: ptr("Acme GmbH")})
+	require.NoError(t, err)
+	require.Equal(t, "Acme GmbH", same.Name)
+	require.Len(t, mv.moves, 1, "an unchanged region moves nothing")
+
+	mv.fail = errors.New("queue down")
+	events := len(rec.events)
+	_, err = svc.Update(ctx, x.ID, tenancy.UpdateInput{Region: ptr("eu-north-1")})
+	require.ErrorContains(t, err, "queue down")
+	cur, err := svc.Get(ctx, x.ID)
+	require.NoError(t, err)
+	require.Equal(t, "eu-west-1", cur.Region, "no region change without its move")
+	require.Len(t, rec.events, events)
+
+	// Without a PlacementReader nothing is placed anywhere.
+	_, ok, err := svc.Placement(ctx, x.ID)
+	require.NoError(t, err)
+	require.False(t, ok)
+}

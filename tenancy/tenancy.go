@@ -201,8 +201,13 @@ type SettingsPatch struct {
 // UpdateInput is a PATCH: nil fields are kept. Metadata is merged key by key (RFC 7396
 // merge patch): a nil value removes the key.
 type UpdateInput struct {
-	Name     *string
-	Tier     *Tier
+	Name *string
+	Tier *Tier
+	// Region changes the data residency region (one of the service's regions). The change
+	// is stored at once and handed to the RegionMover in the same transaction, which moves
+	// the tenant's data in the background where the storage places data by region (Citus);
+	// elsewhere the region is a label.
+	Region   *string
 	Metadata map[string]*string
 	Settings *SettingsPatch
 	// IfMatch, when non-zero, is the version the caller last saw; the update is refused with

@@ -35,7 +35,7 @@ type TenantBody struct {
 	Status              string             `json:"status" enum:"PENDING,PROVISIONING,ACTIVE,SUSPENDED,DEPROVISIONING,DELETED"`
 	Tier                string             `json:"tier" enum:"FREE,STARTER,PROFESSIONAL,ENTERPRISE"`
 	SchemaName          string             `json:"schema_name" doc:"Postgres schema holding the tenant's data, derived from its id"`
-	DataResidencyRegion string             `json:"data_residency_region" doc:"EU region where the tenant's data is kept"`
+	DataResidencyRegion string             `json:"data_residency_region" doc:"EU region where the tenant's data is to be kept. On a Citus cluster with nodes labelled by region (APP_CITUS_REGION_NODES) the tenant's schema is placed on a node of this region, and a change (operators, PATCH) moves it in a background job. Without Citus it is a label only: every tenant's data stays on the one PostgreSQL server (or in memory)."`
 	AdminEmail          string             `json:"admin_email" doc:"Empty once the tenant is deleted"`
 	Metadata            map[string]string  `json:"metadata"`
 	Settings            TenantSettingsBody `json:"settings"`
@@ -43,6 +43,14 @@ type TenantBody struct {
 	CreatedAt           time.Time          `json:"created_at"`
 	UpdatedAt           time.Time          `json:"updated_at"`
 	DeletedAt           *time.Time         `json:"deleted_at,omitempty"`
+	Placement           *TenantPlacement   `json:"placement,omitempty" readOnly:"true" doc:"Platform operators only: where the tenant's schema is placed on the Citus cluster, as last recorded. Absent without Citus (the region is a label only) and before the first placement."`
+}
+
+// TenantPlacement is where a tenant's schema is placed on a Citus cluster.
+type TenantPlacement struct {
+	Node     string    `json:"node" doc:"The Citus worker node holding the schema (host:port)"`
+	Region   string    `json:"region" doc:"The data residency region it was placed for"`
+	PlacedAt time.Time `json:"placed_at"`
 }
 
 func tenancyBody(t tenancy.Tenant) TenantBody {
@@ -155,14 +163,15 @@ type tenancyPatchInput struct {
 	Body    struct {
 		Name     *string               `json:"name,omitempty" minLength:"1" maxLength:"200"`
 		Tier     *string               `json:"tier,omitempty" enum:"FREE,STARTER,PROFESSIONAL,ENTERPRISE" doc:"Operators only"`
+		Region   *string               `json:"data_residency_region,omitempty" doc:"Operators only. An EU region. The region changes at once; on a Citus cluster with nodes labelled by region the tenant's schema then moves to a node of the new region in a background job (audited TENANT_PLACED). Without Citus the region is a label only (the job audits TENANT_REGION_LABEL_ONLY)."`
 		Metadata map[string]*string    `json:"metadata,omitempty" doc:"Merged key by key; a null value removes the key"`
 		Settings *tenancySettingsPatch `json:"settings,omitempty" doc:"Only the given settings change"`
 	}
 }
 
 // errTenancyOperatorOnly refuses tenant users the fields that are the platform's to set:
-// the plan and its quotas.
-var errTenancyOperatorOnly = errForbidden.With("only platform operators set the tier and quotas")
+// the plan, its quotas and where the data is kept.
+var errTenancyOperatorOnly = errForbidden.With("only platform operators set the tier, the region and quotas")
 
 // RegisterTenancy adds the seven tenant endpoints. Operators manage every tenant; a tenant's
 // OWNER and ADMIN read and patch their own (name, metadata and the tenant-side settings —
@@ -216,10 +225,10 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 
 	Register(s, huma.Operation{
 		OperationID: "get-tenant", Method: http.MethodGet, Path: "/api/v1/tenants/{id}", Tags: tags,
-		Summary: "Get a tenant", Description: "Operators, or the tenant's OWNER or ADMIN. The ETag is the tenant's version.",
+		Summary: "Get a tenant", Description: "Operators, or the tenant's OWNER or ADMIN. The ETag is the tenant's version. Operators also see the tenant's placement on a Citus cluster.",
 		Security: BearerAuth,
 	}, func(ctx context.Context, in *tenancyIDInput) (*tenancyOne, error) {
-		id, _, err := s.TenantAccess(ctx, in.ID, auth.PermTenantRead)
+		id, p, err := s.TenantAccess(ctx, in.ID, auth.PermTenantRead)
 		if err != nil {
 			return nil, err
 		}
@@ -227,13 +236,24 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 		if err != nil {
 			return nil, err
 		}
-		return &tenancyOne{ETag: tenancyETag(t), Body: tenancyBody(t)}, nil
+		body := tenancyBody(t)
+		// Where the data sits is infrastructure: operators see it, tenants do not.
+		if p.Kind == eusaas.ActorOperator {
+			pl, ok, err := svc.Placement(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				body.Placement = &TenantPlacement{Node: pl.Node, Region: pl.Region, PlacedAt: pl.PlacedAt.UTC()}
+			}
+		}
+		return &tenancyOne{ETag: tenancyETag(t), Body: body}, nil
 	})
 
 	Register(s, huma.Operation{
 		OperationID: "update-tenant", Method: http.MethodPatch, Path: "/api/v1/tenants/{id}", Tags: tags,
 		Summary:     "Change a tenant",
-		Description: "Only the given fields change; metadata is merged (null removes a key). Operators, or the tenant's OWNER or ADMIN (tier and quotas are for operators). With If-Match, a tenant changed since answers 412.",
+		Description: "Only the given fields change; metadata is merged (null removes a key). Operators, or the tenant's OWNER or ADMIN (tier, data_residency_region and quotas are for operators). A region change moves the tenant's schema in a background job on a Citus cluster; without Citus the region is a label only. With If-Match, a tenant changed since answers 412.",
 		Security:    BearerAuth,
 		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *tenancyPatchInput) (*tenancyOne, error) {
@@ -241,7 +261,7 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 		if err != nil {
 			return nil, err
 		}
-		up := tenancy.UpdateInput{Name: in.Body.Name, Metadata: in.Body.Metadata}
+		up := tenancy.UpdateInput{Name: in.Body.Name, Region: in.Body.Region, Metadata: in.Body.Metadata}
 		if in.Body.Tier != nil {
 			tier := tenancy.Tier(*in.Body.Tier)
 			up.Tier = &tier
@@ -274,8 +294,8 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 		}
 		if p.Kind != eusaas.ActorOperator {
 			sp := up.Settings
-			if up.Tier != nil || (sp != nil && (sp.MaxUsers != nil || sp.StorageLimitGB != nil || sp.APIRateLimit != nil)) {
-				return nil, errTenancyOperatorOnly.With("tier, max_users, storage_limit_gb and api_rate_limit are set by platform operators")
+			if up.Tier != nil || up.Region != nil || (sp != nil && (sp.MaxUsers != nil || sp.StorageLimitGB != nil || sp.APIRateLimit != nil)) {
+				return nil, errTenancyOperatorOnly.With("tier, data_residency_region, max_users, storage_limit_gb and api_rate_limit are set by platform operators")
 			}
 		}
 		up.IfMatch = tenancyIfMatch(in.IfMatch)

@@ -2,13 +2,16 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/tenancy"
 )
 
 // Citus (12+) schema-based sharding distributes each tenant schema whole to one worker
@@ -94,11 +97,28 @@ var ErrCitusNotInstalled = eusaas.Sentinel(eusaas.FailedPrecondition, "citus_not
 type Citus struct {
 	db    *DB
 	nodes RegionNodes
+	rec   eusaas.Recorder
 }
 
 // NewCitus returns the Citus operations on db; nodes labels workers with data residency
-// regions (ParseRegionNodes), nil or empty to leave placement to Citus.
-func NewCitus(db *DB, nodes RegionNodes) *Citus { return &Citus{db: db, nodes: nodes} }
+// regions (ParseRegionNodes), nil or empty to leave placement to Citus. Placements are
+// audited once SetRecorder is called.
+func NewCitus(db *DB, nodes RegionNodes) *Citus {
+	return &Citus{db: db, nodes: nodes, rec: eusaas.Discard}
+}
+
+// SetRecorder sets the audit recorder of placements (TENANT_PLACED on the tenant's chain).
+// It is a setter because the recorder (the platform's audit service) is built on the store
+// set this Citus belongs to; call it during wiring, before any placement runs.
+func (c *Citus) SetRecorder(r eusaas.Recorder) {
+	if r == nil {
+		r = eusaas.Discard
+	}
+	c.rec = r
+}
+
+// Nodes returns the region labels.
+func (c *Citus) Nodes() RegionNodes { return c.nodes }
 
 // CitusStatus is what Status reports.
 type CitusStatus struct {
@@ -134,6 +154,9 @@ type CitusTenantPlacement struct {
 	// ResidencyOK: the node is labelled for the tenant's region (true when no labels are
 	// configured or the tenant has no region; false for a schema not distributed).
 	ResidencyOK bool
+	// Recorded is the placement last recorded in eusaas.tenant_placements (Node "" when
+	// none); it differs from Node when the schema was moved outside eusaas.
+	Recorded tenancy.Placement
 }
 
 // Status reports the Citus cluster as the tenant schemas see it. Without the citus
@@ -167,20 +190,11 @@ func (c *Citus) Status(ctx context.Context) (CitusStatus, error) {
 		idx[n] = len(st.Nodes)
 		st.Nodes = append(st.Nodes, CitusNodeStatus{Node: n, Region: region})
 	}
-	rows, err := q.Query(ctx, `SELECT ts.tenant_id, ts.schema_name, coalesce(t.data_residency_region, '')
-		FROM eusaas.tenant_schemas ts LEFT JOIN eusaas.tenants t ON t.id = ts.tenant_id
-		ORDER BY ts.schema_name`)
+	tenants, err := tenantSchemaRows(ctx, q)
 	if err != nil {
-		return st, translate(err)
+		return st, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p CitusTenantPlacement
-		var id uuid.UUID
-		if err := rows.Scan(&id, &p.Schema, &p.Region); err != nil {
-			return st, translate(err)
-		}
-		p.TenantID = eusaas.TenantID(id)
+	for _, p := range tenants {
 		if pl, ok := places[p.Schema]; ok {
 			p.Distributed, p.Node, p.Bytes = true, pl.node, pl.bytes
 			p.ResidencyOK = len(c.nodes) == 0 || p.Region == "" || slices.Contains(c.nodes[p.Region], p.Node)
@@ -193,7 +207,34 @@ func (c *Citus) Status(ctx context.Context) (CitusStatus, error) {
 		}
 		st.Tenants = append(st.Tenants, p)
 	}
-	return st, translate(rows.Err())
+	return st, nil
+}
+
+// tenantSchemaRows lists every tenant schema with its tenant's region and its recorded
+// placement, by schema name; the Citus columns are left for Status to fill.
+func tenantSchemaRows(ctx context.Context, q querier) ([]CitusTenantPlacement, error) {
+	rows, err := q.Query(ctx, `SELECT ts.tenant_id, ts.schema_name, coalesce(t.data_residency_region, ''),
+			coalesce(p.node, ''), coalesce(p.region, ''), coalesce(p.placed_at, 'epoch')
+		FROM eusaas.tenant_schemas ts LEFT JOIN eusaas.tenants t ON t.id = ts.tenant_id
+		LEFT JOIN eusaas.tenant_placements p ON p.tenant_id = ts.tenant_id
+		ORDER BY ts.schema_name`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return collect(rows, func(r pgx.Rows) (CitusTenantPlacement, error) {
+		var p CitusTenantPlacement
+		var id uuid.UUID
+		if err := r.Scan(&id, &p.Schema, &p.Region, &p.Recorded.Node, &p.Recorded.Region, &p.Recorded.PlacedAt); err != nil {
+			return p, err
+		}
+		p.TenantID = eusaas.TenantID(id)
+		if p.Recorded.Node == "" {
+			p.Recorded.PlacedAt = time.Time{}
+		} else {
+			p.Recorded.PlacedAt = p.Recorded.PlacedAt.UTC()
+		}
+		return p, nil
+	})
 }
 
 // workers lists the active primary nodes that may hold shards.
@@ -313,7 +354,70 @@ func (c *Citus) Distribute(ctx context.Context, tenant eusaas.TenantID) (CitusDi
 			return d, fmt.Errorf("postgres: verifying %s after distribution: %w", schema, err)
 		}
 	}
-	return c.place(ctx, d, region)
+	d, err = c.place(ctx, d, region)
+	// Where the schema is now is recorded even when its move failed: it was distributed.
+	if rerr := c.record(ctx, d, region); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("postgres: recording the placement of %s: %w", schema, rerr))
+	}
+	return d, err
+}
+
+// record writes the schema's placement to eusaas.tenant_placements and audits it
+// (TENANT_PLACED), in one transaction, when it is new: distributed or moved now, or not
+// what was recorded before (a schema distributed at creation, or moved by hand). A
+// placement already recorded as it is is left alone, so reruns add no audit entries.
+func (c *Citus) record(ctx context.Context, d CitusDistribution, region string) error {
+	if d.Node.IsZero() {
+		return nil
+	}
+	return c.db.InTx(ctx, func(ctx context.Context) error {
+		q := c.db.q(ctx)
+		var prev tenancy.Placement
+		err := q.QueryRow(ctx, "SELECT node, region FROM eusaas.tenant_placements WHERE tenant_id = $1 FOR UPDATE",
+			d.TenantID.UUID()).Scan(&prev.Node, &prev.Region)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return translate(err)
+		}
+		node := d.Node.String()
+		if prev.Node == node && prev.Region == region && d.AlreadyDistributed && d.MovedFrom.IsZero() {
+			return nil
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO eusaas.tenant_placements (tenant_id, node, region, placed_at) VALUES ($1, $2, $3, now())
+			ON CONFLICT (tenant_id) DO UPDATE SET node = excluded.node, region = excluded.region, placed_at = excluded.placed_at`,
+			d.TenantID.UUID(), node, region); err != nil {
+			return translate(err)
+		}
+		changes := map[string]any{"node": node, "region": region, "schema": d.Schema, "distributed_now": !d.AlreadyDistributed}
+		if !d.MovedFrom.IsZero() {
+			changes["moved_from"] = d.MovedFrom.String()
+		}
+		if prev.Node != "" && prev.Node != node {
+			changes["previous_node"] = prev.Node
+		}
+		return c.rec.Record(ctx, eusaas.AuditEvent{
+			TenantID: d.TenantID, Actor: eusaas.ActorFrom(ctx), Action: tenancy.ActionPlaced,
+			ResourceType: tenancy.ResourceType, ResourceID: d.TenantID.String(), Changes: changes,
+			Meta: eusaas.RequestMetaFrom(ctx),
+		})
+	})
+}
+
+var _ tenancy.PlacementReader = (*Citus)(nil)
+
+// Placement returns the tenant's recorded placement (tenancy.PlacementReader); ok is false
+// when none is recorded, as always on vanilla PostgreSQL.
+func (c *Citus) Placement(ctx context.Context, id eusaas.TenantID) (tenancy.Placement, bool, error) {
+	var p tenancy.Placement
+	err := c.db.q(ctx).QueryRow(ctx, "SELECT node, region, placed_at FROM eusaas.tenant_placements WHERE tenant_id = $1",
+		id.UUID()).Scan(&p.Node, &p.Region, &p.PlacedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tenancy.Placement{}, false, nil
+	}
+	if err != nil {
+		return tenancy.Placement{}, false, translate(err)
+	}
+	p.PlacedAt = p.PlacedAt.UTC()
+	return p, true, nil
 }
 
 // distribute is step 1 of Distribute; it returns the row count of every table.

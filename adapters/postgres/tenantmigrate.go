@@ -223,7 +223,8 @@ func (s *TenantSchemas) latest() int32 {
 	return s.all[len(s.all)-1]
 }
 
-// Drop drops the tenant's schema and its version record in one transaction. Dropping a
+// Drop drops the tenant's schema, its version record and its placement record in one
+// transaction. Dropping a
 // missing schema is not an error.
 func (s *TenantSchemas) Drop(ctx context.Context, tenant eusaas.TenantID) error {
 	if tenant.IsZero() {
@@ -241,8 +242,21 @@ func (s *TenantSchemas) Drop(ctx context.Context, tenant eusaas.TenantID) error 
 		if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
 			return translate(err)
 		}
-		_, err := tx.Exec(ctx, "DELETE FROM eusaas.tenant_schemas WHERE tenant_id = $1", tenant.UUID())
-		return translate(err)
+		if _, err := tx.Exec(ctx, "DELETE FROM eusaas.tenant_schemas WHERE tenant_id = $1", tenant.UUID()); err != nil {
+			return translate(err)
+		}
+		// The placement record goes with the schema. A database migrated before the table
+		// existed (00101) has no record to delete, and erasure must not fail there.
+		var placements bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass('eusaas.tenant_placements') IS NOT NULL").Scan(&placements); err != nil {
+			return translate(err)
+		}
+		if placements {
+			if _, err := tx.Exec(ctx, "DELETE FROM eusaas.tenant_placements WHERE tenant_id = $1", tenant.UUID()); err != nil {
+				return translate(err)
+			}
+		}
+		return nil
 	})
 }
 

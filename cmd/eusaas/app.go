@@ -102,6 +102,10 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	p := a.platform
+	if a.stores.citus != nil {
+		// Placements (at provisioning, on region moves) are audited on the tenant's chain.
+		a.stores.citus.SetRecorder(p.Audit)
+	}
 	// The audit log checkpoints in the background; its last checkpoint is made on Close,
 	// after everything that records has stopped (closers run newest first).
 	a.closers = append(a.closers, p.Close)

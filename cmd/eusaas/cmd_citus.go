@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/adapters/file"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/audit"
 )
 
 // citusCommand is `eusaas citus status|distribute`. Both need PostgreSQL (APP_POSTGRES_*);
@@ -24,8 +28,8 @@ func (m *Main) citusCommand() *cobra.Command {
 		Short: "Citus nodes, tenant schemas per node, sizes, tenants not yet distributed",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.withCitus(cmd.Context(), func(ctx context.Context, db *postgres.DB, nodes postgres.RegionNodes) error {
-				return runCitusStatus(ctx, m.Stdout, db, nodes)
+			return m.withCitus(cmd.Context(), func(ctx context.Context, cfg Config, db *postgres.DB) error {
+				return runCitusStatus(ctx, m.Stdout, db, cfg.CitusRegionNodes)
 			})
 		},
 	}
@@ -44,8 +48,14 @@ func (m *Main) citusCommand() *cobra.Command {
 			if len(a) == 1 {
 				target = a[0]
 			}
-			return m.withCitus(cmd.Context(), func(ctx context.Context, db *postgres.DB, nodes postgres.RegionNodes) error {
-				return runCitusDistribute(ctx, m.Stdout, db, nodes, target)
+			return m.withCitus(cmd.Context(), func(ctx context.Context, cfg Config, db *postgres.DB) error {
+				// Every placement is audited (TENANT_PLACED), as when the server places.
+				rec, closeAudit, err := citusAudit(cfg, db, m.logger(cfg.LogLevel))
+				if err != nil {
+					return err
+				}
+				defer closeAudit()
+				return runCitusDistribute(ctx, m.Stdout, db, cfg.CitusRegionNodes, rec, target)
 			})
 		},
 	}
@@ -53,18 +63,51 @@ func (m *Main) citusCommand() *cobra.Command {
 	return group("citus", "Citus schema-based sharding of tenant schemas (docs/scale-out.md)", status, distribute)
 }
 
-// withCitus reads APP_CITUS_REGION_NODES, opens the database and runs f.
-func (m *Main) withCitus(ctx context.Context, f func(ctx context.Context, db *postgres.DB, nodes postgres.RegionNodes) error) error {
-	nodes, err := postgres.ParseRegionNodes(m.Getenv("APP_CITUS_REGION_NODES"))
+// withCitus reads the configuration (APP_CITUS_REGION_NODES with the rest, before anything
+// connects), opens the database and runs f.
+func (m *Main) withCitus(ctx context.Context, f func(ctx context.Context, cfg Config, db *postgres.DB) error) error {
+	cfg, err := LoadConfig(m.Getenv)
 	if err != nil {
-		return &ConfigError{"APP_CITUS_REGION_NODES", err.Error()}
+		return err
 	}
-	db, err := tenancyOpenDB(ctx, m)
+	db, err := openPostgres(ctx, cfg, "citus")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return f(ctx, db, nodes)
+	return f(ctx, cfg, db)
+}
+
+// citusAudit is the audit service a citus command records through: the server's audit
+// settings (signing key, checkpoint cadence and directory) on the database's audit store.
+// The returned func makes the last checkpoint and closes it.
+func citusAudit(cfg Config, db *postgres.DB, log *slog.Logger) (eusaas.Recorder, func(), error) {
+	key, err := auditSigner(cfg.Audit, false, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	store := postgres.NewAuditStore(db)
+	deps := audit.Deps{Store: store, Keys: store, Tx: db}
+	if cfg.Audit.CheckpointDir != "" {
+		sink, err := file.NewCheckpointSink(cfg.Audit.CheckpointDir)
+		if err != nil {
+			return nil, nil, &ConfigError{"APP_AUDIT_CHECKPOINT_DIR", "cannot create or open the directory"}
+		}
+		deps.Sink = sink
+	}
+	svc, err := audit.NewService(deps, audit.Options{Signer: key, PreviousKeys: cfg.Audit.PreviousKeys,
+		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointEach, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := svc.Flush(ctx); err != nil {
+			log.Error("audit: final checkpoint", "error", err.Error())
+		}
+		svc.Close()
+	}, nil
 }
 
 // runCitusStatus prints the Citus cluster as the tenant schemas see it: nodes with their
@@ -98,7 +141,7 @@ func runCitusStatus(ctx context.Context, w io.Writer, db *postgres.DB, nodes pos
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TENANT\tSCHEMA\tREGION\tNODE\tBYTES\tRESIDENCY")
+	fmt.Fprintln(tw, "TENANT\tSCHEMA\tREGION\tNODE\tBYTES\tRESIDENCY\tPLACED")
 	misplaced := 0
 	for _, p := range st.Tenants {
 		node, res := "local (not distributed)", "-"
@@ -109,7 +152,7 @@ func runCitusStatus(ctx context.Context, w io.Writer, db *postgres.DB, nodes pos
 				misplaced++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.TenantID, p.Schema, dash(p.Region), node, p.Bytes, res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", p.TenantID, p.Schema, dash(p.Region), node, p.Bytes, res, placedText(p))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -126,7 +169,7 @@ func runCitusStatus(ctx context.Context, w io.Writer, db *postgres.DB, nodes pos
 // or, with target "", every schema not yet distributed, and places each on a node of its
 // region. One line per tenant; a failed tenant does not stop the others, and the command
 // fails when any did.
-func runCitusDistribute(ctx context.Context, w io.Writer, db *postgres.DB, nodes postgres.RegionNodes, target string) error {
+func runCitusDistribute(ctx context.Context, w io.Writer, db *postgres.DB, nodes postgres.RegionNodes, rec eusaas.Recorder, target string) error {
 	var tenants []eusaas.TenantID
 	if target != "" {
 		id, err := eusaas.ParseTenantID(target)
@@ -141,6 +184,7 @@ func runCitusDistribute(ctx context.Context, w io.Writer, db *postgres.DB, nodes
 		tenants = []eusaas.TenantID{id}
 	}
 	c := postgres.NewCitus(db, nodes)
+	c.SetRecorder(rec)
 	installed, err := db.CitusInstalled(ctx)
 	if err != nil {
 		return fmt.Errorf("citus distribute: %w", err)
@@ -182,6 +226,20 @@ func runCitusDistribute(ctx context.Context, w io.Writer, db *postgres.DB, nodes
 		return fmt.Errorf("citus distribute: %d of %d tenant schemas failed", failed, len(tenants))
 	}
 	return nil
+}
+
+// placedText is the recorded placement of a tenant schema (eusaas.tenant_placements) as the
+// status shows it: when it was placed, and where when that is not where it is now.
+func placedText(p postgres.CitusTenantPlacement) string {
+	r := p.Recorded
+	if r.Node == "" {
+		return "-"
+	}
+	out := r.PlacedAt.UTC().Format(time.RFC3339)
+	if !p.Distributed || r.Node != p.Node.String() {
+		out += " (recorded on " + r.Node + ", not where it is)"
+	}
+	return out
 }
 
 func dash(s string) string {

@@ -36,8 +36,8 @@ func TestCitusCommandsWithoutCitus(t *testing.T) {
 	require.Equal(t, "Citus not installed: the citus extension is not in this database; tenant schemas are local (data_residency_region is a label only)\n", w.String())
 
 	w.Reset()
-	require.ErrorContains(t, runCitusDistribute(ctx, &w, db, nodes, "acme"), "neither a tenant id nor a tenant schema name")
-	err = runCitusDistribute(ctx, &w, db, nodes, tenant.String())
+	require.ErrorContains(t, runCitusDistribute(ctx, &w, db, nodes, eusaas.Discard, "acme"), "neither a tenant id nor a tenant schema name")
+	err = runCitusDistribute(ctx, &w, db, nodes, eusaas.Discard, tenant.String())
 	require.ErrorIs(t, err, postgres.ErrCitusNotInstalled)
 	require.Contains(t, w.String(), "Citus not installed")
 	for _, args := range [][]string{{"citus", "distribute", "--all"}, {"citus", "distribute", tenant.SchemaName()}} {
@@ -94,5 +94,29 @@ func TestCitusCommandUsage(t *testing.T) {
 		}
 		m := &Main{Stdout: &out, Stderr: &errOut, Getenv: ge}
 		require.Equal(t, tc.code, m.Run(ctx, tc.args), "%v: %s%s", tc.args, out.String(), errOut.String())
+	}
+}
+
+// APP_CITUS_REGION_NODES is read with every other variable by LoadConfig (in memory mode
+// too, so a typo is found before anything connects) and reaches both the server's store set
+// and the citus commands.
+func TestCitusRegionNodesConfig(t *testing.T) {
+	cfg, err := LoadConfig(env(map[string]string{"APP_CITUS_REGION_NODES": "eu-central-1=10.0.0.5:5432, eu-west-1=[fd00::5]:6432"}))
+	require.NoError(t, err)
+	require.Equal(t, postgres.RegionNodes{
+		"eu-central-1": {{Host: "10.0.0.5", Port: 5432}},
+		"eu-west-1":    {{Host: "fd00::5", Port: 6432}},
+	}, cfg.CitusRegionNodes)
+
+	cfg, err = LoadConfig(env(map[string]string{}))
+	require.NoError(t, err)
+	require.Empty(t, cfg.CitusRegionNodes)
+
+	for _, bad := range []string{"eu-central-1", "eu-central-1=nohost", "EU=10.0.0.5:5432", "eu-central-1=10.0.0.5:5432,eu-west-1=10.0.0.5:5432"} {
+		_, err := LoadConfig(env(map[string]string{"APP_CITUS_REGION_NODES": bad}))
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce, bad)
+		require.Equal(t, "APP_CITUS_REGION_NODES", ce.Var)
+		require.NotContains(t, ce.Reason, "APP_CITUS_REGION_NODES", "the variable is named once")
 	}
 }

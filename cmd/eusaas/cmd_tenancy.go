@@ -117,8 +117,18 @@ func tenancyOpenDB(ctx context.Context, m *Main) (*postgres.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openPostgres(ctx, cfg, "migrate")
+}
+
+// openPostgres opens the configured database for the command named cmd, which needs
+// PostgreSQL.
+func openPostgres(ctx context.Context, cfg Config, cmd string) (*postgres.DB, error) {
 	if cfg.Postgres == nil {
-		return nil, &ConfigError{"APP_POSTGRES_HOST", "migrate needs PostgreSQL: set at least one APP_POSTGRES_* variable (the in-memory mode has nothing to migrate)"}
+		why := "needs PostgreSQL: set at least one APP_POSTGRES_* variable"
+		if cmd == "migrate" {
+			why += " (the in-memory mode has nothing to migrate)"
+		}
+		return nil, &ConfigError{"APP_POSTGRES_HOST", cmd + " " + why}
 	}
 	db, err := postgres.Open(ctx, cfg.Postgres.URL())
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/eusaas/eusaas/adapters/postgres"
 )
 
 // Config is the server configuration, read from APP_ environment variables (SPEC.md).
@@ -40,6 +42,11 @@ type Config struct {
 	Audit   AuditConfig
 	GDPR    gdprConfig
 	Webhook anomalyWebhook
+	// CitusRegionNodes labels Citus worker nodes with data residency regions
+	// (APP_CITUS_REGION_NODES, eu-central-1=10.0.0.5:5432,...): with the citus extension
+	// installed, new tenants' schemas are placed on a node of their region and a region
+	// change moves the schema. Empty: placement is left to Citus (docs/scale-out.md).
+	CitusRegionNodes postgres.RegionNodes
 	// Notice receives one-time messages for the person starting the server (a generated
 	// operator password); never the log.
 	Notice io.Writer
@@ -186,6 +193,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.Webhook, err = loadAnomalyWebhook(getenv); err != nil {
 		return c, err
+	}
+	if c.CitusRegionNodes, err = postgres.ParseRegionNodes(getenv("APP_CITUS_REGION_NODES")); err != nil {
+		return c, &ConfigError{"APP_CITUS_REGION_NODES", strings.TrimPrefix(err.Error(), "APP_CITUS_REGION_NODES: ")}
 	}
 	return c, nil
 }

@@ -34,6 +34,9 @@ type storeSet struct {
 	rdb    *redis.Client // Postgres mode
 	rate   platform.RateCounter
 	sizer  metering.SchemaSizer // Postgres mode: storage metering of tenant schemas
+	// citus places tenant schemas on Citus nodes of their region (Postgres mode; inert
+	// without the citus extension).
+	citus  *postgres.Citus
 	health []httpapi.HealthCheck
 	jobs   *jobRuntime
 	// runner is the in-process job runner (memory mode), which tests drive step by step.
@@ -137,6 +140,9 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 		s.Close()
 		return nil, err
 	}
+	// New tenants' schemas are placed on a Citus node of their region when the citus
+	// extension is installed and APP_CITUS_REGION_NODES labels nodes (docs/scale-out.md).
+	s.citus = postgres.NewCitus(db, cfg.CitusRegionNodes)
 	authStore := postgres.NewAuthStore(db)
 	usage := postgres.NewBillingUsageStore(db)
 	auditStore := postgres.NewAuditStore(db)
@@ -161,7 +167,8 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 	s.Stores = platform.Stores{
 		Tx:          db,
 		Tenants:     postgres.NewTenantStore(db),
-		Provisioner: schemas,
+		Provisioner: postgres.NewCitusProvisioner(schemas, s.citus),
+		Placer:      s.citus, Placements: s.citus,
 		TenantCache: redisadapter.NewTenantCache(rdb, redisadapter.TenantCacheOptions{Prefix: prefix, TTL: 5 * time.Minute}),
 
 		Users: authStore, Operators: authStore, Sessions: authStore, Invitations: authStore, ServiceAccounts: authStore,
