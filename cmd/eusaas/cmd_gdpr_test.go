@@ -27,8 +27,7 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	app := newTestApp(t, map[string]string{"APP_GDPR_ARCHIVE_DIR": dir, "APP_PUBLIC_URL": "https://eu.example"})
-	res, err := app.platform.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-export", AdminEmail: "owner@acme.eu"})
-	require.NoError(t, err)
+	res := app.createActive(t, tenancy.CreateInput{Name: "Acme", Slug: "acme-export", AdminEmail: "owner@acme.eu"})
 	tenant := res.Tenant.ID
 	svc := app.platform.GDPR
 
