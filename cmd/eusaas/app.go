@@ -80,6 +80,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	warnPublicURL(a.cfg.GDPR, memory, a.log)
 	var auditPub ed25519.PublicKey
 	if auditKey != nil {
 		auditPub = auditKey.Public().(ed25519.PublicKey)

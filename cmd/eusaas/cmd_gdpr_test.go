@@ -94,3 +94,28 @@ func TestRunJobsStopsWithContext(t *testing.T) {
 	cancel()
 	require.NoError(t, <-errc)
 }
+
+// Outside memory mode an unset APP_PUBLIC_URL is warned about at start (download links would
+// point at localhost:8000); set, or in memory mode, it is not.
+func TestPublicURLWarning(t *testing.T) {
+	for _, tc := range []struct {
+		vars   map[string]string
+		memory bool
+		warn   bool
+	}{
+		{nil, false, true},
+		{map[string]string{"APP_PUBLIC_URL": "https://api.example.eu"}, false, false},
+		{nil, true, false},
+	} {
+		c, err := loadGDPRConfig(env(tc.vars))
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		warnPublicURL(c, tc.memory, slog.New(slog.NewTextHandler(&buf, nil)))
+		if tc.warn {
+			require.Contains(t, buf.String(), "APP_PUBLIC_URL not set")
+			require.Contains(t, buf.String(), "http://localhost:8000")
+		} else {
+			require.Empty(t, buf.String())
+		}
+	}
+}
