@@ -95,6 +95,9 @@ var kindStatus = map[eusaas.Kind]int{
 // kind, for which HTTP has a dedicated status).
 var ErrPreconditionFailed = eusaas.ErrPreconditionFailed
 
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503 whose error carries no hint.
+const unavailableRetryAfter = 2
+
 // RetryAfter attaches a Retry-After hint to an error; the problem response carries the header.
 type RetryAfter struct {
 	Err   error
@@ -162,6 +165,10 @@ func ProblemFor(ctx context.Context, err error) *Problem {
 			secs = 1
 		}
 		p.WithHeader("Retry-After", strconv.Itoa(secs))
+	} else if status == http.StatusServiceUnavailable {
+		// An unavailable dependency (a database restarting) usually is back within seconds;
+		// without a hint clients either hammer or give up.
+		p.WithHeader("Retry-After", strconv.Itoa(unavailableRetryAfter))
 	}
 	if status == http.StatusUnauthorized {
 		p.WithHeader("WWW-Authenticate", `Bearer realm="eusaas"`)

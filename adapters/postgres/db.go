@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -155,15 +158,30 @@ func translate(err error) error {
 		case "57014":
 			return eusaas.E(eusaas.DeadlineExceeded, "statement canceled").Wrap(err)
 		}
-		if pg.Code[:2] == "08" || pg.Code == "57P01" || pg.Code == "53300" {
+		// 08: connection exceptions; 57P01..03: the server is shutting down, crashed or
+		// starting; 53300: too many connections.
+		if pg.Code[:2] == "08" || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03" || pg.Code == "53300" {
 			return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
 		}
 	}
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
+	if errors.As(err, &ce) || connectionLost(err) {
 		return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
 	}
 	return fmt.Errorf("postgres: %w", err)
+}
+
+// connectionLost reports a connection that broke under a statement or could not be used:
+// what a Postgres crash or restart does to the pool's open connections (EOF, reset, closed
+// socket). Those are an unavailable dependency, not a bug.
+func connectionLost(err error) bool {
+	if pgconn.SafeToRetry(err) {
+		return true // nothing was sent: the connection was unusable
+	}
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &ne)
 }
 
 // Translate exposes the error mapping to other adapters built on this package's DB.
