@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,10 @@ import (
 
 // PlatformSchema is the schema holding platform-wide tables.
 const PlatformSchema = "eusaas"
+
+// DefaultMaxConns is the pool size Open uses unless the connection string sets
+// pool_max_conns.
+const DefaultMaxConns = 20
 
 // DB is the shared handle of every Postgres store: a pool plus transaction plumbing.
 type DB struct {
@@ -31,6 +36,12 @@ func Open(ctx context.Context, connString string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, eusaas.E(eusaas.InvalidArgument, "invalid postgres connection settings").Wrap(err)
+	}
+	if !strings.Contains(connString, "pool_max_conns") {
+		// pgx's default (4, or one per CPU) is sized for a batch job: a server under
+		// concurrent requests queues on it, and River's listener and workers hold some of
+		// those few connections for themselves.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -101,6 +101,11 @@ type report struct {
 	unexpected   map[string]map[uint16]int
 	serverErrors int
 	samples      []sample
+	// backlog is how many tenants were still PROVISIONING when the load stopped, and
+	// drained how long the provisioning jobs then took to finish them (-1: not within a
+	// minute).
+	backlog int
+	drained time.Duration
 }
 
 // sample is one reading of the server's /metrics during the run.
@@ -304,11 +309,37 @@ func run(ctx context.Context, c config, logw io.Writer) (*report, error) {
 	rep.elapsed = time.Since(began)
 	stopSampling()
 	rep.samples = <-samplesDone
+	rep.backlog, rep.drained = provisioningBacklog(ctx, hc, c, token)
 	for _, m := range rep.per {
 		m.Close()
 	}
 	rep.all.Close()
 	return rep, nil
+}
+
+// provisioningBacklog counts the tenants still PROVISIONING and waits (a minute at most) for
+// the provisioning jobs to finish them.
+func provisioningBacklog(ctx context.Context, hc *http.Client, c config, token string) (int, time.Duration) {
+	began := time.Now()
+	first := -1
+	for time.Since(began) < time.Minute {
+		var l struct {
+			Pagination struct {
+				TotalItems int `json:"total_items"`
+			} `json:"pagination"`
+		}
+		if err := call(ctx, hc, http.MethodGet, c.target+"/api/v1/tenants?status=PROVISIONING&page_size=1", token, nil, http.StatusOK, &l); err != nil {
+			return first, -1
+		}
+		if first < 0 {
+			first = l.Pagination.TotalItems
+		}
+		if l.Pagination.TotalItems == 0 {
+			return first, time.Since(began)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return first, -1
 }
 
 func login(ctx context.Context, hc *http.Client, c config) (string, error) {
@@ -501,6 +532,11 @@ func (r *report) print(w io.Writer) {
 		}
 	}
 	row("**overall**", r.all, all)
+	drained := "not within a minute"
+	if r.drained >= 0 {
+		drained = "drained in " + r.drained.Round(100*time.Millisecond).String()
+	}
+	fmt.Fprintf(w, "\ntenants still PROVISIONING when the load stopped: %d (%s)\n", r.backlog, drained)
 	if len(r.samples) > 0 {
 		fmt.Fprintln(w, "\n| t | server RSS MiB | goroutines | requests since previous |")
 		fmt.Fprintln(w, "|---:|---:|---:|---:|")
