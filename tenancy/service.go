@@ -264,25 +264,23 @@ func (s *Service) createAsync(ctx context.Context, t Tenant) (CreateResult, erro
 		res.Invitation = OwnerInvitation{Token: tok, ExpiresAt: draft.ExpiresAt}
 		args.Invitation = &draft
 	}
+	// Both lifecycle steps are recorded, but the row is stored PROVISIONING at once: inside
+	// one transaction nobody can see it PENDING, and the UPDATE would be one more round
+	// trip on the request path.
+	t.Status = StatusProvisioning
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.Create(ctx, t); err != nil {
 			return err
 		}
 		if err := s.record(ctx, ActionCreated, t, map[string]any{
-			"status": string(t.Status), "slug": t.Slug, "tier": string(t.Tier), "data_residency_region": t.Region,
+			"status": string(StatusPending), "slug": t.Slug, "tier": string(t.Tier), "data_residency_region": t.Region,
 		}, map[string]string{"admin_email": t.AdminEmail}); err != nil {
 			return err
 		}
-		next := t
-		next.Status = StatusProvisioning
-		saved, err := s.store.Update(ctx, next)
-		if err != nil {
+		if err := s.record(ctx, ActionProvisioning, t, map[string]any{"from": string(StatusPending), "to": string(StatusProvisioning)}, nil); err != nil {
 			return err
 		}
-		if err := s.record(ctx, ActionProvisioning, saved, map[string]any{"from": string(StatusPending), "to": string(StatusProvisioning)}, nil); err != nil {
-			return err
-		}
-		res.Tenant = saved
+		res.Tenant = t
 		return s.queue.Enqueue(ctx, JobProvision, args, &jobs.EnqueueOpts{MaxAttempts: provisionMaxAttempts})
 	})
 	if err != nil {
