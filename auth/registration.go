@@ -151,3 +151,40 @@ func (s *Service) IssueOwnerInvitation(ctx context.Context, tenant eusaas.Tenant
 	inv, token, err := s.invite(ctx, tenant, NormalizeEmail(email), RoleOwner, eusaas.System)
 	return token, inv.ExpiresAt, err
 }
+
+// DraftOwnerInvitation makes an owner invitation without storing it, for a tenant whose
+// schema does not exist yet (asynchronous provisioning): the caller returns the token to the
+// tenant's creator and keeps the invitation, which holds only the token's hash, until
+// SaveOwnerInvitation can store it.
+func (s *Service) DraftOwnerInvitation(tenant eusaas.TenantID, email string) (string, Invitation, error) {
+	var v eusaas.Violations
+	validateEmail(&v, "body.admin_email", email)
+	if err := v.Err(); err != nil {
+		return "", Invitation{}, err
+	}
+	now := s.now()
+	token := newOpaqueToken()
+	return token, Invitation{ID: uuid.Must(uuid.NewV7()), TenantID: tenant, Email: NormalizeEmail(email), Role: RoleOwner,
+		TokenHash: hashToken(token), CreatedBy: eusaas.System.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvitationTTL)}, nil
+}
+
+// SaveOwnerInvitation stores an invitation made by DraftOwnerInvitation, with its audit
+// entry. Storing one that is already stored is not an error, so a retried provisioning job
+// can call it again.
+func (s *Service) SaveOwnerInvitation(ctx context.Context, inv Invitation) error {
+	if inv.Role != RoleOwner || len(inv.TokenHash) == 0 || inv.ID == uuid.Nil {
+		return eusaas.E(eusaas.InvalidArgument, "not a drafted owner invitation")
+	}
+	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.d.Invitations.CreateInvitation(ctx, inv); err != nil {
+			return err
+		}
+		return s.record(ctx, eusaas.AuditEvent{TenantID: inv.TenantID, Actor: eusaas.System, Action: ActionInvitationCreated,
+			ResourceType: "invitation", ResourceID: inv.ID.String(), Changes: map[string]any{"role": string(inv.Role)},
+			Personal: map[string]string{"email": inv.Email}})
+	})
+	if eusaas.KindOf(err) == eusaas.AlreadyExists {
+		return nil
+	}
+	return err
+}

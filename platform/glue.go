@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
@@ -44,6 +45,31 @@ func (i *ownerInvitations) IssueOwnerInvitation(ctx context.Context, tenant eusa
 		return "", time.Time{}, eusaas.E(eusaas.Unavailable, "auth is not wired yet")
 	}
 	return i.auth.IssueOwnerInvitation(ctx, tenant, email)
+}
+
+var _ tenancy.InvitationDrafter = (*ownerInvitations)(nil)
+
+func (i *ownerInvitations) DraftOwnerInvitation(_ context.Context, tenant eusaas.TenantID, email string) (string, tenancy.InvitationDraft, error) {
+	if i.auth == nil {
+		return "", tenancy.InvitationDraft{}, eusaas.E(eusaas.Unavailable, "auth is not wired yet")
+	}
+	tok, inv, err := i.auth.DraftOwnerInvitation(tenant, email)
+	if err != nil {
+		return "", tenancy.InvitationDraft{}, err
+	}
+	return tok, tenancy.InvitationDraft{ID: inv.ID.String(), Digest: inv.TokenHash, CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}, nil
+}
+
+func (i *ownerInvitations) SaveOwnerInvitation(ctx context.Context, tenant eusaas.TenantID, email string, d tenancy.InvitationDraft) error {
+	if i.auth == nil {
+		return eusaas.E(eusaas.Unavailable, "auth is not wired yet")
+	}
+	id, err := uuid.Parse(d.ID)
+	if err != nil {
+		return eusaas.E(eusaas.InvalidArgument, "owner invitation draft with a malformed id")
+	}
+	return i.auth.SaveOwnerInvitation(ctx, auth.Invitation{ID: id, TenantID: tenant, Email: auth.NormalizeEmail(email),
+		Role: auth.RoleOwner, TokenHash: d.Digest, CreatedBy: eusaas.System.ID, CreatedAt: d.CreatedAt, ExpiresAt: d.ExpiresAt})
 }
 
 // Thresholds is billing's ThresholdSource: the tenant's cost_alert_threshold setting.

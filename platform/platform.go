@@ -98,6 +98,9 @@ type Config struct {
 	// Tenancy: residency regions.
 	Regions       []string
 	DefaultRegion string
+	// AsyncProvisioning makes tenant creation return the tenant PROVISIONING at once and
+	// provision it in a job (tenancy.Options.AsyncProvisioning); the reference server sets it.
+	AsyncProvisioning bool
 }
 
 // Platform is the wired modules.
@@ -151,8 +154,9 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 
 	invitations := &ownerInvitations{}
 	if p.Tenancy, err = tenancy.NewService(tenancy.Deps{Store: s.Tenants, Provisioner: s.Provisioner, Cache: s.TenantCache,
-		Invitations: invitations, Recorder: rec, Tx: s.Tx, Regions: regionMoves{s.Queue}, Placements: s.Placements},
-		tenancy.Options{Clock: c.Clock, Regions: c.Regions, DefaultRegion: c.DefaultRegion, Logger: c.Logger}); err != nil {
+		Invitations: invitations, Recorder: rec, Tx: s.Tx, Regions: regionMoves{s.Queue}, Placements: s.Placements, Queue: s.Queue},
+		tenancy.Options{Clock: c.Clock, Regions: c.Regions, DefaultRegion: c.DefaultRegion, Logger: c.Logger,
+			AsyncProvisioning: c.AsyncProvisioning}); err != nil {
 		return nil, err
 	}
 	hasher := c.Hasher
@@ -292,6 +296,7 @@ func (p *Platform) registerJobs() {
 		return err
 	})
 	r.Every(jobs.Periodic{Name: "tenancy.fail_stalled", Kind: "tenancy.fail_stalled", Schedule: jobs.Interval(time.Hour)})
+	p.Tenancy.RegisterJobs(r)
 
 	r.Handle(JobMoveRegion, func(ctx context.Context, j jobs.Job) error {
 		var a moveRegionArgs

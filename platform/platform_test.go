@@ -16,6 +16,7 @@ import (
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/platform"
 	"github.com/eusaas/eusaas/tenancy"
@@ -23,6 +24,12 @@ import (
 
 // newPlatform wires every module on the memory store set with throwaway keys.
 func newPlatform(t *testing.T) (*platform.Platform, *memjobs.Runner) {
+	t.Helper()
+	return newPlatformWith(t, platform.Config{})
+}
+
+// newPlatformWith is newPlatform with c's settings beside the throwaway keys.
+func newPlatformWith(t *testing.T, c platform.Config) (*platform.Platform, *memjobs.Runner) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
@@ -33,8 +40,8 @@ func newPlatform(t *testing.T) (*platform.Platform, *memjobs.Runner) {
 	_, auditKey, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	stores, runner := platform.Memory(nil)
-	p, err := platform.New(context.Background(), stores, platform.Config{AuthKeys: keys,
-		Audit: audit.Options{Signer: auditKey}, GDPR: gdpr.Options{SigningKey: signer}})
+	c.AuthKeys, c.Audit, c.GDPR = keys, audit.Options{Signer: auditKey}, gdpr.Options{SigningKey: signer}
+	p, err := platform.New(context.Background(), stores, c)
 	require.NoError(t, err)
 	t.Cleanup(p.Close)
 	return p, runner
@@ -66,6 +73,41 @@ func TestAuthTenancyWiring(t *testing.T) {
 	require.Equal(t, auth.RoleOwner, u.Role)
 	_, err = p.Auth.Login(ctx, auth.LoginInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: "Correct-Horse-9"})
 	require.NoError(t, err)
+}
+
+// TestAsyncProvisioningOwnerInvitation: with AsyncProvisioning the owner invitation comes
+// back from Create at once, is refused while the tenant is PROVISIONING, and works once the
+// provisioning job (run twice, as a retry would) made it ACTIVE.
+func TestAsyncProvisioningOwnerInvitation(t *testing.T) {
+	ctx := context.Background()
+	p, runner := newPlatformWith(t, platform.Config{AsyncProvisioning: true})
+	res, err := p.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "Owner@Example.com"})
+	require.NoError(t, err)
+	require.Equal(t, tenancy.StatusProvisioning, res.Tenant.Status)
+	require.NotEmpty(t, res.Invitation.Token)
+	reg := auth.RegisterInput{TenantIDOrSlug: "acme", Email: "owner@example.com", Password: "Correct-Horse-9",
+		FullName: "Olga", InvitationToken: res.Invitation.Token}
+	_, err = p.Auth.Register(ctx, reg)
+	require.Error(t, err, "not usable before the tenant is ACTIVE")
+
+	require.Equal(t, 1, runner.WorkAvailable(ctx))
+	got, err := p.Tenancy.Get(ctx, res.Tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, tenancy.StatusActive, got.Status)
+	// A second run of the same job (a retry after a crash) changes nothing.
+	h, ok := p.Jobs.Handler(tenancy.JobProvision)
+	require.True(t, ok)
+	done := runner.Jobs()
+	require.Len(t, done, 1)
+	require.Contains(t, string(done[0].Args), `"digest"`, "the job carries the invitation's hash")
+	require.NotContains(t, string(done[0].Args), res.Invitation.Token, "never the token")
+	require.NoError(t, h(ctx, jobs.Job{ID: "retry", Kind: tenancy.JobProvision, Args: done[0].Args, Attempt: 2, MaxAttempts: 5}))
+
+	u, err := p.Auth.Register(ctx, reg)
+	require.NoError(t, err)
+	require.Equal(t, auth.RoleOwner, u.Role)
+	_, err = p.Auth.Register(ctx, reg)
+	require.Error(t, err, "the invitation is single use")
 }
 
 // TestGDPRSagaAsTenancyDeprovisioner wires the saga behind tenancy's DELETE with the real

@@ -71,6 +71,27 @@ type InvitationIssuer interface {
 	IssueOwnerInvitation(ctx context.Context, tenant eusaas.TenantID, email string) (token string, expiresAt time.Time, err error)
 }
 
+// InvitationDraft is an owner invitation made before the tenant's schema exists, for
+// asynchronous provisioning: the token's digest and lifetime, never the token itself, so it
+// may sit in a job's arguments until the provisioning job stores it.
+type InvitationDraft struct {
+	ID        string    `json:"id"`
+	Digest    []byte    `json:"digest"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// InvitationDrafter is the InvitationIssuer of asynchronous provisioning (Options.
+// AsyncProvisioning): the owner invitation is made while the tenant is created, so its token
+// is returned at once, and stored by the provisioning job once the schema exists.
+type InvitationDrafter interface {
+	// DraftOwnerInvitation makes the token and its draft without storing anything.
+	DraftOwnerInvitation(ctx context.Context, tenant eusaas.TenantID, email string) (token string, d InvitationDraft, err error)
+	// SaveOwnerInvitation stores the drafted invitation in the tenant's existing schema. It
+	// is idempotent: a draft already stored is not an error (the job may run twice).
+	SaveOwnerInvitation(ctx context.Context, tenant eusaas.TenantID, email string, d InvitationDraft) error
+}
+
 // Deprovisioner erases a tenant that Service.BeginDeprovision has frozen (status
 // DEPROVISIONING). It must be idempotent and resumable (it is called again when a previous
 // run stopped half-way) and ends by calling Service.CompleteDeprovision — before it returns,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/jobs"
 )
 
 // Audit actions recorded by the service, one per lifecycle step, on the tenant's own chain
@@ -59,7 +60,18 @@ type Deps struct {
 	Regions RegionMover
 	// Placements reads where tenants' schemas are placed (optional: none are reported).
 	Placements PlacementReader
+	// Queue runs the provisioning job when Options.AsyncProvisioning is set; it must join
+	// the transactions of Tx (the job exists if and only if the tenant does).
+	Queue jobs.Queue
 }
+
+// JobProvision is the job kind that provisions a tenant created with AsyncProvisioning.
+const JobProvision = "tenancy.provision"
+
+// provisionMaxAttempts bounds the provisioning job's retries (jobs.Backoff: about 6 minutes
+// in all, far below the stalled-provisioning cut-off); the last failure ends the tenant
+// DELETED like a failed synchronous provisioning.
+const provisionMaxAttempts = 5
 
 // Options configure a Service. The zero value works: system clock, EU regions with
 // eu-central-1 as default, no logging.
@@ -71,6 +83,13 @@ type Options struct {
 	// DefaultRegion is used when a tenant names none: DefaultRegion when empty.
 	DefaultRegion string
 	Logger        *slog.Logger
+	// AsyncProvisioning makes Create answer as soon as the tenant is registered
+	// (PROVISIONING): a JobProvision job creates and migrates its schema, stores the owner
+	// invitation and makes it ACTIVE. Schema DDL is the slow part of a creation (tens to
+	// hundreds of milliseconds, and it competes with every other request); a server takes it
+	// off the request path. It needs Deps.Queue, RegisterJobs, and an Invitations port that
+	// is an InvitationDrafter (the token is returned by Create, usable once ACTIVE).
+	AsyncProvisioning bool
 }
 
 // Service runs the tenant registry and lifecycle.
@@ -85,6 +104,8 @@ type Service struct {
 	mover         RegionMover
 	placements    PlacementReader
 	deprov        Deprovisioner
+	queue         jobs.Queue
+	async         bool
 	regions       []string
 	defaultRegion string
 	log           *slog.Logger
@@ -102,11 +123,18 @@ func NewService(d Deps, opts Options) (*Service, error) {
 	if d.Provisioner == nil {
 		missing = append(missing, "Provisioner")
 	}
+	if opts.AsyncProvisioning && d.Queue == nil {
+		missing = append(missing, "Queue (AsyncProvisioning)")
+	}
 	if len(missing) > 0 {
 		return nil, eusaas.Errorf(eusaas.InvalidArgument, "tenancy: missing required ports: %v", missing)
 	}
+	if _, ok := d.Invitations.(InvitationDrafter); opts.AsyncProvisioning && d.Invitations != nil && !ok {
+		return nil, eusaas.E(eusaas.InvalidArgument, "tenancy: AsyncProvisioning needs an Invitations port that implements InvitationDrafter")
+	}
 	s := &Service{
 		store: d.Store, prov: d.Provisioner, clock: opts.Clock, rec: d.Recorder, tx: d.Tx,
+		queue: d.Queue, async: opts.AsyncProvisioning,
 		cache: d.Cache, inv: d.Invitations, mover: d.Regions, placements: d.Placements, regions: slices.Clone(opts.Regions),
 		defaultRegion: opts.DefaultRegion, log: opts.Logger,
 	}
@@ -151,6 +179,11 @@ func (s *Service) now() time.Time {
 // created and migrated, the owner invitation issued to AdminEmail. If provisioning fails the
 // schema is dropped, the tenant ends DELETED with the reason in StatusReason, and the error
 // is ErrProvisioningFailed. Invalid input is InvalidArgument; a used slug ErrSlugTaken.
+//
+// With Options.AsyncProvisioning, Create returns the tenant PROVISIONING as soon as it is
+// registered, with its owner invitation (usable once the tenant is ACTIVE); the
+// JobProvision job does the rest, and a provisioning that keeps failing ends the tenant
+// DELETED.
 func (s *Service) Create(ctx context.Context, in CreateInput) (CreateResult, error) {
 	if in.Tier == "" {
 		in.Tier = TierFree
@@ -185,6 +218,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (CreateResult, err
 	}
 	if t.Metadata == nil {
 		t.Metadata = map[string]string{}
+	}
+	if s.async {
+		return s.createAsync(ctx, t)
 	}
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.Create(ctx, t); err != nil {
@@ -221,6 +257,104 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (CreateResult, err
 		return CreateResult{}, s.failProvisioning(ctx, id, "registry update failed", err)
 	}
 	return CreateResult{Tenant: t, Invitation: inv}, nil
+}
+
+// provisionArgs are the arguments of a JobProvision job. The draft holds no secret.
+type provisionArgs struct {
+	TenantID   eusaas.TenantID  `json:"tenant_id"`
+	Invitation *InvitationDraft `json:"invitation,omitempty"`
+}
+
+// createAsync registers t and moves it to PROVISIONING in one transaction that also
+// enqueues its provisioning job, so a tenant is never left PROVISIONING without one.
+func (s *Service) createAsync(ctx context.Context, t Tenant) (CreateResult, error) {
+	var res CreateResult
+	args := provisionArgs{TenantID: t.ID}
+	if d, ok := s.inv.(InvitationDrafter); ok {
+		tok, draft, err := d.DraftOwnerInvitation(ctx, t.ID, t.AdminEmail)
+		if err != nil {
+			return CreateResult{}, err
+		}
+		res.Invitation = OwnerInvitation{Token: tok, ExpiresAt: draft.ExpiresAt}
+		args.Invitation = &draft
+	}
+	// Both lifecycle steps are recorded, but the row is stored PROVISIONING at once: inside
+	// one transaction nobody can see it PENDING, and the UPDATE would be one more round
+	// trip on the request path.
+	t.Status = StatusProvisioning
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Create(ctx, t); err != nil {
+			return err
+		}
+		if err := s.record(ctx, ActionCreated, t, map[string]any{
+			"status": string(StatusPending), "slug": t.Slug, "tier": string(t.Tier), "data_residency_region": t.Region,
+		}, map[string]string{"admin_email": t.AdminEmail}); err != nil {
+			return err
+		}
+		if err := s.record(ctx, ActionProvisioning, t, map[string]any{"from": string(StatusPending), "to": string(StatusProvisioning)}, nil); err != nil {
+			return err
+		}
+		res.Tenant = t
+		return s.queue.Enqueue(ctx, JobProvision, args, &jobs.EnqueueOpts{MaxAttempts: provisionMaxAttempts})
+	})
+	if err != nil {
+		return CreateResult{}, err
+	}
+	s.cacheWrite(ctx, res.Tenant)
+	return res, nil
+}
+
+// RegisterJobs registers the provisioning job's handler (Options.AsyncProvisioning).
+func (s *Service) RegisterJobs(r *jobs.Registry) {
+	r.Handle(JobProvision, func(ctx context.Context, j jobs.Job) error {
+		var a provisionArgs
+		if err := j.Decode(&a); err != nil {
+			return err
+		}
+		return s.provision(ctx, a, j.Attempt >= j.MaxAttempts)
+	})
+}
+
+// provision is the provisioning job: create and migrate the schema, store the owner
+// invitation, make the tenant ACTIVE. Every step is idempotent, so a retry (or a second run
+// after a crash) redoes only what is missing. A failure is retried; the last attempt's
+// failure ends the tenant DELETED with its schema dropped.
+func (s *Service) provision(ctx context.Context, a provisionArgs, last bool) error {
+	t, err := s.store.Get(ctx, a.TenantID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil // nothing to provision
+		}
+		return err
+	}
+	if t.Status != StatusProvisioning {
+		return nil // done, or failed and ended by FailStalled
+	}
+	fail := func(reason string, err error) error {
+		if !last {
+			s.log.WarnContext(ctx, "tenant provisioning attempt failed; retrying", "tenant_id", t.ID.String(), "reason", reason, "error", err)
+			return err
+		}
+		return s.failProvisioning(ctx, t.ID, reason, err)
+	}
+	if err := s.prov.Create(ctx, t.ID); err != nil {
+		return fail("schema creation failed", err)
+	}
+	if err := s.prov.Migrate(ctx, t.ID); err != nil {
+		return fail("schema migration failed", err)
+	}
+	if d, ok := s.inv.(InvitationDrafter); ok && a.Invitation != nil {
+		if err := d.SaveOwnerInvitation(ctx, t.ID, t.AdminEmail, *a.Invitation); err != nil {
+			return fail("owner invitation failed", err)
+		}
+	}
+	if _, err := s.doTransition(ctx, t.ID, []Status{StatusProvisioning}, StatusActive, ActionProvisioned, "activate", nil, true); err != nil {
+		if errors.Is(err, ErrInvalidTransition) {
+			return nil // ended meanwhile (FailStalled); its schema is FailStalled's to drop
+		}
+		return fail("registry update failed", err)
+	}
+	return nil
 }
 
 // failProvisioning undoes a half-done provisioning: drop whatever schema exists, then end

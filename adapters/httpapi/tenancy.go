@@ -182,7 +182,7 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 	Register(s, huma.Operation{
 		OperationID: "create-tenant", Method: http.MethodPost, Path: "/api/v1/tenants", Tags: tags,
 		Summary:     "Create a tenant",
-		Description: "Registers the tenant, provisions its schema and issues the owner invitation (the token is shown once). Platform operators only.",
+		Description: "Registers the tenant and answers at once, with status PROVISIONING in the reference server: a background job creates its schema and makes it ACTIVE (poll GET /tenants/{id}). The owner invitation (the token is shown once) is usable once the tenant is ACTIVE. Platform operators only.",
 		Security:    BearerAuth, DefaultStatus: http.StatusCreated,
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, in *tenancyCreateInput) (*tenancyCreateOutput, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,10 @@ import (
 
 // PlatformSchema is the schema holding platform-wide tables.
 const PlatformSchema = "eusaas"
+
+// DefaultMaxConns is the pool size Open uses unless the connection string sets
+// pool_max_conns.
+const DefaultMaxConns = 20
 
 // DB is the shared handle of every Postgres store: a pool plus transaction plumbing.
 type DB struct {
@@ -31,6 +36,12 @@ func Open(ctx context.Context, connString string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, eusaas.E(eusaas.InvalidArgument, "invalid postgres connection settings").Wrap(err)
+	}
+	if !strings.Contains(connString, "pool_max_conns") {
+		// pgx's default (4, or one per CPU) is sized for a batch job: a server under
+		// concurrent requests queues on it, and River's listener and workers hold some of
+		// those few connections for themselves.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -84,9 +95,21 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	}()
 	if err := fn(context.WithValue(ctx, txKey{}, st)); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
+		// A statement on a connection the server already dropped fails with pgx's plain
+		// "conn closed", which carries no type to translate; the connection's own state
+		// tells that the database went away, not that the code is wrong.
+		if eusaas.KindOf(err) == eusaas.Internal && tx.Conn().IsClosed() {
+			return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
+		}
 		return err
 	}
-	return translate(tx.Commit(ctx))
+	if err := tx.Commit(ctx); err != nil {
+		if tx.Conn().IsClosed() && eusaas.KindOf(translate(err)) == eusaas.Internal {
+			return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
+		}
+		return translate(err)
+	}
+	return nil
 }
 
 // Tx returns the pgx transaction carried by ctx, if any. Adapters that need a driver-level

@@ -3,10 +3,16 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -143,4 +149,19 @@ func TestDroppedConnectionIsUnavailable(t *testing.T) {
 	require.Error(t, after)
 	require.Equal(t, eusaas.Unavailable, eusaas.KindOf(postgres.Translate(after)), "a statement on the dead connection: %v", after)
 	require.Equal(t, eusaas.Unavailable, eusaas.KindOf(err))
+}
+
+// A connection that breaks under a statement (what a Postgres crash does to the pool) is an
+// unavailable dependency (503), never an internal error.
+func TestTranslateConnectionLoss(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("failed to receive message: %w", io.ErrUnexpectedEOF),
+		&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)},
+		fmt.Errorf("write: %w", syscall.EPIPE),
+		&pgconn.PgError{Code: "57P02", Message: "terminating connection because of crash of another server process"},
+		&pgconn.PgError{Code: "57P03", Message: "the database system is starting up"},
+	} {
+		require.Equal(t, eusaas.Unavailable, eusaas.KindOf(postgres.Translate(err)), "%v", err)
+	}
+	require.Equal(t, eusaas.Internal, eusaas.KindOf(postgres.Translate(errors.New("something else"))))
 }

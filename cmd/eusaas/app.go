@@ -80,6 +80,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	warnPublicURL(a.cfg.GDPR, memory, a.log)
 	var auditPub ed25519.PublicKey
 	if auditKey != nil {
 		auditPub = auditKey.Public().(ed25519.PublicKey)
@@ -97,6 +98,9 @@ func (a *App) build(ctx context.Context) error {
 			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
 		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL},
 		Notifier: a.cfg.Webhook.notifier(a.log),
+		// Schema DDL off the request path: POST /tenants answers PROVISIONING, a job
+		// provisions (issue 19: it was the load mix's p99).
+		AsyncProvisioning: true,
 	})
 	if err != nil {
 		return err

@@ -20,8 +20,8 @@ func TestEndToEndServiceAccountMemory(t *testing.T) {
 		"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword,
 	})
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
-	tenant := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{
-		"name": "Acme GmbH", "slug": "acme", "admin_email": "owner@acme.example"})).json(t)
+	tenant := c.createTenant(op, map[string]any{
+		"name": "Acme GmbH", "slug": "acme", "admin_email": "owner@acme.example"})
 	tid := tenant["id"].(string)
 	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{
 		"email": "owner@acme.example", "password": "Owner-Passw0rd!", "full_name": "Olga Owner",
@@ -76,7 +76,7 @@ func TestEndToEndServiceAccountMemory(t *testing.T) {
 func TestServiceTokenOnlyIngestsUsage(t *testing.T) {
 	c := startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword})
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
-	tid := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "A", "slug": "tenant-a", "admin_email": "o@a.example"})).json(t)["id"].(string)
+	tid := c.createTenant(op, map[string]any{"name": "A", "slug": "tenant-a", "admin_email": "o@a.example"})["id"].(string)
 	sa := c.expect(201, c.do("POST", "/api/v1/service-accounts", op, map[string]any{"name": "metering"})).json(t)
 	svc := c.expect(200, c.do("POST", "/api/v1/auth/token", "", map[string]any{"grant_type": "client_credentials",
 		"client_id": sa["client_id"], "client_secret": sa["client_secret"]})).json(t)["access_token"].(string)

@@ -37,9 +37,9 @@ func TestCitusRegionsOnVanillaPostgres(t *testing.T) {
 	c := startApp(t, cfg)
 
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
-	tenant := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{
+	tenant := c.createTenant(op, map[string]any{
 		"name": "Acme GmbH", "slug": "acme", "admin_email": "owner@acme.example",
-	})).json(t)
+	})
 	tid := tenant["id"].(string)
 	require.Equal(t, "ACTIVE", tenant["status"])
 	require.Equal(t, "eu-central-1", tenant["data_residency_region"])

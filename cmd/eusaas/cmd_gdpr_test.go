@@ -27,8 +27,7 @@ func TestGDPRWiringAndVerifyExport(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	app := newTestApp(t, map[string]string{"APP_GDPR_ARCHIVE_DIR": dir, "APP_PUBLIC_URL": "https://eu.example"})
-	res, err := app.platform.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-export", AdminEmail: "owner@acme.eu"})
-	require.NoError(t, err)
+	res := app.createActive(t, tenancy.CreateInput{Name: "Acme", Slug: "acme-export", AdminEmail: "owner@acme.eu"})
 	tenant := res.Tenant.ID
 	svc := app.platform.GDPR
 
@@ -94,4 +93,29 @@ func TestRunJobsStopsWithContext(t *testing.T) {
 	<-done
 	cancel()
 	require.NoError(t, <-errc)
+}
+
+// Outside memory mode an unset APP_PUBLIC_URL is warned about at start (download links would
+// point at localhost:8000); set, or in memory mode, it is not.
+func TestPublicURLWarning(t *testing.T) {
+	for _, tc := range []struct {
+		vars   map[string]string
+		memory bool
+		warn   bool
+	}{
+		{nil, false, true},
+		{map[string]string{"APP_PUBLIC_URL": "https://api.example.eu"}, false, false},
+		{nil, true, false},
+	} {
+		c, err := loadGDPRConfig(env(tc.vars))
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		warnPublicURL(c, tc.memory, slog.New(slog.NewTextHandler(&buf, nil)))
+		if tc.warn {
+			require.Contains(t, buf.String(), "APP_PUBLIC_URL not set")
+			require.Contains(t, buf.String(), "http://localhost:8000")
+		} else {
+			require.Empty(t, buf.String())
+		}
+	}
 }

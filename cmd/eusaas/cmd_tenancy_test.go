@@ -95,8 +95,7 @@ func TestTenancyWiringMemory(t *testing.T) {
 	ctx := context.Background()
 	a := newTestApp(t, nil)
 	svc := a.platform.Tenancy
-	res, err := svc.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
-	require.NoError(t, err)
+	res := a.createActive(t, tenancy.CreateInput{Name: "Acme", Slug: "acme", AdminEmail: "owner@acme.example"})
 	st, err := svc.TenantStatus(ctx, res.Tenant.ID)
 	require.NoError(t, err)
 	require.Equal(t, "ACTIVE", st)

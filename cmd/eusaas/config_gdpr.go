@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"log/slog"
 )
 
 // gdprConfig is the gdpr module's configuration (APP_GDPR_*).
@@ -20,6 +21,9 @@ type gdprConfig struct {
 	KEK []byte
 	// PublicURL prefixes download URLs (APP_PUBLIC_URL, default http://localhost:8000).
 	PublicURL string
+	// PublicURLSet tells whether APP_PUBLIC_URL was given (the default is only right for a
+	// local server on :8000).
+	PublicURLSet bool
 }
 
 func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
@@ -28,7 +32,7 @@ func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
 		c.ArchiveDir = v
 	}
 	if v := getenv("APP_PUBLIC_URL"); v != "" {
-		c.PublicURL = v
+		c.PublicURL, c.PublicURLSet = v, true
 	}
 	if v := getenv("APP_GDPR_SIGNING_KEY"); v != "" {
 		b, err := base64.StdEncoding.DecodeString(v)
@@ -51,4 +55,14 @@ func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
 		c.KEK = b
 	}
 	return c, nil
+}
+
+// warnPublicURL warns, outside memory mode, when APP_PUBLIC_URL is unset: every GDPR download
+// link would then point at http://localhost:8000, whatever the listen address or the proxy
+// in front of the server.
+func warnPublicURL(c gdprConfig, memory bool, log *slog.Logger) {
+	if memory || c.PublicURLSet {
+		return
+	}
+	log.Warn("APP_PUBLIC_URL not set: GDPR download links point at " + c.PublicURL + "; set it to the URL clients reach this server at")
 }

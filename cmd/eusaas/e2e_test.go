@@ -99,6 +99,27 @@ func startApp(t *testing.T, env map[string]string) *client {
 	return &client{t: t, base: srv.URL}
 }
 
+// createTenant creates a tenant as operator op and waits until its provisioning job made it
+// ACTIVE (POST answers PROVISIONING). It returns the POST body (with the owner invitation)
+// with the status it reached.
+func (c *client) createTenant(op string, body map[string]any) map[string]any {
+	c.t.Helper()
+	tn := c.expect(201, c.do("POST", "/api/v1/tenants", op, body)).json(c.t)
+	require.Equal(c.t, "PROVISIONING", tn["status"], "POST /tenants answers before the schema is made")
+	id := tn["id"].(string)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := c.expect(200, c.do("GET", "/api/v1/tenants/"+id, op, nil)).json(c.t)
+		if got["status"] != "PROVISIONING" {
+			tn["status"] = got["status"]
+			require.Equal(c.t, "ACTIVE", got["status"], "provisioning ends ACTIVE")
+			return tn
+		}
+		require.True(c.t, time.Now().Before(deadline), "tenant %s still PROVISIONING after 15 s", id)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 const (
 	opEmail    = "root@platform.example"
 	opPassword = "Operator-Passw0rd!"
@@ -149,10 +170,9 @@ func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 	op := r.json(t)["access_token"].(string)
 
 	// Creates a tenant; the owner invitation comes back once.
-	r = c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{
+	tenant := c.createTenant(op, map[string]any{
 		"name": "Acme GmbH", "slug": "acme", "admin_email": "owner@acme.example", "tier": "STARTER",
-	}))
-	tenant := r.json(t)
+	})
 	tid := tenant["id"].(string)
 	require.Equal(t, "ACTIVE", tenant["status"])
 	schema := tenant["schema_name"].(string)
@@ -177,8 +197,7 @@ func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 	require.Equal(t, tid, me["tenant_id"])
 
 	// A second tenant's owner cannot see the first tenant.
-	r = c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Globex", "slug": "globex", "admin_email": "owner@globex.example"}))
-	other := r.json(t)
+	other := c.createTenant(op, map[string]any{"name": "Globex", "slug": "globex", "admin_email": "owner@globex.example"})
 	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{
 		"email": "owner@globex.example", "password": "Owner-Passw0rd!", "full_name": "Gus", "invitation_token": other["owner_invitation"].(map[string]any)["token"],
 	}, "X-Tenant-ID", "globex"))
@@ -354,7 +373,7 @@ func testKeyPEMs(t *testing.T) (priv, pub string) {
 func TestTenantAPIRateLimit(t *testing.T) {
 	c := startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword})
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
-	tenant := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Busy", "slug": "busy", "admin_email": "o@busy.example"})).json(t)
+	tenant := c.createTenant(op, map[string]any{"name": "Busy", "slug": "busy", "admin_email": "o@busy.example"})
 	tid := tenant["id"].(string)
 	c.expect(200, c.do("PATCH", "/api/v1/tenants/"+tid, op, map[string]any{"settings": map[string]any{"api_rate_limit": 3}}))
 	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "o@busy.example", "password": "Owner-Passw0rd!", "full_name": "O",
@@ -374,7 +393,7 @@ func TestTenantAPIRateLimit(t *testing.T) {
 func TestTenantMaxUsers(t *testing.T) {
 	c := startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword})
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
-	tenant := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "Tiny", "slug": "tiny", "admin_email": "o@tiny.example"})).json(t)
+	tenant := c.createTenant(op, map[string]any{"name": "Tiny", "slug": "tiny", "admin_email": "o@tiny.example"})
 	tid := tenant["id"].(string)
 	r := c.expect(200, c.do("PATCH", "/api/v1/tenants/"+tid, op, map[string]any{"settings": map[string]any{"max_users": 1}}))
 	require.EqualValues(t, 1, r.json(t)["settings"].(map[string]any)["max_users"])

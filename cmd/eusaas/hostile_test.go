@@ -103,7 +103,7 @@ func TestHostileInputEveryOperationPostgres(t *testing.T) {
 
 func hostileWalk(t *testing.T, c *client) {
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
-	a := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "A", "slug": "tenant-a", "admin_email": "o@a.example"})).json(t)
+	a := c.createTenant(op, map[string]any{"name": "A", "slug": "tenant-a", "admin_email": "o@a.example"})
 	aID := a["id"].(string)
 	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "o@a.example", "password": "Owner-Passw0rd!", "full_name": "A",
 		"invitation_token": a["owner_invitation"].(map[string]any)["token"]}, "X-Tenant-ID", "tenant-a"))

@@ -21,8 +21,8 @@ import (
 func TestEveryProtectedRouteRefusesOtherTenants(t *testing.T) {
 	c := startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword})
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
-	a := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "A", "slug": "tenant-a", "admin_email": "o@a.example"})).json(t)
-	b := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": "B", "slug": "tenant-b", "admin_email": "o@b.example"})).json(t)
+	a := c.createTenant(op, map[string]any{"name": "A", "slug": "tenant-a", "admin_email": "o@a.example"})
+	b := c.createTenant(op, map[string]any{"name": "B", "slug": "tenant-b", "admin_email": "o@b.example"})
 	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{"email": "o@b.example", "password": "Owner-Passw0rd!", "full_name": "B",
 		"invitation_token": b["owner_invitation"].(map[string]any)["token"]}, "X-Tenant-ID", "tenant-b"))
 	ownerB := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": "o@b.example", "password": "Owner-Passw0rd!"},

@@ -45,7 +45,7 @@ type memgdprTenant struct {
 func memgdprNewTenant(t *testing.T, c *client, op, slug string) memgdprTenant {
 	t.Helper()
 	email := "owner@" + slug + ".example"
-	tn := c.expect(201, c.do("POST", "/api/v1/tenants", op, map[string]any{"name": slug + " GmbH", "slug": slug, "admin_email": email})).json(t)
+	tn := c.createTenant(op, map[string]any{"name": slug + " GmbH", "slug": slug, "admin_email": email})
 	inv := tn["owner_invitation"].(map[string]any)["token"].(string)
 	c.expect(201, c.do("POST", "/api/v1/auth/register", "", map[string]any{
 		"email": email, "password": "Owner-Passw0rd!", "full_name": "Owner of " + slug, "invitation_token": inv,

@@ -26,9 +26,7 @@ func TestAnomalyWiredMinImpact(t *testing.T) {
 	defer app.Close()
 
 	create := func(slug string) eusaas.TenantID {
-		res, err := app.platform.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Org " + slug, Slug: slug, AdminEmail: "owner@" + slug + ".example"})
-		require.NoError(t, err)
-		require.Equal(t, tenancy.StatusActive, res.Tenant.Status)
+		res := app.createActive(t, tenancy.CreateInput{Name: "Org " + slug, Slug: slug, AdminEmail: "owner@" + slug + ".example"})
 		return res.Tenant.ID
 	}
 	def, high := create("default-impact"), create("high-impact")

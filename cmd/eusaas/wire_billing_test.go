@@ -22,10 +22,9 @@ func TestWireBillingMemory(t *testing.T) {
 	ctx := context.Background()
 	a := newTestApp(t, nil)
 	p := a.platform
-	res, err := p.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-billing", AdminEmail: "owner@acme.example"})
-	require.NoError(t, err)
+	res := a.createActive(t, tenancy.CreateInput{Name: "Acme", Slug: "acme-billing", AdminEmail: "owner@acme.example"})
 	tn := res.Tenant.ID
-	_, err = p.Auth.Register(ctx, auth.RegisterInput{TenantIDOrSlug: tn.String(), Email: "owner@acme.example",
+	_, err := p.Auth.Register(ctx, auth.RegisterInput{TenantIDOrSlug: tn.String(), Email: "owner@acme.example",
 		Password: "Correct-Horse-9", FullName: "Olga", InvitationToken: res.Invitation.Token})
 	require.NoError(t, err)
 	pair, err := p.Auth.Login(ctx, auth.LoginInput{TenantIDOrSlug: tn.String(), Email: "owner@acme.example", Password: "Correct-Horse-9"})
