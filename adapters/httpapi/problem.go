@@ -96,7 +96,6 @@ var kindStatus = map[eusaas.Kind]int{
 // kind, for which HTTP has a dedicated status).
 var ErrPreconditionFailed = eusaas.ErrPreconditionFailed
 
-
 // RetryAfter attaches a Retry-After hint to an error; the problem response carries the header.
 type RetryAfter struct {
 	Err   error
