@@ -136,6 +136,36 @@ func (p auditPgTamper) Rollback(ctx context.Context, chain eusaas.TenantID, size
 	)([]any{chain.UUID(), size}, []any{chain.UUID(), size})
 }
 
+// Rewrite is the forging attack of issue 15 done the way an attacker with SQL access would:
+// triggers disabled for the transaction, every column of the entries rewritten, the head
+// row moved (its signature column left alone: the attacker cannot make a new one).
+func (p auditPgTamper) Rewrite(ctx context.Context, chain eusaas.TenantID, entries []audit.Entry, head *audit.Head) error {
+	var stmts []string
+	var args [][]any
+	for _, e := range entries {
+		names := make([]string, len(e.Personal))
+		commits := make([][]byte, len(e.Personal))
+		for j, f := range e.Personal {
+			names[j], commits[j] = f.Name, f.Commitment[:]
+		}
+		stmts = append(stmts, `UPDATE eusaas.audit_entries SET id = $3, tenant_id = $4, actor_kind = $5, actor_id = $6,
+actor_tenant = $7, action = $8, resource_type = $9, resource_id = $10, subject = $11, changes = $12, personal_names = $13,
+personal_commitments = $14, occurred_at = $15, prev_hash = $16, hash = $17, tree_hashes = $18 WHERE chain = $1 AND seq = $2`)
+		args = append(args, []any{chain.UUID(), e.Seq, e.ID, e.TenantID.UUID(), string(e.Actor.Kind), e.Actor.ID, e.Actor.TenantID.UUID(),
+			e.Action, e.ResourceType, e.ResourceID, e.Subject, string(e.Changes), names, commits, e.Timestamp, e.PrevHash[:], e.Hash[:],
+			treeBytes(e.TreeHashes)})
+	}
+	if head != nil {
+		var frontier []byte
+		for _, h := range head.Frontier {
+			frontier = append(frontier, h[:]...)
+		}
+		stmts = append(stmts, `UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, tree_root = $4, tree_frontier = $5 WHERE chain = $1`)
+		args = append(args, []any{chain.UUID(), head.Size, head.Hash[:], head.Root[:], frontier})
+	}
+	return p.exec(ctx, stmts...)(args...)
+}
+
 // The application cannot change or remove chained rows, checkpoints or move a head back:
 // the triggers refuse. Personal values and keys can be deleted (erasure), not changed.
 func TestAuditAppendOnlyTriggers(t *testing.T) {

@@ -208,9 +208,9 @@ func testContextCanceled(t *testing.T, h Harness) {
 	require.Error(t, err)
 	_, _, err = e.Keys.SubjectKey(cctx, tenant, "s", true)
 	require.Error(t, err)
-	err = e.Store.Append(cctx, tenant, func(audit.Head) ([]audit.Entry, error) {
+	err = e.Store.Append(cctx, tenant, func(audit.Head) (audit.Batch, error) {
 		t.Fatal("seal called with a canceled context")
-		return nil, nil
+		return audit.Batch{}, nil
 	})
 	require.Error(t, err)
 	head, err := e.Store.Head(ctx, tenant)

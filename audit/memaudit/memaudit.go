@@ -52,6 +52,7 @@ type keyRef struct {
 }
 
 var (
+	_ audit.TreeUpgrader   = (*Store)(nil)
 	_ audit.Store          = (*Store)(nil)
 	_ audit.KeyStore       = (*Store)(nil)
 	_ audit.PersonalPruner = (*Store)(nil)
@@ -72,7 +73,7 @@ func NewStore() *Store {
 func (s *Store) InTx(context.Context) bool { return false }
 
 // Append implements audit.Store.
-func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(audit.Head) ([]audit.Entry, error)) error {
+func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(audit.Head) (audit.Batch, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -83,9 +84,13 @@ func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(a
 		c = &chainLog{}
 		s.chains[chain] = c
 	}
-	entries, err := sealFn(c.head)
+	b, err := sealFn(cloneHead(c.head))
 	if err != nil {
 		return err
+	}
+	entries := b.Entries
+	if len(entries) == 0 {
+		return nil
 	}
 	prev := c.head
 	for i := range entries {
@@ -95,6 +100,9 @@ func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(a
 		}
 		prev = audit.Head{Size: e.Seq, Hash: e.Hash}
 	}
+	if b.Head.Size != prev.Size || b.Head.Hash != prev.Hash {
+		return audit.ErrConflict
+	}
 	for _, e := range entries {
 		stored := e
 		stored.Personal = make([]audit.PersonalField, len(e.Personal))
@@ -103,10 +111,108 @@ func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(a
 			s.personal[valueRef{e.ID, f.Name}] = personalValue{tenant: e.TenantID, subject: e.Subject, value: f.Value, at: e.Timestamp}
 		}
 		stored.Changes = bytes.Clone(e.Changes)
+		stored.TreeHashes = append([]audit.Hash(nil), e.TreeHashes...)
 		c.entries = append(c.entries, stored)
 	}
-	c.head = prev
+	c.head = cloneHead(b.Head)
 	return nil
+}
+
+func cloneHead(h audit.Head) audit.Head {
+	h.Frontier = append(audit.Frontier(nil), h.Frontier...)
+	h.Sig = bytes.Clone(h.Sig)
+	return h
+}
+
+// UpgradeTree implements audit.TreeUpgrader.
+func (s *Store) UpgradeTree(ctx context.Context, chain eusaas.TenantID, expect audit.Head, trees [][]audit.Hash, head audit.Head) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chains[chain]
+	if c == nil || c.head.Size != expect.Size || c.head.Hash != expect.Hash || len(trees) != len(c.entries) {
+		return audit.ErrConflict
+	}
+	for i := range c.entries {
+		c.entries[i].TreeHashes = append([]audit.Hash(nil), trees[c.entries[i].Seq-1]...)
+	}
+	c.head = cloneHead(head)
+	return nil
+}
+
+// ScanRange implements audit.Store.
+func (s *Store) ScanRange(ctx context.Context, chain eusaas.TenantID, from, to int64, fn func(*audit.Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Untampered chains keep seq n at index n-1: copy just the range.
+	s.mu.RLock()
+	var snap []audit.Entry
+	inOrder := true
+	if c := s.chains[chain]; c != nil {
+		for i := max(from, 1) - 1; i < min(to, int64(len(c.entries))); i++ {
+			if c.entries[i].Seq != i+1 {
+				inOrder = false
+				break
+			}
+			snap = append(snap, s.fill(c.entries[i]))
+		}
+		if inOrder && to > int64(len(c.entries)) {
+			// Entries beyond the stored ones may sit elsewhere only after tampering.
+			for i := range c.entries {
+				if c.entries[i].Seq != int64(i)+1 {
+					inOrder = false
+					break
+				}
+			}
+		}
+	}
+	s.mu.RUnlock()
+	if inOrder {
+		for i := range snap {
+			if err := fn(&snap[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	_, err := s.Scan(ctx, chain, func(e *audit.Entry) error {
+		if e.Seq < from || e.Seq > to {
+			return nil
+		}
+		return fn(e)
+	})
+	return err
+}
+
+// TreeHashes implements audit.Store. Entries are kept in append order, so record n sits at
+// index n unless the chain was tampered with; then it is searched for.
+func (s *Store) TreeHashes(ctx context.Context, chain eusaas.TenantID, records []int64) (map[int64][]audit.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[int64][]audit.Hash, len(records))
+	c := s.chains[chain]
+	if c == nil {
+		return out, nil
+	}
+	for _, r := range records {
+		if r >= 0 && r < int64(len(c.entries)) && c.entries[r].Seq == r+1 {
+			out[r] = append([]audit.Hash(nil), c.entries[r].TreeHashes...)
+			continue
+		}
+		for i := range c.entries {
+			if c.entries[i].Seq == r+1 {
+				out[r] = append([]audit.Hash(nil), c.entries[i].TreeHashes...)
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // Head implements audit.Store.
@@ -117,7 +223,7 @@ func (s *Store) Head(ctx context.Context, chain eusaas.TenantID) (audit.Head, er
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if c := s.chains[chain]; c != nil {
-		return c.head, nil
+		return cloneHead(c.head), nil
 	}
 	return audit.Head{}, nil
 }
@@ -147,7 +253,7 @@ func (s *Store) Scan(ctx context.Context, chain eusaas.TenantID, fn func(*audit.
 		s.mu.RUnlock()
 		return audit.Head{}, nil
 	}
-	head := c.head
+	head := cloneHead(c.head)
 	snap := make([]audit.Entry, len(c.entries))
 	for i, e := range c.entries {
 		snap[i] = s.fill(e)
@@ -201,7 +307,8 @@ func matches(e *audit.Entry, f audit.Filter) bool {
 		(f.UserID == "" || e.Actor.ID == f.UserID) &&
 		(f.Since.IsZero() || !e.Timestamp.Before(f.Since)) &&
 		(f.Until.IsZero() || e.Timestamp.Before(f.Until)) &&
-		(f.TenantID.IsZero() || e.TenantID == f.TenantID)
+		(f.TenantID.IsZero() || e.TenantID == f.TenantID) &&
+		(f.ID == uuid.Nil || e.ID == f.ID)
 }
 
 // Chains implements audit.Store.
@@ -239,6 +346,7 @@ func (s *Store) PutCheckpoint(ctx context.Context, c audit.Checkpoint) error {
 		}
 	}
 	c.Signature = bytes.Clone(c.Signature)
+	c.Note = bytes.Clone(c.Note)
 	cps := append(s.cps[c.Chain], c)
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Size < cps[j].Size })
 	s.cps[c.Chain] = cps

@@ -118,7 +118,10 @@ func (a *App) build(ctx context.Context) error {
 	}
 
 	a.registry = prometheus.NewRegistry()
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "eusaas_audit_forgeries_detected_total",
+			Help: "Times an audit chain's stored state did not match what its writers signed (alert on any increase)."},
+			func() float64 { return float64(p.Audit.ForgeriesDetected()) }))
 	a.server = httpapi.New(httpapi.Options{
 		Version:       Version(),
 		Logger:        a.log,
