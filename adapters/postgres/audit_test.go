@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -254,4 +255,81 @@ func TestAuditTwoProcessesNoFork(t *testing.T) {
 	require.Nil(t, r.Finding)
 	require.Equal(t, int64(384), r.Entries)
 	require.Equal(t, int64(384), r.Head.Size)
+}
+
+// A database from before migration 00021: chains without tree hashes, heads without tree or
+// writer signature, checkpoints in the old format only. The server's start (Service.Upgrade)
+// verifies each chain, builds its tree once, verifies again and checkpoints it in the
+// signed-note format; a tampered old chain is left alone and reported.
+func TestAuditUpgradeLegacyChains(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := auditDB(t)
+	store := postgres.NewAuditStore(db)
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: key, CheckpointEvery: 8})
+	require.NoError(t, err)
+	good, bad := eusaas.NewTenantID(), eusaas.NewTenantID()
+	for i := range 30 {
+		for _, tn := range []eusaas.TenantID{good, bad} {
+			require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tn, Actor: eusaas.System, Action: audit.ActionCreate,
+				ResourceID: fmt.Sprint(i), Meta: eusaas.RequestMeta{IP: "198.51.100.9"}}))
+		}
+	}
+	// Back to the old format, as migration 00021 leaves an old database.
+	tamper := auditPgTamper{db}
+	require.NoError(t, tamper.exec(ctx,
+		`UPDATE eusaas.audit_entries SET tree_hashes = NULL`,
+		`UPDATE eusaas.audit_chains SET tree_root = NULL, tree_frontier = NULL, head_sig = NULL`,
+		`UPDATE eusaas.audit_checkpoints SET root_hash = NULL, note = NULL`,
+	)(nil, nil, nil))
+	require.NoError(t, tamper.EditAction(ctx, bad, 3, audit.ActionRead))
+
+	svc2, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: key, CheckpointEvery: 8})
+	require.NoError(t, err)
+	r, err := svc2.Verify(ctx, good)
+	require.NoError(t, err)
+	require.True(t, r.OK, "old chains verify as they are (before)")
+	err = svc2.Record(ctx, eusaas.AuditEvent{TenantID: good, Actor: eusaas.System, Action: audit.ActionCreate})
+	require.ErrorIs(t, err, audit.ErrUpgrade, "no appends to an old chain before its tree is built")
+
+	n, err := svc2.Upgrade(ctx)
+	require.Equal(t, 1, n)
+	require.Error(t, err, "the tampered chain is reported")
+	require.Contains(t, err.Error(), bad.String())
+	n, err = svc2.Upgrade(ctx)
+	require.Zero(t, n, "idempotent")
+	require.Error(t, err)
+
+	r, err = svc2.Verify(ctx, good)
+	require.NoError(t, err)
+	require.True(t, r.OK, "after: %v", r.Finding)
+	require.NotEmpty(t, r.Checkpoint.Note, "checkpointed in the signed-note format")
+	require.Equal(t, int64(30), r.Checkpoint.Size)
+	require.NoError(t, svc2.Record(ctx, eusaas.AuditEvent{TenantID: good, Actor: eusaas.System, Action: audit.ActionCreate}))
+	var first audit.Entry
+	_, err = store.Scan(ctx, good, func(e *audit.Entry) error {
+		if e.Seq == 1 {
+			first = *e
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	p, err := svc2.Prove(ctx, good, first.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(30), p.TreeSize, "against the latest checkpoint, which covers it")
+	require.True(t, audittest.RFCVerifyInclusion(0, p.TreeSize, p.LeafHash[:], proofBytes(p.Proof), p.Root[:]))
+	// The old checkpoints still verify, and the chain is consistent with them.
+	cps, err := store.Checkpoints(ctx, good)
+	require.NoError(t, err)
+	require.True(t, audit.VerifyCheckpoint(key.Public().(ed25519.PublicKey), cps[0]))
+	require.Empty(t, cps[0].Note)
+}
+
+func proofBytes(hs []audit.Hash) [][]byte {
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
 }
