@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/eusaas/eusaas"
@@ -122,4 +123,45 @@ type CheckpointSink interface {
 // database does not hide a truncation.
 type CheckpointSource interface {
 	Latest(ctx context.Context, chain eusaas.TenantID) (Checkpoint, bool, error)
+}
+
+// Sinks publishes each checkpoint to several sinks (a directory, a witness service, ...).
+// Write tries every sink and reports all failures; as a CheckpointSource it returns the
+// largest checkpoint any of its sources holds.
+type Sinks []CheckpointSink
+
+var (
+	_ CheckpointSink   = Sinks(nil)
+	_ CheckpointSource = Sinks(nil)
+)
+
+// Write implements CheckpointSink.
+func (s Sinks) Write(ctx context.Context, c Checkpoint) error {
+	var errs []error
+	for _, x := range s {
+		if err := x.Write(ctx, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Latest implements CheckpointSource.
+func (s Sinks) Latest(ctx context.Context, chain eusaas.TenantID) (Checkpoint, bool, error) {
+	var out Checkpoint
+	found := false
+	for _, x := range s {
+		src, ok := x.(CheckpointSource)
+		if !ok {
+			continue
+		}
+		c, ok, err := src.Latest(ctx, chain)
+		if err != nil {
+			return Checkpoint{}, false, err
+		}
+		if ok && (!found || c.Size > out.Size) {
+			out, found = c, true
+		}
+	}
+	return out, found, nil
 }

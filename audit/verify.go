@@ -72,6 +72,9 @@ type Verifier struct {
 	// rotation); each checkpoint is checked with the key its KeyID names.
 	PreviousKeys []ed25519.PublicKey
 	Source       CheckpointSource // optional
+	// Witnesses are further copies of the checkpoints kept outside the database (a
+	// witness directory or service): the chain must extend the latest checkpoint of each.
+	Witnesses []CheckpointSource
 	// Window bounds how far (in seqs) the classifier looks for an entry's original position
 	// (default 64).
 	Window int64
@@ -174,8 +177,11 @@ func (v *Verifier) checkpoints(ctx context.Context, chain eusaas.TenantID) ([]Ch
 	if err != nil {
 		return nil, nil, err
 	}
-	if v.Source != nil {
-		c, ok, err := v.Source.Latest(ctx, chain)
+	for _, src := range append([]CheckpointSource{v.Source}, v.Witnesses...) {
+		if src == nil {
+			continue
+		}
+		c, ok, err := src.Latest(ctx, chain)
 		if err != nil {
 			return nil, nil, err
 		}

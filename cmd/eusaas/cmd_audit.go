@@ -12,12 +12,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/file"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/adapters/witness"
 	"github.com/eusaas/eusaas/audit"
 )
 
@@ -26,15 +28,23 @@ var errAuditFindings = errors.New("audit verification found tampering")
 
 func (m *Main) auditVerifyCommand() *cobra.Command {
 	var tenant, keyFile string
+	var witnesses []string
 	c := &cobra.Command{
 		Use:   "verify",
 		Short: "verify every audit chain (or one tenant's); exits 1 when any chain has a finding",
 		Long: `Verifies every audit chain (or only the tenant's) in the Postgres database named by
-APP_POSTGRES_*: the hash chain, the signed checkpoints, and the checkpoint sink's copies.
-Exits 1 when any chain has a finding.`,
+APP_POSTGRES_*: the hash chain, the Merkle tree and the writers' head signatures, the
+signed checkpoints, and the checkpoint sink's copies. With --witness (a directory holding a
+copy of the checkpoint files, or the URL of a witness service; repeatable) each chain must
+also extend the latest checkpoint the witness holds: a rollback, truncation or rewrite of
+checkpointed history is found even when the database's checkpoints and the local files
+were removed with it. Exits 1 when any chain has a finding.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return auditVerify(cmd.Context(), m, tenant, keyFile) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return auditVerify(cmd.Context(), m, tenant, keyFile, witnesses)
+		},
 	}
+	c.Flags().StringArrayVar(&witnesses, "witness", nil, "a witness to check against: a checkpoint directory or an http(s) witness URL (repeatable)")
 	c.Flags().StringVar(&tenant, "tenant", "", "verify only this tenant's chain (a tenant id; "+audit.PlatformChain.String()+" is the platform chain)")
 	c.Flags().StringVar(&keyFile, "public-key", "", "PEM public key of the checkpoints (default: derived from APP_AUDIT_SIGNING_KEY, else APP_AUDIT_CHECKPOINT_DIR/"+file.PublicKeyFile+")")
 	return c
@@ -49,7 +59,7 @@ func (m *Main) auditKeygenCommand() *cobra.Command {
 	}
 }
 
-func auditVerify(ctx context.Context, m *Main, tenantFlag, keyFile string) error {
+func auditVerify(ctx context.Context, m *Main, tenantFlag, keyFile string, witnesses []string) error {
 	cfg, err := LoadConfig(m.Getenv)
 	if err != nil {
 		return err
@@ -65,13 +75,21 @@ func auditVerify(ctx context.Context, m *Main, tenantFlag, keyFile string) error
 	if err != nil {
 		return err
 	}
+	var ws []audit.CheckpointSource
+	for _, w := range witnesses {
+		src, err := auditWitness(w)
+		if err != nil {
+			return err
+		}
+		ws = append(ws, src)
+	}
 	db, err := postgres.Open(ctx, cfg.Postgres.URL())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	store := postgres.NewAuditStore(db)
-	v := &audit.Verifier{Store: store, Keys: store, PublicKey: pub, PreviousKeys: acfg.PreviousKeys}
+	v := &audit.Verifier{Store: store, Keys: store, PublicKey: pub, PreviousKeys: acfg.PreviousKeys, Witnesses: ws}
 	if acfg.CheckpointDir != "" {
 		sink, err := file.NewCheckpointSink(acfg.CheckpointDir)
 		if err != nil {
@@ -172,4 +190,20 @@ func auditKeygenCmd(w io.Writer) error {
 	fmt.Fprintf(w, "APP_AUDIT_SIGNING_KEY=%s\n# key id %s; public key:\n%s", base64.StdEncoding.EncodeToString(priv.Seed()),
 		audit.KeyID(pub), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	return nil
+}
+
+// auditWitness opens a --witness: an http(s) URL is a witness service, anything else a
+// directory of checkpoint files that must exist (a typo must not pass as "nothing witnessed").
+func auditWitness(w string) (audit.CheckpointSource, error) {
+	if strings.HasPrefix(w, "http://") || strings.HasPrefix(w, "https://") {
+		c, err := witness.NewClient(w)
+		if err != nil {
+			return nil, usageErrorf("--witness %q: %v", w, err)
+		}
+		return c, nil
+	}
+	if st, err := os.Stat(w); err != nil || !st.IsDir() {
+		return nil, usageErrorf("--witness %q: not a directory or an http(s) URL", w)
+	}
+	return file.NewCheckpointSink(w)
 }
