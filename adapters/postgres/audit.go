@@ -613,3 +613,23 @@ func (s *AuditStore) DeleteSubjectKey(ctx context.Context, tenant eusaas.TenantI
 	}
 	return tag.RowsAffected() > 0, nil
 }
+
+var _ audit.CursorStore = (*AuditStore)(nil)
+
+// ExportCursor implements audit.CursorStore.
+func (s *AuditStore) ExportCursor(ctx context.Context, name string, chain eusaas.TenantID) (int64, error) {
+	var seq int64
+	err := s.db.q(ctx).QueryRow(ctx, `SELECT seq FROM eusaas.audit_export_cursors WHERE name = $1 AND chain = $2`, name, [16]byte(chain)).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, translate(err)
+}
+
+// SetExportCursor implements audit.CursorStore.
+func (s *AuditStore) SetExportCursor(ctx context.Context, name string, chain eusaas.TenantID, seq int64) error {
+	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.audit_export_cursors (name, chain, seq) VALUES ($1, $2, $3)
+ON CONFLICT (name, chain) DO UPDATE SET seq = GREATEST(eusaas.audit_export_cursors.seq, EXCLUDED.seq), updated_at = now()`,
+		name, [16]byte(chain), seq)
+	return translate(err)
+}

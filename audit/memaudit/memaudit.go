@@ -27,11 +27,44 @@ type Store struct {
 	personal map[valueRef]personalValue
 	keys     map[keyRef][]byte
 	cps      map[eusaas.TenantID][]audit.Checkpoint
+	cursors  map[cursorRef]int64
+}
+
+type cursorRef struct {
+	name  string
+	chain eusaas.TenantID
+}
+
+var _ audit.CursorStore = (*Store)(nil)
+
+// ExportCursor implements audit.CursorStore.
+func (s *Store) ExportCursor(ctx context.Context, name string, chain eusaas.TenantID) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cursors[cursorRef{name, chain}], nil
+}
+
+// SetExportCursor implements audit.CursorStore.
+func (s *Store) SetExportCursor(ctx context.Context, name string, chain eusaas.TenantID, seq int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cursors == nil {
+		s.cursors = map[cursorRef]int64{}
+	}
+	s.cursors[cursorRef{name, chain}] = max(s.cursors[cursorRef{name, chain}], seq)
+	return nil
 }
 
 type chainLog struct {
 	entries []audit.Entry // personal values stripped: they live in personal
 	head    audit.Head
+	byID    map[uuid.UUID]int // index into entries, for lookups by id (proofs)
 }
 
 type valueRef struct {
@@ -112,6 +145,10 @@ func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(a
 		}
 		stored.Changes = bytes.Clone(e.Changes)
 		stored.TreeHashes = append([]audit.Hash(nil), e.TreeHashes...)
+		if c.byID == nil {
+			c.byID = map[uuid.UUID]int{}
+		}
+		c.byID[e.ID] = len(c.entries)
 		c.entries = append(c.entries, stored)
 	}
 	c.head = cloneHead(b.Head)
@@ -286,6 +323,13 @@ func (s *Store) List(ctx context.Context, chain eusaas.TenantID, f audit.Filter,
 	c := s.chains[chain]
 	if c == nil {
 		return out, nil
+	}
+	if i, ok := c.byID[f.ID]; ok && f.ID != uuid.Nil && i < len(c.entries) && c.entries[i].ID == f.ID {
+		if matches(&c.entries[i], f) && p.Offset() == 0 && p.Size > 0 {
+			out.Items = append(out.Items, s.fill(c.entries[i]))
+			out.Total = 1
+			return out, nil
+		}
 	}
 	off := p.Offset()
 	for i := len(c.entries) - 1; i >= 0; i-- {
