@@ -17,6 +17,7 @@ import (
 
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
+	"github.com/eusaas/eusaas/adapters/syslog"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
@@ -112,6 +113,9 @@ func (a *App) build(ctx context.Context) error {
 		_ = p.Run(runCtx)
 	}()
 	a.closers = append(a.closers, func() { cancel(); <-done })
+	if err := a.startAuditExport(runCtx); err != nil {
+		return err
+	}
 
 	if err := bootstrapOperator(ctx, a.cfg, memory, p.Auth, a.stores.Operators, a.log, a.cfg.Notice); err != nil {
 		return err
@@ -315,4 +319,30 @@ func cmdWorker(ctx context.Context, m *Main) error {
 	defer app.Close()
 	app.runBackground(ctx)
 	return runJobs(ctx, app.stores.jobs, log)
+}
+
+// startAuditExport streams the audit log to the SIEM of APP_AUDIT_SYSLOG_URL in the
+// background, from the exporter's cursor (so a restart resumes where it stopped).
+func (a *App) startAuditExport(ctx context.Context) error {
+	cfg := a.cfg.Audit
+	if cfg.SyslogURL == "" {
+		return nil
+	}
+	cursors, ok := a.stores.Audit.(audit.CursorStore)
+	if !ok {
+		return &ConfigError{"APP_AUDIT_SYSLOG_URL", "the audit store keeps no export cursors"}
+	}
+	sink, err := syslog.New(cfg.SyslogURL, nil)
+	if err != nil {
+		return &ConfigError{"APP_AUDIT_SYSLOG_URL", "must be tcp://host:port or tls://host:port"}
+	}
+	x := &audit.Exporter{Store: a.stores.Audit, Cursors: cursors, Sink: sink, Name: "syslog", Personal: cfg.SyslogPersonal, Logger: a.log}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = x.Run(ctx)
+	}()
+	a.closers = append(a.closers, func() { cancel(); <-done; _ = sink.Close() })
+	return nil
 }
