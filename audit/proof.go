@@ -164,66 +164,64 @@ func (s *Service) Upgrade(ctx context.Context) (int, error) {
 
 func (s *Service) upgrade(ctx context.Context, chain eusaas.TenantID) (bool, error) {
 	up, ok := s.store.(TreeUpgrader)
-	{
-		for attempt := 0; ; attempt++ {
-			h, err := s.store.Head(ctx, chain)
-			if err != nil {
-				return false, err
-			}
-			if h.HasTree() {
-				return false, nil
-			}
-			if !ok {
-				return false, eusaas.E(eusaas.Internal, "audit store cannot upgrade chains to the Merkle tree")
-			}
-			r, err := s.Verify(ctx, chain)
-			if err != nil {
-				return false, err
-			}
-			if !r.OK {
-				return false, eusaas.Errorf(eusaas.FailedPrecondition, "audit: chain %s fails verification before the upgrade (%s); not upgraded", chain, r.Finding)
-			}
-			var f Frontier
-			var trees [][]Hash
-			var last Hash
-			head, err := s.store.Scan(ctx, chain, func(e *Entry) error {
-				trees = append(trees, f.Append(e.Seq-1, LeafHash(e.Hash)))
-				last = e.Hash
-				return nil
-			})
-			if err != nil {
-				return false, err
-			}
-			if head.Size != int64(len(trees)) || head.Hash != last {
-				if attempt < 3 {
-					continue // appended meanwhile by an old process
-				}
-				return false, eusaas.Errorf(eusaas.Aborted, "audit: chain %s keeps moving during the upgrade", chain)
-			}
-			nh := Head{Size: head.Size, Hash: head.Hash, Root: f.Root(), Frontier: f}
-			if s.opts.Signer != nil {
-				nh.Sig = signHead(s, chain, nh)
-			}
-			err = up.UpgradeTree(ctx, chain, Head{Size: head.Size, Hash: head.Hash}, trees, nh)
-			if eusaas.KindOf(err) == eusaas.Aborted && attempt < 3 {
-				continue
-			}
-			if err != nil {
-				return false, err
-			}
-			if r, err = s.Verify(ctx, chain); err != nil {
-				return false, err
-			}
-			if !r.OK {
-				return false, eusaas.Errorf(eusaas.Internal, "audit: chain %s fails verification after the upgrade (%s)", chain, r.Finding)
-			}
-			if s.opts.Signer != nil {
-				if _, err := s.Checkpoint(ctx, chain); err != nil {
-					return false, err
-				}
-			}
-			s.log.Info("audit: chain upgraded to the Merkle tree", "chain", chain.String(), "entries", nh.Size, "root", nh.Root.String())
-			return true, nil
+	for attempt := 0; ; attempt++ {
+		h, err := s.store.Head(ctx, chain)
+		if err != nil {
+			return false, err
 		}
+		if h.HasTree() {
+			return false, nil
+		}
+		if !ok {
+			return false, eusaas.E(eusaas.Internal, "audit store cannot upgrade chains to the Merkle tree")
+		}
+		r, err := s.Verify(ctx, chain)
+		if err != nil {
+			return false, err
+		}
+		if !r.OK {
+			return false, eusaas.Errorf(eusaas.FailedPrecondition, "audit: chain %s fails verification before the upgrade (%s); not upgraded", chain, r.Finding)
+		}
+		var f Frontier
+		var trees [][]Hash
+		var last Hash
+		head, err := s.store.Scan(ctx, chain, func(e *Entry) error {
+			trees = append(trees, f.Append(e.Seq-1, LeafHash(e.Hash)))
+			last = e.Hash
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+		if head.Size != int64(len(trees)) || head.Hash != last {
+			if attempt < 3 {
+				continue // appended meanwhile by an old process
+			}
+			return false, eusaas.Errorf(eusaas.Aborted, "audit: chain %s keeps moving during the upgrade", chain)
+		}
+		nh := Head{Size: head.Size, Hash: head.Hash, Root: f.Root(), Frontier: f}
+		if s.opts.Signer != nil {
+			nh.Sig = signHead(s, chain, nh)
+		}
+		err = up.UpgradeTree(ctx, chain, Head{Size: head.Size, Hash: head.Hash}, trees, nh)
+		if eusaas.KindOf(err) == eusaas.Aborted && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if r, err = s.Verify(ctx, chain); err != nil {
+			return false, err
+		}
+		if !r.OK {
+			return false, eusaas.Errorf(eusaas.Internal, "audit: chain %s fails verification after the upgrade (%s)", chain, r.Finding)
+		}
+		if s.opts.Signer != nil {
+			if _, err := s.Checkpoint(ctx, chain); err != nil {
+				return false, err
+			}
+		}
+		s.log.Info("audit: chain upgraded to the Merkle tree", "chain", chain.String(), "entries", nh.Size, "root", nh.Root.String())
+		return true, nil
 	}
 }

@@ -180,8 +180,9 @@ func NewNoteKeys(name string, priv ed25519.PrivateKey) (NoteKeys, error) {
 		return NoteKeys{}, err
 	}
 	// The private key string mirrors the verifier key: PRIVATE+KEY+name+hash+base64(alg||seed).
-	parts := strings.Split(vkey, "+")
-	skey := "PRIVATE+KEY+" + name + "+" + parts[len(parts)-2] + "+" +
+	// The name holds no "+", but the base64 key may: the hash is the second field.
+	parts := strings.SplitN(vkey, "+", 3)
+	skey := "PRIVATE+KEY+" + name + "+" + parts[1] + "+" +
 		base64.StdEncoding.EncodeToString(append([]byte{1}, priv.Seed()...))
 	s, err := note.NewSigner(skey)
 	if err != nil {
