@@ -36,7 +36,7 @@ func RegisterAudit(s *Server, svc *audit.Service) {
 		OperationID: "verify-tenant-audit-log", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/audit-log/verify",
 		Summary: "Verify a tenant's audit chain", Tags: tags, Security: BearerAuth,
 		Description: "Recomputes every hash of the chain and checks it against its head and the latest signed checkpoint. " +
-			"valid is false when tampering is found; finding names the first bad seq and the kind (modified, deleted, inserted, reordered, truncated, bad_checkpoint).",
+			"valid is false when tampering is found; finding names the first bad seq and the kind (modified, deleted, inserted, reordered, truncated, bad_checkpoint, forged: the entries do not reproduce the head its writer signed).",
 	}, func(ctx context.Context, in *struct {
 		ID string `path:"id" doc:"Tenant id"`
 	}) (*auditVerifyOutput, error) {

@@ -193,6 +193,9 @@ func TestAuditAppendOnlyTriggers(t *testing.T) {
 		`DELETE FROM eusaas.audit_chains WHERE chain = $1`,
 		`UPDATE eusaas.audit_personal SET value = 'x' WHERE tenant_id = $1`,
 		`UPDATE eusaas.audit_subject_keys SET key = 'x' WHERE tenant_id = $1`,
+		// The upgrade's one allowed change (NULL tree hashes filled in) allows nothing else.
+		`UPDATE eusaas.audit_entries SET tree_hashes = decode(repeat('00', 32), 'hex') WHERE chain = $1`,
+		`UPDATE eusaas.audit_entries SET tree_hashes = NULL WHERE chain = $1`,
 	} {
 		var args []any
 		if hasParam(stmt) {
