@@ -291,8 +291,8 @@ type auditProofInput struct {
 
 // AuditRange is the from/to query of the consistency routes.
 type AuditRange struct {
-	From int64 `query:"from" required:"true" minimum:"1" doc:"Smaller tree size"`
-	To   int64 `query:"to" required:"true" minimum:"1" doc:"Larger tree size"`
+	From int64 `query:"from" doc:"Smaller tree size (required, >= 1; checked after authorization)"`
+	To   int64 `query:"to" doc:"Larger tree size (required, from..the chain size)"`
 }
 
 type auditConsistencyInput struct {

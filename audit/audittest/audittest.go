@@ -133,6 +133,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("AppendContract", func(t *testing.T) { testAppendContract(t, h) })
 	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, h) })
 	t.Run("Proofs", func(t *testing.T) { testProofs(t, h) })
+	t.Run("Segment", func(t *testing.T) { testSegment(t, h) })
 	t.Run("Export", func(t *testing.T) { testExport(t, h) })
 	t.Run("EraseSubject", func(t *testing.T) { testEraseSubject(t, h) })
 	t.Run("EraseSubjectLinked", func(t *testing.T) { testEraseSubjectLinked(t, h) })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -203,4 +204,42 @@ func testProofs(t *testing.T, h Harness) {
 	_, err = e.svc.Prove(ctx, tenant, got[21].ID) // its audit path starts with entry 21's leaf
 	require.ErrorIs(t, err, audit.ErrForged)
 	require.Greater(t, e.svc.ForgeriesDetected(), before)
+}
+
+// testSegment: an exported segment verifies offline with the note key alone, and any change
+// to it is caught.
+func testSegment(t *testing.T, h Harness) {
+	ctx := context.Background()
+	t.Parallel()
+	e := newEnv(t, h, audit.Options{CheckpointEvery: 1000, CheckpointInterval: time.Hour})
+	tenant := eusaas.NewTenantID()
+	for i := range 20 {
+		ev := event(tenant, audit.ActionUpdate, i)
+		ev.Meta = eusaas.RequestMeta{IP: "198.51.100.8"}
+		require.NoError(t, e.svc.Record(ctx, ev))
+	}
+	seg, err := e.svc.Segment(ctx, tenant, 5, 12)
+	require.NoError(t, err)
+	require.Len(t, seg.Entries, 8)
+	b, err := json.Marshal(seg)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "198.51.100.8", "no personal values in an export")
+	var back audit.Segment
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.NoError(t, audit.VerifySegment(back, e.svc.NoteVerifierKey(), e.svc.LogOrigin()))
+	for _, p := range back.Entries {
+		require.True(t, RFCVerifyInclusion(p.Seq-1, back.TreeSize, rfcLeaf(p.Hash[:]), hashes(p.InclusionProof), back.RootHash[:]))
+	}
+	bad := back
+	bad.Entries = append([]audit.SegmentEntry(nil), back.Entries...)
+	bad.Entries[3].Action = audit.ActionDelete
+	require.Error(t, audit.VerifySegment(bad, e.svc.NoteVerifierKey(), e.svc.LogOrigin()))
+	bad.Entries = append([]audit.SegmentEntry(nil), back.Entries...)
+	bad.Entries[3].Hash[0] ^= 1
+	require.Error(t, audit.VerifySegment(bad, e.svc.NoteVerifierKey(), e.svc.LogOrigin()))
+	bad = back
+	bad.Entries = back.Entries[1:]
+	require.Error(t, audit.VerifySegment(bad, e.svc.NoteVerifierKey(), e.svc.LogOrigin()))
+	_, err = e.svc.Segment(ctx, tenant, 5, 21)
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
 }
