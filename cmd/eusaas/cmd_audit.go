@@ -222,7 +222,9 @@ An auditor checks it with "eusaas audit verify-export FILE --key VERIFIER_KEY" o
 verifier and the key from GET /api/v1/audit/checkpoint-key. Needs APP_POSTGRES_* and
 APP_AUDIT_SIGNING_KEY (a checkpoint is made when none covers --to yet).`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return auditExport(cmd.Context(), m, tenant, from, to, out) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return auditExport(cmd.Context(), m, tenant, from, to, out)
+		},
 	}
 	c.Flags().StringVar(&tenant, "tenant", "", "the chain: a tenant id, or "+audit.PlatformChain.String()+" for the platform chain")
 	c.Flags().Int64Var(&from, "from", 1, "first seq")
