@@ -1,10 +1,13 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -335,4 +338,55 @@ func proofBytes(hs []audit.Hash) [][]byte {
 		out[i] = hs[i][:]
 	}
 	return out
+}
+
+// The attack of issue 15 with the default cadence (a checkpoint per 1,000 entries or 60 s):
+// an attacker with SQL access rewrites an entry of the un-checkpointed window, re-hashes
+// forward and moves the head, with triggers disabled. The periodic checkpointer does not sign
+// it; the alert is an error log line, the counter the server exports, and the hook.
+func TestAuditForgeryAttackAlert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := auditDB(t)
+	store := postgres.NewAuditStore(db)
+	var logs bytes.Buffer
+	var hooked []string
+	clock := eusaas.NewFakeClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{
+		Signer: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), Clock: clock,
+		Logger:    slog.New(slog.NewJSONHandler(&logs, nil)),
+		OnForgery: func(chain eusaas.TenantID, detail string) { hooked = append(hooked, detail) }})
+	require.NoError(t, err)
+	tenant := eusaas.NewTenantID()
+	for i := range 30 {
+		require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: audit.ActionCreate,
+			ResourceType: "invoice", ResourceID: fmt.Sprint(i)}))
+		clock.Advance(time.Second)
+	}
+	cps, err := store.Checkpoints(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, []int64{1}, []int64{cps[len(cps)-1].Size}, "only the first append was checkpointed: 2..30 are in the window")
+
+	var all []audit.Entry
+	_, err = store.Scan(ctx, tenant, func(e *audit.Entry) error { all = append(all, *e); return nil })
+	require.NoError(t, err)
+	forged, head := audittest.Forge(all, 17, func(e *audit.Entry) { e.ResourceID = "inv-never-issued" })
+	require.NoError(t, auditPgTamper{db}.Rewrite(ctx, tenant, forged[16:], &head))
+
+	clock.Advance(2 * time.Minute)
+	n, err := svc.CheckpointDue(ctx) // what Run does every interval
+	require.ErrorIs(t, err, audit.ErrForged)
+	require.Zero(t, n)
+	cps, err = store.Checkpoints(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), cps[len(cps)-1].Size, "the forged head was never signed")
+	require.Equal(t, uint64(1), svc.ForgeriesDetected())
+	require.Len(t, hooked, 1)
+	require.Contains(t, logs.String(), "FORGERY DETECTED")
+	require.Contains(t, logs.String(), tenant.String())
+	r, err := svc.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, audit.KindForged, r.Finding.Kind, "%s", r.Finding)
+	err = svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: audit.ActionCreate})
+	require.ErrorIs(t, err, audit.ErrForged, "nothing is written on top of the forgery")
 }

@@ -175,20 +175,12 @@ func testForge(t *testing.T, h Harness, moveHead bool) {
 	_, err = e.Store.Scan(ctx, tenant, func(en *audit.Entry) error { all = append(all, *en); return nil })
 	require.NoError(t, err)
 	require.Len(t, all, 15)
-	var f audit.Frontier
-	prev := audit.Hash{}
-	for i := range all {
-		en := &all[i]
-		if en.Seq == 12 {
-			en.Action = audit.ActionDelete
-			en.ResourceID = "inv-forged"
-		}
-		en.PrevHash = prev
-		en.Hash = audit.EntryHash(en)
-		en.TreeHashes = f.Append(en.Seq-1, audit.LeafHash(en.Hash))
-		prev = en.Hash
-	}
-	forgedHead := audit.Head{Size: 15, Hash: prev, Root: f.Root(), Frontier: f, Sig: head.Sig}
+	forged, forgedHead := Forge(all, 12, func(en *audit.Entry) {
+		en.Action = audit.ActionDelete
+		en.ResourceID = "inv-forged"
+	})
+	forgedHead.Sig = head.Sig
+	all = forged
 	var hp *audit.Head
 	if moveHead {
 		hp = &forgedHead
@@ -224,4 +216,25 @@ func testForge(t *testing.T, h Harness, moveHead bool) {
 	} else {
 		requireFinding(t, e.verify(t, tenant), audit.KindTruncated, 15)
 	}
+}
+
+// Forge is what an attacker who can read and write the store computes: entries (a whole
+// chain, by seq from 1) with the one at seq changed by mutate and everything from it on
+// re-hashed consistently (hashes, links, tree hashes), and the head such a chain would have.
+// The head carries no signature: only a writer holding the key can make one.
+func Forge(entries []audit.Entry, seq int64, mutate func(*audit.Entry)) ([]audit.Entry, audit.Head) {
+	out := append([]audit.Entry(nil), entries...)
+	var f audit.Frontier
+	prev := audit.Hash{}
+	for i := range out {
+		en := &out[i]
+		if en.Seq == seq {
+			mutate(en)
+		}
+		en.PrevHash = prev
+		en.Hash = audit.EntryHash(en)
+		en.TreeHashes = f.Append(en.Seq-1, audit.LeafHash(en.Hash))
+		prev = en.Hash
+	}
+	return out, audit.Head{Size: int64(len(out)), Hash: prev, Root: f.Root(), Frontier: f}
 }
