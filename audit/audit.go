@@ -78,6 +78,10 @@ type Entry struct {
 	Timestamp time.Time // UTC, microsecond precision
 	PrevHash  Hash
 	Hash      Hash
+	// TreeHashes are the Merkle tree hashes appending this entry stored (see tree.go): its
+	// leaf hash, then the subtrees it completes. Not part of the entry's own hash; filled by
+	// the writer on append and read back through Store.TreeHashes.
+	TreeHashes []Hash
 }
 
 // PersonalField is one personal value of an entry. Name and Commitment are part of the chain;
@@ -102,10 +106,28 @@ func (e Entry) Field(name string) (PersonalField, bool) {
 	return PersonalField{}, false
 }
 
-// Head is the state of a chain: its size and the hash of its last entry (zero when empty).
+// Head is the state of a chain: its size and the hash of its last entry (zero when empty),
+// and the Merkle tree over its entries: the root, the frontier a writer extends, and the
+// writer's signature over (chain, size, hash, root) (HeadMessage). A head whose signature
+// does not verify was not moved by a writer holding the key: someone wrote it directly.
 type Head struct {
-	Size int64
-	Hash Hash
+	Size     int64
+	Hash     Hash
+	Root     Hash
+	Frontier Frontier
+	// Sig is the writer's Ed25519 signature of HeadMessage; empty when the service has no
+	// signer, or for a chain written before the tree existed (see Service.Upgrade).
+	Sig []byte
+}
+
+// HasTree reports whether the head carries the Merkle tree state (false for a chain
+// written before the tree existed and not yet upgraded).
+func (h Head) HasTree() bool { return h.Size == 0 || len(h.Frontier) > 0 }
+
+// Batch is what a seal hands the store: the entries to append and the new head.
+type Batch struct {
+	Entries []Entry
+	Head    Head
 }
 
 // Checkpoint is a signed statement of a chain's head at a time. Anyone with the public key
@@ -118,6 +140,11 @@ type Checkpoint struct {
 	Time      time.Time // UTC, microsecond precision
 	KeyID     string    // identifies the signing key (KeyID of its public key)
 	Signature []byte    // Ed25519 over CheckpointMessage
+	// Root is the Merkle tree root at Size (zero for checkpoints made before the tree).
+	Root Hash
+	// Note is the checkpoint in the signed-note format (CheckpointBody signed with
+	// golang.org/x/mod/sumdb/note); empty for checkpoints made before the tree.
+	Note []byte
 }
 
 // Filter narrows List. Zero fields match everything.
@@ -130,6 +157,8 @@ type Filter struct {
 	Since, Until time.Time
 	// TenantID matches Entry.TenantID; useful on the platform chain.
 	TenantID eusaas.TenantID
+	// ID matches one entry.
+	ID uuid.UUID
 }
 
 var (

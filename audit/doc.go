@@ -30,6 +30,19 @@
 // rewritten after a checkpoint is reported as truncated. The public key is published
 // (Service.PublicKey, GET /api/v1/audit-log/checkpoint-key, the sink's key file).
 //
+// # Transparency log (tree.go, proof.go; ADR 0012)
+//
+// Each chain is also an RFC 6962 Merkle tree (golang.org/x/mod/sumdb/tlog layout; leaf data:
+// the entry hash). A writer seals a batch under the head lock and signs the new head
+// (HeadMessage: size, chain hash, tree root); before sealing it checks the head it locked was
+// signed by a writer. A checkpoint is made only when the entries since the previous
+// checkpoint reproduce the signed head, so a chain rewritten in the database is never signed:
+// it is alerted (ForgeriesDetected, Options.OnForgery, the error log) instead. Checkpoints
+// also carry the signed-note form (CheckpointBody: origin, size, base64 root) that
+// Service.Prove and Service.Consistency proofs are checked against, and go to every sink
+// (Sinks: a directory, a witness service) so that a rollback is visible to whoever holds a
+// copy. Service.Upgrade builds the tree of chains written before it existed, once.
+//
 // # Personal data
 //
 // IP address, user agent and the event's Personal values are not in the chain. The chain

@@ -165,13 +165,19 @@ type checkpointJSON struct {
 	HeadHash  string          `json:"head_hash"` // hex
 	SignedAt  time.Time       `json:"signed_at"`
 	KeyID     string          `json:"key_id"`
-	Signature []byte          `json:"signature"` // base64
+	Signature []byte          `json:"signature"`           // base64
+	RootHash  string          `json:"root_hash,omitempty"` // hex; absent before the tree
+	Note      string          `json:"note,omitempty"`      // the signed-note checkpoint
 }
 
 // MarshalJSON implements json.Marshaler.
 func (c Checkpoint) MarshalJSON() ([]byte, error) {
-	return json.Marshal(checkpointJSON{Chain: c.Chain, Size: c.Size, HeadHash: hex.EncodeToString(c.Head[:]),
-		SignedAt: c.Time, KeyID: c.KeyID, Signature: c.Signature})
+	j := checkpointJSON{Chain: c.Chain, Size: c.Size, HeadHash: hex.EncodeToString(c.Head[:]),
+		SignedAt: c.Time, KeyID: c.KeyID, Signature: c.Signature, Note: string(c.Note)}
+	if len(c.Note) > 0 {
+		j.RootHash = hex.EncodeToString(c.Root[:])
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -186,6 +192,14 @@ func (c *Checkpoint) UnmarshalJSON(b []byte) error {
 	}
 	*c = Checkpoint{Chain: j.Chain, Size: j.Size, Time: Normalize(j.SignedAt), KeyID: j.KeyID, Signature: j.Signature}
 	copy(c.Head[:], h)
+	if j.Note != "" {
+		r, err := hex.DecodeString(j.RootHash)
+		if err != nil || len(r) != HashSize {
+			return eusaas.E(eusaas.InvalidArgument, "checkpoint root_hash must be 64 hex digits")
+		}
+		copy(c.Root[:], r)
+		c.Note = []byte(j.Note)
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/audit"
@@ -148,4 +149,19 @@ func TestSystemIsNoSubject(t *testing.T) {
 	n, err := svc.EraseSubject(ctx, tenant, a.Subject)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
+}
+
+// Note keys work for every key, also those whose base64 contains "+" (the note key string
+// is "+"-separated).
+func TestNoteKeysAnyKey(t *testing.T) {
+	for i := range 200 {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0], seed[1] = byte(i), byte(i>>8)
+		nk, err := audit.NewNoteKeys(audit.DefaultLogOrigin, ed25519.NewKeyFromSeed(seed))
+		require.NoError(t, err)
+		msg, err := note.Sign(&note.Note{Text: audit.CheckpointBody("o", 1, audit.Hash{1})}, nk.Signer)
+		require.NoError(t, err)
+		_, err = note.Open(msg, note.VerifierList(nk.Verifier))
+		require.NoError(t, err)
+	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/eusaas/eusaas"
@@ -20,11 +21,13 @@ type Store interface {
 	// exactly once: there are no forks and no gaps.
 	//
 	// The entries must continue the head: seqs head.Size+1, +2, ... and the first PrevHash
-	// equal to head.Hash; otherwise Append fails with ErrConflict and stores nothing. If
-	// seal fails, nothing is stored and its error is returned. When ctx carries a
-	// transaction of the adapter (see InTx), the append takes part in it and the head stays
-	// locked until it ends.
-	Append(ctx context.Context, chain eusaas.TenantID, seal func(head Head) ([]Entry, error)) error
+	// equal to head.Hash, and the batch's Head must be the last entry's (Size, Hash);
+	// otherwise Append fails with ErrConflict and stores nothing. The store keeps the
+	// batch's Head as given (root, frontier, signature) and each entry's TreeHashes. If seal
+	// fails, nothing is stored and its error is returned. When ctx carries a transaction of
+	// the adapter (see InTx), the append takes part in it and the head stays locked until it
+	// ends.
+	Append(ctx context.Context, chain eusaas.TenantID, seal func(head Head) (Batch, error)) error
 
 	// InTx reports whether ctx carries a transaction of this adapter. The service then
 	// appends inside it instead of through the group commit, so the entry commits or rolls
@@ -39,6 +42,14 @@ type Store interface {
 	// (Erased when the value is gone). Entries are streamed, not collected; each entry passed
 	// to fn is fn's to keep. An error from fn stops the scan and is returned.
 	Scan(ctx context.Context, chain eusaas.TenantID, fn func(*Entry) error) (Head, error)
+
+	// ScanRange calls fn for the entries with from <= seq <= to in ascending seq order,
+	// personal values filled as in Scan.
+	ScanRange(ctx context.Context, chain eusaas.TenantID, from, to int64, fn func(*Entry) error) error
+
+	// TreeHashes returns the stored tree hashes (Entry.TreeHashes) of the given records
+	// (0-based: record n is the entry at seq n+1). Records that do not exist are absent.
+	TreeHashes(ctx context.Context, chain eusaas.TenantID, records []int64) (map[int64][]Hash, error)
 
 	// List returns the entries of chain matching f, newest first, and the total count.
 	// Personal values are filled as in Scan.
@@ -56,6 +67,15 @@ type Store interface {
 	// DeletePersonal deletes every personal value of the subject within tenant, on every
 	// chain, and returns how many it deleted. Idempotent: a second call returns 0.
 	DeletePersonal(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error)
+}
+
+// TreeUpgrader is implemented by stores holding chains written before the Merkle tree
+// existed (Service.Upgrade): it adds the tree to a chain once.
+type TreeUpgrader interface {
+	// UpgradeTree locks the chain's head and, if it still equals expect (size and hash),
+	// stores each entry's tree hashes (trees[i] for seq i+1) and the new head. A moved head
+	// fails with ErrConflict and stores nothing.
+	UpgradeTree(ctx context.Context, chain eusaas.TenantID, expect Head, trees [][]Hash, head Head) error
 }
 
 // PersonalPruner is an optional interface of a Store: retention of the personal side data.
@@ -103,4 +123,45 @@ type CheckpointSink interface {
 // database does not hide a truncation.
 type CheckpointSource interface {
 	Latest(ctx context.Context, chain eusaas.TenantID) (Checkpoint, bool, error)
+}
+
+// Sinks publishes each checkpoint to several sinks (a directory, a witness service, ...).
+// Write tries every sink and reports all failures; as a CheckpointSource it returns the
+// largest checkpoint any of its sources holds.
+type Sinks []CheckpointSink
+
+var (
+	_ CheckpointSink   = Sinks(nil)
+	_ CheckpointSource = Sinks(nil)
+)
+
+// Write implements CheckpointSink.
+func (s Sinks) Write(ctx context.Context, c Checkpoint) error {
+	var errs []error
+	for _, x := range s {
+		if err := x.Write(ctx, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Latest implements CheckpointSource.
+func (s Sinks) Latest(ctx context.Context, chain eusaas.TenantID) (Checkpoint, bool, error) {
+	var out Checkpoint
+	found := false
+	for _, x := range s {
+		src, ok := x.(CheckpointSource)
+		if !ok {
+			continue
+		}
+		c, ok, err := src.Latest(ctx, chain)
+		if err != nil {
+			return Checkpoint{}, false, err
+		}
+		if ok && (!found || c.Size > out.Size) {
+			out, found = c, true
+		}
+	}
+	return out, found, nil
 }

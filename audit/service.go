@@ -1,18 +1,23 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/bits"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/eusaas/eusaas"
 )
@@ -44,7 +49,18 @@ type Options struct {
 	// MaxBatch caps the entries of one group commit (default 512).
 	MaxBatch int
 	Logger   *slog.Logger
+	// LogOrigin names the log in signed-note checkpoints: a chain's origin line is
+	// LogOrigin + "/" + chain id, and the note key is named LogOrigin (default
+	// "eusaas/audit"). It must not contain spaces or "+".
+	LogOrigin string
+	// OnForgery is called (besides an error log and ForgeriesDetected) whenever a chain's
+	// stored state does not match what the writers signed: the alert hook for a metric or a
+	// pager. It must not block.
+	OnForgery func(chain eusaas.TenantID, detail string)
 }
+
+// DefaultLogOrigin is the default Options.LogOrigin.
+const DefaultLogOrigin = "eusaas/audit"
 
 // Service is the audit log. It implements eusaas.Recorder.
 type Service struct {
@@ -57,6 +73,10 @@ type Service struct {
 	keyID  string
 	log    *slog.Logger
 	closed chan struct{}
+	note   NoteKeys // with a signer
+	// trusted are the keys whose head signatures and checkpoints are accepted, by KeyID.
+	trusted   map[string]ed25519.PublicKey
+	forgeries atomic.Uint64
 
 	mu     sync.Mutex
 	chains map[eusaas.TenantID]*chainState
@@ -72,6 +92,9 @@ type chainState struct {
 	cpLoaded bool
 	last     Checkpoint // latest checkpoint made or loaded
 	dirty    bool       // entries appended since last
+	hasTree  bool       // some checkpoint of the chain carries a tree root
+	seen     int64      // largest head size this process appended or checkpointed
+	wrote    Head       // the head this process's last group commit produced
 }
 
 type pending struct {
@@ -115,9 +138,22 @@ func NewService(d Deps, opts Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.opts.LogOrigin == "" {
+		s.opts.LogOrigin = DefaultLogOrigin
+	}
+	s.trusted = map[string]ed25519.PublicKey{}
+	for _, k := range opts.PreviousKeys {
+		s.trusted[KeyID(k)] = k
+	}
 	if opts.Signer != nil {
 		s.pub = opts.Signer.Public().(ed25519.PublicKey)
 		s.keyID = KeyID(s.pub)
+		s.trusted[s.keyID] = s.pub
+		nk, err := NewNoteKeys(s.opts.LogOrigin, opts.Signer)
+		if err != nil {
+			return nil, eusaas.Errorf(eusaas.InvalidArgument, "audit: LogOrigin %q is not a valid note key name", s.opts.LogOrigin)
+		}
+		s.note = nk
 	}
 	return s, nil
 }
@@ -126,9 +162,31 @@ func NewService(d Deps, opts Options) (*Service, error) {
 // published: anyone holding it can check checkpoints.
 func (s *Service) PublicKey() ed25519.PublicKey { return s.pub }
 
+// NoteVerifierKey is the checkpoint key in the signed-note verifier key format
+// ("<name>+<hash>+<base64>"); empty without a signer.
+func (s *Service) NoteVerifierKey() string { return s.note.VerifierKey }
+
+// LogOrigin is the prefix of the chains' checkpoint origin lines and the note key name.
+func (s *Service) LogOrigin() string { return s.opts.LogOrigin }
+
+// ForgeriesDetected counts the times a chain's stored state was found not to match what the
+// writers signed (a counter for /metrics: eusaas_audit_forgeries_detected_total).
+func (s *Service) ForgeriesDetected() uint64 { return s.forgeries.Load() }
+
+// forgery raises the alert: counter, error log, hook.
+func (s *Service) forgery(chain eusaas.TenantID, detail string) error {
+	s.forgeries.Add(1)
+	s.log.Error("audit: FORGERY DETECTED: the stored chain does not match what its writers signed; nothing will be signed over it",
+		"chain", chain.String(), "detail", detail)
+	if s.opts.OnForgery != nil {
+		s.opts.OnForgery(chain, detail)
+	}
+	return ErrForged.Withf("audit chain does not match what its writers signed: %s", detail)
+}
+
 // Verifier returns a verifier over the service's stores and public key.
 func (s *Service) Verifier() *Verifier {
-	v := &Verifier{Store: s.store, Keys: s.keys, PublicKey: s.pub, PreviousKeys: s.opts.PreviousKeys}
+	v := &Verifier{Store: s.store, Keys: s.keys, PublicKey: s.pub, PreviousKeys: s.opts.PreviousKeys, LogOrigin: s.opts.LogOrigin}
 	if src, ok := s.sink.(CheckpointSource); ok {
 		v.Source = src
 	}
@@ -182,16 +240,20 @@ func (s *Service) record(ctx context.Context, ev eusaas.AuditEvent) (Entry, erro
 		return Entry{}, err
 	}
 	if s.store.InTx(ctx) {
+		c := s.chain(e.Chain)
+		kn, err := s.known(ctx, e.Chain, c)
+		if err != nil {
+			return Entry{}, err
+		}
 		var out Entry
-		err := s.store.Append(ctx, e.Chain, func(h Head) ([]Entry, error) {
+		err = s.store.Append(ctx, e.Chain, func(h Head) (Batch, error) {
 			out = e
-			seal(h, []*Entry{&out})
-			return []Entry{out}, nil
+			return s.seal(e.Chain, h, []*Entry{&out}, kn)
 		})
 		if err != nil {
 			return Entry{}, err
 		}
-		s.chain(e.Chain).markDirty()
+		c.markDirty()
 		return out, nil
 	}
 	return s.enqueue(ctx, e)
@@ -283,16 +345,117 @@ func subjectOf(ev eusaas.AuditEvent, id uuid.UUID) string {
 	return entrySubjectPrefix + id.String()
 }
 
-// seal places entries after head: seqs, prev hashes and hashes.
-func seal(h Head, entries []*Entry) {
+// seal places entries after head: seqs, prev hashes, hashes and tree hashes, and signs the
+// new head. It first checks that head is one a writer signed (with a signer): a head
+// written behind the writers' back is a forgery, and nothing is appended (or signed) on top
+// of it.
+func (s *Service) seal(chain eusaas.TenantID, h Head, entries []*Entry, kn known) (Batch, error) {
+	if err := s.checkHead(chain, h, kn); err != nil {
+		return Batch{}, err
+	}
 	prev := h.Hash
+	f := append(Frontier(nil), h.Frontier...)
 	var hs hasher
+	out := Batch{Entries: make([]Entry, len(entries))}
 	for i, e := range entries {
 		e.Seq = h.Size + int64(i) + 1
 		e.PrevHash = prev
 		e.Hash = hs.hash(e)
+		e.TreeHashes = f.Append(e.Seq-1, LeafHash(e.Hash))
 		prev = e.Hash
+		out.Entries[i] = *e
 	}
+	out.Head = Head{Size: h.Size + int64(len(entries)), Hash: prev, Root: f.Root(), Frontier: f}
+	if s.opts.Signer != nil {
+		out.Head.Sig = signHead(s, chain, out.Head)
+	}
+	return out, nil
+}
+
+// known is what this process knows of a chain beyond its stored head.
+type known struct {
+	// trustUnsigned accepts a head without a signature (or without a tree): the chain never
+	// had a tree checkpoint (written without a signer, or before the upgrade).
+	trustUnsigned bool
+	// seen is the largest size this process saw the head at: heads only move forward.
+	seen int64
+	// wrote is the head this process itself produced last: finding exactly it again needs
+	// no signature check (the common case of consecutive group commits of one process).
+	wrote Head
+}
+
+func sameHead(a, b Head) bool {
+	if a.Size != b.Size || a.Hash != b.Hash || a.Root != b.Root || !bytes.Equal(a.Sig, b.Sig) || len(a.Frontier) != len(b.Frontier) {
+		return false
+	}
+	for i := range a.Frontier {
+		if a.Frontier[i] != b.Frontier[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHead checks a head read from the store: it is not behind one this process saw, it
+// carries the tree, its frontier gives its root, and (with a signer) a trusted key signed it.
+func (s *Service) checkHead(chain eusaas.TenantID, h Head, kn known) error {
+	if h.Size < kn.seen {
+		return s.forgery(chain, fmt.Sprintf("head moved back from %d to %d", kn.seen, h.Size))
+	}
+	if h.Size == 0 || (kn.wrote.Size > 0 && sameHead(h, kn.wrote)) {
+		return nil
+	}
+	if !h.HasTree() {
+		if kn.trustUnsigned {
+			return ErrUpgrade
+		}
+		return s.forgery(chain, fmt.Sprintf("head at size %d carries no tree", h.Size))
+	}
+	if bits.OnesCount64(uint64(h.Size)) != len(h.Frontier) || h.Frontier.Root() != h.Root {
+		return s.forgery(chain, fmt.Sprintf("head at size %d: its tree frontier does not give its root", h.Size))
+	}
+	if s.opts.Signer == nil {
+		return nil
+	}
+	if len(h.Sig) == 0 {
+		if kn.trustUnsigned {
+			return nil
+		}
+		return s.forgery(chain, fmt.Sprintf("head at size %d carries no writer signature", h.Size))
+	}
+	msg := HeadMessage(chain, h)
+	for _, k := range s.trusted {
+		if ed25519.Verify(k, msg, h.Sig) {
+			return nil
+		}
+	}
+	return s.forgery(chain, fmt.Sprintf("head at size %d (hash %s, root %s) was not signed by a writer", h.Size, hexHash(h.Hash), hexHash(h.Root)))
+}
+
+// known loads what the process knows of chain: unsigned heads are acceptable only while the
+// chain has no checkpoint with a tree root (after that every head is signed).
+func (s *Service) known(ctx context.Context, chain eusaas.TenantID, c *chainState) (known, error) {
+	c.cpMu.Lock()
+	defer c.cpMu.Unlock()
+	if s.opts.Signer == nil {
+		return known{trustUnsigned: true, seen: c.seen, wrote: c.wrote}, nil
+	}
+	if !c.cpLoaded {
+		if err := s.loadLast(ctx, chain, c); err != nil {
+			return known{}, err
+		}
+	}
+	return known{trustUnsigned: !c.hasTree, seen: max(c.seen, c.last.Size), wrote: c.wrote}, nil
+}
+
+// saw records the head a group commit of this process produced.
+func (c *chainState) saw(h Head) {
+	c.cpMu.Lock()
+	c.seen = max(c.seen, h.Size)
+	if h.Size >= c.wrote.Size {
+		c.wrote = h
+	}
+	c.cpMu.Unlock()
 }
 
 // enqueue adds e to its chain's group commit and waits for the outcome. The first caller to
@@ -353,27 +516,27 @@ func (s *Service) lead(ctx context.Context, chain eusaas.TenantID, c *chainState
 		entries[i] = &p.entry
 	}
 	var head Head
-	var err error
+	kn, err := s.known(bctx, chain, c)
 	// A deadlock or serialization failure (Aborted) was rolled back by the database, so the
 	// batch can be sealed again on the new head and retried.
-	for attempt := 0; attempt < 3; attempt++ {
-		err = s.store.Append(bctx, chain, func(h Head) ([]Entry, error) {
-			seal(h, entries)
-			out := make([]Entry, len(entries))
-			for i, e := range entries {
-				out[i] = *e
-			}
-			head = Head{Size: h.Size + int64(len(entries)), Hash: entries[len(entries)-1].Hash}
-			return out, nil
+	for attempt := 0; err == nil && attempt < 3; attempt++ {
+		err = s.store.Append(bctx, chain, func(h Head) (Batch, error) {
+			b, err := s.seal(chain, h, entries, kn)
+			head = b.Head
+			return b, err
 		})
 		if eusaas.KindOf(err) != eusaas.Aborted || errors.Is(err, ErrConflict) {
 			break
+		}
+		if attempt < 2 {
+			err = nil // retry
 		}
 	}
 	for _, p := range batch {
 		p.done <- err
 	}
 	if err == nil {
+		c.saw(head)
 		s.afterAppend(bctx, chain, c, head)
 	}
 	cancel()
@@ -429,12 +592,23 @@ func (s *Service) loadLast(ctx context.Context, chain eusaas.TenantID, c *chainS
 	if len(cps) > 0 {
 		c.last = cps[len(cps)-1]
 	}
+	for _, cp := range cps {
+		if len(cp.Note) > 0 {
+			c.hasTree = true
+		}
+	}
 	c.cpLoaded = true
 	return nil
 }
 
 // Checkpoint signs the chain's current head, stores the checkpoint and writes it to the
 // sink. With nothing new since the last checkpoint it returns that one.
+//
+// It signs only what the writers produced: the head must carry a writer's signature, and
+// the entries since the previous checkpoint must hash, link and fold into exactly that
+// head's chain hash and tree root, starting from the previous checkpoint's (signed) tree.
+// Anything else is a forgery: it is alerted (ForgeriesDetected, the error log, OnForgery)
+// and nothing is signed.
 func (s *Service) Checkpoint(ctx context.Context, chain eusaas.TenantID) (Checkpoint, error) {
 	if s.opts.Signer == nil {
 		return Checkpoint{}, ErrNoSigner
@@ -455,18 +629,105 @@ func (s *Service) Checkpoint(ctx context.Context, chain eusaas.TenantID) (Checkp
 		c.dirty = false
 		return c.last, nil
 	}
-	cp := Checkpoint{Chain: chain, Size: h.Size, Head: h.Hash, Time: Normalize(s.opts.Clock.Now()), KeyID: s.keyID}
+	if h.Size < c.last.Size {
+		return Checkpoint{}, s.forgery(chain, fmt.Sprintf("head at size %d is behind the checkpoint at %d", h.Size, c.last.Size))
+	}
+	if err := s.checkHead(chain, h, known{trustUnsigned: !c.hasTree, seen: max(c.seen, c.last.Size)}); err != nil {
+		return Checkpoint{}, err
+	}
+	if err := s.verifySince(ctx, chain, c.last, h); err != nil {
+		return Checkpoint{}, err
+	}
+	cp := Checkpoint{Chain: chain, Size: h.Size, Head: h.Hash, Root: h.Root, Time: Normalize(s.opts.Clock.Now()), KeyID: s.keyID}
 	cp.Signature = ed25519.Sign(s.opts.Signer, CheckpointMessage(cp))
+	if cp.Note, err = note.Sign(&note.Note{Text: CheckpointBody(Origin(s.opts.LogOrigin, chain), cp.Size, cp.Root)}, s.note.Signer); err != nil {
+		return Checkpoint{}, err
+	}
 	if err := s.store.PutCheckpoint(ctx, cp); err != nil {
 		return Checkpoint{}, err
 	}
-	if s.sink != nil {
-		if err := s.sink.Write(ctx, cp); err != nil {
-			return Checkpoint{}, err
+	// Another replica may have stored the checkpoint of this size first: publish the stored
+	// one, and every checkpoint the other replicas made since our last, so each sink holds
+	// the one sequence the database holds.
+	cps, err := s.store.Checkpoints(ctx, chain)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	prevSize := c.last.Size
+	for _, x := range cps {
+		if x.Size <= prevSize {
+			continue
+		}
+		if x.Size == cp.Size {
+			cp = x
+		}
+		if s.sink != nil && x.Size <= cp.Size {
+			if err := s.sink.Write(ctx, x); err != nil {
+				return Checkpoint{}, err
+			}
 		}
 	}
-	c.last, c.dirty = cp, false
+	c.last, c.dirty, c.hasTree = cp, false, true
 	return cp, nil
+}
+
+// verifySince checks that the stored entries after the checkpoint last hash, link and fold
+// into exactly head. The starting tree comes from the stored tree hashes, checked against
+// last's signed root (a checkpoint from before the tree: from the start of the chain).
+func (s *Service) verifySince(ctx context.Context, chain eusaas.TenantID, last Checkpoint, h Head) error {
+	from := last.Size
+	var f Frontier
+	prev := last.Head
+	if from > 0 && len(last.Note) > 0 {
+		hs, err := (hashReader{ctx, s.store, chain}).ReadHashes(FrontierIndexes(from))
+		if err != nil {
+			return err
+		}
+		for _, x := range hs {
+			f = append(f, Hash(x))
+		}
+		if f.Root() != last.Root {
+			return s.forgery(chain, fmt.Sprintf("the stored tree no longer gives the root signed at size %d", from))
+		}
+	} else {
+		from, prev = 0, Hash{}
+	}
+	var hs hasher
+	next := from + 1
+	var bad string
+	err := s.store.ScanRange(ctx, chain, from+1, h.Size, func(e *Entry) error {
+		switch {
+		case e.Seq != next:
+			bad = fmt.Sprintf("entry %d missing", next)
+		case hs.hash(e) != e.Hash:
+			bad = fmt.Sprintf("entry %d does not match its hash", e.Seq)
+		case e.PrevHash != prev:
+			bad = fmt.Sprintf("entry %d does not link to entry %d", e.Seq, e.Seq-1)
+		case e.Seq == last.Size && e.Hash != last.Head:
+			bad = fmt.Sprintf("entry %d is not the one the checkpoint at %d signed", e.Seq, last.Size)
+		}
+		if bad != "" {
+			return errStop
+		}
+		f.Append(e.Seq-1, LeafHash(e.Hash))
+		prev = e.Hash
+		next++
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	switch {
+	case bad != "":
+	case next-1 != h.Size:
+		bad = fmt.Sprintf("chain ends at %d, its head is at %d", next-1, h.Size)
+	case prev != h.Hash || f.Root() != h.Root:
+		bad = fmt.Sprintf("entries %d..%d do not hash to the head the writer signed at %d", from+1, h.Size, h.Size)
+	}
+	if bad != "" {
+		return s.forgery(chain, bad)
+	}
+	return nil
 }
 
 // CheckpointDue checkpoints every chain that has entries newer than its last checkpoint
@@ -610,4 +871,8 @@ func (s *Service) EraseSubject(ctx context.Context, tenant eusaas.TenantID, subj
 		return err
 	})
 	return n, err
+}
+
+func signHead(s *Service, chain eusaas.TenantID, h Head) []byte {
+	return ed25519.Sign(s.opts.Signer, HeadMessage(chain, h))
 }

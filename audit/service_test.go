@@ -23,7 +23,7 @@ type gateStore struct {
 	fail    atomic.Int32 // fail this many Appends with Aborted
 }
 
-func (g *gateStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) ([]audit.Entry, error)) error {
+func (g *gateStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) (audit.Batch, error)) error {
 	if g.calls.Add(1) == 1 && g.release != nil {
 		close(g.entered)
 		<-g.release

@@ -29,6 +29,10 @@ const (
 	KindTruncated FindingKind = "truncated"
 	// KindBadCheckpoint: a stored checkpoint's signature does not verify.
 	KindBadCheckpoint FindingKind = "bad_checkpoint"
+	// KindForged: entries and head agree with each other but not with what the writer
+	// signed: the head's writer signature or tree root does not match (entries rewritten and
+	// re-hashed consistently, before any checkpoint covered them).
+	KindForged FindingKind = "forged"
 )
 
 // Finding is the first problem the verifier found.
@@ -68,9 +72,45 @@ type Verifier struct {
 	// rotation); each checkpoint is checked with the key its KeyID names.
 	PreviousKeys []ed25519.PublicKey
 	Source       CheckpointSource // optional
+	// Witnesses are further copies of the checkpoints kept outside the database (a
+	// witness directory or service): the chain must extend the latest checkpoint of each.
+	Witnesses []CheckpointSource
 	// Window bounds how far (in seqs) the classifier looks for an entry's original position
 	// (default 64).
 	Window int64
+	// LogOrigin is the log's name in signed-note checkpoints (default DefaultLogOrigin).
+	LogOrigin string
+}
+
+func (v *Verifier) keys() map[string]ed25519.PublicKey {
+	keys := map[string]ed25519.PublicKey{}
+	for _, k := range append([]ed25519.PublicKey{v.PublicKey}, v.PreviousKeys...) {
+		if k != nil {
+			keys[KeyID(k)] = k
+		}
+	}
+	return keys
+}
+
+func (v *Verifier) origin() string {
+	if v.LogOrigin == "" {
+		return DefaultLogOrigin
+	}
+	return v.LogOrigin
+}
+
+// checkNote verifies a checkpoint's signed note (when it has one) under the key its KeyID
+// names: the note must open under that key and state the checkpoint's origin, size and root.
+func (v *Verifier) checkNote(pub ed25519.PublicKey, c Checkpoint) bool {
+	if len(c.Note) == 0 {
+		return c.Root == Hash{}
+	}
+	nv, _, err := NoteVerifier(v.origin(), pub)
+	if err != nil {
+		return false
+	}
+	size, root, err := OpenCheckpointNote(c.Note, Origin(v.origin(), c.Chain), nv)
+	return err == nil && size == c.Size && root == c.Root
 }
 
 var errStop = errors.New("audit: stop scan")
@@ -132,18 +172,16 @@ func (v *Verifier) checkpoints(ctx context.Context, chain eusaas.TenantID) ([]Ch
 	if v.PublicKey == nil && len(v.PreviousKeys) == 0 {
 		return nil, nil, nil
 	}
-	keys := map[string]ed25519.PublicKey{}
-	for _, k := range append([]ed25519.PublicKey{v.PublicKey}, v.PreviousKeys...) {
-		if k != nil {
-			keys[KeyID(k)] = k
-		}
-	}
+	keys := v.keys()
 	cps, err := v.Store.Checkpoints(ctx, chain)
 	if err != nil {
 		return nil, nil, err
 	}
-	if v.Source != nil {
-		c, ok, err := v.Source.Latest(ctx, chain)
+	for _, src := range append([]CheckpointSource{v.Source}, v.Witnesses...) {
+		if src == nil {
+			continue
+		}
+		c, ok, err := src.Latest(ctx, chain)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -152,7 +190,7 @@ func (v *Verifier) checkpoints(ctx context.Context, chain eusaas.TenantID) ([]Ch
 		}
 	}
 	for _, c := range cps {
-		if !VerifyCheckpoint(keys[c.KeyID], c) || c.Chain != chain {
+		if !VerifyCheckpoint(keys[c.KeyID], c) || c.Chain != chain || !v.checkNote(keys[c.KeyID], c) {
 			return nil, &Finding{Seq: c.Size, Kind: KindBadCheckpoint, Detail: "checkpoint signature does not verify"}, nil
 		}
 	}
@@ -173,6 +211,7 @@ type verifyState struct {
 	cur  *Entry
 	next int64 // the seq the next entry must have
 	prev Hash  // stored hash of the last good entry
+	tree Frontier
 }
 
 // check verifies cur, the entry at position st.next, with nxt the following entry (nil at
@@ -205,6 +244,14 @@ func (st *verifyState) check(cur, nxt *Entry) *Finding {
 				Detail: fmt.Sprintf("chain does not extend the signed checkpoint at size %d (rolled back and rewritten)", cp.Size)}
 		}
 		st.cpIdx++
+	}
+	st.tree.Append(cur.Seq-1, LeafHash(cur.Hash))
+	// The entry closing a checkpoint must give its tree root too; the chain hash above
+	// already pins the content, the root pins the tree proofs are checked against.
+	for i := st.cpIdx - 1; i >= 0 && st.cps[i].Size == cur.Seq; i-- {
+		if cp := st.cps[i]; len(cp.Note) > 0 && cp.Root != st.tree.Root() {
+			return &Finding{Seq: cur.Seq, Kind: KindTruncated, Detail: fmt.Sprintf("chain does not give the tree root signed at size %d", cp.Size)}
+		}
 	}
 	st.prev = cur.Hash
 	st.next++
@@ -319,5 +366,38 @@ func (st *verifyState) finish() *Finding {
 			return &Finding{Seq: last + 1, Kind: KindTruncated, Detail: fmt.Sprintf("chain ends at %d, a signed checkpoint covers %d", last, cp.Size)}
 		}
 	}
-	return nil
+	return st.checkHeadSig(last)
+}
+
+// checkHeadSig checks the head against the tree the entries give and, with keys, against its
+// writer's signature: entries rewritten and re-hashed consistently up to a moved head are
+// caught here even before any checkpoint covers them.
+func (st *verifyState) checkHeadSig(last int64) *Finding {
+	h := st.r.Head
+	if last == 0 || !h.HasTree() {
+		return nil
+	}
+	if st.tree.Root() != h.Root {
+		return &Finding{Seq: last, Kind: KindForged, Detail: "the entries do not give the tree root of the head"}
+	}
+	keys := st.v.keys()
+	if len(keys) == 0 {
+		return nil
+	}
+	if len(h.Sig) == 0 {
+		// Unsigned heads are only written before the first tree checkpoint.
+		for _, cp := range st.cps {
+			if len(cp.Note) > 0 {
+				return &Finding{Seq: last, Kind: KindForged, Detail: "the head carries no writer signature"}
+			}
+		}
+		return nil
+	}
+	msg := HeadMessage(st.r.Chain, h)
+	for _, k := range keys {
+		if ed25519.Verify(k, msg, h.Sig) {
+			return nil
+		}
+	}
+	return &Finding{Seq: last, Kind: KindForged, Detail: "entries were rewritten and re-hashed: the head is not the one the writer signed"}
 }

@@ -47,12 +47,19 @@ type CheckpointView struct {
 	SignedAt  time.Time `json:"signed_at"`
 	KeyID     string    `json:"key_id"`
 	Signature string    `json:"signature" doc:"base64"`
+	RootHash  *string   `json:"root_hash" doc:"base64 Merkle tree root at size; null for checkpoints from before the tree"`
+	Note      *string   `json:"note" doc:"the checkpoint in the signed-note format (origin, size, base64 root, signature)"`
 }
 
 // NewCheckpointView renders c.
 func NewCheckpointView(c Checkpoint) CheckpointView {
-	return CheckpointView{Chain: c.Chain.String(), Size: c.Size, HeadHash: c.Head.String(), SignedAt: c.Time,
+	v := CheckpointView{Chain: c.Chain.String(), Size: c.Size, HeadHash: c.Head.String(), SignedAt: c.Time,
 		KeyID: c.KeyID, Signature: base64.StdEncoding.EncodeToString(c.Signature)}
+	if len(c.Note) > 0 {
+		r, n := base64.StdEncoding.EncodeToString(c.Root[:]), string(c.Note)
+		v.RootHash, v.Note = &r, &n
+	}
+	return v
 }
 
 func tenantPtr(id eusaas.TenantID) *string {

@@ -150,6 +150,16 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	if p.Audit, err = audit.NewService(audit.Deps{Store: s.Audit, Keys: s.AuditKeys, Sink: s.Checkpoints, Tx: s.Tx}, ao); err != nil {
 		return nil, err
 	}
+	// Chains written before the Merkle tree get it once, verified before and after; a chain
+	// that fails stays as it was (its appends fail until an operator looks), and is logged.
+	if n, err := p.Audit.Upgrade(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		c.Logger.Error("audit: upgrading chains to the Merkle tree", "upgraded", n, "err", err)
+	} else if n > 0 {
+		c.Logger.Info("audit: chains upgraded to the Merkle tree", "upgraded", n)
+	}
 	rec := eusaas.Recorder(p.Audit)
 
 	invitations := &ownerInvitations{}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/audit"
@@ -35,7 +36,7 @@ func RegisterAudit(s *Server, svc *audit.Service) {
 		OperationID: "verify-tenant-audit-log", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/audit-log/verify",
 		Summary: "Verify a tenant's audit chain", Tags: tags, Security: BearerAuth,
 		Description: "Recomputes every hash of the chain and checks it against its head and the latest signed checkpoint. " +
-			"valid is false when tampering is found; finding names the first bad seq and the kind (modified, deleted, inserted, reordered, truncated, bad_checkpoint).",
+			"valid is false when tampering is found; finding names the first bad seq and the kind (modified, deleted, inserted, reordered, truncated, bad_checkpoint, forged: the entries do not reproduce the head its writer signed).",
 	}, func(ctx context.Context, in *struct {
 		ID string `path:"id" doc:"Tenant id"`
 	}) (*auditVerifyOutput, error) {
@@ -72,6 +73,7 @@ func RegisterAudit(s *Server, svc *audit.Service) {
 		}
 		return auditVerify(ctx, svc, audit.PlatformChain)
 	})
+	registerAuditProofs(s, svc)
 	Register(s, huma.Operation{
 		OperationID: "get-audit-checkpoint-key", Method: http.MethodGet, Path: "/api/v1/audit-log/checkpoint-key",
 		Summary: "The public key of the audit checkpoints", Tags: tags, Security: Public,
@@ -213,4 +215,162 @@ func auditVerify(ctx context.Context, svc *audit.Service, chain eusaas.TenantID)
 		Chain: chain.String(), Valid: r.OK, EntriesVerified: r.Entries, HeadSize: r.Head.Size, HeadHash: r.Head.Hash.String(),
 		Finding: r.Finding, Checkpoint: cp, ErasedValues: r.Erased, VerifiedAt: time.Now().UTC(),
 	}}, nil
+}
+
+// registerAuditProofs adds the Merkle tree routes: inclusion and consistency proofs of a
+// tenant's chain and of the platform chain, and the checkpoint key in the signed-note format.
+func registerAuditProofs(s *Server, svc *audit.Service) {
+	tags := []string{"Audit"}
+	proofDoc := "RFC 6962 inclusion proof of the entry (leaf data: the entry's hash) against the latest signed checkpoint, " +
+		"which is made first when none covers the entry yet. Verify with the checkpoint key (GET /api/v1/audit/checkpoint-key) " +
+		"and any RFC 6962 verifier: open the checkpoint note, then check inclusion_proof from leaf_hash at leaf_index to root_hash."
+	consDoc := "RFC 6962 consistency proof that the chain's tree of size from is a prefix of its tree of size to " +
+		"(1 <= from <= to <= the chain's size); check it against the roots of two signed checkpoints."
+	Register(s, huma.Operation{
+		OperationID: "prove-tenant-audit-entry", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/audit-log/{entry_id}/proof",
+		Summary: "Inclusion proof of a tenant's audit entry", Tags: tags, Security: BearerAuth, Description: proofDoc,
+	}, func(ctx context.Context, in *auditProofInput) (*auditProofOutput, error) {
+		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermAuditRead)
+		if err != nil {
+			return nil, err
+		}
+		return auditProve(ctx, svc, tenant, in.EntryID)
+	})
+	Register(s, huma.Operation{
+		OperationID: "tenant-audit-consistency", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/audit-log/consistency",
+		Summary: "Consistency proof between two sizes of a tenant's audit chain", Tags: tags, Security: BearerAuth, Description: consDoc,
+	}, func(ctx context.Context, in *auditConsistencyInput) (*auditConsistencyOutput, error) {
+		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermAuditRead)
+		if err != nil {
+			return nil, err
+		}
+		return auditConsistency(ctx, svc, tenant, in.AuditRange)
+	})
+	Register(s, huma.Operation{
+		OperationID: "prove-platform-audit-entry", Method: http.MethodGet, Path: "/api/v1/audit-log/{entry_id}/proof",
+		Summary: "Inclusion proof of a platform audit entry (operators)", Tags: tags, Security: BearerAuth, Description: proofDoc,
+	}, func(ctx context.Context, in *struct {
+		EntryID string `path:"entry_id" doc:"Audit entry id"`
+	}) (*auditProofOutput, error) {
+		if _, err := s.Operator(ctx); err != nil {
+			return nil, err
+		}
+		return auditProve(ctx, svc, audit.PlatformChain, in.EntryID)
+	})
+	Register(s, huma.Operation{
+		OperationID: "platform-audit-consistency", Method: http.MethodGet, Path: "/api/v1/audit-log/consistency",
+		Summary: "Consistency proof between two sizes of the platform audit chain (operators)", Tags: tags, Security: BearerAuth, Description: consDoc,
+	}, func(ctx context.Context, in *AuditRange) (*auditConsistencyOutput, error) {
+		if _, err := s.Operator(ctx); err != nil {
+			return nil, err
+		}
+		return auditConsistency(ctx, svc, audit.PlatformChain, *in)
+	})
+	Register(s, huma.Operation{
+		OperationID: "get-audit-note-key", Method: http.MethodGet, Path: "/api/v1/audit/checkpoint-key",
+		Summary: "The audit checkpoint key in the signed-note format", Tags: tags, Security: Public,
+		Description: "verifier_key is the golang.org/x/mod/sumdb/note verifier key (name+hash+base64(0x01||Ed25519 key)) " +
+			"that opens every checkpoint note; origin_prefix + \"/\" + chain id is each chain's origin line. 404 when checkpoints are not signed.",
+	}, func(ctx context.Context, _ *struct{}) (*auditNoteKeyOutput, error) {
+		pub := svc.PublicKey()
+		if pub == nil {
+			return nil, eusaas.E(eusaas.NotFound, "audit checkpoints are not signed on this server")
+		}
+		out := &auditNoteKeyOutput{}
+		out.Body.VerifierKey = svc.NoteVerifierKey()
+		out.Body.Name = svc.LogOrigin()
+		out.Body.OriginPrefix = svc.LogOrigin()
+		out.Body.Algorithm = "Ed25519"
+		out.Body.KeyID = audit.KeyID(pub)
+		out.Body.PublicKey = base64.StdEncoding.EncodeToString(pub)
+		return out, nil
+	})
+}
+
+type auditProofInput struct {
+	ID      string `path:"id" doc:"Tenant id"`
+	EntryID string `path:"entry_id" doc:"Audit entry id"`
+}
+
+// AuditRange is the from/to query of the consistency routes.
+type AuditRange struct {
+	From int64 `query:"from" doc:"Smaller tree size (required, >= 1; checked after authorization)"`
+	To   int64 `query:"to" doc:"Larger tree size (required, from..the chain size)"`
+}
+
+type auditConsistencyInput struct {
+	ID string `path:"id" doc:"Tenant id"`
+	AuditRange
+}
+
+// AuditProof is an inclusion proof (hashes base64, as RFC 6962 tooling expects).
+type AuditProof struct {
+	EntryID        string   `json:"entry_id"`
+	Seq            int64    `json:"seq"`
+	LeafIndex      int64    `json:"leaf_index" doc:"seq - 1"`
+	TreeSize       int64    `json:"tree_size"`
+	LeafHash       string   `json:"leaf_hash" doc:"base64 SHA-256(0x00 || entry hash)"`
+	InclusionProof []string `json:"inclusion_proof" doc:"base64 hashes, leaf to root"`
+	RootHash       string   `json:"root_hash" doc:"base64"`
+	Checkpoint     *string  `json:"checkpoint" doc:"The signed checkpoint note at tree_size; null when checkpoints are not signed"`
+}
+
+type auditProofOutput struct{ Body AuditProof }
+
+// AuditConsistency is a consistency proof.
+type AuditConsistency struct {
+	From     int64    `json:"from"`
+	To       int64    `json:"to"`
+	Proof    []string `json:"proof" doc:"base64 hashes"`
+	FromRoot string   `json:"from_root" doc:"base64 root of the tree of size from, as stored (check it against a checkpoint)"`
+	ToRoot   string   `json:"to_root" doc:"base64 root of the tree of size to, as stored"`
+}
+
+type auditConsistencyOutput struct{ Body AuditConsistency }
+
+type auditNoteKeyOutput struct {
+	Body struct {
+		VerifierKey  string `json:"verifier_key" doc:"signed-note verifier key"`
+		Name         string `json:"name" doc:"key name"`
+		OriginPrefix string `json:"origin_prefix"`
+		Algorithm    string `json:"algorithm"`
+		KeyID        string `json:"key_id"`
+		PublicKey    string `json:"public_key" doc:"Raw 32-byte key, base64"`
+	}
+}
+
+func b64(hs []audit.Hash) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	return out
+}
+
+func auditProve(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, entryID string) (*auditProofOutput, error) {
+	id, err := uuid.Parse(entryID)
+	if err != nil {
+		return nil, eusaas.Invalid("invalid entry id", eusaas.FieldViolation{Location: "path.entry_id", Message: "must be a UUID"})
+	}
+	p, err := svc.Prove(ctx, chain, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &auditProofOutput{Body: AuditProof{EntryID: p.Entry.ID.String(), Seq: p.Entry.Seq, LeafIndex: p.LeafIndex, TreeSize: p.TreeSize,
+		LeafHash: base64.StdEncoding.EncodeToString(p.LeafHash[:]), InclusionProof: b64(p.Proof),
+		RootHash: base64.StdEncoding.EncodeToString(p.Root[:])}}
+	if p.Checkpoint != nil {
+		n := string(p.Checkpoint.Note)
+		out.Body.Checkpoint = &n
+	}
+	return out, nil
+}
+
+func auditConsistency(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, r AuditRange) (*auditConsistencyOutput, error) {
+	p, err := svc.Consistency(ctx, chain, r.From, r.To)
+	if err != nil {
+		return nil, err
+	}
+	return &auditConsistencyOutput{Body: AuditConsistency{From: p.From, To: p.To, Proof: b64(p.Proof),
+		FromRoot: base64.StdEncoding.EncodeToString(p.FromRoot[:]), ToRoot: base64.StdEncoding.EncodeToString(p.ToRoot[:])}}, nil
 }

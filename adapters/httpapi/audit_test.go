@@ -3,15 +3,22 @@ package httpapi_test
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/httpapi/httpapitest"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/audittest"
 	"github.com/eusaas/eusaas/audit/memaudit"
 	"github.com/eusaas/eusaas/auth"
 )
@@ -180,4 +187,97 @@ func TestAuditPlatformRoutes(t *testing.T) {
 	require.Equal(t, "Ed25519", key.Algorithm)
 	require.Equal(t, audit.KeyID(e.svc.PublicKey()), key.KeyID)
 	require.Contains(t, key.PEM, "BEGIN PUBLIC KEY")
+}
+
+func b64decode(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	require.NoError(t, err)
+	return b
+}
+
+// A client holding nothing but the published note key checks an entry's inclusion and the
+// consistency of two checkpoints, with an RFC 6962 verifier that is not the server's code.
+func TestAuditProofRoutes(t *testing.T) {
+	ctx := context.Background()
+	e := newAuditEnv(t)
+	a, b := e.NewTenant(), e.NewTenant()
+	tokA, _ := e.User(a, auth.RoleViewer)
+	tokB, _ := e.User(b, auth.RoleOwner)
+	var ids []string
+	for i := range 13 {
+		en, err := e.svc.RecordEntry(ctx, eusaas.AuditEvent{TenantID: a, Actor: eusaas.System, Action: audit.ActionUpdate, ResourceID: fmt.Sprint(i)})
+		require.NoError(t, err)
+		ids = append(ids, en.ID.String())
+	}
+	var key struct {
+		VerifierKey  string `json:"verifier_key"`
+		OriginPrefix string `json:"origin_prefix"`
+	}
+	r := e.Do("GET", "/api/v1/audit/checkpoint-key", nil, "")
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	r.JSON(t, &key)
+	verifier, err := note.NewVerifier(key.VerifierKey)
+	require.NoError(t, err)
+
+	open := func(cp string) (int64, []byte) {
+		n, err := note.Open([]byte(cp), note.VerifierList(verifier))
+		require.NoError(t, err)
+		lines := strings.Split(n.Text, "\n")
+		require.Equal(t, key.OriginPrefix+"/"+a.String(), lines[0])
+		size, err := strconv.ParseInt(lines[1], 10, 64)
+		require.NoError(t, err)
+		return size, b64decode(t, lines[2])
+	}
+	base := "/api/v1/tenants/" + a.String() + "/audit-log/"
+	var sizes []int64
+	var roots [][]byte
+	for _, i := range []int{6, 2, 12} {
+		var p httpapi.AuditProof
+		r := e.Do("GET", base+ids[i]+"/proof", nil, tokA)
+		require.Equal(t, 200, r.Status, "%s", r.Body)
+		r.JSON(t, &p)
+		require.NotNil(t, p.Checkpoint)
+		size, root := open(*p.Checkpoint)
+		require.Equal(t, size, p.TreeSize)
+		require.Equal(t, int64(i), p.LeafIndex)
+		var proof [][]byte
+		for _, h := range p.InclusionProof {
+			proof = append(proof, b64decode(t, h))
+		}
+		require.True(t, audittest.RFCVerifyInclusion(p.LeafIndex, size, b64decode(t, p.LeafHash), proof, root))
+		sizes, roots = append(sizes, size), append(roots, root)
+	}
+	var c httpapi.AuditConsistency
+	r = e.Do("GET", fmt.Sprintf("%sconsistency?from=%d&to=%d", base, sizes[0], sizes[2]), nil, tokA)
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	r.JSON(t, &c)
+	var proof [][]byte
+	for _, h := range c.Proof {
+		proof = append(proof, b64decode(t, h))
+	}
+	require.True(t, audittest.RFCVerifyConsistency(sizes[0], sizes[2], proof, roots[0], roots[2]))
+
+	require.Equal(t, 403, e.Do("GET", base+ids[0]+"/proof", nil, tokB).Status)
+	require.Equal(t, 403, e.Do("GET", base+"consistency?from=1&to=2", nil, tokB).Status)
+	require.Equal(t, 404, e.Do("GET", base+uuid.NewString()+"/proof", nil, tokA).Status)
+	require.Equal(t, 404, e.Do("GET", "/api/v1/tenants/"+b.String()+"/audit-log/"+ids[0]+"/proof", nil, tokB).Status,
+		"A's entry is not in B's chain")
+	require.Equal(t, 422, e.Do("GET", base+"nope/proof", nil, tokA).Status)
+	for _, q := range []string{"from=0&to=2", "from=3&to=2", "from=1&to=99", "from=x&to=2", "to=2"} {
+		r := e.Do("GET", base+"consistency?"+q, nil, tokA)
+		require.Equal(t, 422, r.Status, "%s: %s", q, r.Body)
+	}
+
+	// The platform chain, for operators.
+	en, err := e.svc.RecordEntry(ctx, eusaas.AuditEvent{Actor: eusaas.Actor{Kind: eusaas.ActorOperator, ID: "op"}, Action: audit.ActionCreate})
+	require.NoError(t, err)
+	var p httpapi.AuditProof
+	r = e.Do("GET", "/api/v1/audit-log/"+en.ID.String()+"/proof", nil, e.Operator())
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	r.JSON(t, &p)
+	require.Equal(t, int64(0), p.LeafIndex)
+	require.Equal(t, 403, e.Do("GET", "/api/v1/audit-log/"+en.ID.String()+"/proof", nil, tokA).Status)
+	require.Equal(t, 200, e.Do("GET", "/api/v1/audit-log/consistency?from=1&to=1", nil, e.Operator()).Status)
+	require.Equal(t, 403, e.Do("GET", "/api/v1/audit-log/consistency?from=1&to=1", nil, tokA).Status)
 }

@@ -32,6 +32,7 @@ var (
 	_ audit.KeyStore       = (*AuditStore)(nil)
 	_ audit.PersonalPruner = (*AuditStore)(nil)
 	_ audit.LinkedEraser   = (*AuditStore)(nil)
+	_ audit.TreeUpgrader   = (*AuditStore)(nil)
 )
 
 // NewAuditStore returns the store on db. Run db.MigratePlatform first.
@@ -64,7 +65,7 @@ func (s *AuditStore) InTx(ctx context.Context) bool {
 // [BEGIN; SELECT head FOR UPDATE], then [INSERT each entry and personal value; UPDATE head;
 // COMMIT]. Any failure leaves the connection inside a transaction, and the pool discards
 // such a connection on release, which rolls it back.
-func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) ([]audit.Entry, error)) error {
+func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) (audit.Batch, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -92,9 +93,7 @@ func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, seal fun
 	var head audit.Head
 	found := false
 	if err == nil {
-		var hash []byte
-		err = br.QueryRow().Scan(&head.Size, &hash)
-		copy(head.Hash[:], hash)
+		head, err = auditScanHead(br.QueryRow())
 		found = err == nil
 		if errors.Is(err, pgx.ErrNoRows) {
 			err = nil
@@ -122,18 +121,65 @@ func (s *AuditStore) Append(ctx context.Context, chain eusaas.TenantID, seal fun
 	return auditRunBatch(ctx, conn, b)
 }
 
-const auditLockHeadSQL = `SELECT size, head_hash FROM eusaas.audit_chains WHERE chain = $1 FOR UPDATE`
+const auditHeadColumns = `size, head_hash, tree_root, tree_frontier, head_sig`
+
+const auditLockHeadSQL = `SELECT ` + auditHeadColumns + ` FROM eusaas.audit_chains WHERE chain = $1 FOR UPDATE`
+
+// auditScanHead reads the head columns (auditHeadColumns).
+func auditScanHead(row pgx.Row) (audit.Head, error) {
+	var h audit.Head
+	var hash, root, frontier []byte
+	if err := row.Scan(&h.Size, &hash, &root, &frontier, &h.Sig); err != nil {
+		return h, err
+	}
+	copy(h.Hash[:], hash)
+	copy(h.Root[:], root)
+	h.Frontier = auditSplitHashes(frontier)
+	return h, nil
+}
+
+// auditSplitHashes splits concatenated 32-byte hashes.
+func auditSplitHashes(b []byte) []audit.Hash {
+	if len(b) == 0 {
+		return nil
+	}
+	out := make([]audit.Hash, len(b)/audit.HashSize)
+	for i := range out {
+		copy(out[i][:], b[i*audit.HashSize:])
+	}
+	return out
+}
+
+// auditJoinHashes concatenates hashes; nil for none (a NULL column).
+func auditJoinHashes(hs []audit.Hash) []byte {
+	if len(hs) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, len(hs)*audit.HashSize)
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	return b
+}
+
+func auditNullHash(h audit.Hash, set bool) []byte {
+	if !set {
+		return nil
+	}
+	return h[:]
+}
 
 const auditInsertEntrySQL = `INSERT INTO eusaas.audit_entries (chain, seq, id, tenant_id, actor_kind, actor_id, actor_tenant,
-action, resource_type, resource_id, subject, changes, personal_names, personal_commitments, occurred_at, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+action, resource_type, resource_id, subject, changes, personal_names, personal_commitments, occurred_at, prev_hash, hash, tree_hashes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 
 const auditInsertPersonalSQL = `INSERT INTO eusaas.audit_personal (entry_id, name, tenant_id, subject, value) VALUES ($1, $2, $3, $4, $5)`
 
 // auditSealBatch calls seal, checks the entries continue head and queues their inserts and
 // the head move. nil when seal returned nothing.
-func auditSealBatch(chain eusaas.TenantID, head audit.Head, seal func(audit.Head) ([]audit.Entry, error)) (*pgx.Batch, error) {
-	entries, err := seal(head)
+func auditSealBatch(chain eusaas.TenantID, head audit.Head, seal func(audit.Head) (audit.Batch, error)) (*pgx.Batch, error) {
+	sealed, err := seal(head)
+	entries := sealed.Entries
 	if err != nil || len(entries) == 0 {
 		return nil, err
 	}
@@ -152,15 +198,22 @@ func auditSealBatch(chain eusaas.TenantID, head audit.Head, seal func(audit.Head
 		}
 		b.Queue(auditInsertEntrySQL, [16]byte(e.Chain), e.Seq, [16]byte(e.ID), [16]byte(e.TenantID), string(e.Actor.Kind), e.Actor.ID,
 			[16]byte(e.Actor.TenantID), e.Action, e.ResourceType, e.ResourceID, e.Subject, string(e.Changes),
-			names, commits, e.Timestamp, e.PrevHash[:], e.Hash[:])
+			names, commits, e.Timestamp, e.PrevHash[:], e.Hash[:], auditJoinHashes(e.TreeHashes))
 		for _, f := range e.Personal {
 			b.Queue(auditInsertPersonalSQL, [16]byte(e.ID), f.Name, [16]byte(e.TenantID), e.Subject, f.Value)
 		}
 	}
-	b.Queue(`UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, updated_at = now() WHERE chain = $1`,
-		[16]byte(chain), prev.Size, prev.Hash[:])
+	nh := sealed.Head
+	if nh.Size != prev.Size || nh.Hash != prev.Hash {
+		return nil, audit.ErrConflict
+	}
+	b.Queue(auditUpdateHeadSQL, [16]byte(chain), nh.Size, nh.Hash[:], auditNullHash(nh.Root, len(nh.Frontier) > 0),
+		auditJoinHashes(nh.Frontier), nh.Sig)
 	return b, nil
 }
+
+const auditUpdateHeadSQL = `UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, tree_root = $4, tree_frontier = $5,
+head_sig = $6, updated_at = now() WHERE chain = $1`
 
 // auditRunBatch sends b in one round trip and reports its first error.
 func auditRunBatch(ctx context.Context, q interface {
@@ -185,12 +238,8 @@ func auditLockHead(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, chain eusaas.TenantID) (audit.Head, error) {
 	for range 2 {
-		var size int64
-		var hash []byte
-		err := q.QueryRow(ctx, auditLockHeadSQL, [16]byte(chain)).Scan(&size, &hash)
+		h, err := auditScanHead(q.QueryRow(ctx, auditLockHeadSQL, [16]byte(chain)))
 		if err == nil {
-			h := audit.Head{Size: size}
-			copy(h.Hash[:], hash)
 			return h, nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
@@ -213,18 +262,98 @@ func (s *AuditStore) Head(ctx context.Context, chain eusaas.TenantID) (audit.Hea
 }
 
 func auditHead(ctx context.Context, q querier, chain eusaas.TenantID) (audit.Head, error) {
-	var size int64
-	var hash []byte
-	err := q.QueryRow(ctx, `SELECT size, head_hash FROM eusaas.audit_chains WHERE chain = $1`, [16]byte(chain)).Scan(&size, &hash)
+	h, err := auditScanHead(q.QueryRow(ctx, `SELECT `+auditHeadColumns+` FROM eusaas.audit_chains WHERE chain = $1`, [16]byte(chain)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return audit.Head{}, nil
 	}
 	if err != nil {
 		return audit.Head{}, translate(err)
 	}
-	h := audit.Head{Size: size}
-	copy(h.Hash[:], hash)
 	return h, nil
+}
+
+// ScanRange implements audit.Store.
+func (s *AuditStore) ScanRange(ctx context.Context, chain eusaas.TenantID, from, to int64, fn func(*audit.Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rows, err := s.db.q(ctx).Query(ctx, auditSelect+` WHERE e.chain = $1 AND e.seq BETWEEN $2 AND $3 ORDER BY e.seq`, [16]byte(chain), from, to)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := auditScanEntry(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return translate(rows.Err())
+}
+
+// TreeHashes implements audit.Store.
+func (s *AuditStore) TreeHashes(ctx context.Context, chain eusaas.TenantID, records []int64) (map[int64][]audit.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	seqs := make([]int64, len(records))
+	for i, r := range records {
+		seqs[i] = r + 1
+	}
+	rows, err := s.db.q(ctx).Query(ctx, `SELECT seq, tree_hashes FROM eusaas.audit_entries WHERE chain = $1 AND seq = ANY($2)`, [16]byte(chain), seqs)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := make(map[int64][]audit.Hash, len(records))
+	for rows.Next() {
+		var seq int64
+		var b []byte
+		if err := rows.Scan(&seq, &b); err != nil {
+			return nil, translate(err)
+		}
+		if b != nil {
+			out[seq-1] = auditSplitHashes(b)
+		}
+	}
+	return out, translate(rows.Err())
+}
+
+// UpgradeTree implements audit.TreeUpgrader: in one transaction, under the head lock, it
+// fills in the tree hashes of every entry (the trigger allows exactly this change once) and
+// stores the new head.
+func (s *AuditStore) UpgradeTree(ctx context.Context, chain eusaas.TenantID, expect audit.Head, trees [][]audit.Hash, head audit.Head) error {
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		tx, _ := Tx(ctx)
+		h, err := auditLockHead(ctx, tx, chain)
+		if err != nil {
+			return err
+		}
+		if h.Size != expect.Size || h.Hash != expect.Hash || int64(len(trees)) != h.Size {
+			return audit.ErrConflict
+		}
+		const chunk = 10000
+		for lo := 0; lo < len(trees); lo += chunk {
+			hi := min(lo+chunk, len(trees))
+			seqs := make([]int64, 0, hi-lo)
+			hashes := make([][]byte, 0, hi-lo)
+			for i := lo; i < hi; i++ {
+				seqs = append(seqs, int64(i)+1)
+				hashes = append(hashes, auditJoinHashes(trees[i]))
+			}
+			if _, err := tx.Exec(ctx, `UPDATE eusaas.audit_entries e SET tree_hashes = u.h
+FROM unnest($2::bigint[], $3::bytea[]) AS u(seq, h) WHERE e.chain = $1 AND e.seq = u.seq AND e.tree_hashes IS NULL`,
+				[16]byte(chain), seqs, hashes); err != nil {
+				return translate(err)
+			}
+		}
+		_, err = tx.Exec(ctx, auditUpdateHeadSQL, [16]byte(chain), head.Size, head.Hash[:], auditNullHash(head.Root, len(head.Frontier) > 0),
+			auditJoinHashes(head.Frontier), head.Sig)
+		return translate(err)
+	})
 }
 
 // auditScanEntry reads one row of auditSelect.
@@ -334,6 +463,9 @@ func (s *AuditStore) List(ctx context.Context, chain eusaas.TenantID, f audit.Fi
 	if !f.TenantID.IsZero() {
 		add("e.tenant_id = ?", [16]byte(f.TenantID))
 	}
+	if f.ID != uuid.Nil {
+		add("e.id = ?", [16]byte(f.ID))
+	}
 	cond := strings.Join(where, " AND ")
 	q := s.db.q(ctx)
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM eusaas.audit_entries e WHERE `+cond, args...).Scan(&out.Total); err != nil {
@@ -374,24 +506,36 @@ func (s *AuditStore) Chains(ctx context.Context) ([]eusaas.TenantID, error) {
 
 // PutCheckpoint implements audit.Store.
 func (s *AuditStore) PutCheckpoint(ctx context.Context, c audit.Checkpoint) error {
-	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.audit_checkpoints (chain, size, head_hash, signed_at, key_id, signature)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (chain, size) DO NOTHING`,
-		[16]byte(c.Chain), c.Size, c.Head[:], c.Time, c.KeyID, c.Signature)
+	// (chain, size) is the primary key: replicas racing to checkpoint the same size store
+	// one checkpoint, and each publishes the stored one (see Service.Checkpoint).
+	var note *string
+	if len(c.Note) > 0 {
+		n := string(c.Note)
+		note = &n
+	}
+	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.audit_checkpoints (chain, size, head_hash, signed_at, key_id, signature, root_hash, note)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (chain, size) DO NOTHING`,
+		[16]byte(c.Chain), c.Size, c.Head[:], c.Time, c.KeyID, c.Signature, auditNullHash(c.Root, len(c.Note) > 0), note)
 	return translate(err)
 }
 
 // Checkpoints implements audit.Store.
 func (s *AuditStore) Checkpoints(ctx context.Context, chain eusaas.TenantID) ([]audit.Checkpoint, error) {
-	rows, err := s.db.q(ctx).Query(ctx, `SELECT size, head_hash, signed_at, key_id, signature
+	rows, err := s.db.q(ctx).Query(ctx, `SELECT size, head_hash, signed_at, key_id, signature, root_hash, note
 FROM eusaas.audit_checkpoints WHERE chain = $1 ORDER BY size`, [16]byte(chain))
 	if err != nil {
 		return nil, translate(err)
 	}
 	cps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Checkpoint, error) {
 		c := audit.Checkpoint{Chain: chain}
-		var head []byte
-		err := r.Scan(&c.Size, &head, &c.Time, &c.KeyID, &c.Signature)
+		var head, root []byte
+		var note *string
+		err := r.Scan(&c.Size, &head, &c.Time, &c.KeyID, &c.Signature, &root, &note)
 		copy(c.Head[:], head)
+		copy(c.Root[:], root)
+		if note != nil {
+			c.Note = []byte(*note)
+		}
 		c.Time = c.Time.UTC()
 		return c, err
 	})
@@ -468,4 +612,24 @@ func (s *AuditStore) DeleteSubjectKey(ctx context.Context, tenant eusaas.TenantI
 		return false, translate(err)
 	}
 	return tag.RowsAffected() > 0, nil
+}
+
+var _ audit.CursorStore = (*AuditStore)(nil)
+
+// ExportCursor implements audit.CursorStore.
+func (s *AuditStore) ExportCursor(ctx context.Context, name string, chain eusaas.TenantID) (int64, error) {
+	var seq int64
+	err := s.db.q(ctx).QueryRow(ctx, `SELECT seq FROM eusaas.audit_export_cursors WHERE name = $1 AND chain = $2`, name, [16]byte(chain)).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, translate(err)
+}
+
+// SetExportCursor implements audit.CursorStore.
+func (s *AuditStore) SetExportCursor(ctx context.Context, name string, chain eusaas.TenantID, seq int64) error {
+	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.audit_export_cursors (name, chain, seq) VALUES ($1, $2, $3)
+ON CONFLICT (name, chain) DO UPDATE SET seq = GREATEST(eusaas.audit_export_cursors.seq, EXCLUDED.seq), updated_at = now()`,
+		name, [16]byte(chain), seq)
+	return translate(err)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,30 +24,39 @@ import (
 // triggers. Seqs come from an in-process counter.
 type auditPlainStore struct {
 	*postgres.AuditStore
-	db  *postgres.DB
-	seq atomic.Int64
+	db   *postgres.DB
+	seq  atomic.Int64
+	mu   sync.Mutex
+	head audit.Head // the baseline's head lives in memory: nothing to lock or move in SQL
 }
 
 func (p *auditPlainStore) InTx(context.Context) bool { return false }
 
-func (p *auditPlainStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) ([]audit.Entry, error)) error {
-	entries, err := seal(audit.Head{})
+func (p *auditPlainStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) (audit.Batch, error)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sealed, err := seal(p.head)
 	if err != nil {
 		return err
 	}
+	entries := sealed.Entries
 	base := p.seq.Add(int64(len(entries))) - int64(len(entries))
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for i, e := range entries {
 		b.Queue(`INSERT INTO eusaas.audit_plain (chain, seq, id, tenant_id, actor_kind, actor_id, actor_tenant,
-action, resource_type, resource_id, subject, changes, personal_names, personal_commitments, occurred_at, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+action, resource_type, resource_id, subject, changes, personal_names, personal_commitments, occurred_at, prev_hash, hash, tree_hashes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			[16]byte(e.Chain), base+int64(i)+1, [16]byte(e.ID), [16]byte(e.TenantID), string(e.Actor.Kind), e.Actor.ID,
 			[16]byte(e.Actor.TenantID), e.Action, e.ResourceType, e.ResourceID, e.Subject, string(e.Changes),
-			[]string{}, [][]byte{}, e.Timestamp, e.PrevHash[:], e.Hash[:])
+			[]string{}, [][]byte{}, e.Timestamp, e.PrevHash[:], e.Hash[:], treeBytes(e.TreeHashes))
 	}
 	b.Queue("COMMIT")
-	return p.db.Pool.SendBatch(ctx, b).Close()
+	if err := p.db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	p.head = sealed.Head
+	return nil
 }
 
 // auditCountingStore counts group commits.
@@ -55,7 +65,7 @@ type auditCountingStore struct {
 	appends atomic.Int64
 }
 
-func (c *auditCountingStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) ([]audit.Entry, error)) error {
+func (c *auditCountingStore) Append(ctx context.Context, chain eusaas.TenantID, seal func(audit.Head) (audit.Batch, error)) error {
 	c.appends.Add(1)
 	return c.Store.Append(ctx, chain, seal)
 }
@@ -235,4 +245,12 @@ FROM eusaas.audit_entries WHERE chain = $1 ORDER BY seq`, tenant.UUID())
 	b.ReportMetric(total/th.Seconds(), "sha256-entries/s")
 	b.ReportMetric(ts.Seconds()/tv.Seconds(), "verify/scan")
 	b.ReportMetric(th.Seconds()/tv.Seconds(), "verify/sha256")
+}
+
+func treeBytes(hs []audit.Hash) []byte {
+	var b []byte
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	return b
 }

@@ -1,9 +1,13 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -136,6 +140,36 @@ func (p auditPgTamper) Rollback(ctx context.Context, chain eusaas.TenantID, size
 	)([]any{chain.UUID(), size}, []any{chain.UUID(), size})
 }
 
+// Rewrite is the forging attack of issue 15 done the way an attacker with SQL access would:
+// triggers disabled for the transaction, every column of the entries rewritten, the head
+// row moved (its signature column left alone: the attacker cannot make a new one).
+func (p auditPgTamper) Rewrite(ctx context.Context, chain eusaas.TenantID, entries []audit.Entry, head *audit.Head) error {
+	var stmts []string
+	var args [][]any
+	for _, e := range entries {
+		names := make([]string, len(e.Personal))
+		commits := make([][]byte, len(e.Personal))
+		for j, f := range e.Personal {
+			names[j], commits[j] = f.Name, f.Commitment[:]
+		}
+		stmts = append(stmts, `UPDATE eusaas.audit_entries SET id = $3, tenant_id = $4, actor_kind = $5, actor_id = $6,
+actor_tenant = $7, action = $8, resource_type = $9, resource_id = $10, subject = $11, changes = $12, personal_names = $13,
+personal_commitments = $14, occurred_at = $15, prev_hash = $16, hash = $17, tree_hashes = $18 WHERE chain = $1 AND seq = $2`)
+		args = append(args, []any{chain.UUID(), e.Seq, e.ID, e.TenantID.UUID(), string(e.Actor.Kind), e.Actor.ID, e.Actor.TenantID.UUID(),
+			e.Action, e.ResourceType, e.ResourceID, e.Subject, string(e.Changes), names, commits, e.Timestamp, e.PrevHash[:], e.Hash[:],
+			treeBytes(e.TreeHashes)})
+	}
+	if head != nil {
+		var frontier []byte
+		for _, h := range head.Frontier {
+			frontier = append(frontier, h[:]...)
+		}
+		stmts = append(stmts, `UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, tree_root = $4, tree_frontier = $5 WHERE chain = $1`)
+		args = append(args, []any{chain.UUID(), head.Size, head.Hash[:], head.Root[:], frontier})
+	}
+	return p.exec(ctx, stmts...)(args...)
+}
+
 // The application cannot change or remove chained rows, checkpoints or move a head back:
 // the triggers refuse. Personal values and keys can be deleted (erasure), not changed.
 func TestAuditAppendOnlyTriggers(t *testing.T) {
@@ -162,6 +196,9 @@ func TestAuditAppendOnlyTriggers(t *testing.T) {
 		`DELETE FROM eusaas.audit_chains WHERE chain = $1`,
 		`UPDATE eusaas.audit_personal SET value = 'x' WHERE tenant_id = $1`,
 		`UPDATE eusaas.audit_subject_keys SET key = 'x' WHERE tenant_id = $1`,
+		// The upgrade's one allowed change (NULL tree hashes filled in) allows nothing else.
+		`UPDATE eusaas.audit_entries SET tree_hashes = decode(repeat('00', 32), 'hex') WHERE chain = $1`,
+		`UPDATE eusaas.audit_entries SET tree_hashes = NULL WHERE chain = $1`,
 	} {
 		var args []any
 		if hasParam(stmt) {
@@ -224,4 +261,132 @@ func TestAuditTwoProcessesNoFork(t *testing.T) {
 	require.Nil(t, r.Finding)
 	require.Equal(t, int64(384), r.Entries)
 	require.Equal(t, int64(384), r.Head.Size)
+}
+
+// A database from before migration 00021: chains without tree hashes, heads without tree or
+// writer signature, checkpoints in the old format only. The server's start (Service.Upgrade)
+// verifies each chain, builds its tree once, verifies again and checkpoints it in the
+// signed-note format; a tampered old chain is left alone and reported.
+func TestAuditUpgradeLegacyChains(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := auditDB(t)
+	store := postgres.NewAuditStore(db)
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: key, CheckpointEvery: 8})
+	require.NoError(t, err)
+	good, bad := eusaas.NewTenantID(), eusaas.NewTenantID()
+	for i := range 30 {
+		for _, tn := range []eusaas.TenantID{good, bad} {
+			require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tn, Actor: eusaas.System, Action: audit.ActionCreate,
+				ResourceID: fmt.Sprint(i), Meta: eusaas.RequestMeta{IP: "198.51.100.9"}}))
+		}
+	}
+	// Back to the old format, as migration 00021 leaves an old database.
+	tamper := auditPgTamper{db}
+	require.NoError(t, tamper.exec(ctx,
+		`UPDATE eusaas.audit_entries SET tree_hashes = NULL`,
+		`UPDATE eusaas.audit_chains SET tree_root = NULL, tree_frontier = NULL, head_sig = NULL`,
+		`UPDATE eusaas.audit_checkpoints SET root_hash = NULL, note = NULL`,
+	)(nil, nil, nil))
+	require.NoError(t, tamper.EditAction(ctx, bad, 3, audit.ActionRead))
+
+	svc2, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: key, CheckpointEvery: 8})
+	require.NoError(t, err)
+	r, err := svc2.Verify(ctx, good)
+	require.NoError(t, err)
+	require.True(t, r.OK, "old chains verify as they are (before)")
+	err = svc2.Record(ctx, eusaas.AuditEvent{TenantID: good, Actor: eusaas.System, Action: audit.ActionCreate})
+	require.ErrorIs(t, err, audit.ErrUpgrade, "no appends to an old chain before its tree is built")
+
+	n, err := svc2.Upgrade(ctx)
+	require.Equal(t, 1, n)
+	require.Error(t, err, "the tampered chain is reported")
+	require.Contains(t, err.Error(), bad.String())
+	n, err = svc2.Upgrade(ctx)
+	require.Zero(t, n, "idempotent")
+	require.Error(t, err)
+
+	r, err = svc2.Verify(ctx, good)
+	require.NoError(t, err)
+	require.True(t, r.OK, "after: %v", r.Finding)
+	require.NotEmpty(t, r.Checkpoint.Note, "checkpointed in the signed-note format")
+	require.Equal(t, int64(30), r.Checkpoint.Size)
+	require.NoError(t, svc2.Record(ctx, eusaas.AuditEvent{TenantID: good, Actor: eusaas.System, Action: audit.ActionCreate}))
+	var first audit.Entry
+	_, err = store.Scan(ctx, good, func(e *audit.Entry) error {
+		if e.Seq == 1 {
+			first = *e
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	p, err := svc2.Prove(ctx, good, first.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(30), p.TreeSize, "against the latest checkpoint, which covers it")
+	require.True(t, audittest.RFCVerifyInclusion(0, p.TreeSize, p.LeafHash[:], proofBytes(p.Proof), p.Root[:]))
+	// The old checkpoints still verify, and the chain is consistent with them.
+	cps, err := store.Checkpoints(ctx, good)
+	require.NoError(t, err)
+	require.True(t, audit.VerifyCheckpoint(key.Public().(ed25519.PublicKey), cps[0]))
+	require.Empty(t, cps[0].Note)
+}
+
+func proofBytes(hs []audit.Hash) [][]byte {
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
+}
+
+// The attack of issue 15 with the default cadence (a checkpoint per 1,000 entries or 60 s):
+// an attacker with SQL access rewrites an entry of the un-checkpointed window, re-hashes
+// forward and moves the head, with triggers disabled. The periodic checkpointer does not sign
+// it; the alert is an error log line, the counter the server exports, and the hook.
+func TestAuditForgeryAttackAlert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := auditDB(t)
+	store := postgres.NewAuditStore(db)
+	var logs bytes.Buffer
+	var hooked []string
+	clock := eusaas.NewFakeClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{
+		Signer: ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), Clock: clock,
+		Logger:    slog.New(slog.NewJSONHandler(&logs, nil)),
+		OnForgery: func(chain eusaas.TenantID, detail string) { hooked = append(hooked, detail) }})
+	require.NoError(t, err)
+	tenant := eusaas.NewTenantID()
+	for i := range 30 {
+		require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: audit.ActionCreate,
+			ResourceType: "invoice", ResourceID: fmt.Sprint(i)}))
+		clock.Advance(time.Second)
+	}
+	cps, err := store.Checkpoints(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, []int64{1}, []int64{cps[len(cps)-1].Size}, "only the first append was checkpointed: 2..30 are in the window")
+
+	var all []audit.Entry
+	_, err = store.Scan(ctx, tenant, func(e *audit.Entry) error { all = append(all, *e); return nil })
+	require.NoError(t, err)
+	forged, head := audittest.Forge(all, 17, func(e *audit.Entry) { e.ResourceID = "inv-never-issued" })
+	require.NoError(t, auditPgTamper{db}.Rewrite(ctx, tenant, forged[16:], &head))
+
+	clock.Advance(2 * time.Minute)
+	n, err := svc.CheckpointDue(ctx) // what Run does every interval
+	require.ErrorIs(t, err, audit.ErrForged)
+	require.Zero(t, n)
+	cps, err = store.Checkpoints(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), cps[len(cps)-1].Size, "the forged head was never signed")
+	require.Equal(t, uint64(1), svc.ForgeriesDetected())
+	require.Len(t, hooked, 1)
+	require.Contains(t, logs.String(), "FORGERY DETECTED")
+	require.Contains(t, logs.String(), tenant.String())
+	r, err := svc.Verify(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, audit.KindForged, r.Finding.Kind, "%s", r.Finding)
+	err = svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: audit.ActionCreate})
+	require.ErrorIs(t, err, audit.ErrForged, "nothing is written on top of the forgery")
 }

@@ -2,6 +2,7 @@ package audittest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"sync"
@@ -31,7 +32,12 @@ func testAppendAndVerify(t *testing.T, h Harness) {
 	require.Equal(t, audit.Hash{}, got[0].PrevHash)
 	head, err := e.Store.Head(ctx, tenant)
 	require.NoError(t, err)
-	require.Equal(t, audit.Head{Size: 5, Hash: got[4].Hash}, head)
+	require.Equal(t, int64(5), head.Size)
+	require.Equal(t, got[4].Hash, head.Hash)
+	require.True(t, head.HasTree())
+	require.Equal(t, head.Frontier.Root(), head.Root)
+	require.NotEmpty(t, head.Sig, "the writer signs the head it produced")
+	require.True(t, ed25519.Verify(e.svc.PublicKey(), audit.HeadMessage(tenant, head), head.Sig))
 
 	var scanned []audit.Entry
 	sh, err := e.Store.Scan(ctx, tenant, func(en *audit.Entry) error {
@@ -169,11 +175,23 @@ func testAppendContract(t *testing.T, h Harness) {
 	// An entry that does not continue the head is refused and nothing is stored.
 	bad := got[1]
 	bad.ID = uuid.New()
-	err := e.Store.Append(ctx, tenant, func(audit.Head) ([]audit.Entry, error) { return []audit.Entry{bad}, nil })
+	err := e.Store.Append(ctx, tenant, func(audit.Head) (audit.Batch, error) {
+		return audit.Batch{Entries: []audit.Entry{bad}, Head: audit.Head{Size: bad.Seq, Hash: bad.Hash}}, nil
+	})
+	require.ErrorIs(t, err, audit.ErrConflict)
+	// A batch whose head is not its last entry's is refused too.
+	head, err := e.Store.Head(ctx, tenant)
+	require.NoError(t, err)
+	next := got[1]
+	next.ID, next.Seq, next.PrevHash = uuid.New(), 3, head.Hash
+	next.Hash = audit.EntryHash(&next)
+	err = e.Store.Append(ctx, tenant, func(audit.Head) (audit.Batch, error) {
+		return audit.Batch{Entries: []audit.Entry{next}, Head: audit.Head{Size: 3, Hash: audit.Hash{9}}}, nil
+	})
 	require.ErrorIs(t, err, audit.ErrConflict)
 	// A failing seal stores nothing and its error comes back.
 	boom := errors.New("boom")
-	err = e.Store.Append(ctx, tenant, func(audit.Head) ([]audit.Entry, error) { return nil, boom })
+	err = e.Store.Append(ctx, tenant, func(audit.Head) (audit.Batch, error) { return audit.Batch{}, boom })
 	require.ErrorIs(t, err, boom)
 	requireOK(t, e.verify(t, tenant), 2)
 	// Validation.

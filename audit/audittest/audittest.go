@@ -132,6 +132,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ContextCanceled", func(t *testing.T) { testContextCanceled(t, h) })
 	t.Run("AppendContract", func(t *testing.T) { testAppendContract(t, h) })
 	t.Run("Checkpoints", func(t *testing.T) { testCheckpoints(t, h) })
+	t.Run("Proofs", func(t *testing.T) { testProofs(t, h) })
+	t.Run("Segment", func(t *testing.T) { testSegment(t, h) })
+	t.Run("Export", func(t *testing.T) { testExport(t, h) })
 	t.Run("EraseSubject", func(t *testing.T) { testEraseSubject(t, h) })
 	t.Run("EraseSubjectLinked", func(t *testing.T) { testEraseSubjectLinked(t, h) })
 	t.Run("PersonalRetention", func(t *testing.T) { testPersonalRetention(t, h) })
@@ -208,9 +211,9 @@ func testContextCanceled(t *testing.T, h Harness) {
 	require.Error(t, err)
 	_, _, err = e.Keys.SubjectKey(cctx, tenant, "s", true)
 	require.Error(t, err)
-	err = e.Store.Append(cctx, tenant, func(audit.Head) ([]audit.Entry, error) {
+	err = e.Store.Append(cctx, tenant, func(audit.Head) (audit.Batch, error) {
 		t.Fatal("seal called with a canceled context")
-		return nil, nil
+		return audit.Batch{}, nil
 	})
 	require.Error(t, err)
 	head, err := e.Store.Head(ctx, tenant)

@@ -28,6 +28,10 @@ type Tamper interface {
 	Rollback(ctx context.Context, chain eusaas.TenantID, size int64) error
 	// EditPersonal overwrites a personal value in the side data.
 	EditPersonal(ctx context.Context, entry uuid.UUID, name, value string) error
+	// Rewrite replaces the stored entries that have the seqs of entries (every column:
+	// content, hashes and tree hashes; personal values stay) and, when head is not nil,
+	// sets the chain head's size, hash, root and frontier, leaving its signature as it is.
+	Rewrite(ctx context.Context, chain eusaas.TenantID, entries []audit.Entry, head *audit.Head) error
 }
 
 // runTamper has one subtest per kind of tampering; each starts from a verified chain of 10
@@ -134,13 +138,103 @@ func runTamper(t *testing.T, h Harness) {
 		require.NoError(t, e.Tamper.EditPersonal(ctx, en.ID, audit.FieldIPAddress, "10.0.0.1"))
 		requireFinding(t, e.verify(t, tenant), audit.KindModified, 11)
 	})
+	t.Run("ForgeUncheckpointed", func(t *testing.T) { t.Parallel(); testForge(t, h, true) })
+	t.Run("ForgeUncheckpointedLeavingHead", func(t *testing.T) { t.Parallel(); testForge(t, h, false) })
 	t.Run("RollbackAndRewrite", func(t *testing.T) {
 		t.Parallel()
 		e, tenant, _ := setup(t)
-		// Roll back to 7 and append three different entries: a consistent chain of 10 that
-		// is not the one the checkpoint signed.
+		// Roll back to 7 and try to go on from there: the writer knows the head was at 10
+		// and refuses to write (or sign) over a head it did not produce.
 		require.NoError(t, e.Tamper.Rollback(ctx, tenant, 7))
-		e.record(t, tenant, 3)
-		requireFinding(t, e.verify(t, tenant), audit.KindTruncated, 10)
+		before := e.svc.ForgeriesDetected()
+		err := e.svc.Record(ctx, event(tenant, audit.ActionUpdate, 11))
+		require.ErrorIs(t, err, audit.ErrForged)
+		require.Greater(t, e.svc.ForgeriesDetected(), before, "alert raised")
+		requireFinding(t, e.verify(t, tenant), audit.KindTruncated, 8)
 	})
+}
+
+// testForge is the attack of issue 15: with write access to the store, rewrite an entry no
+// checkpoint covers yet, re-hash the chain (hashes, links, tree) forward from it and, with
+// moveHead, move the head to the forged end. The periodic checkpointer must not sign it, on
+// this process or on another replica that never saw the writes, and the alert is raised.
+func testForge(t *testing.T, h Harness, moveHead bool) {
+	ctx := context.Background()
+	e := newEnv(t, h, audit.Options{CheckpointEvery: 1000, CheckpointInterval: time.Hour})
+	tenant := eusaas.NewTenantID()
+	e.record(t, tenant, 10)
+	cp, err := e.svc.Checkpoint(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, int64(10), cp.Size)
+	e.record(t, tenant, 5) // 11..15: in the window no checkpoint covers
+	head, err := e.Store.Head(ctx, tenant)
+	require.NoError(t, err)
+
+	// The attacker reads the chain, changes entry 12 and recomputes everything after it.
+	var all []audit.Entry
+	_, err = e.Store.Scan(ctx, tenant, func(en *audit.Entry) error { all = append(all, *en); return nil })
+	require.NoError(t, err)
+	require.Len(t, all, 15)
+	forged, forgedHead := Forge(all, 12, func(en *audit.Entry) {
+		en.Action = audit.ActionDelete
+		en.ResourceID = "inv-forged"
+	})
+	forgedHead.Sig = head.Sig
+	all = forged
+	var hp *audit.Head
+	if moveHead {
+		hp = &forgedHead
+	}
+	require.NoError(t, e.Tamper.Rewrite(ctx, tenant, all[11:], hp))
+
+	// Another replica: same key and stores, none of this process's memory.
+	replica, err := audit.NewService(audit.Deps{Store: e.Store, Keys: e.Keys, Sink: e.sink, Tx: e.Tx},
+		audit.Options{Signer: testSigner, Clock: e.clock, CheckpointEvery: 1000, CheckpointInterval: time.Hour})
+	require.NoError(t, err)
+	for _, svc := range []*audit.Service{e.svc, replica} {
+		before := svc.ForgeriesDetected()
+		_, err := svc.Checkpoint(ctx, tenant)
+		require.ErrorIs(t, err, audit.ErrForged, "the forged head must never be signed")
+		require.Equal(t, before+1, svc.ForgeriesDetected(), "alert raised")
+		e.clock.Advance(2 * time.Hour)
+		_, err = svc.CheckpointDue(ctx)
+		if svc == e.svc {
+			require.ErrorIs(t, err, audit.ErrForged, "the periodic checkpointer refuses too")
+		}
+	}
+	cps, err := e.Store.Checkpoints(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, int64(10), cps[len(cps)-1].Size, "nothing signed after the forgery")
+	for _, c := range e.sink.All() {
+		require.LessOrEqual(t, c.Size, int64(10), "nothing forged published")
+	}
+	if moveHead {
+		// Writers refuse to build on a head they did not sign.
+		err = e.svc.Record(ctx, event(tenant, audit.ActionUpdate, 16))
+		require.ErrorIs(t, err, audit.ErrForged)
+		requireFinding(t, e.verify(t, tenant), audit.KindForged, 15)
+	} else {
+		requireFinding(t, e.verify(t, tenant), audit.KindTruncated, 15)
+	}
+}
+
+// Forge is what an attacker who can read and write the store computes: entries (a whole
+// chain, by seq from 1) with the one at seq changed by mutate and everything from it on
+// re-hashed consistently (hashes, links, tree hashes), and the head such a chain would have.
+// The head carries no signature: only a writer holding the key can make one.
+func Forge(entries []audit.Entry, seq int64, mutate func(*audit.Entry)) ([]audit.Entry, audit.Head) {
+	out := append([]audit.Entry(nil), entries...)
+	var f audit.Frontier
+	prev := audit.Hash{}
+	for i := range out {
+		en := &out[i]
+		if en.Seq == seq {
+			mutate(en)
+		}
+		en.PrevHash = prev
+		en.Hash = audit.EntryHash(en)
+		en.TreeHashes = f.Append(en.Seq-1, audit.LeafHash(en.Hash))
+		prev = en.Hash
+	}
+	return out, audit.Head{Size: int64(len(out)), Hash: prev, Root: f.Root(), Frontier: f}
 }

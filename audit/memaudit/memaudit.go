@@ -27,11 +27,44 @@ type Store struct {
 	personal map[valueRef]personalValue
 	keys     map[keyRef][]byte
 	cps      map[eusaas.TenantID][]audit.Checkpoint
+	cursors  map[cursorRef]int64
+}
+
+type cursorRef struct {
+	name  string
+	chain eusaas.TenantID
+}
+
+var _ audit.CursorStore = (*Store)(nil)
+
+// ExportCursor implements audit.CursorStore.
+func (s *Store) ExportCursor(ctx context.Context, name string, chain eusaas.TenantID) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cursors[cursorRef{name, chain}], nil
+}
+
+// SetExportCursor implements audit.CursorStore.
+func (s *Store) SetExportCursor(ctx context.Context, name string, chain eusaas.TenantID, seq int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cursors == nil {
+		s.cursors = map[cursorRef]int64{}
+	}
+	s.cursors[cursorRef{name, chain}] = max(s.cursors[cursorRef{name, chain}], seq)
+	return nil
 }
 
 type chainLog struct {
 	entries []audit.Entry // personal values stripped: they live in personal
 	head    audit.Head
+	byID    map[uuid.UUID]int // index into entries, for lookups by id (proofs)
 }
 
 type valueRef struct {
@@ -52,6 +85,7 @@ type keyRef struct {
 }
 
 var (
+	_ audit.TreeUpgrader   = (*Store)(nil)
 	_ audit.Store          = (*Store)(nil)
 	_ audit.KeyStore       = (*Store)(nil)
 	_ audit.PersonalPruner = (*Store)(nil)
@@ -72,7 +106,7 @@ func NewStore() *Store {
 func (s *Store) InTx(context.Context) bool { return false }
 
 // Append implements audit.Store.
-func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(audit.Head) ([]audit.Entry, error)) error {
+func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(audit.Head) (audit.Batch, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -83,9 +117,13 @@ func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(a
 		c = &chainLog{}
 		s.chains[chain] = c
 	}
-	entries, err := sealFn(c.head)
+	b, err := sealFn(cloneHead(c.head))
 	if err != nil {
 		return err
+	}
+	entries := b.Entries
+	if len(entries) == 0 {
+		return nil
 	}
 	prev := c.head
 	for i := range entries {
@@ -95,6 +133,9 @@ func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(a
 		}
 		prev = audit.Head{Size: e.Seq, Hash: e.Hash}
 	}
+	if b.Head.Size != prev.Size || b.Head.Hash != prev.Hash {
+		return audit.ErrConflict
+	}
 	for _, e := range entries {
 		stored := e
 		stored.Personal = make([]audit.PersonalField, len(e.Personal))
@@ -103,10 +144,112 @@ func (s *Store) Append(ctx context.Context, chain eusaas.TenantID, sealFn func(a
 			s.personal[valueRef{e.ID, f.Name}] = personalValue{tenant: e.TenantID, subject: e.Subject, value: f.Value, at: e.Timestamp}
 		}
 		stored.Changes = bytes.Clone(e.Changes)
+		stored.TreeHashes = append([]audit.Hash(nil), e.TreeHashes...)
+		if c.byID == nil {
+			c.byID = map[uuid.UUID]int{}
+		}
+		c.byID[e.ID] = len(c.entries)
 		c.entries = append(c.entries, stored)
 	}
-	c.head = prev
+	c.head = cloneHead(b.Head)
 	return nil
+}
+
+func cloneHead(h audit.Head) audit.Head {
+	h.Frontier = append(audit.Frontier(nil), h.Frontier...)
+	h.Sig = bytes.Clone(h.Sig)
+	return h
+}
+
+// UpgradeTree implements audit.TreeUpgrader.
+func (s *Store) UpgradeTree(ctx context.Context, chain eusaas.TenantID, expect audit.Head, trees [][]audit.Hash, head audit.Head) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chains[chain]
+	if c == nil || c.head.Size != expect.Size || c.head.Hash != expect.Hash || len(trees) != len(c.entries) {
+		return audit.ErrConflict
+	}
+	for i := range c.entries {
+		c.entries[i].TreeHashes = append([]audit.Hash(nil), trees[c.entries[i].Seq-1]...)
+	}
+	c.head = cloneHead(head)
+	return nil
+}
+
+// ScanRange implements audit.Store.
+func (s *Store) ScanRange(ctx context.Context, chain eusaas.TenantID, from, to int64, fn func(*audit.Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Untampered chains keep seq n at index n-1: copy just the range.
+	s.mu.RLock()
+	var snap []audit.Entry
+	inOrder := true
+	if c := s.chains[chain]; c != nil {
+		for i := max(from, 1) - 1; i < min(to, int64(len(c.entries))); i++ {
+			if c.entries[i].Seq != i+1 {
+				inOrder = false
+				break
+			}
+			snap = append(snap, s.fill(c.entries[i]))
+		}
+		if inOrder && to > int64(len(c.entries)) {
+			// Entries beyond the stored ones may sit elsewhere only after tampering.
+			for i := range c.entries {
+				if c.entries[i].Seq != int64(i)+1 {
+					inOrder = false
+					break
+				}
+			}
+		}
+	}
+	s.mu.RUnlock()
+	if inOrder {
+		for i := range snap {
+			if err := fn(&snap[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	_, err := s.Scan(ctx, chain, func(e *audit.Entry) error {
+		if e.Seq < from || e.Seq > to {
+			return nil
+		}
+		return fn(e)
+	})
+	return err
+}
+
+// TreeHashes implements audit.Store. Entries are kept in append order, so record n sits at
+// index n unless the chain was tampered with; then it is searched for.
+func (s *Store) TreeHashes(ctx context.Context, chain eusaas.TenantID, records []int64) (map[int64][]audit.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[int64][]audit.Hash, len(records))
+	c := s.chains[chain]
+	if c == nil {
+		return out, nil
+	}
+	for _, r := range records {
+		if r >= 0 && r < int64(len(c.entries)) && c.entries[r].Seq == r+1 {
+			out[r] = append([]audit.Hash(nil), c.entries[r].TreeHashes...)
+			continue
+		}
+		for i := range c.entries {
+			if c.entries[i].Seq == r+1 {
+				out[r] = append([]audit.Hash(nil), c.entries[i].TreeHashes...)
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // Head implements audit.Store.
@@ -117,7 +260,7 @@ func (s *Store) Head(ctx context.Context, chain eusaas.TenantID) (audit.Head, er
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if c := s.chains[chain]; c != nil {
-		return c.head, nil
+		return cloneHead(c.head), nil
 	}
 	return audit.Head{}, nil
 }
@@ -147,7 +290,7 @@ func (s *Store) Scan(ctx context.Context, chain eusaas.TenantID, fn func(*audit.
 		s.mu.RUnlock()
 		return audit.Head{}, nil
 	}
-	head := c.head
+	head := cloneHead(c.head)
 	snap := make([]audit.Entry, len(c.entries))
 	for i, e := range c.entries {
 		snap[i] = s.fill(e)
@@ -181,6 +324,13 @@ func (s *Store) List(ctx context.Context, chain eusaas.TenantID, f audit.Filter,
 	if c == nil {
 		return out, nil
 	}
+	if i, ok := c.byID[f.ID]; ok && f.ID != uuid.Nil && i < len(c.entries) && c.entries[i].ID == f.ID {
+		if matches(&c.entries[i], f) && p.Offset() == 0 && p.Size > 0 {
+			out.Items = append(out.Items, s.fill(c.entries[i]))
+			out.Total = 1
+			return out, nil
+		}
+	}
 	off := p.Offset()
 	for i := len(c.entries) - 1; i >= 0; i-- {
 		e := &c.entries[i]
@@ -201,7 +351,8 @@ func matches(e *audit.Entry, f audit.Filter) bool {
 		(f.UserID == "" || e.Actor.ID == f.UserID) &&
 		(f.Since.IsZero() || !e.Timestamp.Before(f.Since)) &&
 		(f.Until.IsZero() || e.Timestamp.Before(f.Until)) &&
-		(f.TenantID.IsZero() || e.TenantID == f.TenantID)
+		(f.TenantID.IsZero() || e.TenantID == f.TenantID) &&
+		(f.ID == uuid.Nil || e.ID == f.ID)
 }
 
 // Chains implements audit.Store.
@@ -239,6 +390,7 @@ func (s *Store) PutCheckpoint(ctx context.Context, c audit.Checkpoint) error {
 		}
 	}
 	c.Signature = bytes.Clone(c.Signature)
+	c.Note = bytes.Clone(c.Note)
 	cps := append(s.cps[c.Chain], c)
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Size < cps[j].Size })
 	s.cps[c.Chain] = cps

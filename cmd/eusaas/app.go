@@ -17,6 +17,7 @@ import (
 
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
+	"github.com/eusaas/eusaas/adapters/syslog"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
@@ -120,13 +121,19 @@ func (a *App) build(ctx context.Context) error {
 		_ = p.Run(runCtx)
 	}()
 	a.closers = append(a.closers, func() { cancel(); <-done })
+	if err := a.startAuditExport(runCtx); err != nil {
+		return err
+	}
 
 	if err := bootstrapOperator(ctx, a.cfg, memory, p.Auth, a.stores.Operators, a.log, a.cfg.Notice); err != nil {
 		return err
 	}
 
 	a.registry = prometheus.NewRegistry()
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "eusaas_audit_forgeries_detected_total",
+			Help: "Times an audit chain's stored state did not match what its writers signed (alert on any increase)."},
+			func() float64 { return float64(p.Audit.ForgeriesDetected()) }))
 	a.server = httpapi.New(httpapi.Options{
 		Version:       Version(),
 		Logger:        a.log,
@@ -320,4 +327,30 @@ func cmdWorker(ctx context.Context, m *Main) error {
 	defer app.Close()
 	app.runBackground(ctx)
 	return runJobs(ctx, app.stores.jobs, log)
+}
+
+// startAuditExport streams the audit log to the SIEM of APP_AUDIT_SYSLOG_URL in the
+// background, from the exporter's cursor (so a restart resumes where it stopped).
+func (a *App) startAuditExport(ctx context.Context) error {
+	cfg := a.cfg.Audit
+	if cfg.SyslogURL == "" {
+		return nil
+	}
+	cursors, ok := a.stores.Audit.(audit.CursorStore)
+	if !ok {
+		return &ConfigError{"APP_AUDIT_SYSLOG_URL", "the audit store keeps no export cursors"}
+	}
+	sink, err := syslog.New(cfg.SyslogURL, nil)
+	if err != nil {
+		return &ConfigError{"APP_AUDIT_SYSLOG_URL", "must be tcp://host:port or tls://host:port"}
+	}
+	x := &audit.Exporter{Store: a.stores.Audit, Cursors: cursors, Sink: sink, Name: "syslog", Personal: cfg.SyslogPersonal, Logger: a.log}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = x.Run(ctx)
+	}()
+	a.closers = append(a.closers, func() { cancel(); <-done; _ = sink.Close() })
+	return nil
 }

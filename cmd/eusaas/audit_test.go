@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"io"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +20,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/file"
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/adapters/witness"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/internal/pgtest"
 )
@@ -143,4 +147,172 @@ func TestAuditVerifyCommand(t *testing.T) {
 	code, out = run("keygen")
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "APP_AUDIT_SIGNING_KEY=")
+}
+
+// The witness test of issue 15: checkpoints are published to a local directory, a witness
+// directory and a witness service. An attacker with the database deletes the last entries
+// and the checkpoints covering them, restores the head row from an old backup (so head,
+// tree and writer signature agree with the shortened chain) and deletes the local checkpoint
+// files. Plain verification can no longer tell; `audit verify --witness` can.
+func TestAuditVerifyWitness(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.URL(t)
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	db, err := postgres.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	require.NoError(t, db.MigratePlatform(ctx))
+
+	seed := bytes.Repeat([]byte{7}, ed25519.SeedSize)
+	local, witnessDir, serviceDir := t.TempDir(), t.TempDir(), t.TempDir()
+	vars := map[string]string{
+		"APP_POSTGRES_HOST": u.Hostname(), "APP_POSTGRES_PORT": u.Port(), "APP_POSTGRES_USER": u.User.Username(),
+		"APP_POSTGRES_DB":       strings.TrimPrefix(u.Path, "/"),
+		"APP_AUDIT_SIGNING_KEY": base64.StdEncoding.EncodeToString(seed), "APP_AUDIT_CHECKPOINT_DIR": local,
+	}
+	acfg, err := LoadAuditConfig(env(vars))
+	require.NoError(t, err)
+	pub := acfg.Signer.Public().(ed25519.PublicKey)
+	localSink, err := file.NewCheckpointSink(local)
+	require.NoError(t, err)
+	witnessSink, err := file.NewCheckpointSink(witnessDir)
+	require.NoError(t, err)
+	serviceStore, err := file.NewCheckpointSink(serviceDir)
+	require.NoError(t, err)
+	srv := httptest.NewServer(&witness.Handler{Store: serviceStore, LogKey: pub})
+	t.Cleanup(srv.Close)
+	client, err := witness.NewClient(srv.URL)
+	require.NoError(t, err)
+
+	store := postgres.NewAuditStore(db)
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store, Sink: audit.Sinks{localSink, witnessSink, client}, Tx: db},
+		audit.Options{Signer: acfg.Signer, CheckpointEvery: 5})
+	require.NoError(t, err)
+	tenant := eusaas.NewTenantID()
+	record := func(n int) {
+		for range n {
+			require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: audit.ActionCreate}))
+		}
+		_, err := svc.Flush(ctx)
+		require.NoError(t, err)
+	}
+	record(6)
+	// The attacker's backup of the head row at size 6.
+	var backup struct {
+		size                int64
+		hash, root, fr, sig []byte
+	}
+	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT size, head_hash, tree_root, tree_frontier, head_sig FROM eusaas.audit_chains WHERE chain = $1`,
+		tenant.UUID()).Scan(&backup.size, &backup.hash, &backup.root, &backup.fr, &backup.sig))
+	record(9) // 15 entries, checkpoints at 1, 6, 11 and 15 published everywhere
+	got, ok, err := client.Latest(ctx, tenant)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(15), got.Size, "the witness service holds the latest checkpoint")
+	require.NotEmpty(t, got.Note)
+	svc.Close()
+
+	run := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errb, Getenv: env(vars)}
+		code := m.Run(ctx, append([]string{"audit"}, args...))
+		return code, out.String() + errb.String()
+	}
+	code, out := run("verify", "--witness", witnessDir, "--witness", srv.URL)
+	require.Equal(t, 0, code, out)
+
+	// The attack.
+	tx, err := db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"SET LOCAL session_replication_role = replica", nil},
+		{`DELETE FROM eusaas.audit_entries WHERE chain = $1 AND seq > $2`, []any{tenant.UUID(), backup.size}},
+		{`DELETE FROM eusaas.audit_checkpoints WHERE chain = $1 AND size > $2`, []any{tenant.UUID(), backup.size}},
+		{`UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, tree_root = $4, tree_frontier = $5, head_sig = $6 WHERE chain = $1`,
+			[]any{tenant.UUID(), backup.size, backup.hash, backup.root, backup.fr, backup.sig}},
+	} {
+		_, err := tx.Exec(ctx, q.sql, q.args...)
+		require.NoError(t, err, q.sql)
+	}
+	require.NoError(t, tx.Commit(ctx))
+	entries, err := os.ReadDir(local)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NoError(t, os.Remove(filepath.Join(local, e.Name())))
+	}
+
+	code, out = run("verify", "--public-key", writePub(t, pub))
+	require.Equal(t, 0, code, "without a witness the truncation is invisible: %s", out)
+	require.Contains(t, out, "6 entries")
+
+	for _, w := range []string{witnessDir, srv.URL} {
+		code, out = run("verify", "--witness", w)
+		require.Equal(t, 1, code, "%s: %s", w, out)
+		require.Contains(t, out, "FAIL tenant "+tenant.String()+": seq 7: truncated", w)
+	}
+	code, out = run("verify", "--witness", filepath.Join(witnessDir, "missing"))
+	require.Equal(t, 2, code, out)
+
+	// The witness service refuses to go back.
+	old, err := store.Checkpoints(ctx, tenant)
+	require.NoError(t, err)
+	require.Error(t, client.Write(ctx, old[len(old)-1]), "a rolled-back checkpoint is refused")
+}
+
+func writePub(t *testing.T, pub ed25519.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "key.pem")
+	require.NoError(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600))
+	return p
+}
+
+// An auditor gets a segment with proofs and checks it offline with the note key alone.
+func TestAuditExportCommand(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.URL(t)
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	db, err := postgres.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	require.NoError(t, db.MigratePlatform(ctx))
+	seed := bytes.Repeat([]byte{5}, ed25519.SeedSize)
+	vars := map[string]string{
+		"APP_POSTGRES_HOST": u.Hostname(), "APP_POSTGRES_PORT": u.Port(), "APP_POSTGRES_USER": u.User.Username(),
+		"APP_POSTGRES_DB": strings.TrimPrefix(u.Path, "/"), "APP_AUDIT_SIGNING_KEY": base64.StdEncoding.EncodeToString(seed),
+	}
+	acfg, err := LoadAuditConfig(env(vars))
+	require.NoError(t, err)
+	store := postgres.NewAuditStore(db)
+	svc, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: acfg.Signer})
+	require.NoError(t, err)
+	tenant := eusaas.NewTenantID()
+	for range 10 {
+		require.NoError(t, svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: audit.ActionCreate}))
+	}
+	run := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errb, Getenv: env(vars)}
+		code := m.Run(ctx, append([]string{"audit"}, args...))
+		return code, out.String() + errb.String()
+	}
+	path := filepath.Join(t.TempDir(), "segment.json")
+	code, out := run("export", "--tenant", tenant.String(), "--from", "2", "--to", "8", "--out", path)
+	require.Equal(t, 0, code, out)
+	code, out = run("verify-export", path, "--key", svc.NoteVerifierKey())
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "entries 2..8 included in the signed tree of size 10")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, bytes.Replace(b, []byte(`"CREATE"`), []byte(`"DELETE"`), 1), 0o644))
+	code, out = run("verify-export", path, "--key", svc.NoteVerifierKey())
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "FAIL")
+	code, out = run("export", "--tenant", tenant.String(), "--from", "2", "--to", "99")
+	require.Equal(t, 2, code, out)
 }

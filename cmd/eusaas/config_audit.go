@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eusaas/eusaas/adapters/syslog"
+	"github.com/eusaas/eusaas/adapters/witness"
 )
 
 // AuditConfig is the audit module's configuration (APP_AUDIT_* variables).
@@ -19,6 +22,9 @@ import (
 //	APP_AUDIT_CHECKPOINT_DIR     directory of the file checkpoint sink and the published key
 //	APP_AUDIT_CHECKPOINT_EVERY   entries between checkpoints (default 1000)
 //	APP_AUDIT_CHECKPOINT_SECONDS seconds between checkpoints of a chain with new entries (default 60)
+//	APP_AUDIT_WITNESS_URL        also POST every checkpoint to this witness (http or https)
+//	APP_AUDIT_SYSLOG_URL         stream every entry to a SIEM: tcp://host:port or tls://host:port (RFC 5424, octet-counted)
+//	APP_AUDIT_SYSLOG_PERSONAL    "true" ships personal values (IP address, user agent, ...) to the SIEM too
 type AuditConfig struct {
 	// Signer is nil when no key is configured: in memory mode a key is generated per
 	// process; in Postgres mode checkpoints are then not made (and a warning is logged),
@@ -28,11 +34,26 @@ type AuditConfig struct {
 	CheckpointDir   string
 	CheckpointEvery int64
 	CheckpointEach  time.Duration
+	WitnessURL      string
+	SyslogURL       string
+	SyslogPersonal  bool
 }
 
 // LoadAuditConfig reads AuditConfig through getenv.
 func LoadAuditConfig(getenv func(string) string) (AuditConfig, error) {
-	c := AuditConfig{CheckpointEvery: 1000, CheckpointEach: time.Minute, CheckpointDir: getenv("APP_AUDIT_CHECKPOINT_DIR")}
+	c := AuditConfig{CheckpointEvery: 1000, CheckpointEach: time.Minute, CheckpointDir: getenv("APP_AUDIT_CHECKPOINT_DIR"),
+		WitnessURL: getenv("APP_AUDIT_WITNESS_URL")}
+	c.SyslogURL, c.SyslogPersonal = getenv("APP_AUDIT_SYSLOG_URL"), getenv("APP_AUDIT_SYSLOG_PERSONAL") == "true"
+	if c.SyslogURL != "" {
+		if _, err := syslog.New(c.SyslogURL, nil); err != nil {
+			return c, &ConfigError{"APP_AUDIT_SYSLOG_URL", "must be tcp://host:port or tls://host:port"}
+		}
+	}
+	if c.WitnessURL != "" {
+		if _, err := witness.NewClient(c.WitnessURL); err != nil {
+			return c, &ConfigError{"APP_AUDIT_WITNESS_URL", "must be an http or https URL"}
+		}
+	}
 	key := getenv("APP_AUDIT_SIGNING_KEY")
 	keyVar := "APP_AUDIT_SIGNING_KEY"
 	if path := getenv("APP_AUDIT_SIGNING_KEY_FILE"); path != "" {

@@ -18,6 +18,8 @@ import (
 	"github.com/eusaas/eusaas/adapters/postgres"
 	redisadapter "github.com/eusaas/eusaas/adapters/redis"
 	"github.com/eusaas/eusaas/adapters/river"
+	"github.com/eusaas/eusaas/adapters/witness"
+	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
@@ -77,6 +79,18 @@ func openStores(ctx context.Context, cfg Config, signer ed25519.PublicKey, log *
 			}
 		}
 		s.Checkpoints = sink
+	}
+	if cfg.Audit.WitnessURL != "" {
+		w, err := witness.NewClient(cfg.Audit.WitnessURL)
+		if err != nil {
+			s.Close()
+			return nil, &ConfigError{"APP_AUDIT_WITNESS_URL", "must be an http or https URL"}
+		}
+		if s.Checkpoints != nil {
+			s.Checkpoints = audit.Sinks{s.Checkpoints, w}
+		} else {
+			s.Checkpoints = w
+		}
 	}
 	return s, nil
 }
