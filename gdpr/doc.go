@@ -10,8 +10,11 @@
 // periodic job destroys when the retention period passes (crypto-shredding). Signed
 // certificates stay retrievable after the tenant is gone.
 //
-// The module reaches the rest of the platform only through the ports in ports.go: a Store,
-// KeyStore and ArchiveStore for its own records, TenantData for the tenant's rows, and small
-// ports adapted from tenancy, auth, audit and billing by cmd/eusaas. Work runs as jobs on
-// the jobs port (RegisterJobs). gdprtest holds the conformance suites.
+// The module reaches the rest of the platform only through the ports in ports.go: a
+// RequestStore, PolicyStore, HoldStore, KeyStore and ArchiveStore for its own records,
+// TenantData for the tenant's rows, and small ports adapted from tenancy, auth, audit and
+// billing by package platform. Work runs as jobs on the jobs port (RegisterJobs). The
+// service's files follow its seams: export.go, erasure.go (subjects), saga.go (tenants),
+// retention.go, holds.go, requests.go (lookup and deadlines). gdprtest holds the
+// conformance suites, one area per port.
 package gdpr

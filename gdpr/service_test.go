@@ -113,7 +113,7 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 	if archives == nil {
 		archives = e.arch
 	}
-	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Requests: e.store, Policies: e.store, Holds: e.store, Keys: e.store, Archives: archives, Data: data,
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data},
 		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})
@@ -475,10 +475,10 @@ func TestNewServiceRefusesMissingPorts(t *testing.T) {
 	svc, err := gdpr.NewService(gdpr.Deps{}, gdpr.Options{})
 	require.Nil(t, svc)
 	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
-	require.ErrorContains(t, err, "gdpr: missing required ports: [Store Keys Archives Data Queue SigningKey]")
+	require.ErrorContains(t, err, "gdpr: missing required ports: [Requests Policies Holds Keys Archives Data Queue SigningKey]")
 
 	store := memgdpr.NewStore()
-	deps := gdpr.Deps{Store: store, Keys: store, Archives: memgdpr.NewArchives(),
+	deps := gdpr.Deps{Requests: store, Policies: store, Holds: store, Keys: store, Archives: memgdpr.NewArchives(),
 		Data: memgdpr.NewTenantData(memgdpr.NewTables()), Queue: &gdprtest.Queue{}}
 	_, key, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)

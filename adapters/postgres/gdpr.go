@@ -26,15 +26,18 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 )
 
-// GDPRStore implements gdpr.Store and gdpr.KeyStore on the platform schema.
+// GDPRStore implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore and
+// gdpr.KeyStore on the platform schema.
 type GDPRStore struct {
 	db  *DB
 	kek cipher.AEAD // nil: key material stored as is
 }
 
 var (
-	_ gdpr.Store    = (*GDPRStore)(nil)
-	_ gdpr.KeyStore = (*GDPRStore)(nil)
+	_ gdpr.RequestStore = (*GDPRStore)(nil)
+	_ gdpr.PolicyStore  = (*GDPRStore)(nil)
+	_ gdpr.HoldStore    = (*GDPRStore)(nil)
+	_ gdpr.KeyStore     = (*GDPRStore)(nil)
 )
 
 // NewGDPRStore returns the store. kek, when 32 bytes, is a key-encryption key: backup keys
@@ -117,7 +120,7 @@ func (s *GDPRStore) one(ctx context.Context, sql string, args ...any) (gdpr.Requ
 	return rs[0], nil
 }
 
-// CreateRequest implements gdpr.Store.
+// CreateRequest implements gdpr.RequestStore.
 func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 	doc, cert, err := gdprEncode(r)
 	if err != nil {
@@ -131,12 +134,12 @@ func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 	return translate(err)
 }
 
-// Request implements gdpr.Store.
+// Request implements gdpr.RequestStore.
 func (s *GDPRStore) Request(ctx context.Context, tenant eusaas.TenantID, id string) (gdpr.Request, error) {
 	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests WHERE id = $1 AND tenant_id = $2`, id, tenant.UUID())
 }
 
-// UpdateRequest implements gdpr.Store.
+// UpdateRequest implements gdpr.RequestStore.
 func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	doc, cert, err := gdprEncode(*r)
 	if err != nil {
@@ -164,31 +167,31 @@ func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	return nil
 }
 
-// TenantErasure implements gdpr.Store.
+// TenantErasure implements gdpr.RequestStore.
 func (s *GDPRStore) TenantErasure(ctx context.Context, tenant eusaas.TenantID) (gdpr.Request, error) {
 	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests WHERE tenant_id = $1 AND kind = 'TENANT_ERASURE'`, tenant.UUID())
 }
 
-// SubjectErasure implements gdpr.Store.
+// SubjectErasure implements gdpr.RequestStore.
 func (s *GDPRStore) SubjectErasure(ctx context.Context, tenant eusaas.TenantID, subject string) (gdpr.Request, error) {
 	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
 		WHERE tenant_id = $1 AND kind = 'SUBJECT_ERASURE' AND subject_id = $2 AND status <> 'FAILED'
 		ORDER BY requested_at DESC, id DESC LIMIT 1`, tenant.UUID(), subject)
 }
 
-// Unfinished implements gdpr.Store.
+// Unfinished implements gdpr.RequestStore.
 func (s *GDPRStore) Unfinished(ctx context.Context, kind gdpr.Kind) ([]gdpr.Request, error) {
 	return s.query(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
 		WHERE kind = $1 AND status IN ('PENDING', 'PROCESSING') ORDER BY requested_at, id`, string(kind))
 }
 
-// ExpiredExports implements gdpr.Store.
+// ExpiredExports implements gdpr.RequestStore.
 func (s *GDPRStore) ExpiredExports(ctx context.Context, now time.Time) ([]gdpr.Request, error) {
 	return s.query(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
 		WHERE kind = 'EXPORT' AND status = 'COMPLETED' AND expires_at <= $1 ORDER BY requested_at, id`, now)
 }
 
-// CountOverdue implements gdpr.Store.
+// CountOverdue implements gdpr.RequestStore.
 func (s *GDPRStore) CountOverdue(ctx context.Context, now time.Time) (int, error) {
 	var n int
 	err := s.db.q(ctx).QueryRow(ctx, `SELECT count(*) FROM eusaas.gdpr_requests
@@ -196,7 +199,7 @@ func (s *GDPRStore) CountOverdue(ctx context.Context, now time.Time) (int, error
 	return n, translate(err)
 }
 
-// Policy implements gdpr.Store.
+// Policy implements gdpr.PolicyStore.
 func (s *GDPRStore) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Policy, error) {
 	p := gdpr.Policy{TenantID: tenant}
 	err := s.db.q(ctx).QueryRow(ctx, `SELECT default_retention_days, audit_log_retention_days, backup_retention_days,
@@ -209,7 +212,7 @@ func (s *GDPRStore) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Po
 	return p, nil
 }
 
-// PutPolicy implements gdpr.Store.
+// PutPolicy implements gdpr.PolicyStore.
 func (s *GDPRStore) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_retention_policies
 		(tenant_id, default_retention_days, audit_log_retention_days, backup_retention_days, pii_retention_days, updated_at, updated_by)
@@ -222,7 +225,7 @@ func (s *GDPRStore) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 	return translate(err)
 }
 
-// Holds implements gdpr.Store.
+// Holds implements gdpr.HoldStore.
 func (s *GDPRStore) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.LegalHold, error) {
 	rows, err := s.db.q(ctx).Query(ctx, `SELECT id::text, reason, created_at, created_by FROM eusaas.gdpr_legal_holds
 		WHERE tenant_id = $1 ORDER BY created_at, id`, tenant.UUID())
@@ -242,14 +245,14 @@ func (s *GDPRStore) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.L
 	return out, translate(rows.Err())
 }
 
-// PutHold implements gdpr.Store.
+// PutHold implements gdpr.HoldStore.
 func (s *GDPRStore) PutHold(ctx context.Context, h gdpr.LegalHold) error {
 	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_legal_holds (id, tenant_id, reason, created_at, created_by)
 		VALUES ($1, $2, $3, $4, $5)`, h.ID, h.TenantID.UUID(), h.Reason, h.CreatedAt, h.CreatedBy)
 	return translate(err)
 }
 
-// DeleteHold implements gdpr.Store.
+// DeleteHold implements gdpr.HoldStore.
 func (s *GDPRStore) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id string) error {
 	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.gdpr_legal_holds WHERE id::text = $1 AND tenant_id = $2`, id, tenant.UUID())
 	if err != nil {
