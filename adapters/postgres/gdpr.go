@@ -31,6 +31,9 @@ import (
 type GDPRStore struct {
 	db  *DB
 	kek cipher.AEAD // nil: key material stored as is
+	// previous are retired KEKs that still open keys sealed before a rotation (until
+	// Reseal has re-sealed them with kek).
+	previous []cipher.AEAD
 }
 
 var (
@@ -40,18 +43,42 @@ var (
 	_ gdpr.KeyStore     = (*GDPRStore)(nil)
 )
 
-// NewGDPRStore returns the store. kek, when 32 bytes, is a key-encryption key: backup keys
-// are stored sealed with it (AES-256-GCM), so a database dump alone does not yield them.
-func NewGDPRStore(db *DB, kek []byte) (*GDPRStore, error) {
+// kekSize is the length of a key-encryption key (AES-256).
+const kekSize = 32
+
+func newKEK(k []byte) (cipher.AEAD, error) {
+	if len(k) != kekSize {
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "gdpr: key-encryption key is %d bytes, want %d", len(k), kekSize)
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// NewGDPRStore returns the store. kek, when set, is a 32-byte key-encryption key: backup
+// keys are stored sealed with it (AES-256-GCM), so a database dump alone does not yield
+// them. previous are the KEKs in use before a rotation: keys sealed with one of them still
+// open (so a server keeps working during the switch) until Reseal re-seals them with kek.
+func NewGDPRStore(db *DB, kek []byte, previous ...[]byte) (*GDPRStore, error) {
 	s := &GDPRStore{db: db}
-	if len(kek) > 0 {
-		block, err := aes.NewCipher(kek)
-		if err != nil {
-			return nil, eusaas.E(eusaas.InvalidArgument, "gdpr: key-encryption key must be 32 bytes").Wrap(err)
+	if len(kek) == 0 {
+		if len(previous) > 0 {
+			return nil, eusaas.E(eusaas.InvalidArgument, "gdpr: previous key-encryption keys need a current one")
 		}
-		if s.kek, err = cipher.NewGCM(block); err != nil {
+		return s, nil
+	}
+	var err error
+	if s.kek, err = newKEK(kek); err != nil {
+		return nil, err
+	}
+	for _, p := range previous {
+		a, err := newKEK(p)
+		if err != nil {
 			return nil, err
 		}
+		s.previous = append(s.previous, a)
 	}
 	return s, nil
 }
@@ -272,18 +299,99 @@ func (s *GDPRStore) seal(m []byte) ([]byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return s.kek.Seal(nonce, nonce, m, []byte("eusaas-gdpr-backup-key")), nil
+	return s.kek.Seal(nonce, nonce, m, kekAAD), nil
+}
+
+var kekAAD = []byte("eusaas-gdpr-backup-key")
+
+func openSealed(a cipher.AEAD, b []byte) ([]byte, error) {
+	n := a.NonceSize()
+	if len(b) < n {
+		return nil, errors.New("gdpr: sealed key too short")
+	}
+	return a.Open(nil, b[:n], b[n:], kekAAD)
 }
 
 func (s *GDPRStore) unseal(b []byte) ([]byte, error) {
 	if s.kek == nil || b == nil {
 		return b, nil
 	}
-	n := s.kek.NonceSize()
-	if len(b) < n {
-		return nil, errors.New("gdpr: sealed key too short")
+	m, err := openSealed(s.kek, b)
+	for _, p := range s.previous {
+		if err == nil {
+			break
+		}
+		m, err = openSealed(p, b)
 	}
-	return s.kek.Open(nil, b[:n], b[n:], []byte("eusaas-gdpr-backup-key"))
+	return m, err
+}
+
+// Reseal re-seals every live backup key with the current KEK (`eusaas gdpr rotate-kek`):
+// keys sealed with a previous KEK, and keys stored unsealed by a server that ran without a
+// KEK (their material is exactly 32 bytes; a sealed key is 60). Keys already sealed with
+// the current KEK are left as they are, so a second run re-seals nothing. It runs in one
+// transaction: a key that opens with no known KEK fails the whole run, naming the tenant.
+func (s *GDPRStore) Reseal(ctx context.Context) (int, error) {
+	if s.kek == nil {
+		return 0, eusaas.E(eusaas.FailedPrecondition, "gdpr: re-sealing needs a current key-encryption key")
+	}
+	n := 0
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		rows, err := s.db.q(ctx).Query(ctx, `SELECT tenant_id, material FROM eusaas.gdpr_backup_keys
+			WHERE material IS NOT NULL ORDER BY tenant_id FOR UPDATE`)
+		if err != nil {
+			return translate(err)
+		}
+		type row struct {
+			id [16]byte
+			m  []byte
+		}
+		var all []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.m); err != nil {
+				rows.Close()
+				return translate(err)
+			}
+			all = append(all, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		for _, r := range all {
+			if _, err := openSealed(s.kek, r.m); err == nil {
+				continue
+			}
+			var plain []byte
+			for _, p := range s.previous {
+				if m, err := openSealed(p, r.m); err == nil {
+					plain = m
+					break
+				}
+			}
+			if plain == nil && len(r.m) == kekSize {
+				plain = r.m // stored unsealed, before a KEK was configured
+			}
+			if plain == nil {
+				return eusaas.Errorf(eusaas.FailedPrecondition,
+					"gdpr: the backup key of tenant %s opens with neither the current nor a previous key-encryption key", uuid.UUID(r.id))
+			}
+			sealed, err := s.seal(plain)
+			if err != nil {
+				return err
+			}
+			if _, err := s.db.q(ctx).Exec(ctx, `UPDATE eusaas.gdpr_backup_keys SET material = $2 WHERE tenant_id = $1`, r.id, sealed); err != nil {
+				return translate(err)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // CreateKey implements gdpr.KeyStore.

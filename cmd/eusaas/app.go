@@ -80,6 +80,9 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !memory && a.cfg.GDPR.KEK == nil {
+		return errNoKEK
+	}
 	var auditPub ed25519.PublicKey
 	if auditKey != nil {
 		auditPub = auditKey.Public().(ed25519.PublicKey)

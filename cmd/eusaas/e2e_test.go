@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -334,8 +335,13 @@ func pgConfigFromURL(t *testing.T, raw string) map[string]string {
 		host, port = hp[:i], hp[i+1:]
 	}
 	_ = fmt.Sprint
-	return map[string]string{"APP_POSTGRES_HOST": host, "APP_POSTGRES_PORT": port, "APP_POSTGRES_USER": user, "APP_POSTGRES_DB": db}
+	// Postgres mode refuses to serve without a KEK; tests use a fixed one.
+	return map[string]string{"APP_POSTGRES_HOST": host, "APP_POSTGRES_PORT": port, "APP_POSTGRES_USER": user, "APP_POSTGRES_DB": db,
+		"APP_GDPR_KEY_ENCRYPTION_KEY": testKEK}
 }
+
+// testKEK is the key-encryption key of the Postgres-mode tests (32 bytes of 0x07).
+var testKEK = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 
 func testKeyPEMs(t *testing.T) (priv, pub string) {
 	t.Helper()
