@@ -12,14 +12,25 @@ import (
 
 // checkHolds refuses erasure while the tenant has any legal hold.
 func (s *Service) checkHolds(ctx context.Context, tenant eusaas.TenantID) error {
-	holds, err := s.d.Holds.Holds(ctx, tenant)
+	h, held, err := s.activeHold(ctx, tenant)
 	if err != nil {
 		return err
 	}
-	if len(holds) > 0 {
-		return ErrLegalHold.Withf("legal hold %s (%s) blocks erasure", holds[0].ID, holds[0].Reason)
+	if held {
+		return ErrLegalHold.Withf("legal hold %s (%s) blocks erasure", h.ID, h.Reason)
 	}
 	return nil
+}
+
+// activeHold returns the tenant's oldest legal hold, if any. A hold's scope is its tenant:
+// while it exists nothing of the tenant is deleted — no erasure, no retention deletion, no
+// key shredding (which would destroy its erasure backup).
+func (s *Service) activeHold(ctx context.Context, tenant eusaas.TenantID) (LegalHold, bool, error) {
+	holds, err := s.d.Holds.Holds(ctx, tenant)
+	if err != nil || len(holds) == 0 {
+		return LegalHold{}, false, err
+	}
+	return holds[0], true, nil
 }
 
 // PlaceHold puts a legal hold on the tenant.

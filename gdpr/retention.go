@@ -58,8 +58,19 @@ func (s *Service) EnforceRetention(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// EnforceTenantRetention enforces the policy of one tenant and returns the counts.
+// EnforceTenantRetention enforces the policy of one tenant and returns the counts. A legal
+// hold on the tenant pauses it: nothing is deleted, and RETENTION_EXECUTED records the hold
+// that paused the run (counts empty).
 func (s *Service) EnforceTenantRetention(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
+	h, held, err := s.activeHold(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if held {
+		_, err := s.record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: ActionRetentionExecuted,
+			ResourceType: resourceRetention, ResourceID: tenant.String(), Changes: map[string]any{"paused_by_legal_hold": h.ID}})
+		return map[string]int{}, err
+	}
 	p, err := s.RetentionPolicy(ctx, tenant)
 	if err != nil {
 		return nil, err

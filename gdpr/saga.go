@@ -266,7 +266,8 @@ func (s *Service) backup(ctx context.Context, r *Request) (map[string]int, error
 }
 
 // ShredKeys destroys backup keys whose retention passed and removes their backups: the
-// crypto-shredding of erased tenants' backups.
+// crypto-shredding of erased tenants' backups. A tenant under a legal hold keeps its key and
+// backup until the hold is released (the next run after that shreds them).
 func (s *Service) ShredKeys(ctx context.Context) error {
 	ids, err := s.d.Keys.DueKeys(ctx, s.clock.Now())
 	if err != nil {
@@ -274,6 +275,12 @@ func (s *Service) ShredKeys(ctx context.Context) error {
 	}
 	var errs []error
 	for _, id := range ids {
+		if _, held, err := s.activeHold(ctx, id); err != nil || held {
+			if err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		if r, err := s.d.Requests.TenantErasure(ctx, id); err == nil && r.Backup != nil {
 			if err := s.d.Archives.Delete(ctx, r.Backup.Archive); err != nil {
 				errs = append(errs, err)

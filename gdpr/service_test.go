@@ -489,3 +489,51 @@ func TestNewServiceRefusesMissingPorts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, key.Public(), svc.PublicKey())
 }
+
+// TestLegalHoldPausesDeletion: while a hold exists nothing of its tenant is deleted: the
+// tenant's erasure is refused naming the hold, retention deletes nothing (its run records
+// the hold that paused it) and a due backup key is not shredded. Released, both resume.
+func TestLegalHoldPausesDeletion(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	_, err := e.svc.SetRetentionPolicy(ctx, gdpr.Policy{TenantID: e.tenant, DefaultRetentionDays: 30, AuditLogRetentionDays: 30,
+		BackupRetentionDays: 7, PIIRetentionDays: 365})
+	require.NoError(t, err)
+	material := bytes.Repeat([]byte{5}, 32)
+	require.NoError(t, e.store.CreateKey(ctx, gdpr.Key{TenantID: e.tenant, Material: material,
+		CreatedAt: e.clock.Now().AddDate(0, 0, -8), DestroyAfter: e.clock.Now().AddDate(0, 0, -1)}))
+
+	h, err := e.svc.PlaceHold(ctx, e.tenant, "litigation")
+	require.NoError(t, err)
+	err = e.svc.Deprovision(ctx, e.tenant)
+	require.ErrorIs(t, err, gdpr.ErrLegalHold)
+	require.Contains(t, eusaas.MessageOf(err), h.ID)
+	require.Contains(t, eusaas.MessageOf(err), "litigation")
+
+	counts, err := e.svc.EnforceTenantRetention(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Empty(t, counts)
+	require.NoError(t, e.svc.EnforceRetention(ctx))
+	ev := e.rec.Last(gdpr.ActionRetentionExecuted)
+	require.Equal(t, h.ID, ev.Changes["paused_by_legal_hold"])
+	require.NotContains(t, ev.Changes, "users.soft_deleted")
+	e.clock.Advance(31 * 24 * time.Hour) // past the grace period too: still nothing deleted
+	require.NoError(t, e.svc.EnforceRetention(ctx))
+	require.Equal(t, 3, e.tables.Count(e.tenant, "users"))
+	require.NoError(t, e.svc.ShredKeys(ctx))
+	k, err := e.store.Key(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, material, k.Material, "a held tenant's backup key is kept")
+	require.Empty(t, e.rec.Last(gdpr.ActionBackupKeyDestroyed).Action, "no BACKUP_KEY_DESTROYED while held")
+
+	require.NoError(t, e.svc.ReleaseHold(ctx, e.tenant, h.ID))
+	require.NoError(t, e.svc.EnforceRetention(ctx))
+	ev = e.rec.Last(gdpr.ActionRetentionExecuted)
+	require.Equal(t, 3, ev.Changes["users.soft_deleted"])
+	require.NotContains(t, ev.Changes, "paused_by_legal_hold")
+	require.NoError(t, e.svc.ShredKeys(ctx))
+	k, err = e.store.Key(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Nil(t, k.Material)
+	require.Equal(t, gdpr.ActionBackupKeyDestroyed, e.rec.Last(gdpr.ActionBackupKeyDestroyed).Action)
+}
