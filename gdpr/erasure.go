@@ -2,6 +2,7 @@ package gdpr
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/eusaas/eusaas"
@@ -95,6 +96,14 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		}
 		counts["audit.personal_data"] = n
 	}
+	// Exports holding the subject's data: those scoped to them and tenant-wide ones.
+	n, err := s.eraseExports(ctx, tenant, func(e Request) bool {
+		return len(e.Subjects) == 0 || slices.Contains(e.Subjects, r.SubjectID)
+	})
+	if err != nil {
+		return err
+	}
+	counts[CountExports] = n
 	var retained []string
 	if s.d.Billing != nil {
 		n, err := s.d.Billing.PseudonymizeSubject(ctx, tenant, r.SubjectID)
@@ -121,4 +130,37 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		r.Certificate = cert
 		return s.d.Requests.UpdateRequest(ctx, &r)
 	})
+}
+
+// CountExports is the key of erased export archives in erasure counts and certificates.
+const CountExports = "gdpr.exports"
+
+// eraseExports deletes the archives of the tenant's exports that match and marks each
+// erased: EXPIRED without an archive, so its download URL answers 404 and its job, if still
+// pending, does nothing. It returns how many downloadable archives it deleted; a second
+// call deletes none.
+func (s *Service) eraseExports(ctx context.Context, tenant eusaas.TenantID, match func(Request) bool) (int, error) {
+	rs, err := s.d.Requests.Exports(ctx, tenant)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range rs {
+		if !match(e) || (e.Status == StatusExpired && e.Archive == "") {
+			continue
+		}
+		if e.Archive != "" {
+			if err := s.d.Archives.Delete(ctx, e.Archive); err != nil {
+				return n, err
+			}
+			if e.Status == StatusCompleted {
+				n++
+			}
+		}
+		e.Status, e.Archive, e.ArchiveSHA256 = StatusExpired, "", ""
+		if err := s.d.Requests.UpdateRequest(ctx, &e); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -66,6 +66,9 @@ func (s *Service) OpenDownload(ctx context.Context, token string) (io.ReadCloser
 	if err != nil {
 		return nil, 0, Request{}, err
 	}
+	if r.Status == StatusExpired && r.Archive == "" {
+		return nil, 0, Request{}, ErrNotFound.Withf("the export was erased")
+	}
 	if r.Status != StatusCompleted {
 		return nil, 0, r, ErrNotReady.Withf("the export is %s", r.Status)
 	}

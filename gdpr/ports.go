@@ -34,6 +34,9 @@ type RequestStore interface {
 	Unfinished(ctx context.Context, kind Kind) ([]Request, error)
 	// ExpiredExports lists COMPLETED exports whose ExpiresAt is not after now.
 	ExpiredExports(ctx context.Context, now time.Time) ([]Request, error)
+	// Exports lists the tenant's exports in every status, oldest first (erasure deletes
+	// their archives).
+	Exports(ctx context.Context, tenant eusaas.TenantID) ([]Request, error)
 	// CountOverdue counts requests that are neither COMPLETED nor EXPIRED with DueAt before now.
 	CountOverdue(ctx context.Context, now time.Time) (int, error)
 }

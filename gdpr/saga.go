@@ -152,6 +152,16 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 		if err != nil {
 			return err
 		}
+		// Export archives are copies of the tenant's data: they go with it, and their
+		// download URLs answer 404 from now on.
+		n, err := s.eraseExports(ctx, id, func(Request) bool { return true })
+		if err != nil {
+			return err
+		}
+		if counts == nil {
+			counts = map[string]int{}
+		}
+		counts[CountExports] = n
 		s.markDone(r, st, counts)
 		return s.d.Requests.UpdateRequest(ctx, r)
 	case StepDropSchema:
@@ -170,11 +180,15 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 		// The completion entry and the step's state commit together, so a crash cannot
 		// leave the entry written twice.
 		return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
-			deleted := 0
-			for _, n := range r.Steps[StepDeleteData-1].Counts {
-				deleted += n
+			deleted, tables := 0, 0
+			for k, n := range r.Steps[StepDeleteData-1].Counts {
+				if k != CountExports {
+					deleted += n
+					tables++
+				}
 			}
-			changes := map[string]any{"request_id": r.ID, "rows_deleted": deleted, "tables": len(r.Steps[StepDeleteData-1].Counts)}
+			changes := map[string]any{"request_id": r.ID, "rows_deleted": deleted, "tables": tables,
+				"exports_deleted": r.Steps[StepDeleteData-1].Counts[CountExports]}
 			if r.Backup != nil {
 				changes["backup_key_id"] = r.Backup.KeyID
 				changes["backup_key_destroy_after"] = r.Backup.DestroyAfter.Format(time.RFC3339)

@@ -359,7 +359,7 @@ func TestSubjectErasure(t *testing.T) {
 	r, err = e.svc.Request(ctx, e.tenant, gdpr.KindSubjectErasure, r.ID)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.StatusCompleted, r.Status)
-	require.Equal(t, map[string]int{"auth.users": 1, "auth.sessions": 2, "audit.personal_data": 4, "billing.pseudonymised": 1}, r.Counts)
+	require.Equal(t, map[string]int{"auth.users": 1, "auth.sessions": 2, "audit.personal_data": 4, "billing.pseudonymised": 1, gdpr.CountExports: 0}, r.Counts)
 	cert, err := r.Certificate.Verify(e.svc.PublicKey())
 	require.NoError(t, err)
 	require.Equal(t, "u1", cert.SubjectID)
@@ -536,4 +536,78 @@ func TestLegalHoldPausesDeletion(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, k.Material)
 	require.Equal(t, gdpr.ActionBackupKeyDestroyed, e.rec.Last(gdpr.ActionBackupKeyDestroyed).Action)
+}
+
+// TestErasureDeletesExports: export archives are copies of personal data, so erasure takes
+// them along. A subject's erasure deletes the exports scoped to that subject and the
+// tenant-wide ones (both hold their data), keeps other subjects' exports, and counts them in
+// its certificate; the tenant's erasure deletes every remaining export, pending ones
+// included. Erased exports' download URLs answer 404 (NotFound), not 409.
+func TestErasureDeletesExports(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	export := func(subjects ...string) (gdpr.Request, string) {
+		t.Helper()
+		r, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: "JSON", Subjects: subjects})
+		require.NoError(t, err)
+		e.runner.WorkAvailable(ctx)
+		r, err = e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.StatusCompleted, r.Status)
+		e.download(t, r)
+		return r, strings.TrimPrefix(e.svc.DownloadURL(r), "https://api.example.eu/api/v1/gdpr/downloads/")
+	}
+	gone := func(r gdpr.Request, token string) {
+		t.Helper()
+		_, _, _, err := e.svc.OpenDownload(ctx, token)
+		require.ErrorIs(t, err, gdpr.ErrNotFound)
+		_, _, err = e.arch.Open(ctx, r.Archive)
+		require.Equal(t, eusaas.NotFound, eusaas.KindOf(err), "archive %s still stored", r.Archive)
+		got, err := e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.StatusExpired, got.Status)
+		require.Empty(t, e.svc.DownloadURL(got))
+	}
+	whole, wholeTok := export()
+	mine, mineTok := export("u1")
+	theirs, theirsTok := export("u2")
+	require.Len(t, e.arch.Names(), 3)
+
+	r, _, err := e.svc.RequestErasure(ctx, e.tenant, "u1", "")
+	require.NoError(t, err)
+	e.runner.WorkAvailable(ctx)
+	r, err = e.svc.Request(ctx, e.tenant, gdpr.KindSubjectErasure, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, r.Status)
+	require.Equal(t, 2, r.Counts[gdpr.CountExports])
+	cert, err := r.Certificate.Verify(e.svc.PublicKey())
+	require.NoError(t, err)
+	require.Equal(t, 2, cert.Counts[gdpr.CountExports], "the certificate counts the exports")
+	gone(whole, wholeTok)
+	gone(mine, mineTok)
+	e.download(t, theirs) // another subject's export stays
+	require.Equal(t, []string{theirs.Archive}, e.arch.Names())
+
+	pending, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: "CSV"})
+	require.NoError(t, err) // its job has not run yet
+	require.NoError(t, e.svc.Deprovision(ctx, e.tenant))
+	require.NoError(t, e.svc.RunTenantErasure(ctx, e.tenant))
+	te, err := e.svc.TenantErasure(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, te.Status)
+	tcert, err := te.Certificate.Verify(e.svc.PublicKey())
+	require.NoError(t, err)
+	require.Equal(t, 1, tcert.Counts[gdpr.CountExports])
+	require.Equal(t, 3, tcert.Counts["users"])
+	ev := e.rec.Last(gdpr.ActionTenantErasureCompleted)
+	require.Equal(t, 1, ev.Changes["exports_deleted"])
+	require.Equal(t, 3, ev.Changes["tables"], "exports are not counted as a table")
+	gone(theirs, theirsTok)
+	e.runner.WorkAvailable(ctx) // the pending export's job finds it erased and writes nothing
+	p, err := e.svc.Request(ctx, e.tenant, gdpr.KindExport, pending.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusExpired, p.Status)
+	for _, name := range e.arch.Names() {
+		require.True(t, strings.HasPrefix(name, "backups/"), "only the sealed erasure backup remains: %s", name)
+	}
 }

@@ -218,6 +218,12 @@ func (s *GDPRStore) ExpiredExports(ctx context.Context, now time.Time) ([]gdpr.R
 		WHERE kind = 'EXPORT' AND status = 'COMPLETED' AND expires_at <= $1 ORDER BY requested_at, id`, now)
 }
 
+// Exports implements gdpr.RequestStore.
+func (s *GDPRStore) Exports(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.Request, error) {
+	return s.query(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
+		WHERE tenant_id = $1 AND kind = 'EXPORT' ORDER BY requested_at, id`, tenant.UUID())
+}
+
 // CountOverdue implements gdpr.RequestStore.
 func (s *GDPRStore) CountOverdue(ctx context.Context, now time.Time) (int, error) {
 	var n int

@@ -293,6 +293,12 @@ func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 	}, 30*time.Second, 100*time.Millisecond)
 	g := c.expect(200, c.do("GET", "/api/v1/tenants/"+tid, op, nil))
 	require.NotContains(t, string(g.body), "owner@acme.example")
+	// The export went with the tenant: its download URL answers 404, and the signed
+	// certificate counts it.
+	c.expect(404, c.do("GET", u.RequestURI(), "", nil))
+	er := c.expect(200, c.do("GET", "/api/v1/gdpr/tenant-erasures/"+tid, op, nil)).json(t)
+	cert := er["certificate"].(map[string]any)["certificate"].(map[string]any)
+	require.Equal(t, float64(1), cert["counts"].(map[string]any)["gdpr.exports"], "certificate: %v", cert)
 	if schemaExists != nil {
 		require.False(t, schemaExists(schema), "schema %s after DELETE", schema)
 	}

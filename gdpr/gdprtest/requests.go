@@ -122,6 +122,12 @@ func RunRequests(t *testing.T, h Harness) {
 		n, err = s.Requests.CountOverdue(ctx, t0)
 		must(t, err)
 		diff(t, 0, n)
+		ex, err := s.Requests.Exports(ctx, a)
+		must(t, err)
+		diff(t, []string{pending.ID, done.ID, later.ID}, ids(ex)) // a's exports only, every status, oldest first
+		ex, err = s.Requests.Exports(ctx, eusaas.NewTenantID())
+		must(t, err)
+		diff(t, 0, len(ex))
 	})
 
 	t.Run("TenantIsolation", func(t *testing.T) {

@@ -162,6 +162,11 @@ func (s *Store) ExpiredExports(ctx context.Context, now time.Time) ([]gdpr.Reque
 	})
 }
 
+// Exports implements gdpr.RequestStore.
+func (s *Store) Exports(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.Request, error) {
+	return s.find(ctx, func(r gdpr.Request) bool { return r.Kind == gdpr.KindExport && r.TenantID == tenant })
+}
+
 // CountOverdue implements gdpr.RequestStore.
 func (s *Store) CountOverdue(ctx context.Context, now time.Time) (int, error) {
 	rs, err := s.find(ctx, func(r gdpr.Request) bool { return r.Overdue(now) })
