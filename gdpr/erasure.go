@@ -94,7 +94,7 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		if err != nil {
 			return err
 		}
-		counts["audit.personal_data"] = n
+		counts[CountAuditPersonal] = n
 	}
 	// Exports holding the subject's data: those scoped to them and tenant-wide ones.
 	n, err := s.eraseExports(ctx, tenant, func(e Request) bool {
@@ -132,8 +132,13 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 	})
 }
 
-// CountExports is the key of erased export archives in erasure counts and certificates.
-const CountExports = "gdpr.exports"
+// Keys of erasure counts (and certificates) that are not tables.
+const (
+	// CountExports counts the export archives an erasure deleted.
+	CountExports = "gdpr.exports"
+	// CountAuditPersonal counts the audit log's personal values an erasure deleted.
+	CountAuditPersonal = "audit.personal_data"
+)
 
 // eraseExports deletes the archives of the tenant's exports that match and marks each
 // erased: EXPIRED without an archive, so its download URL answers 404 and its job, if still

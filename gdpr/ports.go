@@ -181,6 +181,13 @@ type AuditEraser interface {
 	EraseSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error)
 }
 
+// TenantAuditEraser is an optional extension of AuditEraser: the tenant erasure deletes
+// with it every personal value the audit log holds about the tenant (its chain and the
+// platform's entries about it), so no e-mail or IP of its people outlives the erasure.
+type TenantAuditEraser interface {
+	EraseTenantPersonal(ctx context.Context, tenant eusaas.TenantID) (int, error)
+}
+
 // Pseudonymizer is billing's pseudonymisation of a subject in kept records (invoices).
 type Pseudonymizer interface {
 	PseudonymizeSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error)

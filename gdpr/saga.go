@@ -162,6 +162,13 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			counts = map[string]int{}
 		}
 		counts[CountExports] = n
+		if te, ok := s.d.AuditEraser.(TenantAuditEraser); ok {
+			n, err := te.EraseTenantPersonal(ctx, id)
+			if err != nil {
+				return err
+			}
+			counts[CountAuditPersonal] = n
+		}
 		s.markDone(r, st, counts)
 		return s.d.Requests.UpdateRequest(ctx, r)
 	case StepDropSchema:
@@ -182,13 +189,14 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 		return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 			deleted, tables := 0, 0
 			for k, n := range r.Steps[StepDeleteData-1].Counts {
-				if k != CountExports {
+				if k != CountExports && k != CountAuditPersonal {
 					deleted += n
 					tables++
 				}
 			}
 			changes := map[string]any{"request_id": r.ID, "rows_deleted": deleted, "tables": tables,
-				"exports_deleted": r.Steps[StepDeleteData-1].Counts[CountExports]}
+				"exports_deleted":        r.Steps[StepDeleteData-1].Counts[CountExports],
+				"audit_personal_deleted": r.Steps[StepDeleteData-1].Counts[CountAuditPersonal]}
 			if r.Backup != nil {
 				changes["backup_key_id"] = r.Backup.KeyID
 				changes["backup_key_destroy_after"] = r.Backup.DestroyAfter.Format(time.RFC3339)

@@ -39,6 +39,9 @@ type HashRecorder struct{ Audit *audit.Service }
 
 var _ gdpr.HashRecorder = HashRecorder{}
 
+// The tenant erasure erases the audit log's personal values about the tenant through it.
+var _ gdpr.TenantAuditEraser = (*audit.Service)(nil)
+
 // Record implements eusaas.Recorder.
 func (h HashRecorder) Record(ctx context.Context, ev eusaas.AuditEvent) error {
 	return h.Audit.Record(ctx, ev)

@@ -12,15 +12,19 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas/internal/pgtest"
@@ -136,9 +140,66 @@ func TestEndToEndPostgres(t *testing.T) {
 		require.NoError(t, conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema).Scan(&n))
 		return n == 1
 	})
+	// After DELETED no storage holds the tenant's users' e-mail addresses (all @acme.example).
+	requireNoTrace(t, conn, cfg["APP_GDPR_ARCHIVE_DIR"], rc, redisPrefix, "acme.example")
 	keys, err := rc.Keys(context.Background(), redisPrefix+"*").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, keys, "the server's Redis keys carry APP_REDIS_KEY_PREFIX")
+}
+
+// requireNoTrace walks every storage the server writes — every table of the database,
+// the archive directory, the Redis keys under the prefix — for needle (a deleted tenant's
+// e-mail domain or id) and fails naming each place that still holds it. allowTables lists
+// tables that keep it on purpose (with why, at the call).
+func requireNoTrace(t *testing.T, conn *pgx.Conn, archiveDir string, rc *redis.Client, prefix, needle string, allowTables ...string) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables
+		WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
+	require.NoError(t, err)
+	var tables []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		tables = append(tables, n)
+	}
+	require.NoError(t, rows.Err())
+	var found []string
+	for _, tb := range tables {
+		if slices.Contains(allowTables, tb) {
+			continue
+		}
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM `+tb+` x WHERE x::text ILIKE '%' || $1 || '%'`, needle).Scan(&n), tb)
+		if n > 0 {
+			found = append(found, fmt.Sprintf("table %s: %d rows", tb, n))
+		}
+	}
+	require.NoError(t, filepath.WalkDir(archiveDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(archiveDir, path)
+		if !strings.HasPrefix(rel, "backups/") {
+			// Export archives are compressed, so their content is not searched: none may remain.
+			found = append(found, "archive "+rel)
+		}
+		return nil
+	}))
+	keys, err := rc.Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	for _, k := range keys {
+		if strings.Contains(strings.ToLower(k), strings.ToLower(needle)) {
+			found = append(found, "redis key "+k)
+			continue
+		}
+		if typ, _ := rc.Type(ctx, k).Result(); typ == "string" {
+			if v, _ := rc.Get(ctx, k).Result(); strings.Contains(strings.ToLower(v), strings.ToLower(needle)) {
+				found = append(found, "redis value of "+k)
+			}
+		}
+	}
+	require.Empty(t, found, "%q still stored after the erasure", needle)
 }
 
 // walkThrough is the platform's main path, as a customer and an operator live it.
