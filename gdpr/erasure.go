@@ -138,6 +138,8 @@ const (
 	CountExports = "gdpr.exports"
 	// CountAuditPersonal counts the audit log's personal values an erasure deleted.
 	CountAuditPersonal = "audit.personal_data"
+	// CountJobs counts the queued jobs about the tenant its erasure canceled.
+	CountJobs = "jobs.pending"
 )
 
 // eraseExports deletes the archives of the tenant's exports that match and marks each

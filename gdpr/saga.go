@@ -162,6 +162,14 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			counts = map[string]int{}
 		}
 		counts[CountExports] = n
+		// Queued work about the tenant (this saga's own job excepted) would find it gone.
+		if qc, ok := s.d.Queue.(jobs.TenantCanceler); ok {
+			n, err := qc.CancelTenant(ctx, id.String(), JobTenantErasure)
+			if err != nil {
+				return err
+			}
+			counts[CountJobs] = n
+		}
 		if te, ok := s.d.AuditEraser.(TenantAuditEraser); ok {
 			n, err := te.EraseTenantPersonal(ctx, id)
 			if err != nil {
@@ -189,14 +197,15 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 		return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 			deleted, tables := 0, 0
 			for k, n := range r.Steps[StepDeleteData-1].Counts {
-				if k != CountExports && k != CountAuditPersonal {
+				if k != CountExports && k != CountAuditPersonal && k != CountJobs {
 					deleted += n
 					tables++
 				}
 			}
 			changes := map[string]any{"request_id": r.ID, "rows_deleted": deleted, "tables": tables,
 				"exports_deleted":        r.Steps[StepDeleteData-1].Counts[CountExports],
-				"audit_personal_deleted": r.Steps[StepDeleteData-1].Counts[CountAuditPersonal]}
+				"audit_personal_deleted": r.Steps[StepDeleteData-1].Counts[CountAuditPersonal],
+				"jobs_canceled":          r.Steps[StepDeleteData-1].Counts[CountJobs]}
 			if r.Backup != nil {
 				changes["backup_key_id"] = r.Backup.KeyID
 				changes["backup_key_destroy_after"] = r.Backup.DestroyAfter.Format(time.RFC3339)
