@@ -836,6 +836,16 @@ func (s *Service) ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantI
 	return pr.DeletePersonalBefore(ctx, tenant, before)
 }
 
+// EraseTenantPersonal deletes every personal value recorded about tenant — on its chain and
+// on platform-chain entries about it — for the tenant's erasure, after which no person of
+// it is identifiable from the log. The entries stay and still verify. Idempotent.
+func (s *Service) EraseTenantPersonal(ctx context.Context, tenant eusaas.TenantID) (int, error) {
+	if tenant == eusaas.NilTenant {
+		return 0, eusaas.E(eusaas.InvalidArgument, "audit: the platform's own personal values are erased per subject")
+	}
+	return s.ErasePersonalBefore(ctx, tenant, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
 // EraseSubject deletes the subject's key and every personal value of the subject in tenant
 // (on the tenant's chain and on platform-chain entries about the tenant; operators are
 // erased with tenant zero). The chain still verifies afterwards: it holds only commitments,

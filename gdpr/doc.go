@@ -10,8 +10,18 @@
 // periodic job destroys when the retention period passes (crypto-shredding). Signed
 // certificates stay retrievable after the tenant is gone.
 //
-// The module reaches the rest of the platform only through the ports in ports.go: a Store,
-// KeyStore and ArchiveStore for its own records, TenantData for the tenant's rows, and small
-// ports adapted from tenancy, auth, audit and billing by cmd/eusaas. Work runs as jobs on
-// the jobs port (RegisterJobs). gdprtest holds the conformance suites.
+// Erasure removes every copy it certifies: the tenant's erasure also deletes its export
+// archives (their download URLs answer 404), its queued jobs (jobs.TenantCanceler) and the
+// audit log's personal values about it (TenantAuditEraser); a subject's erasure deletes the
+// exports holding that subject's data. Certificates count each category (gdpr.exports,
+// jobs.pending, audit.personal_data beside the tables). A legal hold pauses all deletion of
+// its tenant: erasure is refused naming the hold, retention and key shredding wait.
+//
+// The module reaches the rest of the platform only through the ports in ports.go: a
+// RequestStore, PolicyStore, HoldStore, KeyStore and ArchiveStore for its own records,
+// TenantData for the tenant's rows, and small ports adapted from tenancy, auth, audit and
+// billing by package platform. Work runs as jobs on the jobs port (RegisterJobs). The
+// service's files follow its seams: export.go, erasure.go (subjects), saga.go (tenants),
+// retention.go, holds.go, requests.go (lookup and deadlines). gdprtest holds the
+// conformance suites, one area per port.
 package gdpr

@@ -34,7 +34,7 @@ func Example() {
 	runner := memjobs.NewRunner(reg, memjobs.Options{})
 	store, archives := memgdpr.NewStore(), memgdpr.NewArchives()
 	_, key, _ := ed25519.GenerateKey(nil)
-	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: archives,
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Requests: store, Policies: store, Holds: store, Keys: store, Archives: archives,
 		Data: memgdpr.NewTenantData(tables), Queue: runner}, gdpr.Options{SigningKey: key, BaseURL: "https://api.example.eu"})
 	if err != nil {
 		panic(err)

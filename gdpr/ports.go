@@ -8,10 +8,14 @@ import (
 	"github.com/eusaas/eusaas"
 )
 
-// Store keeps GDPR requests, retention policies and legal holds (Postgres: the platform
-// schema, so records outlive the tenant). Every method honours ctx cancellation and takes
-// part in the transaction ctx carries (the same adapter's TxRunner).
-type Store interface {
+// The three stores below keep GDPR requests, retention policies and legal holds
+// (Postgres: the platform schema, so records outlive the tenant). They are separate ports
+// so an embedder can keep each where it fits; one adapter type may implement all three.
+// Every method honours ctx cancellation and takes part in the transaction ctx carries (the
+// same adapter's TxRunner).
+
+// RequestStore keeps export and erasure requests (the tenant erasure saga's state too).
+type RequestStore interface {
 	// CreateRequest stores a new request with Version 1. AlreadyExists when the id exists,
 	// or when r is a tenant erasure and the tenant already has one (one saga per tenant).
 	CreateRequest(ctx context.Context, r Request) error
@@ -30,14 +34,23 @@ type Store interface {
 	Unfinished(ctx context.Context, kind Kind) ([]Request, error)
 	// ExpiredExports lists COMPLETED exports whose ExpiresAt is not after now.
 	ExpiredExports(ctx context.Context, now time.Time) ([]Request, error)
+	// Exports lists the tenant's exports in every status, oldest first (erasure deletes
+	// their archives).
+	Exports(ctx context.Context, tenant eusaas.TenantID) ([]Request, error)
 	// CountOverdue counts requests that are neither COMPLETED nor EXPIRED with DueAt before now.
 	CountOverdue(ctx context.Context, now time.Time) (int, error)
+}
 
+// PolicyStore keeps each tenant's retention policy.
+type PolicyStore interface {
 	// Policy returns the tenant's retention policy; NotFound when it never set one.
 	Policy(ctx context.Context, tenant eusaas.TenantID) (Policy, error)
 	// PutPolicy creates or replaces the tenant's policy.
 	PutPolicy(ctx context.Context, p Policy) error
+}
 
+// HoldStore keeps legal holds.
+type HoldStore interface {
 	// Holds lists the tenant's legal holds, oldest first.
 	Holds(ctx context.Context, tenant eusaas.TenantID) ([]LegalHold, error)
 	// PutHold stores a hold; AlreadyExists on a duplicate id.
@@ -166,6 +179,13 @@ type UserEraser interface {
 // AuditEraser is audit's erasure of a subject's personal side data; idempotent.
 type AuditEraser interface {
 	EraseSubject(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error)
+}
+
+// TenantAuditEraser is an optional extension of AuditEraser: the tenant erasure deletes
+// with it every personal value the audit log holds about the tenant (its chain and the
+// platform's entries about it), so no e-mail or IP of its people outlives the erasure.
+type TenantAuditEraser interface {
+	EraseTenantPersonal(ctx context.Context, tenant eusaas.TenantID) (int, error)
 }
 
 // Pseudonymizer is billing's pseudonymisation of a subject in kept records (invoices).

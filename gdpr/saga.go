@@ -30,7 +30,7 @@ func (s *Service) CheckErasable(ctx context.Context, id eusaas.TenantID) error {
 // exists it is returned; if unfinished, its job is enqueued again so an interrupted run
 // resumes (a run racing another loses at its next stored step: updates compare versions).
 func (s *Service) StartTenantErasure(ctx context.Context, id eusaas.TenantID) (Request, error) {
-	if prev, err := s.d.Store.TenantErasure(ctx, id); err == nil {
+	if prev, err := s.d.Requests.TenantErasure(ctx, id); err == nil {
 		if prev.Status == StatusCompleted {
 			return prev, nil
 		}
@@ -53,7 +53,7 @@ func (s *Service) StartTenantErasure(ctx context.Context, id eusaas.TenantID) (R
 			return err
 		}
 		r.AuditEntries = []CertifiedEntry{ce}
-		if err := s.d.Store.CreateRequest(ctx, r); err != nil {
+		if err := s.d.Requests.CreateRequest(ctx, r); err != nil {
 			return err
 		}
 		return s.d.Queue.Enqueue(ctx, JobTenantErasure, jobArgs{TenantID: id, RequestID: r.ID},
@@ -61,7 +61,7 @@ func (s *Service) StartTenantErasure(ctx context.Context, id eusaas.TenantID) (R
 	})
 	if eusaas.KindOf(err) == eusaas.AlreadyExists {
 		// A concurrent request won the race; answer with its saga.
-		return s.d.Store.TenantErasure(ctx, id)
+		return s.d.Requests.TenantErasure(ctx, id)
 	}
 	return r, err
 }
@@ -69,7 +69,7 @@ func (s *Service) StartTenantErasure(ctx context.Context, id eusaas.TenantID) (R
 // TenantErasure returns the tenant's erasure saga with its certificate (for operators, also
 // after the tenant is deleted).
 func (s *Service) TenantErasure(ctx context.Context, id eusaas.TenantID) (Request, error) {
-	r, err := s.d.Store.TenantErasure(ctx, id)
+	r, err := s.d.Requests.TenantErasure(ctx, id)
 	if eusaas.KindOf(err) == eusaas.NotFound && err != nil {
 		return Request{}, ErrTenantNotErased
 	}
@@ -93,7 +93,7 @@ func (s *Service) RunTenantErasure(ctx context.Context, id eusaas.TenantID) erro
 	mu := s.tenantLock(id)
 	mu.Lock()
 	defer mu.Unlock()
-	r, err := s.d.Store.TenantErasure(ctx, id)
+	r, err := s.d.Requests.TenantErasure(ctx, id)
 	if err != nil {
 		if eusaas.KindOf(err) == eusaas.NotFound {
 			return nil
@@ -105,7 +105,7 @@ func (s *Service) RunTenantErasure(ctx context.Context, id eusaas.TenantID) erro
 	}
 	if r.Status == StatusPending {
 		r.Status = StatusProcessing
-		if err := s.d.Store.UpdateRequest(ctx, &r); err != nil {
+		if err := s.d.Requests.UpdateRequest(ctx, &r); err != nil {
 			return err
 		}
 	}
@@ -146,14 +146,39 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			return err
 		}
 		s.markDone(r, st, counts)
-		return s.d.Store.UpdateRequest(ctx, r)
+		return s.d.Requests.UpdateRequest(ctx, r)
 	case StepDeleteData:
 		counts, err := s.d.Data.DeleteAll(ctx, id)
 		if err != nil {
 			return err
 		}
+		// Export archives are copies of the tenant's data: they go with it, and their
+		// download URLs answer 404 from now on.
+		n, err := s.eraseExports(ctx, id, func(Request) bool { return true })
+		if err != nil {
+			return err
+		}
+		if counts == nil {
+			counts = map[string]int{}
+		}
+		counts[CountExports] = n
+		// Queued work about the tenant (this saga's own job excepted) would find it gone.
+		if qc, ok := s.d.Queue.(jobs.TenantCanceler); ok {
+			n, err := qc.CancelTenant(ctx, id.String(), JobTenantErasure)
+			if err != nil {
+				return err
+			}
+			counts[CountJobs] = n
+		}
+		if te, ok := s.d.AuditEraser.(TenantAuditEraser); ok {
+			n, err := te.EraseTenantPersonal(ctx, id)
+			if err != nil {
+				return err
+			}
+			counts[CountAuditPersonal] = n
+		}
 		s.markDone(r, st, counts)
-		return s.d.Store.UpdateRequest(ctx, r)
+		return s.d.Requests.UpdateRequest(ctx, r)
 	case StepDropSchema:
 		if s.d.Schemas != nil {
 			if err := s.d.Schemas.DropSchema(ctx, id); err != nil {
@@ -170,11 +195,17 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 		// The completion entry and the step's state commit together, so a crash cannot
 		// leave the entry written twice.
 		return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
-			deleted := 0
-			for _, n := range r.Steps[StepDeleteData-1].Counts {
-				deleted += n
+			deleted, tables := 0, 0
+			for k, n := range r.Steps[StepDeleteData-1].Counts {
+				if k != CountExports && k != CountAuditPersonal && k != CountJobs {
+					deleted += n
+					tables++
+				}
 			}
-			changes := map[string]any{"request_id": r.ID, "rows_deleted": deleted, "tables": len(r.Steps[StepDeleteData-1].Counts)}
+			changes := map[string]any{"request_id": r.ID, "rows_deleted": deleted, "tables": tables,
+				"exports_deleted":        r.Steps[StepDeleteData-1].Counts[CountExports],
+				"audit_personal_deleted": r.Steps[StepDeleteData-1].Counts[CountAuditPersonal],
+				"jobs_canceled":          r.Steps[StepDeleteData-1].Counts[CountJobs]}
 			if r.Backup != nil {
 				changes["backup_key_id"] = r.Backup.KeyID
 				changes["backup_key_destroy_after"] = r.Backup.DestroyAfter.Format(time.RFC3339)
@@ -188,7 +219,7 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			c.AuditEntries = append(append([]CertifiedEntry(nil), r.AuditEntries...), ce)
 			c.Steps = append([]StepState(nil), r.Steps...)
 			s.markDone(&c, &c.Steps[st.Step-1], nil)
-			if err := s.d.Store.UpdateRequest(ctx, &c); err != nil {
+			if err := s.d.Requests.UpdateRequest(ctx, &c); err != nil {
 				return err
 			}
 			*r = c
@@ -215,12 +246,12 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			return err
 		}
 		r.Status, r.CompletedAt, r.Counts, r.Certificate, r.Progress = StatusCompleted, now, counts, cert, 100
-		return s.d.Store.UpdateRequest(ctx, r)
+		return s.d.Requests.UpdateRequest(ctx, r)
 	default:
 		return errors.New("gdpr: unknown saga step")
 	}
 	s.markDone(r, st, nil)
-	return s.d.Store.UpdateRequest(ctx, r)
+	return s.d.Requests.UpdateRequest(ctx, r)
 }
 
 // backup writes the step-two backup: the whole tenant as a signed JSON archive, sealed with
@@ -266,7 +297,8 @@ func (s *Service) backup(ctx context.Context, r *Request) (map[string]int, error
 }
 
 // ShredKeys destroys backup keys whose retention passed and removes their backups: the
-// crypto-shredding of erased tenants' backups.
+// crypto-shredding of erased tenants' backups. A tenant under a legal hold keeps its key and
+// backup until the hold is released (the next run after that shreds them).
 func (s *Service) ShredKeys(ctx context.Context) error {
 	ids, err := s.d.Keys.DueKeys(ctx, s.clock.Now())
 	if err != nil {
@@ -274,7 +306,13 @@ func (s *Service) ShredKeys(ctx context.Context) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		if r, err := s.d.Store.TenantErasure(ctx, id); err == nil && r.Backup != nil {
+		if _, held, err := s.activeHold(ctx, id); err != nil || held {
+			if err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if r, err := s.d.Requests.TenantErasure(ctx, id); err == nil && r.Backup != nil {
 			if err := s.d.Archives.Delete(ctx, r.Backup.Archive); err != nil {
 				errs = append(errs, err)
 				continue

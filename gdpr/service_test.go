@@ -113,7 +113,7 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 	if archives == nil {
 		archives = e.arch
 	}
-	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: e.store, Keys: e.store, Archives: archives, Data: data,
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Requests: e.store, Policies: e.store, Holds: e.store, Keys: e.store, Archives: archives, Data: data,
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data},
 		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})
@@ -359,7 +359,7 @@ func TestSubjectErasure(t *testing.T) {
 	r, err = e.svc.Request(ctx, e.tenant, gdpr.KindSubjectErasure, r.ID)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.StatusCompleted, r.Status)
-	require.Equal(t, map[string]int{"auth.users": 1, "auth.sessions": 2, "audit.personal_data": 4, "billing.pseudonymised": 1}, r.Counts)
+	require.Equal(t, map[string]int{"auth.users": 1, "auth.sessions": 2, "audit.personal_data": 4, "billing.pseudonymised": 1, gdpr.CountExports: 0}, r.Counts)
 	cert, err := r.Certificate.Verify(e.svc.PublicKey())
 	require.NoError(t, err)
 	require.Equal(t, "u1", cert.SubjectID)
@@ -475,10 +475,10 @@ func TestNewServiceRefusesMissingPorts(t *testing.T) {
 	svc, err := gdpr.NewService(gdpr.Deps{}, gdpr.Options{})
 	require.Nil(t, svc)
 	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
-	require.ErrorContains(t, err, "gdpr: missing required ports: [Store Keys Archives Data Queue SigningKey]")
+	require.ErrorContains(t, err, "gdpr: missing required ports: [Requests Policies Holds Keys Archives Data Queue SigningKey]")
 
 	store := memgdpr.NewStore()
-	deps := gdpr.Deps{Store: store, Keys: store, Archives: memgdpr.NewArchives(),
+	deps := gdpr.Deps{Requests: store, Policies: store, Holds: store, Keys: store, Archives: memgdpr.NewArchives(),
 		Data: memgdpr.NewTenantData(memgdpr.NewTables()), Queue: &gdprtest.Queue{}}
 	_, key, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
@@ -488,4 +488,127 @@ func TestNewServiceRefusesMissingPorts(t *testing.T) {
 	svc, err = gdpr.NewService(deps, gdpr.Options{SigningKey: key})
 	require.NoError(t, err)
 	require.Equal(t, key.Public(), svc.PublicKey())
+}
+
+// TestLegalHoldPausesDeletion: while a hold exists nothing of its tenant is deleted: the
+// tenant's erasure is refused naming the hold, retention deletes nothing (its run records
+// the hold that paused it) and a due backup key is not shredded. Released, both resume.
+func TestLegalHoldPausesDeletion(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	_, err := e.svc.SetRetentionPolicy(ctx, gdpr.Policy{TenantID: e.tenant, DefaultRetentionDays: 30, AuditLogRetentionDays: 30,
+		BackupRetentionDays: 7, PIIRetentionDays: 365})
+	require.NoError(t, err)
+	material := bytes.Repeat([]byte{5}, 32)
+	require.NoError(t, e.store.CreateKey(ctx, gdpr.Key{TenantID: e.tenant, Material: material,
+		CreatedAt: e.clock.Now().AddDate(0, 0, -8), DestroyAfter: e.clock.Now().AddDate(0, 0, -1)}))
+
+	h, err := e.svc.PlaceHold(ctx, e.tenant, "litigation")
+	require.NoError(t, err)
+	err = e.svc.Deprovision(ctx, e.tenant)
+	require.ErrorIs(t, err, gdpr.ErrLegalHold)
+	require.Contains(t, eusaas.MessageOf(err), h.ID)
+	require.Contains(t, eusaas.MessageOf(err), "litigation")
+
+	counts, err := e.svc.EnforceTenantRetention(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Empty(t, counts)
+	require.NoError(t, e.svc.EnforceRetention(ctx))
+	ev := e.rec.Last(gdpr.ActionRetentionExecuted)
+	require.Equal(t, h.ID, ev.Changes["paused_by_legal_hold"])
+	require.NotContains(t, ev.Changes, "users.soft_deleted")
+	e.clock.Advance(31 * 24 * time.Hour) // past the grace period too: still nothing deleted
+	require.NoError(t, e.svc.EnforceRetention(ctx))
+	require.Equal(t, 3, e.tables.Count(e.tenant, "users"))
+	require.NoError(t, e.svc.ShredKeys(ctx))
+	k, err := e.store.Key(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, material, k.Material, "a held tenant's backup key is kept")
+	require.Empty(t, e.rec.Last(gdpr.ActionBackupKeyDestroyed).Action, "no BACKUP_KEY_DESTROYED while held")
+
+	require.NoError(t, e.svc.ReleaseHold(ctx, e.tenant, h.ID))
+	require.NoError(t, e.svc.EnforceRetention(ctx))
+	ev = e.rec.Last(gdpr.ActionRetentionExecuted)
+	require.Equal(t, 3, ev.Changes["users.soft_deleted"])
+	require.NotContains(t, ev.Changes, "paused_by_legal_hold")
+	require.NoError(t, e.svc.ShredKeys(ctx))
+	k, err = e.store.Key(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Nil(t, k.Material)
+	require.Equal(t, gdpr.ActionBackupKeyDestroyed, e.rec.Last(gdpr.ActionBackupKeyDestroyed).Action)
+}
+
+// TestErasureDeletesExports: export archives are copies of personal data, so erasure takes
+// them along. A subject's erasure deletes the exports scoped to that subject and the
+// tenant-wide ones (both hold their data), keeps other subjects' exports, and counts them in
+// its certificate; the tenant's erasure deletes every remaining export, pending ones
+// included. Erased exports' download URLs answer 404 (NotFound), not 409.
+func TestErasureDeletesExports(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	export := func(subjects ...string) (gdpr.Request, string) {
+		t.Helper()
+		r, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: "JSON", Subjects: subjects})
+		require.NoError(t, err)
+		e.runner.WorkAvailable(ctx)
+		r, err = e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.StatusCompleted, r.Status)
+		e.download(t, r)
+		return r, strings.TrimPrefix(e.svc.DownloadURL(r), "https://api.example.eu/api/v1/gdpr/downloads/")
+	}
+	gone := func(r gdpr.Request, token string) {
+		t.Helper()
+		_, _, _, err := e.svc.OpenDownload(ctx, token)
+		require.ErrorIs(t, err, gdpr.ErrNotFound)
+		_, _, err = e.arch.Open(ctx, r.Archive)
+		require.Equal(t, eusaas.NotFound, eusaas.KindOf(err), "archive %s still stored", r.Archive)
+		got, err := e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.StatusExpired, got.Status)
+		require.Empty(t, e.svc.DownloadURL(got))
+	}
+	whole, wholeTok := export()
+	mine, mineTok := export("u1")
+	theirs, theirsTok := export("u2")
+	require.Len(t, e.arch.Names(), 3)
+
+	r, _, err := e.svc.RequestErasure(ctx, e.tenant, "u1", "")
+	require.NoError(t, err)
+	e.runner.WorkAvailable(ctx)
+	r, err = e.svc.Request(ctx, e.tenant, gdpr.KindSubjectErasure, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, r.Status)
+	require.Equal(t, 2, r.Counts[gdpr.CountExports])
+	cert, err := r.Certificate.Verify(e.svc.PublicKey())
+	require.NoError(t, err)
+	require.Equal(t, 2, cert.Counts[gdpr.CountExports], "the certificate counts the exports")
+	gone(whole, wholeTok)
+	gone(mine, mineTok)
+	e.download(t, theirs) // another subject's export stays
+	require.Equal(t, []string{theirs.Archive}, e.arch.Names())
+
+	pending, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: "CSV"})
+	require.NoError(t, err) // its job has not run yet
+	require.NoError(t, e.svc.Deprovision(ctx, e.tenant))
+	require.NoError(t, e.svc.RunTenantErasure(ctx, e.tenant))
+	te, err := e.svc.TenantErasure(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, te.Status)
+	tcert, err := te.Certificate.Verify(e.svc.PublicKey())
+	require.NoError(t, err)
+	require.Equal(t, 1, tcert.Counts[gdpr.CountExports])
+	require.Equal(t, 1, tcert.Counts[gdpr.CountJobs], "the pending export's job is canceled; the saga's own job is kept")
+	require.Equal(t, 3, tcert.Counts["users"])
+	ev := e.rec.Last(gdpr.ActionTenantErasureCompleted)
+	require.Equal(t, 1, ev.Changes["exports_deleted"])
+	require.Equal(t, 3, ev.Changes["tables"], "exports are not counted as a table")
+	gone(theirs, theirsTok)
+	require.Equal(t, 1, e.runner.WorkAvailable(ctx), "only the saga's job is left, and it finds the work done")
+	p, err := e.svc.Request(ctx, e.tenant, gdpr.KindExport, pending.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusExpired, p.Status)
+	for _, name := range e.arch.Names() {
+		require.True(t, strings.HasPrefix(name, "backups/"), "only the sealed erasure backup remains: %s", name)
+	}
 }

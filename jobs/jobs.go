@@ -27,6 +27,14 @@ type Queue interface {
 	Enqueue(ctx context.Context, kind string, args any, opts *EnqueueOpts) error
 }
 
+// TenantCanceler is an optional extension of Queue. CancelTenant deletes the jobs of a
+// tenant that have not started — those whose arguments hold a top-level "tenant_id" equal
+// to tenant — except jobs of the kinds in keep, and returns how many it deleted. A tenant's
+// erasure uses it so that no queued work touches the tenant after its data is gone.
+type TenantCanceler interface {
+	CancelTenant(ctx context.Context, tenant string, keep ...string) (int, error)
+}
+
 // EnqueueOpts tunes one job. The zero value means: run now, default attempts.
 type EnqueueOpts struct {
 	// MaxAttempts is how many times the job runs before it is discarded (the dead-letter

@@ -18,7 +18,7 @@ import (
 // and (unless the stores drop schemas themselves) its provisioner; auth, audit and billing
 // subject erasure; the audit chain for exports; audit personal values for retention.
 func gdprDeps(s Stores, p *Platform) gdpr.Deps {
-	d := gdpr.Deps{Tx: s.Tx, Store: s.Requests, Keys: s.BackupKeys, Archives: s.Archives, Data: s.TenantData,
+	d := gdpr.Deps{Tx: s.Tx, Requests: s.Requests, Policies: s.Policies, Holds: s.Holds, Keys: s.BackupKeys, Archives: s.Archives, Data: s.TenantData,
 		Queue: s.Queue, Recorder: HashRecorder{p.Audit}, Subjects: s.Subjects, Lifecycle: p.Tenancy, Schemas: s.Schemas,
 		Cache: cachePurgers(append([]gdpr.CachePurger{tenantCache{p.Tenancy}}, s.Purgers...)), Tenants: TenantIDs{p.Tenancy},
 		Audit: AuditSource{p.Audit}, Users: p.Auth, AuditEraser: p.Audit, Billing: p.Billing,
@@ -38,6 +38,9 @@ func gdprDeps(s Stores, p *Platform) gdpr.Deps {
 type HashRecorder struct{ Audit *audit.Service }
 
 var _ gdpr.HashRecorder = HashRecorder{}
+
+// The tenant erasure erases the audit log's personal values about the tenant through it.
+var _ gdpr.TenantAuditEraser = (*audit.Service)(nil)
 
 // Record implements eusaas.Recorder.
 func (h HashRecorder) Record(ctx context.Context, ev eusaas.AuditEvent) error {

@@ -51,7 +51,9 @@ type Stores struct {
 	AuditKeys   audit.KeyStore
 	Checkpoints audit.CheckpointSink // optional copy of every checkpoint outside the store
 
-	Requests   gdpr.Store
+	Requests   gdpr.RequestStore
+	Policies   gdpr.PolicyStore
+	Holds      gdpr.HoldStore
 	BackupKeys gdpr.KeyStore
 	Archives   gdpr.ArchiveStore
 	// TenantData is every table of a tenant's data, for exports and erasure.
@@ -242,6 +244,8 @@ func (s Stores) check(c Config) error {
 	req("Audit", s.Audit != nil)
 	req("AuditKeys", s.AuditKeys != nil)
 	req("Requests", s.Requests != nil)
+	req("Policies", s.Policies != nil)
+	req("Holds", s.Holds != nil)
 	req("BackupKeys", s.BackupKeys != nil)
 	req("Archives", s.Archives != nil)
 	req("TenantData", s.TenantData != nil)

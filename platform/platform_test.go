@@ -51,7 +51,7 @@ func newPlatformWith(t *testing.T, c platform.Config) (*platform.Platform, *memj
 func TestNewRefusesMissingPorts(t *testing.T) {
 	_, err := platform.New(context.Background(), platform.Stores{}, platform.Config{})
 	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
-	for _, name := range []string{"Tenants", "Users", "Usage", "Anomalies", "Audit", "Requests", "Queue", "Config.AuthKeys"} {
+	for _, name := range []string{"Tenants", "Users", "Usage", "Anomalies", "Audit", "Requests", "Policies", "Holds", "Queue", "Config.AuthKeys"} {
 		require.ErrorContains(t, err, name)
 	}
 }

@@ -6,7 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -24,13 +27,20 @@ func RegisterAudit(s *Server, svc *audit.Service) {
 	Register(s, huma.Operation{
 		OperationID: "list-tenant-audit-log", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/audit-log",
 		Summary: "List a tenant's audit log", Tags: tags, Security: BearerAuth,
-		Description: "Newest first. Personal values (ip_address, user_agent, personal) of erased subjects are null and named in erased_fields.",
+		Description: "Newest first. Personal values (ip_address, user_agent, personal) of erased subjects are null and named in erased_fields. " +
+			"MEMBER and VIEWER see other persons' values masked (data minimisation): e-mail addresses as e***@example.eu, " +
+			"IPv4 addresses truncated to their /24 and IPv6 to their /48 network, other values as ***; their own values, and " +
+			"everything for OWNER, ADMIN and operators, in full. Hashes are unchanged, so the chain verifies for everyone.",
 	}, func(ctx context.Context, in *auditListInput) (*auditListOutput, error) {
-		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermAuditRead)
+		tenant, p, err := s.TenantAccess(ctx, in.ID, auth.PermAuditRead)
 		if err != nil {
 			return nil, err
 		}
-		return auditList(ctx, svc, tenant, in.AuditFilterQuery, in.PageQuery, eusaas.NilTenant)
+		var mask func(audit.Entry) bool
+		if masksOthers(p) {
+			mask = func(e audit.Entry) bool { return e.Subject != p.UserID }
+		}
+		return auditList(ctx, svc, tenant, in.AuditFilterQuery, in.PageQuery, eusaas.NilTenant, mask)
 	})
 	Register(s, huma.Operation{
 		OperationID: "verify-tenant-audit-log", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/audit-log/verify",
@@ -62,7 +72,7 @@ func RegisterAudit(s *Server, svc *audit.Service) {
 			}
 			tenant = t
 		}
-		return auditList(ctx, svc, audit.PlatformChain, in.AuditFilterQuery, in.PageQuery, tenant)
+		return auditList(ctx, svc, audit.PlatformChain, in.AuditFilterQuery, in.PageQuery, tenant, nil)
 	})
 	Register(s, huma.Operation{
 		OperationID: "verify-platform-audit-log", Method: http.MethodGet, Path: "/api/v1/audit-log/verify",
@@ -158,7 +168,10 @@ type auditKeyOutput struct {
 	}
 }
 
-func auditList(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, q AuditFilterQuery, pq PageQuery, tenant eusaas.TenantID) (*auditListOutput, error) {
+// auditList lists a chain; mask, when set, says which entries' personal values the caller
+// sees only masked.
+func auditList(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, q AuditFilterQuery, pq PageQuery, tenant eusaas.TenantID,
+	mask func(audit.Entry) bool) (*auditListOutput, error) {
 	f := audit.Filter{Action: q.Action, ResourceType: q.ResourceType, UserID: q.UserID, TenantID: tenant}
 	var v eusaas.Violations
 	if q.StartDate != "" {
@@ -186,6 +199,9 @@ func auditList(ctx context.Context, svc *audit.Service, chain eusaas.TenantID, q
 	items := make([]AuditEntry, len(l.Items))
 	for i, e := range l.Items {
 		items[i] = auditView(e)
+		if mask != nil && mask(e) {
+			maskPersonal(&items[i])
+		}
 	}
 	return &auditListOutput{Body: NewPaginated(items, l.Total, page)}, nil
 }
@@ -373,4 +389,61 @@ func auditConsistency(ctx context.Context, svc *audit.Service, chain eusaas.Tena
 	}
 	return &auditConsistencyOutput{Body: AuditConsistency{From: p.From, To: p.To, Proof: b64(p.Proof),
 		FromRoot: base64.StdEncoding.EncodeToString(p.FromRoot[:]), ToRoot: base64.StdEncoding.EncodeToString(p.ToRoot[:])}}, nil
+}
+
+// masksOthers reports whether p sees other persons' personal values in audit entries only
+// masked: tenant roles that need the log's facts but not who exactly (MEMBER, VIEWER).
+// OWNER and ADMIN administer the tenant's users and see them in full, as operators do.
+func masksOthers(p auth.Principal) bool {
+	return p.Kind != eusaas.ActorOperator && (p.Role == auth.RoleMember || p.Role == auth.RoleViewer)
+}
+
+// maskPersonal masks every personal value of v (erased ones stay null).
+func maskPersonal(v *AuditEntry) {
+	if v.IPAddress != nil {
+		m := maskIP(*v.IPAddress)
+		v.IPAddress = &m
+	}
+	if v.UserAgent != nil {
+		m := masked
+		v.UserAgent = &m
+	}
+	for k, val := range v.Personal {
+		if s, ok := val.(string); ok {
+			v.Personal[k] = maskValue(s)
+		}
+	}
+}
+
+// masked stands for a withheld value.
+const masked = "***"
+
+// maskValue masks an e-mail address to its first character and domain, an IP address to
+// its network, anything else entirely.
+func maskValue(s string) string {
+	if at := strings.LastIndexByte(s, '@'); at > 0 {
+		r, _ := utf8.DecodeRuneInString(s)
+		return string(r) + masked + s[at:]
+	} else if at == 0 {
+		return masked + s
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return maskIP(s)
+	}
+	return masked
+}
+
+// maskIP truncates an IPv4 address to its /24 and an IPv6 address to its /48, in prefix
+// notation ("192.0.2.0/24") so the truncation is visible.
+func maskIP(s string) string {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return masked
+	}
+	a = a.Unmap()
+	bits := 48
+	if a.Is4() {
+		bits = 24
+	}
+	return netip.PrefixFrom(a.WithZone(""), bits).Masked().String()
 }

@@ -281,3 +281,73 @@ func TestAuditProofRoutes(t *testing.T) {
 	require.Equal(t, 200, e.Do("GET", "/api/v1/audit-log/consistency?from=1&to=1", nil, e.Operator()).Status)
 	require.Equal(t, 403, e.Do("GET", "/api/v1/audit-log/consistency?from=1&to=1", nil, tokA).Status)
 }
+
+// TestAuditMasksOthersForMemberAndViewer: MEMBER and VIEWER see other persons' personal
+// values masked (e-mail to its first letter and domain, IPv4 to /24, IPv6 to /48, other
+// values withheld) and their own in full; OWNER, ADMIN and operators see everything. The
+// hashes are the same in every view and the chain verifies for everyone.
+func TestAuditMasksOthersForMemberAndViewer(t *testing.T) {
+	ctx := context.Background()
+	e := newAuditEnv(t)
+	a := e.NewTenant()
+	owner, ownerID := e.User(a, auth.RoleOwner)
+	admin, _ := e.User(a, auth.RoleAdmin)
+	member, memberID := e.User(a, auth.RoleMember)
+	viewer, _ := e.User(a, auth.RoleViewer)
+	record := func(actor, ip string, personal map[string]string) {
+		t.Helper()
+		require.NoError(t, e.svc.Record(ctx, eusaas.AuditEvent{TenantID: a, Actor: eusaas.Actor{Kind: eusaas.ActorUser, ID: actor, TenantID: a},
+			Action: audit.ActionLogin, ResourceType: "session", Meta: eusaas.RequestMeta{IP: ip, UserAgent: "Mozilla/5.0 (X11)"},
+			Personal: personal}))
+		e.clock.Advance(time.Minute)
+	}
+	record(ownerID, "192.0.2.10", map[string]string{"email": "eve@example.eu", "name": "Eve Example"})
+	record(ownerID, "2001:db8:1:2::5", nil)
+	record(memberID, "198.51.100.7", map[string]string{"email": "max@example.eu"})
+
+	list := func(tok string) []httpapi.AuditEntry {
+		t.Helper()
+		r := e.Do("GET", "/api/v1/tenants/"+a.String()+"/audit-log", nil, tok)
+		require.Equal(t, 200, r.Status, "%s", r.Body)
+		var body auditListBody
+		r.JSON(t, &body)
+		require.Len(t, body.Items, 3)
+		return body.Items // newest first: member's login, owner's IPv6, owner's IPv4
+	}
+	full := list(owner)
+	require.Equal(t, "max@example.eu", full[0].Personal["email"])
+	require.Equal(t, "2001:db8:1:2::5", *full[1].IPAddress)
+	require.Equal(t, "192.0.2.10", *full[2].IPAddress)
+	require.Equal(t, "eve@example.eu", full[2].Personal["email"])
+	require.Equal(t, full, list(admin))
+	require.Equal(t, full, list(e.Operator()))
+
+	for name, tok := range map[string]string{"member": member, "viewer": viewer} {
+		t.Run(name, func(t *testing.T) {
+			got := list(tok)
+			require.Equal(t, "192.0.2.0/24", *got[2].IPAddress)
+			require.Equal(t, "***", *got[2].UserAgent)
+			require.Equal(t, "e***@example.eu", got[2].Personal["email"])
+			require.Equal(t, "***", got[2].Personal["name"])
+			require.Equal(t, "2001:db8:1::/48", *got[1].IPAddress)
+			if name == "member" {
+				require.Equal(t, full[0], got[0], "their own values in full")
+			} else {
+				require.Equal(t, "198.51.100.0/24", *got[0].IPAddress)
+				require.Equal(t, "m***@example.eu", got[0].Personal["email"])
+			}
+			for i := range got {
+				require.Equal(t, full[i].Hash, got[i].Hash)
+				require.Equal(t, full[i].Changes, got[i].Changes)
+			}
+			r := e.Do("GET", "/api/v1/tenants/"+a.String()+"/audit-log", nil, tok)
+			require.NotContains(t, string(r.Body), "eve@example.eu")
+			require.NotContains(t, string(r.Body), "192.0.2.10")
+			var ver httpapi.AuditVerification
+			r = e.Do("GET", "/api/v1/tenants/"+a.String()+"/audit-log/verify", nil, tok)
+			require.Equal(t, 200, r.Status)
+			r.JSON(t, &ver)
+			require.True(t, ver.Valid)
+		})
+	}
+}

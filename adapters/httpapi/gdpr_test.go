@@ -39,7 +39,7 @@ func newGDPRHarness(t *testing.T) *gdprHarness {
 	reg := jobs.NewRegistry()
 	h.runner = memjobs.NewRunner(reg, memjobs.Options{})
 	_, key, _ := ed25519.GenerateKey(nil)
-	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Store: store, Keys: store, Archives: memgdpr.NewArchives(),
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Requests: store, Policies: store, Holds: store, Keys: store, Archives: memgdpr.NewArchives(),
 		Data: data, Subjects: data, Queue: h.runner, Recorder: &gdprtest.Recorder{}, Lifecycle: h.life},
 		gdpr.Options{SigningKey: key, BaseURL: "http://api.test"})
 	require.NoError(t, err)

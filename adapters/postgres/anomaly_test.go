@@ -94,7 +94,7 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	clock := eusaas.NewFakeClock(a.DetectedAt)
 	grace := 30 * 24 * time.Hour
 	data := postgres.NewGDPRData(db)
-	svc, err := gdpr.NewService(gdpr.Deps{Store: gstore, Keys: gstore, Archives: &gdprDiscard{}, Data: data, Queue: &gdprtest.Queue{},
+	svc, err := gdpr.NewService(gdpr.Deps{Requests: gstore, Policies: gstore, Holds: gstore, Keys: gstore, Archives: &gdprDiscard{}, Data: data, Queue: &gdprtest.Queue{},
 		Tx: db, Recorder: rec, Retainers: []gdpr.Retainer{data}},
 		gdpr.Options{Clock: clock, SigningKey: key, RetentionGrace: grace})
 	require.NoError(t, err)

@@ -26,29 +26,59 @@ import (
 	"github.com/eusaas/eusaas/gdpr"
 )
 
-// GDPRStore implements gdpr.Store and gdpr.KeyStore on the platform schema.
+// GDPRStore implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore and
+// gdpr.KeyStore on the platform schema.
 type GDPRStore struct {
 	db  *DB
 	kek cipher.AEAD // nil: key material stored as is
+	// previous are retired KEKs that still open keys sealed before a rotation (until
+	// Reseal has re-sealed them with kek).
+	previous []cipher.AEAD
 }
 
 var (
-	_ gdpr.Store    = (*GDPRStore)(nil)
-	_ gdpr.KeyStore = (*GDPRStore)(nil)
+	_ gdpr.RequestStore = (*GDPRStore)(nil)
+	_ gdpr.PolicyStore  = (*GDPRStore)(nil)
+	_ gdpr.HoldStore    = (*GDPRStore)(nil)
+	_ gdpr.KeyStore     = (*GDPRStore)(nil)
 )
 
-// NewGDPRStore returns the store. kek, when 32 bytes, is a key-encryption key: backup keys
-// are stored sealed with it (AES-256-GCM), so a database dump alone does not yield them.
-func NewGDPRStore(db *DB, kek []byte) (*GDPRStore, error) {
+// kekSize is the length of a key-encryption key (AES-256).
+const kekSize = 32
+
+func newKEK(k []byte) (cipher.AEAD, error) {
+	if len(k) != kekSize {
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "gdpr: key-encryption key is %d bytes, want %d", len(k), kekSize)
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// NewGDPRStore returns the store. kek, when set, is a 32-byte key-encryption key: backup
+// keys are stored sealed with it (AES-256-GCM), so a database dump alone does not yield
+// them. previous are the KEKs in use before a rotation: keys sealed with one of them still
+// open (so a server keeps working during the switch) until Reseal re-seals them with kek.
+func NewGDPRStore(db *DB, kek []byte, previous ...[]byte) (*GDPRStore, error) {
 	s := &GDPRStore{db: db}
-	if len(kek) > 0 {
-		block, err := aes.NewCipher(kek)
-		if err != nil {
-			return nil, eusaas.E(eusaas.InvalidArgument, "gdpr: key-encryption key must be 32 bytes").Wrap(err)
+	if len(kek) == 0 {
+		if len(previous) > 0 {
+			return nil, eusaas.E(eusaas.InvalidArgument, "gdpr: previous key-encryption keys need a current one")
 		}
-		if s.kek, err = cipher.NewGCM(block); err != nil {
+		return s, nil
+	}
+	var err error
+	if s.kek, err = newKEK(kek); err != nil {
+		return nil, err
+	}
+	for _, p := range previous {
+		a, err := newKEK(p)
+		if err != nil {
 			return nil, err
 		}
+		s.previous = append(s.previous, a)
 	}
 	return s, nil
 }
@@ -117,7 +147,7 @@ func (s *GDPRStore) one(ctx context.Context, sql string, args ...any) (gdpr.Requ
 	return rs[0], nil
 }
 
-// CreateRequest implements gdpr.Store.
+// CreateRequest implements gdpr.RequestStore.
 func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 	doc, cert, err := gdprEncode(r)
 	if err != nil {
@@ -131,12 +161,12 @@ func (s *GDPRStore) CreateRequest(ctx context.Context, r gdpr.Request) error {
 	return translate(err)
 }
 
-// Request implements gdpr.Store.
+// Request implements gdpr.RequestStore.
 func (s *GDPRStore) Request(ctx context.Context, tenant eusaas.TenantID, id string) (gdpr.Request, error) {
 	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests WHERE id = $1 AND tenant_id = $2`, id, tenant.UUID())
 }
 
-// UpdateRequest implements gdpr.Store.
+// UpdateRequest implements gdpr.RequestStore.
 func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	doc, cert, err := gdprEncode(*r)
 	if err != nil {
@@ -164,31 +194,37 @@ func (s *GDPRStore) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	return nil
 }
 
-// TenantErasure implements gdpr.Store.
+// TenantErasure implements gdpr.RequestStore.
 func (s *GDPRStore) TenantErasure(ctx context.Context, tenant eusaas.TenantID) (gdpr.Request, error) {
 	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests WHERE tenant_id = $1 AND kind = 'TENANT_ERASURE'`, tenant.UUID())
 }
 
-// SubjectErasure implements gdpr.Store.
+// SubjectErasure implements gdpr.RequestStore.
 func (s *GDPRStore) SubjectErasure(ctx context.Context, tenant eusaas.TenantID, subject string) (gdpr.Request, error) {
 	return s.one(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
 		WHERE tenant_id = $1 AND kind = 'SUBJECT_ERASURE' AND subject_id = $2 AND status <> 'FAILED'
 		ORDER BY requested_at DESC, id DESC LIMIT 1`, tenant.UUID(), subject)
 }
 
-// Unfinished implements gdpr.Store.
+// Unfinished implements gdpr.RequestStore.
 func (s *GDPRStore) Unfinished(ctx context.Context, kind gdpr.Kind) ([]gdpr.Request, error) {
 	return s.query(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
 		WHERE kind = $1 AND status IN ('PENDING', 'PROCESSING') ORDER BY requested_at, id`, string(kind))
 }
 
-// ExpiredExports implements gdpr.Store.
+// ExpiredExports implements gdpr.RequestStore.
 func (s *GDPRStore) ExpiredExports(ctx context.Context, now time.Time) ([]gdpr.Request, error) {
 	return s.query(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
 		WHERE kind = 'EXPORT' AND status = 'COMPLETED' AND expires_at <= $1 ORDER BY requested_at, id`, now)
 }
 
-// CountOverdue implements gdpr.Store.
+// Exports implements gdpr.RequestStore.
+func (s *GDPRStore) Exports(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.Request, error) {
+	return s.query(ctx, `SELECT `+gdprRequestColumns+` FROM eusaas.gdpr_requests
+		WHERE tenant_id = $1 AND kind = 'EXPORT' ORDER BY requested_at, id`, tenant.UUID())
+}
+
+// CountOverdue implements gdpr.RequestStore.
 func (s *GDPRStore) CountOverdue(ctx context.Context, now time.Time) (int, error) {
 	var n int
 	err := s.db.q(ctx).QueryRow(ctx, `SELECT count(*) FROM eusaas.gdpr_requests
@@ -196,7 +232,7 @@ func (s *GDPRStore) CountOverdue(ctx context.Context, now time.Time) (int, error
 	return n, translate(err)
 }
 
-// Policy implements gdpr.Store.
+// Policy implements gdpr.PolicyStore.
 func (s *GDPRStore) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Policy, error) {
 	p := gdpr.Policy{TenantID: tenant}
 	err := s.db.q(ctx).QueryRow(ctx, `SELECT default_retention_days, audit_log_retention_days, backup_retention_days,
@@ -209,7 +245,7 @@ func (s *GDPRStore) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Po
 	return p, nil
 }
 
-// PutPolicy implements gdpr.Store.
+// PutPolicy implements gdpr.PolicyStore.
 func (s *GDPRStore) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_retention_policies
 		(tenant_id, default_retention_days, audit_log_retention_days, backup_retention_days, pii_retention_days, updated_at, updated_by)
@@ -222,7 +258,7 @@ func (s *GDPRStore) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 	return translate(err)
 }
 
-// Holds implements gdpr.Store.
+// Holds implements gdpr.HoldStore.
 func (s *GDPRStore) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.LegalHold, error) {
 	rows, err := s.db.q(ctx).Query(ctx, `SELECT id::text, reason, created_at, created_by FROM eusaas.gdpr_legal_holds
 		WHERE tenant_id = $1 ORDER BY created_at, id`, tenant.UUID())
@@ -242,14 +278,14 @@ func (s *GDPRStore) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.L
 	return out, translate(rows.Err())
 }
 
-// PutHold implements gdpr.Store.
+// PutHold implements gdpr.HoldStore.
 func (s *GDPRStore) PutHold(ctx context.Context, h gdpr.LegalHold) error {
 	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.gdpr_legal_holds (id, tenant_id, reason, created_at, created_by)
 		VALUES ($1, $2, $3, $4, $5)`, h.ID, h.TenantID.UUID(), h.Reason, h.CreatedAt, h.CreatedBy)
 	return translate(err)
 }
 
-// DeleteHold implements gdpr.Store.
+// DeleteHold implements gdpr.HoldStore.
 func (s *GDPRStore) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id string) error {
 	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.gdpr_legal_holds WHERE id::text = $1 AND tenant_id = $2`, id, tenant.UUID())
 	if err != nil {
@@ -269,18 +305,99 @@ func (s *GDPRStore) seal(m []byte) ([]byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return s.kek.Seal(nonce, nonce, m, []byte("eusaas-gdpr-backup-key")), nil
+	return s.kek.Seal(nonce, nonce, m, kekAAD), nil
+}
+
+var kekAAD = []byte("eusaas-gdpr-backup-key")
+
+func openSealed(a cipher.AEAD, b []byte) ([]byte, error) {
+	n := a.NonceSize()
+	if len(b) < n {
+		return nil, errors.New("gdpr: sealed key too short")
+	}
+	return a.Open(nil, b[:n], b[n:], kekAAD)
 }
 
 func (s *GDPRStore) unseal(b []byte) ([]byte, error) {
 	if s.kek == nil || b == nil {
 		return b, nil
 	}
-	n := s.kek.NonceSize()
-	if len(b) < n {
-		return nil, errors.New("gdpr: sealed key too short")
+	m, err := openSealed(s.kek, b)
+	for _, p := range s.previous {
+		if err == nil {
+			break
+		}
+		m, err = openSealed(p, b)
 	}
-	return s.kek.Open(nil, b[:n], b[n:], []byte("eusaas-gdpr-backup-key"))
+	return m, err
+}
+
+// Reseal re-seals every live backup key with the current KEK (`eusaas gdpr rotate-kek`):
+// keys sealed with a previous KEK, and keys stored unsealed by a server that ran without a
+// KEK (their material is exactly 32 bytes; a sealed key is 60). Keys already sealed with
+// the current KEK are left as they are, so a second run re-seals nothing. It runs in one
+// transaction: a key that opens with no known KEK fails the whole run, naming the tenant.
+func (s *GDPRStore) Reseal(ctx context.Context) (int, error) {
+	if s.kek == nil {
+		return 0, eusaas.E(eusaas.FailedPrecondition, "gdpr: re-sealing needs a current key-encryption key")
+	}
+	n := 0
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		rows, err := s.db.q(ctx).Query(ctx, `SELECT tenant_id, material FROM eusaas.gdpr_backup_keys
+			WHERE material IS NOT NULL ORDER BY tenant_id FOR UPDATE`)
+		if err != nil {
+			return translate(err)
+		}
+		type row struct {
+			id [16]byte
+			m  []byte
+		}
+		var all []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.m); err != nil {
+				rows.Close()
+				return translate(err)
+			}
+			all = append(all, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		for _, r := range all {
+			if _, err := openSealed(s.kek, r.m); err == nil {
+				continue
+			}
+			var plain []byte
+			for _, p := range s.previous {
+				if m, err := openSealed(p, r.m); err == nil {
+					plain = m
+					break
+				}
+			}
+			if plain == nil && len(r.m) == kekSize {
+				plain = r.m // stored unsealed, before a KEK was configured
+			}
+			if plain == nil {
+				return eusaas.Errorf(eusaas.FailedPrecondition,
+					"gdpr: the backup key of tenant %s opens with neither the current nor a previous key-encryption key", uuid.UUID(r.id))
+			}
+			sealed, err := s.seal(plain)
+			if err != nil {
+				return err
+			}
+			if _, err := s.db.q(ctx).Exec(ctx, `UPDATE eusaas.gdpr_backup_keys SET material = $2 WHERE tenant_id = $1`, r.id, sealed); err != nil {
+				return translate(err)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // CreateKey implements gdpr.KeyStore.

@@ -109,7 +109,7 @@ func BenchmarkGDPRExport(b *testing.B) {
 		b.Run("export_"+string(f), func(b *testing.B) {
 			_, key, _ := ed25519.GenerateKey(nil)
 			store, q, sink := memgdpr.NewStore(), &gdprtest.Queue{}, &gdprDiscard{}
-			svc, err := gdpr.NewService(gdpr.Deps{Store: store, Keys: store, Archives: sink, Data: data, Queue: q}, gdpr.Options{SigningKey: key})
+			svc, err := gdpr.NewService(gdpr.Deps{Requests: store, Policies: store, Holds: store, Keys: store, Archives: sink, Data: data, Queue: q}, gdpr.Options{SigningKey: key})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -161,7 +161,7 @@ func BenchmarkGDPRTenantErasure(b *testing.B) {
 		b.StopTimer()
 		tenant := eusaas.NewTenantID()
 		gdprSeed(b, db, tenant, rows/10, 9)
-		svc, err := gdpr.NewService(gdpr.Deps{Tx: db, Store: store, Keys: store, Archives: arch, Data: data, Schemas: data,
+		svc, err := gdpr.NewService(gdpr.Deps{Tx: db, Requests: store, Policies: store, Holds: store, Keys: store, Archives: arch, Data: data, Schemas: data,
 			Queue: &gdprtest.Queue{}, Recorder: &gdprtest.Recorder{}, Lifecycle: gdprtest.NewLifecycle(tenant),
 			Cache: gdprtest.NewCache(tenant)}, gdpr.Options{SigningKey: key})
 		if err != nil {

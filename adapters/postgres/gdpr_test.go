@@ -33,7 +33,7 @@ func TestConformanceGDPR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return gdprtest.Stores{Store: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: db}
+			return gdprtest.Stores{Requests: s, Policies: s, Holds: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: db}
 		},
 	})
 }
@@ -82,7 +82,7 @@ func TestConformanceGDPRSaga(t *testing.T) {
 		}
 		data := postgres.NewGDPRData(db)
 		return gdprtest.SagaEnv{
-			Stores:       gdprtest.Stores{Store: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: db},
+			Stores:       gdprtest.Stores{Requests: s, Policies: s, Holds: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: db},
 			Data:         data,
 			Schemas:      data,
 			SchemaExists: func() bool { return gdprSchemaExists(t, db, tenant) },

@@ -50,7 +50,7 @@ func TestGDPROnRiver(t *testing.T) {
 	q := river.New(pool, reg, river.Options{FetchPollInterval: 200 * time.Millisecond})
 	_, key, _ := ed25519.GenerateKey(nil)
 	life, rec := gdprtest.NewLifecycle(tenant), &gdprtest.Recorder{}
-	svc, err := gdpr.NewService(gdpr.Deps{Tx: db, Store: store, Keys: store, Archives: arch, Data: data, Subjects: data, Schemas: data,
+	svc, err := gdpr.NewService(gdpr.Deps{Tx: db, Requests: store, Policies: store, Holds: store, Keys: store, Archives: arch, Data: data, Subjects: data, Schemas: data,
 		Queue: q, Recorder: rec, Lifecycle: life, Cache: gdprtest.NewCache(tenant)}, gdpr.Options{SigningKey: key})
 	require.NoError(t, err)
 	svc.RegisterJobs(reg) // after handing q to the service: the River client is built on first use

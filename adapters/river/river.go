@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	rq "github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -192,6 +193,36 @@ func (q *Queue) Enqueue(ctx context.Context, kind string, a any, opts *jobs.Enqu
 		_, err = c.Insert(ctx, args{kind: kind, raw: raw}, io)
 	}
 	return postgres.Translate(err)
+}
+
+var _ jobs.TenantCanceler = (*Queue)(nil)
+
+// CancelTenant implements jobs.TenantCanceler: it deletes the tenant's jobs that wait
+// (available, scheduled, retryable, pending), in the caller's transaction when ctx carries
+// one. A running job is left to finish (its handler finds the tenant gone).
+func (q *Queue) CancelTenant(ctx context.Context, tenant string, keep ...string) (int, error) {
+	schema := q.opts.Schema
+	if schema == "" {
+		schema = postgres.PlatformSchema
+	}
+	del := `DELETE FROM ` + pgx.Identifier{schema, "river_job"}.Sanitize() + ` WHERE state IN ('available', 'scheduled', 'retryable', 'pending')
+		AND args->>'tenant_id' = $1 AND NOT (kind = ANY($2))`
+	if keep == nil {
+		keep = []string{}
+	}
+	var (
+		tag pgconn.CommandTag
+		err error
+	)
+	if tx, ok := postgres.Tx(ctx); ok {
+		tag, err = tx.Exec(ctx, del, tenant, keep)
+	} else {
+		tag, err = q.pool.Exec(ctx, del, tenant, keep)
+	}
+	if err != nil {
+		return 0, postgres.Translate(err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // Start works jobs and runs the periodic scheduler (on the elected leader) until Stop.

@@ -81,6 +81,9 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !memory && a.cfg.GDPR.KEK == nil {
+		return errNoKEK
+	}
 	warnPublicURL(a.cfg.GDPR, memory, a.log)
 	var auditPub ed25519.PublicKey
 	if auditKey != nil {

@@ -3,7 +3,9 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"log/slog"
+	"strings"
 )
 
 // gdprConfig is the gdpr module's configuration (APP_GDPR_*).
@@ -17,8 +19,13 @@ type gdprConfig struct {
 	// memory mode they stay in process unless it is set; in Postgres mode it defaults to
 	// $TMPDIR/eusaas-gdpr.
 	ArchiveDir string
-	// KEK seals backup keys at rest in Postgres (APP_GDPR_KEY_ENCRYPTION_KEY, base64 32 bytes).
+	// KEK seals backup keys at rest in Postgres (APP_GDPR_KEY_ENCRYPTION_KEY, base64 32
+	// bytes). Postgres mode refuses to serve without it: unsealed keys in the database would
+	// let any database backup undo crypto-shredding.
 	KEK []byte
+	// KEKPrevious is the KEK before a rotation (APP_GDPR_KEY_ENCRYPTION_KEY_PREVIOUS): keys
+	// sealed with it still open until `eusaas gdpr rotate-kek` re-seals them.
+	KEKPrevious []byte
 	// PublicURL prefixes download URLs (APP_PUBLIC_URL, default http://localhost:8000).
 	PublicURL string
 	// PublicURLSet tells whether APP_PUBLIC_URL was given (the default is only right for a
@@ -47,12 +54,20 @@ func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
 			return c, &ConfigError{"APP_GDPR_SIGNING_KEY", "must hold a 32-byte Ed25519 seed or a 64-byte private key"}
 		}
 	}
-	if v := getenv("APP_GDPR_KEY_ENCRYPTION_KEY"); v != "" {
-		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(b) != 32 {
-			return c, &ConfigError{"APP_GDPR_KEY_ENCRYPTION_KEY", "must be 32 bytes, base64"}
+	for _, k := range []struct {
+		name string
+		dst  *[]byte
+	}{{"APP_GDPR_KEY_ENCRYPTION_KEY", &c.KEK}, {"APP_GDPR_KEY_ENCRYPTION_KEY_PREVIOUS", &c.KEKPrevious}} {
+		if v := getenv(k.name); v != "" {
+			b, err := parseKEK(v)
+			if err != nil {
+				return c, &ConfigError{k.name, err.Error()}
+			}
+			*k.dst = b
 		}
-		c.KEK = b
+	}
+	if c.KEKPrevious != nil && c.KEK == nil {
+		return c, &ConfigError{"APP_GDPR_KEY_ENCRYPTION_KEY_PREVIOUS", "is the KEK before a rotation: set the new one in APP_GDPR_KEY_ENCRYPTION_KEY too"}
 	}
 	return c, nil
 }
@@ -66,3 +81,20 @@ func warnPublicURL(c gdprConfig, memory bool, log *slog.Logger) {
 	}
 	log.Warn("APP_PUBLIC_URL not set: GDPR download links point at " + c.PublicURL + "; set it to the URL clients reach this server at")
 }
+
+// kekSize is the length of a GDPR key-encryption key (AES-256).
+const kekSize = 32
+
+// parseKEK decodes a base64 KEK; the error never holds the value.
+func parseKEK(v string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+	if err != nil || len(b) != kekSize {
+		return nil, errors.New("must be 32 bytes, base64 (make one with `eusaas gdpr keygen`)")
+	}
+	return b, nil
+}
+
+// errNoKEK is Postgres mode's refusal to start without a KEK.
+var errNoKEK = &ConfigError{"APP_GDPR_KEY_ENCRYPTION_KEY", "is required with PostgreSQL: it seals the per-tenant backup keys, " +
+	"which a database backup would otherwise undo; make one with `eusaas gdpr keygen` and keep it in your secret store, " +
+	"never in the database or its backups"}

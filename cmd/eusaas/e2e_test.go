@@ -7,19 +7,24 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas/internal/pgtest"
@@ -156,9 +161,66 @@ func TestEndToEndPostgres(t *testing.T) {
 		require.NoError(t, conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema).Scan(&n))
 		return n == 1
 	})
+	// After DELETED no storage holds the tenant's users' e-mail addresses (all @acme.example).
+	requireNoTrace(t, conn, cfg["APP_GDPR_ARCHIVE_DIR"], rc, redisPrefix, "acme.example")
 	keys, err := rc.Keys(context.Background(), redisPrefix+"*").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, keys, "the server's Redis keys carry APP_REDIS_KEY_PREFIX")
+}
+
+// requireNoTrace walks every storage the server writes — every table of the database,
+// the archive directory, the Redis keys under the prefix — for needle (a deleted tenant's
+// e-mail domain or id) and fails naming each place that still holds it. allowTables lists
+// tables that keep it on purpose (with why, at the call).
+func requireNoTrace(t *testing.T, conn *pgx.Conn, archiveDir string, rc *redis.Client, prefix, needle string, allowTables ...string) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables
+		WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`)
+	require.NoError(t, err)
+	var tables []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		tables = append(tables, n)
+	}
+	require.NoError(t, rows.Err())
+	var found []string
+	for _, tb := range tables {
+		if slices.Contains(allowTables, tb) {
+			continue
+		}
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM `+tb+` x WHERE x::text ILIKE '%' || $1 || '%'`, needle).Scan(&n), tb)
+		if n > 0 {
+			found = append(found, fmt.Sprintf("table %s: %d rows", tb, n))
+		}
+	}
+	require.NoError(t, filepath.WalkDir(archiveDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(archiveDir, path)
+		if !strings.HasPrefix(rel, "backups/") {
+			// Export archives are compressed, so their content is not searched: none may remain.
+			found = append(found, "archive "+rel)
+		}
+		return nil
+	}))
+	keys, err := rc.Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	for _, k := range keys {
+		if strings.Contains(strings.ToLower(k), strings.ToLower(needle)) {
+			found = append(found, "redis key "+k)
+			continue
+		}
+		if typ, _ := rc.Type(ctx, k).Result(); typ == "string" {
+			if v, _ := rc.Get(ctx, k).Result(); strings.Contains(strings.ToLower(v), strings.ToLower(needle)) {
+				found = append(found, "redis value of "+k)
+			}
+		}
+	}
+	require.Empty(t, found, "%q still stored after the erasure", needle)
 }
 
 // walkThrough is the platform's main path, as a customer and an operator live it.
@@ -311,6 +373,12 @@ func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 	}, 30*time.Second, 100*time.Millisecond)
 	g := c.expect(200, c.do("GET", "/api/v1/tenants/"+tid, op, nil))
 	require.NotContains(t, string(g.body), "owner@acme.example")
+	// The export went with the tenant: its download URL answers 404, and the signed
+	// certificate counts it.
+	c.expect(404, c.do("GET", u.RequestURI(), "", nil))
+	er := c.expect(200, c.do("GET", "/api/v1/gdpr/tenant-erasures/"+tid, op, nil)).json(t)
+	cert := er["certificate"].(map[string]any)["certificate"].(map[string]any)
+	require.Equal(t, float64(1), cert["counts"].(map[string]any)["gdpr.exports"], "certificate: %v", cert)
 	if schemaExists != nil {
 		require.False(t, schemaExists(schema), "schema %s after DELETE", schema)
 	}
@@ -353,8 +421,13 @@ func pgConfigFromURL(t *testing.T, raw string) map[string]string {
 		host, port = hp[:i], hp[i+1:]
 	}
 	_ = fmt.Sprint
-	return map[string]string{"APP_POSTGRES_HOST": host, "APP_POSTGRES_PORT": port, "APP_POSTGRES_USER": user, "APP_POSTGRES_DB": db}
+	// Postgres mode refuses to serve without a KEK; tests use a fixed one.
+	return map[string]string{"APP_POSTGRES_HOST": host, "APP_POSTGRES_PORT": port, "APP_POSTGRES_USER": user, "APP_POSTGRES_DB": db,
+		"APP_GDPR_KEY_ENCRYPTION_KEY": testKEK}
 }
+
+// testKEK is the key-encryption key of the Postgres-mode tests (32 bytes of 0x07).
+var testKEK = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 
 func testKeyPEMs(t *testing.T) (priv, pub string) {
 	t.Helper()

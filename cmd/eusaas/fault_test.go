@@ -190,6 +190,7 @@ func TestFaultRestartsUnderLoad(t *testing.T) {
 	}
 	priv, pub := testKeyPEMs(t)
 	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = priv, pub
+	cfg["APP_GDPR_KEY_ENCRYPTION_KEY"] = testKEK
 	var out bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
 	require.Equal(t, 0, m.Run(ctx, []string{"migrate"}), out.String())

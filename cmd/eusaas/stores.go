@@ -160,7 +160,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 	authStore := postgres.NewAuthStore(db)
 	usage := postgres.NewBillingUsageStore(db)
 	auditStore := postgres.NewAuditStore(db)
-	requests, err := postgres.NewGDPRStore(db, cfg.GDPR.KEK)
+	requests, err := newGDPRStore(db, cfg.GDPR)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -192,7 +192,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 		Anomalies: postgres.NewAnomalyStore(db),
 		Audit:     auditStore, AuditKeys: auditStore,
 
-		Requests: requests, BackupKeys: requests, Archives: arch,
+		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, Archives: arch,
 		TenantData: data, Subjects: data, Schemas: data,
 		Retainers: []gdpr.Retainer{data},
 		Purgers:   []gdpr.CachePurger{redisadapter.NewTenantPurger(rdb, prefix)},
@@ -209,4 +209,13 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 // migrations.
 func migrateJobs(ctx context.Context, db *postgres.DB) error {
 	return river.Migrate(ctx, db.Pool, "")
+}
+
+// newGDPRStore opens the GDPR store with the configured KEK (and, during a rotation, the
+// previous one, so keys not yet re-sealed still open).
+func newGDPRStore(db *postgres.DB, cfg gdprConfig) (*postgres.GDPRStore, error) {
+	if cfg.KEKPrevious != nil {
+		return postgres.NewGDPRStore(db, cfg.KEK, cfg.KEKPrevious)
+	}
+	return postgres.NewGDPRStore(db, cfg.KEK)
 }

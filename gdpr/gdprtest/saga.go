@@ -49,7 +49,7 @@ func RunSaga(t *testing.T, h SagaHarness) {
 			env := h.New(t, tenant)
 			clock := eusaas.NewFakeClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
 			rec, life, cache, queue := &Recorder{}, NewLifecycle(tenant), NewCache(tenant), &Queue{}
-			deps := gdpr.Deps{Tx: env.Tx, Store: env.Store, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
+			deps := gdpr.Deps{Tx: env.Tx, Requests: env.Requests, Policies: env.Policies, Holds: env.Holds, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
 				Queue: queue, Recorder: rec, Lifecycle: life, Schemas: env.Schemas, Cache: cache}
 			crashed := false
 			first := newService(t, deps, gdpr.Options{Clock: clock, SigningKey: key,
@@ -70,7 +70,7 @@ func RunSaga(t *testing.T, h SagaHarness) {
 			if err := first.RunTenantErasure(ctx, tenant); !errors.As(err, &crash) {
 				t.Fatalf("first run: %v", err)
 			}
-			r, err := env.Store.TenantErasure(ctx, tenant)
+			r, err := env.Requests.TenantErasure(ctx, tenant)
 			must(t, err)
 			for _, st := range r.Steps {
 				if st.Done != (st.Step <= crashAt) {
@@ -192,7 +192,7 @@ func RunSaga(t *testing.T, h SagaHarness) {
 		tenant := eusaas.NewTenantID()
 		env := h.New(t, tenant)
 		rec, life, queue := &Recorder{}, NewLifecycle(tenant), &Queue{}
-		deps := gdpr.Deps{Tx: env.Tx, Store: env.Store, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
+		deps := gdpr.Deps{Tx: env.Tx, Requests: env.Requests, Policies: env.Policies, Holds: env.Holds, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
 			Queue: queue, Recorder: rec, Lifecycle: life, Schemas: env.Schemas, Cache: NewCache(tenant)}
 		// Two processes (two service instances) run the same saga: the one that stored a step
 		// first wins; the other fails at its next update and, retried, finds the work done.
@@ -222,7 +222,7 @@ func RunSaga(t *testing.T, h SagaHarness) {
 		tenant := eusaas.NewTenantID()
 		env := h.New(t, tenant)
 		queue := &Queue{}
-		svc := newService(t, gdpr.Deps{Tx: env.Tx, Store: env.Store, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
+		svc := newService(t, gdpr.Deps{Tx: env.Tx, Requests: env.Requests, Policies: env.Policies, Holds: env.Holds, Keys: env.Keys, Archives: env.Archives, Data: env.Data,
 			Queue: queue, Recorder: &Recorder{}, Lifecycle: NewLifecycle(tenant), Schemas: env.Schemas}, gdpr.Options{SigningKey: key})
 		hold, err := svc.PlaceHold(ctx, tenant, "litigation 2026-17")
 		must(t, err)

@@ -76,7 +76,7 @@ func TestAnomalyRetentionThroughGDPR(t *testing.T) {
 	clock := eusaas.NewFakeClock(a.DetectedAt)
 	grace := 30 * 24 * time.Hour
 	gstore, data := memgdpr.NewStore(), memgdpr.NewTenantData(store)
-	svc, err := gdpr.NewService(gdpr.Deps{Store: gstore, Keys: gstore, Archives: memgdpr.NewArchives(), Data: data, Queue: &gdprtest.Queue{},
+	svc, err := gdpr.NewService(gdpr.Deps{Requests: gstore, Policies: gstore, Holds: gstore, Keys: gstore, Archives: memgdpr.NewArchives(), Data: data, Queue: &gdprtest.Queue{},
 		Recorder: rec, Retainers: []gdpr.Retainer{anomalyRetainer{store}}},
 		gdpr.Options{Clock: clock, SigningKey: key, RetentionGrace: grace})
 	require.NoError(t, err)

@@ -24,7 +24,7 @@ func testStores(t *testing.T) {
 		Features: gdprtest.Features{Transactions: true},
 		New: func(t *testing.T) gdprtest.Stores {
 			s := memgdpr.NewStore()
-			return gdprtest.Stores{Store: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: memtx.NewTxRunner()}
+			return gdprtest.Stores{Requests: s, Policies: s, Holds: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: memtx.NewTxRunner()}
 		},
 	})
 }
@@ -58,7 +58,7 @@ func testSaga(t *testing.T) {
 		}
 		schemas := &gdprTestSchemas{tables: tables, tenant: tenant, exists: true}
 		return gdprtest.SagaEnv{
-			Stores:       gdprtest.Stores{Store: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: memtx.NewTxRunner()},
+			Stores:       gdprtest.Stores{Requests: s, Policies: s, Holds: s, Keys: s, Archives: memgdpr.NewArchives(), Tx: memtx.NewTxRunner()},
 			Data:         memgdpr.NewTenantData(tables),
 			Schemas:      schemas,
 			SchemaExists: func() bool { return schemas.exists || tables.Count(tenant, "users") > 0 },

@@ -14,7 +14,8 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// Store implements gdpr.Store and gdpr.KeyStore in memory.
+// Store implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore and
+// gdpr.KeyStore in memory.
 type Store struct {
 	mu       sync.Mutex
 	requests map[string]gdpr.Request
@@ -24,8 +25,10 @@ type Store struct {
 }
 
 var (
-	_ gdpr.Store    = (*Store)(nil)
-	_ gdpr.KeyStore = (*Store)(nil)
+	_ gdpr.RequestStore = (*Store)(nil)
+	_ gdpr.PolicyStore  = (*Store)(nil)
+	_ gdpr.HoldStore    = (*Store)(nil)
+	_ gdpr.KeyStore     = (*Store)(nil)
 )
 
 // NewStore returns an empty store.
@@ -36,7 +39,7 @@ func NewStore() *Store {
 
 var errNotFound = eusaas.E(eusaas.NotFound, "not found")
 
-// CreateRequest implements gdpr.Store.
+// CreateRequest implements gdpr.RequestStore.
 func (s *Store) CreateRequest(ctx context.Context, r gdpr.Request) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -62,7 +65,7 @@ func (s *Store) CreateRequest(ctx context.Context, r gdpr.Request) error {
 	return nil
 }
 
-// Request implements gdpr.Store.
+// Request implements gdpr.RequestStore.
 func (s *Store) Request(ctx context.Context, tenant eusaas.TenantID, id string) (gdpr.Request, error) {
 	if err := ctx.Err(); err != nil {
 		return gdpr.Request{}, err
@@ -76,7 +79,7 @@ func (s *Store) Request(ctx context.Context, tenant eusaas.TenantID, id string) 
 	return r.Clone(), nil
 }
 
-// UpdateRequest implements gdpr.Store.
+// UpdateRequest implements gdpr.RequestStore.
 func (s *Store) UpdateRequest(ctx context.Context, r *gdpr.Request) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -119,7 +122,7 @@ func (s *Store) find(ctx context.Context, match func(gdpr.Request) bool) ([]gdpr
 	return out, nil
 }
 
-// TenantErasure implements gdpr.Store.
+// TenantErasure implements gdpr.RequestStore.
 func (s *Store) TenantErasure(ctx context.Context, tenant eusaas.TenantID) (gdpr.Request, error) {
 	rs, err := s.find(ctx, func(r gdpr.Request) bool { return r.Kind == gdpr.KindTenantErasure && r.TenantID == tenant })
 	if err != nil {
@@ -131,7 +134,7 @@ func (s *Store) TenantErasure(ctx context.Context, tenant eusaas.TenantID) (gdpr
 	return rs[0], nil
 }
 
-// SubjectErasure implements gdpr.Store.
+// SubjectErasure implements gdpr.RequestStore.
 func (s *Store) SubjectErasure(ctx context.Context, tenant eusaas.TenantID, subject string) (gdpr.Request, error) {
 	rs, err := s.find(ctx, func(r gdpr.Request) bool {
 		return r.Kind == gdpr.KindSubjectErasure && r.TenantID == tenant && r.SubjectID == subject && r.Status != gdpr.StatusFailed
@@ -145,27 +148,32 @@ func (s *Store) SubjectErasure(ctx context.Context, tenant eusaas.TenantID, subj
 	return rs[len(rs)-1], nil
 }
 
-// Unfinished implements gdpr.Store.
+// Unfinished implements gdpr.RequestStore.
 func (s *Store) Unfinished(ctx context.Context, kind gdpr.Kind) ([]gdpr.Request, error) {
 	return s.find(ctx, func(r gdpr.Request) bool {
 		return r.Kind == kind && (r.Status == gdpr.StatusPending || r.Status == gdpr.StatusProcessing)
 	})
 }
 
-// ExpiredExports implements gdpr.Store.
+// ExpiredExports implements gdpr.RequestStore.
 func (s *Store) ExpiredExports(ctx context.Context, now time.Time) ([]gdpr.Request, error) {
 	return s.find(ctx, func(r gdpr.Request) bool {
 		return r.Kind == gdpr.KindExport && r.Status == gdpr.StatusCompleted && !r.ExpiresAt.After(now)
 	})
 }
 
-// CountOverdue implements gdpr.Store.
+// Exports implements gdpr.RequestStore.
+func (s *Store) Exports(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.Request, error) {
+	return s.find(ctx, func(r gdpr.Request) bool { return r.Kind == gdpr.KindExport && r.TenantID == tenant })
+}
+
+// CountOverdue implements gdpr.RequestStore.
 func (s *Store) CountOverdue(ctx context.Context, now time.Time) (int, error) {
 	rs, err := s.find(ctx, func(r gdpr.Request) bool { return r.Overdue(now) })
 	return len(rs), err
 }
 
-// Policy implements gdpr.Store.
+// Policy implements gdpr.PolicyStore.
 func (s *Store) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Policy, error) {
 	if err := ctx.Err(); err != nil {
 		return gdpr.Policy{}, err
@@ -179,7 +187,7 @@ func (s *Store) Policy(ctx context.Context, tenant eusaas.TenantID) (gdpr.Policy
 	return p, nil
 }
 
-// PutPolicy implements gdpr.Store.
+// PutPolicy implements gdpr.PolicyStore.
 func (s *Store) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -200,7 +208,7 @@ func (s *Store) PutPolicy(ctx context.Context, p gdpr.Policy) error {
 	return nil
 }
 
-// Holds implements gdpr.Store.
+// Holds implements gdpr.HoldStore.
 func (s *Store) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.LegalHold, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -222,7 +230,7 @@ func (s *Store) Holds(ctx context.Context, tenant eusaas.TenantID) ([]gdpr.Legal
 	return out, nil
 }
 
-// PutHold implements gdpr.Store.
+// PutHold implements gdpr.HoldStore.
 func (s *Store) PutHold(ctx context.Context, h gdpr.LegalHold) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -238,7 +246,7 @@ func (s *Store) PutHold(ctx context.Context, h gdpr.LegalHold) error {
 	return nil
 }
 
-// DeleteHold implements gdpr.Store.
+// DeleteHold implements gdpr.HoldStore.
 func (s *Store) DeleteHold(ctx context.Context, tenant eusaas.TenantID, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -193,6 +193,51 @@ func Run(t *testing.T, h Harness) {
 		require.NotEqual(t, j.ID, r[0].job.ID, "job ids are distinct")
 	})
 
+	t.Run("CancelTenant", func(t *testing.T) {
+		t.Parallel()
+		ran := make(chan jobs.Job, 8)
+		e := newEnv(t, h, func(reg *jobs.Registry) {
+			for _, k := range []string{"test.tenant_work", "test.tenant_keep"} {
+				reg.Handle(k, func(_ context.Context, j jobs.Job) error {
+					ran <- j
+					return nil
+				})
+			}
+		})
+		qc, ok := e.Queue.(jobs.TenantCanceler)
+		if !ok {
+			t.Skip("queue without jobs.TenantCanceler")
+		}
+		type targs struct {
+			TenantID string `json:"tenant_id"`
+			N        int    `json:"n"`
+		}
+		later := &jobs.EnqueueOpts{ScheduledAt: time.Now().Add(time.Hour)} // waiting, not run
+		a, b := "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+		for i, j := range []struct{ kind, tenant string }{
+			{"test.tenant_work", a}, {"test.tenant_work", a}, {"test.tenant_keep", a}, {"test.tenant_work", b},
+		} {
+			require.NoError(t, e.Queue.Enqueue(ctx, j.kind, targs{TenantID: j.tenant, N: i}, later))
+		}
+		n, err := qc.CancelTenant(ctx, a, "test.tenant_keep")
+		require.NoError(t, err)
+		require.Equal(t, 2, n, "a's waiting jobs, the kept kind excepted")
+		n, err = qc.CancelTenant(ctx, a, "test.tenant_keep")
+		require.NoError(t, err)
+		require.Zero(t, n)
+		n, err = qc.CancelTenant(ctx, a)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "without keep, the kept kind goes too")
+		n, err = qc.CancelTenant(ctx, b)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "b's job was untouched until now")
+		select {
+		case j := <-ran:
+			t.Fatalf("a scheduled job ran: %+v", j)
+		default:
+		}
+	})
+
 	t.Run("UnknownKind", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, h, nil)

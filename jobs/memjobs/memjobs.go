@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -133,6 +134,33 @@ func (r *Runner) Enqueue(ctx context.Context, kind string, args any, opts *jobs.
 		}
 	})
 	return nil
+}
+
+var _ jobs.TenantCanceler = (*Runner)(nil)
+
+// CancelTenant implements jobs.TenantCanceler: jobs pending, available or retryable whose
+// arguments name tenant are removed.
+func (r *Runner) CancelTenant(ctx context.Context, tenant string, keep ...string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	kept := r.jobs[:0]
+	for _, j := range r.jobs {
+		var a struct {
+			TenantID string `json:"tenant_id"`
+		}
+		waiting := j.State == StatePending || j.State == StateAvailable || j.State == StateRetryable
+		if waiting && !slices.Contains(keep, j.Kind) && json.Unmarshal(j.Args, &a) == nil && a.TenantID == tenant {
+			n++
+			continue
+		}
+		kept = append(kept, j)
+	}
+	r.jobs = kept
+	return n, nil
 }
 
 // claim takes the oldest due job and marks it running.
