@@ -109,6 +109,12 @@ type Anomaly struct {
 	// SuppressedBy is the acknowledged anomaly whose pattern this one repeats; a suppressed
 	// anomaly is stored acknowledged (by the same person) and not notified.
 	SuppressedBy *uuid.UUID
+
+	// Alerted is true once someone was told about the anomaly: the platform's notifier
+	// (for impacts at or above the tenant's minimum impact) or a subscription.
+	// AlertedSubscriptions are the subscriptions that fired, in the order they did.
+	Alerted              bool
+	AlertedSubscriptions []uuid.UUID
 }
 
 // Validate checks the invariants a store relies on.
@@ -147,6 +153,10 @@ func (a Anomaly) Validate() error {
 type Filter struct {
 	Severity     *Severity
 	Acknowledged *bool
+	// MinImpact keeps anomalies whose impact is at least this.
+	MinImpact *decimal.Decimal
+	// From and To bound Day (UTC dates, inclusive).
+	From, To *time.Time
 }
 
 // DayOf truncates t to its UTC date.
@@ -158,8 +168,9 @@ func DayOf(t time.Time) time.Time {
 // TenantConfig is what the scanner needs to know about one ACTIVE tenant.
 type TenantConfig struct {
 	ID eusaas.TenantID
-	// MinImpact is the tenant's minimum absolute impact in EUR for an anomaly to be reported
-	// (the second half of the dual gate); zero means the scanner's default.
+	// MinImpact is the tenant's minimum absolute impact in EUR for the platform's notifier
+	// to be told about an anomaly, and the unit of the severity tiers; zero means the
+	// scanner's default. It no longer decides what is stored: every finding is.
 	MinImpact decimal.Decimal
 	// CostAlertThreshold is the tenant's settings.cost_alert_threshold in EUR; zero means no
 	// budget alert.

@@ -136,6 +136,11 @@ func (n *WebhookNotifier) Notify(ctx context.Context, a Anomaly) error {
 	if err != nil {
 		return err
 	}
+	return n.post(ctx, body)
+}
+
+// post sends body signed; any non-2xx answer is an Unavailable error.
+func (n *WebhookNotifier) post(ctx context.Context, body []byte) error {
 	ts := strconv.FormatInt(n.clock.Now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.URL, bytes.NewReader(body))
 	if err != nil {

@@ -86,6 +86,19 @@ type Store interface {
 	// Acknowledged returns the tenant's acknowledged anomalies on service whose Day is in
 	// [from, to] (inclusive), in any order. The scanner uses it to suppress repeats.
 	Acknowledged(ctx context.Context, tenant eusaas.TenantID, service string, from, to time.Time) ([]Anomaly, error)
+
+	// MarkAlerted sets the anomaly's Alerted and appends to its AlertedSubscriptions the
+	// ids of subs it does not hold yet (so a retried digest records a subscription once),
+	// and returns it. NotFound when the tenant has no such anomaly.
+	MarkAlerted(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, subs []uuid.UUID) (Anomaly, error)
+
+	// AlertSubscriptions returns the tenant's subscriptions in the order they were set,
+	// secrets included (the scanner signs with them); none is an empty list.
+	AlertSubscriptions(ctx context.Context, tenant eusaas.TenantID) ([]Subscription, error)
+
+	// SetAlertSubscriptions replaces the tenant's subscriptions with subs (validated, ids
+	// set) atomically.
+	SetAlertSubscriptions(ctx context.Context, tenant eusaas.TenantID, subs []Subscription) error
 }
 
 // Notifier tells someone about a new anomaly. Notify is called once per created,

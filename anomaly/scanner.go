@@ -2,8 +2,10 @@ package anomaly
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -23,8 +25,14 @@ type ScannerOptions struct {
 	// ScoreDays is how many of the most recent complete days each scan scores (1: yesterday).
 	// Scores are idempotent, so a larger value catches up after missed scans.
 	ScoreDays int
-	// MinImpact is the default minimum impact (DefaultMinImpact) for tenants that set none.
-	MinImpact       decimal.Decimal
+	// MinImpact is the default minimum impact (DefaultMinImpact) for tenants that set none:
+	// the impact from which the platform's notifier is told, and the severity unit.
+	MinImpact decimal.Decimal
+	// DetectFloor is the smallest impact stored (DefaultDetectFloor, one cent): below it a
+	// "deviation" is rounding, not spend anyone could act on.
+	DetectFloor decimal.Decimal
+	// HTTPClient posts subscriptions' webhooks (nil: a client with a 10 s timeout).
+	HTTPClient      *http.Client
 	ColdStartFactor decimal.Decimal
 	// SuppressDays is N in the suppression rule (7).
 	SuppressDays int
@@ -68,6 +76,12 @@ func NewScanner(series SeriesSource, tenants TenantLister, store Store, notifier
 	}
 	if opts.MinImpact.IsZero() {
 		opts.MinImpact = DefaultMinImpact
+	}
+	if opts.DetectFloor.IsZero() {
+		opts.DetectFloor = DefaultDetectFloor
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if opts.ColdStartFactor.IsZero() {
 		opts.ColdStartFactor = DefaultColdStartFactor
@@ -243,10 +257,13 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 	}
 	sort.Slice(resources, func(i, j int) bool { return resources[i].name < resources[j].name })
 
-	gate := Gate{MinImpact: t.MinImpact, ColdStartFactor: s.opts.ColdStartFactor}
-	if gate.MinImpact.IsZero() {
-		gate.MinImpact = s.opts.MinImpact
+	// Detection stores everything above the floor; the tenant's minimum impact is an
+	// alerting choice (and the severity unit), applied in alert.
+	if t.MinImpact.IsZero() {
+		t.MinImpact = s.opts.MinImpact
 	}
+	gate := Gate{MinImpact: s.opts.DetectFloor, SeverityUnit: t.MinImpact, ColdStartFactor: s.opts.ColdStartFactor}
+	tc := &tenantScan{cfg: t}
 	det := s.opts.Detector
 	type hit struct {
 		service string
@@ -275,9 +292,14 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 				contribs[i].SharePct = &p
 			}
 		}
-		// The total is judged only when no single resource explains the day: a diffuse
-		// change spread over several resources.
-		if len(hits) == 0 && total.first <= di {
+		// The total is judged only when no single resource explains the day (no hit of at
+		// least the tenant's minimum impact, and more than one resource): a diffuse change
+		// spread over several resources.
+		explained := len(contribs) < 2 // with one resource the total is that resource
+		for _, h := range hits {
+			explained = explained || h.f.Impact.GreaterThanOrEqual(t.MinImpact)
+		}
+		if !explained && total.first <= di {
 			if f, _, ok := gate.Judge(det, total.values[total.first:di], day, total.values[di]); ok {
 				hits = append(hits, hit{ServiceTotal, f})
 			}
@@ -291,12 +313,12 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 				Contributions: contribs,
 			}
 			a.Description = describe(a)
-			if err := s.record(ctx, a, &rep); err != nil {
+			if err := s.record(ctx, tc, a, &rep); err != nil {
 				return rep, err
 			}
 		}
 	}
-	if err := s.budget(ctx, t, now, &rep); err != nil {
+	if err := s.budget(ctx, tc, now, &rep); err != nil {
 		return rep, err
 	}
 	return rep, nil
@@ -314,8 +336,16 @@ func scanMicros(d decimal.Decimal) (int64, bool) {
 	return d.CoefficientInt64() * scanPow10[exp+6], true
 }
 
-// record applies suppression, stores a and notifies it when it is new.
-func (s *Scanner) record(ctx context.Context, a Anomaly, rep *TenantReport) error {
+// tenantScan is one tenant's scan state: its config (MinImpact defaulted) and its alert
+// subscriptions, read on the first anomaly that could alert.
+type tenantScan struct {
+	cfg    TenantConfig
+	subs   []Subscription
+	loaded bool
+}
+
+// record applies suppression, stores a and alerts on it when it is new.
+func (s *Scanner) record(ctx context.Context, tc *tenantScan, a Anomaly, rep *TenantReport) error {
 	if a.Kind != KindBudget {
 		acked, err := s.store.Acknowledged(ctx, a.TenantID, a.Service, a.Day.AddDate(0, 0, -s.opts.SuppressDays), a.Day.AddDate(0, 0, -1))
 		if err != nil {
@@ -336,13 +366,73 @@ func (s *Scanner) record(ctx context.Context, a Anomaly, rep *TenantReport) erro
 		rep.Suppressed++
 		return nil
 	}
-	if err := s.notifier.Notify(ctx, stored); err != nil {
-		rep.NotifyErrors++
-		s.opts.Logger.WarnContext(ctx, "anomaly notification failed", "tenant_id", a.TenantID.String(), "anomaly_id", a.ID.String(), "error", err)
+	return s.alert(ctx, tc, stored, rep)
+}
+
+// alert tells the platform's notifier about a when its impact reaches the tenant's minimum
+// impact (budget alerts always), and every IMMEDIATE subscription a matches; DAILY and
+// WEEKLY subscriptions get it in their digest (SendDigests). A subscription fires when at
+// least one of its channels took the alert. Delivery errors are counted and logged (never a
+// channel's secret), not retried.
+func (s *Scanner) alert(ctx context.Context, tc *tenantScan, a Anomaly, rep *TenantReport) error {
+	notified := false
+	if a.Kind == KindBudget || a.Impact.GreaterThanOrEqual(tc.cfg.MinImpact) {
+		if err := s.notifier.Notify(ctx, a); err != nil {
+			rep.NotifyErrors++
+			s.opts.Logger.WarnContext(ctx, "anomaly notification failed", "tenant_id", a.TenantID.String(), "anomaly_id", a.ID.String(), "error", err)
+		} else {
+			rep.Notified++
+			notified = true
+		}
+	}
+	if !tc.loaded {
+		subs, err := s.store.AlertSubscriptions(ctx, a.TenantID)
+		if err != nil {
+			return err
+		}
+		tc.subs, tc.loaded = subs, true
+	}
+	var fired []uuid.UUID
+	for _, sub := range tc.subs {
+		if sub.Frequency != FrequencyImmediate || !sub.Matches(a) {
+			continue
+		}
+		body, err := json.Marshal(Payload(a))
+		if err != nil {
+			return err
+		}
+		if s.deliver(ctx, a.TenantID, sub, body, rep) {
+			fired = append(fired, sub.ID)
+		}
+	}
+	if !notified && len(fired) == 0 {
 		return nil
 	}
-	rep.Notified++
-	return nil
+	_, err := s.store.MarkAlerted(ctx, a.TenantID, a.ID, fired)
+	return err
+}
+
+// deliver sends body to every channel of sub and reports whether one took it. E-mail has no
+// port to go through yet (auth has no Mailer): such channels are kept and logged as not
+// deliverable, and a subscription with only e-mail channels never fires.
+func (s *Scanner) deliver(ctx context.Context, tenant eusaas.TenantID, sub Subscription, body []byte, rep *TenantReport) bool {
+	ok := false
+	for _, ch := range sub.Channels {
+		switch ch.Type {
+		case ChannelWebhook:
+			w := NewWebhookNotifier(ch.URL, []byte(ch.Secret), s.opts.HTTPClient, s.opts.Clock)
+			if err := w.post(ctx, body); err != nil {
+				rep.NotifyErrors++
+				s.opts.Logger.WarnContext(ctx, "anomaly alert webhook failed", "tenant_id", tenant.String(), "subscription_id", sub.ID.String(), "error", err)
+				continue
+			}
+			rep.Notified++
+			ok = true
+		case ChannelEmail:
+			s.opts.Logger.WarnContext(ctx, "anomaly alert e-mail not deliverable: no mailer configured", "tenant_id", tenant.String(), "subscription_id", sub.ID.String())
+		}
+	}
+	return ok
 }
 
 // Suppressor returns the acknowledged anomaly whose pattern a repeats (see Scanner), if any;
@@ -367,7 +457,8 @@ func Suppressor(a Anomaly, acknowledged []Anomaly, days int) (Anomaly, bool) {
 
 // budget raises a budget alert, once per tenant and month, when the month-end projection is
 // above the tenant's cost_alert_threshold.
-func (s *Scanner) budget(ctx context.Context, t TenantConfig, now time.Time, rep *TenantReport) error {
+func (s *Scanner) budget(ctx context.Context, tc *tenantScan, now time.Time, rep *TenantReport) error {
+	t := tc.cfg
 	if s.opts.Projector == nil || !t.CostAlertThreshold.IsPositive() {
 		return nil
 	}
@@ -380,7 +471,7 @@ func (s *Scanner) budget(ctx context.Context, t TenantConfig, now time.Time, rep
 		return nil
 	}
 	before := rep.Created
-	if err := s.record(ctx, a, rep); err != nil {
+	if err := s.record(ctx, tc, a, rep); err != nil {
 		return err
 	}
 	rep.BudgetAlert = rep.Created > before

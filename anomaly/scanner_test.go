@@ -116,11 +116,19 @@ func TestScannerContributionsIdempotenceAndNotify(t *testing.T) {
 	r, err := s.ScanAll(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, r.Tenants)
-	require.Equal(t, 1, r.Created, "CPU only: MEMORY's +2 is under the impact gate, the total is explained by CPU")
-	require.Equal(t, 1, r.Notified)
+	require.Equal(t, 2, r.Created, "every finding is stored: CPU and MEMORY's +2; the total is explained by CPU")
+	require.Equal(t, 1, r.Notified, "only CPU reaches the 5 EUR minimum impact")
 	require.Equal(t, 1, f.notifier.count())
 
-	a := f.all(t, tn)[0]
+	stored := f.all(t, tn)
+	require.Len(t, stored, 2)
+	require.Equal(t, "MEMORY", stored[1].Service)
+	require.False(t, stored[1].Alerted, "under the minimum impact: stored, not alerted")
+	requireDec(t, "2", stored[1].Impact)
+	require.Equal(t, anomaly.SeverityLow, stored[1].Severity)
+	a := stored[0]
+	require.True(t, a.Alerted)
+	require.Empty(t, a.AlertedSubscriptions, "the platform's notifier is no subscription")
 	require.Equal(t, "CPU", a.Service)
 	require.Equal(t, "calibrated", a.Rule, "the default detector")
 	requireDec(t, "40", a.Expected)
@@ -138,15 +146,15 @@ func TestScannerContributionsIdempotenceAndNotify(t *testing.T) {
 	// A second scan of the same day stores and notifies nothing new.
 	r, err = s.ScanAll(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 1, r.Found)
+	require.Equal(t, 2, r.Found)
 	require.Zero(t, r.Created)
 	require.Zero(t, r.Notified)
 	require.Equal(t, 1, f.notifier.count())
-	require.Len(t, f.all(t, tn), 1)
+	require.Len(t, f.all(t, tn), 2)
 }
 
-// Five resources each up 4 EUR (under the 5 EUR gate each): no resource anomaly, but the
-// total is up 20 EUR against a flat 50 (sigma floor 1): z = 20, a TOTAL anomaly. With 7
+// Five resources each up 4 EUR (under the 5 EUR minimum impact each): stored, not alerted,
+// and none explains the day; the total is up 20 EUR against a flat 50 (sigma floor 1): z = 20, a TOTAL anomaly. With 7
 // earlier z's the point tail is still the cold-start Student t4 (two-sided tail
 // 1 - (3/4) w (1 - z^2 / (12 q)), q = 1 + z^2/4, w = z / sqrt q) and the drift view (needs
 // 35 days) is not ready: score -log10(2 p).
@@ -159,7 +167,8 @@ func TestScannerDiffuseChangeOnTotal(t *testing.T) {
 	}
 	_, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(context.Background())
 	require.NoError(t, err)
-	as := f.all(t, tn)
+	require.Len(t, f.all(t, tn), 6, "five resources and the total")
+	as := alertedOnly(f.all(t, tn))
 	require.Len(t, as, 1)
 	require.Equal(t, anomaly.ServiceTotal, as[0].Service)
 	requireDec(t, "50", as[0].Expected)
@@ -397,10 +406,21 @@ func TestScannerTotalIsExact(t *testing.T) {
 		f.put(tn, "D", scanned, append(rep("1", 28), "1"+tail[1:])...)
 		_, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(context.Background())
 		require.NoError(t, err)
-		as := f.all(t, tn)
+		as := alertedOnly(f.all(t, tn))
 		require.Len(t, as, 1, tail)
 		require.Equal(t, anomaly.ServiceTotal, as[0].Service)
 		requireDec(t, "31", as[0].Expected)
 		requireDec(t, "37"+tail[1:], as[0].Actual)
 	}
+}
+
+// alertedOnly keeps the anomalies someone was told about.
+func alertedOnly(as []anomaly.Anomaly) []anomaly.Anomaly {
+	var out []anomaly.Anomaly
+	for _, a := range as {
+		if a.Alerted {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly"
@@ -24,26 +25,28 @@ type AnomalyContribution struct {
 
 // AnomalyBody is an anomaly in the API (SPEC.md fields plus the explanation).
 type AnomalyBody struct {
-	ID             string                `json:"id" format:"uuid"`
-	TenantID       string                `json:"tenant_id" format:"uuid"`
-	DetectedAt     time.Time             `json:"detected_at"`
-	Day            string                `json:"day" format:"date" doc:"UTC date the anomaly is about (budget alerts: first day of the month)"`
-	Severity       string                `json:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL"`
-	Kind           string                `json:"kind" enum:"SPIKE,DROP,NEW_SPEND,BUDGET"`
-	Service        string                `json:"service" doc:"resource type, TOTAL (all resources) or BUDGET"`
-	Rule           string                `json:"rule" doc:"what fired: seasonal, zscore, new_spend, cold_start_spike, budget"`
-	Score          float64               `json:"score" doc:"statistical score in sigmas; 0 for rule-based findings"`
-	ExpectedAmount string                `json:"expected_amount" doc:"EUR, decimal string"`
-	ActualAmount   string                `json:"actual_amount" doc:"EUR, decimal string"`
-	ImpactAmount   string                `json:"impact_amount" doc:"|actual - expected|, EUR"`
-	Currency       string                `json:"currency" enum:"EUR"`
-	DeviationPct   *string               `json:"deviation_pct" doc:"(actual - expected) / expected * 100; null when expected is 0 (new spend)"`
-	Description    string                `json:"description"`
-	Contributions  []AnomalyContribution `json:"contributions"`
-	Acknowledged   bool                  `json:"acknowledged"`
-	AcknowledgedBy *string               `json:"acknowledged_by"`
-	AcknowledgedAt *time.Time            `json:"acknowledged_at"`
-	SuppressedBy   *string               `json:"suppressed_by" doc:"the acknowledged anomaly whose pattern this one repeats (stored acknowledged, not notified)"`
+	ID                   string                `json:"id" format:"uuid"`
+	TenantID             string                `json:"tenant_id" format:"uuid"`
+	DetectedAt           time.Time             `json:"detected_at"`
+	Day                  string                `json:"day" format:"date" doc:"UTC date the anomaly is about (budget alerts: first day of the month)"`
+	Severity             string                `json:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL"`
+	Kind                 string                `json:"kind" enum:"SPIKE,DROP,NEW_SPEND,BUDGET"`
+	Service              string                `json:"service" doc:"resource type, TOTAL (all resources) or BUDGET"`
+	Rule                 string                `json:"rule" doc:"what fired: seasonal, zscore, new_spend, cold_start_spike, budget"`
+	Score                float64               `json:"score" doc:"statistical score in sigmas; 0 for rule-based findings"`
+	ExpectedAmount       string                `json:"expected_amount" doc:"EUR, decimal string"`
+	ActualAmount         string                `json:"actual_amount" doc:"EUR, decimal string"`
+	ImpactAmount         string                `json:"impact_amount" doc:"|actual - expected|, EUR"`
+	Currency             string                `json:"currency" enum:"EUR"`
+	DeviationPct         *string               `json:"deviation_pct" doc:"(actual - expected) / expected * 100; null when expected is 0 (new spend)"`
+	Description          string                `json:"description"`
+	Contributions        []AnomalyContribution `json:"contributions"`
+	Acknowledged         bool                  `json:"acknowledged"`
+	AcknowledgedBy       *string               `json:"acknowledged_by"`
+	AcknowledgedAt       *time.Time            `json:"acknowledged_at"`
+	SuppressedBy         *string               `json:"suppressed_by" doc:"the acknowledged anomaly whose pattern this one repeats (stored acknowledged, not notified)"`
+	Alerted              bool                  `json:"alerted" doc:"someone was told: the platform notifier (impact at least the tenant's anomaly_min_impact) or a subscription"`
+	AlertedSubscriptions []string              `json:"alerted_subscriptions" doc:"ids of the alert subscriptions that fired, in firing order"`
 }
 
 // NewAnomalyBody converts a domain anomaly.
@@ -53,6 +56,10 @@ func NewAnomalyBody(a anomaly.Anomaly) AnomalyBody {
 		Severity: string(a.Severity), Kind: string(a.Kind), Service: a.Service, Rule: a.Rule, Score: a.Score,
 		ExpectedAmount: a.Expected.String(), ActualAmount: a.Actual.String(), ImpactAmount: a.Impact.String(), Currency: "EUR",
 		Description: a.Description, Acknowledged: a.Acknowledged, Contributions: []AnomalyContribution{},
+		Alerted: a.Alerted, AlertedSubscriptions: []string{},
+	}
+	for _, id := range a.AlertedSubscriptions {
+		b.AlertedSubscriptions = append(b.AlertedSubscriptions, id.String())
 	}
 	if a.DeviationPct != nil {
 		s := a.DeviationPct.String()
@@ -85,6 +92,9 @@ type anomalyListInput struct {
 	ID           string `path:"id" doc:"tenant id"`
 	Severity     string `query:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL" doc:"only this severity"`
 	Acknowledged string `query:"acknowledged" enum:"true,false" doc:"only acknowledged (true) or unacknowledged (false) anomalies"`
+	MinImpact    string `query:"min_impact" doc:"only anomalies with impact_amount at least this (EUR, decimal string)"`
+	StartDate    string `query:"start_date" format:"date" doc:"only anomalies on or after this UTC day"`
+	EndDate      string `query:"end_date" format:"date" doc:"only anomalies on or before this UTC day"`
 	PageQuery
 }
 
@@ -105,11 +115,15 @@ type anomalyOutput struct {
 //
 //	GET  /api/v1/tenants/{id}/anomalies                           billing:read
 //	POST /api/v1/tenants/{id}/anomalies/{anomaly_id}/acknowledge  billing:write
+//
+// and the alert subscriptions (RegisterAnomalyAlerts).
 func RegisterAnomaly(s *Server, svc *anomaly.Service) {
+	RegisterAnomalyAlerts(s, svc)
 	Register(s, huma.Operation{
 		OperationID: "list-anomalies", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/anomalies",
 		Summary: "List cost anomalies", Tags: []string{"Anomalies"}, Security: BearerAuth,
-		Description: "Newest day first. Filters: severity, acknowledged. Needs billing:read.",
+		Description: "Every anomaly the detector finds is stored, alerted or not. Newest day first. Filters: severity, " +
+			"acknowledged, min_impact, start_date/end_date (days, inclusive). Needs billing:read.",
 	}, func(ctx context.Context, in *anomalyListInput) (*anomalyListOutput, error) {
 		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
 		if err != nil {
@@ -123,6 +137,32 @@ func RegisterAnomaly(s *Server, svc *anomaly.Service) {
 		if in.Acknowledged != "" {
 			ack := in.Acknowledged == "true"
 			f.Acknowledged = &ack
+		}
+		var v eusaas.Violations
+		if in.MinImpact != "" {
+			m, err := decimal.NewFromString(in.MinImpact)
+			if err != nil {
+				v.Add("query.min_impact", "must be a decimal number")
+			} else {
+				f.MinImpact = &m
+			}
+		}
+		for _, q := range []struct {
+			name, val string
+			dst       **time.Time
+		}{{"query.start_date", in.StartDate, &f.From}, {"query.end_date", in.EndDate, &f.To}} {
+			if q.val == "" {
+				continue
+			}
+			d, err := time.Parse(time.DateOnly, q.val)
+			if err != nil {
+				v.Add(q.name, "must be a date YYYY-MM-DD")
+				continue
+			}
+			*q.dst = &d
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
 		}
 		page := in.ToPage()
 		list, err := svc.List(ctx, tenant, f, page)

@@ -29,7 +29,8 @@ func NewAnomalyStore(db *DB) *AnomalyStore { return &AnomalyStore{db: db} }
 
 const anomalyColumns = `id, day, detected_at, service, kind, rule, severity, score,
 	expected_amount::text, actual_amount::text, impact_amount::text, deviation_pct::text,
-	description, contributions, acknowledged, acknowledged_by, acknowledged_at, suppressed_by`
+	description, contributions, acknowledged, acknowledged_by, acknowledged_at, suppressed_by,
+	alerted, alerted_subscriptions`
 
 // anomalyContribution is the JSON shape of one contribution (decimal strings).
 type anomalyContribution struct {
@@ -88,12 +89,24 @@ func anomalyScan(tenant eusaas.TenantID, row pgx.Row) (anomaly.Anomaly, error) {
 	a := anomaly.Anomaly{TenantID: tenant}
 	var exp, act, imp string
 	var dev, ackBy *string
-	var contribs []byte
+	var contribs, fired []byte
 	var kind, sev string
 	err := row.Scan(&a.ID, &a.Day, &a.DetectedAt, &a.Service, &kind, &a.Rule, &sev, &a.Score,
-		&exp, &act, &imp, &dev, &a.Description, &contribs, &a.Acknowledged, &ackBy, &a.AcknowledgedAt, &a.SuppressedBy)
+		&exp, &act, &imp, &dev, &a.Description, &contribs, &a.Acknowledged, &ackBy, &a.AcknowledgedAt, &a.SuppressedBy,
+		&a.Alerted, &fired)
 	if err != nil {
 		return a, err
+	}
+	var firedIDs []string
+	if err := json.Unmarshal(fired, &firedIDs); err != nil {
+		return a, err
+	}
+	for _, s := range firedIDs {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return a, err
+		}
+		a.AlertedSubscriptions = append(a.AlertedSubscriptions, id)
 	}
 	a.Kind, a.Severity = anomaly.Kind(kind), anomaly.Severity(sev)
 	a.Day = a.Day.UTC()
@@ -152,19 +165,23 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 	if a.Acknowledged {
 		ackBy = &a.AcknowledgedBy
 	}
+	fired, err := anomalyEncodeIDs(a.AlertedSubscriptions)
+	if err != nil {
+		return anomaly.Anomaly{}, false, err
+	}
 	var out anomaly.Anomaly
 	created := false
 	err = s.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		// created_at = detected_at: retention counts from when the anomaly was recorded.
 		tag, err := tx.Exec(ctx, `INSERT INTO anomalies (id, day, detected_at, created_at, service, kind, rule, severity, score,
 			expected_amount, actual_amount, impact_amount, deviation_pct, description, contributions,
-			acknowledged, acknowledged_by, acknowledged_at, suppressed_by)
+			acknowledged, acknowledged_by, acknowledged_at, suppressed_by, alerted, alerted_subscriptions)
 			VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, $12::numeric, $13, $14,
-			$15, $16, $17, $18)
+			$15, $16, $17, $18, $19, $20)
 			ON CONFLICT (service, day) DO NOTHING`,
 			a.ID, a.Day, a.DetectedAt.UTC(), a.Service, string(a.Kind), a.Rule, string(a.Severity), a.Score,
 			a.Expected.String(), a.Actual.String(), a.Impact.String(), dev, a.Description, contribs,
-			a.Acknowledged, ackBy, a.AcknowledgedAt, a.SuppressedBy)
+			a.Acknowledged, ackBy, a.AcknowledgedAt, a.SuppressedBy, a.Alerted, fired)
 		if err != nil {
 			return translate(err)
 		}
@@ -208,6 +225,18 @@ func (s *AnomalyStore) List(ctx context.Context, tenant eusaas.TenantID, f anoma
 	if f.Acknowledged != nil {
 		args = append(args, *f.Acknowledged)
 		where = append(where, "acknowledged = $"+strconv.Itoa(len(args)))
+	}
+	if f.MinImpact != nil {
+		args = append(args, f.MinImpact.String())
+		where = append(where, "impact_amount >= $"+strconv.Itoa(len(args))+"::numeric")
+	}
+	if f.From != nil {
+		args = append(args, anomaly.DayOf(*f.From))
+		where = append(where, "day >= $"+strconv.Itoa(len(args)))
+	}
+	if f.To != nil {
+		args = append(args, anomaly.DayOf(*f.To))
+		where = append(where, "day <= $"+strconv.Itoa(len(args)))
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")
 	var out eusaas.List[anomaly.Anomaly]

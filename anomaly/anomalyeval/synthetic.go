@@ -286,6 +286,17 @@ func (s *synthStore) Acknowledged(context.Context, eusaas.TenantID, string, time
 	return nil, nil
 }
 
+// The evaluation has no subscriptions: it counts what the platform's notifier is told.
+func (s *synthStore) MarkAlerted(_ context.Context, _ eusaas.TenantID, _ uuid.UUID, _ []uuid.UUID) (anomaly.Anomaly, error) {
+	return anomaly.Anomaly{}, nil
+}
+func (s *synthStore) AlertSubscriptions(context.Context, eusaas.TenantID) ([]anomaly.Subscription, error) {
+	return nil, nil
+}
+func (s *synthStore) SetAlertSubscriptions(context.Context, eusaas.TenantID, []anomaly.Subscription) error {
+	return nil
+}
+
 // EvaluateSynthetic scans data day by day (day 1 to the last, each scan seeing only the days
 // before the scored one) with the real anomaly.Scanner using det and minimum impact
 // minImpact, and matches the anomalies it creates against the injected events.

@@ -104,11 +104,17 @@ func RequireSame(t *testing.T, want, got anomaly.Anomaly) {
 		require.WithinDuration(t, *want.AcknowledgedAt, *got.AcknowledgedAt, time.Microsecond)
 	}
 	require.Equal(t, want.SuppressedBy, got.SuppressedBy)
+	require.Equal(t, want.Alerted, got.Alerted)
+	require.Equal(t, len(want.AlertedSubscriptions), len(got.AlertedSubscriptions))
+	for i := range want.AlertedSubscriptions {
+		require.Equal(t, want.AlertedSubscriptions[i], got.AlertedSubscriptions[i])
+	}
 }
 
 // Run runs the suite.
 func Run(t *testing.T, h Harness) {
 	ctx := context.Background()
+	runAlerts(t, h)
 
 	t.Run("InsertGetRoundTrip", func(t *testing.T) {
 		t.Parallel()

@@ -31,6 +31,8 @@ type anomalyTenant struct {
 	// deleted holds when GDPR retention soft-deleted an anomaly (Postgres: deleted_at). Such
 	// an anomaly is invisible to every read but keeps its key until hard deletion.
 	deleted map[uuid.UUID]time.Time
+	// subs are the tenant's alert subscriptions, in the order set.
+	subs []anomaly.Subscription
 }
 
 func newAnomalyTenant() *anomalyTenant {
@@ -77,6 +79,7 @@ func anomalyClone(a anomaly.Anomaly) anomaly.Anomaly {
 		v := *a.SuppressedBy
 		a.SuppressedBy = &v
 	}
+	a.AlertedSubscriptions = slices.Clone(a.AlertedSubscriptions)
 	return a
 }
 
@@ -156,6 +159,12 @@ func (s *Store) List(ctx context.Context, tenant eusaas.TenantID, f anomaly.Filt
 				continue
 			}
 			if f.Acknowledged != nil && a.Acknowledged != *f.Acknowledged {
+				continue
+			}
+			if f.MinImpact != nil && a.Impact.LessThan(*f.MinImpact) {
+				continue
+			}
+			if f.From != nil && a.Day.Before(anomaly.DayOf(*f.From)) || f.To != nil && a.Day.After(anomaly.DayOf(*f.To)) {
 				continue
 			}
 			match = append(match, a)
@@ -268,4 +277,77 @@ func (s *Series) DailyCosts(ctx context.Context, tenant eusaas.TenantID, from, t
 		return nil, nil
 	}
 	return slices.Clone(rs[i:j]), nil
+}
+
+// MarkAlerted implements anomaly.Store.
+func (s *Store) MarkAlerted(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, subs []uuid.UUID) (anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return anomaly.Anomaly{}, err
+	}
+	s.mu.Lock()
+	a := s.tenants[tenant].live(id)
+	if a == nil {
+		s.mu.Unlock()
+		return anomaly.Anomaly{}, anomaly.ErrNotFound
+	}
+	wasAlerted, wasSubs := a.Alerted, slices.Clone(a.AlertedSubscriptions)
+	a.Alerted = true
+	for _, sub := range subs {
+		if !slices.Contains(a.AlertedSubscriptions, sub) {
+			a.AlertedSubscriptions = append(a.AlertedSubscriptions, sub)
+		}
+	}
+	out := anomalyClone(*a)
+	s.mu.Unlock()
+	memtx.OnRollback(ctx, func() {
+		s.mu.Lock()
+		a.Alerted, a.AlertedSubscriptions = wasAlerted, wasSubs
+		s.mu.Unlock()
+	})
+	return out, nil
+}
+
+// AlertSubscriptions implements anomaly.Store.
+func (s *Store) AlertSubscriptions(ctx context.Context, tenant eusaas.TenantID) ([]anomaly.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return []anomaly.Subscription{}, nil
+	}
+	return anomaly.CloneSubscriptions(t.subs), nil
+}
+
+// SetAlertSubscriptions implements anomaly.Store.
+func (s *Store) SetAlertSubscriptions(ctx context.Context, tenant eusaas.TenantID, subs []anomaly.Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := anomaly.ValidateSubscriptions(subs); err != nil {
+		return anomaly.ErrInvalid.Wrap(err)
+	}
+	for _, sub := range subs {
+		if sub.ID == uuid.Nil {
+			return anomaly.ErrInvalid.Wrap(eusaas.E(eusaas.InvalidArgument, "subscription id is required"))
+		}
+	}
+	subs = anomaly.CloneSubscriptions(subs)
+	s.mu.Lock()
+	t := s.tenants[tenant]
+	if t == nil {
+		t = newAnomalyTenant()
+		s.tenants[tenant] = t
+	}
+	old := t.subs
+	t.subs = subs
+	s.mu.Unlock()
+	memtx.OnRollback(ctx, func() {
+		s.mu.Lock()
+		t.subs = old
+		s.mu.Unlock()
+	})
+	return nil
 }
