@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
@@ -215,4 +216,59 @@ func TestValidateSubscriptions(t *testing.T) {
 		require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
 		require.Contains(t, violationsText(err), field)
 	}
+}
+
+// EXPECTED feedback mutes the series: the next CPU spike is stored but nobody is told (the
+// platform notifier, subscriptions), other series still alert, and after FeedbackMuteDays
+// the series speaks again. Verdicts are counted per tenant.
+func TestFeedbackMutesSeries(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	tn := newTenant()
+	f.tenants = []anomaly.TenantConfig{{ID: tn}}
+	f.put(tn, "CPU", scanned, append(rep("40", 28), "140")...)
+	f.put(tn, "MEMORY", scanned, rep("40", 29)...)
+	s := f.scanner(anomaly.ScannerOptions{FeedbackMuteDays: 2})
+	_, err := s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, f.notifier.count())
+	first := f.all(t, tn)[0]
+
+	svc, err := anomaly.NewService(anomaly.Deps{Store: f.store}, anomaly.Options{Clock: f.clock})
+	require.NoError(t, err)
+	got, err := svc.GiveFeedback(ctx, tn, first.ID, anomaly.VerdictExpected, "  planned migration ", "user-1")
+	require.NoError(t, err)
+	require.Equal(t, "planned migration", got.Feedback.Note)
+	_, err = svc.GiveFeedback(ctx, tn, first.ID, "MAYBE", "", "user-1")
+	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+	counts, err := svc.FeedbackCounts(ctx, tn)
+	require.NoError(t, err)
+	require.Equal(t, map[anomaly.Verdict]int{anomaly.VerdictExpected: 1, anomaly.VerdictFalsePositive: 0, anomaly.VerdictConfirmed: 0}, counts)
+
+	next := scanned.AddDate(0, 0, 1)
+	f.series.Add(tn, anomaly.DailyCost{Day: next, Resource: "CPU", Amount: d("400")}, anomaly.DailyCost{Day: next, Resource: "MEMORY", Amount: d("400")})
+	f.clock.Set(next.AddDate(0, 0, 1).Add(6 * time.Hour))
+	r, err := s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, r.Created)
+	require.Equal(t, 1, r.Muted, "CPU")
+	require.Equal(t, 2, f.notifier.count(), "MEMORY alerted, CPU muted")
+	for _, a := range f.all(t, tn) {
+		if a.Day.Equal(next) {
+			require.Equal(t, a.Service == "MEMORY", a.Alerted, a.Service)
+		}
+	}
+
+	// Three days after the feedback the 2-day mute is over.
+	later := next.AddDate(0, 0, 2)
+	f.series.Add(tn, anomaly.DailyCost{Day: next.AddDate(0, 0, 1), Resource: "CPU", Amount: d("40")},
+		anomaly.DailyCost{Day: later, Resource: "CPU", Amount: d("2000")},
+		anomaly.DailyCost{Day: next.AddDate(0, 0, 1), Resource: "MEMORY", Amount: d("40")},
+		anomaly.DailyCost{Day: later, Resource: "MEMORY", Amount: d("40")})
+	f.clock.Set(later.AddDate(0, 0, 1).Add(6 * time.Hour))
+	r, err = s.ScanAll(ctx)
+	require.NoError(t, err)
+	require.Zero(t, r.Muted)
+	require.Equal(t, 3, f.notifier.count(), "CPU speaks again")
+	require.Equal(t, "CPU", f.notifier.got[2].Service)
 }

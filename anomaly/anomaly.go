@@ -115,6 +115,9 @@ type Anomaly struct {
 	// AlertedSubscriptions are the subscriptions that fired, in the order they did.
 	Alerted              bool
 	AlertedSubscriptions []uuid.UUID
+
+	// Feedback is the latest verdict a user gave; nil when none.
+	Feedback *Feedback
 }
 
 // Validate checks the invariants a store relies on.

@@ -99,6 +99,18 @@ type Store interface {
 	// SetAlertSubscriptions replaces the tenant's subscriptions with subs (validated, ids
 	// set) atomically.
 	SetAlertSubscriptions(ctx context.Context, tenant eusaas.TenantID, subs []Subscription) error
+
+	// SetFeedback replaces the anomaly's feedback with fb (times kept to the microsecond) and
+	// returns it. NotFound when the tenant has no such anomaly.
+	SetFeedback(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, fb Feedback) (Anomaly, error)
+
+	// Muting returns the tenant's anomalies on service whose feedback mutes (EXPECTED or
+	// FALSE_POSITIVE) and was given at or after since, in any order.
+	Muting(ctx context.Context, tenant eusaas.TenantID, service string, since time.Time) ([]Anomaly, error)
+
+	// FeedbackCounts counts the tenant's (visible) anomalies by verdict; verdicts without
+	// anomalies may be missing.
+	FeedbackCounts(ctx context.Context, tenant eusaas.TenantID) (map[Verdict]int, error)
 }
 
 // Notifier tells someone about a new anomaly. Notify is called once per created,

@@ -36,6 +36,9 @@ type ScannerOptions struct {
 	ColdStartFactor decimal.Decimal
 	// SuppressDays is N in the suppression rule (7).
 	SuppressDays int
+	// FeedbackMuteDays is how long an EXPECTED or FALSE_POSITIVE verdict mutes alerts of the
+	// same series (DefaultFeedbackMuteDays).
+	FeedbackMuteDays int
 	// Concurrency is the number of tenants scanned at once (4).
 	Concurrency int
 	// Projector enables budget alerts; nil disables them.
@@ -89,6 +92,9 @@ func NewScanner(series SeriesSource, tenants TenantLister, store Store, notifier
 	if opts.SuppressDays <= 0 {
 		opts.SuppressDays = 7
 	}
+	if opts.FeedbackMuteDays <= 0 {
+		opts.FeedbackMuteDays = DefaultFeedbackMuteDays
+	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
@@ -110,6 +116,7 @@ type TenantReport struct {
 	Found        int // findings that passed the gate (stored now or before)
 	Created      int // anomalies stored by this scan
 	Suppressed   int // created but suppressed by an acknowledged pattern
+	Muted        int // created but not alerted: the series was judged EXPECTED or FALSE_POSITIVE
 	Notified     int
 	NotifyErrors int
 	BudgetAlert  bool // a budget alert was created by this scan
@@ -122,6 +129,7 @@ type ScanReport struct {
 	Found        int
 	Created      int
 	Suppressed   int
+	Muted        int
 	Notified     int
 	NotifyErrors int
 	BudgetAlerts int
@@ -159,6 +167,7 @@ func (s *Scanner) ScanAllAt(ctx context.Context, now time.Time) (ScanReport, err
 				rep.Found += tr.Found
 				rep.Created += tr.Created
 				rep.Suppressed += tr.Suppressed
+				rep.Muted += tr.Muted
 				rep.Notified += tr.Notified
 				rep.NotifyErrors += tr.NotifyErrors
 				if tr.BudgetAlert {
@@ -375,6 +384,19 @@ func (s *Scanner) record(ctx context.Context, tc *tenantScan, a Anomaly, rep *Te
 // least one of its channels took the alert. Delivery errors are counted and logged (never a
 // channel's secret), not retried.
 func (s *Scanner) alert(ctx context.Context, tc *tenantScan, a Anomaly, rep *TenantReport) error {
+	if a.Kind != KindBudget {
+		// Feedback mutes the series: a user said its anomalies are expected or false
+		// positives. Stored, never alerted, neither to the notifier nor to subscriptions.
+		since := a.DetectedAt.AddDate(0, 0, -s.opts.FeedbackMuteDays)
+		muting, err := s.store.Muting(ctx, a.TenantID, a.Service, since)
+		if err != nil {
+			return err
+		}
+		if len(muting) > 0 {
+			rep.Muted++
+			return nil
+		}
+	}
 	notified := false
 	if a.Kind == KindBudget || a.Impact.GreaterThanOrEqual(tc.cfg.MinImpact) {
 		if err := s.notifier.Notify(ctx, a); err != nil {

@@ -47,6 +47,15 @@ type AnomalyBody struct {
 	SuppressedBy         *string               `json:"suppressed_by" doc:"the acknowledged anomaly whose pattern this one repeats (stored acknowledged, not notified)"`
 	Alerted              bool                  `json:"alerted" doc:"someone was told: the platform notifier (impact at least the tenant's anomaly_min_impact) or a subscription"`
 	AlertedSubscriptions []string              `json:"alerted_subscriptions" doc:"ids of the alert subscriptions that fired, in firing order"`
+	Feedback             *AnomalyFeedback      `json:"feedback" doc:"the latest verdict given; null when none"`
+}
+
+// AnomalyFeedback is the latest verdict on an anomaly.
+type AnomalyFeedback struct {
+	Verdict string    `json:"verdict" enum:"EXPECTED,FALSE_POSITIVE,CONFIRMED"`
+	Note    *string   `json:"note"`
+	By      string    `json:"by" doc:"user id"`
+	At      time.Time `json:"at"`
 }
 
 // NewAnomalyBody converts a domain anomaly.
@@ -57,6 +66,13 @@ func NewAnomalyBody(a anomaly.Anomaly) AnomalyBody {
 		ExpectedAmount: a.Expected.String(), ActualAmount: a.Actual.String(), ImpactAmount: a.Impact.String(), Currency: "EUR",
 		Description: a.Description, Acknowledged: a.Acknowledged, Contributions: []AnomalyContribution{},
 		Alerted: a.Alerted, AlertedSubscriptions: []string{},
+	}
+	if fb := a.Feedback; fb != nil {
+		b.Feedback = &AnomalyFeedback{Verdict: string(fb.Verdict), By: fb.By, At: fb.At.UTC()}
+		if fb.Note != "" {
+			note := fb.Note
+			b.Feedback.Note = &note
+		}
 	}
 	for _, id := range a.AlertedSubscriptions {
 		b.AlertedSubscriptions = append(b.AlertedSubscriptions, id.String())
@@ -107,6 +123,15 @@ type anomalyAckInput struct {
 	AnomalyID string `path:"anomaly_id" doc:"anomaly id"`
 }
 
+type anomalyFeedbackInput struct {
+	ID        string `path:"id" doc:"tenant id"`
+	AnomalyID string `path:"anomaly_id" doc:"anomaly id"`
+	Body      struct {
+		Verdict string `json:"verdict" doc:"EXPECTED, FALSE_POSITIVE or CONFIRMED"`
+		Note    string `json:"note,omitempty" maxLength:"1000"`
+	}
+}
+
 type anomalyOutput struct {
 	Body AnomalyBody
 }
@@ -115,6 +140,7 @@ type anomalyOutput struct {
 //
 //	GET  /api/v1/tenants/{id}/anomalies                           billing:read
 //	POST /api/v1/tenants/{id}/anomalies/{anomaly_id}/acknowledge  billing:write
+//	POST /api/v1/tenants/{id}/anomalies/{anomaly_id}/feedback     billing:write
 //
 // and the alert subscriptions (RegisterAnomalyAlerts).
 func RegisterAnomaly(s *Server, svc *anomaly.Service) {
@@ -192,6 +218,28 @@ func RegisterAnomaly(s *Server, svc *anomaly.Service) {
 			return nil, eusaas.Invalid("invalid anomaly id", eusaas.FieldViolation{Location: "path.anomaly_id", Message: "must be a UUID"})
 		}
 		a, err := svc.Acknowledge(ctx, tenant, id, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return &anomalyOutput{Body: NewAnomalyBody(a)}, nil
+	})
+
+	Register(s, huma.Operation{
+		OperationID: "anomaly-feedback", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/anomalies/{anomaly_id}/feedback",
+		Summary: "Judge a cost anomaly", Tags: []string{"Anomalies"}, Security: BearerAuth,
+		Description: "Records the caller's verdict (replacing an earlier one). EXPECTED and FALSE_POSITIVE mute alerts of the " +
+			"same series (service) for 30 days (the scanner's FeedbackMuteDays): later anomalies are stored but nobody is " +
+			"told. Verdicts are counted per tenant. Needs billing:write.",
+	}, func(ctx context.Context, in *anomalyFeedbackInput) (*anomalyOutput, error) {
+		tenant, p, err := s.TenantAccess(ctx, in.ID, auth.PermBillingWrite)
+		if err != nil {
+			return nil, err
+		}
+		id, err := uuid.Parse(in.AnomalyID)
+		if err != nil || len(in.AnomalyID) != 36 {
+			return nil, eusaas.Invalid("invalid anomaly id", eusaas.FieldViolation{Location: "path.anomaly_id", Message: "must be a UUID"})
+		}
+		a, err := svc.GiveFeedback(ctx, tenant, id, anomaly.Verdict(in.Body.Verdict), in.Body.Note, p.UserID)
 		if err != nil {
 			return nil, err
 		}

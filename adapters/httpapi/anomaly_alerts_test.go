@@ -123,3 +123,36 @@ func TestAnomalyListImpactAndDateFilters(t *testing.T) {
 	require.Equal(t, 422, h.Do("GET", base+"?start_date=2026-03-05&end_date=2026-03-01", nil, viewer).Status)
 	require.Equal(t, 422, h.Do("GET", base+"?start_date=yesterday", nil, viewer).Status)
 }
+
+func TestAnomalyFeedback(t *testing.T) {
+	ctx := context.Background()
+	h, store := newAnomalyServer(t)
+	a := h.NewTenant()
+	x := anomalytest.Sample(a, "CPU", 0)
+	_, _, err := store.Insert(ctx, x)
+	require.NoError(t, err)
+	path := "/api/v1/tenants/" + a.String() + "/anomalies/" + x.ID.String() + "/feedback"
+	viewer, _ := h.User(a, auth.RoleViewer)
+	require.Equal(t, 403, h.Do("POST", path, map[string]any{"verdict": "EXPECTED"}, viewer).Status)
+	admin, adminID := h.User(a, auth.RoleAdmin)
+	r := h.Do("POST", path, map[string]any{"verdict": "EXPECTED", "note": "planned load test"}, admin)
+	require.Equal(t, 200, r.Status, string(r.Body))
+	var b httpapi.AnomalyBody
+	r.JSON(t, &b)
+	require.NotNil(t, b.Feedback)
+	require.Equal(t, "EXPECTED", b.Feedback.Verdict)
+	require.Equal(t, "planned load test", *b.Feedback.Note)
+	require.Equal(t, adminID, b.Feedback.By)
+
+	r = h.Do("POST", path, map[string]any{"verdict": "MAYBE"}, admin)
+	require.Equal(t, 422, r.Status, string(r.Body))
+	require.Contains(t, string(r.Body), "body.verdict")
+	require.Equal(t, 422, h.Do("POST", path, map[string]any{"note": "no verdict"}, admin).Status)
+	require.Equal(t, 422, h.Do("POST", "/api/v1/tenants/"+a.String()+"/anomalies/nope/feedback", map[string]any{"verdict": "CONFIRMED"}, admin).Status)
+	other := anomalytest.Sample(a, "MEMORY", 0).ID // never stored
+	require.Equal(t, 404, h.Do("POST", "/api/v1/tenants/"+a.String()+"/anomalies/"+other.String()+"/feedback", map[string]any{"verdict": "CONFIRMED"}, admin).Status)
+
+	counts, err := store.FeedbackCounts(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, 1, counts["EXPECTED"])
+}

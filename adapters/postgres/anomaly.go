@@ -30,7 +30,7 @@ func NewAnomalyStore(db *DB) *AnomalyStore { return &AnomalyStore{db: db} }
 const anomalyColumns = `id, day, detected_at, service, kind, rule, severity, score,
 	expected_amount::text, actual_amount::text, impact_amount::text, deviation_pct::text,
 	description, contributions, acknowledged, acknowledged_by, acknowledged_at, suppressed_by,
-	alerted, alerted_subscriptions`
+	alerted, alerted_subscriptions, feedback_verdict, feedback_note, feedback_by, feedback_at`
 
 // anomalyContribution is the JSON shape of one contribution (decimal strings).
 type anomalyContribution struct {
@@ -90,12 +90,23 @@ func anomalyScan(tenant eusaas.TenantID, row pgx.Row) (anomaly.Anomaly, error) {
 	var exp, act, imp string
 	var dev, ackBy *string
 	var contribs, fired []byte
+	var fbVerdict, fbNote, fbBy *string
+	var fbAt *time.Time
 	var kind, sev string
 	err := row.Scan(&a.ID, &a.Day, &a.DetectedAt, &a.Service, &kind, &a.Rule, &sev, &a.Score,
 		&exp, &act, &imp, &dev, &a.Description, &contribs, &a.Acknowledged, &ackBy, &a.AcknowledgedAt, &a.SuppressedBy,
-		&a.Alerted, &fired)
+		&a.Alerted, &fired, &fbVerdict, &fbNote, &fbBy, &fbAt)
 	if err != nil {
 		return a, err
+	}
+	if fbVerdict != nil && fbAt != nil {
+		a.Feedback = &anomaly.Feedback{Verdict: anomaly.Verdict(*fbVerdict), At: fbAt.UTC()}
+		if fbNote != nil {
+			a.Feedback.Note = *fbNote
+		}
+		if fbBy != nil {
+			a.Feedback.By = *fbBy
+		}
 	}
 	var firedIDs []string
 	if err := json.Unmarshal(fired, &firedIDs); err != nil {
@@ -169,19 +180,29 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 	if err != nil {
 		return anomaly.Anomaly{}, false, err
 	}
+	var fbVerdict, fbNote, fbBy *string
+	var fbAt *time.Time
+	if fb := a.Feedback; fb != nil {
+		v, by, at := string(fb.Verdict), fb.By, fb.At.UTC()
+		fbVerdict, fbBy, fbAt = &v, &by, &at
+		if fb.Note != "" {
+			fbNote = &fb.Note
+		}
+	}
 	var out anomaly.Anomaly
 	created := false
 	err = s.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		// created_at = detected_at: retention counts from when the anomaly was recorded.
 		tag, err := tx.Exec(ctx, `INSERT INTO anomalies (id, day, detected_at, created_at, service, kind, rule, severity, score,
 			expected_amount, actual_amount, impact_amount, deviation_pct, description, contributions,
-			acknowledged, acknowledged_by, acknowledged_at, suppressed_by, alerted, alerted_subscriptions)
+			acknowledged, acknowledged_by, acknowledged_at, suppressed_by, alerted, alerted_subscriptions,
+			feedback_verdict, feedback_note, feedback_by, feedback_at)
 			VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, $12::numeric, $13, $14,
-			$15, $16, $17, $18, $19, $20)
+			$15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
 			ON CONFLICT (service, day) DO NOTHING`,
 			a.ID, a.Day, a.DetectedAt.UTC(), a.Service, string(a.Kind), a.Rule, string(a.Severity), a.Score,
 			a.Expected.String(), a.Actual.String(), a.Impact.String(), dev, a.Description, contribs,
-			a.Acknowledged, ackBy, a.AcknowledgedAt, a.SuppressedBy, a.Alerted, fired)
+			a.Acknowledged, ackBy, a.AcknowledgedAt, a.SuppressedBy, a.Alerted, fired, fbVerdict, fbNote, fbBy, fbAt)
 		if err != nil {
 			return translate(err)
 		}

@@ -297,6 +297,17 @@ func (s *synthStore) SetAlertSubscriptions(context.Context, eusaas.TenantID, []a
 	return nil
 }
 
+// Nobody gives feedback in the evaluation: nothing is muted.
+func (s *synthStore) SetFeedback(context.Context, eusaas.TenantID, uuid.UUID, anomaly.Feedback) (anomaly.Anomaly, error) {
+	return anomaly.Anomaly{}, anomaly.ErrNotFound
+}
+func (s *synthStore) Muting(context.Context, eusaas.TenantID, string, time.Time) ([]anomaly.Anomaly, error) {
+	return nil, nil
+}
+func (s *synthStore) FeedbackCounts(context.Context, eusaas.TenantID) (map[anomaly.Verdict]int, error) {
+	return nil, nil
+}
+
 // EvaluateSynthetic scans data day by day (day 1 to the last, each scan seeing only the days
 // before the scored one) with the real anomaly.Scanner using det and minimum impact
 // minImpact, and matches the anomalies it creates against the injected events.

@@ -26,7 +26,7 @@ var anomalyGDPRTables = []eusaas.DataTable{
 	{Name: "anomalies", Columns: []string{"id", "day", "detected_at", "service", "kind", "rule", "severity", "score",
 		"expected_amount", "actual_amount", "impact_amount", "deviation_pct", "description", "contributions",
 		"acknowledged", "acknowledged_by", "acknowledged_at", "suppressed_by", "created_at", "deleted_at",
-		"alerted", "alerted_subscriptions"}},
+		"alerted", "alerted_subscriptions", "feedback_verdict", "feedback_note", "feedback_by", "feedback_at"}},
 	{Name: "anomaly_alert_subscriptions", Columns: []string{"id", "position", "threshold_amount", "threshold_pct",
 		"combine", "frequency", "channels"}},
 }
@@ -118,7 +118,13 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 		if err != nil {
 			return nil, err
 		}
-		var dev, ackBy any
+		var dev, ackBy, fbVerdict, fbNote, fbBy, fbAt any
+		if fb := a.Feedback; fb != nil {
+			fbVerdict, fbBy, fbAt = string(fb.Verdict), fb.By, dataTime(fb.At)
+			if fb.Note != "" { // the Postgres store writes an empty note as NULL
+				fbNote = fb.Note
+			}
+		}
 		if a.DeviationPct != nil {
 			dev = eusaas.Decimal(a.DeviationPct.String())
 		}
@@ -130,7 +136,7 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 			a.Score, eusaas.Decimal(a.Expected.String()), eusaas.Decimal(a.Actual.String()), eusaas.Decimal(a.Impact.String()),
 			dev, a.Description, json.RawMessage(contribs), a.Acknowledged, ackBy,
 			dataTimePtr(a.AcknowledgedAt), dataUUIDPtr(a.SuppressedBy), dataTime(a.DetectedAt), deleted,
-			a.Alerted, json.RawMessage(firedJSON)})
+			a.Alerted, json.RawMessage(firedJSON), fbVerdict, fbNote, fbBy, fbAt})
 	}
 	dataSortRows(rows, 0)
 	return rows, nil

@@ -80,6 +80,10 @@ func anomalyClone(a anomaly.Anomaly) anomaly.Anomaly {
 		a.SuppressedBy = &v
 	}
 	a.AlertedSubscriptions = slices.Clone(a.AlertedSubscriptions)
+	if a.Feedback != nil {
+		v := *a.Feedback
+		a.Feedback = &v
+	}
 	return a
 }
 
@@ -350,4 +354,72 @@ func (s *Store) SetAlertSubscriptions(ctx context.Context, tenant eusaas.TenantI
 		s.mu.Unlock()
 	})
 	return nil
+}
+
+// SetFeedback implements anomaly.Store.
+func (s *Store) SetFeedback(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, fb anomaly.Feedback) (anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return anomaly.Anomaly{}, err
+	}
+	if !fb.Verdict.Valid() {
+		return anomaly.Anomaly{}, anomaly.ErrInvalid.Wrap(eusaas.E(eusaas.InvalidArgument, "unknown verdict"))
+	}
+	fb.At = fb.At.UTC().Truncate(time.Microsecond)
+	s.mu.Lock()
+	a := s.tenants[tenant].live(id)
+	if a == nil {
+		s.mu.Unlock()
+		return anomaly.Anomaly{}, anomaly.ErrNotFound
+	}
+	old := a.Feedback
+	a.Feedback = &fb
+	out := anomalyClone(*a)
+	s.mu.Unlock()
+	memtx.OnRollback(ctx, func() {
+		s.mu.Lock()
+		a.Feedback = old
+		s.mu.Unlock()
+	})
+	return out, nil
+}
+
+// Muting implements anomaly.Store.
+func (s *Store) Muting(ctx context.Context, tenant eusaas.TenantID, service string, since time.Time) ([]anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return nil, nil
+	}
+	var out []anomaly.Anomaly
+	for id, a := range t.byID {
+		if t.live(id) == nil || a.Service != service || a.Feedback == nil || !a.Feedback.Verdict.Mutes() || a.Feedback.At.Before(since) {
+			continue
+		}
+		out = append(out, anomalyClone(*a))
+	}
+	return out, nil
+}
+
+// FeedbackCounts implements anomaly.Store.
+func (s *Store) FeedbackCounts(ctx context.Context, tenant eusaas.TenantID) (map[anomaly.Verdict]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[anomaly.Verdict]int{}
+	t := s.tenants[tenant]
+	if t == nil {
+		return out, nil
+	}
+	for id, a := range t.byID {
+		if t.live(id) != nil && a.Feedback != nil {
+			out[a.Feedback.Verdict]++
+		}
+	}
+	return out, nil
 }
