@@ -68,14 +68,27 @@ const (
 	MaxChannels      = 10
 )
 
-// Matches reports whether a meets s's thresholds.
+// EpisodeImpact is the impact alerting compares: the episode's cumulative impact, or the
+// day's for an anomaly without episode fields.
+func (a Anomaly) EpisodeImpact() decimal.Decimal {
+	if a.TotalImpact.GreaterThan(a.Impact) {
+		return a.TotalImpact
+	}
+	return a.Impact
+}
+
+// Matches reports whether a (its episode so far) meets s's thresholds.
 func (s Subscription) Matches(a Anomaly) bool {
 	amountOK, pctOK := true, true
 	if s.ThresholdAmount != nil {
-		amountOK = a.Impact.GreaterThanOrEqual(*s.ThresholdAmount)
+		amountOK = a.EpisodeImpact().GreaterThanOrEqual(*s.ThresholdAmount)
 	}
-	if s.ThresholdPct != nil && a.DeviationPct != nil {
-		pctOK = a.DeviationPct.Abs().GreaterThanOrEqual(*s.ThresholdPct)
+	pct := a.DeviationPct
+	if a.MaxDeviationPct != nil {
+		pct = a.MaxDeviationPct
+	}
+	if s.ThresholdPct != nil && pct != nil {
+		pctOK = pct.Abs().GreaterThanOrEqual(*s.ThresholdPct)
 	}
 	if s.ThresholdAmount != nil && s.ThresholdPct != nil && s.Combine == CombineOr {
 		return amountOK || pctOK

@@ -118,6 +118,50 @@ type Anomaly struct {
 
 	// Feedback is the latest verdict a user gave; nil when none.
 	Feedback *Feedback
+
+	// Episode: consecutive anomalous days of one series are one anomaly. Day is its start
+	// date and the fields above describe that first day; LastDay is the latest anomalous
+	// day, EndDate is LastDay once the episode is CLOSED (nil while OPEN), TotalImpact sums
+	// the daily impacts and MaxDeviationPct is the largest |deviation| (signed as found).
+	// Severity follows TotalImpact. Budget alerts are one-day CLOSED episodes.
+	Status          Status
+	LastDay         time.Time
+	EndDate         *time.Time
+	TotalImpact     decimal.Decimal
+	MaxDeviationPct *decimal.Decimal
+}
+
+// Status is an episode's state.
+type Status string
+
+// Statuses: an OPEN episode may still grow; it is CLOSED after ScannerOptions.CloseAfterDays
+// normal days.
+const (
+	StatusOpen   Status = "OPEN"
+	StatusClosed Status = "CLOSED"
+)
+
+// WithEpisodeDefaults fills the episode fields of an anomaly built without them (a one-day
+// CLOSED episode), so stores can take anomalies from before episodes.
+func (a Anomaly) WithEpisodeDefaults() Anomaly {
+	if a.Status == "" {
+		a.Status = StatusClosed
+	}
+	if a.LastDay.IsZero() {
+		a.LastDay = a.Day
+	}
+	if a.Status == StatusClosed && a.EndDate == nil {
+		end := a.LastDay
+		a.EndDate = &end
+	}
+	if a.TotalImpact.IsZero() {
+		a.TotalImpact = a.Impact
+	}
+	if a.MaxDeviationPct == nil && a.DeviationPct != nil {
+		m := *a.DeviationPct
+		a.MaxDeviationPct = &m
+	}
+	return a
 }
 
 // Validate checks the invariants a store relies on.
@@ -146,6 +190,20 @@ func (a Anomaly) Validate() error {
 	if a.Impact.IsNegative() {
 		v.Add("impact", "must not be negative")
 	}
+	if a.TotalImpact.IsNegative() {
+		v.Add("total_impact", "must not be negative")
+	}
+	switch a.Status {
+	case "", StatusOpen, StatusClosed:
+	default:
+		v.Add("status", "must be OPEN or CLOSED")
+	}
+	if !a.LastDay.IsZero() && (a.LastDay.Before(a.Day) || !a.LastDay.Equal(DayOf(a.LastDay))) {
+		v.Add("last_day", "must be a UTC date not before day")
+	}
+	if a.Status == StatusOpen && a.EndDate != nil {
+		v.Add("end_date", "must be empty while the episode is open")
+	}
 	if a.Expected.IsZero() != (a.DeviationPct == nil) && a.Kind != KindBudget {
 		v.Add("deviation_pct", "must be set exactly when expected is not 0")
 	}
@@ -160,6 +218,8 @@ type Filter struct {
 	MinImpact *decimal.Decimal
 	// From and To bound Day (UTC dates, inclusive).
 	From, To *time.Time
+	// Status keeps OPEN or CLOSED episodes.
+	Status *Status
 }
 
 // DayOf truncates t to its UTC date.

@@ -111,6 +111,15 @@ type Store interface {
 	// FeedbackCounts counts the tenant's (visible) anomalies by verdict; verdicts without
 	// anomalies may be missing.
 	FeedbackCounts(ctx context.Context, tenant eusaas.TenantID) (map[Verdict]int, error)
+
+	// Episodes returns the tenant's anomalies that are OPEN or whose LastDay is on or after
+	// since, in any order (the scanner extends, closes and de-duplicates with them).
+	Episodes(ctx context.Context, tenant eusaas.TenantID, since time.Time) ([]Anomaly, error)
+
+	// UpdateEpisode stores a's episode fields (Status, LastDay, EndDate, TotalImpact,
+	// MaxDeviationPct, Severity, Description) on the stored anomaly with a's id and returns
+	// it. NotFound when the tenant has no such anomaly.
+	UpdateEpisode(ctx context.Context, a Anomaly) (Anomaly, error)
 }
 
 // Notifier tells someone about a new anomaly. Notify is called once per created,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -36,6 +37,8 @@ type ScannerOptions struct {
 	ColdStartFactor decimal.Decimal
 	// SuppressDays is N in the suppression rule (7).
 	SuppressDays int
+	// CloseAfterDays is N: an episode is CLOSED after N normal days (3).
+	CloseAfterDays int
 	// FeedbackMuteDays is how long an EXPECTED or FALSE_POSITIVE verdict mutes alerts of the
 	// same series (DefaultFeedbackMuteDays).
 	FeedbackMuteDays int
@@ -91,6 +94,9 @@ func NewScanner(series SeriesSource, tenants TenantLister, store Store, notifier
 	}
 	if opts.SuppressDays <= 0 {
 		opts.SuppressDays = 7
+	}
+	if opts.CloseAfterDays <= 0 {
+		opts.CloseAfterDays = 3
 	}
 	if opts.FeedbackMuteDays <= 0 {
 		opts.FeedbackMuteDays = DefaultFeedbackMuteDays
@@ -272,7 +278,16 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 		t.MinImpact = s.opts.MinImpact
 	}
 	gate := Gate{MinImpact: s.opts.DetectFloor, SeverityUnit: t.MinImpact, ColdStartFactor: s.opts.ColdStartFactor}
-	tc := &tenantScan{cfg: t}
+	tc := &tenantScan{cfg: t, episodes: map[string][]Anomaly{}}
+	eps, err := s.store.Episodes(ctx, t.ID, firstScored.AddDate(0, 0, -s.opts.CloseAfterDays-1))
+	if err != nil {
+		return rep, err
+	}
+	for _, ep := range eps {
+		if ep.Kind != KindBudget {
+			tc.episodes[ep.Service] = append(tc.episodes[ep.Service], ep)
+		}
+	}
 	det := s.opts.Detector
 	type hit struct {
 		service string
@@ -313,18 +328,24 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 				hits = append(hits, hit{ServiceTotal, f})
 			}
 		}
+		hitServices := map[string]bool{}
 		for _, h := range hits {
 			rep.Found++
+			hitServices[h.service] = true
 			a := Anomaly{
 				ID: uuid.Must(uuid.NewV7()), TenantID: t.ID, Day: day, DetectedAt: now,
 				Service: h.service, Kind: h.f.Kind, Rule: h.f.Rule, Severity: h.f.Severity, Score: h.f.Score,
 				Expected: h.f.Expected, Actual: h.f.Actual, Impact: h.f.Impact, DeviationPct: h.f.DeviationPct,
 				Contributions: contribs,
+				Status:        StatusOpen, LastDay: day, TotalImpact: h.f.Impact, MaxDeviationPct: h.f.DeviationPct,
 			}
 			a.Description = describe(a)
-			if err := s.record(ctx, tc, a, &rep); err != nil {
+			if err := s.episodeHit(ctx, tc, gate, a, &rep); err != nil {
 				return rep, err
 			}
+		}
+		if err := s.closeQuiet(ctx, tc, day, hitServices); err != nil {
+			return rep, err
 		}
 	}
 	if err := s.budget(ctx, tc, now, &rep); err != nil {
@@ -351,6 +372,93 @@ type tenantScan struct {
 	cfg    TenantConfig
 	subs   []Subscription
 	loaded bool
+	// episodes are the tenant's open and recent episodes by service (Store.Episodes).
+	episodes map[string][]Anomaly
+}
+
+// episodeHit folds a day's finding a into its series' episodes: a day an episode already
+// covers is skipped (re-scans are idempotent); an OPEN episode in the same direction grows
+// (LastDay, TotalImpact, MaxDeviationPct; severity follows the cumulative impact) and may
+// now alert; an OPEN one in the other direction is closed and a starts a new episode.
+func (s *Scanner) episodeHit(ctx context.Context, tc *tenantScan, gate Gate, a Anomaly, rep *TenantReport) error {
+	eps := tc.episodes[a.Service]
+	for _, ep := range eps {
+		if !a.Day.Before(ep.Day) && !a.Day.After(ep.LastDay) {
+			return nil
+		}
+	}
+	for i, ep := range eps {
+		if ep.Status != StatusOpen || ep.LastDay.After(a.Day) {
+			continue
+		}
+		normal := int(a.Day.Sub(ep.LastDay).Hours()/24) - 1
+		if ep.Kind.Direction() != a.Kind.Direction() || normal >= s.opts.CloseAfterDays {
+			end := ep.LastDay
+			ep.Status, ep.EndDate = StatusClosed, &end
+			stored, err := s.store.UpdateEpisode(ctx, ep)
+			if err != nil {
+				return err
+			}
+			eps[i] = stored
+			continue
+		}
+		ep.LastDay = a.Day
+		ep.TotalImpact = ep.TotalImpact.Add(a.Impact)
+		if a.DeviationPct != nil && (ep.MaxDeviationPct == nil || a.DeviationPct.Abs().GreaterThan(ep.MaxDeviationPct.Abs())) {
+			m := *a.DeviationPct
+			ep.MaxDeviationPct = &m
+		}
+		if sev := gate.severity(ep.TotalImpact, 0, 0, false); slices.Index(severityOrder, sev) > slices.Index(severityOrder, ep.Severity) {
+			ep.Severity = sev
+		}
+		ep.Description = describeEpisode(ep)
+		stored, err := s.store.UpdateEpisode(ctx, ep)
+		if err != nil {
+			return err
+		}
+		eps[i] = stored
+		if stored.SuppressedBy != nil {
+			return nil
+		}
+		return s.alert(ctx, tc, stored, rep)
+	}
+	before := rep.Created
+	if err := s.record(ctx, tc, a, rep); err != nil {
+		return err
+	}
+	if rep.Created > before {
+		tc.episodes[a.Service] = append(eps, a)
+	}
+	return nil
+}
+
+// closeQuiet closes the OPEN episodes of series without a finding on day whose last
+// anomalous day is CloseAfterDays or more normal days back.
+func (s *Scanner) closeQuiet(ctx context.Context, tc *tenantScan, day time.Time, hit map[string]bool) error {
+	for service, eps := range tc.episodes {
+		if hit[service] {
+			continue
+		}
+		for i, ep := range eps {
+			if ep.Status != StatusOpen || int(day.Sub(ep.LastDay).Hours()/24) < s.opts.CloseAfterDays {
+				continue
+			}
+			end := ep.LastDay
+			ep.Status, ep.EndDate = StatusClosed, &end
+			stored, err := s.store.UpdateEpisode(ctx, ep)
+			if err != nil {
+				return err
+			}
+			eps[i] = stored
+		}
+	}
+	return nil
+}
+
+func describeEpisode(ep Anomaly) string {
+	days := int(ep.LastDay.Sub(ep.Day).Hours()/24) + 1
+	return fmt.Sprintf("%s cost anomaly since %s: %d days, %s EUR total impact (first day: %s)",
+		ep.Service, ep.Day.Format(time.DateOnly), days, ep.TotalImpact.StringFixed(2), describe(ep))
 }
 
 // record applies suppression, stores a and alerts on it when it is new.
@@ -398,7 +506,9 @@ func (s *Scanner) alert(ctx context.Context, tc *tenantScan, a Anomaly, rep *Ten
 		}
 	}
 	notified := false
-	if a.Kind == KindBudget || a.Impact.GreaterThanOrEqual(tc.cfg.MinImpact) {
+	// An episode alerts once to the notifier, when its cumulative impact first reaches the
+	// minimum; each subscription fires at most once per episode.
+	if !a.Alerted && (a.Kind == KindBudget || a.EpisodeImpact().GreaterThanOrEqual(tc.cfg.MinImpact)) {
 		if err := s.notifier.Notify(ctx, a); err != nil {
 			rep.NotifyErrors++
 			s.opts.Logger.WarnContext(ctx, "anomaly notification failed", "tenant_id", a.TenantID.String(), "anomaly_id", a.ID.String(), "error", err)
@@ -416,7 +526,7 @@ func (s *Scanner) alert(ctx context.Context, tc *tenantScan, a Anomaly, rep *Ten
 	}
 	var fired []uuid.UUID
 	for _, sub := range tc.subs {
-		if sub.Frequency != FrequencyImmediate || !sub.Matches(a) {
+		if sub.Frequency != FrequencyImmediate || !sub.Matches(a) || slices.Contains(a.AlertedSubscriptions, sub.ID) {
 			continue
 		}
 		body, err := json.Marshal(Payload(a))

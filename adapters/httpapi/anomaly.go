@@ -48,6 +48,12 @@ type AnomalyBody struct {
 	Alerted              bool                  `json:"alerted" doc:"someone was told: the platform notifier (impact at least the tenant's anomaly_min_impact) or a subscription"`
 	AlertedSubscriptions []string              `json:"alerted_subscriptions" doc:"ids of the alert subscriptions that fired, in firing order"`
 	Feedback             *AnomalyFeedback      `json:"feedback" doc:"the latest verdict given; null when none"`
+	Status               string                `json:"status" enum:"OPEN,CLOSED" doc:"episode state: consecutive anomalous days of one series are one anomaly; CLOSED after 3 normal days"`
+	StartDate            string                `json:"start_date" format:"date" doc:"first anomalous day of the episode (= day)"`
+	LastDay              string                `json:"last_day" format:"date" doc:"latest anomalous day so far"`
+	EndDate              *string               `json:"end_date" format:"date" doc:"last anomalous day once CLOSED; null while OPEN"`
+	TotalImpact          string                `json:"total_impact" doc:"sum of the daily impacts over the episode, EUR; severity follows it"`
+	MaxDeviationPct      *string               `json:"max_deviation_pct" doc:"largest deviation of the episode; null when only new spend"`
 }
 
 // AnomalyFeedback is the latest verdict on an anomaly.
@@ -66,6 +72,16 @@ func NewAnomalyBody(a anomaly.Anomaly) AnomalyBody {
 		ExpectedAmount: a.Expected.String(), ActualAmount: a.Actual.String(), ImpactAmount: a.Impact.String(), Currency: "EUR",
 		Description: a.Description, Acknowledged: a.Acknowledged, Contributions: []AnomalyContribution{},
 		Alerted: a.Alerted, AlertedSubscriptions: []string{},
+	}
+	ea := a.WithEpisodeDefaults()
+	b.Status, b.StartDate, b.LastDay, b.TotalImpact = string(ea.Status), a.Day.Format(time.DateOnly), ea.LastDay.Format(time.DateOnly), ea.TotalImpact.String()
+	if ea.EndDate != nil {
+		e := ea.EndDate.Format(time.DateOnly)
+		b.EndDate = &e
+	}
+	if ea.MaxDeviationPct != nil {
+		m := ea.MaxDeviationPct.String()
+		b.MaxDeviationPct = &m
 	}
 	if fb := a.Feedback; fb != nil {
 		b.Feedback = &AnomalyFeedback{Verdict: string(fb.Verdict), By: fb.By, At: fb.At.UTC()}
@@ -108,6 +124,7 @@ type anomalyListInput struct {
 	ID           string `path:"id" doc:"tenant id"`
 	Severity     string `query:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL" doc:"only this severity"`
 	Acknowledged string `query:"acknowledged" enum:"true,false" doc:"only acknowledged (true) or unacknowledged (false) anomalies"`
+	Status       string `query:"status" enum:"OPEN,CLOSED" doc:"only open or closed episodes"`
 	MinImpact    string `query:"min_impact" doc:"only anomalies with impact_amount at least this (EUR, decimal string)"`
 	StartDate    string `query:"start_date" format:"date" doc:"only anomalies on or after this UTC day"`
 	EndDate      string `query:"end_date" format:"date" doc:"only anomalies on or before this UTC day"`
@@ -149,7 +166,7 @@ func RegisterAnomaly(s *Server, svc *anomaly.Service) {
 		OperationID: "list-anomalies", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/anomalies",
 		Summary: "List cost anomalies", Tags: []string{"Anomalies"}, Security: BearerAuth,
 		Description: "Every anomaly the detector finds is stored, alerted or not. Newest day first. Filters: severity, " +
-			"acknowledged, min_impact, start_date/end_date (days, inclusive). Needs billing:read.",
+			"acknowledged, status (OPEN/CLOSED episodes), min_impact, start_date/end_date (days, inclusive). Needs billing:read.",
 	}, func(ctx context.Context, in *anomalyListInput) (*anomalyListOutput, error) {
 		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
 		if err != nil {
@@ -163,6 +180,10 @@ func RegisterAnomaly(s *Server, svc *anomaly.Service) {
 		if in.Acknowledged != "" {
 			ack := in.Acknowledged == "true"
 			f.Acknowledged = &ack
+		}
+		if in.Status != "" {
+			st := anomaly.Status(in.Status)
+			f.Status = &st
 		}
 		var v eusaas.Violations
 		if in.MinImpact != "" {

@@ -116,6 +116,17 @@ func TestAnomalyListImpactAndDateFilters(t *testing.T) {
 		return p.Pagination.TotalItems
 	}
 	require.Equal(t, 3, count("?min_impact=20"))
+	require.Equal(t, 4, count("?status=CLOSED"), "anomalies without episode fields are one-day closed episodes")
+	require.Equal(t, 0, count("?status=OPEN"))
+	require.Equal(t, 422, h.Do("GET", base+"?status=DONE", nil, viewer).Status)
+	r := h.Do("GET", base+"?page_size=1", nil, viewer)
+	var p anomalyPage
+	r.JSON(t, &p)
+	it := p.Items[0]
+	require.Equal(t, "CLOSED", it.Status)
+	require.Equal(t, it.Day, it.StartDate)
+	require.Equal(t, it.Day, *it.EndDate)
+	require.Equal(t, "40", it.TotalImpact)
 	require.Equal(t, 2, count("?start_date=2026-03-02&end_date=2026-03-03"))
 	require.Equal(t, 1, count("?start_date=2026-03-02&end_date=2026-03-03&min_impact=30"))
 	require.Equal(t, 422, h.Do("GET", base+"?min_impact=-1", nil, viewer).Status)

@@ -81,3 +81,49 @@ func (s *AnomalyStore) FeedbackCounts(ctx context.Context, tenant eusaas.TenantI
 	}
 	return out, nil
 }
+
+// Episodes implements anomaly.Store.
+func (s *AnomalyStore) Episodes(ctx context.Context, tenant eusaas.TenantID, since time.Time) ([]anomaly.Anomaly, error) {
+	var out []anomaly.Anomaly
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+anomalyColumns+` FROM anomalies
+			WHERE (status = 'OPEN' OR last_day >= $1) AND deleted_at IS NULL`, anomaly.DayOf(since))
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := anomalyScan(tenant, rows)
+			if err != nil {
+				return translate(err)
+			}
+			out = append(out, a)
+		}
+		return translate(rows.Err())
+	})
+	return out, err
+}
+
+// UpdateEpisode implements anomaly.Store.
+func (s *AnomalyStore) UpdateEpisode(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly, error) {
+	if err := a.Validate(); err != nil {
+		return anomaly.Anomaly{}, anomaly.ErrInvalid.Wrap(err)
+	}
+	var maxDev *string
+	if a.MaxDeviationPct != nil {
+		m := a.MaxDeviationPct.String()
+		maxDev = &m
+	}
+	var out anomaly.Anomaly
+	err := s.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE anomalies SET status = $2, last_day = $3, end_date = $4, total_impact = $5::numeric,
+			max_deviation_pct = $6::numeric, severity = $7, description = $8 WHERE id = $1 AND deleted_at IS NULL`,
+			a.ID, string(a.Status), anomaly.DayOf(a.LastDay), a.EndDate, a.TotalImpact.String(), maxDev, string(a.Severity), a.Description); err != nil {
+			return translate(err)
+		}
+		var err error
+		out, err = anomalyScan(a.TenantID, tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE id = $1 AND deleted_at IS NULL`, a.ID))
+		return translate(err)
+	})
+	return out, anomalyNotFound(err)
+}

@@ -123,6 +123,7 @@ func Run(t *testing.T, h Harness) {
 	ctx := context.Background()
 	runAlerts(t, h)
 	runFeedback(t, h)
+	runEpisodes(t, h)
 
 	t.Run("InsertGetRoundTrip", func(t *testing.T) {
 		t.Parallel()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
@@ -118,5 +119,75 @@ func runFeedback(t *testing.T, h Harness) {
 		got, err := env.Store.Get(ctx, tn, a.ID)
 		require.NoError(t, err)
 		require.Nil(t, got.Feedback)
+	})
+}
+
+func runEpisodes(t *testing.T, h Harness) {
+	ctx := context.Background()
+
+	t.Run("EpisodeDefaultsUpdateAndList", func(t *testing.T) {
+		t.Parallel()
+		env := h.New(t)
+		tn := env.NewTenant(t)
+		// An anomaly built without episode fields is a one-day closed episode.
+		old := Sample(tn, "MEMORY", 0)
+		got, _, err := env.Store.Insert(ctx, old)
+		require.NoError(t, err)
+		require.Equal(t, anomaly.StatusClosed, got.Status)
+		require.True(t, got.LastDay.Equal(old.Day))
+		require.NotNil(t, got.EndDate)
+		require.True(t, got.EndDate.Equal(old.Day))
+		eqDec(t, old.Impact, got.TotalImpact, "total_impact")
+		eqDec(t, *old.DeviationPct, *got.MaxDeviationPct, "max_deviation_pct")
+
+		a := Sample(tn, "CPU", 1)
+		a.Status, a.LastDay, a.TotalImpact, a.MaxDeviationPct = anomaly.StatusOpen, a.Day, a.Impact, a.DeviationPct
+		got, _, err = env.Store.Insert(ctx, a)
+		require.NoError(t, err)
+		require.Equal(t, anomaly.StatusOpen, got.Status)
+		require.Nil(t, got.EndDate)
+
+		eps, err := env.Store.Episodes(ctx, tn, day0.AddDate(0, 0, 5))
+		require.NoError(t, err)
+		require.Len(t, eps, 1, "open episodes whatever since")
+		require.Equal(t, a.ID, eps[0].ID)
+		eps, err = env.Store.Episodes(ctx, tn, day0)
+		require.NoError(t, err)
+		require.Len(t, eps, 2, "and those whose last day is on or after since")
+
+		got.LastDay = a.Day.AddDate(0, 0, 2)
+		got.TotalImpact = decimal.RequireFromString("300.123")
+		m := decimal.RequireFromString("-75.5")
+		got.MaxDeviationPct, got.Severity, got.Description = &m, anomaly.SeverityCritical, "3 days"
+		up, err := env.Store.UpdateEpisode(ctx, got)
+		require.NoError(t, err)
+		require.True(t, up.LastDay.Equal(a.Day.AddDate(0, 0, 2)))
+		eqDec(t, got.TotalImpact, up.TotalImpact, "total_impact")
+		eqDec(t, m, *up.MaxDeviationPct, "max_deviation_pct")
+		require.Equal(t, anomaly.SeverityCritical, up.Severity)
+		require.Equal(t, "3 days", up.Description)
+		eqDec(t, a.Impact, up.Impact, "the first day's impact stays")
+
+		end := up.LastDay
+		up.Status, up.EndDate = anomaly.StatusClosed, &end
+		up, err = env.Store.UpdateEpisode(ctx, up)
+		require.NoError(t, err)
+		require.Equal(t, anomaly.StatusClosed, up.Status)
+		require.True(t, up.EndDate.Equal(end))
+
+		bad := up
+		bad.Status = anomaly.StatusOpen // open with an end date
+		_, err = env.Store.UpdateEpisode(ctx, bad)
+		require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+		_, err = env.Store.UpdateEpisode(ctx, Sample(tn, "X", 0))
+		require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
+
+		open, closed := anomaly.StatusOpen, anomaly.StatusClosed
+		l, err := env.Store.List(ctx, tn, anomaly.Filter{Status: &open}, eusaas.Page{})
+		require.NoError(t, err)
+		require.Zero(t, l.Total)
+		l, err = env.Store.List(ctx, tn, anomaly.Filter{Status: &closed}, eusaas.Page{})
+		require.NoError(t, err)
+		require.Equal(t, 2, l.Total)
 	})
 }

@@ -26,7 +26,8 @@ var anomalyGDPRTables = []eusaas.DataTable{
 	{Name: "anomalies", Columns: []string{"id", "day", "detected_at", "service", "kind", "rule", "severity", "score",
 		"expected_amount", "actual_amount", "impact_amount", "deviation_pct", "description", "contributions",
 		"acknowledged", "acknowledged_by", "acknowledged_at", "suppressed_by", "created_at", "deleted_at",
-		"alerted", "alerted_subscriptions", "feedback_verdict", "feedback_note", "feedback_by", "feedback_at"}},
+		"alerted", "alerted_subscriptions", "feedback_verdict", "feedback_note", "feedback_by", "feedback_at",
+		"status", "last_day", "end_date", "total_impact", "max_deviation_pct"}},
 	{Name: "anomaly_alert_subscriptions", Columns: []string{"id", "position", "threshold_amount", "threshold_pct",
 		"combine", "frequency", "channels"}},
 }
@@ -118,7 +119,13 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 		if err != nil {
 			return nil, err
 		}
-		var dev, ackBy, fbVerdict, fbNote, fbBy, fbAt any
+		var dev, ackBy, fbVerdict, fbNote, fbBy, fbAt, endDate, maxDev any
+		if a.EndDate != nil {
+			endDate = dataDate(*a.EndDate)
+		}
+		if a.MaxDeviationPct != nil {
+			maxDev = eusaas.Decimal(a.MaxDeviationPct.String())
+		}
 		if fb := a.Feedback; fb != nil {
 			fbVerdict, fbBy, fbAt = string(fb.Verdict), fb.By, dataTime(fb.At)
 			if fb.Note != "" { // the Postgres store writes an empty note as NULL
@@ -136,7 +143,8 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 			a.Score, eusaas.Decimal(a.Expected.String()), eusaas.Decimal(a.Actual.String()), eusaas.Decimal(a.Impact.String()),
 			dev, a.Description, json.RawMessage(contribs), a.Acknowledged, ackBy,
 			dataTimePtr(a.AcknowledgedAt), dataUUIDPtr(a.SuppressedBy), dataTime(a.DetectedAt), deleted,
-			a.Alerted, json.RawMessage(firedJSON), fbVerdict, fbNote, fbBy, fbAt})
+			a.Alerted, json.RawMessage(firedJSON), fbVerdict, fbNote, fbBy, fbAt,
+			string(a.Status), dataDate(a.LastDay), endDate, eusaas.Decimal(a.TotalImpact.String()), maxDev})
 	}
 	dataSortRows(rows, 0)
 	return rows, nil

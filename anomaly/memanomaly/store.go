@@ -84,6 +84,14 @@ func anomalyClone(a anomaly.Anomaly) anomaly.Anomaly {
 		v := *a.Feedback
 		a.Feedback = &v
 	}
+	if a.EndDate != nil {
+		v := *a.EndDate
+		a.EndDate = &v
+	}
+	if a.MaxDeviationPct != nil {
+		v := *a.MaxDeviationPct
+		a.MaxDeviationPct = &v
+	}
 	return a
 }
 
@@ -95,7 +103,7 @@ func (s *Store) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly,
 	if err := a.Validate(); err != nil {
 		return anomaly.Anomaly{}, false, anomaly.ErrInvalid.Wrap(err)
 	}
-	a = anomalyClone(a)
+	a = anomalyClone(a.WithEpisodeDefaults())
 	a.Day = a.Day.UTC()
 	a.DetectedAt = a.DetectedAt.UTC()
 	key := anomalyKey{a.Service, a.Day}
@@ -163,6 +171,9 @@ func (s *Store) List(ctx context.Context, tenant eusaas.TenantID, f anomaly.Filt
 				continue
 			}
 			if f.Acknowledged != nil && a.Acknowledged != *f.Acknowledged {
+				continue
+			}
+			if f.Status != nil && a.Status != *f.Status {
 				continue
 			}
 			if f.MinImpact != nil && a.Impact.LessThan(*f.MinImpact) {
@@ -421,5 +432,57 @@ func (s *Store) FeedbackCounts(ctx context.Context, tenant eusaas.TenantID) (map
 			out[a.Feedback.Verdict]++
 		}
 	}
+	return out, nil
+}
+
+// Episodes implements anomaly.Store.
+func (s *Store) Episodes(ctx context.Context, tenant eusaas.TenantID, since time.Time) ([]anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	since = anomaly.DayOf(since)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return nil, nil
+	}
+	var out []anomaly.Anomaly
+	for id, a := range t.byID {
+		if t.live(id) != nil && (a.Status == anomaly.StatusOpen || !a.LastDay.Before(since)) {
+			out = append(out, anomalyClone(*a))
+		}
+	}
+	return out, nil
+}
+
+// UpdateEpisode implements anomaly.Store.
+func (s *Store) UpdateEpisode(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return anomaly.Anomaly{}, err
+	}
+	s.mu.Lock()
+	cur := s.tenants[a.TenantID].live(a.ID)
+	if cur == nil {
+		s.mu.Unlock()
+		return anomaly.Anomaly{}, anomaly.ErrNotFound
+	}
+	next := anomalyClone(*cur)
+	next.Status, next.LastDay, next.EndDate, next.TotalImpact = a.Status, anomaly.DayOf(a.LastDay), a.EndDate, a.TotalImpact
+	next.MaxDeviationPct, next.Severity, next.Description = a.MaxDeviationPct, a.Severity, a.Description
+	next = anomalyClone(next)
+	if err := next.Validate(); err != nil {
+		s.mu.Unlock()
+		return anomaly.Anomaly{}, anomaly.ErrInvalid.Wrap(err)
+	}
+	old := *cur
+	*cur = next
+	out := anomalyClone(next)
+	s.mu.Unlock()
+	memtx.OnRollback(ctx, func() {
+		s.mu.Lock()
+		*cur = old
+		s.mu.Unlock()
+	})
 	return out, nil
 }
