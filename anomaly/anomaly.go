@@ -109,6 +109,59 @@ type Anomaly struct {
 	// SuppressedBy is the acknowledged anomaly whose pattern this one repeats; a suppressed
 	// anomaly is stored acknowledged (by the same person) and not notified.
 	SuppressedBy *uuid.UUID
+
+	// Alerted is true once someone was told about the anomaly: the platform's notifier
+	// (for impacts at or above the tenant's minimum impact) or a subscription.
+	// AlertedSubscriptions are the subscriptions that fired, in the order they did.
+	Alerted              bool
+	AlertedSubscriptions []uuid.UUID
+
+	// Feedback is the latest verdict a user gave; nil when none.
+	Feedback *Feedback
+
+	// Episode: consecutive anomalous days of one series are one anomaly. Day is its start
+	// date and the fields above describe that first day; LastDay is the latest anomalous
+	// day, EndDate is LastDay once the episode is CLOSED (nil while OPEN), TotalImpact sums
+	// the daily impacts and MaxDeviationPct is the largest |deviation| (signed as found).
+	// Severity follows TotalImpact. Budget alerts are one-day CLOSED episodes.
+	Status          Status
+	LastDay         time.Time
+	EndDate         *time.Time
+	TotalImpact     decimal.Decimal
+	MaxDeviationPct *decimal.Decimal
+}
+
+// Status is an episode's state.
+type Status string
+
+// Statuses: an OPEN episode may still grow; it is CLOSED after ScannerOptions.CloseAfterDays
+// normal days.
+const (
+	StatusOpen   Status = "OPEN"
+	StatusClosed Status = "CLOSED"
+)
+
+// WithEpisodeDefaults fills the episode fields of an anomaly built without them (a one-day
+// CLOSED episode), so stores can take anomalies from before episodes.
+func (a Anomaly) WithEpisodeDefaults() Anomaly {
+	if a.Status == "" {
+		a.Status = StatusClosed
+	}
+	if a.LastDay.IsZero() {
+		a.LastDay = a.Day
+	}
+	if a.Status == StatusClosed && a.EndDate == nil {
+		end := a.LastDay
+		a.EndDate = &end
+	}
+	if a.TotalImpact.IsZero() {
+		a.TotalImpact = a.Impact
+	}
+	if a.MaxDeviationPct == nil && a.DeviationPct != nil {
+		m := *a.DeviationPct
+		a.MaxDeviationPct = &m
+	}
+	return a
 }
 
 // Validate checks the invariants a store relies on.
@@ -137,6 +190,20 @@ func (a Anomaly) Validate() error {
 	if a.Impact.IsNegative() {
 		v.Add("impact", "must not be negative")
 	}
+	if a.TotalImpact.IsNegative() {
+		v.Add("total_impact", "must not be negative")
+	}
+	switch a.Status {
+	case "", StatusOpen, StatusClosed:
+	default:
+		v.Add("status", "must be OPEN or CLOSED")
+	}
+	if !a.LastDay.IsZero() && (a.LastDay.Before(a.Day) || !a.LastDay.Equal(DayOf(a.LastDay))) {
+		v.Add("last_day", "must be a UTC date not before day")
+	}
+	if a.Status == StatusOpen && a.EndDate != nil {
+		v.Add("end_date", "must be empty while the episode is open")
+	}
 	if a.Expected.IsZero() != (a.DeviationPct == nil) && a.Kind != KindBudget {
 		v.Add("deviation_pct", "must be set exactly when expected is not 0")
 	}
@@ -147,6 +214,12 @@ func (a Anomaly) Validate() error {
 type Filter struct {
 	Severity     *Severity
 	Acknowledged *bool
+	// MinImpact keeps anomalies whose impact is at least this.
+	MinImpact *decimal.Decimal
+	// From and To bound Day (UTC dates, inclusive).
+	From, To *time.Time
+	// Status keeps OPEN or CLOSED episodes.
+	Status *Status
 }
 
 // DayOf truncates t to its UTC date.
@@ -158,8 +231,9 @@ func DayOf(t time.Time) time.Time {
 // TenantConfig is what the scanner needs to know about one ACTIVE tenant.
 type TenantConfig struct {
 	ID eusaas.TenantID
-	// MinImpact is the tenant's minimum absolute impact in EUR for an anomaly to be reported
-	// (the second half of the dual gate); zero means the scanner's default.
+	// MinImpact is the tenant's minimum absolute impact in EUR for the platform's notifier
+	// to be told about an anomaly, and the unit of the severity tiers; zero means the
+	// scanner's default. It no longer decides what is stored: every finding is.
 	MinImpact decimal.Decimal
 	// CostAlertThreshold is the tenant's settings.cost_alert_threshold in EUR; zero means no
 	// budget alert.

@@ -28,9 +28,15 @@ type Finding struct {
 // impact >= MinImpact). New spend is checked first and also applies to ready series whose
 // whole history is 0.
 type Gate struct {
-	MinImpact       decimal.Decimal
+	MinImpact decimal.Decimal
+	// SeverityUnit is m in the severity tiers; zero uses MinImpact. The scanner gates at
+	// a one-cent floor and grades in the tenant's minimum impact.
+	SeverityUnit    decimal.Decimal
 	ColdStartFactor decimal.Decimal
 }
+
+// DefaultDetectFloor is the smallest impact the scanner stores: one cent.
+var DefaultDetectFloor = decimal.New(1, -2)
 
 // DefaultMinImpact is the minimum impact when a tenant sets none: 5 EUR.
 var DefaultMinImpact = decimal.NewFromInt(5)
@@ -120,6 +126,9 @@ func DeviationPct(expected, actual decimal.Decimal) *decimal.Decimal {
 // their impact tier.
 func (g Gate) severity(impact decimal.Decimal, score, threshold float64, statistical bool) Severity {
 	m := g.MinImpact
+	if !g.SeverityUnit.IsZero() {
+		m = g.SeverityUnit
+	}
 	if m.LessThan(decimal.NewFromInt(1)) {
 		m = decimal.NewFromInt(1)
 	}

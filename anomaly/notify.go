@@ -83,6 +83,11 @@ type WebhookPayload struct {
 	DeviationPct  *string               `json:"deviation_pct"`
 	Description   string                `json:"description"`
 	Contributions []WebhookContribution `json:"contributions,omitempty"`
+	// The episode so far (see Anomaly): an episode that grows can alert later on its
+	// cumulative impact.
+	Status      string `json:"status,omitempty"`
+	LastDay     string `json:"last_day,omitempty"`
+	TotalImpact string `json:"total_impact,omitempty"`
 }
 
 // WebhookContribution is one resource's contribution in a payload.
@@ -104,6 +109,9 @@ func Payload(a Anomaly) WebhookPayload {
 	if a.DeviationPct != nil {
 		s := a.DeviationPct.String()
 		p.DeviationPct = &s
+	}
+	if a.Status != "" {
+		p.Status, p.LastDay, p.TotalImpact = string(a.Status), a.LastDay.Format(time.DateOnly), a.TotalImpact.String()
 	}
 	for _, c := range a.Contributions {
 		wc := WebhookContribution{Resource: c.Resource, Expected: c.Expected.String(), Actual: c.Actual.String(), Delta: c.Delta.String()}
@@ -136,6 +144,11 @@ func (n *WebhookNotifier) Notify(ctx context.Context, a Anomaly) error {
 	if err != nil {
 		return err
 	}
+	return n.post(ctx, body)
+}
+
+// post sends body signed; any non-2xx answer is an Unavailable error.
+func (n *WebhookNotifier) post(ctx context.Context, body []byte) error {
 	ts := strconv.FormatInt(n.clock.Now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.URL, bytes.NewReader(body))
 	if err != nil {

@@ -86,6 +86,40 @@ type Store interface {
 	// Acknowledged returns the tenant's acknowledged anomalies on service whose Day is in
 	// [from, to] (inclusive), in any order. The scanner uses it to suppress repeats.
 	Acknowledged(ctx context.Context, tenant eusaas.TenantID, service string, from, to time.Time) ([]Anomaly, error)
+
+	// MarkAlerted sets the anomaly's Alerted and appends to its AlertedSubscriptions the
+	// ids of subs it does not hold yet (so a retried digest records a subscription once),
+	// and returns it. NotFound when the tenant has no such anomaly.
+	MarkAlerted(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, subs []uuid.UUID) (Anomaly, error)
+
+	// AlertSubscriptions returns the tenant's subscriptions in the order they were set,
+	// secrets included (the scanner signs with them); none is an empty list.
+	AlertSubscriptions(ctx context.Context, tenant eusaas.TenantID) ([]Subscription, error)
+
+	// SetAlertSubscriptions replaces the tenant's subscriptions with subs (validated, ids
+	// set) atomically.
+	SetAlertSubscriptions(ctx context.Context, tenant eusaas.TenantID, subs []Subscription) error
+
+	// SetFeedback replaces the anomaly's feedback with fb (times kept to the microsecond) and
+	// returns it. NotFound when the tenant has no such anomaly.
+	SetFeedback(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, fb Feedback) (Anomaly, error)
+
+	// Muting returns the tenant's anomalies on service whose feedback mutes (EXPECTED or
+	// FALSE_POSITIVE) and was given at or after since, in any order.
+	Muting(ctx context.Context, tenant eusaas.TenantID, service string, since time.Time) ([]Anomaly, error)
+
+	// FeedbackCounts counts the tenant's (visible) anomalies by verdict; verdicts without
+	// anomalies may be missing.
+	FeedbackCounts(ctx context.Context, tenant eusaas.TenantID) (map[Verdict]int, error)
+
+	// Episodes returns the tenant's anomalies that are OPEN or whose LastDay is on or after
+	// since, in any order (the scanner extends, closes and de-duplicates with them).
+	Episodes(ctx context.Context, tenant eusaas.TenantID, since time.Time) ([]Anomaly, error)
+
+	// UpdateEpisode stores a's episode fields (Status, LastDay, EndDate, TotalImpact,
+	// MaxDeviationPct, Severity, Description) on the stored anomaly with a's id and returns
+	// it. NotFound when the tenant has no such anomaly.
+	UpdateEpisode(ctx context.Context, a Anomaly) (Anomaly, error)
 }
 
 // Notifier tells someone about a new anomaly. Notify is called once per created,

@@ -2,8 +2,11 @@ package anomaly
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -23,11 +26,22 @@ type ScannerOptions struct {
 	// ScoreDays is how many of the most recent complete days each scan scores (1: yesterday).
 	// Scores are idempotent, so a larger value catches up after missed scans.
 	ScoreDays int
-	// MinImpact is the default minimum impact (DefaultMinImpact) for tenants that set none.
-	MinImpact       decimal.Decimal
+	// MinImpact is the default minimum impact (DefaultMinImpact) for tenants that set none:
+	// the impact from which the platform's notifier is told, and the severity unit.
+	MinImpact decimal.Decimal
+	// DetectFloor is the smallest impact stored (DefaultDetectFloor, one cent): below it a
+	// "deviation" is rounding, not spend anyone could act on.
+	DetectFloor decimal.Decimal
+	// HTTPClient posts subscriptions' webhooks (nil: a client with a 10 s timeout).
+	HTTPClient      *http.Client
 	ColdStartFactor decimal.Decimal
 	// SuppressDays is N in the suppression rule (7).
 	SuppressDays int
+	// CloseAfterDays is N: an episode is CLOSED after N normal days (3).
+	CloseAfterDays int
+	// FeedbackMuteDays is how long an EXPECTED or FALSE_POSITIVE verdict mutes alerts of the
+	// same series (DefaultFeedbackMuteDays).
+	FeedbackMuteDays int
 	// Concurrency is the number of tenants scanned at once (4).
 	Concurrency int
 	// Projector enables budget alerts; nil disables them.
@@ -69,11 +83,23 @@ func NewScanner(series SeriesSource, tenants TenantLister, store Store, notifier
 	if opts.MinImpact.IsZero() {
 		opts.MinImpact = DefaultMinImpact
 	}
+	if opts.DetectFloor.IsZero() {
+		opts.DetectFloor = DefaultDetectFloor
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	if opts.ColdStartFactor.IsZero() {
 		opts.ColdStartFactor = DefaultColdStartFactor
 	}
 	if opts.SuppressDays <= 0 {
 		opts.SuppressDays = 7
+	}
+	if opts.CloseAfterDays <= 0 {
+		opts.CloseAfterDays = 3
+	}
+	if opts.FeedbackMuteDays <= 0 {
+		opts.FeedbackMuteDays = DefaultFeedbackMuteDays
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
@@ -96,6 +122,7 @@ type TenantReport struct {
 	Found        int // findings that passed the gate (stored now or before)
 	Created      int // anomalies stored by this scan
 	Suppressed   int // created but suppressed by an acknowledged pattern
+	Muted        int // created but not alerted: the series was judged EXPECTED or FALSE_POSITIVE
 	Notified     int
 	NotifyErrors int
 	BudgetAlert  bool // a budget alert was created by this scan
@@ -108,6 +135,7 @@ type ScanReport struct {
 	Found        int
 	Created      int
 	Suppressed   int
+	Muted        int
 	Notified     int
 	NotifyErrors int
 	BudgetAlerts int
@@ -145,6 +173,7 @@ func (s *Scanner) ScanAllAt(ctx context.Context, now time.Time) (ScanReport, err
 				rep.Found += tr.Found
 				rep.Created += tr.Created
 				rep.Suppressed += tr.Suppressed
+				rep.Muted += tr.Muted
 				rep.Notified += tr.Notified
 				rep.NotifyErrors += tr.NotifyErrors
 				if tr.BudgetAlert {
@@ -243,9 +272,21 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 	}
 	sort.Slice(resources, func(i, j int) bool { return resources[i].name < resources[j].name })
 
-	gate := Gate{MinImpact: t.MinImpact, ColdStartFactor: s.opts.ColdStartFactor}
-	if gate.MinImpact.IsZero() {
-		gate.MinImpact = s.opts.MinImpact
+	// Detection stores everything above the floor; the tenant's minimum impact is an
+	// alerting choice (and the severity unit), applied in alert.
+	if t.MinImpact.IsZero() {
+		t.MinImpact = s.opts.MinImpact
+	}
+	gate := Gate{MinImpact: s.opts.DetectFloor, SeverityUnit: t.MinImpact, ColdStartFactor: s.opts.ColdStartFactor}
+	tc := &tenantScan{cfg: t, episodes: map[string][]Anomaly{}}
+	eps, err := s.store.Episodes(ctx, t.ID, firstScored.AddDate(0, 0, -s.opts.CloseAfterDays-1))
+	if err != nil {
+		return rep, err
+	}
+	for _, ep := range eps {
+		if ep.Kind != KindBudget {
+			tc.episodes[ep.Service] = append(tc.episodes[ep.Service], ep)
+		}
 	}
 	det := s.opts.Detector
 	type hit struct {
@@ -275,28 +316,39 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 				contribs[i].SharePct = &p
 			}
 		}
-		// The total is judged only when no single resource explains the day: a diffuse
-		// change spread over several resources.
-		if len(hits) == 0 && total.first <= di {
+		// The total is judged only when no single resource explains the day (no hit of at
+		// least the tenant's minimum impact, and more than one resource): a diffuse change
+		// spread over several resources.
+		explained := len(contribs) < 2 // with one resource the total is that resource
+		for _, h := range hits {
+			explained = explained || h.f.Impact.GreaterThanOrEqual(t.MinImpact)
+		}
+		if !explained && total.first <= di {
 			if f, _, ok := gate.Judge(det, total.values[total.first:di], day, total.values[di]); ok {
 				hits = append(hits, hit{ServiceTotal, f})
 			}
 		}
+		hitServices := map[string]bool{}
 		for _, h := range hits {
 			rep.Found++
+			hitServices[h.service] = true
 			a := Anomaly{
 				ID: uuid.Must(uuid.NewV7()), TenantID: t.ID, Day: day, DetectedAt: now,
 				Service: h.service, Kind: h.f.Kind, Rule: h.f.Rule, Severity: h.f.Severity, Score: h.f.Score,
 				Expected: h.f.Expected, Actual: h.f.Actual, Impact: h.f.Impact, DeviationPct: h.f.DeviationPct,
 				Contributions: contribs,
+				Status:        StatusOpen, LastDay: day, TotalImpact: h.f.Impact, MaxDeviationPct: h.f.DeviationPct,
 			}
 			a.Description = describe(a)
-			if err := s.record(ctx, a, &rep); err != nil {
+			if err := s.episodeHit(ctx, tc, gate, a, &rep); err != nil {
 				return rep, err
 			}
 		}
+		if err := s.closeQuiet(ctx, tc, day, hitServices); err != nil {
+			return rep, err
+		}
 	}
-	if err := s.budget(ctx, t, now, &rep); err != nil {
+	if err := s.budget(ctx, tc, now, &rep); err != nil {
 		return rep, err
 	}
 	return rep, nil
@@ -314,8 +366,103 @@ func scanMicros(d decimal.Decimal) (int64, bool) {
 	return d.CoefficientInt64() * scanPow10[exp+6], true
 }
 
-// record applies suppression, stores a and notifies it when it is new.
-func (s *Scanner) record(ctx context.Context, a Anomaly, rep *TenantReport) error {
+// tenantScan is one tenant's scan state: its config (MinImpact defaulted) and its alert
+// subscriptions, read on the first anomaly that could alert.
+type tenantScan struct {
+	cfg    TenantConfig
+	subs   []Subscription
+	loaded bool
+	// episodes are the tenant's open and recent episodes by service (Store.Episodes).
+	episodes map[string][]Anomaly
+}
+
+// episodeHit folds a day's finding a into its series' episodes: a day an episode already
+// covers is skipped (re-scans are idempotent); an OPEN episode in the same direction grows
+// (LastDay, TotalImpact, MaxDeviationPct; severity follows the cumulative impact) and may
+// now alert; an OPEN one in the other direction is closed and a starts a new episode.
+func (s *Scanner) episodeHit(ctx context.Context, tc *tenantScan, gate Gate, a Anomaly, rep *TenantReport) error {
+	eps := tc.episodes[a.Service]
+	for _, ep := range eps {
+		if !a.Day.Before(ep.Day) && !a.Day.After(ep.LastDay) {
+			return nil
+		}
+	}
+	for i, ep := range eps {
+		if ep.Status != StatusOpen || ep.LastDay.After(a.Day) {
+			continue
+		}
+		normal := int(a.Day.Sub(ep.LastDay).Hours()/24) - 1
+		if ep.Kind.Direction() != a.Kind.Direction() || normal >= s.opts.CloseAfterDays {
+			end := ep.LastDay
+			ep.Status, ep.EndDate = StatusClosed, &end
+			stored, err := s.store.UpdateEpisode(ctx, ep)
+			if err != nil {
+				return err
+			}
+			eps[i] = stored
+			continue
+		}
+		ep.LastDay = a.Day
+		ep.TotalImpact = ep.TotalImpact.Add(a.Impact)
+		if a.DeviationPct != nil && (ep.MaxDeviationPct == nil || a.DeviationPct.Abs().GreaterThan(ep.MaxDeviationPct.Abs())) {
+			m := *a.DeviationPct
+			ep.MaxDeviationPct = &m
+		}
+		if sev := gate.severity(ep.TotalImpact, 0, 0, false); slices.Index(severityOrder, sev) > slices.Index(severityOrder, ep.Severity) {
+			ep.Severity = sev
+		}
+		ep.Description = describeEpisode(ep)
+		stored, err := s.store.UpdateEpisode(ctx, ep)
+		if err != nil {
+			return err
+		}
+		eps[i] = stored
+		if stored.SuppressedBy != nil {
+			return nil
+		}
+		return s.alert(ctx, tc, stored, rep)
+	}
+	before := rep.Created
+	if err := s.record(ctx, tc, a, rep); err != nil {
+		return err
+	}
+	if rep.Created > before {
+		tc.episodes[a.Service] = append(eps, a)
+	}
+	return nil
+}
+
+// closeQuiet closes the OPEN episodes of series without a finding on day whose last
+// anomalous day is CloseAfterDays or more normal days back.
+func (s *Scanner) closeQuiet(ctx context.Context, tc *tenantScan, day time.Time, hit map[string]bool) error {
+	for service, eps := range tc.episodes {
+		if hit[service] {
+			continue
+		}
+		for i, ep := range eps {
+			if ep.Status != StatusOpen || int(day.Sub(ep.LastDay).Hours()/24) < s.opts.CloseAfterDays {
+				continue
+			}
+			end := ep.LastDay
+			ep.Status, ep.EndDate = StatusClosed, &end
+			stored, err := s.store.UpdateEpisode(ctx, ep)
+			if err != nil {
+				return err
+			}
+			eps[i] = stored
+		}
+	}
+	return nil
+}
+
+func describeEpisode(ep Anomaly) string {
+	days := int(ep.LastDay.Sub(ep.Day).Hours()/24) + 1
+	return fmt.Sprintf("%s cost anomaly since %s: %d days, %s EUR total impact (first day: %s)",
+		ep.Service, ep.Day.Format(time.DateOnly), days, ep.TotalImpact.StringFixed(2), describe(ep))
+}
+
+// record applies suppression, stores a and alerts on it when it is new.
+func (s *Scanner) record(ctx context.Context, tc *tenantScan, a Anomaly, rep *TenantReport) error {
 	if a.Kind != KindBudget {
 		acked, err := s.store.Acknowledged(ctx, a.TenantID, a.Service, a.Day.AddDate(0, 0, -s.opts.SuppressDays), a.Day.AddDate(0, 0, -1))
 		if err != nil {
@@ -336,13 +483,88 @@ func (s *Scanner) record(ctx context.Context, a Anomaly, rep *TenantReport) erro
 		rep.Suppressed++
 		return nil
 	}
-	if err := s.notifier.Notify(ctx, stored); err != nil {
-		rep.NotifyErrors++
-		s.opts.Logger.WarnContext(ctx, "anomaly notification failed", "tenant_id", a.TenantID.String(), "anomaly_id", a.ID.String(), "error", err)
+	return s.alert(ctx, tc, stored, rep)
+}
+
+// alert tells the platform's notifier about a when its impact reaches the tenant's minimum
+// impact (budget alerts always), and every IMMEDIATE subscription a matches; DAILY and
+// WEEKLY subscriptions get it in their digest (SendDigests). A subscription fires when at
+// least one of its channels took the alert. Delivery errors are counted and logged (never a
+// channel's secret), not retried.
+func (s *Scanner) alert(ctx context.Context, tc *tenantScan, a Anomaly, rep *TenantReport) error {
+	if a.Kind != KindBudget {
+		// Feedback mutes the series: a user said its anomalies are expected or false
+		// positives. Stored, never alerted, neither to the notifier nor to subscriptions.
+		since := a.DetectedAt.AddDate(0, 0, -s.opts.FeedbackMuteDays)
+		muting, err := s.store.Muting(ctx, a.TenantID, a.Service, since)
+		if err != nil {
+			return err
+		}
+		if len(muting) > 0 {
+			rep.Muted++
+			return nil
+		}
+	}
+	notified := false
+	// An episode alerts once to the notifier, when its cumulative impact first reaches the
+	// minimum; each subscription fires at most once per episode.
+	if !a.Alerted && (a.Kind == KindBudget || a.EpisodeImpact().GreaterThanOrEqual(tc.cfg.MinImpact)) {
+		if err := s.notifier.Notify(ctx, a); err != nil {
+			rep.NotifyErrors++
+			s.opts.Logger.WarnContext(ctx, "anomaly notification failed", "tenant_id", a.TenantID.String(), "anomaly_id", a.ID.String(), "error", err)
+		} else {
+			rep.Notified++
+			notified = true
+		}
+	}
+	if !tc.loaded {
+		subs, err := s.store.AlertSubscriptions(ctx, a.TenantID)
+		if err != nil {
+			return err
+		}
+		tc.subs, tc.loaded = subs, true
+	}
+	var fired []uuid.UUID
+	for _, sub := range tc.subs {
+		if sub.Frequency != FrequencyImmediate || !sub.Matches(a) || slices.Contains(a.AlertedSubscriptions, sub.ID) {
+			continue
+		}
+		body, err := json.Marshal(Payload(a))
+		if err != nil {
+			return err
+		}
+		if s.deliver(ctx, a.TenantID, sub, body, rep) {
+			fired = append(fired, sub.ID)
+		}
+	}
+	if !notified && len(fired) == 0 {
 		return nil
 	}
-	rep.Notified++
-	return nil
+	_, err := s.store.MarkAlerted(ctx, a.TenantID, a.ID, fired)
+	return err
+}
+
+// deliver sends body to every channel of sub and reports whether one took it. E-mail has no
+// port to go through yet (auth has no Mailer): such channels are kept and logged as not
+// deliverable, and a subscription with only e-mail channels never fires.
+func (s *Scanner) deliver(ctx context.Context, tenant eusaas.TenantID, sub Subscription, body []byte, rep *TenantReport) bool {
+	ok := false
+	for _, ch := range sub.Channels {
+		switch ch.Type {
+		case ChannelWebhook:
+			w := NewWebhookNotifier(ch.URL, []byte(ch.Secret), s.opts.HTTPClient, s.opts.Clock)
+			if err := w.post(ctx, body); err != nil {
+				rep.NotifyErrors++
+				s.opts.Logger.WarnContext(ctx, "anomaly alert webhook failed", "tenant_id", tenant.String(), "subscription_id", sub.ID.String(), "error", err)
+				continue
+			}
+			rep.Notified++
+			ok = true
+		case ChannelEmail:
+			s.opts.Logger.WarnContext(ctx, "anomaly alert e-mail not deliverable: no mailer configured", "tenant_id", tenant.String(), "subscription_id", sub.ID.String())
+		}
+	}
+	return ok
 }
 
 // Suppressor returns the acknowledged anomaly whose pattern a repeats (see Scanner), if any;
@@ -367,7 +589,8 @@ func Suppressor(a Anomaly, acknowledged []Anomaly, days int) (Anomaly, bool) {
 
 // budget raises a budget alert, once per tenant and month, when the month-end projection is
 // above the tenant's cost_alert_threshold.
-func (s *Scanner) budget(ctx context.Context, t TenantConfig, now time.Time, rep *TenantReport) error {
+func (s *Scanner) budget(ctx context.Context, tc *tenantScan, now time.Time, rep *TenantReport) error {
+	t := tc.cfg
 	if s.opts.Projector == nil || !t.CostAlertThreshold.IsPositive() {
 		return nil
 	}
@@ -380,7 +603,7 @@ func (s *Scanner) budget(ctx context.Context, t TenantConfig, now time.Time, rep
 		return nil
 	}
 	before := rep.Created
-	if err := s.record(ctx, a, rep); err != nil {
+	if err := s.record(ctx, tc, a, rep); err != nil {
 		return err
 	}
 	rep.BudgetAlert = rep.Created > before

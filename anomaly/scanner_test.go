@@ -116,11 +116,19 @@ func TestScannerContributionsIdempotenceAndNotify(t *testing.T) {
 	r, err := s.ScanAll(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, r.Tenants)
-	require.Equal(t, 1, r.Created, "CPU only: MEMORY's +2 is under the impact gate, the total is explained by CPU")
-	require.Equal(t, 1, r.Notified)
+	require.Equal(t, 2, r.Created, "every finding is stored: CPU and MEMORY's +2; the total is explained by CPU")
+	require.Equal(t, 1, r.Notified, "only CPU reaches the 5 EUR minimum impact")
 	require.Equal(t, 1, f.notifier.count())
 
-	a := f.all(t, tn)[0]
+	stored := f.all(t, tn)
+	require.Len(t, stored, 2)
+	require.Equal(t, "MEMORY", stored[1].Service)
+	require.False(t, stored[1].Alerted, "under the minimum impact: stored, not alerted")
+	requireDec(t, "2", stored[1].Impact)
+	require.Equal(t, anomaly.SeverityLow, stored[1].Severity)
+	a := stored[0]
+	require.True(t, a.Alerted)
+	require.Empty(t, a.AlertedSubscriptions, "the platform's notifier is no subscription")
 	require.Equal(t, "CPU", a.Service)
 	require.Equal(t, "calibrated", a.Rule, "the default detector")
 	requireDec(t, "40", a.Expected)
@@ -138,15 +146,15 @@ func TestScannerContributionsIdempotenceAndNotify(t *testing.T) {
 	// A second scan of the same day stores and notifies nothing new.
 	r, err = s.ScanAll(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 1, r.Found)
+	require.Equal(t, 2, r.Found)
 	require.Zero(t, r.Created)
 	require.Zero(t, r.Notified)
 	require.Equal(t, 1, f.notifier.count())
-	require.Len(t, f.all(t, tn), 1)
+	require.Len(t, f.all(t, tn), 2)
 }
 
-// Five resources each up 4 EUR (under the 5 EUR gate each): no resource anomaly, but the
-// total is up 20 EUR against a flat 50 (sigma floor 1): z = 20, a TOTAL anomaly. With 7
+// Five resources each up 4 EUR (under the 5 EUR minimum impact each): stored, not alerted,
+// and none explains the day; the total is up 20 EUR against a flat 50 (sigma floor 1): z = 20, a TOTAL anomaly. With 7
 // earlier z's the point tail is still the cold-start Student t4 (two-sided tail
 // 1 - (3/4) w (1 - z^2 / (12 q)), q = 1 + z^2/4, w = z / sqrt q) and the drift view (needs
 // 35 days) is not ready: score -log10(2 p).
@@ -159,7 +167,8 @@ func TestScannerDiffuseChangeOnTotal(t *testing.T) {
 	}
 	_, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(context.Background())
 	require.NoError(t, err)
-	as := f.all(t, tn)
+	require.Len(t, f.all(t, tn), 6, "five resources and the total")
+	as := alertedOnly(f.all(t, tn))
 	require.Len(t, as, 1)
 	require.Equal(t, anomaly.ServiceTotal, as[0].Service)
 	requireDec(t, "50", as[0].Expected)
@@ -226,62 +235,78 @@ func TestSuppressorDefinition(t *testing.T) {
 	require.False(t, ok, "only acknowledged anomalies suppress")
 }
 
-// End to end: a level shift acknowledged on day 1 keeps re-firing while the baseline
-// adapts; the repeats are stored acknowledged and not notified; a bigger jump is notified.
-func TestScannerHonoursAcknowledgement(t *testing.T) {
+// Episodes: a level shift (100, 90, 90, 300 against 40) is ONE anomaly that grows every
+// day (total impact 60+50+50+260, severity follows it, notified once, re-scans change
+// nothing), closes after three normal days, and a later spike in the same direction within
+// SuppressDays of the acknowledged episode's start is a new episode, suppressed when no
+// bigger than it.
+func TestScannerEpisodes(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture()
 	tn := newTenant()
 	f.tenants = []anomaly.TenantConfig{{ID: tn}}
-	start := scanned.AddDate(0, 0, -2) // shift starts two days before the scanned day
+	start := scanned.AddDate(0, 0, -2)
 	f.put(tn, "CPU", start, append(rep("40", 28), "100")...)
-	f.put(tn, "CPU", scanned, "90", "90") // day after start and the scanned day
+	f.put(tn, "CPU", scanned, "90", "90")
 	f.put(tn, "CPU", scanned.AddDate(0, 0, 1), "300")
 
 	f.clock.Set(start.AddDate(0, 0, 1).Add(time.Hour))
 	s := f.scanner(anomaly.ScannerOptions{})
 	r, err := s.ScanAll(ctx)
 	require.NoError(t, err)
+	require.Equal(t, 1, r.Created)
 	require.Equal(t, 1, r.Notified)
 	first := f.all(t, tn)[0]
-	requireDec(t, "60", first.Impact)
+	require.Equal(t, anomaly.StatusOpen, first.Status)
+	require.Nil(t, first.EndDate)
+	requireDec(t, "60", first.TotalImpact)
 	svc, err := anomaly.NewService(anomaly.Deps{Store: f.store}, anomaly.Options{Clock: f.clock})
 	require.NoError(t, err)
 	_, err = svc.Acknowledge(ctx, tn, first.ID, "alice")
 	require.NoError(t, err)
 
-	// Next two days: CPU 90 vs expected 40 (the median still ignores the shift): impact 50
-	// <= 60 -> suppressed.
-	for i := 0; i < 2; i++ {
+	for range 3 {
 		f.clock.Advance(24 * time.Hour)
 		r, err = s.ScanAll(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 1, r.Created)
-		require.Equal(t, 1, r.Suppressed)
-		require.Zero(t, r.Notified)
+		require.Zero(t, r.Created, "the open episode grows")
+		require.Zero(t, r.Notified, "an episode is notified once")
 	}
-	// Then 300: impact 260 > 60 -> a new alarm.
-	f.clock.Advance(24 * time.Hour)
-	r, err = s.ScanAll(ctx)
+	r, err = s.ScanAll(ctx) // a re-scan of the same day
 	require.NoError(t, err)
-	require.Equal(t, 1, r.Notified)
-	require.Equal(t, 2, f.notifier.count())
-
+	require.Zero(t, r.Created)
 	as := f.all(t, tn)
-	require.Len(t, as, 4)
-	byDay := map[int]anomaly.Anomaly{}
-	for _, a := range as {
-		byDay[int(a.Day.Sub(start).Hours()/24)] = a
+	require.Len(t, as, 1)
+	ep := as[0]
+	require.Equal(t, first.ID, ep.ID)
+	require.True(t, ep.Day.Equal(start))
+	require.True(t, ep.LastDay.Equal(scanned.AddDate(0, 0, 1)))
+	requireDec(t, "420", ep.TotalImpact)      // 60 + 50 + 50 + 260, counted once despite the re-scan
+	requireDec(t, "650", *ep.MaxDeviationPct) // 300 vs 40
+	require.Equal(t, anomaly.SeverityCritical, ep.Severity, "420 EUR = 84x the 5 EUR minimum")
+	require.Equal(t, anomaly.StatusOpen, ep.Status)
+	require.Contains(t, ep.Description, "4 days")
+
+	// Back to 40 for three days: closed, end_date = the last anomalous day.
+	last := scanned.AddDate(0, 0, 1)
+	for i := 1; i <= 3; i++ {
+		f.series.Add(tn, anomaly.DailyCost{Day: last.AddDate(0, 0, i), Resource: "CPU", Amount: d("40")})
+		f.clock.Advance(24 * time.Hour)
+		_, err = s.ScanAll(ctx)
+		require.NoError(t, err)
+		got, err := f.store.Get(ctx, tn, first.ID)
+		require.NoError(t, err)
+		if i < 3 {
+			require.Equal(t, anomaly.StatusOpen, got.Status, "day %d", i)
+			continue
+		}
+		require.Equal(t, anomaly.StatusClosed, got.Status)
+		require.True(t, got.EndDate.Equal(last))
 	}
-	for _, i := range []int{1, 2} {
-		require.True(t, byDay[i].Acknowledged)
-		require.Equal(t, "alice", byDay[i].AcknowledgedBy)
-	}
-	// Each repeat points at the most recent acknowledged anomaly of its pattern.
-	require.Equal(t, first.ID, *byDay[1].SuppressedBy)
-	require.Equal(t, byDay[1].ID, *byDay[2].SuppressedBy)
-	require.False(t, byDay[3].Acknowledged)
-	require.Nil(t, byDay[3].SuppressedBy)
+	closed := anomaly.StatusClosed
+	l, err := f.store.List(ctx, tn, anomaly.Filter{Status: &closed}, eusaas.Page{})
+	require.NoError(t, err)
+	require.Equal(t, 1, l.Total)
 }
 
 func TestScannerBudgetOncePerMonth(t *testing.T) {
@@ -397,10 +422,21 @@ func TestScannerTotalIsExact(t *testing.T) {
 		f.put(tn, "D", scanned, append(rep("1", 28), "1"+tail[1:])...)
 		_, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(context.Background())
 		require.NoError(t, err)
-		as := f.all(t, tn)
+		as := alertedOnly(f.all(t, tn))
 		require.Len(t, as, 1, tail)
 		require.Equal(t, anomaly.ServiceTotal, as[0].Service)
 		requireDec(t, "31", as[0].Expected)
 		requireDec(t, "37"+tail[1:], as[0].Actual)
 	}
+}
+
+// alertedOnly keeps the anomalies someone was told about.
+func alertedOnly(as []anomaly.Anomaly) []anomaly.Anomaly {
+	var out []anomaly.Anomaly
+	for _, a := range as {
+		if a.Alerted {
+			out = append(out, a)
+		}
+	}
+	return out
 }

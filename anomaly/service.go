@@ -60,6 +60,16 @@ func (s *Service) List(ctx context.Context, tenant eusaas.TenantID, f Filter, pa
 		v.Add("query.severity", "must be LOW, MEDIUM, HIGH or CRITICAL")
 		return eusaas.List[Anomaly]{}, v.Err()
 	}
+	var v eusaas.Violations
+	if f.MinImpact != nil && f.MinImpact.IsNegative() {
+		v.Add("query.min_impact", "must not be negative")
+	}
+	if f.From != nil && f.To != nil && f.To.Before(*f.From) {
+		v.Add("query.end_date", "must not be before start_date")
+	}
+	if err := v.Err(); err != nil {
+		return eusaas.List[Anomaly]{}, err
+	}
 	return s.store.List(ctx, tenant, f, page)
 }
 
@@ -96,4 +106,62 @@ func (s *Service) Acknowledge(ctx context.Context, tenant eusaas.TenantID, id uu
 		}
 	}
 	return a, nil
+}
+
+// AlertSubscriptions returns the tenant's alert subscriptions. Callers showing them must not
+// echo Secret (the HTTP layer shows secret_set instead).
+func (s *Service) AlertSubscriptions(ctx context.Context, tenant eusaas.TenantID) ([]Subscription, error) {
+	return s.store.AlertSubscriptions(ctx, tenant)
+}
+
+// SetAlertSubscriptions replaces the tenant's subscriptions and returns them as stored. A
+// webhook channel without a secret keeps the secret of the current webhook channel with the
+// same URL, so a client can PUT back what it read (secrets are never shown); without such a
+// channel the secret is required. Every subscription gets a new id. The change is audited
+// without thresholds' secrets: counts and frequencies only.
+func (s *Service) SetAlertSubscriptions(ctx context.Context, tenant eusaas.TenantID, subs []Subscription) ([]Subscription, error) {
+	current, err := s.store.AlertSubscriptions(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]string{}
+	for _, c := range current {
+		for _, ch := range c.Channels {
+			if ch.Type == ChannelWebhook {
+				known[ch.URL] = ch.Secret
+			}
+		}
+	}
+	subs = CloneSubscriptions(subs)
+	for i := range subs {
+		if subs[i].Combine == "" {
+			subs[i].Combine = CombineOr
+		}
+		for j, ch := range subs[i].Channels {
+			if ch.Type == ChannelWebhook && ch.Secret == "" {
+				subs[i].Channels[j].Secret = known[ch.URL]
+			}
+		}
+		subs[i].ID = uuid.Must(uuid.NewV7())
+	}
+	if err := ValidateSubscriptions(subs); err != nil {
+		return nil, err
+	}
+	if err := s.store.SetAlertSubscriptions(ctx, tenant, subs); err != nil {
+		return nil, err
+	}
+	freq := make([]string, 0, len(subs))
+	for _, sub := range subs {
+		freq = append(freq, string(sub.Frequency))
+	}
+	err = s.audit.Record(ctx, eusaas.AuditEvent{
+		TenantID: tenant, Actor: eusaas.ActorFrom(ctx), Action: "ANOMALY_ALERTS_UPDATED",
+		ResourceType: "anomaly_alerts", ResourceID: tenant.String(),
+		Changes: map[string]any{"subscriptions": len(subs), "frequencies": freq},
+		Meta:    eusaas.RequestMetaFrom(ctx),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return subs, nil
 }

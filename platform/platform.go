@@ -292,6 +292,26 @@ func (p *Platform) registerJobs() {
 	})
 	r.Every(jobs.Periodic{Name: "anomaly.scan", Kind: "anomaly.scan", Schedule: jobs.Daily{Hour: 2}})
 
+	// Digests of the alert subscriptions, after the scan: DAILY every day, WEEKLY on
+	// Mondays (jobs has no weekly schedule; the daily run decides).
+	r.Handle("anomaly.digest", func(ctx context.Context, _ jobs.Job) error {
+		now := p.clock.Now()
+		freqs := []anomaly.Frequency{anomaly.FrequencyDaily}
+		if now.UTC().Weekday() == time.Monday {
+			freqs = append(freqs, anomaly.FrequencyWeekly)
+		}
+		for _, f := range freqs {
+			rep, err := p.Scanner.SendDigests(ctx, f, now)
+			if err != nil {
+				return err
+			}
+			p.log.InfoContext(ctx, "anomaly digests sent", "frequency", string(f), "tenants", rep.Tenants,
+				"delivered", rep.Notified, "errors", rep.NotifyErrors)
+		}
+		return nil
+	})
+	r.Every(jobs.Periodic{Name: "anomaly.digest", Kind: "anomaly.digest", Schedule: jobs.Daily{Hour: 3}})
+
 	r.Handle("billing.invoices", func(ctx context.Context, _ jobs.Job) error {
 		return p.IssueLastMonthInvoices(ctx)
 	})

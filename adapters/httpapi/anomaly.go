@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly"
@@ -24,26 +25,43 @@ type AnomalyContribution struct {
 
 // AnomalyBody is an anomaly in the API (SPEC.md fields plus the explanation).
 type AnomalyBody struct {
-	ID             string                `json:"id" format:"uuid"`
-	TenantID       string                `json:"tenant_id" format:"uuid"`
-	DetectedAt     time.Time             `json:"detected_at"`
-	Day            string                `json:"day" format:"date" doc:"UTC date the anomaly is about (budget alerts: first day of the month)"`
-	Severity       string                `json:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL"`
-	Kind           string                `json:"kind" enum:"SPIKE,DROP,NEW_SPEND,BUDGET"`
-	Service        string                `json:"service" doc:"resource type, TOTAL (all resources) or BUDGET"`
-	Rule           string                `json:"rule" doc:"what fired: seasonal, zscore, new_spend, cold_start_spike, budget"`
-	Score          float64               `json:"score" doc:"statistical score in sigmas; 0 for rule-based findings"`
-	ExpectedAmount string                `json:"expected_amount" doc:"EUR, decimal string"`
-	ActualAmount   string                `json:"actual_amount" doc:"EUR, decimal string"`
-	ImpactAmount   string                `json:"impact_amount" doc:"|actual - expected|, EUR"`
-	Currency       string                `json:"currency" enum:"EUR"`
-	DeviationPct   *string               `json:"deviation_pct" doc:"(actual - expected) / expected * 100; null when expected is 0 (new spend)"`
-	Description    string                `json:"description"`
-	Contributions  []AnomalyContribution `json:"contributions"`
-	Acknowledged   bool                  `json:"acknowledged"`
-	AcknowledgedBy *string               `json:"acknowledged_by"`
-	AcknowledgedAt *time.Time            `json:"acknowledged_at"`
-	SuppressedBy   *string               `json:"suppressed_by" doc:"the acknowledged anomaly whose pattern this one repeats (stored acknowledged, not notified)"`
+	ID                   string                `json:"id" format:"uuid"`
+	TenantID             string                `json:"tenant_id" format:"uuid"`
+	DetectedAt           time.Time             `json:"detected_at"`
+	Day                  string                `json:"day" format:"date" doc:"UTC date the anomaly is about (budget alerts: first day of the month)"`
+	Severity             string                `json:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL"`
+	Kind                 string                `json:"kind" enum:"SPIKE,DROP,NEW_SPEND,BUDGET"`
+	Service              string                `json:"service" doc:"resource type, TOTAL (all resources) or BUDGET"`
+	Rule                 string                `json:"rule" doc:"what fired: seasonal, zscore, new_spend, cold_start_spike, budget"`
+	Score                float64               `json:"score" doc:"statistical score in sigmas; 0 for rule-based findings"`
+	ExpectedAmount       string                `json:"expected_amount" doc:"EUR, decimal string"`
+	ActualAmount         string                `json:"actual_amount" doc:"EUR, decimal string"`
+	ImpactAmount         string                `json:"impact_amount" doc:"|actual - expected|, EUR"`
+	Currency             string                `json:"currency" enum:"EUR"`
+	DeviationPct         *string               `json:"deviation_pct" doc:"(actual - expected) / expected * 100; null when expected is 0 (new spend)"`
+	Description          string                `json:"description"`
+	Contributions        []AnomalyContribution `json:"contributions"`
+	Acknowledged         bool                  `json:"acknowledged"`
+	AcknowledgedBy       *string               `json:"acknowledged_by"`
+	AcknowledgedAt       *time.Time            `json:"acknowledged_at"`
+	SuppressedBy         *string               `json:"suppressed_by" doc:"the acknowledged anomaly whose pattern this one repeats (stored acknowledged, not notified)"`
+	Alerted              bool                  `json:"alerted" doc:"someone was told: the platform notifier (impact at least the tenant's anomaly_min_impact) or a subscription"`
+	AlertedSubscriptions []string              `json:"alerted_subscriptions" doc:"ids of the alert subscriptions that fired, in firing order"`
+	Feedback             *AnomalyFeedback      `json:"feedback" doc:"the latest verdict given; null when none"`
+	Status               string                `json:"status" enum:"OPEN,CLOSED" doc:"episode state: consecutive anomalous days of one series are one anomaly; CLOSED after 3 normal days"`
+	StartDate            string                `json:"start_date" format:"date" doc:"first anomalous day of the episode (= day)"`
+	LastDay              string                `json:"last_day" format:"date" doc:"latest anomalous day so far"`
+	EndDate              *string               `json:"end_date" format:"date" doc:"last anomalous day once CLOSED; null while OPEN"`
+	TotalImpact          string                `json:"total_impact" doc:"sum of the daily impacts over the episode, EUR; severity follows it"`
+	MaxDeviationPct      *string               `json:"max_deviation_pct" doc:"largest deviation of the episode; null when only new spend"`
+}
+
+// AnomalyFeedback is the latest verdict on an anomaly.
+type AnomalyFeedback struct {
+	Verdict string    `json:"verdict" enum:"EXPECTED,FALSE_POSITIVE,CONFIRMED"`
+	Note    *string   `json:"note"`
+	By      string    `json:"by" doc:"user id"`
+	At      time.Time `json:"at"`
 }
 
 // NewAnomalyBody converts a domain anomaly.
@@ -53,6 +71,27 @@ func NewAnomalyBody(a anomaly.Anomaly) AnomalyBody {
 		Severity: string(a.Severity), Kind: string(a.Kind), Service: a.Service, Rule: a.Rule, Score: a.Score,
 		ExpectedAmount: a.Expected.String(), ActualAmount: a.Actual.String(), ImpactAmount: a.Impact.String(), Currency: "EUR",
 		Description: a.Description, Acknowledged: a.Acknowledged, Contributions: []AnomalyContribution{},
+		Alerted: a.Alerted, AlertedSubscriptions: []string{},
+	}
+	ea := a.WithEpisodeDefaults()
+	b.Status, b.StartDate, b.LastDay, b.TotalImpact = string(ea.Status), a.Day.Format(time.DateOnly), ea.LastDay.Format(time.DateOnly), ea.TotalImpact.String()
+	if ea.EndDate != nil {
+		e := ea.EndDate.Format(time.DateOnly)
+		b.EndDate = &e
+	}
+	if ea.MaxDeviationPct != nil {
+		m := ea.MaxDeviationPct.String()
+		b.MaxDeviationPct = &m
+	}
+	if fb := a.Feedback; fb != nil {
+		b.Feedback = &AnomalyFeedback{Verdict: string(fb.Verdict), By: fb.By, At: fb.At.UTC()}
+		if fb.Note != "" {
+			note := fb.Note
+			b.Feedback.Note = &note
+		}
+	}
+	for _, id := range a.AlertedSubscriptions {
+		b.AlertedSubscriptions = append(b.AlertedSubscriptions, id.String())
 	}
 	if a.DeviationPct != nil {
 		s := a.DeviationPct.String()
@@ -85,6 +124,10 @@ type anomalyListInput struct {
 	ID           string `path:"id" doc:"tenant id"`
 	Severity     string `query:"severity" enum:"LOW,MEDIUM,HIGH,CRITICAL" doc:"only this severity"`
 	Acknowledged string `query:"acknowledged" enum:"true,false" doc:"only acknowledged (true) or unacknowledged (false) anomalies"`
+	Status       string `query:"status" enum:"OPEN,CLOSED" doc:"only open or closed episodes"`
+	MinImpact    string `query:"min_impact" doc:"only anomalies with impact_amount at least this (EUR, decimal string)"`
+	StartDate    string `query:"start_date" format:"date" doc:"only anomalies on or after this UTC day"`
+	EndDate      string `query:"end_date" format:"date" doc:"only anomalies on or before this UTC day"`
 	PageQuery
 }
 
@@ -97,6 +140,15 @@ type anomalyAckInput struct {
 	AnomalyID string `path:"anomaly_id" doc:"anomaly id"`
 }
 
+type anomalyFeedbackInput struct {
+	ID        string `path:"id" doc:"tenant id"`
+	AnomalyID string `path:"anomaly_id" doc:"anomaly id"`
+	Body      struct {
+		Verdict string `json:"verdict" doc:"EXPECTED, FALSE_POSITIVE or CONFIRMED"`
+		Note    string `json:"note,omitempty" maxLength:"1000"`
+	}
+}
+
 type anomalyOutput struct {
 	Body AnomalyBody
 }
@@ -105,11 +157,16 @@ type anomalyOutput struct {
 //
 //	GET  /api/v1/tenants/{id}/anomalies                           billing:read
 //	POST /api/v1/tenants/{id}/anomalies/{anomaly_id}/acknowledge  billing:write
+//	POST /api/v1/tenants/{id}/anomalies/{anomaly_id}/feedback     billing:write
+//
+// and the alert subscriptions (RegisterAnomalyAlerts).
 func RegisterAnomaly(s *Server, svc *anomaly.Service) {
+	RegisterAnomalyAlerts(s, svc)
 	Register(s, huma.Operation{
 		OperationID: "list-anomalies", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/anomalies",
 		Summary: "List cost anomalies", Tags: []string{"Anomalies"}, Security: BearerAuth,
-		Description: "Newest day first. Filters: severity, acknowledged. Needs billing:read.",
+		Description: "Every anomaly the detector finds is stored, alerted or not. Newest day first. Filters: severity, " +
+			"acknowledged, status (OPEN/CLOSED episodes), min_impact, start_date/end_date (days, inclusive). Needs billing:read.",
 	}, func(ctx context.Context, in *anomalyListInput) (*anomalyListOutput, error) {
 		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
 		if err != nil {
@@ -123,6 +180,36 @@ func RegisterAnomaly(s *Server, svc *anomaly.Service) {
 		if in.Acknowledged != "" {
 			ack := in.Acknowledged == "true"
 			f.Acknowledged = &ack
+		}
+		if in.Status != "" {
+			st := anomaly.Status(in.Status)
+			f.Status = &st
+		}
+		var v eusaas.Violations
+		if in.MinImpact != "" {
+			m, err := decimal.NewFromString(in.MinImpact)
+			if err != nil {
+				v.Add("query.min_impact", "must be a decimal number")
+			} else {
+				f.MinImpact = &m
+			}
+		}
+		for _, q := range []struct {
+			name, val string
+			dst       **time.Time
+		}{{"query.start_date", in.StartDate, &f.From}, {"query.end_date", in.EndDate, &f.To}} {
+			if q.val == "" {
+				continue
+			}
+			d, err := time.Parse(time.DateOnly, q.val)
+			if err != nil {
+				v.Add(q.name, "must be a date YYYY-MM-DD")
+				continue
+			}
+			*q.dst = &d
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
 		}
 		page := in.ToPage()
 		list, err := svc.List(ctx, tenant, f, page)
@@ -152,6 +239,28 @@ func RegisterAnomaly(s *Server, svc *anomaly.Service) {
 			return nil, eusaas.Invalid("invalid anomaly id", eusaas.FieldViolation{Location: "path.anomaly_id", Message: "must be a UUID"})
 		}
 		a, err := svc.Acknowledge(ctx, tenant, id, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return &anomalyOutput{Body: NewAnomalyBody(a)}, nil
+	})
+
+	Register(s, huma.Operation{
+		OperationID: "anomaly-feedback", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/anomalies/{anomaly_id}/feedback",
+		Summary: "Judge a cost anomaly", Tags: []string{"Anomalies"}, Security: BearerAuth,
+		Description: "Records the caller's verdict (replacing an earlier one). EXPECTED and FALSE_POSITIVE mute alerts of the " +
+			"same series (service) for 30 days (the scanner's FeedbackMuteDays): later anomalies are stored but nobody is " +
+			"told. Verdicts are counted per tenant. Needs billing:write.",
+	}, func(ctx context.Context, in *anomalyFeedbackInput) (*anomalyOutput, error) {
+		tenant, p, err := s.TenantAccess(ctx, in.ID, auth.PermBillingWrite)
+		if err != nil {
+			return nil, err
+		}
+		id, err := uuid.Parse(in.AnomalyID)
+		if err != nil || len(in.AnomalyID) != 36 {
+			return nil, eusaas.Invalid("invalid anomaly id", eusaas.FieldViolation{Location: "path.anomaly_id", Message: "must be a UUID"})
+		}
+		a, err := svc.GiveFeedback(ctx, tenant, id, anomaly.Verdict(in.Body.Verdict), in.Body.Note, p.UserID)
 		if err != nil {
 			return nil, err
 		}

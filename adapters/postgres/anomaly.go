@@ -29,7 +29,9 @@ func NewAnomalyStore(db *DB) *AnomalyStore { return &AnomalyStore{db: db} }
 
 const anomalyColumns = `id, day, detected_at, service, kind, rule, severity, score,
 	expected_amount::text, actual_amount::text, impact_amount::text, deviation_pct::text,
-	description, contributions, acknowledged, acknowledged_by, acknowledged_at, suppressed_by`
+	description, contributions, acknowledged, acknowledged_by, acknowledged_at, suppressed_by,
+	alerted, alerted_subscriptions, feedback_verdict, feedback_note, feedback_by, feedback_at,
+	status, last_day, end_date, total_impact::text, max_deviation_pct::text`
 
 // anomalyContribution is the JSON shape of one contribution (decimal strings).
 type anomalyContribution struct {
@@ -88,12 +90,53 @@ func anomalyScan(tenant eusaas.TenantID, row pgx.Row) (anomaly.Anomaly, error) {
 	a := anomaly.Anomaly{TenantID: tenant}
 	var exp, act, imp string
 	var dev, ackBy *string
-	var contribs []byte
+	var contribs, fired []byte
+	var fbVerdict, fbNote, fbBy, maxDev *string
+	var fbAt *time.Time
+	var status, total string
 	var kind, sev string
 	err := row.Scan(&a.ID, &a.Day, &a.DetectedAt, &a.Service, &kind, &a.Rule, &sev, &a.Score,
-		&exp, &act, &imp, &dev, &a.Description, &contribs, &a.Acknowledged, &ackBy, &a.AcknowledgedAt, &a.SuppressedBy)
+		&exp, &act, &imp, &dev, &a.Description, &contribs, &a.Acknowledged, &ackBy, &a.AcknowledgedAt, &a.SuppressedBy,
+		&a.Alerted, &fired, &fbVerdict, &fbNote, &fbBy, &fbAt,
+		&status, &a.LastDay, &a.EndDate, &total, &maxDev)
 	if err != nil {
 		return a, err
+	}
+	a.Status = anomaly.Status(status)
+	a.LastDay = a.LastDay.UTC()
+	if a.EndDate != nil {
+		e := a.EndDate.UTC()
+		a.EndDate = &e
+	}
+	if a.TotalImpact, err = decimal.NewFromString(total); err != nil {
+		return a, err
+	}
+	if maxDev != nil {
+		m, err := decimal.NewFromString(*maxDev)
+		if err != nil {
+			return a, err
+		}
+		a.MaxDeviationPct = &m
+	}
+	if fbVerdict != nil && fbAt != nil {
+		a.Feedback = &anomaly.Feedback{Verdict: anomaly.Verdict(*fbVerdict), At: fbAt.UTC()}
+		if fbNote != nil {
+			a.Feedback.Note = *fbNote
+		}
+		if fbBy != nil {
+			a.Feedback.By = *fbBy
+		}
+	}
+	var firedIDs []string
+	if err := json.Unmarshal(fired, &firedIDs); err != nil {
+		return a, err
+	}
+	for _, s := range firedIDs {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return a, err
+		}
+		a.AlertedSubscriptions = append(a.AlertedSubscriptions, id)
 	}
 	a.Kind, a.Severity = anomaly.Kind(kind), anomaly.Severity(sev)
 	a.Day = a.Day.UTC()
@@ -136,8 +179,14 @@ func anomalyNotFound(err error) error {
 // Insert implements anomaly.Store: INSERT ... ON CONFLICT (service, day) DO NOTHING, then
 // the existing row when nothing was inserted (none when retention soft-deleted it).
 func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly, bool, error) {
+	a = a.WithEpisodeDefaults()
 	if err := a.Validate(); err != nil {
 		return anomaly.Anomaly{}, false, anomaly.ErrInvalid.Wrap(err)
+	}
+	var maxDevArg *string
+	if a.MaxDeviationPct != nil {
+		m := a.MaxDeviationPct.String()
+		maxDevArg = &m
 	}
 	contribs, err := anomalyEncodeContributions(a.Contributions)
 	if err != nil {
@@ -152,19 +201,34 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 	if a.Acknowledged {
 		ackBy = &a.AcknowledgedBy
 	}
+	fired, err := anomalyEncodeIDs(a.AlertedSubscriptions)
+	if err != nil {
+		return anomaly.Anomaly{}, false, err
+	}
+	var fbVerdict, fbNote, fbBy *string
+	var fbAt *time.Time
+	if fb := a.Feedback; fb != nil {
+		v, by, at := string(fb.Verdict), fb.By, fb.At.UTC()
+		fbVerdict, fbBy, fbAt = &v, &by, &at
+		if fb.Note != "" {
+			fbNote = &fb.Note
+		}
+	}
 	var out anomaly.Anomaly
 	created := false
 	err = s.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		// created_at = detected_at: retention counts from when the anomaly was recorded.
 		tag, err := tx.Exec(ctx, `INSERT INTO anomalies (id, day, detected_at, created_at, service, kind, rule, severity, score,
 			expected_amount, actual_amount, impact_amount, deviation_pct, description, contributions,
-			acknowledged, acknowledged_by, acknowledged_at, suppressed_by)
+			acknowledged, acknowledged_by, acknowledged_at, suppressed_by, alerted, alerted_subscriptions,
+			feedback_verdict, feedback_note, feedback_by, feedback_at, status, last_day, end_date, total_impact, max_deviation_pct)
 			VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, $12::numeric, $13, $14,
-			$15, $16, $17, $18)
+			$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28::numeric, $29::numeric)
 			ON CONFLICT (service, day) DO NOTHING`,
 			a.ID, a.Day, a.DetectedAt.UTC(), a.Service, string(a.Kind), a.Rule, string(a.Severity), a.Score,
 			a.Expected.String(), a.Actual.String(), a.Impact.String(), dev, a.Description, contribs,
-			a.Acknowledged, ackBy, a.AcknowledgedAt, a.SuppressedBy)
+			a.Acknowledged, ackBy, a.AcknowledgedAt, a.SuppressedBy, a.Alerted, fired, fbVerdict, fbNote, fbBy, fbAt,
+			string(a.Status), a.LastDay, a.EndDate, a.TotalImpact.String(), maxDevArg)
 		if err != nil {
 			return translate(err)
 		}
@@ -208,6 +272,22 @@ func (s *AnomalyStore) List(ctx context.Context, tenant eusaas.TenantID, f anoma
 	if f.Acknowledged != nil {
 		args = append(args, *f.Acknowledged)
 		where = append(where, "acknowledged = $"+strconv.Itoa(len(args)))
+	}
+	if f.Status != nil {
+		args = append(args, string(*f.Status))
+		where = append(where, "status = $"+strconv.Itoa(len(args)))
+	}
+	if f.MinImpact != nil {
+		args = append(args, f.MinImpact.String())
+		where = append(where, "impact_amount >= $"+strconv.Itoa(len(args))+"::numeric")
+	}
+	if f.From != nil {
+		args = append(args, anomaly.DayOf(*f.From))
+		where = append(where, "day >= $"+strconv.Itoa(len(args)))
+	}
+	if f.To != nil {
+		args = append(args, anomaly.DayOf(*f.To))
+		where = append(where, "day <= $"+strconv.Itoa(len(args)))
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")
 	var out eusaas.List[anomaly.Anomaly]

@@ -286,6 +286,37 @@ func (s *synthStore) Acknowledged(context.Context, eusaas.TenantID, string, time
 	return nil, nil
 }
 
+// The evaluation has no subscriptions: it counts what the platform's notifier is told.
+func (s *synthStore) MarkAlerted(_ context.Context, _ eusaas.TenantID, _ uuid.UUID, _ []uuid.UUID) (anomaly.Anomaly, error) {
+	return anomaly.Anomaly{}, nil
+}
+func (s *synthStore) AlertSubscriptions(context.Context, eusaas.TenantID) ([]anomaly.Subscription, error) {
+	return nil, nil
+}
+func (s *synthStore) SetAlertSubscriptions(context.Context, eusaas.TenantID, []anomaly.Subscription) error {
+	return nil
+}
+
+// Nobody gives feedback in the evaluation: nothing is muted.
+func (s *synthStore) SetFeedback(context.Context, eusaas.TenantID, uuid.UUID, anomaly.Feedback) (anomaly.Anomaly, error) {
+	return anomaly.Anomaly{}, anomaly.ErrNotFound
+}
+func (s *synthStore) Muting(context.Context, eusaas.TenantID, string, time.Time) ([]anomaly.Anomaly, error) {
+	return nil, nil
+}
+func (s *synthStore) FeedbackCounts(context.Context, eusaas.TenantID) (map[anomaly.Verdict]int, error) {
+	return nil, nil
+}
+
+// The evaluation scores each day's detections against the injected events, so it keeps no
+// episodes: every anomalous day is a new finding, as before episodes existed.
+func (s *synthStore) Episodes(context.Context, eusaas.TenantID, time.Time) ([]anomaly.Anomaly, error) {
+	return nil, nil
+}
+func (s *synthStore) UpdateEpisode(_ context.Context, a anomaly.Anomaly) (anomaly.Anomaly, error) {
+	return a, nil
+}
+
 // EvaluateSynthetic scans data day by day (day 1 to the last, each scan seeing only the days
 // before the scored one) with the real anomaly.Scanner using det and minimum impact
 // minImpact, and matches the anomalies it creates against the injected events.

@@ -104,11 +104,26 @@ func RequireSame(t *testing.T, want, got anomaly.Anomaly) {
 		require.WithinDuration(t, *want.AcknowledgedAt, *got.AcknowledgedAt, time.Microsecond)
 	}
 	require.Equal(t, want.SuppressedBy, got.SuppressedBy)
+	require.Equal(t, want.Alerted, got.Alerted)
+	require.Equal(t, len(want.AlertedSubscriptions), len(got.AlertedSubscriptions))
+	for i := range want.AlertedSubscriptions {
+		require.Equal(t, want.AlertedSubscriptions[i], got.AlertedSubscriptions[i])
+	}
+	require.Equal(t, want.Feedback == nil, got.Feedback == nil, "feedback nil-ness")
+	if want.Feedback != nil {
+		require.Equal(t, want.Feedback.Verdict, got.Feedback.Verdict)
+		require.Equal(t, want.Feedback.Note, got.Feedback.Note)
+		require.Equal(t, want.Feedback.By, got.Feedback.By)
+		require.WithinDuration(t, want.Feedback.At, got.Feedback.At, time.Microsecond)
+	}
 }
 
 // Run runs the suite.
 func Run(t *testing.T, h Harness) {
 	ctx := context.Background()
+	runAlerts(t, h)
+	runFeedback(t, h)
+	runEpisodes(t, h)
 
 	t.Run("InsertGetRoundTrip", func(t *testing.T) {
 		t.Parallel()

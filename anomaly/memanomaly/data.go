@@ -25,7 +25,49 @@ var _ eusaas.DataSource = (*Store)(nil)
 var anomalyGDPRTables = []eusaas.DataTable{
 	{Name: "anomalies", Columns: []string{"id", "day", "detected_at", "service", "kind", "rule", "severity", "score",
 		"expected_amount", "actual_amount", "impact_amount", "deviation_pct", "description", "contributions",
-		"acknowledged", "acknowledged_by", "acknowledged_at", "suppressed_by", "created_at", "deleted_at"}},
+		"acknowledged", "acknowledged_by", "acknowledged_at", "suppressed_by", "created_at", "deleted_at",
+		"alerted", "alerted_subscriptions", "feedback_verdict", "feedback_note", "feedback_by", "feedback_at",
+		"status", "last_day", "end_date", "total_impact", "max_deviation_pct"}},
+	{Name: "anomaly_alert_subscriptions", Columns: []string{"id", "position", "threshold_amount", "threshold_pct",
+		"combine", "frequency", "channels"}},
+}
+
+// anomalyGDPRChannel is the JSON shape of one channel in
+// anomaly_alert_subscriptions.channels (as the Postgres store writes it).
+type anomalyGDPRChannel struct {
+	Type    string `json:"type"`
+	URL     string `json:"url,omitempty"`
+	Secret  string `json:"secret,omitempty"`
+	Address string `json:"address,omitempty"`
+}
+
+// subscriptionGDPRRows returns the tenant's subscriptions as typed rows, by position.
+// Callers hold mu (read).
+func (s *Store) subscriptionGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error) {
+	t := s.tenants[tenant]
+	if t == nil {
+		return nil, nil
+	}
+	rows := make([]eusaas.DataRow, 0, len(t.subs))
+	for i, sub := range t.subs {
+		chs := make([]anomalyGDPRChannel, 0, len(sub.Channels))
+		for _, c := range sub.Channels {
+			chs = append(chs, anomalyGDPRChannel{Type: string(c.Type), URL: c.URL, Secret: c.Secret, Address: c.Address})
+		}
+		b, err := json.Marshal(chs)
+		if err != nil {
+			return nil, err
+		}
+		var amt, pct any
+		if sub.ThresholdAmount != nil {
+			amt = eusaas.Decimal(sub.ThresholdAmount.String())
+		}
+		if sub.ThresholdPct != nil {
+			pct = eusaas.Decimal(sub.ThresholdPct.String())
+		}
+		rows = append(rows, eusaas.DataRow{sub.ID.String(), int64(i), amt, pct, string(sub.Combine), string(sub.Frequency), json.RawMessage(b)})
+	}
+	return rows, nil
 }
 
 // anomalyGDPRContribution is the JSON shape of one contribution in anomalies.contributions
@@ -69,7 +111,27 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 		if err != nil {
 			return nil, err
 		}
-		var dev, ackBy any
+		fired := make([]string, 0, len(a.AlertedSubscriptions))
+		for _, id := range a.AlertedSubscriptions {
+			fired = append(fired, id.String())
+		}
+		firedJSON, err := json.Marshal(fired)
+		if err != nil {
+			return nil, err
+		}
+		var dev, ackBy, fbVerdict, fbNote, fbBy, fbAt, endDate, maxDev any
+		if a.EndDate != nil {
+			endDate = dataDate(*a.EndDate)
+		}
+		if a.MaxDeviationPct != nil {
+			maxDev = eusaas.Decimal(a.MaxDeviationPct.String())
+		}
+		if fb := a.Feedback; fb != nil {
+			fbVerdict, fbBy, fbAt = string(fb.Verdict), fb.By, dataTime(fb.At)
+			if fb.Note != "" { // the Postgres store writes an empty note as NULL
+				fbNote = fb.Note
+			}
+		}
 		if a.DeviationPct != nil {
 			dev = eusaas.Decimal(a.DeviationPct.String())
 		}
@@ -80,7 +142,9 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 			a.Service, string(a.Kind), a.Rule, string(a.Severity),
 			a.Score, eusaas.Decimal(a.Expected.String()), eusaas.Decimal(a.Actual.String()), eusaas.Decimal(a.Impact.String()),
 			dev, a.Description, json.RawMessage(contribs), a.Acknowledged, ackBy,
-			dataTimePtr(a.AcknowledgedAt), dataUUIDPtr(a.SuppressedBy), dataTime(a.DetectedAt), deleted})
+			dataTimePtr(a.AcknowledgedAt), dataUUIDPtr(a.SuppressedBy), dataTime(a.DetectedAt), deleted,
+			a.Alerted, json.RawMessage(firedJSON), fbVerdict, fbNote, fbBy, fbAt,
+			string(a.Status), dataDate(a.LastDay), endDate, eusaas.Decimal(a.TotalImpact.String()), maxDev})
 	}
 	dataSortRows(rows, 0)
 	return rows, nil
@@ -96,7 +160,13 @@ func (s *Store) ScanData(ctx context.Context, tenant eusaas.TenantID, table stri
 		return nil
 	}
 	s.mu.RLock()
-	rows, err := s.anomalyGDPRRows(tenant)
+	var rows []eusaas.DataRow
+	var err error
+	if table == "anomalies" {
+		rows, err = s.anomalyGDPRRows(tenant)
+	} else {
+		rows, err = s.subscriptionGDPRRows(tenant)
+	}
 	s.mu.RUnlock()
 	if err != nil {
 		return err
@@ -104,7 +174,8 @@ func (s *Store) ScanData(ctx context.Context, tenant eusaas.TenantID, table stri
 	return dataEmit(ctx, t, rows, subjects, fn)
 }
 
-// DeleteTenantData implements eusaas.DataSource: it removes the tenant's anomalies. Idempotent; a
+// DeleteTenantData implements eusaas.DataSource: it removes the tenant's anomalies and alert
+// subscriptions. Idempotent; a
 // memory transaction's rollback restores them.
 func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
@@ -115,6 +186,7 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 	old := s.tenants[tenant]
 	if old != nil {
 		out["anomalies"] = len(old.byID)
+		out["anomaly_alert_subscriptions"] = len(old.subs)
 		delete(s.tenants, tenant)
 	}
 	s.mu.Unlock()
@@ -126,6 +198,9 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 			if cur == nil {
 				s.tenants[tenant] = old
 				return
+			}
+			if len(cur.subs) == 0 {
+				cur.subs = old.subs
 			}
 			// Anomalies inserted since the deletion stay; (service, day) keeps one each.
 			for k, id := range old.byKey {

@@ -31,6 +31,8 @@ type anomalyTenant struct {
 	// deleted holds when GDPR retention soft-deleted an anomaly (Postgres: deleted_at). Such
 	// an anomaly is invisible to every read but keeps its key until hard deletion.
 	deleted map[uuid.UUID]time.Time
+	// subs are the tenant's alert subscriptions, in the order set.
+	subs []anomaly.Subscription
 }
 
 func newAnomalyTenant() *anomalyTenant {
@@ -77,6 +79,19 @@ func anomalyClone(a anomaly.Anomaly) anomaly.Anomaly {
 		v := *a.SuppressedBy
 		a.SuppressedBy = &v
 	}
+	a.AlertedSubscriptions = slices.Clone(a.AlertedSubscriptions)
+	if a.Feedback != nil {
+		v := *a.Feedback
+		a.Feedback = &v
+	}
+	if a.EndDate != nil {
+		v := *a.EndDate
+		a.EndDate = &v
+	}
+	if a.MaxDeviationPct != nil {
+		v := *a.MaxDeviationPct
+		a.MaxDeviationPct = &v
+	}
 	return a
 }
 
@@ -88,7 +103,7 @@ func (s *Store) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly,
 	if err := a.Validate(); err != nil {
 		return anomaly.Anomaly{}, false, anomaly.ErrInvalid.Wrap(err)
 	}
-	a = anomalyClone(a)
+	a = anomalyClone(a.WithEpisodeDefaults())
 	a.Day = a.Day.UTC()
 	a.DetectedAt = a.DetectedAt.UTC()
 	key := anomalyKey{a.Service, a.Day}
@@ -156,6 +171,15 @@ func (s *Store) List(ctx context.Context, tenant eusaas.TenantID, f anomaly.Filt
 				continue
 			}
 			if f.Acknowledged != nil && a.Acknowledged != *f.Acknowledged {
+				continue
+			}
+			if f.Status != nil && a.Status != *f.Status {
+				continue
+			}
+			if f.MinImpact != nil && a.Impact.LessThan(*f.MinImpact) {
+				continue
+			}
+			if f.From != nil && a.Day.Before(anomaly.DayOf(*f.From)) || f.To != nil && a.Day.After(anomaly.DayOf(*f.To)) {
 				continue
 			}
 			match = append(match, a)
@@ -268,4 +292,197 @@ func (s *Series) DailyCosts(ctx context.Context, tenant eusaas.TenantID, from, t
 		return nil, nil
 	}
 	return slices.Clone(rs[i:j]), nil
+}
+
+// MarkAlerted implements anomaly.Store.
+func (s *Store) MarkAlerted(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, subs []uuid.UUID) (anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return anomaly.Anomaly{}, err
+	}
+	s.mu.Lock()
+	a := s.tenants[tenant].live(id)
+	if a == nil {
+		s.mu.Unlock()
+		return anomaly.Anomaly{}, anomaly.ErrNotFound
+	}
+	wasAlerted, wasSubs := a.Alerted, slices.Clone(a.AlertedSubscriptions)
+	a.Alerted = true
+	for _, sub := range subs {
+		if !slices.Contains(a.AlertedSubscriptions, sub) {
+			a.AlertedSubscriptions = append(a.AlertedSubscriptions, sub)
+		}
+	}
+	out := anomalyClone(*a)
+	s.mu.Unlock()
+	memtx.OnRollback(ctx, func() {
+		s.mu.Lock()
+		a.Alerted, a.AlertedSubscriptions = wasAlerted, wasSubs
+		s.mu.Unlock()
+	})
+	return out, nil
+}
+
+// AlertSubscriptions implements anomaly.Store.
+func (s *Store) AlertSubscriptions(ctx context.Context, tenant eusaas.TenantID) ([]anomaly.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return []anomaly.Subscription{}, nil
+	}
+	return anomaly.CloneSubscriptions(t.subs), nil
+}
+
+// SetAlertSubscriptions implements anomaly.Store.
+func (s *Store) SetAlertSubscriptions(ctx context.Context, tenant eusaas.TenantID, subs []anomaly.Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := anomaly.ValidateSubscriptions(subs); err != nil {
+		return anomaly.ErrInvalid.Wrap(err)
+	}
+	for _, sub := range subs {
+		if sub.ID == uuid.Nil {
+			return anomaly.ErrInvalid.Wrap(eusaas.E(eusaas.InvalidArgument, "subscription id is required"))
+		}
+	}
+	subs = anomaly.CloneSubscriptions(subs)
+	s.mu.Lock()
+	t := s.tenants[tenant]
+	if t == nil {
+		t = newAnomalyTenant()
+		s.tenants[tenant] = t
+	}
+	old := t.subs
+	t.subs = subs
+	s.mu.Unlock()
+	memtx.OnRollback(ctx, func() {
+		s.mu.Lock()
+		t.subs = old
+		s.mu.Unlock()
+	})
+	return nil
+}
+
+// SetFeedback implements anomaly.Store.
+func (s *Store) SetFeedback(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, fb anomaly.Feedback) (anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return anomaly.Anomaly{}, err
+	}
+	if !fb.Verdict.Valid() {
+		return anomaly.Anomaly{}, anomaly.ErrInvalid.Wrap(eusaas.E(eusaas.InvalidArgument, "unknown verdict"))
+	}
+	fb.At = fb.At.UTC().Truncate(time.Microsecond)
+	s.mu.Lock()
+	a := s.tenants[tenant].live(id)
+	if a == nil {
+		s.mu.Unlock()
+		return anomaly.Anomaly{}, anomaly.ErrNotFound
+	}
+	old := a.Feedback
+	a.Feedback = &fb
+	out := anomalyClone(*a)
+	s.mu.Unlock()
+	memtx.OnRollback(ctx, func() {
+		s.mu.Lock()
+		a.Feedback = old
+		s.mu.Unlock()
+	})
+	return out, nil
+}
+
+// Muting implements anomaly.Store.
+func (s *Store) Muting(ctx context.Context, tenant eusaas.TenantID, service string, since time.Time) ([]anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return nil, nil
+	}
+	var out []anomaly.Anomaly
+	for id, a := range t.byID {
+		if t.live(id) == nil || a.Service != service || a.Feedback == nil || !a.Feedback.Verdict.Mutes() || a.Feedback.At.Before(since) {
+			continue
+		}
+		out = append(out, anomalyClone(*a))
+	}
+	return out, nil
+}
+
+// FeedbackCounts implements anomaly.Store.
+func (s *Store) FeedbackCounts(ctx context.Context, tenant eusaas.TenantID) (map[anomaly.Verdict]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[anomaly.Verdict]int{}
+	t := s.tenants[tenant]
+	if t == nil {
+		return out, nil
+	}
+	for id, a := range t.byID {
+		if t.live(id) != nil && a.Feedback != nil {
+			out[a.Feedback.Verdict]++
+		}
+	}
+	return out, nil
+}
+
+// Episodes implements anomaly.Store.
+func (s *Store) Episodes(ctx context.Context, tenant eusaas.TenantID, since time.Time) ([]anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	since = anomaly.DayOf(since)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return nil, nil
+	}
+	var out []anomaly.Anomaly
+	for id, a := range t.byID {
+		if t.live(id) != nil && (a.Status == anomaly.StatusOpen || !a.LastDay.Before(since)) {
+			out = append(out, anomalyClone(*a))
+		}
+	}
+	return out, nil
+}
+
+// UpdateEpisode implements anomaly.Store.
+func (s *Store) UpdateEpisode(ctx context.Context, a anomaly.Anomaly) (anomaly.Anomaly, error) {
+	if err := ctx.Err(); err != nil {
+		return anomaly.Anomaly{}, err
+	}
+	s.mu.Lock()
+	cur := s.tenants[a.TenantID].live(a.ID)
+	if cur == nil {
+		s.mu.Unlock()
+		return anomaly.Anomaly{}, anomaly.ErrNotFound
+	}
+	next := anomalyClone(*cur)
+	next.Status, next.LastDay, next.EndDate, next.TotalImpact = a.Status, anomaly.DayOf(a.LastDay), a.EndDate, a.TotalImpact
+	next.MaxDeviationPct, next.Severity, next.Description = a.MaxDeviationPct, a.Severity, a.Description
+	next = anomalyClone(next)
+	if err := next.Validate(); err != nil {
+		s.mu.Unlock()
+		return anomaly.Anomaly{}, anomaly.ErrInvalid.Wrap(err)
+	}
+	old := *cur
+	*cur = next
+	out := anomalyClone(next)
+	s.mu.Unlock()
+	memtx.OnRollback(ctx, func() {
+		s.mu.Lock()
+		*cur = old
+		s.mu.Unlock()
+	})
+	return out, nil
 }

@@ -70,5 +70,10 @@ func TestAnomalyWiredMinImpact(t *testing.T) {
 	require.Len(t, got, 1, "the default tenant's spike is reported")
 	require.Equal(t, anomaly.KindSpike, got[0].Kind)
 	require.Equal(t, "50", got[0].Impact.String())
-	require.Empty(t, spikes(high), "below the tenant's 100 EUR minimum impact")
+	require.True(t, got[0].Alerted)
+	// Every anomaly is stored; the tenant's minimum impact decides who is told.
+	quiet := spikes(high)
+	require.Len(t, quiet, 1)
+	require.Equal(t, "50", quiet[0].Impact.String())
+	require.False(t, quiet[0].Alerted, "below the tenant's 100 EUR minimum impact: stored, not alerted")
 }
