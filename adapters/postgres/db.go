@@ -94,22 +94,18 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 		}
 	}()
 	if err := fn(context.WithValue(ctx, txKey{}, st)); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
 		// A statement on a connection the server already dropped fails with pgx's plain
 		// "conn closed", which carries no type to translate; the connection's own state
-		// tells that the database went away, not that the code is wrong.
-		if eusaas.KindOf(err) == eusaas.Internal && tx.Conn().IsClosed() {
+		// tells that the database went away, not that the code is wrong. Read it before
+		// Rollback hands the connection back to the pool.
+		lost := eusaas.KindOf(err) == eusaas.Internal && tx.Conn().IsClosed()
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		if lost {
 			return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
 		}
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		if tx.Conn().IsClosed() && eusaas.KindOf(translate(err)) == eusaas.Internal {
-			return eusaas.E(eusaas.Unavailable, "database unavailable").Wrap(err)
-		}
-		return translate(err)
-	}
-	return nil
+	return translate(tx.Commit(ctx))
 }
 
 // Tx returns the pgx transaction carried by ctx, if any. Adapters that need a driver-level
@@ -202,7 +198,7 @@ func connectionLost(err error) bool {
 	switch {
 	case errors.As(err, &ce), errors.As(err, &ne):
 		return true
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+	case errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return true
 	}

@@ -21,8 +21,8 @@ import (
 func TestAnomalyGDPRSource(t *testing.T) {
 	runSource(t, sourceCase{
 		pick:     func(s stores) eusaas.DataSource { return s.Anomalies },
-		subjects: map[string]string{"anomalies": ""},
-		counts:   map[string]int{"anomalies": 2},
+		subjects: map[string]string{"anomalies": "", "anomaly_alert_subscriptions": ""},
+		counts:   map[string]int{"anomalies": 2, "anomaly_alert_subscriptions": 0},
 	})
 }
 

@@ -125,7 +125,7 @@ type user struct {
 	n       int
 	token   string
 	costIDs []string
-	rng     *rand.Rand
+	rng     *lockedRand
 
 	plan    chan string // endpoint label of the next hits, for the targeter
 	labels  chan string // the same labels, for the results loop
@@ -219,7 +219,18 @@ func (u *user) target(t *vegeta.Target) error {
 	return nil
 }
 
-func newUUIDv4(r *rand.Rand) string {
+// lockedRand is one user's random source: vegeta calls the pacer and the targeter from
+// different goroutines, and *rand.Rand is not safe for concurrent use.
+type lockedRand struct {
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+func (l *lockedRand) Int64N(n int64) int64 { l.mu.Lock(); defer l.mu.Unlock(); return l.r.Int64N(n) }
+func (l *lockedRand) IntN(n int) int       { l.mu.Lock(); defer l.mu.Unlock(); return l.r.IntN(n) }
+func (l *lockedRand) UintN(n uint) uint    { l.mu.Lock(); defer l.mu.Unlock(); return l.r.UintN(n) }
+
+func newUUIDv4(r *lockedRand) string {
 	var b [16]byte
 	for i := range b {
 		b[i] = byte(r.UintN(256))
@@ -282,7 +293,7 @@ func run(ctx context.Context, c config, logw io.Writer) (*report, error) {
 	var wg sync.WaitGroup
 	for i := range c.users {
 		u := &user{c: c, run: runID, n: i, token: token, costIDs: costIDs,
-			rng:  rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))),
+			rng:  &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)))},
 			plan: make(chan string, 8), labels: make(chan string, 8), created: make(chan string, 1)}
 		atk := vegeta.NewAttacker(vegeta.Workers(1), vegeta.MaxWorkers(1), vegeta.Connections(1),
 			vegeta.Timeout(c.timeout), vegeta.KeepAlive(true), vegeta.MaxBody(64<<10))
