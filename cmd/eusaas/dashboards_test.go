@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -196,4 +197,25 @@ func TestAlertRules(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "promtool %s:\n%s", strings.Join(args, " "), out)
 	}
+}
+
+// TestWorkerMetrics: `eusaas worker` serves the same registry on APP_WORKER_METRICS_ADDR, so
+// Prometheus scrapes its domain metrics too.
+func TestWorkerMetrics(t *testing.T) {
+	app := newTestApp(t, nil)
+	addr, stop, err := serveWorkerMetrics("127.0.0.1:0", app, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(stop)
+	resp, err := http.Get("http://" + addr.String() + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(body), "gdpr_requests_overdue ")
+	require.Contains(t, string(body), "eusaas_audit_forgeries_detected_total ")
+	resp, err = http.Get("http://" + addr.String() + "/health/live")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
