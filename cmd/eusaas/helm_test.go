@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -129,6 +130,17 @@ func TestHelmChart(t *testing.T) {
 		require.NotZero(t, kinds[k], "no %s rendered", k)
 	}
 	require.Equal(t, 2, kinds["Deployment"], "API and worker Deployments")
+
+	// deploy/kubernetes/eusaas.yaml is the default rendering, for operators without helm.
+	out, err = runHelm(t, helm, "template", "eusaas", chartDir, "--namespace", "eusaas")
+	require.NoError(t, err)
+	static, err := os.ReadFile(filepath.Join(deployDir, "kubernetes/eusaas.yaml"))
+	require.NoError(t, err)
+	for bytes.HasPrefix(static, []byte("#")) {
+		static = static[bytes.IndexByte(static, '\n')+1:]
+	}
+	require.Equal(t, string(out), string(static),
+		"deploy/kubernetes/eusaas.yaml is stale: helm template eusaas deploy/helm/eusaas --namespace eusaas")
 
 	_, err = runHelm(t, helm, "template", "eusaas", chartDir, "--set", "image.tag=latest")
 	require.ErrorContains(t, err, "pinned", "an unpinned image is refused")
