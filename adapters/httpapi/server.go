@@ -479,32 +479,58 @@ func (s *Server) registerHealth() {
 		// route, this one included.
 		Errors: []int{http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
-		out := &healthOutput{}
-		out.Body.Version = s.opts.Version
-		out.Body.Status = "ok"
-		out.Body.Components = map[string]string{}
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		down := false
-		for _, c := range s.opts.Health {
-			if err := c.Check(ctx); err != nil {
-				out.Body.Components[c.Name] = "down"
-				if c.Required {
-					down = true
-				} else if out.Body.Status == "ok" {
-					out.Body.Status = "degraded"
-				}
-				s.log.WarnContext(ctx, "health check failed", "component", c.Name, "error", err.Error())
-				continue
-			}
-			out.Body.Components[c.Name] = "up"
-		}
+		out, down := s.checkHealth(ctx)
 		if down {
-			out.Body.Status = "down"
 			return nil, &healthDown{out: out}
 		}
 		return out, nil
 	})
+	// Kubernetes probes, outside the documented API like /metrics. Liveness answers while
+	// the process serves HTTP and never looks at dependencies (a database outage must not
+	// make the kubelet restart every replica); readiness runs the same checks as /health so
+	// a replica whose required components fail leaves the Service until they answer again.
+	s.router.Get("/health/live", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	s.router.Get("/health/ready", func(w http.ResponseWriter, r *http.Request) {
+		out, down := s.checkHealth(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(out.Body)
+	})
+}
+
+// checkHealth runs every health check (2 s in all) and reports whether a required one failed.
+func (s *Server) checkHealth(ctx context.Context) (*healthOutput, bool) {
+	out := &healthOutput{}
+	out.Body.Version = s.opts.Version
+	out.Body.Status = "ok"
+	out.Body.Components = map[string]string{}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	down := false
+	for _, c := range s.opts.Health {
+		if err := c.Check(ctx); err != nil {
+			out.Body.Components[c.Name] = "down"
+			if c.Required {
+				down = true
+			} else if out.Body.Status == "ok" {
+				out.Body.Status = "degraded"
+			}
+			s.log.WarnContext(ctx, "health check failed", "component", c.Name, "error", err.Error())
+			continue
+		}
+		out.Body.Components[c.Name] = "up"
+	}
+	if down {
+		out.Body.Status = "down"
+	}
+	return out, down
 }
 
 // healthDown renders the health body with 503: /health answers its own shape, not a problem,

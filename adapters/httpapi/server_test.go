@@ -254,6 +254,23 @@ func TestHealth(t *testing.T) {
 	r.JSON(t, &body)
 	require.Equal(t, "down", body.Status)
 	require.Equal(t, "down", body.Components["store"])
+
+	// Readiness follows the required checks; liveness only says the process serves.
+	r = h.Do("GET", "/health/ready", nil, "")
+	require.Equal(t, 503, r.Status)
+	r.JSON(t, &body)
+	require.Equal(t, "down", body.Components["store"])
+	r = h.Do("GET", "/health/live", nil, "")
+	require.Equal(t, 200, r.Status)
+	require.JSONEq(t, `{"status":"ok"}`, string(r.Body))
+
+	h = newTestServer(t, func(o *httpapi.Options) {
+		o.Health = []httpapi.HealthCheck{{Name: "store", Required: true, Check: up}, {Name: "cache", Check: down}}
+	})
+	r = h.Do("GET", "/health/ready", nil, "")
+	require.Equal(t, 200, r.Status, "an optional component down leaves the replica ready")
+	r.JSON(t, &body)
+	require.Equal(t, "degraded", body.Status)
 }
 
 func TestOpenAPIAndDocs(t *testing.T) {

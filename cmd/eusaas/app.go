@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
@@ -328,8 +329,42 @@ func cmdWorker(ctx context.Context, m *Main) error {
 		return err
 	}
 	defer app.Close()
+	if addr := m.Getenv("APP_WORKER_METRICS_ADDR"); addr != "" {
+		_, stop, err := serveWorkerMetrics(addr, app, log)
+		if err != nil {
+			return &ConfigError{"APP_WORKER_METRICS_ADDR", "cannot listen: " + err.Error()}
+		}
+		defer stop()
+	}
 	app.runBackground(ctx)
 	return runJobs(ctx, app.stores.jobs, log)
+}
+
+// serveWorkerMetrics serves the worker's /metrics (the same registry as serve's, so its job
+// and domain metrics reach Prometheus) and /health/live on addr (APP_WORKER_METRICS_ADDR).
+func serveWorkerMetrics(addr string, app *App, log *slog.Logger) (net.Addr, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(app.registry, promhttp.HandlerOpts{Registry: app.registry}))
+	mux.HandleFunc("GET /health/live", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("worker metrics server stopped", "error", err.Error())
+		}
+	}()
+	log.Info("worker metrics listening", "addr", ln.Addr().String())
+	return ln.Addr(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 // startAuditExport streams the audit log to the SIEM of APP_AUDIT_SYSLOG_URL in the
