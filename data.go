@@ -1,8 +1,12 @@
 package eusaas
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -92,4 +96,112 @@ type DataSource interface {
 // DataSubjects is implemented by a DataSource that can tell whether a data subject has data.
 type DataSubjects interface {
 	HasDataSubject(ctx context.Context, tenant TenantID, subject string) (bool, error)
+}
+
+// Helpers for stores that implement DataSource in process (the per-module memory adapters,
+// or yours): they present rows the way the Postgres adapter reads the same columns, so an
+// export has the same values in both.
+
+// DataTime is a timestamptz value: UTC, truncated to microseconds as Postgres stores it; the
+// zero time is NULL (nil).
+func DataTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// DataNullText is a text column left NULL for an empty value.
+func DataNullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// SortDataRows orders rows by the given key columns (string, Date or int64 values), so
+// exports are deterministic.
+func SortDataRows(rows []DataRow, key ...int) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		for _, k := range key {
+			if c := compareDataValues(rows[i][k], rows[j][k]); c != 0 {
+				return c < 0
+			}
+		}
+		return false
+	})
+}
+
+func compareDataValues(a, b any) int {
+	switch x := a.(type) {
+	case string:
+		y, _ := b.(string)
+		return strings.Compare(x, y)
+	case Date:
+		y, _ := b.(Date)
+		return strings.Compare(string(x), string(y))
+	case int64:
+		y, _ := b.(int64)
+		return cmp.Compare(x, y)
+	}
+	return 0
+}
+
+// EmitDataRows streams rows of table t to fn, keeping only rows whose subject column is one
+// of subjects when subjects are given (none for a table without a subject column, as the
+// Postgres adapter does).
+func EmitDataRows(ctx context.Context, t DataTable, rows []DataRow, subjects []string, fn func(DataRow) error) error {
+	col := -1
+	if len(subjects) > 0 {
+		if col = slices.Index(t.Columns, t.SubjectColumn); col < 0 {
+			return nil
+		}
+	}
+	for _, r := range rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if col >= 0 {
+			if s, ok := r[col].(string); !ok || !slices.Contains(subjects, s) {
+				continue
+			}
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TenantDataTables is a source's table definitions for tenant: every table for every real
+// tenant, empty ones included (a provisioned Postgres schema has them all), none for the
+// zero tenant.
+func TenantDataTables(tenant TenantID, defs []DataTable) []DataTable {
+	if tenant.IsZero() {
+		return nil
+	}
+	out := make([]DataTable, len(defs))
+	for i, d := range defs {
+		out[i] = DataTable{Name: d.Name, Columns: slices.Clone(d.Columns), SubjectColumn: d.SubjectColumn}
+	}
+	return out
+}
+
+// FindDataTable returns the definition of table name among defs.
+func FindDataTable(defs []DataTable, name string) (DataTable, bool) {
+	i := slices.IndexFunc(defs, func(d DataTable) bool { return d.Name == name })
+	if i < 0 {
+		return DataTable{}, false
+	}
+	return defs[i], true
+}
+
+// ZeroDataCounts is a count of 0 for every table: the answer of a deletion that found
+// nothing (the Postgres adapter counts every table of the schema, empty ones too).
+func ZeroDataCounts(defs []DataTable) map[string]int {
+	out := make(map[string]int, len(defs))
+	for _, d := range defs {
+		out[d.Name] = 0
+	}
+	return out
 }

@@ -82,7 +82,7 @@ type anomalyGDPRContribution struct {
 
 // DataTables implements eusaas.DataSource.
 func (s *Store) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
-	return dataTables(tenant, anomalyGDPRTables)
+	return eusaas.TenantDataTables(tenant, anomalyGDPRTables)
 }
 
 // anomalyGDPRRows returns the tenant's anomalies as typed rows, ordered by id. Callers hold
@@ -96,7 +96,7 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 	for id, a := range t.byID {
 		var deleted any
 		if at, ok := t.deleted[id]; ok {
-			deleted = dataTime(at)
+			deleted = eusaas.DataTime(at)
 		}
 		cs := make([]anomalyGDPRContribution, 0, len(a.Contributions))
 		for _, c := range a.Contributions {
@@ -127,7 +127,7 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 			maxDev = eusaas.Decimal(a.MaxDeviationPct.String())
 		}
 		if fb := a.Feedback; fb != nil {
-			fbVerdict, fbBy, fbAt = string(fb.Verdict), fb.By, dataTime(fb.At)
+			fbVerdict, fbBy, fbAt = string(fb.Verdict), fb.By, eusaas.DataTime(fb.At)
 			if fb.Note != "" { // the Postgres store writes an empty note as NULL
 				fbNote = fb.Note
 			}
@@ -138,15 +138,15 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 		if a.Acknowledged { // the Postgres store leaves acknowledged_by NULL until acknowledged
 			ackBy = a.AcknowledgedBy
 		}
-		rows = append(rows, eusaas.DataRow{a.ID.String(), dataDate(a.Day), dataTime(a.DetectedAt),
+		rows = append(rows, eusaas.DataRow{a.ID.String(), dataDate(a.Day), eusaas.DataTime(a.DetectedAt),
 			a.Service, string(a.Kind), a.Rule, string(a.Severity),
 			a.Score, eusaas.Decimal(a.Expected.String()), eusaas.Decimal(a.Actual.String()), eusaas.Decimal(a.Impact.String()),
 			dev, a.Description, json.RawMessage(contribs), a.Acknowledged, ackBy,
-			dataTimePtr(a.AcknowledgedAt), dataUUIDPtr(a.SuppressedBy), dataTime(a.DetectedAt), deleted,
+			dataTimePtr(a.AcknowledgedAt), dataUUIDPtr(a.SuppressedBy), eusaas.DataTime(a.DetectedAt), deleted,
 			a.Alerted, json.RawMessage(firedJSON), fbVerdict, fbNote, fbBy, fbAt,
 			string(a.Status), dataDate(a.LastDay), endDate, eusaas.Decimal(a.TotalImpact.String()), maxDev})
 	}
-	dataSortRows(rows, 0)
+	eusaas.SortDataRows(rows, 0)
 	return rows, nil
 }
 
@@ -155,7 +155,7 @@ func (s *Store) ScanData(ctx context.Context, tenant eusaas.TenantID, table stri
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := dataFind(anomalyGDPRTables, table)
+	t, ok := eusaas.FindDataTable(anomalyGDPRTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
@@ -171,7 +171,7 @@ func (s *Store) ScanData(ctx context.Context, tenant eusaas.TenantID, table stri
 	if err != nil {
 		return err
 	}
-	return dataEmit(ctx, t, rows, subjects, fn)
+	return eusaas.EmitDataRows(ctx, t, rows, subjects, fn)
 }
 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's anomalies and alert
@@ -181,7 +181,7 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := dataZeroCounts(anomalyGDPRTables)
+	out := eusaas.ZeroDataCounts(anomalyGDPRTables)
 	s.mu.Lock()
 	old := s.tenants[tenant]
 	if old != nil {

@@ -82,7 +82,7 @@ var authGDPRTables = []eusaas.DataTable{
 
 // DataTables implements eusaas.DataSource.
 func (s *Store) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
-	return dataTables(tenant, authGDPRTables)
+	return eusaas.TenantDataTables(tenant, authGDPRTables)
 }
 
 // authGDPRRows returns a tenant's table as typed rows, ordered by id. Callers hold mu.
@@ -92,20 +92,20 @@ func (s *Store) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.Data
 	case "auth_users":
 		for _, u := range s.users[tenant] {
 			rows = append(rows, eusaas.DataRow{u.ID.String(), u.Email, u.FullName, string(u.Role), u.IsActive,
-				dataTime(u.CreatedAt), dataTime(u.UpdatedAt), dataTime(u.LastLoginAt)})
+				eusaas.DataTime(u.CreatedAt), eusaas.DataTime(u.UpdatedAt), eusaas.DataTime(u.LastLoginAt)})
 		}
 	case "auth_sessions":
 		for _, x := range s.sessions[tenant] {
-			rows = append(rows, eusaas.DataRow{x.ID.String(), x.UserID.String(), int64(x.Counter), dataTime(x.CreatedAt),
-				dataTime(x.RotatedAt), dataTime(x.ExpiresAt), dataTime(x.RevokedAt), dataNullText(x.RevokeReason)})
+			rows = append(rows, eusaas.DataRow{x.ID.String(), x.UserID.String(), int64(x.Counter), eusaas.DataTime(x.CreatedAt),
+				eusaas.DataTime(x.RotatedAt), eusaas.DataTime(x.ExpiresAt), eusaas.DataTime(x.RevokedAt), eusaas.DataNullText(x.RevokeReason)})
 		}
 	case "auth_invitations":
 		for _, inv := range s.invitations[tenant] {
-			rows = append(rows, eusaas.DataRow{inv.ID.String(), inv.Email, string(inv.Role), inv.CreatedBy, dataTime(inv.CreatedAt),
-				dataTime(inv.ExpiresAt), dataTime(inv.UsedAt)})
+			rows = append(rows, eusaas.DataRow{inv.ID.String(), inv.Email, string(inv.Role), inv.CreatedBy, eusaas.DataTime(inv.CreatedAt),
+				eusaas.DataTime(inv.ExpiresAt), eusaas.DataTime(inv.UsedAt)})
 		}
 	}
-	dataSortRows(rows, 0)
+	eusaas.SortDataRows(rows, 0)
 	return rows
 }
 
@@ -115,14 +115,14 @@ func (s *Store) ScanData(ctx context.Context, tenant eusaas.TenantID, table stri
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := dataFind(authGDPRTables, table)
+	t, ok := eusaas.FindDataTable(authGDPRTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
 	s.mu.Lock()
 	rows := s.authGDPRRows(tenant, table)
 	s.mu.Unlock()
-	return dataEmit(ctx, t, rows, subjects, fn)
+	return eusaas.EmitDataRows(ctx, t, rows, subjects, fn)
 }
 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's users, sessions and
@@ -132,7 +132,7 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := dataZeroCounts(authGDPRTables)
+	out := eusaas.ZeroDataCounts(authGDPRTables)
 	if tenant.IsZero() {
 		return out, nil
 	}

@@ -57,7 +57,7 @@ func billingGDPRJSON(v any) (json.RawMessage, error) {
 
 // DataTables implements eusaas.DataSource.
 func (s *UsageStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
-	return dataTables(tenant, billingGDPRUsageTables)
+	return eusaas.TenantDataTables(tenant, billingGDPRUsageTables)
 }
 
 // billingGDPRUsageRows returns a tenant's usage table as typed rows. Callers hold mu.
@@ -78,7 +78,7 @@ func (s *UsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) 
 				}
 			}
 			rows = append(rows, eusaas.DataRow{r.ev.ID, string(r.ev.ResourceType),
-				billingGDPRDecimal(r.ev.Quantity), dataTime(r.ev.Timestamp), attrs, dataTime(r.received)})
+				billingGDPRDecimal(r.ev.Quantity), eusaas.DataTime(r.ev.Timestamp), attrs, eusaas.DataTime(r.received)})
 		}
 	case "billing_usage_buckets":
 		for k, b := range t.buckets {
@@ -90,7 +90,7 @@ func (s *UsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) 
 			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource), billingGDPRDecimal(q)})
 		}
 	}
-	dataSortRows(rows, 0, 1)
+	eusaas.SortDataRows(rows, 0, 1)
 	return rows, nil
 }
 
@@ -99,7 +99,7 @@ func (s *UsageStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := dataFind(billingGDPRUsageTables, table)
+	t, ok := eusaas.FindDataTable(billingGDPRUsageTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
@@ -109,7 +109,7 @@ func (s *UsageStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table
 	if err != nil {
 		return err
 	}
-	return dataEmit(ctx, t, rows, subjects, fn)
+	return eusaas.EmitDataRows(ctx, t, rows, subjects, fn)
 }
 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's dedup rows, daily buckets
@@ -118,7 +118,7 @@ func (s *UsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantI
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := dataZeroCounts(billingGDPRUsageTables)
+	out := eusaas.ZeroDataCounts(billingGDPRUsageTables)
 	s.mu.Lock()
 	old := s.tenants[tenant]
 	if old != nil {
@@ -163,7 +163,7 @@ func (s *UsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantI
 
 // DataTables implements eusaas.DataSource.
 func (s *InvoiceStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
-	return dataTables(tenant, billingGDPRInvoiceTables)
+	return eusaas.TenantDataTables(tenant, billingGDPRInvoiceTables)
 }
 
 // billingGDPRInvoiceRows returns a tenant's invoice table as typed rows. Callers hold mu.
@@ -172,14 +172,14 @@ func (s *InvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, table stri
 	switch table {
 	case "billing_invoices":
 		for _, inv := range s.invoices[tenant] {
-			rows = append(rows, eusaas.DataRow{inv.ID.String(), dataNullText(inv.Number), string(inv.Status),
+			rows = append(rows, eusaas.DataRow{inv.ID.String(), eusaas.DataNullText(inv.Number), string(inv.Status),
 				dataDate(inv.PeriodStart), dataDate(inv.PeriodEnd), inv.Currency,
 				billingGDPRDecimal(inv.Subtotal), billingGDPRDecimal(inv.TaxRate), billingGDPRDecimal(inv.TaxAmount),
-				billingGDPRDecimal(inv.Total), inv.RoundingRule, dataTime(inv.CreatedAt),
+				billingGDPRDecimal(inv.Total), inv.RoundingRule, eusaas.DataTime(inv.CreatedAt),
 				dataTimePtr(inv.IssuedAt), dataDatePtr(inv.DueDate), dataTimePtr(inv.PaidAt),
 				dataTimePtr(inv.VoidedAt), inv.IssuedBy})
 		}
-		dataSortRows(rows, 0)
+		eusaas.SortDataRows(rows, 0)
 	case "billing_invoice_lines":
 		for _, inv := range s.invoices[tenant] {
 			for i, l := range inv.Lines {
@@ -189,7 +189,7 @@ func (s *InvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, table stri
 					l.Adjustment})
 			}
 		}
-		dataSortRows(rows, 0, 1)
+		eusaas.SortDataRows(rows, 0, 1)
 	}
 	return rows
 }
@@ -199,14 +199,14 @@ func (s *InvoiceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, tab
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := dataFind(billingGDPRInvoiceTables, table)
+	t, ok := eusaas.FindDataTable(billingGDPRInvoiceTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
 	s.mu.Lock()
 	rows := s.billingGDPRInvoiceRows(tenant, table)
 	s.mu.Unlock()
-	return dataEmit(ctx, t, rows, subjects, fn)
+	return eusaas.EmitDataRows(ctx, t, rows, subjects, fn)
 }
 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's invoices and their lines
@@ -216,7 +216,7 @@ func (s *InvoiceStore) DeleteTenantData(ctx context.Context, tenant eusaas.Tenan
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := dataZeroCounts(billingGDPRInvoiceTables)
+	out := eusaas.ZeroDataCounts(billingGDPRInvoiceTables)
 	s.mu.Lock()
 	old := s.invoices[tenant]
 	for _, inv := range old {
@@ -248,7 +248,7 @@ func (s *InvoiceStore) DeleteTenantData(ctx context.Context, tenant eusaas.Tenan
 
 // DataTables implements eusaas.DataSource.
 func (s *PriceStore) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
-	return dataTables(tenant, billingGDPRPriceTables)
+	return eusaas.TenantDataTables(tenant, billingGDPRPriceTables)
 }
 
 // billingGDPRTier is the JSON shape of a tier in billing_prices.tiers (as the Postgres store
@@ -284,7 +284,7 @@ func (s *PriceStore) billingGDPRPriceRows(tenant eusaas.TenantID, table string) 
 			rows = append(rows, eusaas.DataRow{"tax_rate", rate.String()}) // a text column
 		}
 	}
-	dataSortRows(rows, 0)
+	eusaas.SortDataRows(rows, 0)
 	return rows, nil
 }
 
@@ -293,7 +293,7 @@ func (s *PriceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t, ok := dataFind(billingGDPRPriceTables, table)
+	t, ok := eusaas.FindDataTable(billingGDPRPriceTables, table)
 	if !ok || tenant.IsZero() {
 		return nil
 	}
@@ -303,7 +303,7 @@ func (s *PriceStore) ScanData(ctx context.Context, tenant eusaas.TenantID, table
 	if err != nil {
 		return err
 	}
-	return dataEmit(ctx, t, rows, subjects, fn)
+	return eusaas.EmitDataRows(ctx, t, rows, subjects, fn)
 }
 
 // DeleteTenantData implements eusaas.DataSource: it removes the tenant's price overrides and tax
@@ -312,7 +312,7 @@ func (s *PriceStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantI
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := dataZeroCounts(billingGDPRPriceTables)
+	out := eusaas.ZeroDataCounts(billingGDPRPriceTables)
 	s.mu.Lock()
 	oldPrices := s.prices[tenant]
 	oldTax, hadTax := s.tax[tenant]
