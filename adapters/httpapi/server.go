@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -65,6 +66,11 @@ type Options struct {
 	Registry *prometheus.Registry
 	// MaxBodyBytes caps request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// TrustedProxies are the networks of the reverse proxies and load balancers in front of
+	// the server. Only a request whose peer is in one of them has its client address taken
+	// from X-Forwarded-For (the right-most hop that is not a trusted proxy) or Forwarded;
+	// empty means the peer address is always the client's.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the REST API: a chi router with the middleware stack and a huma API on it.
