@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -804,4 +805,40 @@ func TestRegisterLimitRaceKeepsInvitation(t *testing.T) {
 	u, err := e.svc.Register(ctx, bob)
 	require.NoError(t, err, "the invitation survived the refused registration")
 	require.Equal(t, auth.RoleAdmin, u.Role)
+}
+
+// A validly signed token without iat, or with a date claim that is a string rather than a
+// NumericDate, is refused: the issuer never makes one, so it is forged or foreign.
+func TestAccessTokenNeedsNumericDates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", auth.RoleMember)
+	pair := e.login(t, "ada@example.com")
+	tok, _, err := jwt.NewParser().ParseUnverified(pair.AccessToken, jwt.MapClaims{})
+	require.NoError(t, err)
+	resign := func(edit func(jwt.MapClaims)) string {
+		c := jwt.MapClaims{}
+		for k, v := range tok.Claims.(jwt.MapClaims) {
+			c[k] = v
+		}
+		edit(c)
+		nt := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+		nt.Header["kid"] = tok.Header["kid"]
+		s, err := nt.SignedString(testKey())
+		require.NoError(t, err)
+		return s
+	}
+	// The unchanged claims re-signed are accepted: the refusals below are the edits'.
+	_, err = e.svc.Authenticate(ctx, resign(func(jwt.MapClaims) {}))
+	require.NoError(t, err)
+	for name, edit := range map[string]func(jwt.MapClaims){
+		"no iat":     func(c jwt.MapClaims) { delete(c, "iat") },
+		"string exp": func(c jwt.MapClaims) { c["exp"] = fmt.Sprint(int64(c["exp"].(float64))) },
+		"string iat": func(c jwt.MapClaims) { c["iat"] = fmt.Sprint(int64(c["iat"].(float64))) },
+		"string nbf": func(c jwt.MapClaims) { c["nbf"] = fmt.Sprint(int64(c["nbf"].(float64))) },
+	} {
+		_, err := e.svc.Authenticate(ctx, resign(edit))
+		require.ErrorIs(t, err, auth.ErrInvalidToken, name)
+	}
 }

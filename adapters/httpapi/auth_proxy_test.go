@@ -85,3 +85,18 @@ func TestAuthUntrustedForwardedForIgnored(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthMeSuspendedTenant: suspending a tenant stops its users' unexpired access tokens
+// at once, /auth/me included; reactivation lets the same token work again.
+func TestAuthMeSuspendedTenant(t *testing.T) {
+	e := newAuthEnv(t)
+	e.register(t, "acme", e.tenant, "ada@example.com", auth.RoleOwner)
+	tk := e.login(t, "acme", "ada@example.com")
+	require.Equal(t, http.StatusOK, e.me(tk.AccessToken).Status)
+	e.h.Gate.Set(e.tenant, "SUSPENDED")
+	requireProblem(t, e.me(tk.AccessToken), http.StatusForbidden, "tenant_suspended")
+	e.h.Gate.Set(e.tenant, "DELETED")
+	requireProblem(t, e.me(tk.AccessToken), http.StatusNotFound, "")
+	e.h.Gate.Set(e.tenant, "ACTIVE")
+	require.Equal(t, http.StatusOK, e.me(tk.AccessToken).Status)
+}
