@@ -100,3 +100,57 @@ func TestAuthMeSuspendedTenant(t *testing.T) {
 	e.h.Gate.Set(e.tenant, "ACTIVE")
 	require.Equal(t, http.StatusOK, e.me(tk.AccessToken).Status)
 }
+
+// TestAuthHTTPSessions: the caller lists their sessions (client address and agent, the
+// current one flagged), ends one, ends all others; another user's session is 404.
+func TestAuthHTTPSessions(t *testing.T) {
+	e := newAuthEnv(t)
+	e.register(t, "acme", e.tenant, "ada@example.com", auth.RoleMember)
+	e.register(t, "acme", e.tenant, "bob@example.com", auth.RoleMember)
+	a1, a2, a3 := e.login(t, "acme", "ada@example.com"), e.login(t, "acme", "ada@example.com"), e.login(t, "acme", "ada@example.com")
+	bob := e.login(t, "acme", "bob@example.com")
+	type item struct {
+		ID        string `json:"id"`
+		IP        string `json:"ip"`
+		UserAgent string `json:"user_agent"`
+		Current   bool   `json:"current"`
+	}
+	list := func(tok string) []item {
+		r := e.h.Do("GET", "/api/v1/auth/sessions", nil, tok)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var out struct{ Items []item }
+		r.JSON(t, &out)
+		return out.Items
+	}
+	items := list(a1.AccessToken)
+	require.Len(t, items, 3)
+	current := 0
+	for _, it := range items {
+		require.Equal(t, "192.0.2.1", it.IP)
+		if it.Current {
+			current++
+		}
+	}
+	require.Equal(t, 1, current)
+	bobItems := list(bob.AccessToken)
+	require.Len(t, bobItems, 1)
+	requireProblem(t, e.h.Do("DELETE", "/api/v1/auth/sessions/"+bobItems[0].ID, nil, a1.AccessToken), http.StatusNotFound, "")
+	requireProblem(t, e.h.Do("DELETE", "/api/v1/auth/sessions/not-a-uuid", nil, a1.AccessToken), http.StatusUnprocessableEntity, "")
+	require.Equal(t, http.StatusOK, e.me(bob.AccessToken).Status)
+
+	// End a2's session from a1: a2's access token stops at once.
+	var a2ID string
+	for _, it := range list(a2.AccessToken) {
+		if it.Current {
+			a2ID = it.ID
+		}
+	}
+	r := e.h.Do("DELETE", "/api/v1/auth/sessions/"+a2ID, nil, a1.AccessToken)
+	require.Equal(t, http.StatusNoContent, r.Status, "%s", r.Body)
+	require.Equal(t, http.StatusUnauthorized, e.me(a2.AccessToken).Status)
+	r = e.h.Do("DELETE", "/api/v1/auth/sessions", nil, a1.AccessToken)
+	require.Equal(t, http.StatusNoContent, r.Status, "%s", r.Body)
+	require.Equal(t, http.StatusUnauthorized, e.me(a3.AccessToken).Status)
+	require.Equal(t, http.StatusOK, e.me(a1.AccessToken).Status)
+	require.Len(t, list(a1.AccessToken), 1)
+}
