@@ -47,6 +47,10 @@ type Session struct {
 	RevokedAt time.Time // zero: live
 	// RevokeReason is "logout", "reuse", "deactivated" or "erased".
 	RevokeReason string
+	// UserAgent and IP are the client's at login (from eusaas.RequestMeta), shown to the
+	// user in their session list so they can tell their devices apart.
+	UserAgent string
+	IP        string
 }
 
 // Revoked reports whether the session was revoked.

@@ -166,7 +166,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		}
 		secret := newSecret()
 		sess := Session{ID: uuid.New(), TenantID: tenant, UserID: u.ID, Counter: 0, TokenHash: secretHash(secret),
-			CreatedAt: now, RotatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
+			CreatedAt: now, RotatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), UserAgent: meta.UserAgent, IP: meta.IP}
 		if err := s.d.Sessions.CreateSession(ctx, sess); err != nil {
 			return err
 		}

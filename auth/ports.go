@@ -96,6 +96,9 @@ type SessionStore interface {
 	RevokeSession(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, at time.Time, reason string) error
 	// RevokeUserSessions revokes every live session of the user; returns how many.
 	RevokeUserSessions(ctx context.Context, tenant eusaas.TenantID, userID uuid.UUID, at time.Time, reason string) (int, error)
+	// ListUserSessions returns the user's sessions that are not revoked, expired ones
+	// included (the caller filters by time), oldest first.
+	ListUserSessions(ctx context.Context, tenant eusaas.TenantID, userID uuid.UUID) ([]Session, error)
 	// DeleteUserSessions removes every session row of the user (erasure); returns how many.
 	DeleteUserSessions(ctx context.Context, tenant eusaas.TenantID, userID uuid.UUID) (int, error)
 }

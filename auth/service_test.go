@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -804,4 +805,91 @@ func TestRegisterLimitRaceKeepsInvitation(t *testing.T) {
 	u, err := e.svc.Register(ctx, bob)
 	require.NoError(t, err, "the invitation survived the refused registration")
 	require.Equal(t, auth.RoleAdmin, u.Role)
+}
+
+// A validly signed token without iat, or with a date claim that is a string rather than a
+// NumericDate, is refused: the issuer never makes one, so it is forged or foreign.
+func TestAccessTokenNeedsNumericDates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", auth.RoleMember)
+	pair := e.login(t, "ada@example.com")
+	tok, _, err := jwt.NewParser().ParseUnverified(pair.AccessToken, jwt.MapClaims{})
+	require.NoError(t, err)
+	resign := func(edit func(jwt.MapClaims)) string {
+		c := jwt.MapClaims{}
+		for k, v := range tok.Claims.(jwt.MapClaims) {
+			c[k] = v
+		}
+		edit(c)
+		nt := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+		nt.Header["kid"] = tok.Header["kid"]
+		s, err := nt.SignedString(testKey())
+		require.NoError(t, err)
+		return s
+	}
+	// The unchanged claims re-signed are accepted: the refusals below are the edits'.
+	_, err = e.svc.Authenticate(ctx, resign(func(jwt.MapClaims) {}))
+	require.NoError(t, err)
+	for name, edit := range map[string]func(jwt.MapClaims){
+		"no iat":     func(c jwt.MapClaims) { delete(c, "iat") },
+		"string exp": func(c jwt.MapClaims) { c["exp"] = fmt.Sprint(int64(c["exp"].(float64))) },
+		"string iat": func(c jwt.MapClaims) { c["iat"] = fmt.Sprint(int64(c["iat"].(float64))) },
+		"string nbf": func(c jwt.MapClaims) { c["nbf"] = fmt.Sprint(int64(c["nbf"].(float64))) },
+	} {
+		_, err := e.svc.Authenticate(ctx, resign(edit))
+		require.ErrorIs(t, err, auth.ErrInvalidToken, name)
+	}
+}
+
+// A user lists their own sessions with the client each was opened from, ends one or all but
+// the current one, and cannot touch another user's session (NotFound).
+func TestOwnSessions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", auth.RoleMember)
+	e.user(t, "bob@example.com", auth.RoleMember)
+	loginFrom := func(email, ua, ip string) auth.Principal {
+		mctx := eusaas.WithRequestMeta(ctx, eusaas.RequestMeta{UserAgent: ua, IP: ip})
+		pair, err := e.svc.Login(mctx, auth.LoginInput{TenantIDOrSlug: "acme", Email: email, Password: pw})
+		require.NoError(t, err)
+		p, err := e.svc.Authenticate(ctx, pair.AccessToken)
+		require.NoError(t, err)
+		return p
+	}
+	laptop := loginFrom("ada@example.com", "laptop/1", "203.0.113.7")
+	phone := loginFrom("ada@example.com", "phone/2", "198.51.100.9")
+	tablet := loginFrom("ada@example.com", "tablet/3", "192.0.2.44")
+	bob := loginFrom("bob@example.com", "bob/1", "192.0.2.1")
+
+	list, err := e.svc.Sessions(ctx, laptop)
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	byID := map[string]auth.Session{}
+	for _, x := range list {
+		byID[x.ID.String()] = x
+		require.Nil(t, x.TokenHash)
+	}
+	require.Equal(t, "laptop/1", byID[laptop.SessionID].UserAgent)
+	require.Equal(t, "198.51.100.9", byID[phone.SessionID].IP)
+
+	bobSession := uuid.MustParse(bob.SessionID)
+	requireKind(t, eusaas.NotFound, e.svc.RevokeOwnSession(ctx, laptop, bobSession))
+	requireKind(t, eusaas.NotFound, e.svc.RevokeOwnSession(ctx, laptop, uuid.New()))
+
+	require.NoError(t, e.svc.RevokeOwnSession(ctx, laptop, uuid.MustParse(tablet.SessionID)))
+	requireKind(t, eusaas.NotFound, e.svc.RevokeOwnSession(ctx, laptop, uuid.MustParse(tablet.SessionID)))
+	n, err := e.svc.RevokeOtherSessions(ctx, laptop)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "only the phone was left besides the current one")
+	list, err = e.svc.Sessions(ctx, laptop)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, laptop.SessionID, list[0].ID.String())
+	list, err = e.svc.Sessions(ctx, bob)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Contains(t, e.rec.actions(), auth.ActionSessionRevoked)
 }

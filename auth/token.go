@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -83,6 +85,15 @@ func (v *verifier) verify(raw string) (*Claims, error) {
 	if _, err := v.parser.ParseWithClaims(raw, c, v.keyFunc); err != nil {
 		return nil, ErrInvalidToken.Wrap(err)
 	}
+	// WithIssuedAt checks iat only when present, and NumericDate also decodes a quoted
+	// number ("exp":"9999999999"): both are signed tokens this issuer never makes, so a
+	// token that looks like that was forged with a leaked key or by another issuer.
+	if c.IssuedAt == nil {
+		return nil, ErrInvalidToken.Wrap(errors.New("missing iat"))
+	}
+	if err := numericDates(raw); err != nil {
+		return nil, ErrInvalidToken.Wrap(err)
+	}
 	if c.ID == "" || c.Subject == "" {
 		return nil, ErrInvalidToken.Wrap(errors.New("missing jti or sub"))
 	}
@@ -104,4 +115,31 @@ func (v *verifier) verify(raw string) (*Claims, error) {
 		return nil, ErrInvalidToken.Wrap(errors.New("unknown principal kind"))
 	}
 	return c, nil
+}
+
+// numericDates checks that exp, iat and nbf in the (already verified) payload of raw are
+// JSON numbers, as RFC 7519 section 2 defines NumericDate, not strings.
+func numericDates(raw string) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return errors.New("malformed token")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return err
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return err
+	}
+	for _, name := range []string{"exp", "iat", "nbf"} {
+		v, ok := claims[name]
+		if !ok {
+			continue
+		}
+		if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+			return errors.New(name + " is not a NumericDate")
+		}
+	}
+	return nil
 }

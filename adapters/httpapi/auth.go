@@ -156,7 +156,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 		})
 	Register(s, huma.Operation{OperationID: "auth-refresh", Method: http.MethodPost, Path: "/api/v1/auth/refresh",
 		Summary: "Exchange a refresh token for a new token pair", Tags: tags, Security: Public,
-		Description: "The refresh token comes in the body or as the Bearer credential. Each refresh rotates the token; replaying an older one revokes the whole session.",
+		Description: "The refresh token comes in the body or as the Bearer credential. Each refresh rotates the token; replaying an older one revokes the whole session, except within the grace window (30 seconds by default, auth.Config.RefreshGrace) after a rotation: the token just replaced, presented again, returns the very same new pair, so a client that lost the answer can retry.",
 		Errors:      []int{http.StatusUnauthorized}},
 		func(ctx context.Context, in *authRefreshInput) (*authTokensOutput, error) {
 			tok := ""
@@ -187,9 +187,11 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 			return nil, svc.Logout(ctx, p, rt)
 		})
 	Register(s, huma.Operation{OperationID: "auth-me", Method: http.MethodGet, Path: "/api/v1/auth/me",
-		Summary: "The current user", Tags: tags, Security: BearerAuth},
+		Summary: "The current user", Tags: tags, Security: BearerAuth,
+		Description: "A user of a tenant that is not ACTIVE is refused (403 when SUSPENDED, 404 when DELETED) even with an unexpired token.",
+		Errors:      []int{http.StatusForbidden, http.StatusNotFound}},
 		func(ctx context.Context, _ *struct{}) (*authUserOutput, error) {
-			p, err := s.Principal(ctx)
+			p, err := s.ActivePrincipal(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -199,6 +201,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 			}
 			return &authUserOutput{Body: authUserOut(u)}, nil
 		})
+	registerAuthSessions(s, svc, tags)
 	Register(s, huma.Operation{OperationID: "auth-jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json",
 		Summary: "Public keys verifying access tokens (JWKS)", Tags: tags, Security: Public},
 		func(ctx context.Context, _ *struct{}) (*authJWKSOutput, error) {

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -80,14 +82,101 @@ func newRequestID() string {
 	return string(out[:])
 }
 
-// clientIP is the peer address. X-Forwarded-For is not trusted: the server does not know
-// which proxies are in front of it.
-func clientIP(r *http.Request) string {
+// clientIP is the address of the client the request comes from. It is the peer address
+// unless the peer is one of the trusted proxies (Options.TrustedProxies): only then are
+// X-Forwarded-For or Forwarded read, since anybody else can write those headers. The
+// address feeds the brute-force counters, rate limits, session records and audit entries,
+// so trusting a header from an untrusted peer would let a client pick its own counter.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(trusted) == 0 {
+		return host
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer.Unmap(), trusted) {
+		return host
+	}
+	// X-Forwarded-For first: proxies that write both keep them in step, and it is the
+	// more common one. Forwarded is read when X-Forwarded-For is absent.
+	var hops []string
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		for _, v := range xff {
+			for _, h := range strings.Split(v, ",") {
+				hops = append(hops, strings.TrimSpace(h))
+			}
+		}
+	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
+		hops = forwardedFor(fwd)
+	}
+	// Right to left: each trusted proxy appended the address it received the request from;
+	// the first hop that is not a trusted proxy is the client. Anything further left was
+	// written by that client and proves nothing.
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			// A hop a trusted proxy wrote is never malformed; a garbled entry means the
+			// chain cannot be followed past it, so the last trusted hop's peer is used.
+			return host
+		}
+		if !isTrusted(a, trusted) {
+			return a.String()
+		}
+		host = a.String()
 	}
 	return host
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHop reads one X-Forwarded-For or Forwarded "for" value: an IPv4 or IPv6 address,
+// optionally with a port ("1.2.3.4:5", "[::1]:5") or in brackets. Obfuscated identifiers
+// ("_hidden", "unknown") are not addresses and are refused.
+func parseHop(h string) (netip.Addr, bool) {
+	h = strings.TrimSpace(strings.Trim(strings.TrimSpace(h), `"`))
+	if h == "" || len(h) > 64 {
+		return netip.Addr{}, false
+	}
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		if a, err := netip.ParseAddr(h[1 : len(h)-1]); err == nil {
+			return a.Unmap().WithZone(""), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// forwardedFor returns the "for" parameters of RFC 7239 Forwarded header values, in order.
+// An element without "for" counts as an unreadable hop so the walk stops there.
+func forwardedFor(values []string) []string {
+	var hops []string
+	for _, v := range values {
+		for _, elem := range strings.Split(v, ",") {
+			hop := ""
+			for _, pair := range strings.Split(elem, ";") {
+				k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
+					hop = val
+				}
+			}
+			hops = append(hops, hop)
+		}
+	}
+	return hops
 }
 
 // statusWriter records the status code and bytes written.
@@ -132,7 +221,7 @@ func (s *Server) edge(next http.Handler) http.Handler {
 		ri.sw.ResponseWriter = w
 		sw := &ri.sw
 		ctx := context.WithValue(r.Context(), requestInfoKey{}, ri)
-		ctx = eusaas.WithRequestMeta(ctx, eusaas.RequestMeta{RequestID: id, IP: clientIP(r), UserAgent: cleanText(r.UserAgent())})
+		ctx = eusaas.WithRequestMeta(ctx, eusaas.RequestMeta{RequestID: id, IP: clientIP(r, s.opts.TrustedProxies), UserAgent: cleanText(r.UserAgent())})
 		// Deferred in this order so the access log runs after recovery has written the 500.
 		defer s.logRequest(r, sw, ri, start)
 		defer func() {

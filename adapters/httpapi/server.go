@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -65,6 +66,11 @@ type Options struct {
 	Registry *prometheus.Registry
 	// MaxBodyBytes caps request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// TrustedProxies are the networks of the reverse proxies and load balancers in front of
+	// the server. Only a request whose peer is in one of them has its client address taken
+	// from X-Forwarded-For (the right-most hop that is not a trusted proxy) or Forwarded;
+	// empty means the peer address is always the client's.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the REST API: a chi router with the middleware stack and a huma API on it.
@@ -397,6 +403,43 @@ func (s *Server) Operator(ctx context.Context) (auth.Principal, error) {
 	return p, nil
 }
 
+// tenantActive refuses a tenant user's request unless the tenant is ACTIVE: a suspended
+// tenant's access tokens stop working at once (403), not when they expire.
+func (s *Server) tenantActive(ctx context.Context, id eusaas.TenantID) error {
+	if s.opts.TenantGate == nil {
+		return errForbidden.With("tenant status unavailable")
+	}
+	status, err := s.opts.TenantGate.TenantStatus(ctx, id)
+	switch {
+	case err != nil && eusaas.KindOf(err) == eusaas.NotFound:
+		return errTenantNotFound
+	case err != nil:
+		return err
+	case status == "DELETED":
+		return errTenantNotFound
+	case status == "SUSPENDED":
+		return errSuspended
+	case status != "ACTIVE":
+		return errForbidden.Withf("the tenant is %s", status)
+	}
+	return nil
+}
+
+// ActivePrincipal is Principal for routes outside /tenants/{id} that a tenant user may
+// call (/auth/me, /auth/sessions): the user's tenant must still be ACTIVE.
+func (s *Server) ActivePrincipal(ctx context.Context) (auth.Principal, error) {
+	p, err := s.Principal(ctx)
+	if err != nil {
+		return p, err
+	}
+	if p.Kind == eusaas.ActorUser {
+		if err := s.tenantActive(ctx, p.TenantID); err != nil {
+			return auth.Principal{}, err
+		}
+	}
+	return p, nil
+}
+
 // TenantAccess authorises a tenant-scoped request: a valid tenant id in the path, a verified
 // caller holding perm on that tenant (a user's token must be for the path's tenant), and, for
 // tenant users, an ACTIVE tenant. It records the tenant for logs and metering.
@@ -414,21 +457,8 @@ func (s *Server) TenantAccess(ctx context.Context, idParam string, perm auth.Per
 		return id, auth.Principal{}, errForbidden.With("not allowed for this tenant")
 	}
 	if p.Kind == eusaas.ActorUser {
-		if s.opts.TenantGate == nil {
-			return id, auth.Principal{}, errForbidden.With("tenant status unavailable")
-		}
-		status, err := s.opts.TenantGate.TenantStatus(ctx, id)
-		switch {
-		case err != nil && eusaas.KindOf(err) == eusaas.NotFound:
-			return id, auth.Principal{}, errTenantNotFound
-		case err != nil:
+		if err := s.tenantActive(ctx, id); err != nil {
 			return id, auth.Principal{}, err
-		case status == "DELETED":
-			return id, auth.Principal{}, errTenantNotFound
-		case status == "SUSPENDED":
-			return id, auth.Principal{}, errSuspended
-		case status != "ACTIVE":
-			return id, auth.Principal{}, errForbidden.Withf("the tenant is %s", status)
 		}
 		// Operators and service principals are not throttled: the limit is the tenant's
 		// own API quota, and platform work (ingestion, support) must not eat it.

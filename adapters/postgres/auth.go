@@ -273,9 +273,10 @@ func (s *AuthStore) CountOperators(ctx context.Context) (int, error) {
 func (s *AuthStore) CreateSession(ctx context.Context, x auth.Session) error {
 	t := authTablesFor(x.TenantID)
 	return s.authIn(ctx, x.TenantID, func(ctx context.Context, q querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO `+t.sessions+` (id, user_id, counter, token_hash, created_at, rotated_at, expires_at, revoked_at, revoke_reason)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''))`,
-			x.ID, x.UserID, int64(x.Counter), x.TokenHash, x.CreatedAt, x.RotatedAt, x.ExpiresAt, authNullTime(x.RevokedAt), x.RevokeReason)
+		_, err := q.Exec(ctx, `INSERT INTO `+t.sessions+` (id, user_id, counter, token_hash, created_at, rotated_at, expires_at, revoked_at, revoke_reason, user_agent, ip)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), $10, $11)`,
+			x.ID, x.UserID, int64(x.Counter), x.TokenHash, x.CreatedAt, x.RotatedAt, x.ExpiresAt, authNullTime(x.RevokedAt), x.RevokeReason,
+			x.UserAgent, x.IP)
 		return err
 	})
 }
@@ -285,22 +286,54 @@ func (s *AuthStore) GetSession(ctx context.Context, tenant eusaas.TenantID, id u
 	t := authTablesFor(tenant)
 	x := auth.Session{TenantID: tenant}
 	err := s.authIn(ctx, tenant, func(ctx context.Context, q querier) error {
-		var counter int64
-		var revoked *time.Time
-		var reason *string
-		if err := q.QueryRow(ctx, `SELECT id, user_id, counter, token_hash, created_at, rotated_at, expires_at, revoked_at, revoke_reason
-			FROM `+t.sessions+` WHERE id = $1`, id).Scan(&x.ID, &x.UserID, &counter, &x.TokenHash,
-			&x.CreatedAt, &x.RotatedAt, &x.ExpiresAt, &revoked, &reason); err != nil {
-			return err
-		}
-		x.Counter, x.RevokedAt = uint64(counter), authUTC(revoked)
-		x.CreatedAt, x.RotatedAt, x.ExpiresAt = x.CreatedAt.UTC(), x.RotatedAt.UTC(), x.ExpiresAt.UTC()
-		if reason != nil {
-			x.RevokeReason = *reason
-		}
-		return nil
+		var err error
+		x, err = scanSession(q.QueryRow(ctx, `SELECT `+sessionColumns+` FROM `+t.sessions+` WHERE id = $1`, id), tenant)
+		return err
 	})
 	return x, err
+}
+
+const sessionColumns = `id, user_id, counter, token_hash, created_at, rotated_at, expires_at, revoked_at, revoke_reason, user_agent, ip`
+
+func scanSession(row pgx.Row, tenant eusaas.TenantID) (auth.Session, error) {
+	x := auth.Session{TenantID: tenant}
+	var counter int64
+	var revoked *time.Time
+	var reason *string
+	if err := row.Scan(&x.ID, &x.UserID, &counter, &x.TokenHash,
+		&x.CreatedAt, &x.RotatedAt, &x.ExpiresAt, &revoked, &reason, &x.UserAgent, &x.IP); err != nil {
+		return x, err
+	}
+	x.Counter, x.RevokedAt = uint64(counter), authUTC(revoked)
+	x.CreatedAt, x.RotatedAt, x.ExpiresAt = x.CreatedAt.UTC(), x.RotatedAt.UTC(), x.ExpiresAt.UTC()
+	if reason != nil {
+		x.RevokeReason = *reason
+	}
+	return x, nil
+}
+
+// ListUserSessions implements auth.SessionStore.
+func (s *AuthStore) ListUserSessions(ctx context.Context, tenant eusaas.TenantID, userID uuid.UUID) ([]auth.Session, error) {
+	t := authTablesFor(tenant)
+	var out []auth.Session
+	err := s.authIn(ctx, tenant, func(ctx context.Context, q querier) error {
+		out = out[:0]
+		rows, err := q.Query(ctx, `SELECT `+sessionColumns+` FROM `+t.sessions+`
+			WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`, userID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			x, err := scanSession(rows, tenant)
+			if err != nil {
+				return err
+			}
+			out = append(out, x)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // RotateSession implements auth.SessionStore.

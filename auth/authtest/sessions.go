@@ -16,7 +16,7 @@ import (
 
 func newSession(tenant eusaas.TenantID, user uuid.UUID) auth.Session {
 	return auth.Session{ID: uuid.New(), TenantID: tenant, UserID: user, TokenHash: randomHash(),
-		CreatedAt: base, RotatedAt: base, ExpiresAt: base.Add(7 * 24 * time.Hour)}
+		CreatedAt: base, RotatedAt: base, ExpiresAt: base.Add(7 * 24 * time.Hour), UserAgent: "test-agent/1", IP: "192.0.2.10"}
 }
 
 // runSessions covers SessionStore for tenant and operator sessions alike: compare-and-swap
@@ -46,6 +46,27 @@ func runSessions(t *testing.T, h Harness) {
 			require.Equal(t, tenant, got.TenantID)
 			require.WithinDuration(t, x.ExpiresAt, got.ExpiresAt, h.precision())
 			require.False(t, got.Revoked())
+			require.Equal(t, x.UserAgent, got.UserAgent)
+			require.Equal(t, x.IP, got.IP)
+
+			// The user's live sessions, oldest first; another user's are not listed.
+			w := newSession(tenant, user)
+			w.CreatedAt, w.UserAgent, w.IP = base.Add(time.Second), "other-agent/2", "2001:db8::7"
+			require.NoError(t, s.Sessions.CreateSession(ctx, w))
+			require.NoError(t, s.Sessions.CreateSession(ctx, newSession(tenant, uuid.New())))
+			list, err := s.Sessions.ListUserSessions(ctx, tenant, user)
+			require.NoError(t, err)
+			require.Len(t, list, 2)
+			require.Equal(t, []uuid.UUID{x.ID, w.ID}, []uuid.UUID{list[0].ID, list[1].ID})
+			require.Equal(t, "other-agent/2", list[1].UserAgent)
+			require.Equal(t, "2001:db8::7", list[1].IP)
+			require.NoError(t, s.Sessions.RevokeSession(ctx, tenant, w.ID, base.Add(2*time.Second), "logout"))
+			list, err = s.Sessions.ListUserSessions(ctx, tenant, user)
+			require.NoError(t, err)
+			require.Len(t, list, 1, "revoked sessions are not listed")
+			list, err = s.Sessions.ListUserSessions(ctx, tenant, uuid.New())
+			require.NoError(t, err)
+			require.Empty(t, list)
 
 			// Compare-and-swap rotation.
 			h1, at := randomHash(), base.Add(time.Minute)
@@ -84,7 +105,7 @@ func runSessions(t *testing.T, h Harness) {
 			require.False(t, got.Revoked(), "another user's session is untouched")
 			n, err = s.Sessions.DeleteUserSessions(ctx, tenant, user)
 			require.NoError(t, err)
-			require.Equal(t, 3, n)
+			require.Equal(t, 4, n, "x, w (revoked by logout), y and z")
 			n, err = s.Sessions.DeleteUserSessions(ctx, tenant, user)
 			require.NoError(t, err)
 			require.Equal(t, 0, n)

@@ -3,6 +3,7 @@ package memauth
 import (
 	"bytes"
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -359,6 +360,29 @@ func (s *Store) RevokeUserSessions(ctx context.Context, t eusaas.TenantID, userI
 		}
 	}
 	return n, nil
+}
+
+// ListUserSessions implements auth.SessionStore.
+func (s *Store) ListUserSessions(ctx context.Context, t eusaas.TenantID, userID uuid.UUID) ([]auth.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []auth.Session
+	for _, x := range s.sessions[t] {
+		if x.UserID == userID && !x.Revoked() {
+			x.TokenHash = authClone(x.TokenHash)
+			out = append(out, x)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID.String() < out[j].ID.String()
+	})
+	return out, nil
 }
 
 // DeleteUserSessions implements auth.SessionStore.

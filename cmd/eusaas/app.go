@@ -139,13 +139,14 @@ func (a *App) build(ctx context.Context) error {
 			Help: "Times an audit chain's stored state did not match what its writers signed (alert on any increase)."},
 			func() float64 { return float64(p.Audit.ForgeriesDetected()) }))
 	a.server = httpapi.New(httpapi.Options{
-		Version:       Version(),
-		Logger:        a.log,
-		Health:        a.stores.health,
-		Authenticator: p.Auth,
-		TenantGate:    p.Tenancy,
-		RateLimiter:   platform.RateLimiter{Tenancy: p.Tenancy, Counter: a.stores.rate},
-		Registry:      a.registry,
+		Version:        Version(),
+		Logger:         a.log,
+		Health:         a.stores.health,
+		Authenticator:  p.Auth,
+		TenantGate:     p.Tenancy,
+		RateLimiter:    platform.RateLimiter{Tenancy: p.Tenancy, Counter: a.stores.rate},
+		Registry:       a.registry,
+		TrustedProxies: a.cfg.TrustedProxies,
 	})
 	registerRoutes(a.server, p)
 	if err := a.registerMetrics(ctx); err != nil {

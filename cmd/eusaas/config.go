@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -36,6 +38,10 @@ type Config struct {
 	// JobsInProcess runs the background job workers inside `serve` (APP_JOBS_IN_PROCESS,
 	// default true); set it to false when `eusaas worker` processes run them.
 	JobsInProcess bool
+	// TrustedProxies are the reverse proxies' networks (APP_TRUSTED_PROXIES, comma-separated
+	// CIDRs, default none): only requests from them have their client address read from
+	// X-Forwarded-For / Forwarded.
+	TrustedProxies []netip.Prefix
 
 	// The modules' own settings (APP_AUDIT_*, APP_GDPR_*, APP_ANOMALY_*), read with the rest
 	// so that every variable is checked before anything connects.
@@ -175,6 +181,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.JobsInProcess = b
 	}
+	var err error
+	if c.TrustedProxies, err = parseTrustedProxies(getenv("APP_TRUSTED_PROXIES")); err != nil {
+		return c, &ConfigError{"APP_TRUSTED_PROXIES", err.Error()}
+	}
 	str("APP_PROMETHEUS_URL", &c.PrometheusURL)
 	if c.PrometheusURL != "" {
 		if u, err := url.Parse(c.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
@@ -184,7 +194,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if (c.JWTPrivateKeyPEM == "") != (c.JWTPublicKeyPEM == "") {
 		return c, &ConfigError{"APP_JWT_PUBLIC_KEY", "APP_JWT_PRIVATE_KEY and APP_JWT_PUBLIC_KEY must be set together"}
 	}
-	var err error
 	if c.Audit, err = LoadAuditConfig(getenv); err != nil {
 		return c, err
 	}
@@ -198,4 +207,29 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, &ConfigError{"APP_CITUS_REGION_NODES", strings.TrimPrefix(err.Error(), "APP_CITUS_REGION_NODES: ")}
 	}
 	return c, nil
+}
+
+// parseTrustedProxies reads a comma-separated list of CIDRs; a bare address stands for
+// itself (/32 or /128). Prefixes are masked so 10.0.0.5/8 means 10.0.0.0/8.
+func parseTrustedProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil && !p.Addr().Is4In6() {
+			// Client addresses are compared unmapped, so an IPv4-mapped prefix would
+			// never match; it is refused rather than silently ignored.
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil || a.Zone() != "" || a.Is4In6() {
+			return nil, errors.New("must be comma-separated CIDRs such as 10.0.0.0/8,192.168.1.10/32")
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

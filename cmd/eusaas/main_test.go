@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,20 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Equal(t, PostgresConfig{Host: "localhost", Port: 5432, User: "postgres", Password: "s3cret", DB: "eu_multitenant"}, *c.Postgres)
 }
 
+func TestLoadConfigTrustedProxies(t *testing.T) {
+	c, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	require.Empty(t, c.TrustedProxies, "no proxy is trusted by default")
+	c, err = LoadConfig(env(map[string]string{"APP_TRUSTED_PROXIES": " 10.1.2.3/8, 192.168.1.10 ,fd00::/8,"}))
+	require.NoError(t, err)
+	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.10/32"),
+		netip.MustParsePrefix("fd00::/8")}, c.TrustedProxies)
+	for _, bad := range []string{"10.0.0.0/33", "::ffff:10.0.0.0/104", "fe80::1%eth0", "*"} {
+		_, err = LoadConfig(env(map[string]string{"APP_TRUSTED_PROXIES": bad}))
+		require.ErrorContains(t, err, "APP_TRUSTED_PROXIES", bad)
+	}
+}
+
 func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	bad := map[string]map[string]string{
 		"APP_POSTGRES_PORT":            {"APP_POSTGRES_PORT": "abc"},
@@ -45,6 +60,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		"APP_PROMETHEUS_URL":           {"APP_PROMETHEUS_URL": "ftp://x"},
 		"APP_BOOTSTRAP_ADMIN_PASSWORD": {"APP_BOOTSTRAP_ADMIN_EMAIL": "a@b.c"},
 		"APP_JWT_PUBLIC_KEY":           {"APP_JWT_PRIVATE_KEY": "-----BEGIN"},
+		"APP_TRUSTED_PROXIES":          {"APP_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"},
 	}
 	for name, vars := range bad {
 		t.Run(name, func(t *testing.T) {
