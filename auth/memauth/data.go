@@ -76,7 +76,7 @@ func (s *Store) DeleteExpired(ctx context.Context, tenant eusaas.TenantID, cutof
 
 var authGDPRTables = []eusaas.DataTable{
 	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}},
-	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason"}, SubjectColumn: "user_id"},
+	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason", "user_agent", "ip"}, SubjectColumn: "user_id"},
 	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "is_active", "created_at", "updated_at", "last_login_at"}, SubjectColumn: "id"},
 }
 
@@ -97,7 +97,7 @@ func (s *Store) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.Data
 	case "auth_sessions":
 		for _, x := range s.sessions[tenant] {
 			rows = append(rows, eusaas.DataRow{x.ID.String(), x.UserID.String(), int64(x.Counter), eusaas.DataTime(x.CreatedAt),
-				eusaas.DataTime(x.RotatedAt), eusaas.DataTime(x.ExpiresAt), eusaas.DataTime(x.RevokedAt), eusaas.DataNullText(x.RevokeReason)})
+				eusaas.DataTime(x.RotatedAt), eusaas.DataTime(x.ExpiresAt), eusaas.DataTime(x.RevokedAt), eusaas.DataNullText(x.RevokeReason), x.UserAgent, x.IP})
 		}
 	case "auth_invitations":
 		for _, inv := range s.invitations[tenant] {
