@@ -61,38 +61,26 @@ func NewStore() *Store {
 // anomalyClone deep-copies a so callers never share the store's memory.
 func anomalyClone(a anomaly.Anomaly) anomaly.Anomaly {
 	a.Contributions = slices.Clone(a.Contributions)
-	for i, c := range a.Contributions {
-		if c.SharePct != nil {
-			v := *c.SharePct
-			a.Contributions[i].SharePct = &v
-		}
+	for i := range a.Contributions {
+		a.Contributions[i].SharePct = clonePtr(a.Contributions[i].SharePct)
 	}
-	if a.DeviationPct != nil {
-		v := *a.DeviationPct
-		a.DeviationPct = &v
-	}
-	if a.AcknowledgedAt != nil {
-		v := *a.AcknowledgedAt
-		a.AcknowledgedAt = &v
-	}
-	if a.SuppressedBy != nil {
-		v := *a.SuppressedBy
-		a.SuppressedBy = &v
-	}
+	a.DeviationPct = clonePtr(a.DeviationPct)
+	a.AcknowledgedAt = clonePtr(a.AcknowledgedAt)
+	a.SuppressedBy = clonePtr(a.SuppressedBy)
 	a.AlertedSubscriptions = slices.Clone(a.AlertedSubscriptions)
-	if a.Feedback != nil {
-		v := *a.Feedback
-		a.Feedback = &v
-	}
-	if a.EndDate != nil {
-		v := *a.EndDate
-		a.EndDate = &v
-	}
-	if a.MaxDeviationPct != nil {
-		v := *a.MaxDeviationPct
-		a.MaxDeviationPct = &v
-	}
+	a.Feedback = clonePtr(a.Feedback)
+	a.EndDate = clonePtr(a.EndDate)
+	a.MaxDeviationPct = clonePtr(a.MaxDeviationPct)
 	return a
+}
+
+// clonePtr copies the value p points at (nil stays nil).
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // Insert implements anomaly.Store.
