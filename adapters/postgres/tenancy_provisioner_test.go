@@ -15,7 +15,19 @@ import (
 
 func TestConformanceTenantProvisioner(t *testing.T) {
 	t.Parallel()
-	tenancytest.RunProvisioner(t, tenancytest.ProvisionerHarness{
+	tenancytest.RunProvisioner(t, provisionerHarness(0))
+}
+
+// The same suite with spare schemas in the pool (issue 19): a tenant schema made by renaming
+// a spare behaves exactly as one created on demand; the outdated provisioner's spares lag by
+// one migration, as spares made before an upgrade do.
+func TestConformanceTenantProvisionerFromPool(t *testing.T) {
+	t.Parallel()
+	tenancytest.RunProvisioner(t, provisionerHarness(3))
+}
+
+func provisionerHarness(spares int) tenancytest.ProvisionerHarness {
+	return tenancytest.ProvisionerHarness{
 		New: func(t *testing.T) tenancytest.ProvisionerEnv {
 			db := tenancyDB(t)
 			migs, err := postgres.TenantMigrations()
@@ -26,6 +38,11 @@ func TestConformanceTenantProvisioner(t *testing.T) {
 			// Every migration but the newest: the schemas it makes lag by one.
 			outdated, err := postgres.NewTenantSchemas(db, migs[:len(migs)-1])
 			require.NoError(t, err)
+			if spares > 0 {
+				made, err := full.FillPool(context.Background(), spares)
+				require.NoError(t, err)
+				require.Equal(t, spares, made)
+			}
 			latest := 0
 			for _, m := range migs {
 				latest = max(latest, m.Version)
@@ -62,5 +79,5 @@ func TestConformanceTenantProvisioner(t *testing.T) {
 				},
 			}
 		},
-	})
+	}
 }

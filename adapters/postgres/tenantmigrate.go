@@ -160,6 +160,24 @@ func (s *TenantSchemas) Create(ctx context.Context, tenant eusaas.TenantID) erro
 			exists = true
 			return nil
 		}
+		citus, err := citusInstalled(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if !citus {
+			applied, ok, err := s.takeSpare(ctx, tx, tenant)
+			if err != nil {
+				return err
+			}
+			if ok {
+				// A spare made before an upgrade gets the newer migrations after the
+				// commit, as any lagging schema does.
+				exists = !s.spareComplete(applied)
+				_, err := tx.Exec(ctx, `INSERT INTO eusaas.tenant_schemas (tenant_id, schema_name, version, applied, state, updated_at)
+					VALUES ($1, $2, (SELECT coalesce(max(v), 0) FROM unnest($3::int[]) AS v), $3, 'ready', now())`, tenant.UUID(), schema, applied)
+				return translate(err)
+			}
+		}
 		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
 			var pg *pgconn.PgError
 			if errors.As(err, &pg) && pg.Code == "42P06" {
@@ -180,7 +198,7 @@ func (s *TenantSchemas) Create(ctx context.Context, tenant eusaas.TenantID) erro
 		}); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO eusaas.tenant_schemas (tenant_id, schema_name, version, applied, state, updated_at)
+		_, err = tx.Exec(ctx, `INSERT INTO eusaas.tenant_schemas (tenant_id, schema_name, version, applied, state, updated_at)
 			VALUES ($1, $2, $3, $4, 'ready', now())`, tenant.UUID(), schema, s.latest(), s.all)
 		return translate(err)
 	})

@@ -38,6 +38,9 @@ type Config struct {
 	// JobsInProcess runs the background job workers inside `serve` (APP_JOBS_IN_PROCESS,
 	// default true); set it to false when `eusaas worker` processes run them.
 	JobsInProcess bool
+	// TenantSchemaPool is how many spare tenant schemas the job workers keep ready
+	// (APP_TENANT_SCHEMA_POOL, Postgres mode; 0, the default, makes each on demand).
+	TenantSchemaPool int
 	// TrustedProxies are the reverse proxies' networks (APP_TRUSTED_PROXIES, comma-separated
 	// CIDRs, default none): only requests from them have their client address read from
 	// X-Forwarded-For / Forwarded.
@@ -180,6 +183,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"APP_JOBS_IN_PROCESS", "must be true or false"}
 		}
 		c.JobsInProcess = b
+	}
+	if v := getenv("APP_TENANT_SCHEMA_POOL"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100000 {
+			return c, &ConfigError{"APP_TENANT_SCHEMA_POOL", "must be a whole number from 0 to 100000"}
+		}
+		c.TenantSchemaPool = n
 	}
 	var err error
 	if c.TrustedProxies, err = parseTrustedProxies(getenv("APP_TRUSTED_PROXIES")); err != nil {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -138,6 +139,12 @@ func TestEndToEndMemory(t *testing.T) {
 }
 
 func TestEndToEndPostgres(t *testing.T) {
+	endToEndPostgres(t, nil)
+}
+
+// endToEndPostgres walks through the platform in Postgres mode on a fresh, migrated database;
+// extra adds settings (before the server starts, after migrate).
+func endToEndPostgres(t *testing.T, extra map[string]string) (*pgx.Conn, map[string]string) {
 	dbURL := pgtest.URL(t)
 	rc, redisPrefix := redistest.Client(t) // keys under the prefix are deleted when the test ends
 	redisURL := redistest.URL(t)
@@ -152,10 +159,18 @@ func TestEndToEndPostgres(t *testing.T) {
 	var out bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
 	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
-	c := startApp(t, cfg)
 	conn, err := pgx.Connect(context.Background(), dbURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	if extra != nil {
+		maps.Copy(cfg, extra)
+	}
+	c := startApp(t, cfg)
+	var spares []uint32 // the pool's schemas before any tenant exists
+	if extra["APP_TENANT_SCHEMA_POOL"] != "" {
+		waitSchemaPool(t, conn, extra["APP_TENANT_SCHEMA_POOL"])
+		spares = schemaOIDs(t, conn, `^p_`)
+	}
 	walkThrough(t, c, func(schema string) bool {
 		var n int
 		require.NoError(t, conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema).Scan(&n))
@@ -166,6 +181,23 @@ func TestEndToEndPostgres(t *testing.T) {
 	keys, err := rc.Keys(context.Background(), redisPrefix+"*").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, keys, "the server's Redis keys carry APP_REDIS_KEY_PREFIX")
+	if spares != nil {
+		// A renamed schema keeps its OID: every tenant schema left is a former spare.
+		tenants := schemaOIDs(t, conn, `^t_[0-9a-f]{32}$`)
+		require.NotEmpty(t, tenants)
+		require.Subset(t, spares, tenants, "tenant schemas were taken from the pool, not created on demand")
+	}
+	return conn, cfg
+}
+
+// schemaOIDs lists the OIDs of the schemas whose names match the regular expression.
+func schemaOIDs(t *testing.T, conn *pgx.Conn, re string) []uint32 {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SELECT oid FROM pg_namespace WHERE nspname ~ $1", re)
+	require.NoError(t, err)
+	oids, err := pgx.CollectRows(rows, pgx.RowTo[uint32])
+	require.NoError(t, err)
+	return oids
 }
 
 // requireNoTrace walks every storage the server writes — every table of the database,

@@ -38,9 +38,11 @@ type storeSet struct {
 	sizer  metering.SchemaSizer // Postgres mode: storage metering of tenant schemas
 	// citus places tenant schemas on Citus nodes of their region (Postgres mode; inert
 	// without the citus extension).
-	citus  *postgres.Citus
-	health []httpapi.HealthCheck
-	jobs   *jobRuntime
+	citus *postgres.Citus
+	// schemas creates tenant schemas and keeps the pool of spares (Postgres mode).
+	schemas *postgres.TenantSchemas
+	health  []httpapi.HealthCheck
+	jobs    *jobRuntime
 	// runner is the in-process job runner (memory mode), which tests drive step by step.
 	runner *memjobs.Runner
 	close  []func()
@@ -157,6 +159,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 	// New tenants' schemas are placed on a Citus node of their region when the citus
 	// extension is installed and APP_CITUS_REGION_NODES labels nodes (docs/scale-out.md).
 	s.citus = postgres.NewCitus(db, cfg.CitusRegionNodes)
+	s.schemas = schemas
 	authStore := postgres.NewAuthStore(db)
 	usage := postgres.NewBillingUsageStore(db)
 	auditStore := postgres.NewAuditStore(db)
