@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,9 +143,9 @@ func TestEndToEndPostgres(t *testing.T) {
 	endToEndPostgres(t, nil)
 }
 
-// endToEndPostgres walks through the platform in Postgres mode on a fresh, migrated database;
-// extra adds settings (before the server starts, after migrate).
-func endToEndPostgres(t *testing.T, extra map[string]string) (*pgx.Conn, map[string]string) {
+// endToEndPostgres walks through the platform in Postgres mode on a fresh, migrated database
+// and returns a connection to it; extra adds settings (before the server starts, after migrate).
+func endToEndPostgres(t *testing.T, extra map[string]string) *pgx.Conn {
 	dbURL := pgtest.URL(t)
 	rc, redisPrefix := redistest.Client(t) // keys under the prefix are deleted when the test ends
 	redisURL := redistest.URL(t)
@@ -167,8 +168,10 @@ func endToEndPostgres(t *testing.T, extra map[string]string) (*pgx.Conn, map[str
 	}
 	c := startApp(t, cfg)
 	var spares []uint32 // the pool's schemas before any tenant exists
-	if extra["APP_TENANT_SCHEMA_POOL"] != "" {
-		waitSchemaPool(t, conn, extra["APP_TENANT_SCHEMA_POOL"])
+	if v := extra["APP_TENANT_SCHEMA_POOL"]; v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err)
+		waitSchemaPool(t, conn, n)
 		spares = schemaOIDs(t, conn, `^p_`)
 	}
 	walkThrough(t, c, func(schema string) bool {
@@ -187,7 +190,7 @@ func endToEndPostgres(t *testing.T, extra map[string]string) (*pgx.Conn, map[str
 		require.NotEmpty(t, tenants)
 		require.Subset(t, spares, tenants, "tenant schemas were taken from the pool, not created on demand")
 	}
-	return conn, cfg
+	return conn
 }
 
 // schemaOIDs lists the OIDs of the schemas whose names match the regular expression.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -14,15 +13,13 @@ import (
 // tenant schemas taken from the pool of spares: the server fills the pool before the first
 // tenant, the tenants' provisioning jobs rename spares, and the filler tops the pool up again.
 func TestEndToEndPostgresSchemaPool(t *testing.T) {
-	conn, _ := endToEndPostgres(t, map[string]string{"APP_TENANT_SCHEMA_POOL": "3"})
-	waitSchemaPool(t, conn, "3")
+	conn := endToEndPostgres(t, map[string]string{"APP_TENANT_SCHEMA_POOL": "3"})
+	waitSchemaPool(t, conn, 3)
 }
 
 // waitSchemaPool waits until the pool holds want spares (the filler runs every 10 s).
-func waitSchemaPool(t *testing.T, conn *pgx.Conn, want string) {
+func waitSchemaPool(t *testing.T, conn *pgx.Conn, n int) {
 	t.Helper()
-	n, err := strconv.Atoi(want)
-	require.NoError(t, err)
 	deadline := time.Now().Add(3 * schemaPoolCheckEvery)
 	for {
 		var have int
