@@ -248,9 +248,14 @@ type authCreateServiceAccountInput struct {
 
 type authCreateServiceAccountOutput struct {
 	CacheControl string `header:"Cache-Control"`
-	Body         struct {
-		authServiceAccountBody
-		ClientSecret string `json:"client_secret" doc:"Shown once; only its hash is stored"`
+	// The account's fields are spelled out, not embedded: huma leaves an embedded unexported
+	// struct out of the schema, so generated clients would never see id or client_id.
+	Body struct {
+		ID           string    `json:"id" format:"uuid"`
+		Name         string    `json:"name"`
+		ClientID     string    `json:"client_id"`
+		CreatedAt    time.Time `json:"created_at"`
+		ClientSecret string    `json:"client_secret" doc:"Shown once; only its hash is stored"`
 	}
 }
 
@@ -298,7 +303,9 @@ func registerAuthServiceAccounts(s *Server, svc *auth.Service) {
 				return nil, err
 			}
 			out := &authCreateServiceAccountOutput{CacheControl: "no-store"}
-			out.Body.authServiceAccountBody, out.Body.ClientSecret = authServiceAccountOut(a), secret
+			b := authServiceAccountOut(a)
+			out.Body.ID, out.Body.Name, out.Body.ClientID, out.Body.CreatedAt = b.ID, b.Name, b.ClientID, b.CreatedAt
+			out.Body.ClientSecret = secret
 			return out, nil
 		})
 	Register(s, huma.Operation{OperationID: "list-service-accounts", Method: http.MethodGet, Path: "/api/v1/service-accounts",
