@@ -155,6 +155,9 @@ func (a *App) build(ctx context.Context) error {
 	if err := a.registerMetrics(ctx); err != nil {
 		return err
 	}
+	if err := a.registerPostgresMetrics(ctx); err != nil {
+		return err
+	}
 	return a.startMeters(ctx)
 }
 
