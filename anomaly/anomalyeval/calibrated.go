@@ -8,8 +8,9 @@ import (
 )
 
 // CalibratedStream runs anomaly.Calibrated (the scanner's default) point by point. The
-// adaptation to minute-level series is the same as SeasonalStream's: the season is the
-// series' day (points per day) instead of the week, 1 to 3 seasonal references, and the
+// adaptation to minute-level series is like SeasonalStream's: the season is the
+// series' day (points per day) instead of the week, 1 to 5 seasonal references, the drift
+// view's reference one period (day) back, and the
 // absolute sigma floor is 2% of the mean absolute level so far. The score is the unsigned
 // surprise -log10(p).
 //
@@ -36,16 +37,21 @@ type CalibratedStream struct {
 // NewCalibratedStream is the default detector with the NAB adaptation.
 func NewCalibratedStream() *CalibratedStream {
 	c := anomaly.NewCalibrated()
-	c.Seasonal.Refs, c.Seasonal.MinRefs, c.Seasonal.MonthStart = 3, 1, false
+	c.Seasonal.Refs, c.Seasonal.MinRefs, c.Seasonal.MonthStart = 5, 1, false
+	// The drift view's reference: the day before (the production lag of four weeks is four
+	// periods, four days on NAB, where the series are often two weeks long).
+	c.DriftLag = 1
 	c.Seasonal.Floor = anomaly.SigmaFloor{Abs: 1e-9, Rel: c.Seasonal.Floor.Rel}
 	return &CalibratedStream{C: c, MergeFrac: 4, label: "calibrated (ours)"}
 }
 
 // NewCalibratedEveryPointStream is the previous NAB adaptation, kept as a control: every
-// point reported with its own surprise (no episode merge).
+// point reported with its own surprise (no episode merge), 1 to 3 seasonal references, the
+// drift reference four periods back.
 func NewCalibratedEveryPointStream() *CalibratedStream {
 	s := NewCalibratedStream()
-	s.MergeFrac, s.label, s.control = 0, "calibrated, every point reported (control)", true
+	s.MergeFrac, s.label, s.control = 0, "calibrated, previous NAB adaptation (control)", true
+	s.C.Seasonal.Refs, s.C.DriftLag = 3, anomaly.NewCalibrated().DriftLag
 	return s
 }
 

@@ -150,11 +150,12 @@ func TestEvaluateReportsSplit(t *testing.T) {
 }
 
 // TestCalibratedStreamMergesEpisodes: the default's NAB stream reports a point's surprise
-// only when it beats every surprise of the last period/4 points, and 0 otherwise; the
-// every-point control reports the same surprises unmerged.
+// only when it beats every surprise of the last period/4 points, and 0 otherwise (against
+// the same stream with the merge off).
 func TestCalibratedStreamMergesEpisodes(t *testing.T) {
 	const period = 24 // merge window: 6 points
-	merged, every := NewCalibratedStream(), NewCalibratedEveryPointStream()
+	merged, every := NewCalibratedStream(), NewCalibratedStream()
+	every.MergeFrac = 0
 	merged.Reset(period)
 	every.Reset(period)
 	var raw []float64
