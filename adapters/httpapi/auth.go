@@ -226,6 +226,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 				inv.ID.String(), inv.Email, string(inv.Role), tok, inv.ExpiresAt.UTC()
 			return out, nil
 		})
+	registerAuthUsers(s, svc)
 	registerAuthServiceAccounts(s, svc)
 }
 

@@ -98,6 +98,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Operators", func(t *testing.T) { runOperators(t, h) })
 	t.Run("Sessions", func(t *testing.T) { runSessions(t, h) })
 	t.Run("Invitations", func(t *testing.T) { runInvitations(t, h) })
+	t.Run("UserAdmin", func(t *testing.T) { runUserAdmin(t, h) })
+	t.Run("PendingInvitations", func(t *testing.T) { runPendingInvitations(t, h) })
 	t.Run("ServiceAccounts", func(t *testing.T) { runServiceAccounts(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { runIsolation(t, h) })
 	t.Run("ContextCanceled", func(t *testing.T) { runCanceled(t, h) })

@@ -580,3 +580,123 @@ func (l *Limiter) ResetFailures(ctx context.Context, t eusaas.TenantID, key stri
 	delete(l.m, authLimitKey{t, key})
 	return nil
 }
+
+// ListUsers implements auth.UserStore.
+func (s *Store) ListUsers(ctx context.Context, t eusaas.TenantID, f auth.UserFilter, page eusaas.Page) (eusaas.List[auth.User], error) {
+	if err := ctx.Err(); err != nil {
+		return eusaas.List[auth.User]{}, err
+	}
+	s.mu.Lock()
+	var all []auth.User
+	if !t.IsZero() {
+		for _, u := range s.users[t] {
+			if (f.Role == "" || u.Role == f.Role) && (f.Active == nil || u.IsActive == *f.Active) {
+				all = append(all, u)
+			}
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].CreatedAt.Equal(all[j].CreatedAt) {
+			return all[i].CreatedAt.Before(all[j].CreatedAt)
+		}
+		return bytes.Compare(all[i].ID[:], all[j].ID[:]) < 0
+	})
+	return authPageOf(all, page), nil
+}
+
+func authPageOf[T any](all []T, page eusaas.Page) eusaas.List[T] {
+	lo, hi := min(page.Offset(), len(all)), min(page.Offset()+page.Size, len(all))
+	return eusaas.List[T]{Items: append([]T{}, all[lo:hi]...), Total: len(all)}
+}
+
+// otherActiveOwners counts the tenant's active owners other than id. Callers hold mu.
+func (s *Store) otherActiveOwners(t eusaas.TenantID, id uuid.UUID) int {
+	n := 0
+	for uid, u := range s.users[t] {
+		if uid != id && u.Role == auth.RoleOwner && u.IsActive {
+			n++
+		}
+	}
+	return n
+}
+
+// UpdateUser implements auth.UserStore; the owner check and the write share one hold of mu.
+func (s *Store) UpdateUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID, ch auth.UserChange, at time.Time) (auth.User, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.User{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[t][id]
+	if !ok || t.IsZero() {
+		return auth.User{}, auth.ErrUserNotFound
+	}
+	if !ch.KeepsOwner(u) && s.otherActiveOwners(t, id) == 0 {
+		return auth.User{}, auth.ErrLastOwner
+	}
+	u = ch.Apply(u, at)
+	authPut(ctx, s, s.users, t, id, u)
+	return u, nil
+}
+
+// RemoveUser implements auth.UserStore.
+func (s *Store) RemoveUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[t][id]
+	if !ok || t.IsZero() {
+		return auth.ErrUserNotFound
+	}
+	if u.Role == auth.RoleOwner && u.IsActive && s.otherActiveOwners(t, id) == 0 {
+		return auth.ErrLastOwner
+	}
+	authDel(ctx, s, s.users, t, id)
+	return nil
+}
+
+func authPending(x auth.Invitation, now time.Time) bool {
+	return x.UsedAt.IsZero() && now.Before(x.ExpiresAt)
+}
+
+// ListPendingInvitations implements auth.InvitationStore.
+func (s *Store) ListPendingInvitations(ctx context.Context, t eusaas.TenantID, now time.Time, page eusaas.Page) (eusaas.List[auth.Invitation], error) {
+	if err := ctx.Err(); err != nil {
+		return eusaas.List[auth.Invitation]{}, err
+	}
+	s.mu.Lock()
+	var all []auth.Invitation
+	for _, x := range s.invitations[t] {
+		if authPending(x, now) {
+			x.TokenHash = nil
+			all = append(all, x)
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].CreatedAt.Equal(all[j].CreatedAt) {
+			return all[i].CreatedAt.Before(all[j].CreatedAt)
+		}
+		return bytes.Compare(all[i].ID[:], all[j].ID[:]) < 0
+	})
+	return authPageOf(all, page), nil
+}
+
+// DeleteInvitation implements auth.InvitationStore.
+func (s *Store) DeleteInvitation(ctx context.Context, t eusaas.TenantID, id uuid.UUID, now time.Time) (auth.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.Invitation{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x, ok := s.invitations[t][id]
+	if !ok || !authPending(x, now) {
+		return auth.Invitation{}, authNotFound("invitation")
+	}
+	authDel(ctx, s, s.invitations, t, id)
+	x.TokenHash = nil
+	return x, nil
+}
