@@ -130,6 +130,10 @@ func (s *Service) invite(ctx context.Context, tenant eusaas.TenantID, email stri
 		if err := s.d.Invitations.CreateInvitation(ctx, inv); err != nil {
 			return err
 		}
+		if err := s.queueMail(ctx, MailArgs{TenantID: tenant.String(), To: email, Template: MailInvitation,
+			Token: token, Role: string(role), ExpiresAt: inv.ExpiresAt}); err != nil {
+			return err
+		}
 		return s.record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: actor, Action: ActionInvitationCreated,
 			ResourceType: "invitation", ResourceID: inv.ID.String(), Changes: map[string]any{"role": string(role)},
 			Personal: map[string]string{"email": email}})

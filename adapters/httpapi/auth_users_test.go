@@ -81,7 +81,7 @@ func TestAuthHTTPUserAdministration(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	require.NotContains(t, string(r.Body), created.Token)
 	var invs struct {
-		Items []struct{ ID, Email string } `json:"items"`
+		Items      []struct{ ID, Email string } `json:"items"`
 		Pagination struct {
 			Total int `json:"total_items"`
 		} `json:"pagination"`

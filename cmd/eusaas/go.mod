@@ -9,6 +9,7 @@ require (
 	github.com/eusaas/eusaas/adapters/postgres v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/redis v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/river v0.0.0-00010101000000-000000000000
+	github.com/eusaas/eusaas/adapters/smtpmail v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/internal/pgtest v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/internal/redistest v0.0.0-00010101000000-000000000000
 	github.com/google/uuid v1.6.0
@@ -116,6 +117,7 @@ replace (
 	github.com/eusaas/eusaas/adapters/postgres => ../../adapters/postgres
 	github.com/eusaas/eusaas/adapters/redis => ../../adapters/redis
 	github.com/eusaas/eusaas/adapters/river => ../../adapters/river
+	github.com/eusaas/eusaas/adapters/smtpmail => ../../adapters/smtpmail
 	github.com/eusaas/eusaas/internal/pgtest => ../../internal/pgtest
 	github.com/eusaas/eusaas/internal/redistest => ../../internal/redistest
 )
