@@ -21,9 +21,12 @@ func mailEnv(t *testing.T) (*env, *memjobs.Runner, *memauth.Outbox) {
 	reg := jobs.NewRegistry()
 	reg.Handle(auth.MailJobKind, auth.MailHandler(out, "https://app.example.eu"))
 	var runner *memjobs.Runner
-	e := newEnv(t, func(d *auth.Deps, _ *auth.Config) {
+	var e *env
+	reg.Handle(auth.PasswordForgotJobKind, func(ctx context.Context, j jobs.Job) error { return e.svc.HandlePasswordForgot(ctx, j) })
+	e = newEnv(t, func(d *auth.Deps, _ *auth.Config) {
 		runner = memjobs.NewRunner(reg, memjobs.Options{Clock: d.Clock})
 		d.Jobs = runner
+		d.PasswordResets = d.Users.(auth.PasswordResetStore)
 	})
 	return e, runner, out
 }

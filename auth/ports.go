@@ -210,3 +210,16 @@ type TenantResolver interface {
 	// Resolve returns the tenant; a NotFound error when none.
 	Resolve(ctx context.Context, idOrSlug string) (TenantInfo, error)
 }
+
+// PasswordResetStore keeps at most one outstanding password reset per account, as the
+// SHA-256 of its token, beside the account: with the tenant's users, or for the zero tenant
+// with the platform operators. Erasing the account erases its reset.
+type PasswordResetStore interface {
+	// SetPasswordReset replaces the account's outstanding reset (a new request voids the
+	// previous link) with hash, valid until expires. NotFound when the account is absent.
+	SetPasswordReset(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error
+	// ConsumePasswordReset clears the reset with the hash if it expires after now and
+	// returns its account's id — atomically, so a token works at most once even under
+	// concurrent use. NotFound when there is none (unknown, used, replaced or expired).
+	ConsumePasswordReset(ctx context.Context, tenant eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error)
+}

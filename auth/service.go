@@ -114,6 +114,9 @@ type Deps struct {
 	Tx              eusaas.TxRunner
 	Recorder        eusaas.Recorder
 	Clock           eusaas.Clock
+	// PasswordResets keeps password reset tokens; without it forgot/reset answer
+	// Unavailable.
+	PasswordResets PasswordResetStore
 	// Jobs queues the mail jobs (MailJobKind; register MailHandler for it). Optional:
 	// without it no mail is sent and tokens reach people only through API answers.
 	Jobs jobs.Queue

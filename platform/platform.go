@@ -38,6 +38,7 @@ type Stores struct {
 	Sessions        auth.SessionStore
 	Invitations     auth.InvitationStore
 	ServiceAccounts auth.ServiceAccountStore
+	PasswordResets  auth.PasswordResetStore // optional: without it password reset answers 503
 	Denylist        auth.Denylist
 	Limiter         auth.Limiter
 
@@ -185,12 +186,17 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	if c.Mailer != nil && s.Queue != nil {
 		// Registered before auth can enqueue: a queue refuses kinds without a handler.
 		s.Jobs.Handle(auth.MailJobKind, auth.MailHandler(c.Mailer, c.PublicURL))
+		// The forgot-password work runs in a job so the request's time never depends on
+		// whether the account exists; p.Auth is read when the job runs, after New.
+		s.Jobs.Handle(auth.PasswordForgotJobKind, func(ctx context.Context, j jobs.Job) error {
+			return p.Auth.HandlePasswordForgot(ctx, j)
+		})
 		mailQueue = s.Queue
 	}
 	if p.Auth, err = auth.NewService(auth.Deps{Users: s.Users, Operators: s.Operators, Sessions: s.Sessions,
 		Invitations: s.Invitations, ServiceAccounts: s.ServiceAccounts, Denylist: s.Denylist, Limiter: s.Limiter,
 		Keys: c.AuthKeys, Tenants: TenantResolver{p.Tenancy}, Hasher: hasher, Recorder: rec, Tx: s.Tx, Clock: c.Clock,
-		Jobs: mailQueue}, c.Auth); err != nil {
+		Jobs: mailQueue, PasswordResets: s.PasswordResets}, c.Auth); err != nil {
 		return nil, err
 	}
 	invitations.auth = p.Auth

@@ -202,6 +202,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 			return &authUserOutput{Body: authUserOut(u)}, nil
 		})
 	registerAuthSessions(s, svc, tags)
+	registerAuthPasswords(s, svc, tags)
 	Register(s, huma.Operation{OperationID: "auth-jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json",
 		Summary: "Public keys verifying access tokens (JWKS)", Tags: tags, Security: Public},
 		func(ctx context.Context, _ *struct{}) (*authJWKSOutput, error) {

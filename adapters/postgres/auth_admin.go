@@ -175,3 +175,22 @@ func (s *AuthStore) DeleteInvitation(ctx context.Context, tenant eusaas.TenantID
 	})
 	return inv, err
 }
+
+var _ auth.PasswordResetStore = (*AuthStore)(nil)
+
+// SetPasswordReset implements auth.PasswordResetStore.
+func (s *AuthStore) SetPasswordReset(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error {
+	return s.authExecOne(ctx, tenant, `UPDATE `+authTablesFor(tenant).users+` SET reset_token_hash = $2, reset_expires_at = $3 WHERE id = $1`, id, hash, expires)
+}
+
+// ConsumePasswordReset implements auth.PasswordResetStore. The conditional UPDATE is the
+// single-use guarantee, as for invitations: a concurrent second consumer re-checks the row
+// after the first commits and matches nothing.
+func (s *AuthStore) ConsumePasswordReset(ctx context.Context, tenant eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.authIn(ctx, tenant, func(ctx context.Context, q querier) error {
+		return q.QueryRow(ctx, `UPDATE `+authTablesFor(tenant).users+` SET reset_token_hash = NULL, reset_expires_at = NULL
+			WHERE reset_token_hash = $1 AND reset_expires_at > $2 RETURNING id`, hash, now).Scan(&id)
+	})
+	return id, err
+}

@@ -34,6 +34,8 @@ type Stores struct {
 	Invitations auth.InvitationStore
 	// ServiceAccounts is the adapter's service account store (platform storage).
 	ServiceAccounts auth.ServiceAccountStore
+	// PasswordResets is the adapter's reset store (nil: that part is skipped).
+	PasswordResets auth.PasswordResetStore
 	// Tx is the adapter's transaction runner; nil when the adapter has none (TxRollback is
 	// then skipped).
 	Tx eusaas.TxRunner
@@ -100,6 +102,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Invitations", func(t *testing.T) { runInvitations(t, h) })
 	t.Run("UserAdmin", func(t *testing.T) { runUserAdmin(t, h) })
 	t.Run("PendingInvitations", func(t *testing.T) { runPendingInvitations(t, h) })
+	t.Run("PasswordResets", func(t *testing.T) { runPasswordResets(t, h) })
 	t.Run("ServiceAccounts", func(t *testing.T) { runServiceAccounts(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { runIsolation(t, h) })
 	t.Run("ContextCanceled", func(t *testing.T) { runCanceled(t, h) })

@@ -142,6 +142,7 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 	delete(s.users, tenant)
 	delete(s.sessions, tenant)
 	delete(s.invitations, tenant)
+	delete(s.resets, tenant) // credentials, not exported, but gone with their accounts
 	s.mu.Unlock()
 	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()

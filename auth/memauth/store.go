@@ -23,6 +23,13 @@ type Store struct {
 	sessions    map[eusaas.TenantID]map[uuid.UUID]auth.Session
 	invitations map[eusaas.TenantID]map[uuid.UUID]auth.Invitation
 	svcAccounts map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount // all under NilTenant
+	// resets are the outstanding password resets by account id (operators under NilTenant).
+	resets map[eusaas.TenantID]map[uuid.UUID]authReset
+}
+
+type authReset struct {
+	hash    []byte
+	expires time.Time
 }
 
 var (
@@ -32,6 +39,7 @@ var (
 	_ auth.InvitationStore = (*Store)(nil)
 
 	_ auth.ServiceAccountStore = (*Store)(nil)
+	_ auth.PasswordResetStore  = (*Store)(nil)
 )
 
 // NewStore returns an empty store.
@@ -39,7 +47,8 @@ func NewStore() *Store {
 	return &Store{users: map[eusaas.TenantID]map[uuid.UUID]auth.User{},
 		sessions:    map[eusaas.TenantID]map[uuid.UUID]auth.Session{},
 		invitations: map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{},
-		svcAccounts: map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{}}
+		svcAccounts: map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{},
+		resets:      map[eusaas.TenantID]map[uuid.UUID]authReset{}}
 }
 
 func authNotFound(what string) error { return eusaas.E(eusaas.NotFound, what+" not found") }
@@ -230,6 +239,7 @@ func (s *Store) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	authDel(ctx, s, s.resets, t, id)
 	if authDel(ctx, s, s.users, t, id) {
 		return 1, nil
 	}
@@ -655,6 +665,7 @@ func (s *Store) RemoveUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID)
 		return auth.ErrLastOwner
 	}
 	authDel(ctx, s, s.users, t, id)
+	authDel(ctx, s, s.resets, t, id)
 	return nil
 }
 
@@ -699,4 +710,34 @@ func (s *Store) DeleteInvitation(ctx context.Context, t eusaas.TenantID, id uuid
 	authDel(ctx, s, s.invitations, t, id)
 	x.TokenHash = nil
 	return x, nil
+}
+
+// SetPasswordReset implements auth.PasswordResetStore.
+func (s *Store) SetPasswordReset(ctx context.Context, t eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[t][id]; !ok {
+		return auth.ErrUserNotFound
+	}
+	authPut(ctx, s, s.resets, t, id, authReset{hash: authClone(hash), expires: expires})
+	return nil
+}
+
+// ConsumePasswordReset implements auth.PasswordResetStore.
+func (s *Store) ConsumePasswordReset(ctx context.Context, t eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error) {
+	if err := ctx.Err(); err != nil {
+		return uuid.Nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, r := range s.resets[t] {
+		if bytes.Equal(r.hash, hash) && now.Before(r.expires) {
+			authDel(ctx, s, s.resets, t, id)
+			return id, nil
+		}
+	}
+	return uuid.Nil, authNotFound("password reset")
 }

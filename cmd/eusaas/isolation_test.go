@@ -40,7 +40,8 @@ func TestEveryProtectedRouteRefusesOtherTenants(t *testing.T) {
 	// The caller's own account: no tenant in the path, so another tenant's token is simply
 	// another caller (its own sessions), not a cross-tenant access.
 	ownScope := map[string]bool{"POST /api/v1/auth/logout": true, "GET /api/v1/auth/me": true,
-		"GET /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions/{session_id}": true}
+		"GET /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions/{session_id}": true,
+		"POST /api/v1/auth/password/change": true}
 	param := regexp.MustCompile(`\{[a-z_]+\}`)
 	checked := 0
 	var keys []string
