@@ -27,6 +27,7 @@ func mailEnv(t *testing.T) (*env, *memjobs.Runner, *memauth.Outbox) {
 		runner = memjobs.NewRunner(reg, memjobs.Options{Clock: d.Clock})
 		d.Jobs = runner
 		d.PasswordResets = d.Users.(auth.PasswordResetStore)
+		d.EmailVerifications = d.Users.(auth.EmailVerificationStore)
 	})
 	return e, runner, out
 }

@@ -211,6 +211,18 @@ type TenantResolver interface {
 	Resolve(ctx context.Context, idOrSlug string) (TenantInfo, error)
 }
 
+// EmailVerificationStore keeps at most one outstanding e-mail verification per tenant user,
+// as the SHA-256 of its token, on the user's row.
+type EmailVerificationStore interface {
+	// SetEmailVerification replaces the user's outstanding verification with hash, valid
+	// until expires. NotFound when the user is absent.
+	SetEmailVerification(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error
+	// ConsumeEmailVerification clears the verification with the hash if it expires after now,
+	// marks the user's e-mail verified (UpdatedAt = now) and returns the user id, atomically.
+	// NotFound when there is none.
+	ConsumeEmailVerification(ctx context.Context, tenant eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error)
+}
+
 // PasswordResetStore keeps at most one outstanding password reset per account, as the
 // SHA-256 of its token, beside the account: with the tenant's users, or for the zero tenant
 // with the platform operators. Erasing the account erases its reset.

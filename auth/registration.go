@@ -60,6 +60,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 				return ErrInvalidInvitation // rolls the consumption back
 			}
 			u.Role = inv.Role
+			u.EmailVerified = true // the invitation reached this address
 		}
 		if err := s.d.Users.CreateUserWithinLimit(ctx, u, ti.MaxUsers); err != nil {
 			switch eusaas.KindOf(err) {
@@ -69,6 +70,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 				return ErrTenantUserLimit // rolls the invitation's consumption back
 			}
 			return err
+		}
+		if !u.EmailVerified {
+			if err := s.queueVerification(ctx, u, now); err != nil {
+				return err
+			}
 		}
 		changes := map[string]any{"role": string(u.Role), "via": "self_registration"}
 		if token != "" {

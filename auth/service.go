@@ -117,6 +117,9 @@ type Deps struct {
 	// PasswordResets keeps password reset tokens; without it forgot/reset answer
 	// Unavailable.
 	PasswordResets PasswordResetStore
+	// EmailVerifications keeps e-mail verification tokens; without it self-registered users
+	// get no verification mail (and stay unverified).
+	EmailVerifications EmailVerificationStore
 	// Jobs queues the mail jobs (MailJobKind; register MailHandler for it). Optional:
 	// without it no mail is sent and tokens reach people only through API answers.
 	Jobs jobs.Queue

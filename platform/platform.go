@@ -39,8 +39,10 @@ type Stores struct {
 	Invitations     auth.InvitationStore
 	ServiceAccounts auth.ServiceAccountStore
 	PasswordResets  auth.PasswordResetStore // optional: without it password reset answers 503
-	Denylist        auth.Denylist
-	Limiter         auth.Limiter
+	// EmailVerifications is optional: without it self-registered users get no verification mail.
+	EmailVerifications auth.EmailVerificationStore
+	Denylist           auth.Denylist
+	Limiter            auth.Limiter
 
 	Usage    billing.UsageStore
 	Invoices billing.InvoiceStore
@@ -196,7 +198,7 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	if p.Auth, err = auth.NewService(auth.Deps{Users: s.Users, Operators: s.Operators, Sessions: s.Sessions,
 		Invitations: s.Invitations, ServiceAccounts: s.ServiceAccounts, Denylist: s.Denylist, Limiter: s.Limiter,
 		Keys: c.AuthKeys, Tenants: TenantResolver{p.Tenancy}, Hasher: hasher, Recorder: rec, Tx: s.Tx, Clock: c.Clock,
-		Jobs: mailQueue, PasswordResets: s.PasswordResets}, c.Auth); err != nil {
+		Jobs: mailQueue, PasswordResets: s.PasswordResets, EmailVerifications: s.EmailVerifications}, c.Auth); err != nil {
 		return nil, err
 	}
 	invitations.auth = p.Auth

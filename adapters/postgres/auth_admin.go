@@ -14,13 +14,13 @@ import (
 // User administration (issue 12): listing, partial updates and removal under the
 // last-owner rule, and the pending invitations.
 
-const authUserColumns = `id, email, full_name, role, password_hash, is_active, created_at, updated_at, last_login_at`
+const authUserColumns = `id, email, full_name, role, password_hash, is_active, created_at, updated_at, last_login_at, email_verified`
 
 func scanAuthUser(row pgx.Row, tenant eusaas.TenantID) (auth.User, error) {
 	var u auth.User
 	var role string
 	var last *time.Time
-	if err := row.Scan(&u.ID, &u.Email, &u.FullName, &role, &u.PasswordHash, &u.IsActive, &u.CreatedAt, &u.UpdatedAt, &last); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.FullName, &role, &u.PasswordHash, &u.IsActive, &u.CreatedAt, &u.UpdatedAt, &last, &u.EmailVerified); err != nil {
 		return u, err
 	}
 	u.TenantID, u.Role, u.LastLoginAt = tenant, auth.Role(role), authUTC(last)
@@ -191,6 +191,30 @@ func (s *AuthStore) ConsumePasswordReset(ctx context.Context, tenant eusaas.Tena
 	err := s.authIn(ctx, tenant, func(ctx context.Context, q querier) error {
 		return q.QueryRow(ctx, `UPDATE `+authTablesFor(tenant).users+` SET reset_token_hash = NULL, reset_expires_at = NULL
 			WHERE reset_token_hash = $1 AND reset_expires_at > $2 RETURNING id`, hash, now).Scan(&id)
+	})
+	return id, err
+}
+
+var _ auth.EmailVerificationStore = (*AuthStore)(nil)
+
+// SetEmailVerification implements auth.EmailVerificationStore.
+func (s *AuthStore) SetEmailVerification(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error {
+	if tenant.IsZero() {
+		return auth.ErrUserNotFound
+	}
+	return s.authExecOne(ctx, tenant, `UPDATE auth_users SET verify_token_hash = $2, verify_expires_at = $3 WHERE id = $1`, id, hash, expires)
+}
+
+// ConsumeEmailVerification implements auth.EmailVerificationStore; single use as
+// ConsumePasswordReset.
+func (s *AuthStore) ConsumeEmailVerification(ctx context.Context, tenant eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error) {
+	var id uuid.UUID
+	if tenant.IsZero() {
+		return id, eusaas.E(eusaas.NotFound, "e-mail verification not found")
+	}
+	err := s.authIn(ctx, tenant, func(ctx context.Context, q querier) error {
+		return q.QueryRow(ctx, `UPDATE auth_users SET verify_token_hash = NULL, verify_expires_at = NULL, email_verified = true, updated_at = $2
+			WHERE verify_token_hash = $1 AND verify_expires_at > $2 RETURNING id`, hash, now).Scan(&id)
 	})
 	return id, err
 }

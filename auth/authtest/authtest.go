@@ -36,6 +36,8 @@ type Stores struct {
 	ServiceAccounts auth.ServiceAccountStore
 	// PasswordResets is the adapter's reset store (nil: that part is skipped).
 	PasswordResets auth.PasswordResetStore
+	// EmailVerifications is the adapter's verification store (nil: that part is skipped).
+	EmailVerifications auth.EmailVerificationStore
 	// Tx is the adapter's transaction runner; nil when the adapter has none (TxRollback is
 	// then skipped).
 	Tx eusaas.TxRunner
@@ -103,6 +105,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("UserAdmin", func(t *testing.T) { runUserAdmin(t, h) })
 	t.Run("PendingInvitations", func(t *testing.T) { runPendingInvitations(t, h) })
 	t.Run("PasswordResets", func(t *testing.T) { runPasswordResets(t, h) })
+	t.Run("EmailVerifications", func(t *testing.T) { runEmailVerifications(t, h) })
 	t.Run("ServiceAccounts", func(t *testing.T) { runServiceAccounts(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { runIsolation(t, h) })
 	t.Run("ContextCanceled", func(t *testing.T) { runCanceled(t, h) })

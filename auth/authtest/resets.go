@@ -82,3 +82,45 @@ func runPasswordResets(t *testing.T, h Harness) {
 	wg.Wait()
 	require.Equal(t, int32(1), won.Load())
 }
+
+// runEmailVerifications covers EmailVerificationStore and the EmailVerified round trip.
+func runEmailVerifications(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := h.New(t)
+	if s.EmailVerifications == nil {
+		t.Skip("adapter has no e-mail verification store")
+	}
+	r := s.EmailVerifications
+	a, b := s.NewTenant(t), s.NewTenant(t)
+	u := newUser(a, "verify@example.com")
+	require.NoError(t, s.Users.CreateUser(ctx, u))
+	w := newUser(a, "verified@example.com")
+	w.EmailVerified = true
+	require.NoError(t, s.Users.CreateUser(ctx, w))
+	got, err := s.Users.GetUser(ctx, a, w.ID)
+	require.NoError(t, err)
+	require.True(t, got.EmailVerified, "the flag round-trips")
+	got, err = s.Users.GetUser(ctx, a, u.ID)
+	require.NoError(t, err)
+	require.False(t, got.EmailVerified)
+
+	kind(t, eusaas.NotFound, r.SetEmailVerification(ctx, b, u.ID, hashOf("v"), base.Add(time.Hour)))
+	require.NoError(t, r.SetEmailVerification(ctx, a, u.ID, hashOf("v1"), base.Add(time.Hour)))
+	require.NoError(t, r.SetEmailVerification(ctx, a, u.ID, hashOf("v2"), base.Add(time.Hour)))
+	_, err = r.ConsumeEmailVerification(ctx, a, hashOf("v1"), base)
+	kind(t, eusaas.NotFound, err, "replaced")
+	_, err = r.ConsumeEmailVerification(ctx, b, hashOf("v2"), base)
+	kind(t, eusaas.NotFound, err, "never through another tenant")
+	_, err = r.ConsumeEmailVerification(ctx, a, hashOf("v2"), base.Add(time.Hour))
+	kind(t, eusaas.NotFound, err, "expired")
+	at := base.Add(time.Minute)
+	id, err := r.ConsumeEmailVerification(ctx, a, hashOf("v2"), at)
+	require.NoError(t, err)
+	require.Equal(t, u.ID, id)
+	got, err = s.Users.GetUser(ctx, a, u.ID)
+	require.NoError(t, err)
+	require.True(t, got.EmailVerified)
+	require.WithinDuration(t, at, got.UpdatedAt, h.precision())
+	_, err = r.ConsumeEmailVerification(ctx, a, hashOf("v2"), at)
+	kind(t, eusaas.NotFound, err, "single use")
+}

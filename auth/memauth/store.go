@@ -25,6 +25,8 @@ type Store struct {
 	svcAccounts map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount // all under NilTenant
 	// resets are the outstanding password resets by account id (operators under NilTenant).
 	resets map[eusaas.TenantID]map[uuid.UUID]authReset
+	// verifications are the outstanding e-mail verifications by user id.
+	verifications map[eusaas.TenantID]map[uuid.UUID]authReset
 }
 
 type authReset struct {
@@ -38,17 +40,19 @@ var (
 	_ auth.SessionStore    = (*Store)(nil)
 	_ auth.InvitationStore = (*Store)(nil)
 
-	_ auth.ServiceAccountStore = (*Store)(nil)
-	_ auth.PasswordResetStore  = (*Store)(nil)
+	_ auth.ServiceAccountStore    = (*Store)(nil)
+	_ auth.PasswordResetStore     = (*Store)(nil)
+	_ auth.EmailVerificationStore = (*Store)(nil)
 )
 
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{users: map[eusaas.TenantID]map[uuid.UUID]auth.User{},
-		sessions:    map[eusaas.TenantID]map[uuid.UUID]auth.Session{},
-		invitations: map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{},
-		svcAccounts: map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{},
-		resets:      map[eusaas.TenantID]map[uuid.UUID]authReset{}}
+		sessions:      map[eusaas.TenantID]map[uuid.UUID]auth.Session{},
+		invitations:   map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{},
+		svcAccounts:   map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{},
+		resets:        map[eusaas.TenantID]map[uuid.UUID]authReset{},
+		verifications: map[eusaas.TenantID]map[uuid.UUID]authReset{}}
 }
 
 func authNotFound(what string) error { return eusaas.E(eusaas.NotFound, what+" not found") }
@@ -240,6 +244,7 @@ func (s *Store) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	authDel(ctx, s, s.resets, t, id)
+	authDel(ctx, s, s.verifications, t, id)
 	if authDel(ctx, s, s.users, t, id) {
 		return 1, nil
 	}
@@ -666,6 +671,7 @@ func (s *Store) RemoveUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID)
 	}
 	authDel(ctx, s, s.users, t, id)
 	authDel(ctx, s, s.resets, t, id)
+	authDel(ctx, s, s.verifications, t, id)
 	return nil
 }
 
@@ -740,4 +746,40 @@ func (s *Store) ConsumePasswordReset(ctx context.Context, t eusaas.TenantID, has
 		}
 	}
 	return uuid.Nil, authNotFound("password reset")
+}
+
+// SetEmailVerification implements auth.EmailVerificationStore.
+func (s *Store) SetEmailVerification(ctx context.Context, t eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[t][id]; !ok || t.IsZero() {
+		return auth.ErrUserNotFound
+	}
+	authPut(ctx, s, s.verifications, t, id, authReset{hash: authClone(hash), expires: expires})
+	return nil
+}
+
+// ConsumeEmailVerification implements auth.EmailVerificationStore.
+func (s *Store) ConsumeEmailVerification(ctx context.Context, t eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error) {
+	if err := ctx.Err(); err != nil {
+		return uuid.Nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, r := range s.verifications[t] {
+		if bytes.Equal(r.hash, hash) && now.Before(r.expires) {
+			u, ok := s.users[t][id]
+			if !ok {
+				break
+			}
+			authDel(ctx, s, s.verifications, t, id)
+			u.EmailVerified, u.UpdatedAt = true, now
+			authPut(ctx, s, s.users, t, id, u)
+			return id, nil
+		}
+	}
+	return uuid.Nil, authNotFound("e-mail verification")
 }
