@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/eusaas/eusaas/adapters/smtpmail"
 	"io"
 	"log/slog"
 	"net"
@@ -52,6 +53,11 @@ type Config struct {
 	// CIDRs, default none): only requests from them have their client address read from
 	// X-Forwarded-For / Forwarded.
 	TrustedProxies []netip.Prefix
+	// SMTPURL is the mail server (APP_SMTP_URL: smtp://user:pass@host:587 with STARTTLS when
+	// offered, smtps:// for implicit TLS); empty keeps mails in the memory outbox and the
+	// log. MailFrom is the sender (APP_MAIL_FROM).
+	SMTPURL  string
+	MailFrom string
 
 	// The modules' own settings (APP_AUDIT_*, APP_GDPR_*, APP_ANOMALY_*), read with the rest
 	// so that every variable is checked before anything connects.
@@ -287,6 +293,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	var err error
 	if c.TrustedProxies, err = parseTrustedProxies(getenv("APP_TRUSTED_PROXIES")); err != nil {
 		return c, &ConfigError{"APP_TRUSTED_PROXIES", err.Error()}
+	}
+	str("APP_SMTP_URL", &c.SMTPURL)
+	c.MailFrom = "no-reply@localhost"
+	str("APP_MAIL_FROM", &c.MailFrom)
+	if c.SMTPURL != "" {
+		// Checked now, before anything connects; the message never repeats the URL (it may
+		// hold the password).
+		if _, err := smtpmail.New(c.SMTPURL, smtpmail.Options{From: c.MailFrom}); err != nil {
+			return c, &ConfigError{"APP_SMTP_URL", "must be smtp://[user:pass@]host[:port] or smtps://..., with APP_MAIL_FROM an e-mail address"}
+		}
 	}
 	str("APP_PROMETHEUS_URL", &c.PrometheusURL)
 	if c.PrometheusURL != "" {
