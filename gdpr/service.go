@@ -70,6 +70,9 @@ type Deps struct {
 	AuditEraser AuditEraser
 	Billing     Pseudonymizer
 	Retainers   []Retainer
+	// DSRs keeps data-subject requests; without it the workflow's methods answer
+	// ErrDSRUnavailable and exports and erasures create no requests.
+	DSRs DSRStore
 }
 
 // Options tune the service.

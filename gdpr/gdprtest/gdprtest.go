@@ -1,10 +1,10 @@
 // Package gdprtest is the conformance suite of the gdpr ports (RequestStore, PolicyStore,
-// HoldStore, KeyStore, ArchiveStore). Adapter authors run it from a test:
+// HoldStore, KeyStore, ArchiveStore, DSRStore). Adapter authors run it from a test:
 //
 //	func TestConformance(t *testing.T) { gdprtest.Run(t, gdprtest.Harness{New: ...}) }
 //
 // Run covers every port; an adapter of fewer ports runs only their areas (RunRequests,
-// RunPolicies, RunHolds, RunKeys, RunArchives), leaving the other Stores fields nil.
+// RunPolicies, RunHolds, RunKeys, RunArchives, RunDSRs), leaving the other Stores fields nil.
 package gdprtest
 
 import (
@@ -27,6 +27,8 @@ type Stores struct {
 	Holds    gdpr.HoldStore
 	Keys     gdpr.KeyStore
 	Archives gdpr.ArchiveStore
+	// DSRs is the data-subject request store; RunDSRs skips when nil.
+	DSRs gdpr.DSRStore
 	// Tx is the TxRunner the stores and Keys take part in (nil without transactions).
 	Tx eusaas.TxRunner
 }
@@ -80,6 +82,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Holds", func(t *testing.T) { RunHolds(t, h) })
 	t.Run("Keys", func(t *testing.T) { RunKeys(t, h) })
 	t.Run("Archives", func(t *testing.T) { RunArchives(t, h) })
+	t.Run("DSRs", func(t *testing.T) { RunDSRs(t, h) })
 	t.Run("Transactions", func(t *testing.T) { RunTransactions(t, h) })
 }
 

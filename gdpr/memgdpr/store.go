@@ -14,14 +14,15 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// Store implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore and
-// gdpr.KeyStore in memory.
+// Store implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore, gdpr.KeyStore
+// and gdpr.DSRStore in memory.
 type Store struct {
 	mu       sync.Mutex
 	requests map[string]gdpr.Request
 	policies map[eusaas.TenantID]gdpr.Policy
 	holds    map[string]gdpr.LegalHold
 	keys     map[eusaas.TenantID]gdpr.Key
+	dsrs     map[string]gdpr.DSR
 }
 
 var (
@@ -29,12 +30,14 @@ var (
 	_ gdpr.PolicyStore  = (*Store)(nil)
 	_ gdpr.HoldStore    = (*Store)(nil)
 	_ gdpr.KeyStore     = (*Store)(nil)
+	_ gdpr.DSRStore     = (*Store)(nil)
 )
 
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{requests: map[string]gdpr.Request{}, policies: map[eusaas.TenantID]gdpr.Policy{},
-		holds: map[string]gdpr.LegalHold{}, keys: map[eusaas.TenantID]gdpr.Key{}}
+		holds: map[string]gdpr.LegalHold{}, keys: map[eusaas.TenantID]gdpr.Key{},
+		dsrs: map[string]gdpr.DSR{}}
 }
 
 var errNotFound = eusaas.E(eusaas.NotFound, "not found")
