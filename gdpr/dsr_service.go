@@ -492,3 +492,6 @@ func (s *Service) implicitDSR(ctx context.Context, tenant eusaas.TenantID, typ D
 	}
 	return s.recordDSR(ctx, d, ActionDSRReceived, map[string]any{"job_id": r.ID})
 }
+
+// Now is the service's clock (callers showing whether a request is overdue use it).
+func (s *Service) Now() time.Time { return s.clock.Now() }

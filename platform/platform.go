@@ -55,7 +55,10 @@ type Stores struct {
 	Policies   gdpr.PolicyStore
 	Holds      gdpr.HoldStore
 	BackupKeys gdpr.KeyStore
-	Archives   gdpr.ArchiveStore
+	// DSRs keeps data-subject requests (optional: without it the DSR workflow answers
+	// "not configured" and exports/erasures record no requests).
+	DSRs     gdpr.DSRStore
+	Archives gdpr.ArchiveStore
 	// TenantData is every table of a tenant's data, for exports and erasure.
 	TenantData gdpr.TenantData
 	// Subjects tells whether a data subject exists (optional: the tenant's users otherwise).
