@@ -73,6 +73,8 @@ type Deps struct {
 	// DSRs keeps data-subject requests; without it the workflow's methods answer
 	// ErrDSRUnavailable and exports and erasures create no requests.
 	DSRs DSRStore
+	// Breaches keeps the Art. 33 breach register (optional, as DSRs).
+	Breaches BreachStore
 }
 
 // Options tune the service.

@@ -57,7 +57,9 @@ type Stores struct {
 	BackupKeys gdpr.KeyStore
 	// DSRs keeps data-subject requests (optional: without it the DSR workflow answers
 	// "not configured" and exports/erasures record no requests).
-	DSRs     gdpr.DSRStore
+	DSRs gdpr.DSRStore
+	// Breaches is the Art. 33 breach register (optional, as DSRs).
+	Breaches gdpr.BreachStore
 	Archives gdpr.ArchiveStore
 	// TenantData is every table of a tenant's data, for exports and erasure.
 	TenantData gdpr.TenantData

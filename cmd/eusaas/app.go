@@ -217,6 +217,15 @@ func (a *App) registerMetrics(ctx context.Context) error {
 	}))); err != nil {
 		return err
 	}
+	if err := a.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gdpr_breaches_notification_overdue",
+		Help: "Personal data breaches in the register whose supervisory authority notification is not recorded 72 hours after detection (Art. 33(1)).",
+	}, read(func(ctx context.Context) (float64, error) {
+		n, err := svc.BreachesOverdue(ctx)
+		return float64(n), err
+	}))); err != nil {
+		return err
+	}
 	for _, g := range []struct {
 		name, help string
 		overdue    bool

@@ -94,11 +94,14 @@ type isolationInput struct {
 // validInput is a well-formed request for each operation that requires input, so the walk
 // tests authorisation rather than validation.
 var validInput = map[string]isolationInput{
-	"POST /api/v1/tenants":                                          {body: map[string]any{"name": "X", "slug": "x-tenant", "admin_email": "x@x.example"}},
-	"GET /api/v1/tenants/{id}/costs":                                {query: "?start_date=2026-01-01&end_date=2026-01-02"},
-	"POST /api/v1/tenants/{id}/gdpr/erase":                          {body: map[string]any{"data_subject_id": uuid.NewString()}},
-	"POST /api/v1/tenants/{id}/gdpr/export":                         {body: map[string]any{"format": "json"}},
-	"POST /api/v1/tenants/{id}/gdpr/legal-holds":                    {body: map[string]any{"reason": "litigation"}},
+	"POST /api/v1/tenants":                       {body: map[string]any{"name": "X", "slug": "x-tenant", "admin_email": "x@x.example"}},
+	"GET /api/v1/tenants/{id}/costs":             {query: "?start_date=2026-01-01&end_date=2026-01-02"},
+	"POST /api/v1/tenants/{id}/gdpr/erase":       {body: map[string]any{"data_subject_id": uuid.NewString()}},
+	"POST /api/v1/tenants/{id}/gdpr/export":      {body: map[string]any{"format": "json"}},
+	"POST /api/v1/tenants/{id}/gdpr/legal-holds": {body: map[string]any{"reason": "litigation"}},
+	"POST /api/v1/gdpr/breaches": {body: map[string]any{"detected_at": "2026-01-01T00:00:00Z", "description": "lost laptop",
+		"categories": []string{"e-mail"}, "affected_tenants": []string{}, "approx_subjects": 1}},
+	"POST /api/v1/gdpr/breaches/{breach_id}/notified":               {body: map[string]any{}},
 	"POST /api/v1/tenants/{id}/gdpr/requests":                       {body: map[string]any{"type": "ACCESS", "email": "someone@example.eu"}},
 	"POST /api/v1/tenants/{id}/gdpr/requests/{rid}/extend":          {body: map[string]any{"reason": "complex request"}},
 	"POST /api/v1/tenants/{id}/gdpr/requests/{rid}/reject":          {body: map[string]any{"reason": "manifestly unfounded"}},

@@ -14,8 +14,8 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// Store implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore, gdpr.KeyStore
-// and gdpr.DSRStore in memory.
+// Store implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore, gdpr.KeyStore,
+// gdpr.DSRStore and gdpr.BreachStore in memory.
 type Store struct {
 	mu       sync.Mutex
 	requests map[string]gdpr.Request
@@ -23,6 +23,7 @@ type Store struct {
 	holds    map[string]gdpr.LegalHold
 	keys     map[eusaas.TenantID]gdpr.Key
 	dsrs     map[string]gdpr.DSR
+	breaches map[string]gdpr.Breach
 }
 
 var (
@@ -31,13 +32,14 @@ var (
 	_ gdpr.HoldStore    = (*Store)(nil)
 	_ gdpr.KeyStore     = (*Store)(nil)
 	_ gdpr.DSRStore     = (*Store)(nil)
+	_ gdpr.BreachStore  = (*Store)(nil)
 )
 
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{requests: map[string]gdpr.Request{}, policies: map[eusaas.TenantID]gdpr.Policy{},
 		holds: map[string]gdpr.LegalHold{}, keys: map[eusaas.TenantID]gdpr.Key{},
-		dsrs: map[string]gdpr.DSR{}}
+		dsrs: map[string]gdpr.DSR{}, breaches: map[string]gdpr.Breach{}}
 }
 
 var errNotFound = eusaas.E(eusaas.NotFound, "not found")
