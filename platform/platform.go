@@ -215,6 +215,9 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 
 	gopts := c.GDPR
 	gopts.Clock = c.Clock
+	if gopts.DataMap == nil {
+		gopts.DataMap = DataMap
+	}
 	if p.GDPR, err = gdpr.NewService(gdprDeps(s, p), gopts); err != nil {
 		return nil, err
 	}

@@ -144,3 +144,31 @@ func registerGDPRBreaches(s *Server, svc *gdpr.Service) {
 			return &struct{ Body GDPRBreach }{Body: gdprBreachView(b, svc.Now())}, nil
 		})
 }
+
+// registerGDPRRecords adds the operators' Art. 30(2) record of processing, as JSON and as
+// Markdown (for the file a controller or authority asks for).
+func registerGDPRRecords(s *Server, svc *gdpr.Service) {
+	tags := []string{"GDPR operations"}
+	Register(s, huma.Operation{OperationID: "get-gdpr-records-of-processing", Method: http.MethodGet, Path: "/api/v1/gdpr/records-of-processing",
+		Summary: "The Art. 30(2) record of processing", Description: "Operators. Built from the platform's data map: categories of data and subjects per module and store, purposes, retention, erasure, sub-processors, security measures.",
+		Tags: tags, Security: BearerAuth},
+		func(ctx context.Context, _ *struct{}) (*struct{ Body gdpr.RecordsOfProcessing }, error) {
+			if _, err := s.Operator(ctx); err != nil {
+				return nil, err
+			}
+			return &struct{ Body gdpr.RecordsOfProcessing }{Body: svc.RecordsOfProcessing("")}, nil
+		})
+	Register(s, huma.Operation{OperationID: "get-gdpr-records-of-processing-markdown", Method: http.MethodGet, Path: "/api/v1/gdpr/records-of-processing/markdown",
+		Summary: "The Art. 30(2) record of processing as Markdown", Tags: tags, Security: BearerAuth,
+		Responses: map[string]*huma.Response{"200": {Description: "text/markdown", Content: map[string]*huma.MediaType{"text/markdown": {}}}}},
+		func(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
+			if _, err := s.Operator(ctx); err != nil {
+				return nil, err
+			}
+			md := svc.RecordsOfProcessing("").Markdown()
+			return &huma.StreamResponse{Body: func(hctx huma.Context) {
+				hctx.SetHeader("Content-Type", "text/markdown; charset=utf-8")
+				_, _ = hctx.BodyWriter().Write([]byte(md))
+			}}, nil
+		})
+}

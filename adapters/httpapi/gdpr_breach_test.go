@@ -66,3 +66,25 @@ func TestGDPRBreachRegister(t *testing.T) {
 		require.Equal(t, 422, r.Status, "%v: %s", bad, r.Body)
 	}
 }
+
+func TestGDPRRecordsOfProcessing(t *testing.T) {
+	h := newGDPRHarness(t)
+	a := h.tenant()
+	admin, _ := h.User(a, auth.RoleAdmin)
+	op := h.Operator()
+	require.Equal(t, 403, h.Do("GET", "/api/v1/gdpr/records-of-processing", nil, admin).Status)
+	r := h.Do("GET", "/api/v1/gdpr/records-of-processing", nil, op)
+	require.Equal(t, 200, r.Status, string(r.Body))
+	var rec struct {
+		Security []string `json:"security_measures"`
+		Sub      []any    `json:"sub_processors"`
+	}
+	r.JSON(t, &rec)
+	require.NotEmpty(t, rec.Security)
+	require.NotNil(t, rec.Sub)
+	r = h.Do("GET", "/api/v1/gdpr/records-of-processing/markdown", nil, op)
+	require.Equal(t, 200, r.Status)
+	require.Equal(t, "text/markdown; charset=utf-8", r.Header.Get("Content-Type"))
+	require.True(t, strings.HasPrefix(string(r.Body), "# Record of processing activities"))
+	require.Equal(t, 403, h.Do("GET", "/api/v1/gdpr/records-of-processing/markdown", nil, admin).Status)
+}
