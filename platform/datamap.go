@@ -3,7 +3,8 @@ package platform
 import "github.com/eusaas/eusaas/gdpr"
 
 // DataMap is every store of personal data the platform's modules keep: what it holds, about
-// whom, why, how long and how it is erased. The Art. 30(2) record is built from it, and a
+// whom, why, how long and how it is erased. The retention and erasure texts are declared
+// here, next to the code that does it; keep them true when a retainer changes. The Art. 30(2) record is built from it, and a
 // test fails when a tenant table is not listed (so a new table cannot hold personal data
 // unnoticed).
 var DataMap = []gdpr.DataMapEntry{
@@ -27,7 +28,7 @@ var DataMap = []gdpr.DataMapEntry{
 		SubjectCategories: []string{"tenant"}, Purpose: "invoicing", Retention: "with the invoice", Erasure: "tenant erasure"},
 	{Module: "billing", Store: "billing_usage_events", DataCategories: []string{"usage records (may name a user)"},
 		SubjectCategories: []string{"tenant users"}, Purpose: "metering and rating",
-		Retention: "settings.data_retention_days (raw events; aggregates kept)", Erasure: "retention; tenant erasure"},
+		Retention: "with the tenant (settings.data_retention_days is not applied yet)", Erasure: "tenant erasure"},
 	{Module: "billing", Store: "billing_usage_buckets", DataCategories: []string{"aggregated usage"}, SubjectCategories: []string{"tenant"},
 		Purpose: "metering", Retention: "with the tenant", Erasure: "tenant erasure"},
 	{Module: "billing", Store: "billing_usage_months", DataCategories: []string{"aggregated usage"}, SubjectCategories: []string{"tenant"},
@@ -50,7 +51,7 @@ var DataMap = []gdpr.DataMapEntry{
 		Retention: "audit_log_retention_days", Erasure: "entries kept (hash chain); their personal values are erased"},
 	{Module: "audit", Store: "eusaas.audit_personal", DataCategories: []string{"e-mail addresses", "IP addresses", "user agents"},
 		SubjectCategories: []string{"tenant users", "platform operators"}, Purpose: "accountability and security",
-		Retention: "pii_retention_days", Erasure: "subject erasure; tenant erasure; retention"},
+		Retention: "audit_log_retention_days (then the values are erased, the entries kept)", Erasure: "subject erasure; tenant erasure; retention"},
 	{Module: "gdpr", Store: "eusaas.gdpr_requests", DataCategories: []string{"export and erasure requests, data subject id"},
 		SubjectCategories: []string{"data subjects"}, Purpose: "honouring data-subject rights (Art. 12-22)",
 		Retention: "kept as accountability record", Erasure: "kept (certificates prove the erasure)"},

@@ -2,6 +2,10 @@ package platform_test
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,4 +41,27 @@ func TestDataMapCoversEveryTenantTable(t *testing.T) {
 	md := rec.Markdown()
 	require.True(t, strings.HasPrefix(md, "# Record of processing activities (GDPR Art. 30(2))"))
 	require.Contains(t, md, "| auth | `auth_users` |")
+}
+
+var updatePersonalData = flag.Bool("update-personal-data", false, "rewrite docs/personal-data.md from platform.DataMap")
+
+// TestPersonalDataDoc keeps docs/personal-data.md in step with the data map it is generated
+// from (go test ./platform -run TestPersonalDataDoc -update-personal-data rewrites it).
+func TestPersonalDataDoc(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("# Where personal data is stored\n\n")
+	b.WriteString("Generated from `platform.DataMap` (platform/datamap.go) by\n`go test ./platform -run TestPersonalDataDoc -update-personal-data`; the test fails when\nthis file and the map differ, and `TestDataMapCoversEveryTenantTable` when a tenant table is\nmissing from the map. The same map is the Art. 30(2) record (`GET /api/v1/gdpr/records-of-processing`).\n\n")
+	b.WriteString("| Module | Store | Personal data | Data subjects | Purpose | Retention | Erasure |\n|---|---|---|---|---|---|---|\n")
+	cell := strings.NewReplacer("|", `\|`, "\n", " ").Replace
+	for _, e := range platform.DataMap {
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n", cell(e.Module), cell(e.Store), cell(strings.Join(e.DataCategories, ", ")),
+			cell(strings.Join(e.SubjectCategories, ", ")), cell(e.Purpose), cell(e.Retention), cell(e.Erasure))
+	}
+	path := filepath.Join("..", "docs", "personal-data.md")
+	if *updatePersonalData {
+		require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	}
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, b.String(), string(got), "docs/personal-data.md is stale: run go test ./platform -run TestPersonalDataDoc -update-personal-data")
 }
