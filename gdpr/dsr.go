@@ -79,7 +79,9 @@ type DSR struct {
 	// SubjectID is the data subject (a user id); Email the contact the request came from.
 	SubjectID string
 	Email     string
-	Details   string
+	// EmailSHA256 is the contact's digest kept once an erasure removed Email.
+	EmailSHA256 string
+	Details     string
 	// Format of the export of ACCESS and PORTABILITY requests.
 	Format     Format
 	ReceivedAt time.Time

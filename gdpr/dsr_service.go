@@ -495,3 +495,32 @@ func (s *Service) implicitDSR(ctx context.Context, tenant eusaas.TenantID, typ D
 
 // Now is the service's clock (callers showing whether a request is overdue use it).
 func (s *Service) Now() time.Time { return s.clock.Now() }
+
+// scrubDSRs removes the contact e-mail and free-text details from the tenant's data-subject
+// requests (only subject's, when given): the requests, their timelines and evidence stay
+// (the evidence names the contact only by its SHA-256). It returns how many it changed; a
+// second call changes none.
+func (s *Service) scrubDSRs(ctx context.Context, tenant eusaas.TenantID, subject string) (int, error) {
+	if s.d.DSRs == nil {
+		return 0, nil
+	}
+	ds, err := s.d.DSRs.ListDSRs(ctx, tenant, DSRFilter{})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range ds {
+		if (subject != "" && d.SubjectID != subject) || (d.Email == "" && d.Details == "") {
+			continue
+		}
+		if d.Email != "" {
+			d.EmailSHA256 = emailDigest(d.Email)
+		}
+		d.Email, d.Details = "", ""
+		if err := s.d.DSRs.UpdateDSR(ctx, &d); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -110,7 +110,7 @@ func TestDSRLifecycleOfEachType(t *testing.T) {
 
 	t.Run("ERASURE", func(t *testing.T) {
 		e := newEnv(t)
-		d := dsrCreate(t, e, gdpr.DSRInput{Type: gdpr.DSRErasure, SubjectID: "u3"})
+		d := dsrCreate(t, e, gdpr.DSRInput{Type: gdpr.DSRErasure, SubjectID: "u3", Email: "u3@example.eu", Details: "delete me"})
 		d, err := e.svc.VerifyIdentity(ctx, e.tenant, d.ID, "u3", "id document checked")
 		require.NoError(t, err)
 		e.runner.WorkAvailable(ctx)
@@ -124,6 +124,10 @@ func TestDSRLifecycleOfEachType(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "u3", c.SubjectID)
 		require.Equal(t, c.Counts, ev.Counts)
+		stored, err := e.svc.DSR(ctx, e.tenant, d.ID)
+		require.NoError(t, err)
+		require.Empty(t, stored.Email, "the erasure removed the contact from the request")
+		require.Len(t, ev.EmailSHA256, 64, "the evidence keeps its digest")
 		// A second erasure request of the erased subject is fulfilled by that erasure.
 		d2 := dsrCreate(t, e, gdpr.DSRInput{Type: gdpr.DSRErasure, Email: "u3@example.eu"})
 		d2, err = e.svc.VerifyIdentity(ctx, e.tenant, d2.ID, "u3", "")

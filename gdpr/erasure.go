@@ -113,6 +113,11 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		return err
 	}
 	counts[CountExports] = n
+	if n, err := s.scrubDSRs(ctx, tenant, r.SubjectID); err != nil {
+		return err
+	} else if n > 0 {
+		counts[CountDSRContacts] = n
+	}
 	var retained []string
 	if s.d.Billing != nil {
 		n, err := s.d.Billing.PseudonymizeSubject(ctx, tenant, r.SubjectID)
@@ -152,6 +157,9 @@ const (
 	CountAuditPersonal = "audit.personal_data"
 	// CountJobs counts the queued jobs about the tenant its erasure canceled.
 	CountJobs = "jobs.pending"
+	// CountDSRContacts counts the data-subject requests whose contact e-mail and details an
+	// erasure removed (the requests stay as the accountability record).
+	CountDSRContacts = "gdpr.dsr_contacts"
 )
 
 // eraseExports deletes the archives of the tenant's exports that match and marks each

@@ -118,6 +118,9 @@ func (s *Service) evidence(d DSR, job *Request) (*SignedEvidence, error) {
 		SubjectID: d.SubjectID, EmailSHA256: emailDigest(d.Email), ReceivedAt: d.ReceivedAt, DueAt: d.DueAt,
 		ExtensionNote: d.ExtensionReason, CompletedAt: d.CompletedAt, OnTime: !d.CompletedAt.After(d.Deadline()),
 		Rejection: d.RejectionReason, Outcome: d.Outcome, Timeline: d.Timeline, Counts: d.Counts}
+	if e.EmailSHA256 == "" {
+		e.EmailSHA256 = d.EmailSHA256
+	}
 	if !d.ExtendedDueAt.IsZero() {
 		t := d.ExtendedDueAt
 		e.ExtendedDueAt = &t
