@@ -13,11 +13,14 @@ import (
 // RequestErasure records the erasure of one data subject and enqueues its job. Erasing a
 // subject already erased (or being erased) returns that request unchanged with created false.
 func (s *Service) RequestErasure(ctx context.Context, tenant eusaas.TenantID, subject, reason string) (r Request, created bool, err error) {
-	r, err = s.requestErasure(ctx, tenant, subject, reason, &created)
+	r, err = s.requestErasure(ctx, tenant, subject, reason, &created, "")
 	return r, created, err
 }
 
-func (s *Service) requestErasure(ctx context.Context, tenant eusaas.TenantID, subject, reason string, created *bool) (Request, error) {
+// requestErasure is RequestErasure; dsr names the data-subject request it works for. Without
+// one, a new erasure is also recorded as the subject's ERASURE request (when the workflow is
+// configured), verified by the caller.
+func (s *Service) requestErasure(ctx context.Context, tenant eusaas.TenantID, subject, reason string, created *bool, dsr string) (Request, error) {
 	var v eusaas.Violations
 	if subject == "" || len(subject) > 200 {
 		v.Add("body.data_subject_id", "must be a non-empty id of at most 200 characters")
@@ -50,7 +53,13 @@ func (s *Service) requestErasure(ctx context.Context, tenant eusaas.TenantID, su
 			ResourceID: r.ID, Changes: map[string]any{"data_subject_id": subject}}); err != nil {
 			return err
 		}
-		return s.d.Queue.Enqueue(ctx, JobSubjectErasure, jobArgs{TenantID: tenant, RequestID: r.ID}, nil)
+		if err := s.d.Queue.Enqueue(ctx, JobSubjectErasure, jobArgs{TenantID: tenant, RequestID: r.ID}, nil); err != nil {
+			return err
+		}
+		if dsr == "" {
+			return s.implicitDSR(ctx, tenant, DSRErasure, r)
+		}
+		return nil
 	})
 	return r, err
 }
@@ -72,7 +81,7 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		return err
 	}
 	if r.Done() {
-		return nil
+		return s.jobFinished(ctx, r)
 	}
 	r.Status = StatusProcessing
 	if err := s.d.Requests.UpdateRequest(ctx, &r); err != nil {
@@ -104,6 +113,11 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		return err
 	}
 	counts[CountExports] = n
+	if n, err := s.scrubDSRs(ctx, tenant, r.SubjectID); err != nil {
+		return err
+	} else if n > 0 {
+		counts[CountDSRContacts] = n
+	}
 	var retained []string
 	if s.d.Billing != nil {
 		n, err := s.d.Billing.PseudonymizeSubject(ctx, tenant, r.SubjectID)
@@ -128,7 +142,10 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 			return err
 		}
 		r.Certificate = cert
-		return s.d.Requests.UpdateRequest(ctx, &r)
+		if err := s.d.Requests.UpdateRequest(ctx, &r); err != nil {
+			return err
+		}
+		return s.jobFinished(ctx, r)
 	})
 }
 
@@ -140,6 +157,9 @@ const (
 	CountAuditPersonal = "audit.personal_data"
 	// CountJobs counts the queued jobs about the tenant its erasure canceled.
 	CountJobs = "jobs.pending"
+	// CountDSRContacts counts the data-subject requests whose contact e-mail and details an
+	// erasure removed (the requests stay as the accountability record).
+	CountDSRContacts = "gdpr.dsr_contacts"
 )
 
 // eraseExports deletes the archives of the tenant's exports that match and marks each

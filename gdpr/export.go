@@ -16,7 +16,16 @@ import (
 
 // RequestExport records an export request and enqueues its job in the same transaction.
 // Subjects must be data subjects of the tenant (422 naming the entry otherwise).
+//
+// With the data-subject request workflow configured, an export of exactly one subject is
+// also recorded as that subject's PORTABILITY request, verified by the caller.
 func (s *Service) RequestExport(ctx context.Context, tenant eusaas.TenantID, in ExportRequest) (Request, error) {
+	return s.requestExport(ctx, tenant, in, "")
+}
+
+// requestExport is RequestExport; dsr names the data-subject request it works for (none
+// is then created).
+func (s *Service) requestExport(ctx context.Context, tenant eusaas.TenantID, in ExportRequest, dsr string) (Request, error) {
 	in.Format = Format(strings.ToLower(string(in.Format)))
 	if in.Format == "" {
 		in.Format = FormatJSON
@@ -37,7 +46,13 @@ func (s *Service) RequestExport(ctx context.Context, tenant eusaas.TenantID, in 
 			ResourceID: r.ID, Changes: map[string]any{"format": string(r.Format), "subjects": len(r.Subjects), "include_audit_logs": r.IncludeAuditLogs}}); err != nil {
 			return err
 		}
-		return s.d.Queue.Enqueue(ctx, JobExport, jobArgs{TenantID: tenant, RequestID: r.ID}, nil)
+		if err := s.d.Queue.Enqueue(ctx, JobExport, jobArgs{TenantID: tenant, RequestID: r.ID}, nil); err != nil {
+			return err
+		}
+		if dsr == "" && len(r.Subjects) == 1 {
+			return s.implicitDSR(ctx, tenant, DSRPortability, r)
+		}
+		return nil
 	})
 	return r, err
 }
@@ -85,7 +100,7 @@ func (s *Service) runExport(ctx context.Context, tenant eusaas.TenantID, id stri
 		return err
 	}
 	if r.Done() {
-		return nil
+		return s.jobFinished(ctx, r) // a crash after the export completed left its request open
 	}
 	r.Status, r.Progress = StatusProcessing, 0
 	if err := s.d.Requests.UpdateRequest(ctx, &r); err != nil {
@@ -114,7 +129,10 @@ func (s *Service) runExport(ctx context.Context, tenant eusaas.TenantID, id stri
 		}
 		_, err := s.record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: ActionExportCompleted,
 			ResourceType: resourceGDPR, ResourceID: r.ID, Changes: map[string]any{"counts": r.Counts, "sha256": sum}})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.jobFinished(ctx, r)
 	})
 }
 

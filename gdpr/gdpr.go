@@ -129,13 +129,27 @@ func (r Request) Clone() Request {
 	return c
 }
 
-// DueDate is one calendar month after t (GDPR Art. 12(3)); when the next month is shorter,
-// the last day of that month (31 January -> 28/29 February), never spilling into the month after.
-func DueDate(t time.Time) time.Time {
+// DueDate is one calendar month after t (GDPR Art. 12(3)), counted as Regulation (EEC,
+// Euratom) No 1182/71 counts periods: the same date in the next month, or the last day of
+// that month when it is shorter (31 January -> 28/29 February, never spilling into the
+// month after), and a deadline falling on a Saturday or Sunday moves to the next Monday
+// (Art. 3(4)). Public holidays are not moved for: they differ per Member State, and an
+// earlier deadline is the safe side. The time of day of t is kept.
+func DueDate(t time.Time) time.Time { return Deadline(t, 1) }
+
+// Deadline is the end of a period of months from t, counted as DueDate counts one.
+func Deadline(t time.Time, months int) time.Time {
 	y, m, d := t.Date()
-	first := time.Date(y, m+1, 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	first := time.Date(y, m+time.Month(months), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
 	last := first.AddDate(0, 1, -1).Day()
-	return time.Date(first.Year(), first.Month(), min(d, last), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	due := time.Date(first.Year(), first.Month(), min(d, last), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	switch due.Weekday() {
+	case time.Saturday:
+		due = due.AddDate(0, 0, 2)
+	case time.Sunday:
+		due = due.AddDate(0, 0, 1)
+	}
+	return due
 }
 
 // Tenant erasure steps, in SPEC order.

@@ -162,6 +162,13 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 			counts = map[string]int{}
 		}
 		counts[CountExports] = n
+		// Data-subject requests stay as the accountability record, without the contact
+		// details of the tenant's people.
+		if n, err := s.scrubDSRs(ctx, id, ""); err != nil {
+			return err
+		} else if n > 0 {
+			counts[CountDSRContacts] = n
+		}
 		// Queued work about the tenant (this saga's own job excepted) would find it gone.
 		if qc, ok := s.d.Queue.(jobs.TenantCanceler); ok {
 			n, err := qc.CancelTenant(ctx, id.String(), JobTenantErasure)
@@ -197,7 +204,7 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 		return s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 			deleted, tables := 0, 0
 			for k, n := range r.Steps[StepDeleteData-1].Counts {
-				if k != CountExports && k != CountAuditPersonal && k != CountJobs {
+				if k != CountExports && k != CountAuditPersonal && k != CountJobs && k != CountDSRContacts {
 					deleted += n
 					tables++
 				}

@@ -70,6 +70,11 @@ type Deps struct {
 	AuditEraser AuditEraser
 	Billing     Pseudonymizer
 	Retainers   []Retainer
+	// DSRs keeps data-subject requests; without it the workflow's methods answer
+	// ErrDSRUnavailable and exports and erasures create no requests.
+	DSRs DSRStore
+	// Breaches keeps the Art. 33 breach register (optional, as DSRs).
+	Breaches BreachStore
 }
 
 // Options tune the service.
@@ -84,6 +89,10 @@ type Options struct {
 	ExportTTL time.Duration
 	// RetentionGrace is the time between soft and hard deletion (default 30 days).
 	RetentionGrace time.Duration
+	// DataMap lists every store of personal data (the Art. 30(2) record is built from it);
+	// SubProcessors the recipients of personal data.
+	DataMap       []DataMapEntry
+	SubProcessors []SubProcessor
 	// AfterStep, when set, runs after each saga step's state is stored; an error aborts the
 	// run as a crash would. Tests inject failures with it.
 	AfterStep func(tenant eusaas.TenantID, step int) error

@@ -115,7 +115,7 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 	}
 	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Requests: e.store, Policies: e.store, Holds: e.store, Keys: e.store, Archives: archives, Data: data,
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
-		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data},
+		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data}, DSRs: e.store,
 		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})
 	require.NoError(t, err)
 	e.svc = svc
@@ -144,7 +144,7 @@ func TestExportArchiveVerifiesAndDetectsTampering(t *testing.T) {
 			r, err := e.svc.RequestExport(ctx, e.tenant, gdpr.ExportRequest{Format: f, IncludeAuditLogs: true})
 			require.NoError(t, err)
 			require.Equal(t, gdpr.StatusPending, r.Status)
-			require.Equal(t, time.Date(2026, 2, 28, 10, 0, 0, 0, time.UTC), r.DueAt, "due one calendar month later, clamped")
+			require.Equal(t, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), r.DueAt, "due one calendar month later, clamped to 28 February, a Saturday: the next Monday")
 			require.Equal(t, 1, e.runner.WorkAvailable(ctx))
 			r, err = e.svc.Request(ctx, e.tenant, gdpr.KindExport, r.ID)
 			require.NoError(t, err)
@@ -442,8 +442,11 @@ func TestOverdue(t *testing.T) {
 
 func TestDueDate(t *testing.T) {
 	for in, want := range map[string]string{
-		"2026-01-15": "2026-02-15", "2026-01-31": "2026-02-28", "2028-01-31": "2028-02-29",
-		"2026-03-31": "2026-04-30", "2026-12-31": "2027-01-31",
+		// 15 Feb 2026 is a Sunday, 28 Feb 2026 a Saturday, 31 Jan 2027 a Sunday: the next Monday.
+		"2026-01-15": "2026-02-16", "2026-01-31": "2026-03-02", "2028-01-31": "2028-02-29",
+		"2026-03-31": "2026-04-30", "2026-12-31": "2027-02-01",
+		// 30 April -> 30 May 2026, a Saturday -> Monday 1 June; 30 April 2027 -> Sunday 30 May -> 31 May.
+		"2026-04-30": "2026-06-01", "2027-04-30": "2027-05-31", "2026-05-31": "2026-06-30",
 	} {
 		d, _ := time.Parse(time.DateOnly, in)
 		require.Equal(t, want, gdpr.DueDate(d).Format(time.DateOnly), in)

@@ -58,7 +58,12 @@ type Stores struct {
 	Policies   gdpr.PolicyStore
 	Holds      gdpr.HoldStore
 	BackupKeys gdpr.KeyStore
-	Archives   gdpr.ArchiveStore
+	// DSRs keeps data-subject requests (optional: without it the DSR workflow answers
+	// "not configured" and exports/erasures record no requests).
+	DSRs gdpr.DSRStore
+	// Breaches is the Art. 33 breach register (optional, as DSRs).
+	Breaches gdpr.BreachStore
+	Archives gdpr.ArchiveStore
 	// TenantData is every table of a tenant's data, for exports and erasure.
 	TenantData gdpr.TenantData
 	// Subjects tells whether a data subject exists (optional: the tenant's users otherwise).
@@ -228,6 +233,9 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 
 	gopts := c.GDPR
 	gopts.Clock = c.Clock
+	if gopts.DataMap == nil {
+		gopts.DataMap = DataMap
+	}
 	if p.GDPR, err = gdpr.NewService(gdprDeps(s, p), gopts); err != nil {
 		return nil, err
 	}

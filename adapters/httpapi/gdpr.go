@@ -192,6 +192,9 @@ type gdprRetentionOut struct {
 // certificates.
 func RegisterGDPR(s *Server, svc *gdpr.Service) {
 	tags := []string{"GDPR"}
+	registerGDPRDSR(s, svc)
+	registerGDPRBreaches(s, svc)
+	registerGDPRRecords(s, svc)
 
 	Register(s, huma.Operation{OperationID: "create-gdpr-export", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/gdpr/export",
 		Summary: "Export the tenant's data (Art. 20)", Description: "Creates an export job; the archive holds every table (or the rows of the listed data subjects) as JSON, CSV or XML plus a signed manifest.",

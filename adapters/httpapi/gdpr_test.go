@@ -40,7 +40,7 @@ func newGDPRHarness(t *testing.T) *gdprHarness {
 	h.runner = memjobs.NewRunner(reg, memjobs.Options{})
 	_, key, _ := ed25519.GenerateKey(nil)
 	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Requests: store, Policies: store, Holds: store, Keys: store, Archives: memgdpr.NewArchives(),
-		Data: data, Subjects: data, Queue: h.runner, Recorder: &gdprtest.Recorder{}, Lifecycle: h.life},
+		Data: data, Subjects: data, Queue: h.runner, Recorder: &gdprtest.Recorder{}, Lifecycle: h.life, DSRs: store, Breaches: store},
 		gdpr.Options{SigningKey: key, BaseURL: "http://api.test"})
 	require.NoError(t, err)
 	h.svc = svc

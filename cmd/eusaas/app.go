@@ -111,7 +111,7 @@ func (a *App) build(ctx context.Context) error {
 		PublicURL: a.cfg.GDPR.PublicURL,
 		Audit: audit.Options{Signer: auditKey, PreviousKeys: a.cfg.Audit.PreviousKeys,
 			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
-		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL},
+		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL, SubProcessors: a.cfg.GDPR.SubProcessors},
 		Notifier: a.cfg.Webhook.notifier(a.log),
 		// Schema DDL off the request path: POST /tenants answers PROVISIONING, a job
 		// provisions (issue 19: it was the load mix's p99).
@@ -208,18 +208,56 @@ func (a *App) startMeters(ctx context.Context) error {
 // registerMetrics adds the domain gauges to /metrics.
 func (a *App) registerMetrics(ctx context.Context) error {
 	svc := a.platform.GDPR
-	return a.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	// read bounds each scrape's store query; a failed read shows -1 (the alert rules treat
+	// a negative value as "unknown", not as zero).
+	read := func(fn func(ctx context.Context) (float64, error)) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			n, err := fn(ctx)
+			if err != nil {
+				return -1
+			}
+			return n
+		}
+	}
+	if err := a.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "gdpr_requests_overdue",
 		Help: "GDPR requests (exports, erasures) not fulfilled within one calendar month of receipt (Art. 12(3)).",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
+	}, read(func(ctx context.Context) (float64, error) {
 		n, err := svc.Overdue(ctx)
-		if err != nil {
-			return -1
+		return float64(n), err
+	}))); err != nil {
+		return err
+	}
+	if err := a.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gdpr_breaches_notification_overdue",
+		Help: "Personal data breaches in the register whose supervisory authority notification is not recorded 72 hours after detection (Art. 33(1)).",
+	}, read(func(ctx context.Context) (float64, error) {
+		n, err := svc.BreachesOverdue(ctx)
+		return float64(n), err
+	}))); err != nil {
+		return err
+	}
+	for _, g := range []struct {
+		name, help string
+		overdue    bool
+	}{
+		{"gdpr_dsr_overdue", "Open data-subject requests past their deadline (one month, or three once extended; Art. 12(3)).", true},
+		{"gdpr_dsr_due_soon", "Open data-subject requests not yet overdue whose deadline is within 7 days.", false},
+	} {
+		if err := a.registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: g.name, Help: g.help},
+			read(func(ctx context.Context) (float64, error) {
+				overdue, soon, err := svc.DSRDeadlines(ctx)
+				if g.overdue {
+					return float64(overdue), err
+				}
+				return float64(soon), err
+			}))); err != nil {
+			return err
 		}
-		return float64(n)
-	}))
+	}
+	return nil
 }
 
 // Start runs the background job workers in process (unless APP_JOBS_IN_PROCESS=false).

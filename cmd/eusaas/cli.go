@@ -103,7 +103,7 @@ APP_POSTGRES_* variable set the server runs on the in-memory adapters.`,
 			m.auditExportCommand(), m.auditVerifyExportCommand()),
 		group("anomaly", "scan for cost anomalies and evaluate the detectors", m.anomalyScanCommand(), m.anomalyEvalCommand()),
 		group("gdpr", "verify GDPR export archives offline, make the signing key and KEK, rotate the KEK",
-			m.gdprVerifyExportCommand(), m.gdprKeygenCommand(), m.gdprRotateKEKCommand()),
+			m.gdprVerifyExportCommand(), m.gdprVerifyEvidenceCommand(), m.gdprKeygenCommand(), m.gdprRotateKEKCommand()),
 		m.citusCommand(),
 		&cobra.Command{
 			Use:   "version",

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+
+	"github.com/eusaas/eusaas/gdpr"
 )
 
 // gdprConfig is the gdpr module's configuration (APP_GDPR_*).
@@ -31,6 +33,9 @@ type gdprConfig struct {
 	// PublicURLSet tells whether APP_PUBLIC_URL was given (the default is only right for a
 	// local server on :8000).
 	PublicURLSet bool
+	// SubProcessors are the recipients of personal data listed in the Art. 30(2) record
+	// (APP_GDPR_SUBPROCESSORS: "name|purpose|location" entries separated by ";").
+	SubProcessors []gdpr.SubProcessor
 }
 
 func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
@@ -64,6 +69,16 @@ func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
 				return c, &ConfigError{k.name, err.Error()}
 			}
 			*k.dst = b
+		}
+	}
+	if v := strings.TrimSpace(getenv("APP_GDPR_SUBPROCESSORS")); v != "" {
+		for _, entry := range strings.Split(v, ";") {
+			parts := strings.Split(entry, "|")
+			if len(parts) != 3 || strings.TrimSpace(parts[0]) == "" || strings.TrimSpace(parts[2]) == "" {
+				return c, &ConfigError{"APP_GDPR_SUBPROCESSORS", `must be "name|purpose|location" entries separated by ";"`}
+			}
+			c.SubProcessors = append(c.SubProcessors, gdpr.SubProcessor{Name: strings.TrimSpace(parts[0]),
+				Purpose: strings.TrimSpace(parts[1]), Location: strings.TrimSpace(parts[2])})
 		}
 	}
 	if c.KEKPrevious != nil && c.KEK == nil {

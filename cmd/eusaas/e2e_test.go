@@ -388,6 +388,11 @@ func walkThrough(t *testing.T, c *client, schemaExists func(name string) bool) {
 	require.Contains(t, names, "manifest.json")
 	require.Contains(t, names, "schema.json")
 	c.expect(422, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/export", owner, map[string]any{"format": "yaml"}))
+	// A data-subject request with a contact address of the tenant: the tenant erasure must
+	// take the address out of the kept request (requireNoTrace after DELETED).
+	dsr := c.expect(201, c.do("POST", "/api/v1/tenants/"+tid+"/gdpr/requests", owner,
+		map[string]any{"type": "OBJECTION", "email": "customer@acme.example", "details": "no newsletters, customer@acme.example"})).json(t)
+	require.Equal(t, "IDENTITY_PENDING", dsr["status"])
 	c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/gdpr/retention", owner, nil))
 
 	// Refresh rotates; logout revokes the access token.

@@ -198,7 +198,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 		Anomalies: postgres.NewAnomalyStore(db),
 		Audit:     auditStore, AuditKeys: auditStore,
 
-		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, Archives: arch,
+		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, DSRs: requests, Breaches: requests, Archives: arch,
 		TenantData: data, Subjects: data, Schemas: data,
 		Retainers: []gdpr.Retainer{data},
 		Purgers:   []gdpr.CachePurger{redisadapter.NewTenantPurger(rdb, prefix)},

@@ -1,10 +1,11 @@
 // Package gdprtest is the conformance suite of the gdpr ports (RequestStore, PolicyStore,
-// HoldStore, KeyStore, ArchiveStore). Adapter authors run it from a test:
+// HoldStore, KeyStore, ArchiveStore, DSRStore, BreachStore). Adapter authors run it from a test:
 //
 //	func TestConformance(t *testing.T) { gdprtest.Run(t, gdprtest.Harness{New: ...}) }
 //
 // Run covers every port; an adapter of fewer ports runs only their areas (RunRequests,
-// RunPolicies, RunHolds, RunKeys, RunArchives), leaving the other Stores fields nil.
+// RunPolicies, RunHolds, RunKeys, RunArchives, RunDSRs,
+// RunBreaches), leaving the other Stores fields nil.
 package gdprtest
 
 import (
@@ -27,6 +28,10 @@ type Stores struct {
 	Holds    gdpr.HoldStore
 	Keys     gdpr.KeyStore
 	Archives gdpr.ArchiveStore
+	// DSRs is the data-subject request store; RunDSRs skips when nil.
+	DSRs gdpr.DSRStore
+	// Breaches is the breach register; RunBreaches skips when nil.
+	Breaches gdpr.BreachStore
 	// Tx is the TxRunner the stores and Keys take part in (nil without transactions).
 	Tx eusaas.TxRunner
 }
@@ -80,6 +85,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Holds", func(t *testing.T) { RunHolds(t, h) })
 	t.Run("Keys", func(t *testing.T) { RunKeys(t, h) })
 	t.Run("Archives", func(t *testing.T) { RunArchives(t, h) })
+	t.Run("DSRs", func(t *testing.T) { RunDSRs(t, h) })
+	t.Run("Breaches", func(t *testing.T) { RunBreaches(t, h) })
 	t.Run("Transactions", func(t *testing.T) { RunTransactions(t, h) })
 }
 

@@ -14,14 +14,16 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// Store implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore and
-// gdpr.KeyStore in memory.
+// Store implements gdpr.RequestStore, gdpr.PolicyStore, gdpr.HoldStore, gdpr.KeyStore,
+// gdpr.DSRStore and gdpr.BreachStore in memory.
 type Store struct {
 	mu       sync.Mutex
 	requests map[string]gdpr.Request
 	policies map[eusaas.TenantID]gdpr.Policy
 	holds    map[string]gdpr.LegalHold
 	keys     map[eusaas.TenantID]gdpr.Key
+	dsrs     map[string]gdpr.DSR
+	breaches map[string]gdpr.Breach
 }
 
 var (
@@ -29,12 +31,15 @@ var (
 	_ gdpr.PolicyStore  = (*Store)(nil)
 	_ gdpr.HoldStore    = (*Store)(nil)
 	_ gdpr.KeyStore     = (*Store)(nil)
+	_ gdpr.DSRStore     = (*Store)(nil)
+	_ gdpr.BreachStore  = (*Store)(nil)
 )
 
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{requests: map[string]gdpr.Request{}, policies: map[eusaas.TenantID]gdpr.Policy{},
-		holds: map[string]gdpr.LegalHold{}, keys: map[eusaas.TenantID]gdpr.Key{}}
+		holds: map[string]gdpr.LegalHold{}, keys: map[eusaas.TenantID]gdpr.Key{},
+		dsrs: map[string]gdpr.DSR{}, breaches: map[string]gdpr.Breach{}}
 }
 
 var errNotFound = eusaas.E(eusaas.NotFound, "not found")
