@@ -83,6 +83,26 @@ func want[T any](t *testing.T, op string) func(res any, err error) T {
 	}
 }
 
+// problem asserts that an operation answered with one of its declared 4xx problems (a
+// made-up token, say) and returns the status.
+func problem(t *testing.T, op string) func(res any, err error) int64 {
+	return func(res any, err error) int64 {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		b, _ := json.Marshal(res)
+		var p struct {
+			Status int64  `json:"status"`
+			Code   string `json:"code"`
+		}
+		if json.Unmarshal(b, &p) != nil || p.Status < 400 || p.Status >= 500 || p.Code == "" {
+			t.Fatalf("%s: answered %T %s, want a 4xx problem", op, res, b)
+		}
+		return p.Status
+	}
+}
+
 func env(t *testing.T, k string) string {
 	t.Helper()
 	v := os.Getenv(k)
@@ -141,7 +161,7 @@ func TestJourney(t *testing.T) {
 	// The owner registers with the invitation, and invites a member.
 	owner := newClient(t, base, rec)
 	ownerEmail, ownerPass := "owner@"+slug+".example", "Owner-Passw0rd!"
-	want[*ogenclient.AuthUserBody](t, "register owner")(owner.AuthRegister(ctx, &ogenclient.AuthRegisterInputBody{
+	ownerUser := want[*ogenclient.AuthUserBody](t, "register owner")(owner.AuthRegister(ctx, &ogenclient.AuthRegisterInputBody{
 		Email: ownerEmail, Password: ownerPass, FullName: "Olga Owner", InvitationToken: ogenclient.NewOptString(invitation.Token),
 	}, ogenclient.AuthRegisterParams{XTenantID: ogenclient.NewOptString(slug)}))
 	login := func(c as, email, pass string) ogenclient.AuthTokensBody {
@@ -177,6 +197,45 @@ func TestJourney(t *testing.T) {
 		Email: "mia@" + slug + ".example", Password: "Member-Passw0rd!", FullName: "Mia Member",
 		InvitationToken: ogenclient.NewOptString(inv.Response.Token),
 	}, ogenclient.AuthRegisterParams{XTenantID: ogenclient.NewOptString(slug)}))
+
+	// User administration: the owner lists, reads and changes users; a pending invitation is
+	// revoked; a user who joined is removed.
+	users := want[*ogenclient.PaginatedAuthUserBody](t, "list users")(owner.ListTenantUsers(ctx, ogenclient.ListTenantUsersParams{ID: tid}))
+	if len(users.Items) < 2 {
+		t.Fatalf("list users: %d users, want the owner and the member", len(users.Items))
+	}
+	want[*ogenclient.AuthUserBody](t, "get user")(owner.GetTenantUser(ctx, ogenclient.GetTenantUserParams{ID: tid, UserID: member.ID.String()}))
+	want[*ogenclient.AuthUserBody](t, "update user")(owner.UpdateTenantUser(ctx, &ogenclient.AuthUserPatchInputBody{
+		FullName: ogenclient.NewOptString("Mia M. Member"), Role: ogenclient.NewOptAuthUserPatchInputBodyRole(ogenclient.AuthUserPatchInputBodyRoleVIEWER),
+	}, ogenclient.UpdateTenantUserParams{ID: tid, UserID: member.ID.String()}))
+	pending := want[*ogenclient.AuthInviteOutputBodyHeaders](t, "invite")(owner.CreateInvitation(ctx,
+		&ogenclient.AuthInviteInputBody{Email: "pat@" + slug + ".example", Role: ogenclient.AuthInviteInputBodyRoleVIEWER},
+		ogenclient.CreateInvitationParams{ID: tid}))
+	invitations := want[*ogenclient.PaginatedAuthInvitationBody](t, "list invitations")(owner.ListInvitations(ctx, ogenclient.ListInvitationsParams{ID: tid}))
+	if len(invitations.Items) == 0 {
+		t.Fatal("list invitations: the pending invitation is missing")
+	}
+	want[*ogenclient.DeleteInvitationNoContent](t, "revoke invitation")(owner.DeleteInvitation(ctx, ogenclient.DeleteInvitationParams{ID: tid, InvID: pending.Response.ID.String()}))
+	leaver := want[*ogenclient.AuthInviteOutputBodyHeaders](t, "invite leaver")(owner.CreateInvitation(ctx,
+		&ogenclient.AuthInviteInputBody{Email: "leo@" + slug + ".example", Role: ogenclient.AuthInviteInputBodyRoleMEMBER},
+		ogenclient.CreateInvitationParams{ID: tid}))
+	leo := want[*ogenclient.AuthUserBody](t, "register leaver")(anon.AuthRegister(ctx, &ogenclient.AuthRegisterInputBody{
+		Email: "leo@" + slug + ".example", Password: "Leaver-Passw0rd!", FullName: "Leo Leaver",
+		InvitationToken: ogenclient.NewOptString(leaver.Response.Token),
+	}, ogenclient.AuthRegisterParams{XTenantID: ogenclient.NewOptString(slug)}))
+	want[*ogenclient.DeleteTenantUserNoContent](t, "remove user")(owner.DeleteTenantUser(ctx, ogenclient.DeleteTenantUserParams{ID: tid, UserID: leo.ID.String()}))
+
+	// Passwords: the owner changes theirs; a reset is requested (202 whether or not the
+	// account exists) and a made-up reset or verification token is refused with a problem.
+	newPass := "Owner-Passw0rd!-2"
+	want[*ogenclient.AuthPasswordChangeNoContent](t, "change password")(owner.AuthPasswordChange(ctx,
+		&ogenclient.AuthPasswordChangeInputBody{CurrentPassword: ownerPass, NewPassword: newPass}))
+	ownerPass = newPass
+	want[*ogenclient.AuthPasswordForgotOutputBody](t, "forgot password")(anon.AuthPasswordForgot(ctx,
+		&ogenclient.AuthPasswordForgotInputBody{Email: ownerEmail}, ogenclient.AuthPasswordForgotParams{XTenantID: ogenclient.NewOptString(slug)}))
+	problem(t, "reset with an unknown token")(anon.AuthPasswordReset(ctx, &ogenclient.AuthPasswordResetInputBody{
+		Token: strings.Repeat("A", 64), NewPassword: "Another-Passw0rd!"}))
+	problem(t, "verify an unknown token")(anon.AuthEmailVerify(ctx, &ogenclient.AuthEmailVerifyInputBody{Token: strings.Repeat("B", 64)}))
 
 	// A metering agent: a service account ingests 30 days of usage with a spike yesterday.
 	sa := want[*ogenclient.AuthCreateServiceAccountOutputBodyHeaders](t, "create service account")(op.CreateServiceAccount(ctx, &ogenclient.AuthCreateServiceAccountInputBody{Name: "journey agent " + run}))
@@ -302,6 +361,43 @@ func TestJourney(t *testing.T) {
 		got := want[*ogenclient.GDPRErasureJob](t, "get erasure")(owner.GetGdprErasure(ctx, ogenclient.GetGdprErasureParams{ID: tid, JobID: erasure.JobID}))
 		return got.Status == ogenclient.GDPRErasureJobStatusCOMPLETED
 	})
+
+	// Data-subject requests: a rectification asked for by e-mail is verified, extended and
+	// completed; an objection is rejected.
+	rect := want[*ogenclient.GDPRDSR](t, "create request")(owner.CreateGdprRequest(ctx, &ogenclient.GDPRDSRCreate{
+		Type: ogenclient.GDPRDSRCreateTypeRECTIFICATION, Email: ogenclient.NewOptString("someone@" + slug + ".example"),
+		Details: ogenclient.NewOptString("my surname is misspelt")}, ogenclient.CreateGdprRequestParams{ID: tid}))
+	want[*ogenclient.GDPRDSR](t, "verify identity")(owner.VerifyGdprRequestIdentity(ctx, &ogenclient.GDPRDSRVerify{
+		DataSubjectID: ogenclient.NewOptString(ownerUser.ID.String()), Method: ogenclient.NewOptString("signed-in account")},
+		ogenclient.VerifyGdprRequestIdentityParams{ID: tid, Rid: rect.ID}))
+	want[*ogenclient.GDPRDSR](t, "extend request")(owner.ExtendGdprRequest(ctx, &ogenclient.GDPRDSRReason{Reason: "records in three systems"},
+		ogenclient.ExtendGdprRequestParams{ID: tid, Rid: rect.ID}))
+	done := want[*ogenclient.GDPRDSR](t, "complete request")(owner.CompleteGdprRequest(ctx,
+		ogenclient.NewOptGDPRDSRComplete(ogenclient.GDPRDSRComplete{Outcome: ogenclient.NewOptString("surname corrected")}),
+		ogenclient.CompleteGdprRequestParams{ID: tid, Rid: rect.ID}))
+	if done.Status != ogenclient.GDPRDSRStatusCOMPLETED || !done.Evidence.Set {
+		t.Fatalf("complete request: status %s, evidence %v", done.Status, done.Evidence.Set)
+	}
+	objection := want[*ogenclient.GDPRDSR](t, "create objection")(owner.CreateGdprRequest(ctx, &ogenclient.GDPRDSRCreate{
+		Type: ogenclient.GDPRDSRCreateTypeOBJECTION, DataSubjectID: ogenclient.NewOptString(ownerUser.ID.String())}, ogenclient.CreateGdprRequestParams{ID: tid}))
+	want[*ogenclient.GDPRDSR](t, "reject request")(owner.RejectGdprRequest(ctx, &ogenclient.GDPRDSRReason{Reason: "manifestly unfounded"},
+		ogenclient.RejectGdprRequestParams{ID: tid, Rid: objection.ID}))
+	want[*ogenclient.GDPRDSR](t, "get request")(owner.GetGdprRequest(ctx, ogenclient.GetGdprRequestParams{ID: tid, Rid: rect.ID}))
+	want[*ogenclient.PaginatedGDPRDSR](t, "list requests")(owner.ListGdprRequests(ctx, ogenclient.ListGdprRequestsParams{ID: tid}))
+
+	// The operator's registers: a breach recorded and notified, the Art. 30 record.
+	breach := want[*ogenclient.GDPRBreach](t, "record breach")(op.CreateGdprBreach(ctx, &ogenclient.GDPRBreachCreate{
+		DetectedAt: time.Now().UTC().Add(-time.Hour).Truncate(time.Second), Description: "a laptop with an export was lost",
+		Categories: []string{"contact data"}, AffectedTenants: []string{tid}, ApproxSubjects: 2,
+		Measures: ogenclient.NewOptString("disk encryption verified; export link revoked")}))
+	want[*ogenclient.GDPRBreachList](t, "list breaches")(op.ListGdprBreaches(ctx))
+	want[*ogenclient.GDPRBreach](t, "get breach")(op.GetGdprBreach(ctx, ogenclient.GetGdprBreachParams{BreachID: breach.ID}))
+	want[*ogenclient.GDPRBreach](t, "breach notified")(op.NotifyGdprBreach(ctx, ogenclient.OptGDPRBreachNotified{}, ogenclient.NotifyGdprBreachParams{BreachID: breach.ID}))
+	want[*ogenclient.RecordsOfProcessing](t, "records of processing")(op.GetGdprRecordsOfProcessing(ctx))
+	md := want[*ogenclient.GetGdprRecordsOfProcessingMarkdownOK](t, "records of processing, Markdown")(op.GetGdprRecordsOfProcessingMarkdown(ctx))
+	if n, _ := md.Data.Read(make([]byte, 1)); n == 0 {
+		t.Fatal("records of processing: empty Markdown")
+	}
 
 	// Lifecycle: suspend, activate, log out, delete and follow the erasure to its certificate.
 	want[*ogenclient.TenantBodyHeaders](t, "suspend")(op.SuspendTenant(ctx, ogenclient.SuspendTenantParams{ID: tid}))
