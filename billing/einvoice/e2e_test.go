@@ -278,6 +278,6 @@ func validate(t *testing.T, files []string) {
 }
 
 var (
-	renderers = []billing.Renderer{einvoice.UBL{}}
-	formats   = []string{billing.FormatUBL}
+	renderers = []billing.Renderer{einvoice.UBL{}, einvoice.CII{}}
+	formats   = []string{billing.FormatUBL, billing.FormatCII}
 )
