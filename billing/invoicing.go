@@ -93,7 +93,11 @@ func (s *Service) verify(ctx context.Context, p *BillingProfile) error {
 		return nil
 	}
 	id, _, _ := vat.ParseID(p.VATID)
-	ev, err := s.vies.Check(ctx, id)
+	seller, _, err := s.profiles.Seller(ctx)
+	if err != nil {
+		return err
+	}
+	ev, err := s.vies.Check(ctx, id, seller.VATID)
 	switch {
 	case eusaas.KindOf(err) == eusaas.Unavailable:
 		return nil
@@ -185,19 +189,24 @@ func (s *Service) treatment(ctx context.Context, seller Seller, buyer BillingPro
 func (p BillingProfile) Type() vat.CustomerType { return p.CustomerType }
 
 // completeAtIssue copies seller and buyer onto the invoice, applies the VAT treatment of
-// the issue date, and renders the documents, once. Without a ProfileStore it does nothing
-// (legacy flat tax rate).
+// the issue date, and renders the documents, once. Without a ProfileStore or a configured
+// seller it does nothing (legacy flat tax rate).
 func (s *Service) completeAtIssue(ctx context.Context, inv *Invoice) error {
 	if s.profiles == nil {
 		return nil
 	}
-	seller, err := s.Seller(ctx)
+	// Until an operator sets the seller identity the server issues the legacy invoices (flat
+	// tax rate, no parties): setting it switches every later issue to full invoice content.
+	seller, ok, err := s.profiles.Seller(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	buyer, ok, err := s.profiles.Profile(ctx, inv.TenantID)
 	if err != nil {
 		return err
 	}
-	buyer, err := s.BillingProfile(ctx, inv.TenantID)
-	if err != nil {
-		return err
+	if !ok {
+		return ErrIssueWithoutProfile
 	}
 	t, err := s.treatment(ctx, seller, buyer, *inv.IssuedAt)
 	if err != nil {
@@ -212,6 +221,11 @@ func (s *Service) completeAtIssue(ctx context.Context, inv *Invoice) error {
 		inv.PaymentTerms += ", by SEPA credit transfer to " + seller.IBAN
 	}
 	inv.applyTreatment(t)
+	if len(inv.Lines) == 0 {
+		// Nothing was used: EN 16931 documents need at least one line (BR-16), so an empty
+		// month is issued (its number used, the series stays gap-free) without documents.
+		return nil
+	}
 	return s.render(inv)
 }
 

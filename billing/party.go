@@ -73,8 +73,11 @@ type ProfileStore interface {
 
 // Errors of the invoicing identity.
 var (
-	ErrSellerNotConfigured = eusaas.Sentinel(eusaas.FailedPrecondition, "seller_not_configured", "the seller's billing identity is not configured (PUT /billing/seller)")
-	ErrNoBillingProfile    = eusaas.Sentinel(eusaas.FailedPrecondition, "billing_profile_missing", "the tenant has no billing profile (PUT /tenants/{id}/billing-profile)")
+	ErrSellerNotConfigured = eusaas.Sentinel(eusaas.NotFound, "seller_not_configured", "the seller's billing identity is not configured (PUT /billing/seller)")
+	ErrNoBillingProfile    = eusaas.Sentinel(eusaas.NotFound, "billing_profile_missing", "the tenant has no billing profile (PUT /tenants/{id}/billing-profile)")
+	// ErrIssueWithoutProfile: with the seller configured, an invoice needs its buyer's
+	// identity (Art. 226 (5)) before it can be issued.
+	ErrIssueWithoutProfile = eusaas.Sentinel(eusaas.FailedPrecondition, "billing_profile_required", "the tenant needs a billing profile before invoices can be issued (PUT /tenants/{id}/billing-profile)")
 )
 
 const maxPartyText = 200

@@ -21,7 +21,9 @@ type VIESEvidence struct {
 // VATChecker verifies VAT ids (VIES). An error of kind Unavailable means no answer could be
 // had; the id stays unverified.
 type VATChecker interface {
-	Check(ctx context.Context, id vat.ID) (VIESEvidence, error)
+	// requester is the seller's own VAT id (empty when not configured): with it VIES
+	// returns a consultation number, the evidence tax authorities accept.
+	Check(ctx context.Context, id vat.ID, requester string) (VIESEvidence, error)
 }
 
 // VATRate is a dated standard rate (an alias, so adapters need not import billing/vat).

@@ -39,6 +39,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 		Denylist: memauth.NewDenylist(clock), Limiter: memauth.NewLimiter(),
 
 		Usage: usage, Invoices: invoices, Prices: prices,
+		Profiles: membilling.NewProfileStore(), CreditNotes: membilling.NewCreditNoteStore(),
 		Anomalies: anomalies,
 		Audit:     auditStore, AuditKeys: auditStore,
 

@@ -12,6 +12,7 @@ import (
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/einvoice"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/tenancy"
@@ -44,6 +45,10 @@ type Stores struct {
 	Usage    billing.UsageStore
 	Invoices billing.InvoiceStore
 	Prices   billing.PriceStore
+	// Profiles and CreditNotes: the invoicing identities and credit notes (optional: without
+	// them invoices stay legacy and the routes answer 412).
+	Profiles    billing.ProfileStore
+	CreditNotes billing.CreditNoteStore
 
 	Anomalies anomaly.Store
 
@@ -90,8 +95,13 @@ type Config struct {
 	// GDPR: the signing key (required) and the public base URL of download links.
 	GDPR gdpr.Options
 
-	// Billing: late-arrival window, payment terms (Tx, Recorder, Thresholds are wired).
+	// Billing: late-arrival window, payment terms, unverified VAT id policy (Tx, Recorder,
+	// Thresholds, the UBL and CII renderers are wired).
 	Billing billing.Options
+	// VIES verifies buyers' VAT ids (nil: ids stay unverified).
+	VIES billing.VATChecker
+	// Renderers are added to UBL and CII (the PDF adapter).
+	Renderers []billing.Renderer
 
 	// Anomaly: the notifier of new anomalies (default: the log) and scanner options.
 	Notifier anomaly.Notifier
@@ -188,7 +198,8 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	bo := c.Billing
 	bo.Clock = c.Clock
 	if p.Billing, err = billing.NewService(billing.Deps{Usage: s.Usage, Invoices: s.Invoices, Prices: s.Prices,
-		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}}, bo); err != nil {
+		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}, Profiles: s.Profiles, CreditNotes: s.CreditNotes, VIES: c.VIES,
+		Renderers: append([]billing.Renderer{einvoice.UBL{}, einvoice.CII{}}, c.Renderers...)}, bo); err != nil {
 		return nil, err
 	}
 

@@ -59,7 +59,7 @@ type env struct {
 
 func newEnv(t *testing.T, policy vat.UnverifiedPolicy) env {
 	clock := eusaas.NewFakeClock(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC))
-	v := vies.New(fakeVIES(t).URL, seller.VATID)
+	v := vies.New(fakeVIES(t).URL)
 	v.Clock = clock
 	svc, err := billing.NewService(billing.Deps{
 		Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(), Prices: membilling.NewPriceStore(),

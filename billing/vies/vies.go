@@ -23,23 +23,20 @@ const DefaultURL = "https://ec.europa.eu/taxation_customs/vies/rest-api/check-va
 
 // Client calls VIES.
 type Client struct {
-	URL  string
-	HTTP *http.Client
-	// Requester is the seller's own VAT id; when set VIES returns a consultation number
-	// (requestIdentifier), the evidence tax authorities accept for a check.
-	Requester string
-	Clock     eusaas.Clock
+	URL   string
+	HTTP  *http.Client
+	Clock eusaas.Clock
 }
 
 var _ billing.VATChecker = (*Client)(nil)
 
 // New returns a client for url (DefaultURL when empty) with a 10 s timeout: VIES is slow at
 // times, and a check that does not answer leaves the id unverified rather than blocking.
-func New(url, requester string) *Client {
+func New(url string) *Client {
 	if url == "" {
 		url = DefaultURL
 	}
-	return &Client{URL: url, HTTP: &http.Client{Timeout: 10 * time.Second}, Requester: requester, Clock: eusaas.SystemClock}
+	return &Client{URL: url, HTTP: &http.Client{Timeout: 10 * time.Second}, Clock: eusaas.SystemClock}
 }
 
 type request struct {
@@ -67,9 +64,9 @@ type response struct {
 // Check asks VIES about id. A definite answer (valid or not) is returned as evidence; when
 // VIES or the member state's service cannot answer the error is Unavailable, so the caller
 // keeps the id unverified and re-checks later.
-func (c *Client) Check(ctx context.Context, id vat.ID) (billing.VIESEvidence, error) {
+func (c *Client) Check(ctx context.Context, id vat.ID, requester string) (billing.VIESEvidence, error) {
 	req := request{CountryCode: id.Prefix, VATNumber: id.Number}
-	if r, _, ok := vat.ParseID(c.Requester); ok {
+	if r, _, ok := vat.ParseID(requester); ok {
 		req.RequesterMemberStateCode, req.RequesterNumber = r.Prefix, r.Number
 	}
 	body, _ := json.Marshal(req)

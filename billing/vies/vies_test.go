@@ -50,25 +50,25 @@ func TestCheck(t *testing.T) {
 	var seen []map[string]string
 	srv := fakeVIES(t, &seen)
 	defer srv.Close()
-	c := vies.New(srv.URL+"/check-vat-number", "DE136695976")
+	c := vies.New(srv.URL + "/check-vat-number")
 	ctx := context.Background()
 
-	ev, err := c.Check(ctx, id("FR40303265045"))
+	ev, err := c.Check(ctx, id("FR40303265045"), "DE136695976")
 	if err != nil || !ev.Valid || ev.Name != "ACME SA" || ev.RequestIdentifier != "WAPIAAAAZ4ABCDEF" || ev.RequestDate.Format("2006-01-02") != "2026-12-02" || ev.Raw == "" {
 		t.Fatalf("valid: %+v %v", ev, err)
 	}
 	if seen[0]["countryCode"] != "FR" || seen[0]["vatNumber"] != "40303265045" || seen[0]["requesterMemberStateCode"] != "DE" || seen[0]["requesterNumber"] != "136695976" {
 		t.Fatalf("request: %v", seen[0])
 	}
-	ev, err = c.Check(ctx, id("DE136695976"))
+	ev, err = c.Check(ctx, id("DE136695976"), "DE136695976")
 	if err != nil || ev.Valid || ev.Name != "" {
 		t.Fatalf("not valid: %+v %v", ev, err)
 	}
-	if _, err := c.Check(ctx, id("ATU13585627")); eusaas.KindOf(err) != eusaas.Unavailable {
+	if _, err := c.Check(ctx, id("ATU13585627"), "DE136695976"); eusaas.KindOf(err) != eusaas.Unavailable {
 		t.Fatalf("member state down: %v", err)
 	}
 	srv.Close()
-	if _, err := c.Check(ctx, id("FR40303265045")); eusaas.KindOf(err) != eusaas.Unavailable {
+	if _, err := c.Check(ctx, id("FR40303265045"), "DE136695976"); eusaas.KindOf(err) != eusaas.Unavailable {
 		t.Fatalf("unreachable: %v", err)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/eusaas/eusaas/adapters/metering"
 	"github.com/eusaas/eusaas/adapters/syslog"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/vies"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/platform"
@@ -103,6 +105,8 @@ func (a *App) build(ctx context.Context) error {
 			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
 		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL},
 		Notifier: a.cfg.Webhook.notifier(a.log),
+		Billing:  billing.Options{UnverifiedPolicy: a.cfg.VATUnverifiedPolicy, BelowOSSThreshold: a.cfg.VATBelowOSSThreshold},
+		VIES:     vies.New(a.cfg.VIESURL),
 		// Schema DDL off the request path: POST /tenants answers PROVISIONING, a job
 		// provisions (issue 19: it was the load mix's p99).
 		AsyncProvisioning: true,
