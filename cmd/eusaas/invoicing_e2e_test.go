@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +13,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/internal/redistest"
 )
 
 // TestInvoicingEndToEnd walks the invoicing over HTTP on the reference server (memory mode):
@@ -18,6 +23,31 @@ import (
 // APP_VIES_URL), a reverse-charge invoice, its stored UBL and CII, credit notes and the 4xx
 // problems of bad input.
 func TestInvoicingEndToEnd(t *testing.T) {
+	invoicingWalk(t, func(vies string) *client {
+		return startApp(t, map[string]string{
+			"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword, "APP_VIES_URL": vies,
+		})
+	})
+}
+
+// TestInvoicingEndToEndPostgres is the same walk in Postgres mode (migrated database).
+func TestInvoicingEndToEndPostgres(t *testing.T) {
+	invoicingWalk(t, func(vies string) *client {
+		dbURL := pgtest.URL(t)
+		_, redisPrefix := redistest.Client(t)
+		cfg := pgConfigFromURL(t, dbURL)
+		cfg["APP_REDIS_URL"], cfg["APP_REDIS_KEY_PREFIX"] = redistest.URL(t), redisPrefix
+		cfg["APP_BOOTSTRAP_ADMIN_EMAIL"], cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opEmail, opPassword
+		cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = testKeyPEMs(t)
+		cfg["APP_VIES_URL"] = vies
+		var out bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
+		require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+		return startApp(t, cfg)
+	})
+}
+
+func invoicingWalk(t *testing.T, start func(viesURL string) *client) {
 	viesSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ CountryCode, VATNumber, RequesterNumber string }
 		_ = json.NewDecoder(r.Body).Decode(&req)
@@ -27,9 +57,7 @@ func TestInvoicingEndToEnd(t *testing.T) {
 			"requestIdentifier": "WAPI-" + req.RequesterNumber, "name": "ACME SA", "address": "PARIS"})
 	}))
 	defer viesSrv.Close()
-	c := startApp(t, map[string]string{
-		"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword, "APP_VIES_URL": viesSrv.URL,
-	})
+	c := start(viesSrv.URL)
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
 	tid := c.createTenant(op, map[string]any{"name": "Acme SA", "slug": "acme-fr", "admin_email": "owner@acme.example"})["id"].(string)
 
