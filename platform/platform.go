@@ -380,7 +380,8 @@ func (p *Platform) IssueLastMonthInvoices(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// MaintainBilling purges expired dedup rows and marks overdue invoices, for every ACTIVE
+// MaintainBilling purges expired dedup rows, marks overdue invoices and re-checks
+// unverified VAT ids with VIES, for every ACTIVE
 // tenant. A failing tenant does not stop the others; the job fails (and is retried) if any did.
 func (p *Platform) MaintainBilling(ctx context.Context) error {
 	ids, err := p.ActiveTenantIDs(ctx)
@@ -394,6 +395,11 @@ func (p *Platform) MaintainBilling(ctx context.Context) error {
 		}
 		if _, err := p.Billing.MarkOverdue(ctx, t); err != nil {
 			errs = append(errs, fmt.Errorf("tenant %s: overdue sweep: %w", t, err))
+		}
+		// VAT ids VIES could not verify are asked again (no profile or no invoicing
+		// stores: nothing to re-check).
+		if _, err := p.Billing.RecheckVATID(ctx, t); err != nil && eusaas.KindOf(err) != eusaas.NotFound && eusaas.KindOf(err) != eusaas.FailedPrecondition {
+			errs = append(errs, fmt.Errorf("tenant %s: VAT id re-check: %w", t, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func fakeVIES(t *testing.T) *httptest.Server {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if req.CountryCode == "AT" {
+		if req.CountryCode == "AT" && !austriaUp.Load() {
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte(`{"actionSucceed":false,"errorWrappers":[{"error":"MS_UNAVAILABLE"}]}`))
 			return
@@ -239,6 +240,30 @@ func TestProfileBadInput(t *testing.T) {
 	bad.IBAN = "DE89370400440532013001"
 	_, err = e.svc.SetSeller(e.ctx, bad)
 	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
+}
+
+// austriaUp makes the fake VIES answer for Austria (down until set).
+var austriaUp atomic.Bool
+
+// An id VIES could not verify stays unverified; the re-check verifies it once VIES answers.
+func TestRecheckUnverifiedVATID(t *testing.T) {
+	e := newEnv(t, vat.PolicyCharge)
+	tenant := eusaas.NewTenantID()
+	p, err := e.svc.SetBillingProfile(e.ctx, billing.BillingProfile{TenantID: tenant, LegalName: "Wiener GmbH", Address: addr("AT"),
+		Email: "ap@wien.example", CustomerType: vat.Business, VATID: "ATU13585627"})
+	require.NoError(t, err)
+	require.Equal(t, vat.Unverified, p.Verification)
+	st, err := e.svc.RecheckVATID(e.ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, vat.Unverified, st, "VIES still down")
+	austriaUp.Store(true)
+	defer austriaUp.Store(false)
+	st, err = e.svc.RecheckVATID(e.ctx, tenant) // Austria answers "not valid" for this number
+	require.NoError(t, err)
+	require.Equal(t, vat.Invalid, st)
+	p, err = e.svc.BillingProfile(e.ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, vat.Invalid, p.Verification)
 }
 
 func write(t *testing.T, dir, name string, b []byte) string {
