@@ -21,9 +21,13 @@ type User struct {
 	Role         Role
 	PasswordHash string
 	IsActive     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	LastLoginAt  time.Time // zero: never
+	// EmailVerified: the user proved the address (accepted an invitation sent to it, or
+	// used the verification mail). Self-registered users start unverified. Not tracked for
+	// operators.
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastLoginAt   time.Time // zero: never
 }
 
 // IsOperator reports whether u is a platform operator.
@@ -79,6 +83,8 @@ type TenantInfo struct {
 	// UserStore.CountUsers counts them; registration refuses with ErrTenantUserLimit at the
 	// cap. 0 means no limit.
 	MaxUsers int
+	// RequireEmailVerification refuses login to users whose e-mail is not verified.
+	RequireEmailVerification bool
 }
 
 // TenantActive is the status a tenant must have for its users to register and log in.

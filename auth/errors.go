@@ -35,6 +35,10 @@ var (
 	ErrTenantUserLimit = eusaas.Sentinel(eusaas.FailedPrecondition, "tenant_user_limit", "the tenant has reached its maximum number of users (settings.max_users)")
 	// ErrUserNotFound: no such user in the tenant (or operator).
 	ErrUserNotFound = eusaas.Sentinel(eusaas.NotFound, "user_not_found", "user not found")
+	// ErrLastOwner: the change would leave the tenant without an active OWNER.
+	ErrLastOwner = eusaas.Sentinel(eusaas.FailedPrecondition, "last_owner", "the tenant must keep at least one active OWNER")
+	// ErrInvitationNotFound: no pending invitation with the id in the tenant.
+	ErrInvitationNotFound = eusaas.Sentinel(eusaas.NotFound, "invitation_not_found", "invitation not found")
 	// ErrBusy: the password hashing semaphore and its queue are full; retry later.
 	ErrBusy = eusaas.Sentinel(eusaas.ResourceExhausted, "auth_busy", "too many concurrent authentication requests, retry later")
 )

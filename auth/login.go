@@ -150,6 +150,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	if err := s.d.Limiter.ResetFailures(ctx, tenant, acctKey); err != nil {
 		return TokenPair{}, err
 	}
+	if !operator && !u.EmailVerified && s.requiresVerification(ctx, in.TenantIDOrSlug) {
+		return TokenPair{}, ErrEmailNotVerified
+	}
 	if rehash {
 		// Parameters were raised since this hash was made: store one under the current ones
 		// now that we hold the plaintext.

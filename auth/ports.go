@@ -42,6 +42,57 @@ type UserStore interface {
 	RecordUserLogin(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, at time.Time) error
 	// DeleteUser removes the user row; returns 0 when it was already gone (idempotent).
 	DeleteUser(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (int, error)
+	// ListUsers returns one page of the tenant's users matching f, ordered by CreatedAt then
+	// ID, with the total count of matches. page is normalised by the caller.
+	ListUsers(ctx context.Context, tenant eusaas.TenantID, f UserFilter, page eusaas.Page) (eusaas.List[User], error)
+	// UpdateUser applies ch to the user, sets UpdatedAt to at and returns the updated user.
+	// NotFound (ErrUserNotFound) when absent. When the change would leave the tenant without
+	// an active OWNER it changes nothing and returns FailedPrecondition (ErrLastOwner); the
+	// check and the write are atomic with respect to every other UpdateUser and RemoveUser
+	// of the tenant, across processes, so two owners demoting each other at once cannot
+	// both succeed.
+	UpdateUser(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, ch UserChange, at time.Time) (User, error)
+	// RemoveUser deletes the user row unless it is the tenant's last active OWNER
+	// (ErrLastOwner, atomic as UpdateUser); NotFound when absent.
+	RemoveUser(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) error
+}
+
+// UserFilter narrows ListUsers; zero fields match everything.
+type UserFilter struct {
+	Role   Role  // "" for any
+	Active *bool // nil for any
+}
+
+// UserChange is a partial update of a user: nil fields stay as they are.
+type UserChange struct {
+	Role     *Role
+	IsActive *bool
+	FullName *string
+}
+
+// KeepsOwner reports whether u, after ch, is still an active OWNER — or was none before.
+// Stores use it for the last-owner rule: only a change that takes an active OWNER away
+// needs the count of the others.
+func (ch UserChange) KeepsOwner(u User) bool {
+	if u.Role != RoleOwner || !u.IsActive {
+		return true
+	}
+	return (ch.Role == nil || *ch.Role == RoleOwner) && (ch.IsActive == nil || *ch.IsActive)
+}
+
+// Apply returns u with ch applied.
+func (ch UserChange) Apply(u User, at time.Time) User {
+	if ch.Role != nil {
+		u.Role = *ch.Role
+	}
+	if ch.IsActive != nil {
+		u.IsActive = *ch.IsActive
+	}
+	if ch.FullName != nil {
+		u.FullName = *ch.FullName
+	}
+	u.UpdatedAt = at
+	return u
 }
 
 // OperatorStore keeps platform operators in platform storage. Same contracts as UserStore
@@ -115,6 +166,14 @@ type InvitationStore interface {
 	// DeleteInvitationsByEmail removes every invitation for the normalised email (erasure);
 	// returns how many.
 	DeleteInvitationsByEmail(ctx context.Context, tenant eusaas.TenantID, email string) (int, error)
+	// ListPendingInvitations returns one page of the tenant's pending invitations (unused,
+	// ExpiresAt after now), ordered by CreatedAt then ID, with the total count of pending
+	// ones. TokenHash is left empty: listing never hands out the hash.
+	ListPendingInvitations(ctx context.Context, tenant eusaas.TenantID, now time.Time, page eusaas.Page) (eusaas.List[Invitation], error)
+	// DeleteInvitation removes the pending invitation with the id and returns it (TokenHash
+	// empty); NotFound when there is no pending one (unknown, used or expired), so a used
+	// invitation stays as the record of how its user joined.
+	DeleteInvitation(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, now time.Time) (Invitation, error)
 }
 
 // Denylist holds revoked access token ids until they expire anyway. Shared by every
@@ -150,4 +209,29 @@ type Limiter interface {
 type TenantResolver interface {
 	// Resolve returns the tenant; a NotFound error when none.
 	Resolve(ctx context.Context, idOrSlug string) (TenantInfo, error)
+}
+
+// EmailVerificationStore keeps at most one outstanding e-mail verification per tenant user,
+// as the SHA-256 of its token, on the user's row.
+type EmailVerificationStore interface {
+	// SetEmailVerification replaces the user's outstanding verification with hash, valid
+	// until expires. NotFound when the user is absent.
+	SetEmailVerification(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error
+	// ConsumeEmailVerification clears the verification with the hash if it expires after now,
+	// marks the user's e-mail verified (UpdatedAt = now) and returns the user id, atomically.
+	// NotFound when there is none.
+	ConsumeEmailVerification(ctx context.Context, tenant eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error)
+}
+
+// PasswordResetStore keeps at most one outstanding password reset per account, as the
+// SHA-256 of its token, beside the account: with the tenant's users, or for the zero tenant
+// with the platform operators. Erasing the account erases its reset.
+type PasswordResetStore interface {
+	// SetPasswordReset replaces the account's outstanding reset (a new request voids the
+	// previous link) with hash, valid until expires. NotFound when the account is absent.
+	SetPasswordReset(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error
+	// ConsumePasswordReset clears the reset with the hash if it expires after now and
+	// returns its account's id — atomically, so a token works at most once even under
+	// concurrent use. NotFound when there is none (unknown, used, replaced or expired).
+	ConsumePasswordReset(ctx context.Context, tenant eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error)
 }

@@ -60,6 +60,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 				return ErrInvalidInvitation // rolls the consumption back
 			}
 			u.Role = inv.Role
+			u.EmailVerified = true // the invitation reached this address
 		}
 		if err := s.d.Users.CreateUserWithinLimit(ctx, u, ti.MaxUsers); err != nil {
 			switch eusaas.KindOf(err) {
@@ -69,6 +70,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 				return ErrTenantUserLimit // rolls the invitation's consumption back
 			}
 			return err
+		}
+		if !u.EmailVerified {
+			if err := s.queueVerification(ctx, u, now); err != nil {
+				return err
+			}
 		}
 		changes := map[string]any{"role": string(u.Role), "via": "self_registration"}
 		if token != "" {
@@ -128,6 +134,10 @@ func (s *Service) invite(ctx context.Context, tenant eusaas.TenantID, email stri
 		TokenHash: hashToken(token), CreatedBy: actor.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvitationTTL)}
 	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.d.Invitations.CreateInvitation(ctx, inv); err != nil {
+			return err
+		}
+		if err := s.queueMail(ctx, MailArgs{TenantID: tenant.String(), To: email, Template: MailInvitation,
+			Token: token, Role: string(role), ExpiresAt: inv.ExpiresAt}); err != nil {
 			return err
 		}
 		return s.record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: actor, Action: ActionInvitationCreated,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/jobs"
 )
 
 // The Service's flows live one file per seam — login.go (login, verification, Me),
@@ -113,6 +114,15 @@ type Deps struct {
 	Tx              eusaas.TxRunner
 	Recorder        eusaas.Recorder
 	Clock           eusaas.Clock
+	// PasswordResets keeps password reset tokens; without it forgot/reset answer
+	// Unavailable.
+	PasswordResets PasswordResetStore
+	// EmailVerifications keeps e-mail verification tokens; without it self-registered users
+	// get no verification mail (and stay unverified).
+	EmailVerifications EmailVerificationStore
+	// Jobs queues the mail jobs (MailJobKind; register MailHandler for it). Optional:
+	// without it no mail is sent and tokens reach people only through API answers.
+	Jobs jobs.Queue
 }
 
 // Service is the auth module: registration, login, refresh, logout, verification of access

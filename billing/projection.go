@@ -33,6 +33,13 @@ const (
 // variance sd^2 * (k + k^2/n_eff), the first term for day-to-day noise, the second for the
 // uncertainty of the estimated means (n_eff = days per weekday for the profile, n days for
 // linear). sd is the residual standard deviation (around weekday means for the profile).
+// A level that wanders (a trend, a step, a drift) makes the days' errors move together, which
+// independent residuals do not cover: from three complete weeks on, the interval adds a random
+// walk of the level started at the centre of the history, its variance per day estimated from
+// the changes between consecutive weeks' mean daily costs (levelDrift, levelSpread).
+// Month start: the first days of months stay out of the weekday profile (a monthly charge is
+// no weekday's pattern), and at the first of a month the day itself is expected to cost what
+// the previous month's first day cost.
 // With fewer than two days the spread cannot be estimated and the interval is the projection
 // plus or minus the whole remaining estimate. The low end never goes below actual_to_date.
 // Projected figures are rounded to cents; actual_to_date is exact.
@@ -55,6 +62,14 @@ func (s *Service) Projection(ctx context.Context, tenant eusaas.TenantID, now ti
 	from := histFrom
 	if ps.Before(from) {
 		from = ps
+	}
+	// Month start: at the first of the month the day still to come may carry a monthly
+	// charge (a fee, a commitment) that is no weekday's pattern; the previous month's first
+	// day says what it was. It is read even when it lies before the 28-day history.
+	prevStart := ps.AddDate(0, -1, 0)
+	monthStartRef := today.Equal(ps) && !first.After(prevStart)
+	if monthStartRef && prevStart.Before(from) {
+		from = prevStart
 	}
 	buckets, err := s.usage.Buckets(ctx, tenant, from, today)
 	if err != nil {
@@ -81,11 +96,19 @@ func (s *Service) Projection(ctx context.Context, tenant eusaas.TenantID, now ti
 	var expected func(time.Time) decimal.Decimal
 	var sd decimal.Decimal
 	var nEff decimal.Decimal
+	var levelQ decimal.Decimal // the level's random-walk variance per day (0: a steady level)
 	spreadKnown := n >= 2
 	if n >= profileMinDays {
 		p.Method = "weekday_profile"
+		// First days of months stay out of the weekday profile and its spread: a monthly
+		// charge on one of them would otherwise be spread over four weeks of that weekday.
+		used := 0
 		var sum, cnt [7]decimal.Decimal
 		for _, d := range hist {
+			if d.Day() == 1 {
+				continue
+			}
+			used++
 			w := d.Weekday()
 			sum[w] = sum[w].Add(daily[d])
 			cnt[w] = cnt[w].Add(decimal.NewFromInt(1))
@@ -96,13 +119,21 @@ func (s *Service) Projection(ctx context.Context, tenant eusaas.TenantID, now ti
 				mean[w] = sum[w].DivRound(cnt[w], 16)
 			}
 		}
-		expected = func(d time.Time) decimal.Decimal { return mean[d.Weekday()] }
+		expected = func(d time.Time) decimal.Decimal {
+			if monthStartRef && d.Equal(ps) {
+				return daily[prevStart]
+			}
+			return mean[d.Weekday()]
+		}
 		var ss decimal.Decimal
 		for _, d := range hist {
-			r := daily[d].Sub(mean[d.Weekday()])
+			if d.Day() == 1 {
+				continue
+			}
+			r := daily[d].Sub(expected(d))
 			ss = ss.Add(r.Mul(r))
 		}
-		df := n - 7
+		df := used - 7
 		if df < 1 {
 			// One observation per weekday: no residual left; use the spread of the days.
 			sd = stddev(hist, daily)
@@ -110,6 +141,7 @@ func (s *Service) Projection(ctx context.Context, tenant eusaas.TenantID, now ti
 			sd = sqrt(ss.DivRound(decimal.NewFromInt(int64(df)), 16))
 		}
 		nEff = decimal.NewFromInt(int64(n)).DivRound(decimal.NewFromInt(7), 16)
+		levelQ = levelDrift(hist, daily, sd)
 	} else {
 		p.Method = "linear"
 		var mean decimal.Decimal
@@ -148,6 +180,9 @@ func (s *Service) Projection(ctx context.Context, tenant eusaas.TenantID, now ti
 	var half decimal.Decimal
 	if spreadKnown {
 		v := sd.Mul(sd).Mul(k.Add(k.Mul(k).DivRound(nEff, 16)))
+		if levelQ.IsPositive() {
+			v = v.Add(levelQ.Mul(levelSpread(n, restOfToday, today, pe)))
+		}
 		half = z95.Mul(sqrt(v))
 	} else {
 		half = rest
@@ -216,4 +251,69 @@ func sqrt(x decimal.Decimal) decimal.Decimal {
 		g = next
 	}
 	return g.Round(16)
+}
+
+// levelDrift estimates how fast the daily level wanders, as the variance per day q of a
+// random walk: from the complete weeks of the history (counted back from the last day),
+// the mean squared change between consecutive weeks' mean daily costs is 7q plus the
+// noise's share 2 sd^2 / 7 (a trend or a level shift shows up the same way). Fewer than
+// three weeks: 0. Weekly means, not days, so the weekday pattern cancels.
+func levelDrift(hist []time.Time, daily map[time.Time]decimal.Decimal, sd decimal.Decimal) decimal.Decimal {
+	weeks := len(hist) / 7
+	if weeks < 3 {
+		return decimal.Zero
+	}
+	seven := decimal.NewFromInt(7)
+	means := weekMeans(hist, daily, weeks)
+	var ss decimal.Decimal
+	for w := 1; w < weeks; w++ {
+		d := means[w].Sub(means[w-1])
+		ss = ss.Add(d.Mul(d))
+	}
+	msd := ss.DivRound(decimal.NewFromInt(int64(weeks-1)), 16)
+	q := msd.Sub(sd.Mul(sd).Mul(decimal.NewFromInt(2)).DivRound(seven, 16)).DivRound(seven, 16)
+	if q.IsNegative() {
+		return decimal.Zero
+	}
+	return q
+}
+
+// levelSpread is the variance factor of the remaining days' summed level under a random
+// walk of unit variance per day started at the centre of the n-day history (where the
+// weekday means are centred): sum over pairs of remaining days i, j of w_i w_j min(t_i, t_j),
+// t the distance in days from the centre and w the part of the day still to come (the rest
+// of today, then 1).
+func levelSpread(n int, restOfToday decimal.Decimal, today, pe time.Time) decimal.Decimal {
+	c := (n + 1) / 2
+	var ts []int64
+	var ws []decimal.Decimal
+	for d, t := today, c; !d.After(pe); d, t = d.AddDate(0, 0, 1), t+1 {
+		ts = append(ts, int64(t))
+		if d.Equal(today) {
+			ws = append(ws, restOfToday)
+		} else {
+			ws = append(ws, decimal.NewFromInt(1))
+		}
+	}
+	var f decimal.Decimal
+	for i := range ts {
+		for j := range ts {
+			f = f.Add(ws[i].Mul(ws[j]).Mul(decimal.NewFromInt(min(ts[i], ts[j]))))
+		}
+	}
+	return f
+}
+
+// weekMeans are the mean daily costs of the last weeks complete weeks of hist, oldest first.
+func weekMeans(hist []time.Time, daily map[time.Time]decimal.Decimal, weeks int) []decimal.Decimal {
+	seven := decimal.NewFromInt(7)
+	means := make([]decimal.Decimal, weeks)
+	for w := range weeks {
+		var sum decimal.Decimal
+		for _, d := range hist[len(hist)-7*(weeks-w) : len(hist)-7*(weeks-w-1)] {
+			sum = sum.Add(daily[d])
+		}
+		means[w] = sum.DivRound(seven, 16)
+	}
+	return means
 }

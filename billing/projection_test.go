@@ -113,3 +113,56 @@ func TestProjectionNoData(t *testing.T) {
 	require.True(t, p.IntervalHigh.IsZero())
 	require.Nil(t, p.BudgetThreshold)
 }
+
+// TestProjectionMonthStartCharge: 10 a day plus a charge of 100 on every first of the month.
+// At 00:00 of April 1 the projection expects March 1's 110 for April 1 (March 1 lies before
+// the 28-day history, it is read for this); in mid-March the charge of March 1 stays out of
+// the Sunday mean (March 1, 2026 is a Sunday), so the rest of March is 16 x 10.
+func TestProjectionMonthStartCharge(t *testing.T) {
+	cost := func(d time.Time) string {
+		if d.Day() == 1 {
+			return "110"
+		}
+		return "10"
+	}
+	first, last := time.Date(2026, 2, 25, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+
+	apr := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	svc, _ := newSvc(t, apr, nil)
+	tn := eusaas.NewTenantID()
+	feed(t, svc, tn, first, last, cost)
+	p, err := svc.Projection(context.Background(), tn, apr)
+	require.NoError(t, err)
+	require.Equal(t, "weekday_profile", p.Method)
+	require.Equal(t, "400", p.ProjectedTotal.String()) // 110 + 29 x 10
+	require.Equal(t, "400", p.IntervalLow.String())    // constant days: no spread, no drift
+	require.Equal(t, "400", p.IntervalHigh.String())
+
+	mid := time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
+	tn2 := eusaas.NewTenantID()
+	feed(t, svc, tn2, first, mid.AddDate(0, 0, -1), cost)
+	p, err = svc.Projection(context.Background(), tn2, mid)
+	require.NoError(t, err)
+	require.Equal(t, "250", p.ActualToDate.String())   // 110 + 14 x 10
+	require.Equal(t, "410", p.ProjectedTotal.String()) // + 16 x 10
+}
+
+// TestProjectionIntervalWidensWithLevelDrift: the same day-to-day noise on a level that
+// steps up every week gives a wider interval than on a steady level.
+func TestProjectionIntervalWidensWithLevelDrift(t *testing.T) {
+	now := time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
+	svc, _ := newSvc(t, now, nil)
+	steady, rising := eusaas.NewTenantID(), eusaas.NewTenantID()
+	first := time.Date(2026, 2, 16, 0, 0, 0, 0, time.UTC)
+	noise := func(d time.Time) int { return int(d.Sub(first).Hours()/24) * 7 % 5 }
+	feed(t, svc, steady, first, now.AddDate(0, 0, -1), func(d time.Time) string { return fmt.Sprint(100 + noise(d)) })
+	feed(t, svc, rising, first, now.AddDate(0, 0, -1), func(d time.Time) string {
+		return fmt.Sprint(100 + noise(d) + 6*int(d.Sub(first).Hours()/24/7))
+	})
+	ps, err := svc.Projection(context.Background(), steady, now)
+	require.NoError(t, err)
+	pr, err := svc.Projection(context.Background(), rising, now)
+	require.NoError(t, err)
+	ws, wr := ps.IntervalHigh.Sub(ps.ProjectedTotal), pr.IntervalHigh.Sub(pr.ProjectedTotal)
+	require.True(t, wr.GreaterThan(ws.Mul(decimal.NewFromInt(2))), "rising %s, steady %s", wr, ws)
+}

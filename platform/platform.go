@@ -39,8 +39,11 @@ type Stores struct {
 	Sessions        auth.SessionStore
 	Invitations     auth.InvitationStore
 	ServiceAccounts auth.ServiceAccountStore
-	Denylist        auth.Denylist
-	Limiter         auth.Limiter
+	PasswordResets  auth.PasswordResetStore // optional: without it password reset answers 503
+	// EmailVerifications is optional: without it self-registered users get no verification mail.
+	EmailVerifications auth.EmailVerificationStore
+	Denylist           auth.Denylist
+	Limiter            auth.Limiter
 
 	Usage    billing.UsageStore
 	Invoices billing.InvoiceStore
@@ -88,6 +91,10 @@ type Config struct {
 	Auth     auth.Config
 	AuthKeys auth.Keys
 	Hasher   *auth.Hasher
+	// Mailer delivers auth's mails (invitations, password resets, e-mail verification) from
+	// a background job; nil sends none. PublicURL is the base of the links they carry.
+	Mailer    auth.Mailer
+	PublicURL string
 
 	// Audit: the checkpoint signer and cadence (Clock and Logger come from here).
 	Audit audit.Options
@@ -187,10 +194,21 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 			return nil, err
 		}
 	}
+	var mailQueue jobs.Queue
+	if c.Mailer != nil && s.Queue != nil {
+		// Registered before auth can enqueue: a queue refuses kinds without a handler.
+		s.Jobs.Handle(auth.MailJobKind, auth.MailHandler(c.Mailer, c.PublicURL))
+		// The forgot-password work runs in a job so the request's time never depends on
+		// whether the account exists; p.Auth is read when the job runs, after New.
+		s.Jobs.Handle(auth.PasswordForgotJobKind, func(ctx context.Context, j jobs.Job) error {
+			return p.Auth.HandlePasswordForgot(ctx, j)
+		})
+		mailQueue = s.Queue
+	}
 	if p.Auth, err = auth.NewService(auth.Deps{Users: s.Users, Operators: s.Operators, Sessions: s.Sessions,
 		Invitations: s.Invitations, ServiceAccounts: s.ServiceAccounts, Denylist: s.Denylist, Limiter: s.Limiter,
-		Keys: c.AuthKeys, Tenants: TenantResolver{p.Tenancy}, Hasher: hasher, Recorder: rec, Tx: s.Tx, Clock: c.Clock},
-		c.Auth); err != nil {
+		Keys: c.AuthKeys, Tenants: TenantResolver{p.Tenancy}, Hasher: hasher, Recorder: rec, Tx: s.Tx, Clock: c.Clock,
+		Jobs: mailQueue, PasswordResets: s.PasswordResets, EmailVerifications: s.EmailVerifications}, c.Auth); err != nil {
 		return nil, err
 	}
 	invitations.auth = p.Auth

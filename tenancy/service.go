@@ -666,6 +666,10 @@ func applyPatch(cur Tenant, in UpdateInput) (Tenant, map[string]any) {
 			changes["settings.allow_self_registration"] = map[string]any{"old": st.AllowSelfRegistration, "new": *p.AllowSelfRegistration}
 			st.AllowSelfRegistration = *p.AllowSelfRegistration
 		}
+		if p.RequireEmailVerification != nil && *p.RequireEmailVerification != st.RequireEmailVerification {
+			changes["settings.require_email_verification"] = map[string]any{"old": st.RequireEmailVerification, "new": *p.RequireEmailVerification}
+			st.RequireEmailVerification = *p.RequireEmailVerification
+		}
 	}
 	return next, changes
 }

@@ -114,6 +114,9 @@ type Settings struct {
 	AnomalyMinImpact decimal.Decimal `json:"anomaly_min_impact"`
 	// AllowSelfRegistration lets users register without an invitation token.
 	AllowSelfRegistration bool `json:"allow_self_registration"`
+	// RequireEmailVerification refuses login to users who have not verified their e-mail
+	// address (self-registered users verify through a mail; invited users are verified).
+	RequireEmailVerification bool `json:"require_email_verification"`
 }
 
 // DefaultSettings returns the settings of a new tenant.
@@ -189,13 +192,14 @@ type CreateInput struct {
 
 // SettingsPatch changes some settings; nil fields are kept.
 type SettingsPatch struct {
-	MaxUsers              *int
-	StorageLimitGB        *int
-	APIRateLimit          *int
-	DataRetentionDays     *int
-	CostAlertThreshold    *decimal.Decimal
-	AnomalyMinImpact      *decimal.Decimal
-	AllowSelfRegistration *bool
+	MaxUsers                 *int
+	StorageLimitGB           *int
+	APIRateLimit             *int
+	DataRetentionDays        *int
+	CostAlertThreshold       *decimal.Decimal
+	AnomalyMinImpact         *decimal.Decimal
+	AllowSelfRegistration    *bool
+	RequireEmailVerification *bool
 }
 
 // UpdateInput is a PATCH: nil fields are kept. Metadata is merged key by key (RFC 7396

@@ -47,7 +47,7 @@ type AnomalyBody struct {
 	SuppressedBy         *string               `json:"suppressed_by" doc:"the acknowledged anomaly whose pattern this one repeats (stored acknowledged, not notified)"`
 	Alerted              bool                  `json:"alerted" doc:"someone was told: the platform notifier (impact at least the tenant's anomaly_min_impact) or a subscription"`
 	AlertedSubscriptions []string              `json:"alerted_subscriptions" doc:"ids of the alert subscriptions that fired, in firing order"`
-	Feedback             *AnomalyFeedback      `json:"feedback" doc:"the latest verdict given; null when none"`
+	Feedback             *AnomalyFeedback      `json:"feedback,omitempty" doc:"the latest verdict given; absent when none"`
 	Status               string                `json:"status" enum:"OPEN,CLOSED" doc:"episode state: consecutive anomalous days of one series are one anomaly; CLOSED after 3 normal days"`
 	StartDate            string                `json:"start_date" format:"date" doc:"first anomalous day of the episode (= day)"`
 	LastDay              string                `json:"last_day" format:"date" doc:"latest anomalous day so far"`
@@ -144,7 +144,7 @@ type anomalyFeedbackInput struct {
 	ID        string `path:"id" doc:"tenant id"`
 	AnomalyID string `path:"anomaly_id" doc:"anomaly id"`
 	Body      struct {
-		Verdict string `json:"verdict" doc:"EXPECTED, FALSE_POSITIVE or CONFIRMED"`
+		Verdict string `json:"verdict" enum:"EXPECTED,FALSE_POSITIVE,CONFIRMED"`
 		Note    string `json:"note,omitempty" maxLength:"1000"`
 	}
 }

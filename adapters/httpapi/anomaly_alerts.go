@@ -35,7 +35,7 @@ type AlertSubscriptionIn struct {
 	ThresholdAmount *string          `json:"threshold_amount,omitempty" doc:"alert when impact_amount is at least this (EUR, decimal string, >= 0)"`
 	ThresholdPct    *string          `json:"threshold_pct,omitempty" doc:"alert when |deviation_pct| is at least this (>= 0; new spend always meets it)"`
 	Combine         string           `json:"combine,omitempty" enum:"AND,OR" doc:"how both thresholds combine (default OR); with one threshold it alone decides, with none every anomaly matches"`
-	Frequency       string           `json:"frequency" doc:"IMMEDIATE (at detection), DAILY or WEEKLY (digest)"`
+	Frequency       string           `json:"frequency" enum:"IMMEDIATE,DAILY,WEEKLY" doc:"IMMEDIATE (at detection), DAILY or WEEKLY (digest)"`
 	Channels        []AlertChannelIn `json:"channels" minItems:"1" maxItems:"10"`
 }
 

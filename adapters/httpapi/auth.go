@@ -15,14 +15,15 @@ import (
 
 // authUserBody is the SPEC's user representation.
 type authUserBody struct {
-	ID          string     `json:"id" format:"uuid"`
-	TenantID    string     `json:"tenant_id,omitempty" format:"uuid" doc:"Absent for platform operators"`
-	Email       string     `json:"email" format:"email"`
-	FullName    string     `json:"full_name"`
-	Role        string     `json:"role,omitempty" enum:"OWNER,ADMIN,MEMBER,VIEWER" doc:"Absent for platform operators"`
-	IsActive    bool       `json:"is_active"`
-	CreatedAt   time.Time  `json:"created_at"`
-	LastLoginAt *time.Time `json:"last_login_at" doc:"null when the user never logged in"`
+	ID            string     `json:"id" format:"uuid"`
+	TenantID      string     `json:"tenant_id,omitempty" format:"uuid" doc:"Absent for platform operators"`
+	Email         string     `json:"email" format:"email"`
+	FullName      string     `json:"full_name"`
+	Role          string     `json:"role,omitempty" enum:"OWNER,ADMIN,MEMBER,VIEWER" doc:"Absent for platform operators"`
+	IsActive      bool       `json:"is_active"`
+	EmailVerified *bool      `json:"email_verified,omitempty" doc:"Tenant users: whether the e-mail address is verified (invited users are; self-registered users verify through the mail). Absent for platform operators"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastLoginAt   *time.Time `json:"last_login_at" doc:"null when the user never logged in"`
 }
 
 func authUserOut(u auth.User) authUserBody {
@@ -30,6 +31,8 @@ func authUserOut(u auth.User) authUserBody {
 		IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC()}
 	if !u.TenantID.IsZero() {
 		b.TenantID = u.TenantID.String()
+		v := u.EmailVerified
+		b.EmailVerified = &v
 	}
 	if !u.LastLoginAt.IsZero() {
 		t := u.LastLoginAt.UTC()
@@ -202,6 +205,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 			return &authUserOutput{Body: authUserOut(u)}, nil
 		})
 	registerAuthSessions(s, svc, tags)
+	registerAuthPasswords(s, svc, tags)
 	Register(s, huma.Operation{OperationID: "auth-jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json",
 		Summary: "Public keys verifying access tokens (JWKS)", Tags: tags, Security: Public},
 		func(ctx context.Context, _ *struct{}) (*authJWKSOutput, error) {
@@ -226,6 +230,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 				inv.ID.String(), inv.Email, string(inv.Role), tok, inv.ExpiresAt.UTC()
 			return out, nil
 		})
+	registerAuthUsers(s, svc)
 	registerAuthServiceAccounts(s, svc)
 }
 
@@ -248,9 +253,14 @@ type authCreateServiceAccountInput struct {
 
 type authCreateServiceAccountOutput struct {
 	CacheControl string `header:"Cache-Control"`
-	Body         struct {
-		authServiceAccountBody
-		ClientSecret string `json:"client_secret" doc:"Shown once; only its hash is stored"`
+	// The account's fields are spelled out, not embedded: huma leaves an embedded unexported
+	// struct out of the schema, so generated clients would never see id or client_id.
+	Body struct {
+		ID           string    `json:"id" format:"uuid"`
+		Name         string    `json:"name"`
+		ClientID     string    `json:"client_id"`
+		CreatedAt    time.Time `json:"created_at"`
+		ClientSecret string    `json:"client_secret" doc:"Shown once; only its hash is stored"`
 	}
 }
 
@@ -298,7 +308,9 @@ func registerAuthServiceAccounts(s *Server, svc *auth.Service) {
 				return nil, err
 			}
 			out := &authCreateServiceAccountOutput{CacheControl: "no-store"}
-			out.Body.authServiceAccountBody, out.Body.ClientSecret = authServiceAccountOut(a), secret
+			b := authServiceAccountOut(a)
+			out.Body.ID, out.Body.Name, out.Body.ClientID, out.Body.CreatedAt = b.ID, b.Name, b.ClientID, b.CreatedAt
+			out.Body.ClientSecret = secret
 			return out, nil
 		})
 	Register(s, huma.Operation{OperationID: "list-service-accounts", Method: http.MethodGet, Path: "/api/v1/service-accounts",

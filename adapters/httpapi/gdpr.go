@@ -228,7 +228,11 @@ func RegisterGDPR(s *Server, svc *gdpr.Service) {
 
 	Register(s, huma.Operation{OperationID: "download-gdpr-export", Method: http.MethodGet, Path: "/api/v1/gdpr/downloads/{token}",
 		Summary: "Download an export archive", Description: "Needs no bearer token: the path carries an expiring signed token (72 h).",
-		Tags: tags, Security: Public},
+		Tags: tags, Security: Public,
+		// A streamed body has no Go type for huma to describe: declared here so generated
+		// clients hand the archive to the caller instead of discarding it.
+		Responses: map[string]*huma.Response{"200": {Description: "The ZIP archive (manifest, signature and the data files)",
+			Content: map[string]*huma.MediaType{"application/zip": {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}},
 		func(ctx context.Context, in *struct {
 			Token string `path:"token" maxLength:"2048"`
 		}) (*huma.StreamResponse, error) {

@@ -18,13 +18,14 @@ import (
 
 // TenantSettingsBody is a tenant's settings as JSON.
 type TenantSettingsBody struct {
-	MaxUsers              int    `json:"max_users" doc:"Maximum number of users"`
-	StorageLimitGB        int    `json:"storage_limit_gb" doc:"Storage limit in GB"`
-	APIRateLimit          int    `json:"api_rate_limit" doc:"API requests per minute"`
-	DataRetentionDays     int    `json:"data_retention_days" doc:"Default data retention in days"`
-	CostAlertThreshold    string `json:"cost_alert_threshold" doc:"Monthly cost (EUR, decimal string) above which an alert is raised" example:"1000"`
-	AnomalyMinImpact      string `json:"anomaly_min_impact" doc:"Minimum absolute impact (EUR, decimal string) a cost anomaly needs to be reported" example:"5.00"`
-	AllowSelfRegistration bool   `json:"allow_self_registration" doc:"Users may register without an invitation"`
+	MaxUsers                 int    `json:"max_users" doc:"Maximum number of users"`
+	StorageLimitGB           int    `json:"storage_limit_gb" doc:"Storage limit in GB"`
+	APIRateLimit             int    `json:"api_rate_limit" doc:"API requests per minute"`
+	DataRetentionDays        int    `json:"data_retention_days" doc:"Default data retention in days"`
+	CostAlertThreshold       string `json:"cost_alert_threshold" doc:"Monthly cost (EUR, decimal string) above which an alert is raised" example:"1000"`
+	AnomalyMinImpact         string `json:"anomaly_min_impact" doc:"Minimum absolute impact (EUR, decimal string) a cost anomaly needs to be reported" example:"5.00"`
+	AllowSelfRegistration    bool   `json:"allow_self_registration" doc:"Users may register without an invitation"`
+	RequireEmailVerification bool   `json:"require_email_verification" doc:"Users must verify their e-mail address before they can log in (invited users are verified by accepting)"`
 }
 
 // TenantBody is a tenant as JSON.
@@ -64,8 +65,9 @@ func tenancyBody(t tenancy.Tenant) TenantBody {
 		Settings: TenantSettingsBody{
 			MaxUsers: t.Settings.MaxUsers, StorageLimitGB: t.Settings.StorageLimitGB, APIRateLimit: t.Settings.APIRateLimit,
 			DataRetentionDays: t.Settings.DataRetentionDays, CostAlertThreshold: t.Settings.CostAlertThreshold.StringFixed(2),
-			AnomalyMinImpact:      t.Settings.AnomalyMinImpact.StringFixed(2),
-			AllowSelfRegistration: t.Settings.AllowSelfRegistration,
+			AnomalyMinImpact:         t.Settings.AnomalyMinImpact.StringFixed(2),
+			AllowSelfRegistration:    t.Settings.AllowSelfRegistration,
+			RequireEmailVerification: t.Settings.RequireEmailVerification,
 		},
 		StatusReason: t.StatusReason, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, DeletedAt: t.DeletedAt,
 	}
@@ -148,13 +150,14 @@ type tenancyListOutput struct {
 }
 
 type tenancySettingsPatch struct {
-	MaxUsers              *int    `json:"max_users,omitempty" doc:"Operators only"`
-	StorageLimitGB        *int    `json:"storage_limit_gb,omitempty" doc:"Operators only"`
-	APIRateLimit          *int    `json:"api_rate_limit,omitempty" doc:"Operators only"`
-	DataRetentionDays     *int    `json:"data_retention_days,omitempty"`
-	CostAlertThreshold    *string `json:"cost_alert_threshold,omitempty" doc:"Decimal string, EUR"`
-	AnomalyMinImpact      *string `json:"anomaly_min_impact,omitempty" doc:"Decimal string, EUR, 0.01 to 1000000000"`
-	AllowSelfRegistration *bool   `json:"allow_self_registration,omitempty"`
+	MaxUsers                 *int    `json:"max_users,omitempty" doc:"Operators only"`
+	StorageLimitGB           *int    `json:"storage_limit_gb,omitempty" doc:"Operators only"`
+	APIRateLimit             *int    `json:"api_rate_limit,omitempty" doc:"Operators only"`
+	DataRetentionDays        *int    `json:"data_retention_days,omitempty"`
+	CostAlertThreshold       *string `json:"cost_alert_threshold,omitempty" doc:"Decimal string, EUR"`
+	AnomalyMinImpact         *string `json:"anomaly_min_impact,omitempty" doc:"Decimal string, EUR, 0.01 to 1000000000"`
+	AllowSelfRegistration    *bool   `json:"allow_self_registration,omitempty"`
+	RequireEmailVerification *bool   `json:"require_email_verification,omitempty"`
 }
 
 type tenancyPatchInput struct {
@@ -271,6 +274,7 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 			up.Settings = &tenancy.SettingsPatch{
 				MaxUsers: sp.MaxUsers, StorageLimitGB: sp.StorageLimitGB, APIRateLimit: sp.APIRateLimit,
 				DataRetentionDays: sp.DataRetentionDays, AllowSelfRegistration: sp.AllowSelfRegistration,
+				RequireEmailVerification: sp.RequireEmailVerification,
 			}
 			if sp.CostAlertThreshold != nil {
 				d, err := decimal.NewFromString(*sp.CostAlertThreshold)

@@ -80,9 +80,9 @@ func (s *AuthStore) createAccount(ctx context.Context, tenant eusaas.TenantID, u
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 				u.ID, u.Email, u.FullName, u.PasswordHash, u.IsActive, u.CreatedAt, u.UpdatedAt, authNullTime(u.LastLoginAt))
 		} else {
-			_, err = q.Exec(ctx, `INSERT INTO auth_users (id, email, full_name, role, password_hash, is_active, created_at, updated_at, last_login_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				u.ID, u.Email, u.FullName, string(u.Role), u.PasswordHash, u.IsActive, u.CreatedAt, u.UpdatedAt, authNullTime(u.LastLoginAt))
+			_, err = q.Exec(ctx, `INSERT INTO auth_users (id, email, full_name, role, password_hash, is_active, created_at, updated_at, last_login_at, email_verified)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+				u.ID, u.Email, u.FullName, string(u.Role), u.PasswordHash, u.IsActive, u.CreatedAt, u.UpdatedAt, authNullTime(u.LastLoginAt), u.EmailVerified)
 		}
 		return err
 	})
@@ -93,12 +93,13 @@ func (s *AuthStore) getAccount(ctx context.Context, tenant eusaas.TenantID, wher
 	err := s.authIn(ctx, tenant, func(ctx context.Context, q querier) error {
 		var role string
 		var last *time.Time
-		sql := `SELECT id, email, full_name, role, password_hash, is_active, created_at, updated_at, last_login_at FROM auth_users WHERE ` + where
+		sql := `SELECT ` + authUserColumns + ` FROM auth_users WHERE ` + where
 		if tenant.IsZero() {
-			sql = `SELECT id, email, full_name, '', password_hash, is_active, created_at, updated_at, last_login_at FROM eusaas.auth_operators WHERE ` + where
+			// Operators' e-mail verification is not tracked (false, as the memory store's zero value).
+			sql = `SELECT id, email, full_name, '', password_hash, is_active, created_at, updated_at, last_login_at, false FROM eusaas.auth_operators WHERE ` + where
 		}
 		if err := q.QueryRow(ctx, sql, arg).Scan(&u.ID, &u.Email, &u.FullName, &role, &u.PasswordHash, &u.IsActive,
-			&u.CreatedAt, &u.UpdatedAt, &last); err != nil {
+			&u.CreatedAt, &u.UpdatedAt, &last, &u.EmailVerified); err != nil {
 			return err
 		}
 		u.TenantID, u.Role, u.LastLoginAt = tenant, auth.Role(role), authUTC(last)

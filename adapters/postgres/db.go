@@ -54,6 +54,19 @@ func Open(ctx context.Context, connString string) (*DB, error) {
 	return &DB{Pool: pool}, nil
 }
 
+// Ready runs a parameterized query through the pool the way the stores do, twice so that
+// a prepared statement reused on another server connection (a PgBouncer in transaction mode
+// with pgx's statement cache) fails here, in the readiness check, and not only in requests.
+func (db *DB) Ready(ctx context.Context) error {
+	for i := range 2 {
+		var n int
+		if err := db.Pool.QueryRow(ctx, "SELECT $1::int + 1", i).Scan(&n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Close closes the pool.
 func (db *DB) Close() { db.Pool.Close() }
 

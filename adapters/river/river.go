@@ -35,6 +35,10 @@ type Options struct {
 	// FetchPollInterval is how often workers poll for jobs besides LISTEN/NOTIFY; default
 	// River's (1s). Tests shorten it.
 	FetchPollInterval time.Duration
+	// PollOnly makes the workers find new jobs by polling (every FetchPollInterval) and
+	// never LISTEN: behind a transaction-pooling PgBouncer a LISTEN lands on whichever
+	// server connection the transaction got and its notifications never arrive.
+	PollOnly bool
 	// Backoff is the delay before the retry that follows failed attempt n; default River's
 	// policy (attempt^4 seconds with jitter, as jobs.Backoff). Tests shorten it.
 	Backoff func(attempt int) time.Duration
@@ -154,6 +158,7 @@ func newClient(pool *pgxpool.Pool, reg *jobs.Registry, opts Options) (*rq.Client
 		PeriodicJobs:      periodic,
 		Workers:           workers,
 		FetchPollInterval: opts.FetchPollInterval,
+		PollOnly:          opts.PollOnly,
 		Queues:            map[string]rq.QueueConfig{rq.QueueDefault: {MaxWorkers: opts.Workers}},
 	}
 	if opts.Backoff != nil {

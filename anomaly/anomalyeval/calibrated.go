@@ -8,24 +8,51 @@ import (
 )
 
 // CalibratedStream runs anomaly.Calibrated (the scanner's default) point by point. The
-// adaptation to minute-level series is the same as SeasonalStream's: the season is the
-// series' day (points per day) instead of the week, 1 to 3 seasonal references, and the
+// adaptation to minute-level series is like SeasonalStream's: the season is the
+// series' day (points per day) instead of the week, 1 to 5 seasonal references, the drift
+// view's reference one period (day) back, and the
 // absolute sigma floor is 2% of the mean absolute level so far. The score is the unsigned
 // surprise -log10(p).
+//
+// Episodes: the scanner reports consecutive anomalous days of a series as one anomaly (one
+// episode, one alert). On minute-level data the same episode spans many points, so the
+// stream reports a point only when its surprise exceeds every surprise of the MergeFrac-th of
+// a day before it (a quarter of a day); the other points of the episode score 0. Without it
+// every point of a burst that stays above NAB's threshold counts as one more false positive
+// outside the labelled windows, and the single threshold has to rise over every series to
+// pay for the burstiest ones (see docs/anomaly-evaluation.md, "Episodes on NAB").
 type CalibratedStream struct {
-	C       anomaly.Calibrated
-	label   string
-	control bool
-	st      *anomaly.CalibratedState
-	level   levelTracker
+	C anomaly.Calibrated
+	// MergeFrac: a point is reported only when it beats the surprises of the last
+	// period/MergeFrac points (4: a quarter of a day); 0 reports every point.
+	MergeFrac int
+	label     string
+	control   bool
+	st        *anomaly.CalibratedState
+	level     levelTracker
+	recent    []float64 // the last period/MergeFrac surprises, oldest first
+	merge     int
 }
 
 // NewCalibratedStream is the default detector with the NAB adaptation.
 func NewCalibratedStream() *CalibratedStream {
 	c := anomaly.NewCalibrated()
-	c.Seasonal.Refs, c.Seasonal.MinRefs, c.Seasonal.MonthStart = 3, 1, false
+	c.Seasonal.Refs, c.Seasonal.MinRefs, c.Seasonal.MonthStart = 5, 1, false
+	// The drift view's reference: the day before (the production lag of four weeks is four
+	// periods, four days on NAB, where the series are often two weeks long).
+	c.DriftLag = 1
 	c.Seasonal.Floor = anomaly.SigmaFloor{Abs: 1e-9, Rel: c.Seasonal.Floor.Rel}
-	return &CalibratedStream{C: c, label: "calibrated (ours)"}
+	return &CalibratedStream{C: c, MergeFrac: 4, label: "calibrated (ours)"}
+}
+
+// NewCalibratedEveryPointStream is the previous NAB adaptation, kept as a control: every
+// point reported with its own surprise (no episode merge), 1 to 3 seasonal references, the
+// drift reference four periods back.
+func NewCalibratedEveryPointStream() *CalibratedStream {
+	s := NewCalibratedStream()
+	s.MergeFrac, s.label, s.control = 0, "calibrated, previous NAB adaptation (control)", true
+	s.C.Seasonal.Refs, s.C.DriftLag = 3, anomaly.NewCalibrated().DriftLag
+	return s
 }
 
 // NewCalibratedLevelStream adds the level view (z against the last 7 periods' mean and std),
@@ -49,6 +76,10 @@ func (s *CalibratedStream) Name() string {
 func (s *CalibratedStream) Reset(period int) {
 	s.level = levelTracker{}
 	s.st = s.C.NewState(period)
+	s.recent, s.merge = s.recent[:0], 0
+	if s.MergeFrac > 0 {
+		s.merge = max(1, period/s.MergeFrac)
+	}
 }
 
 // Next implements StreamDetector.
@@ -57,5 +88,20 @@ func (s *CalibratedStream) Next(_ time.Time, v float64) float64 {
 	s.level.add(v)
 	r := s.st.Score(v)
 	s.st.PushScored(v, r)
-	return math.Abs(r.Score)
+	score := math.Abs(r.Score)
+	if s.merge == 0 {
+		return score
+	}
+	prev := 0.0
+	for _, x := range s.recent {
+		prev = max(prev, x)
+	}
+	if len(s.recent) == s.merge {
+		s.recent = append(s.recent[:0], s.recent[1:]...)
+	}
+	s.recent = append(s.recent, score)
+	if score > prev {
+		return score
+	}
+	return 0 // the same episode as a stronger point in the last period/MergeFrac points
 }

@@ -87,7 +87,7 @@ type Report struct {
 // scanner's default, the other detectors and the controls.
 func NABDetectors() []StreamDetector {
 	return []StreamDetector{NewNABGaussian(), NewCalibratedStream(), NewZScoreStream(), NewSeasonalStream(),
-		NewCalibratedLevelStream(), NewSlidingGaussian(), NewGaussianZStream()}
+		NewCalibratedEveryPointStream(), NewCalibratedLevelStream(), NewSlidingGaussian(), NewGaussianZStream()}
 }
 
 // publishedGaussian is the label of NAB's own published windowedGaussian scores, re-scored.

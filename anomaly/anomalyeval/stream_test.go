@@ -148,3 +148,39 @@ func TestEvaluateReportsSplit(t *testing.T) {
 	require.Contains(t, md, "| windowedGaussian, 1000-point sliding window (control) |")
 	require.Equal(t, strings.Count(md, "(default)"), strings.Count(md, "| calibrated (ours) (default) |"), "no other row is marked (default)")
 }
+
+// TestCalibratedStreamMergesEpisodes: the default's NAB stream reports a point's surprise
+// only when it beats every surprise of the last period/4 points, and 0 otherwise (against
+// the same stream with the merge off).
+func TestCalibratedStreamMergesEpisodes(t *testing.T) {
+	const period = 24 // merge window: 6 points
+	merged, every := NewCalibratedStream(), NewCalibratedStream()
+	every.MergeFrac = 0
+	merged.Reset(period)
+	every.Reset(period)
+	var raw []float64
+	reported, zeroed := 0, 0
+	for i := range 30 * period {
+		v := 100 + 10*math.Sin(2*math.Pi*float64(i)/period) + float64((i*7919)%13)
+		if i >= 20*period && i < 20*period+10 {
+			v += 80 // a burst: one episode
+		}
+		r, m := every.Next(time.Time{}, v), merged.Next(time.Time{}, v)
+		prev := 0.0
+		for _, x := range raw[max(0, len(raw)-6):] {
+			prev = max(prev, x)
+		}
+		if r > prev {
+			require.Equal(t, r, m, "point %d", i)
+			reported++
+		} else {
+			require.Zero(t, m, "point %d", i)
+			zeroed++
+		}
+		raw = append(raw, r)
+	}
+	require.Positive(t, reported)
+	require.Positive(t, zeroed)
+	require.Contains(t, NewCalibratedEveryPointStream().Name(), "(control)")
+	require.Contains(t, NewCalibratedStream().Name(), "(default)")
+}

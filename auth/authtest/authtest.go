@@ -34,6 +34,10 @@ type Stores struct {
 	Invitations auth.InvitationStore
 	// ServiceAccounts is the adapter's service account store (platform storage).
 	ServiceAccounts auth.ServiceAccountStore
+	// PasswordResets is the adapter's reset store (nil: that part is skipped).
+	PasswordResets auth.PasswordResetStore
+	// EmailVerifications is the adapter's verification store (nil: that part is skipped).
+	EmailVerifications auth.EmailVerificationStore
 	// Tx is the adapter's transaction runner; nil when the adapter has none (TxRollback is
 	// then skipped).
 	Tx eusaas.TxRunner
@@ -98,6 +102,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Operators", func(t *testing.T) { runOperators(t, h) })
 	t.Run("Sessions", func(t *testing.T) { runSessions(t, h) })
 	t.Run("Invitations", func(t *testing.T) { runInvitations(t, h) })
+	t.Run("UserAdmin", func(t *testing.T) { runUserAdmin(t, h) })
+	t.Run("PendingInvitations", func(t *testing.T) { runPendingInvitations(t, h) })
+	t.Run("PasswordResets", func(t *testing.T) { runPasswordResets(t, h) })
+	t.Run("EmailVerifications", func(t *testing.T) { runEmailVerifications(t, h) })
 	t.Run("ServiceAccounts", func(t *testing.T) { runServiceAccounts(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { runIsolation(t, h) })
 	t.Run("ContextCanceled", func(t *testing.T) { runCanceled(t, h) })

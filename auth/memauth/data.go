@@ -77,7 +77,7 @@ func (s *Store) DeleteExpired(ctx context.Context, tenant eusaas.TenantID, cutof
 var authGDPRTables = []eusaas.DataTable{
 	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}},
 	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason", "user_agent", "ip"}, SubjectColumn: "user_id"},
-	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "is_active", "created_at", "updated_at", "last_login_at"}, SubjectColumn: "id"},
+	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "is_active", "created_at", "updated_at", "last_login_at", "email_verified"}, SubjectColumn: "id"},
 }
 
 // DataTables implements eusaas.DataSource.
@@ -92,7 +92,7 @@ func (s *Store) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.Data
 	case "auth_users":
 		for _, u := range s.users[tenant] {
 			rows = append(rows, eusaas.DataRow{u.ID.String(), u.Email, u.FullName, string(u.Role), u.IsActive,
-				eusaas.DataTime(u.CreatedAt), eusaas.DataTime(u.UpdatedAt), eusaas.DataTime(u.LastLoginAt)})
+				eusaas.DataTime(u.CreatedAt), eusaas.DataTime(u.UpdatedAt), eusaas.DataTime(u.LastLoginAt), u.EmailVerified})
 		}
 	case "auth_sessions":
 		for _, x := range s.sessions[tenant] {
@@ -142,6 +142,8 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 	delete(s.users, tenant)
 	delete(s.sessions, tenant)
 	delete(s.invitations, tenant)
+	delete(s.resets, tenant) // credentials, not exported, but gone with their accounts
+	delete(s.verifications, tenant)
 	s.mu.Unlock()
 	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()

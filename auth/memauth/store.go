@@ -23,6 +23,15 @@ type Store struct {
 	sessions    map[eusaas.TenantID]map[uuid.UUID]auth.Session
 	invitations map[eusaas.TenantID]map[uuid.UUID]auth.Invitation
 	svcAccounts map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount // all under NilTenant
+	// resets are the outstanding password resets by account id (operators under NilTenant).
+	resets map[eusaas.TenantID]map[uuid.UUID]authReset
+	// verifications are the outstanding e-mail verifications by user id.
+	verifications map[eusaas.TenantID]map[uuid.UUID]authReset
+}
+
+type authReset struct {
+	hash    []byte
+	expires time.Time
 }
 
 var (
@@ -31,15 +40,19 @@ var (
 	_ auth.SessionStore    = (*Store)(nil)
 	_ auth.InvitationStore = (*Store)(nil)
 
-	_ auth.ServiceAccountStore = (*Store)(nil)
+	_ auth.ServiceAccountStore    = (*Store)(nil)
+	_ auth.PasswordResetStore     = (*Store)(nil)
+	_ auth.EmailVerificationStore = (*Store)(nil)
 )
 
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{users: map[eusaas.TenantID]map[uuid.UUID]auth.User{},
-		sessions:    map[eusaas.TenantID]map[uuid.UUID]auth.Session{},
-		invitations: map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{},
-		svcAccounts: map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{}}
+		sessions:      map[eusaas.TenantID]map[uuid.UUID]auth.Session{},
+		invitations:   map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{},
+		svcAccounts:   map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{},
+		resets:        map[eusaas.TenantID]map[uuid.UUID]authReset{},
+		verifications: map[eusaas.TenantID]map[uuid.UUID]authReset{}}
 }
 
 func authNotFound(what string) error { return eusaas.E(eusaas.NotFound, what+" not found") }
@@ -230,6 +243,8 @@ func (s *Store) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	authDel(ctx, s, s.resets, t, id)
+	authDel(ctx, s, s.verifications, t, id)
 	if authDel(ctx, s, s.users, t, id) {
 		return 1, nil
 	}
@@ -579,4 +594,192 @@ func (l *Limiter) ResetFailures(ctx context.Context, t eusaas.TenantID, key stri
 	defer l.mu.Unlock()
 	delete(l.m, authLimitKey{t, key})
 	return nil
+}
+
+// ListUsers implements auth.UserStore.
+func (s *Store) ListUsers(ctx context.Context, t eusaas.TenantID, f auth.UserFilter, page eusaas.Page) (eusaas.List[auth.User], error) {
+	if err := ctx.Err(); err != nil {
+		return eusaas.List[auth.User]{}, err
+	}
+	s.mu.Lock()
+	var all []auth.User
+	if !t.IsZero() {
+		for _, u := range s.users[t] {
+			if (f.Role == "" || u.Role == f.Role) && (f.Active == nil || u.IsActive == *f.Active) {
+				all = append(all, u)
+			}
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].CreatedAt.Equal(all[j].CreatedAt) {
+			return all[i].CreatedAt.Before(all[j].CreatedAt)
+		}
+		return bytes.Compare(all[i].ID[:], all[j].ID[:]) < 0
+	})
+	return authPageOf(all, page), nil
+}
+
+func authPageOf[T any](all []T, page eusaas.Page) eusaas.List[T] {
+	lo, hi := min(page.Offset(), len(all)), min(page.Offset()+page.Size, len(all))
+	return eusaas.List[T]{Items: append([]T{}, all[lo:hi]...), Total: len(all)}
+}
+
+// otherActiveOwners counts the tenant's active owners other than id. Callers hold mu.
+func (s *Store) otherActiveOwners(t eusaas.TenantID, id uuid.UUID) int {
+	n := 0
+	for uid, u := range s.users[t] {
+		if uid != id && u.Role == auth.RoleOwner && u.IsActive {
+			n++
+		}
+	}
+	return n
+}
+
+// UpdateUser implements auth.UserStore; the owner check and the write share one hold of mu.
+func (s *Store) UpdateUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID, ch auth.UserChange, at time.Time) (auth.User, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.User{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[t][id]
+	if !ok || t.IsZero() {
+		return auth.User{}, auth.ErrUserNotFound
+	}
+	if !ch.KeepsOwner(u) && s.otherActiveOwners(t, id) == 0 {
+		return auth.User{}, auth.ErrLastOwner
+	}
+	u = ch.Apply(u, at)
+	authPut(ctx, s, s.users, t, id, u)
+	return u, nil
+}
+
+// RemoveUser implements auth.UserStore.
+func (s *Store) RemoveUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[t][id]
+	if !ok || t.IsZero() {
+		return auth.ErrUserNotFound
+	}
+	if u.Role == auth.RoleOwner && u.IsActive && s.otherActiveOwners(t, id) == 0 {
+		return auth.ErrLastOwner
+	}
+	authDel(ctx, s, s.users, t, id)
+	authDel(ctx, s, s.resets, t, id)
+	authDel(ctx, s, s.verifications, t, id)
+	return nil
+}
+
+func authPending(x auth.Invitation, now time.Time) bool {
+	return x.UsedAt.IsZero() && now.Before(x.ExpiresAt)
+}
+
+// ListPendingInvitations implements auth.InvitationStore.
+func (s *Store) ListPendingInvitations(ctx context.Context, t eusaas.TenantID, now time.Time, page eusaas.Page) (eusaas.List[auth.Invitation], error) {
+	if err := ctx.Err(); err != nil {
+		return eusaas.List[auth.Invitation]{}, err
+	}
+	s.mu.Lock()
+	var all []auth.Invitation
+	for _, x := range s.invitations[t] {
+		if authPending(x, now) {
+			x.TokenHash = nil
+			all = append(all, x)
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].CreatedAt.Equal(all[j].CreatedAt) {
+			return all[i].CreatedAt.Before(all[j].CreatedAt)
+		}
+		return bytes.Compare(all[i].ID[:], all[j].ID[:]) < 0
+	})
+	return authPageOf(all, page), nil
+}
+
+// DeleteInvitation implements auth.InvitationStore.
+func (s *Store) DeleteInvitation(ctx context.Context, t eusaas.TenantID, id uuid.UUID, now time.Time) (auth.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return auth.Invitation{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x, ok := s.invitations[t][id]
+	if !ok || !authPending(x, now) {
+		return auth.Invitation{}, authNotFound("invitation")
+	}
+	authDel(ctx, s, s.invitations, t, id)
+	x.TokenHash = nil
+	return x, nil
+}
+
+// SetPasswordReset implements auth.PasswordResetStore.
+func (s *Store) SetPasswordReset(ctx context.Context, t eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[t][id]; !ok {
+		return auth.ErrUserNotFound
+	}
+	authPut(ctx, s, s.resets, t, id, authReset{hash: authClone(hash), expires: expires})
+	return nil
+}
+
+// ConsumePasswordReset implements auth.PasswordResetStore.
+func (s *Store) ConsumePasswordReset(ctx context.Context, t eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error) {
+	if err := ctx.Err(); err != nil {
+		return uuid.Nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, r := range s.resets[t] {
+		if bytes.Equal(r.hash, hash) && now.Before(r.expires) {
+			authDel(ctx, s, s.resets, t, id)
+			return id, nil
+		}
+	}
+	return uuid.Nil, authNotFound("password reset")
+}
+
+// SetEmailVerification implements auth.EmailVerificationStore.
+func (s *Store) SetEmailVerification(ctx context.Context, t eusaas.TenantID, id uuid.UUID, hash []byte, expires time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[t][id]; !ok || t.IsZero() {
+		return auth.ErrUserNotFound
+	}
+	authPut(ctx, s, s.verifications, t, id, authReset{hash: authClone(hash), expires: expires})
+	return nil
+}
+
+// ConsumeEmailVerification implements auth.EmailVerificationStore.
+func (s *Store) ConsumeEmailVerification(ctx context.Context, t eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error) {
+	if err := ctx.Err(); err != nil {
+		return uuid.Nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, r := range s.verifications[t] {
+		if bytes.Equal(r.hash, hash) && now.Before(r.expires) {
+			u, ok := s.users[t][id]
+			if !ok {
+				break
+			}
+			authDel(ctx, s, s.verifications, t, id)
+			u.EmailVerified, u.UpdatedAt = true, now
+			authPut(ctx, s, s.users, t, id, u)
+			return id, nil
+		}
+	}
+	return uuid.Nil, authNotFound("e-mail verification")
 }

@@ -18,8 +18,11 @@ import (
 
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
+	"github.com/eusaas/eusaas/adapters/smtpmail"
 	"github.com/eusaas/eusaas/adapters/syslog"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/auth/memauth"
 	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/billing/vies"
 	"github.com/eusaas/eusaas/gdpr"
@@ -38,6 +41,7 @@ type App struct {
 	platform *platform.Platform
 	server   *httpapi.Server
 	registry *prometheus.Registry
+	outbox   *memauth.Outbox // memory mode's mails (nil with APP_SMTP_URL)
 
 	// background are the periodic loops (meters) that run beside the job workers: in serve
 	// with in-process jobs, or in worker.
@@ -97,10 +101,16 @@ func (a *App) build(ctx context.Context) error {
 	}
 	a.closers = append(a.closers, a.stores.Close)
 
+	mailer, err := a.mailer()
+	if err != nil {
+		return err
+	}
 	a.platform, err = platform.New(ctx, a.stores.Stores, platform.Config{
-		Logger:   a.log,
-		Auth:     authConfig(a.cfg),
-		AuthKeys: keys,
+		Logger:    a.log,
+		Auth:      authConfig(a.cfg),
+		AuthKeys:  keys,
+		Mailer:    mailer,
+		PublicURL: a.cfg.GDPR.PublicURL,
 		Audit: audit.Options{Signer: auditKey, PreviousKeys: a.cfg.Audit.PreviousKeys,
 			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
 		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL},
@@ -157,6 +167,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	if err := a.registerMetrics(ctx); err != nil {
+		return err
+	}
+	if err := a.registerPostgresMetrics(ctx); err != nil {
 		return err
 	}
 	return a.startMeters(ctx)
@@ -400,3 +413,20 @@ func (a *App) startAuditExport(ctx context.Context) error {
 	a.closers = append(a.closers, func() { cancel(); <-done; _ = sink.Close() })
 	return nil
 }
+
+// mailer is the SMTP adapter when APP_SMTP_URL is set, otherwise the memory outbox, which
+// logs each mail with its token redacted (and which tests read through Outbox).
+func (a *App) mailer() (auth.Mailer, error) {
+	if a.cfg.SMTPURL == "" {
+		a.outbox = memauth.NewOutbox(a.log)
+		return a.outbox, nil
+	}
+	m, err := smtpmail.New(a.cfg.SMTPURL, smtpmail.Options{From: a.cfg.MailFrom})
+	if err != nil {
+		return nil, &ConfigError{"APP_SMTP_URL", "is not a usable SMTP URL"}
+	}
+	return m, nil
+}
+
+// Outbox is the memory outbox of mails, nil when APP_SMTP_URL is set.
+func (a *App) Outbox() *memauth.Outbox { return a.outbox }

@@ -105,7 +105,7 @@ func (m *Main) gdprRotateKEK(ctx context.Context, previousFile string) error {
 	}
 	db, err := postgres.Open(ctx, cfg.Postgres.URL())
 	if err != nil {
-		return fmt.Errorf("postgres at %s:%d: %w", cfg.Postgres.Host, cfg.Postgres.Port, err)
+		return fmt.Errorf("postgres at %s: %w", cfg.Postgres.Where(), err)
 	}
 	defer db.Close()
 	store, err := newGDPRStore(db, cfg.GDPR)

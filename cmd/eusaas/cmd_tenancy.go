@@ -132,7 +132,7 @@ func openPostgres(ctx context.Context, cfg Config, cmd string) (*postgres.DB, er
 	}
 	db, err := postgres.Open(ctx, cfg.Postgres.URL())
 	if err != nil {
-		return nil, fmt.Errorf("postgres at %s:%d: %w", cfg.Postgres.Host, cfg.Postgres.Port, err)
+		return nil, fmt.Errorf("postgres at %s: %w", cfg.Postgres.Where(), err)
 	}
 	return db, nil
 }

@@ -3,14 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/eusaas/eusaas/adapters/smtpmail"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/billing/vat"
@@ -49,10 +53,19 @@ type Config struct {
 	// TenantSchemaPool is how many spare tenant schemas the job workers keep ready
 	// (APP_TENANT_SCHEMA_POOL, Postgres mode; 0, the default, makes each on demand).
 	TenantSchemaPool int
+	// JobsPollOnly makes the job workers poll for new jobs (every second) instead of
+	// waiting on LISTEN/NOTIFY, which a transaction-pooling PgBouncer cannot carry
+	// (APP_JOBS_POLL_ONLY, Postgres mode).
+	JobsPollOnly bool
 	// TrustedProxies are the reverse proxies' networks (APP_TRUSTED_PROXIES, comma-separated
 	// CIDRs, default none): only requests from them have their client address read from
 	// X-Forwarded-For / Forwarded.
 	TrustedProxies []netip.Prefix
+	// SMTPURL is the mail server (APP_SMTP_URL: smtp://user:pass@host:587 with STARTTLS when
+	// offered, smtps:// for implicit TLS); empty keeps mails in the memory outbox and the
+	// log. MailFrom is the sender (APP_MAIL_FROM).
+	SMTPURL  string
+	MailFrom string
 
 	// The modules' own settings (APP_AUDIT_*, APP_GDPR_*, APP_ANOMALY_*), read with the rest
 	// so that every variable is checked before anything connects.
@@ -73,20 +86,70 @@ type Config struct {
 type PostgresConfig struct {
 	Host, User, Password, DB string
 	Port                     int
+	// DSN is APP_POSTGRES_URL: a whole libpq/pgx connection string (URL or key=value form,
+	// every parameter pgx knows: sslmode, sslrootcert, target_session_attrs, ...). When set,
+	// the split variables are not allowed beside it and Host, Port, User and DB are read
+	// from it (for messages only).
+	DSN string
+	// MaxConns and MinConns size the pool (APP_POSTGRES_MAX_CONNS, _MIN_CONNS; 0 keeps
+	// the connection string's pool_max_conns / pool_min_conns or the adapter's default).
+	MaxConns, MinConns int
+	// QueryMode is pgx's default_query_exec_mode (APP_POSTGRES_QUERY_MODE): empty keeps
+	// pgx's cache_statement, which needs session state a transaction-pooling PgBouncer
+	// does not keep; exec or simple_protocol work through it (docs/operations.md).
+	QueryMode string
 }
 
-// URL is the pgx connection string.
+// queryModes are pgx's query execution modes, by their connection-string names.
+var queryModes = []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"}
+
+// URL is the pgx connection string: APP_POSTGRES_URL or one built from the split
+// variables, with the pool and query-mode settings added as pgx parameters.
 func (p PostgresConfig) URL() string {
-	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), Path: "/" + p.DB}
-	if p.Password != "" {
-		u.User = url.UserPassword(p.User, p.Password)
-	} else {
-		u.User = url.User(p.User)
+	extra := [][2]string{}
+	if p.MaxConns > 0 {
+		extra = append(extra, [2]string{"pool_max_conns", strconv.Itoa(p.MaxConns)})
 	}
-	q := url.Values{}
-	q.Set("sslmode", "prefer")
+	if p.MinConns > 0 {
+		extra = append(extra, [2]string{"pool_min_conns", strconv.Itoa(p.MinConns)})
+	}
+	if p.QueryMode != "" {
+		extra = append(extra, [2]string{"default_query_exec_mode", p.QueryMode})
+	}
+	if p.DSN != "" && !strings.HasPrefix(p.DSN, "postgres://") && !strings.HasPrefix(p.DSN, "postgresql://") {
+		// key=value form: a later key wins in pgx's parser.
+		s := p.DSN
+		for _, kv := range extra {
+			s += " " + kv[0] + "=" + kv[1]
+		}
+		return s
+	}
+	var u *url.URL
+	if p.DSN != "" {
+		var err error
+		if u, err = url.Parse(p.DSN); err != nil {
+			return p.DSN // LoadConfig has parsed it already; unreachable in practice
+		}
+	} else {
+		u = &url.URL{Scheme: "postgres", Host: net.JoinHostPort(p.Host, strconv.Itoa(p.Port)), Path: "/" + p.DB}
+		if p.Password != "" {
+			u.User = url.UserPassword(p.User, p.Password)
+		} else {
+			u.User = url.User(p.User)
+		}
+		u.RawQuery = url.Values{"sslmode": {"prefer"}}.Encode()
+	}
+	q := u.Query()
+	for _, kv := range extra {
+		q.Set(kv[0], kv[1])
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Where names the server for messages and logs, never with the password.
+func (p PostgresConfig) Where() string {
+	return fmt.Sprintf("%s:%d/%s", p.Host, p.Port, p.DB)
 }
 
 // ConfigError names the variable that is wrong; the message never includes secret values.
@@ -128,19 +191,55 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	pgVars := []string{"APP_POSTGRES_HOST", "APP_POSTGRES_PORT", "APP_POSTGRES_USER", "APP_POSTGRES_PASSWORD", "APP_POSTGRES_DB"}
-	for _, v := range pgVars {
+	for _, v := range append(pgVars, "APP_POSTGRES_URL") {
 		if getenv(v) != "" {
 			c.Postgres = &PostgresConfig{Host: "localhost", Port: 5432, User: "postgres", DB: "eu_multitenant"}
 			break
 		}
 	}
-	if c.Postgres != nil {
+	if dsn := getenv("APP_POSTGRES_URL"); dsn != "" {
+		for _, v := range pgVars {
+			if getenv(v) != "" {
+				return c, &ConfigError{"APP_POSTGRES_URL", "cannot be combined with " + v + ": put every setting in the connection string"}
+			}
+		}
+		pc, err := pgconn.ParseConfig(dsn)
+		if err != nil {
+			// pgconn's message may quote the string, password included: not repeated here.
+			return c, &ConfigError{"APP_POSTGRES_URL", "is not a valid libpq/pgx connection string (postgres://user@host:5432/db?sslmode=require, or host=... dbname=...)"}
+		}
+		c.Postgres.DSN, c.Postgres.Host, c.Postgres.Port, c.Postgres.User, c.Postgres.DB = dsn, pc.Host, int(pc.Port), pc.User, pc.Database
+	} else if c.Postgres != nil {
 		str("APP_POSTGRES_HOST", &c.Postgres.Host)
 		str("APP_POSTGRES_USER", &c.Postgres.User)
 		str("APP_POSTGRES_PASSWORD", &c.Postgres.Password)
 		str("APP_POSTGRES_DB", &c.Postgres.DB)
 		if err := posInt("APP_POSTGRES_PORT", &c.Postgres.Port, 65535); err != nil {
 			return c, err
+		}
+	}
+	if c.Postgres != nil {
+		if err := posInt("APP_POSTGRES_MAX_CONNS", &c.Postgres.MaxConns, 10000); err != nil {
+			return c, err
+		}
+		if err := posInt("APP_POSTGRES_MIN_CONNS", &c.Postgres.MinConns, 10000); err != nil {
+			return c, err
+		}
+		if c.Postgres.MaxConns > 0 && c.Postgres.MinConns > c.Postgres.MaxConns {
+			return c, &ConfigError{"APP_POSTGRES_MIN_CONNS", "must not exceed APP_POSTGRES_MAX_CONNS"}
+		}
+		if m := getenv("APP_POSTGRES_QUERY_MODE"); m != "" {
+			if !slices.Contains(queryModes, m) {
+				return c, &ConfigError{"APP_POSTGRES_QUERY_MODE", "must be one of " + strings.Join(queryModes, ", ") + " (exec or simple_protocol behind PgBouncer in transaction mode)"}
+			}
+			c.Postgres.QueryMode = m
+		}
+		if v := getenv("APP_JOBS_POLL_ONLY"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return c, &ConfigError{"APP_JOBS_POLL_ONLY", "must be true or false"}
+			}
+			c.JobsPollOnly = b
 		}
 	}
 	str("APP_REDIS_URL", &c.RedisURL)
@@ -220,6 +319,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"APP_VAT_OSS_BELOW_THRESHOLD", "must be true or false"}
 		}
 		c.VATBelowOSSThreshold = b
+	}
+	str("APP_SMTP_URL", &c.SMTPURL)
+	c.MailFrom = "no-reply@localhost"
+	str("APP_MAIL_FROM", &c.MailFrom)
+	if c.SMTPURL != "" {
+		// Checked now, before anything connects; the message never repeats the URL (it may
+		// hold the password).
+		if _, err := smtpmail.New(c.SMTPURL, smtpmail.Options{From: c.MailFrom}); err != nil {
+			return c, &ConfigError{"APP_SMTP_URL", "must be smtp://[user:pass@]host[:port] or smtps://..., with APP_MAIL_FROM an e-mail address"}
+		}
 	}
 	str("APP_PROMETHEUS_URL", &c.PrometheusURL)
 	if c.PrometheusURL != "" {

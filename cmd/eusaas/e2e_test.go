@@ -181,6 +181,12 @@ func endToEndPostgres(t *testing.T, extra map[string]string) *pgx.Conn {
 	})
 	// After DELETED no storage holds the tenant's users' e-mail addresses (all @acme.example).
 	requireNoTrace(t, conn, cfg["APP_GDPR_ARCHIVE_DIR"], rc, redisPrefix, "acme.example")
+	// Every metric a dashboard or alert queries is exported in Postgres mode, the pool's and
+	// the job queue's included, and the job table was readable.
+	metrics := c.expect(200, c.do("GET", "/metrics", "", nil))
+	requireDashboardMetrics(t, string(metrics.body), nil)
+	require.Contains(t, string(metrics.body), "jobs_queue_scrape_ok 1")
+	require.Regexp(t, `pgxpool_acquires_total [1-9]`, string(metrics.body))
 	keys, err := rc.Keys(context.Background(), redisPrefix+"*").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, keys, "the server's Redis keys carry APP_REDIS_KEY_PREFIX")

@@ -9,6 +9,7 @@ require (
 	github.com/eusaas/eusaas/adapters/postgres v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/redis v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/river v0.0.0-00010101000000-000000000000
+	github.com/eusaas/eusaas/adapters/smtpmail v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/internal/pgtest v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/internal/redistest v0.0.0-00010101000000-000000000000
 	github.com/google/uuid v1.6.0
@@ -38,6 +39,8 @@ require (
 	github.com/docker/go-connections v0.8.2 // indirect
 	github.com/docker/go-units v0.5.0 // indirect
 	github.com/ebitengine/purego v0.10.1 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/emersion/go-smtp v0.26.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
@@ -116,6 +119,7 @@ replace (
 	github.com/eusaas/eusaas/adapters/postgres => ../../adapters/postgres
 	github.com/eusaas/eusaas/adapters/redis => ../../adapters/redis
 	github.com/eusaas/eusaas/adapters/river => ../../adapters/river
+	github.com/eusaas/eusaas/adapters/smtpmail => ../../adapters/smtpmail
 	github.com/eusaas/eusaas/internal/pgtest => ../../internal/pgtest
 	github.com/eusaas/eusaas/internal/redistest => ../../internal/redistest
 )

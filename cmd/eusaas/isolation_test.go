@@ -40,7 +40,8 @@ func TestEveryProtectedRouteRefusesOtherTenants(t *testing.T) {
 	// The caller's own account: no tenant in the path, so another tenant's token is simply
 	// another caller (its own sessions), not a cross-tenant access.
 	ownScope := map[string]bool{"POST /api/v1/auth/logout": true, "GET /api/v1/auth/me": true,
-		"GET /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions/{session_id}": true}
+		"GET /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions/{session_id}": true,
+		"POST /api/v1/auth/password/change": true}
 	param := regexp.MustCompile(`\{[a-z_]+\}`)
 	checked := 0
 	var keys []string
@@ -101,6 +102,8 @@ var validInput = map[string]isolationInput{
 	"POST /api/v1/tenants/{id}/gdpr/legal-holds":                {body: map[string]any{"reason": "litigation"}},
 	"PUT /api/v1/tenants/{id}/gdpr/retention":                   {body: map[string]any{"default_retention_days": 365, "audit_log_retention_days": 365, "backup_retention_days": 30, "pii_retention_days": 365}},
 	"POST /api/v1/tenants/{id}/invitations":                     {body: map[string]any{"email": "new@x.example", "role": "MEMBER"}},
+	"PATCH /api/v1/tenants/{id}/users/{user_id}":                {body: map[string]any{"full_name": "X"}},
+	"POST /api/v1/auth/password/change":                         {body: map[string]any{"current_password": "Old-Passw0rd!", "new_password": "New-Passw0rd!"}},
 	"POST /api/v1/tenants/{id}/invoices":                        {body: map[string]any{"period": "2026-01"}},
 	"PUT /api/v1/tenants/{id}/prices/{resource}":                {body: map[string]any{"model": "per_unit", "unit_price": "0.5"}},
 	"POST /api/v1/service-accounts":                             {body: map[string]any{"name": "metering"}},

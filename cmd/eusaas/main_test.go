@@ -61,6 +61,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		"APP_BOOTSTRAP_ADMIN_PASSWORD": {"APP_BOOTSTRAP_ADMIN_EMAIL": "a@b.c"},
 		"APP_JWT_PUBLIC_KEY":           {"APP_JWT_PRIVATE_KEY": "-----BEGIN"},
 		"APP_TRUSTED_PROXIES":          {"APP_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"},
+		"APP_SMTP_URL":                 {"APP_SMTP_URL": "imap://mailer:BEGIN-secret@mail.example"},
 	}
 	for name, vars := range bad {
 		t.Run(name, func(t *testing.T) {

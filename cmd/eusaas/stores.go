@@ -117,7 +117,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 	s := &storeSet{}
 	db, err := postgres.Open(ctx, cfg.Postgres.URL())
 	if err != nil {
-		return nil, fmt.Errorf("postgres at %s:%d: %w", cfg.Postgres.Host, cfg.Postgres.Port, err)
+		return nil, fmt.Errorf("postgres at %s: %w", cfg.Postgres.Where(), err)
 	}
 	s.db = db
 	s.close = append(s.close, db.Close)
@@ -141,7 +141,10 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 	s.rdb = rdb
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	s.health = []httpapi.HealthCheck{
-		{Name: "postgres", Required: true, Check: db.Pool.Ping},
+		// A real query as the stores send them (parameters, the configured query mode), not
+		// a ping: behind a transaction-pooling PgBouncer with pgx's statement cache the ping
+		// answers while every prepared statement fails.
+		{Name: "postgres", Required: true, Check: db.Ready},
 		{Name: "redis", Required: true, Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 	}
 	prefix := cfg.RedisKeyPrefix
@@ -179,7 +182,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 		return nil, &ConfigError{"APP_GDPR_ARCHIVE_DIR", "cannot create or open the directory"}
 	}
 	reg := jobs.NewRegistry()
-	queue := river.New(db.Pool, reg, river.Options{})
+	queue := river.New(db.Pool, reg, river.Options{PollOnly: cfg.JobsPollOnly})
 	s.jobs = &jobRuntime{Registry: reg, Start: queue.Start, Stop: queue.Stop}
 	s.Stores = platform.Stores{
 		Tx:          db,
@@ -188,7 +191,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 		Placer:      s.citus, Placements: s.citus,
 		TenantCache: redisadapter.NewTenantCache(rdb, redisadapter.TenantCacheOptions{Prefix: prefix, TTL: 5 * time.Minute}),
 
-		Users: authStore, Operators: authStore, Sessions: authStore, Invitations: authStore, ServiceAccounts: authStore,
+		Users: authStore, Operators: authStore, Sessions: authStore, Invitations: authStore, ServiceAccounts: authStore, PasswordResets: authStore, EmailVerifications: authStore,
 		Denylist: redisadapter.NewAuthDenylist(rdb, prefix), Limiter: redisadapter.NewAuthLimiter(rdb, prefix),
 
 		Usage: usage, Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db),

@@ -83,7 +83,7 @@ func TestLoadAgainstMemoryServer(t *testing.T) {
 	if got, want := rep.per[epGet].Requests, rep.per[epCreate].Requests; got+1 < want || got > want {
 		t.Errorf("%d GETs after %d creates: each create is followed by its GET", got, want)
 	}
-	if len(rep.samples) < 2 || rep.samples[0].rss <= 0 || rep.samples[0].goroutines <= 0 {
+	if len(rep.samples) < 2 || rep.samples[0].rss <= 0 || rep.samples[0].heap <= 0 || rep.samples[0].goroutines <= 0 {
 		t.Errorf("samples of /metrics: %+v", rep.samples)
 	}
 	rep.print(io.Discard)

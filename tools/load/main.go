@@ -112,6 +112,7 @@ type report struct {
 type sample struct {
 	at         time.Duration
 	rss        float64
+	heap       float64 // Go heap in use: what a leak grows, where RSS also keeps freed pages
 	goroutines float64
 	requests   uint64 // requests finished since the previous sample
 }
@@ -436,7 +437,8 @@ func call(ctx context.Context, hc *http.Client, method, url, token string, body 
 	return nil
 }
 
-// sampleMetrics reads process_resident_memory_bytes and go_goroutines from the server's
+// sampleMetrics reads process_resident_memory_bytes, go_memstats_heap_inuse_bytes and
+// go_goroutines from the server's
 // /metrics at the start and every c.sample until ctx ends (plus one last reading).
 func sampleMetrics(ctx context.Context, hc *http.Client, c config, finished func() uint64) []sample {
 	began := time.Now()
@@ -445,12 +447,13 @@ func sampleMetrics(ctx context.Context, hc *http.Client, c config, finished func
 	take := func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		rss, gor, err := scrape(rctx, hc, c.target+"/metrics")
+		got, err := scrape(rctx, hc, c.target+"/metrics")
 		if err != nil {
 			return
 		}
 		n := finished()
-		out = append(out, sample{at: time.Since(began).Round(time.Second), rss: rss, goroutines: gor, requests: n - last})
+		got.at, got.requests = time.Since(began).Round(time.Second), n-last
+		out = append(out, got)
 		last = n
 	}
 	take()
@@ -467,42 +470,40 @@ func sampleMetrics(ctx context.Context, hc *http.Client, c config, finished func
 	}
 }
 
-func scrape(ctx context.Context, hc *http.Client, url string) (rss, goroutines float64, err error) {
+func scrape(ctx context.Context, hc *http.Client, url string) (sample, error) {
+	var got sample
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, 0, err
+		return got, err
 	}
 	res, err := hc.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return got, err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
 	if err != nil {
-		return 0, 0, err
+		return got, err
+	}
+	fields := map[string]*float64{
+		"process_resident_memory_bytes": &got.rss,
+		"go_memstats_heap_inuse_bytes":  &got.heap,
+		"go_goroutines":                 &got.goroutines,
 	}
 	found := 0
 	for line := range strings.SplitSeq(string(b), "\n") {
 		name, val, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		switch name {
-		case "process_resident_memory_bytes":
-			rss, err = strconv.ParseFloat(strings.TrimSpace(val), 64)
-			found++
-		case "go_goroutines":
-			goroutines, err = strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if dst := fields[name]; ok && dst != nil {
+			if *dst, err = strconv.ParseFloat(strings.TrimSpace(val), 64); err != nil {
+				return got, err
+			}
 			found++
 		}
-		if err != nil {
-			return 0, 0, err
-		}
 	}
-	if found != 2 {
-		return 0, 0, errors.New("/metrics lacks process_resident_memory_bytes or go_goroutines")
+	if found != len(fields) {
+		return got, errors.New("/metrics lacks process_resident_memory_bytes, go_memstats_heap_inuse_bytes or go_goroutines")
 	}
-	return rss, goroutines, nil
+	return got, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
@@ -549,10 +550,10 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\ntenants still PROVISIONING when the load stopped: %d (%s)\n", r.backlog, drained)
 	if len(r.samples) > 0 {
-		fmt.Fprintln(w, "\n| t | server RSS MiB | goroutines | requests since previous |")
-		fmt.Fprintln(w, "|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "\n| t | server RSS MiB | Go heap in use MiB | goroutines | requests since previous |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|")
 		for _, s := range r.samples {
-			fmt.Fprintf(w, "| %s | %.1f | %.0f | %d |\n", s.at, s.rss/(1<<20), s.goroutines, s.requests)
+			fmt.Fprintf(w, "| %s | %.1f | %.1f | %.0f | %d |\n", s.at, s.rss/(1<<20), s.heap/(1<<20), s.goroutines, s.requests)
 		}
 	}
 }

@@ -2,6 +2,13 @@
 // served OpenAPI document (openapi.json, kept equal to the served one by
 // cmd/eusaas TestServedOpenAPIMatchesGeneratorInput). It is a module of its own so the
 // generators' runtime dependencies stay out of the main module.
+//
+// TestOgenJourney goes further: it generates an ogen client into journey/ogenclient (not
+// committed), builds and starts the reference server on PostgreSQL and runs the journey
+// package (build tag ogenjourney) over every operation of the document through that client.
+// The package only exists while the test runs, so `go mod tidy` in this module needs it
+// generated first (`go run github.com/ogen-go/ogen/cmd/ogen@v1.24.0 -package ogenclient
+// -target journey/ogenclient -clean openapi.json`).
 package clientgen
 
 // The generated clients' runtime libraries: imported here so go.mod keeps them (the
