@@ -2,6 +2,8 @@ package billing
 
 import (
 	"strings"
+
+	"github.com/eusaas/eusaas/billing/vat"
 	"time"
 	"unicode/utf8"
 
@@ -256,12 +258,14 @@ const (
 	StatusPaid    InvoiceStatus = "PAID"
 	StatusOverdue InvoiceStatus = "OVERDUE"
 	StatusVoid    InvoiceStatus = "VOID"
+	// StatusCredited: credit notes have credited the whole invoice (Art. 219).
+	StatusCredited InvoiceStatus = "CREDITED"
 )
 
 // Valid reports whether s is a known status.
 func (s InvoiceStatus) Valid() bool {
 	switch s {
-	case StatusDraft, StatusIssued, StatusPaid, StatusOverdue, StatusVoid:
+	case StatusDraft, StatusIssued, StatusPaid, StatusOverdue, StatusVoid, StatusCredited:
 		return true
 	}
 	return false
@@ -269,8 +273,9 @@ func (s InvoiceStatus) Valid() bool {
 
 var invoiceTransitions = map[InvoiceStatus][]InvoiceStatus{
 	StatusDraft:   {StatusIssued, StatusVoid},
-	StatusIssued:  {StatusPaid, StatusOverdue, StatusVoid},
-	StatusOverdue: {StatusPaid, StatusVoid},
+	StatusIssued:  {StatusPaid, StatusOverdue, StatusVoid, StatusCredited},
+	StatusOverdue: {StatusPaid, StatusVoid, StatusCredited},
+	StatusPaid:    {StatusCredited},
 }
 
 // CanTransition reports whether an invoice may go from s to next.
@@ -297,6 +302,13 @@ type InvoiceLine struct {
 	Amount      decimal.Decimal // rounded to cents under RoundingRule
 	UsageMonth  time.Time       // first day of the month the usage belongs to
 	Adjustment  bool
+	// ID numbers the line within its invoice (1, 2, ...), the reference credit notes use.
+	ID int
+	// VATCategory and VATPercent are set at issue from the invoice's VAT treatment.
+	VATCategory vat.Category
+	VATPercent  decimal.Decimal
+	// CreditedLine is, on a credit note, the invoice line it credits.
+	CreditedLine int
 }
 
 // Invoice is a tenant's bill for one closed month. Once ISSUED its content (lines, amounts,
@@ -323,6 +335,23 @@ type Invoice struct {
 	// PseudonymizeSubject replaces it.
 	IssuedBy string
 	Lines    []InvoiceLine
+
+	// Set at issue when the service runs with a ProfileStore (Art. 226 content). Seller and
+	// Buyer are copies frozen at issue; VAT is the treatment applied and why.
+	Seller       *Party
+	Buyer        *Party
+	VAT          *VATTreatment
+	Breakdown    []VATSubtotal
+	PaymentTerms string
+	// Documents are rendered once at issue and never again (archiving: the stored bytes are
+	// the invoice); each carries its SHA-256.
+	Documents []Document
+	// Credited is the net amount credited by credit notes so far.
+	Credited decimal.Decimal
+	// Kind is "INVOICE" or "CREDIT_NOTE"; CreditedInvoice and Reason are set on credit notes.
+	Kind            DocumentKind
+	CreditedInvoice *CreditRef
+	Reason          string
 }
 
 // InvoiceFilter narrows an invoice listing.

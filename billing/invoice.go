@@ -192,6 +192,9 @@ func (s *Service) Issue(ctx context.Context, tenant eusaas.TenantID, id uuid.UUI
 		due := Day(now.Add(s.o.PaymentTerms))
 		inv.Number, inv.Status, inv.IssuedAt, inv.DueDate = InvoiceNumber(now.Year(), n), StatusIssued, &now, &due
 		inv.IssuedBy = eusaas.ActorFrom(ctx).ID
+		if err := s.completeAtIssue(ctx, &inv); err != nil {
+			return err
+		}
 		if err := s.invoices.Update(ctx, inv, StatusDraft); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/billing/vat"
 )
 
 // Deps are the ports a Service runs on. Usage, Invoices and Prices are required.
@@ -23,6 +24,15 @@ type Deps struct {
 	Recorder eusaas.Recorder // audit of invoice transitions; default eusaas.Discard
 	// Thresholds gives tenants' cost_alert_threshold for the budget signal; nil: no signal.
 	Thresholds ThresholdSource
+	// Profiles keeps seller, buyer profiles and rate overrides. With it, issued invoices
+	// carry the Art. 226 content and their VAT treatment; nil: the legacy flat tax rate.
+	Profiles ProfileStore
+	// VIES verifies buyers' VAT ids; nil: every id stays unverified.
+	VIES VATChecker
+	// Renderers produce the documents stored at issue (UBL, CII, PDF).
+	Renderers []Renderer
+	// CreditNotes keeps credit notes and their counter; required for CreditInvoice.
+	CreditNotes CreditNoteStore
 }
 
 // Options configure a Service. Zero values take the documented defaults.
@@ -39,6 +49,11 @@ type Options struct {
 	PaymentTerms time.Duration
 	// MaxRangeDays bounds breakdown date ranges. Default 366.
 	MaxRangeDays int
+	// UnverifiedPolicy (APP_VAT_UNVERIFIED_POLICY) decides for business buyers whose VAT id
+	// VIES could not verify. Default charge.
+	UnverifiedPolicy vat.UnverifiedPolicy
+	// BelowOSSThreshold: charge the seller's own rate to consumers in other member states.
+	BelowOSSThreshold bool
 }
 
 // Service is the billing module.
@@ -49,6 +64,10 @@ type Service struct {
 	tx         eusaas.TxRunner
 	rec        eusaas.Recorder
 	thresholds ThresholdSource
+	profiles   ProfileStore
+	vies       VATChecker
+	renderers  []Renderer
+	credits    CreditNoteStore
 	o          Options
 }
 
@@ -93,8 +112,14 @@ func NewService(d Deps, o Options) (*Service, error) {
 	if o.MaxRangeDays <= 0 {
 		o.MaxRangeDays = 366
 	}
+	if o.UnverifiedPolicy == "" {
+		o.UnverifiedPolicy = vat.PolicyCharge
+	}
+	if !o.UnverifiedPolicy.Valid() {
+		return nil, eusaas.Errorf(eusaas.InvalidArgument, "billing: unverified VAT id policy %q is not charge or reverse", o.UnverifiedPolicy)
+	}
 	return &Service{usage: d.Usage, invoices: d.Invoices, prices: d.Prices, tx: d.Tx, rec: d.Recorder,
-		thresholds: d.Thresholds, o: o}, nil
+		thresholds: d.Thresholds, profiles: d.Profiles, vies: d.VIES, renderers: d.Renderers, credits: d.CreditNotes, o: o}, nil
 }
 
 // PriceBook returns the tenant's effective prices: defaults overlaid with its overrides.

@@ -29,7 +29,8 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 	anomalies := memanomaly.NewStore()
 	auditStore := memaudit.NewStore()
 	requests := memgdpr.NewStore()
-	data := memgdpr.NewTenantData(users, usage, invoices, prices, anomalies)
+	profiles, credits := membilling.NewProfileStore(), membilling.NewCreditNoteStore()
+	data := memgdpr.NewTenantData(users, usage, invoices, prices, anomalies, profiles, credits)
 	s := Stores{
 		Tx:          memtx.NewTxRunner(),
 		Tenants:     memtenancy.NewStore(),
@@ -39,6 +40,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 		Denylist: memauth.NewDenylist(clock), Limiter: memauth.NewLimiter(),
 
 		Usage: usage, Invoices: invoices, Prices: prices,
+		Profiles: profiles, CreditNotes: credits,
 		Anomalies: anomalies,
 		Audit:     auditStore, AuditKeys: auditStore,
 

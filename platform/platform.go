@@ -12,6 +12,7 @@ import (
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/einvoice"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/tenancy"
@@ -47,6 +48,10 @@ type Stores struct {
 	Usage    billing.UsageStore
 	Invoices billing.InvoiceStore
 	Prices   billing.PriceStore
+	// Profiles and CreditNotes: the invoicing identities and credit notes (optional: without
+	// them invoices stay legacy and the routes answer 412).
+	Profiles    billing.ProfileStore
+	CreditNotes billing.CreditNoteStore
 
 	Anomalies anomaly.Store
 
@@ -102,8 +107,13 @@ type Config struct {
 	// GDPR: the signing key (required) and the public base URL of download links.
 	GDPR gdpr.Options
 
-	// Billing: late-arrival window, payment terms (Tx, Recorder, Thresholds are wired).
+	// Billing: late-arrival window, payment terms, unverified VAT id policy (Tx, Recorder,
+	// Thresholds, the UBL and CII renderers are wired).
 	Billing billing.Options
+	// VIES verifies buyers' VAT ids (nil: ids stay unverified).
+	VIES billing.VATChecker
+	// Renderers are added to UBL and CII (the PDF adapter).
+	Renderers []billing.Renderer
 
 	// Anomaly: the notifier of new anomalies (default: the log) and scanner options.
 	Notifier anomaly.Notifier
@@ -211,7 +221,8 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	bo := c.Billing
 	bo.Clock = c.Clock
 	if p.Billing, err = billing.NewService(billing.Deps{Usage: s.Usage, Invoices: s.Invoices, Prices: s.Prices,
-		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}}, bo); err != nil {
+		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}, Profiles: s.Profiles, CreditNotes: s.CreditNotes, VIES: c.VIES,
+		Renderers: append([]billing.Renderer{einvoice.UBL{}, einvoice.CII{}}, c.Renderers...)}, bo); err != nil {
 		return nil, err
 	}
 
@@ -395,7 +406,8 @@ func (p *Platform) IssueLastMonthInvoices(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// MaintainBilling purges expired dedup rows and marks overdue invoices, for every ACTIVE
+// MaintainBilling purges expired dedup rows, marks overdue invoices and re-checks
+// unverified VAT ids with VIES, for every ACTIVE
 // tenant. A failing tenant does not stop the others; the job fails (and is retried) if any did.
 func (p *Platform) MaintainBilling(ctx context.Context) error {
 	ids, err := p.ActiveTenantIDs(ctx)
@@ -409,6 +421,11 @@ func (p *Platform) MaintainBilling(ctx context.Context) error {
 		}
 		if _, err := p.Billing.MarkOverdue(ctx, t); err != nil {
 			errs = append(errs, fmt.Errorf("tenant %s: overdue sweep: %w", t, err))
+		}
+		// VAT ids VIES could not verify are asked again (no profile or no invoicing
+		// stores: nothing to re-check).
+		if _, err := p.Billing.RecheckVATID(ctx, t); err != nil && eusaas.KindOf(err) != eusaas.NotFound && eusaas.KindOf(err) != eusaas.FailedPrecondition {
+			errs = append(errs, fmt.Errorf("tenant %s: VAT id re-check: %w", t, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -144,21 +144,68 @@ type billingProjectionOutput struct {
 }
 
 type billingInvoiceLine struct {
-	Service     string `json:"service"`
-	Description string `json:"description"`
-	Unit        string `json:"unit"`
-	Quantity    string `json:"quantity"`
-	Amount      string `json:"amount"`
-	Currency    string `json:"currency"`
-	UsagePeriod string `json:"usage_period" doc:"Month the usage belongs to, YYYY-MM"`
-	Adjustment  bool   `json:"adjustment" doc:"Late usage for an already invoiced month"`
+	Service      string `json:"service"`
+	Description  string `json:"description"`
+	Unit         string `json:"unit"`
+	Quantity     string `json:"quantity"`
+	Amount       string `json:"amount"`
+	Currency     string `json:"currency"`
+	UsagePeriod  string `json:"usage_period" doc:"Month the usage belongs to, YYYY-MM"`
+	Adjustment   bool   `json:"adjustment" doc:"Late usage for an already invoiced month"`
+	LineID       int    `json:"line_id,omitempty" doc:"Line number on the issued invoice (credit notes refer to it)"`
+	UnitPrice    string `json:"unit_price,omitempty" doc:"Net unit price (line amount / quantity), set at issue"`
+	VATCategory  string `json:"vat_category,omitempty" doc:"UNCL 5305: S standard, AE reverse charge, O not subject"`
+	VATRate      string `json:"vat_rate,omitempty" doc:"VAT rate in percent"`
+	CreditedLine int    `json:"credited_line,omitempty" doc:"On a credit note: the invoice line it credits"`
+}
+
+type billingParty struct {
+	LegalName       string         `json:"legal_name"`
+	Address         billingAddress `json:"address"`
+	VATID           string         `json:"vat_id,omitempty"`
+	Email           string         `json:"email,omitempty"`
+	CustomerType    string         `json:"customer_type,omitempty"`
+	VATVerification string         `json:"vat_verification,omitempty"`
+	IBAN            string         `json:"iban,omitempty"`
+	BIC             string         `json:"bic,omitempty"`
+}
+
+type billingVAT struct {
+	Rule          string `json:"rule" enum:"DOMESTIC,REVERSE_CHARGE,OSS,SELLER_RATE_BELOW_THRESHOLD,OUTSIDE_EU"`
+	Category      string `json:"category" enum:"S,AE,O"`
+	Country       string `json:"country,omitempty" doc:"Member state whose rate applies"`
+	Rate          string `json:"rate" doc:"Percent"`
+	Reason        string `json:"reason"`
+	ExemptionText string `json:"exemption_text,omitempty"`
+	ExemptionCode string `json:"exemption_code,omitempty"`
+	Policy        string `json:"unverified_vat_id_policy,omitempty" doc:"APP_VAT_UNVERIFIED_POLICY, when the buyer's VAT id was unverified at issue"`
+}
+
+type billingVATSubtotal struct {
+	Category      string `json:"category"`
+	Rate          string `json:"rate"`
+	TaxableAmount string `json:"taxable_amount"`
+	TaxAmount     string `json:"tax_amount"`
+	ExemptionText string `json:"exemption_text,omitempty"`
+}
+
+type billingDocumentRef struct {
+	Format string `json:"format" enum:"pdf,ubl,cii"`
+	SHA256 string `json:"sha256"`
+}
+
+type billingCreditRef struct {
+	ID       string    `json:"id"`
+	Number   string    `json:"invoice_number"`
+	IssuedAt time.Time `json:"issued_at"`
 }
 
 type billingInvoice struct {
 	ID            string               `json:"id"`
 	TenantID      string               `json:"tenant_id"`
 	InvoiceNumber *string              `json:"invoice_number" doc:"INV-YYYY-NNNNNN, gap-free, assigned at issue; null while DRAFT"`
-	Status        string               `json:"status" enum:"DRAFT,ISSUED,PAID,OVERDUE,VOID"`
+	Status        string               `json:"status" enum:"DRAFT,ISSUED,PAID,OVERDUE,VOID,CREDITED"`
+	Kind          string               `json:"kind,omitempty" enum:"INVOICE,CREDIT_NOTE" doc:"Set on invoices issued with full invoice content"`
 	PeriodStart   string               `json:"period_start"`
 	PeriodEnd     string               `json:"period_end"`
 	Subtotal      string               `json:"subtotal"`
@@ -171,6 +218,15 @@ type billingInvoice struct {
 	DueDate       *string              `json:"due_date"`
 	PaidAt        *time.Time           `json:"paid_at"`
 	LineItems     []billingInvoiceLine `json:"line_items"`
+	Seller        *billingParty        `json:"seller,omitempty" doc:"Copied at issue"`
+	Buyer         *billingParty        `json:"buyer,omitempty" doc:"Copied at issue"`
+	VAT           *billingVAT          `json:"vat,omitempty" doc:"The VAT treatment applied and why"`
+	VATBreakdown  []billingVATSubtotal `json:"vat_breakdown,omitempty"`
+	AmountDue     string               `json:"amount_due,omitempty"`
+	PaymentTerms  string               `json:"payment_terms,omitempty"`
+	Documents     []billingDocumentRef `json:"documents,omitempty" doc:"Rendered once at issue; SHA-256 of the stored bytes"`
+	Invoice       *billingCreditRef    `json:"invoice,omitempty" doc:"On a credit note: the invoice it credits"`
+	Reason        string               `json:"reason,omitempty" doc:"On a credit note: why"`
 }
 
 type billingInvoiceOutput struct{ Body billingInvoice }
@@ -178,7 +234,7 @@ type billingInvoiceOutput struct{ Body billingInvoice }
 type billingInvoicesInput struct {
 	ID string `path:"id"`
 	PageQuery
-	Status string `query:"status" enum:"DRAFT,ISSUED,PAID,OVERDUE,VOID"`
+	Status string `query:"status" enum:"DRAFT,ISSUED,PAID,OVERDUE,VOID,CREDITED"`
 }
 
 type billingInvoicesOutput struct{ Body Paginated[billingInvoice] }
@@ -226,6 +282,7 @@ const billingDay = "2006-01-02"
 // principals), the cost reads (tenant users with billing:read), and invoice administration
 // and prices (platform operators). The anomaly routes belong to the anomaly module.
 func RegisterBilling(s *Server, svc *billing.Service) {
+	RegisterInvoicing(s, svc)
 	tags := []string{"Billing"}
 	Register(s, huma.Operation{
 		OperationID: "ingest-usage", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/usage", Tags: tags,
@@ -557,6 +614,37 @@ func billingInvoiceBody(inv billing.Invoice) billingInvoice {
 			Service: string(l.Resource), Description: l.Description, Unit: l.Unit, Quantity: l.Quantity.String(),
 			Amount: l.Amount.StringFixed(2), Currency: inv.Currency, UsagePeriod: l.UsageMonth.Format("2006-01"), Adjustment: l.Adjustment,
 		})
+		if l.VATCategory != "" {
+			ol := &out.LineItems[len(out.LineItems)-1]
+			ol.LineID, ol.VATCategory, ol.VATRate, ol.CreditedLine = l.ID, string(l.VATCategory), l.VATPercent.String(), l.CreditedLine
+			if !l.Quantity.IsZero() {
+				ol.UnitPrice = l.Amount.DivRound(l.Quantity, 6).Abs().String()
+			}
+		}
+	}
+	party := func(p *billing.Party) *billingParty {
+		if p == nil {
+			return nil
+		}
+		return &billingParty{LegalName: p.LegalName, Address: billingAddressBody(p.Address), VATID: p.VATID, Email: p.Email,
+			CustomerType: string(p.CustomerType), VATVerification: string(p.Verification), IBAN: p.IBAN, BIC: p.BIC}
+	}
+	out.Seller, out.Buyer, out.Kind = party(inv.Seller), party(inv.Buyer), string(inv.Kind)
+	if t := inv.VAT; t != nil {
+		out.VAT = &billingVAT{Rule: string(t.Rule), Category: string(t.Category), Country: t.Country, Rate: t.Percent.String(), Reason: t.Reason,
+			ExemptionText: t.ExemptionText, ExemptionCode: t.ExemptionCode, Policy: string(t.Policy)}
+		out.AmountDue = inv.Total.StringFixed(2)
+	}
+	for _, b := range inv.Breakdown {
+		out.VATBreakdown = append(out.VATBreakdown, billingVATSubtotal{Category: string(b.Category), Rate: b.Percent.String(),
+			TaxableAmount: b.Taxable.StringFixed(2), TaxAmount: b.Tax.StringFixed(2), ExemptionText: b.ExemptionText})
+	}
+	out.PaymentTerms, out.Reason = inv.PaymentTerms, inv.Reason
+	for _, d := range inv.Documents {
+		out.Documents = append(out.Documents, billingDocumentRef{Format: d.Format, SHA256: d.SHA256})
+	}
+	if c := inv.CreditedInvoice; c != nil {
+		out.Invoice = &billingCreditRef{ID: c.ID.String(), Number: c.Number, IssuedAt: c.IssuedAt}
 	}
 	return out
 }

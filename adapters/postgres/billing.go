@@ -273,15 +273,19 @@ func NewBillingInvoiceStore(db *DB) *BillingInvoiceStore { return &BillingInvoic
 
 const billingInvoiceCols = `id, coalesce(number, ''), status, period_start, period_end, currency, subtotal::text,
 	tax_rate::text, tax_amount::text, total_amount::text, rounding_rule, created_at, issued_at, due_date,
-	paid_at, voided_at, issued_by`
+	paid_at, voided_at, issued_by, content`
 
 func billingScanInvoice(row pgx.Row, tenant eusaas.TenantID) (billing.Invoice, error) {
 	var inv billing.Invoice
 	var status string
 	var sub, rate, tax, total string
+	var content []byte
 	err := row.Scan(&inv.ID, &inv.Number, &status, &inv.PeriodStart, &inv.PeriodEnd, &inv.Currency, &sub, &rate, &tax, &total,
-		&inv.RoundingRule, &inv.CreatedAt, &inv.IssuedAt, &inv.DueDate, &inv.PaidAt, &inv.VoidedAt, &inv.IssuedBy)
+		&inv.RoundingRule, &inv.CreatedAt, &inv.IssuedAt, &inv.DueDate, &inv.PaidAt, &inv.VoidedAt, &inv.IssuedBy, &content)
 	if err != nil {
+		return inv, err
+	}
+	if err := billingApplyContent(&inv, content); err != nil {
 		return inv, err
 	}
 	inv.TenantID, inv.Status = tenant, billing.InvoiceStatus(status)
@@ -335,7 +339,10 @@ func billingLoadLines(ctx context.Context, tx pgx.Tx, invs []billing.Invoice) er
 		invs[i].Lines = append(invs[i].Lines, line)
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return billingLoadLineVAT(ctx, tx, invs, idx, ids)
 }
 
 func billingInsertLines(ctx context.Context, tx pgx.Tx, inv billing.Invoice) error {
@@ -453,12 +460,16 @@ func (s *BillingInvoiceStore) Update(ctx context.Context, inv billing.Invoice, e
 			if inv.Number != "" {
 				number = &inv.Number
 			}
+			content, cerr := billingContent(inv)
+			if cerr != nil {
+				return cerr
+			}
 			tag, err = tx.Exec(ctx, `UPDATE billing_invoices SET number = $3, status = $4, subtotal = $5::numeric, tax_rate = $6::numeric,
 				tax_amount = $7::numeric, total_amount = $8::numeric, rounding_rule = $9, issued_at = $10, due_date = $11,
-				paid_at = $12, voided_at = $13, issued_by = $14, currency = $15
+				paid_at = $12, voided_at = $13, issued_by = $14, currency = $15, content = $16
 				WHERE id = $1 AND status = $2`,
 				inv.ID, string(expect), number, string(inv.Status), inv.Subtotal.String(), inv.TaxRate.String(), inv.TaxAmount.String(),
-				inv.Total.String(), inv.RoundingRule, inv.IssuedAt, inv.DueDate, inv.PaidAt, inv.VoidedAt, inv.IssuedBy, inv.Currency)
+				inv.Total.String(), inv.RoundingRule, inv.IssuedAt, inv.DueDate, inv.PaidAt, inv.VoidedAt, inv.IssuedBy, inv.Currency, content)
 		} else {
 			tag, err = tx.Exec(ctx, `UPDATE billing_invoices SET status = $3, paid_at = $4, voided_at = $5 WHERE id = $1 AND status = $2`,
 				inv.ID, string(expect), string(inv.Status), inv.PaidAt, inv.VoidedAt)

@@ -35,11 +35,13 @@ func TestConformanceBilling(t *testing.T) {
 		New: func(t *testing.T) billingtest.Stores {
 			db := billingDB(t)
 			return billingtest.Stores{
-				Usage:     postgres.NewBillingUsageStore(db),
-				Invoices:  postgres.NewBillingInvoiceStore(db),
-				Prices:    postgres.NewBillingPriceStore(db),
-				Tx:        db,
-				NewTenant: func(t *testing.T) eusaas.TenantID { return billingTenant(t, db) },
+				Usage:       postgres.NewBillingUsageStore(db),
+				Invoices:    postgres.NewBillingInvoiceStore(db),
+				Prices:      postgres.NewBillingPriceStore(db),
+				Profiles:    postgres.NewBillingProfileStore(db),
+				CreditNotes: postgres.NewBillingCreditNoteStore(db),
+				Tx:          db,
+				NewTenant:   func(t *testing.T) eusaas.TenantID { return billingTenant(t, db) },
 			}
 		},
 	})

@@ -42,7 +42,7 @@ func TestMemGDPRMatchesPostgres(t *testing.T) {
 	seed := gdprfixture.Fill(t, ctx, pg, tenant)
 	ma, mu, mi, mp, mn := memauth.NewStore(), membilling.NewUsageStore(), membilling.NewInvoiceStore(), membilling.NewPriceStore(), memanomaly.NewStore()
 	gdprfixture.Fill(t, ctx, gdprfixture.Ports{Users: ma, Sessions: ma, Invitations: ma, Usage: mu, Invoices: mi, Prices: mp, Anomalies: mn}, tenant)
-	pgData, memData := postgres.NewGDPRData(db), memgdpr.NewTenantData(ma, mu, mi, mp, mn)
+	pgData, memData := postgres.NewGDPRData(db), memgdpr.NewTenantData(ma, mu, mi, mp, mn, membilling.NewProfileStore(), membilling.NewCreditNoteStore())
 
 	pgTables, err := pgData.Tables(ctx, tenant)
 	if err != nil {

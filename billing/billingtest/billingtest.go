@@ -30,6 +30,10 @@ type Stores struct {
 	Usage    billing.UsageStore
 	Invoices billing.InvoiceStore
 	Prices   billing.PriceStore
+	// Profiles and CreditNotes are the invoicing stores; nil when the adapter has none
+	// (their tests are then skipped).
+	Profiles    billing.ProfileStore
+	CreditNotes billing.CreditNoteStore
 	// Tx makes the stores' calls atomic; nil when the adapter has no transactions.
 	Tx eusaas.TxRunner
 	// NewTenant provisions a tenant the stores can hold data for.
@@ -104,6 +108,8 @@ func Run(t *testing.T, h Harness) {
 	if h.Features.Transactions {
 		t.Run("TxRollback", func(t *testing.T) { testRollback(t, h) })
 	}
+	t.Run("Profiles", func(t *testing.T) { testProfiles(t, h) })
+	t.Run("CreditNotes", func(t *testing.T) { testCreditNotes(t, h) })
 }
 
 func testPseudonymize(t *testing.T, h Harness) {

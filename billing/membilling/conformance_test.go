@@ -14,11 +14,13 @@ func TestConformance(t *testing.T) {
 		Features: billingtest.Features{Transactions: true},
 		New: func(t *testing.T) billingtest.Stores {
 			return billingtest.Stores{
-				Usage:     membilling.NewUsageStore(),
-				Invoices:  membilling.NewInvoiceStore(),
-				Prices:    membilling.NewPriceStore(),
-				Tx:        memtx.NewTxRunner(),
-				NewTenant: func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
+				Usage:       membilling.NewUsageStore(),
+				Invoices:    membilling.NewInvoiceStore(),
+				Prices:      membilling.NewPriceStore(),
+				Profiles:    membilling.NewProfileStore(),
+				CreditNotes: membilling.NewCreditNoteStore(),
+				Tx:          memtx.NewTxRunner(),
+				NewTenant:   func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
 			}
 		},
 	})

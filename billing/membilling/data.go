@@ -35,7 +35,7 @@ var billingGDPRUsageTables = []eusaas.DataTable{
 var billingGDPRInvoiceTables = []eusaas.DataTable{
 	{Name: "billing_invoice_lines", Columns: []string{"invoice_id", "line_no", "resource_type", "description", "unit", "quantity", "amount", "usage_month", "adjustment"}},
 	{Name: "billing_invoices", Columns: []string{"id", "number", "status", "period_start", "period_end", "currency", "subtotal", "tax_rate",
-		"tax_amount", "total_amount", "rounding_rule", "created_at", "issued_at", "due_date", "paid_at", "voided_at", "issued_by"}},
+		"tax_amount", "total_amount", "rounding_rule", "created_at", "issued_at", "due_date", "paid_at", "voided_at", "issued_by", "content"}},
 }
 
 var billingGDPRPriceTables = []eusaas.DataTable{
@@ -177,7 +177,7 @@ func (s *InvoiceStore) billingGDPRInvoiceRows(tenant eusaas.TenantID, table stri
 				billingGDPRDecimal(inv.Subtotal), billingGDPRDecimal(inv.TaxRate), billingGDPRDecimal(inv.TaxAmount),
 				billingGDPRDecimal(inv.Total), inv.RoundingRule, eusaas.DataTime(inv.CreatedAt),
 				dataTimePtr(inv.IssuedAt), dataDatePtr(inv.DueDate), dataTimePtr(inv.PaidAt),
-				dataTimePtr(inv.VoidedAt), inv.IssuedBy})
+				dataTimePtr(inv.VoidedAt), inv.IssuedBy, billingGDPRContent(inv)})
 		}
 		eusaas.SortDataRows(rows, 0)
 	case "billing_invoice_lines":

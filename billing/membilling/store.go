@@ -270,6 +270,15 @@ func NewInvoiceStore() *InvoiceStore {
 
 func billingCopyInvoice(inv billing.Invoice) billing.Invoice {
 	inv.Lines = append([]billing.InvoiceLine(nil), inv.Lines...)
+	inv.Breakdown = append([]billing.VATSubtotal(nil), inv.Breakdown...)
+	docs := make([]billing.Document, len(inv.Documents))
+	for i, d := range inv.Documents {
+		d.Content = append([]byte(nil), d.Content...)
+		docs[i] = d
+	}
+	if inv.Documents != nil {
+		inv.Documents = docs
+	}
 	return inv
 }
 

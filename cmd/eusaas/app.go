@@ -23,6 +23,8 @@ import (
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/auth/memauth"
+	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/vies"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/platform"
@@ -113,6 +115,8 @@ func (a *App) build(ctx context.Context) error {
 			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
 		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL, SubProcessors: a.cfg.GDPR.SubProcessors},
 		Notifier: a.cfg.Webhook.notifier(a.log),
+		Billing:  billing.Options{UnverifiedPolicy: a.cfg.VATUnverifiedPolicy, BelowOSSThreshold: a.cfg.VATBelowOSSThreshold},
+		VIES:     vies.New(a.cfg.VIESURL),
 		// Schema DDL off the request path: POST /tenants answers PROVISIONING, a job
 		// provisions (issue 19: it was the load mix's p99).
 		AsyncProvisioning: true,

@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/eusaas/eusaas/adapters/postgres"
+	"github.com/eusaas/eusaas/billing/vat"
+	"github.com/eusaas/eusaas/billing/vies"
 )
 
 // Config is the server configuration, read from APP_ environment variables (SPEC.md).
@@ -39,6 +41,12 @@ type Config struct {
 	BootstrapPassword  string
 	HTTPAddr           string
 	PrometheusURL      string
+	// VIESURL is the VIES REST check-vat-number endpoint; VATUnverifiedPolicy what issue
+	// does with a business VAT id VIES could not verify; VATBelowOSSThreshold charges the
+	// seller's own rate to consumers in other member states (Art. 59c).
+	VIESURL              string
+	VATUnverifiedPolicy  vat.UnverifiedPolicy
+	VATBelowOSSThreshold bool
 	// JobsInProcess runs the background job workers inside `serve` (APP_JOBS_IN_PROCESS,
 	// default true); set it to false when `eusaas worker` processes run them.
 	JobsInProcess bool
@@ -293,6 +301,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	var err error
 	if c.TrustedProxies, err = parseTrustedProxies(getenv("APP_TRUSTED_PROXIES")); err != nil {
 		return c, &ConfigError{"APP_TRUSTED_PROXIES", err.Error()}
+	}
+	c.VIESURL, c.VATUnverifiedPolicy = vies.DefaultURL, vat.PolicyCharge
+	str("APP_VIES_URL", &c.VIESURL)
+	if u, err := url.Parse(c.VIESURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, &ConfigError{"APP_VIES_URL", "must be an http(s) URL"}
+	}
+	if v := getenv("APP_VAT_UNVERIFIED_POLICY"); v != "" {
+		c.VATUnverifiedPolicy = vat.UnverifiedPolicy(v)
+		if !c.VATUnverifiedPolicy.Valid() {
+			return c, &ConfigError{"APP_VAT_UNVERIFIED_POLICY", "must be charge or reverse"}
+		}
+	}
+	if v := getenv("APP_VAT_OSS_BELOW_THRESHOLD"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, &ConfigError{"APP_VAT_OSS_BELOW_THRESHOLD", "must be true or false"}
+		}
+		c.VATBelowOSSThreshold = b
 	}
 	str("APP_SMTP_URL", &c.SMTPURL)
 	c.MailFrom = "no-reply@localhost"

@@ -118,5 +118,11 @@ var validInput = map[string]isolationInput{
 	"POST /api/v1/auth/password/change":                             {body: map[string]any{"current_password": "Old-Passw0rd!", "new_password": "New-Passw0rd!"}},
 	"PUT /api/v1/tenants/{id}/anomaly-alerts": {body: map[string]any{"subscriptions": []map[string]any{{"threshold_pct": "20", "combine": "OR", "frequency": "DAILY",
 		"channels": []map[string]any{{"type": "webhook", "url": "https://hooks.example.com/x", "secret": "0123456789abcdef"}}}}}},
-	"POST /api/v1/tenants/{id}/usage": {body: map[string]any{"events": []map[string]any{{"id": "e1", "resource_type": "CPU", "quantity": "1", "timestamp": time.Now().UTC().Format(time.RFC3339)}}}},
+	"PUT /api/v1/billing/seller": {body: map[string]any{"legal_name": "EU SaaS GmbH", "email": "billing@eusaas.example", "vat_id": "DE136695976",
+		"address": map[string]any{"line1": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin", "country": "DE"}}},
+	"PUT /api/v1/tenants/{id}/billing-profile": {body: map[string]any{"legal_name": "Kunde AG", "email": "ap@kunde.example", "customer_type": "CONSUMER",
+		"address": map[string]any{"line1": "1 Main Street", "city": "Paris", "country": "FR"}}},
+	"POST /api/v1/billing/tax-rates":                           {body: map[string]any{"country": "DE", "percent": "19", "from": "2030-01-01"}},
+	"POST /api/v1/tenants/{id}/invoices/{inv_id}/credit-notes": {body: map[string]any{"reason": "outage"}},
+	"POST /api/v1/tenants/{id}/usage":                          {body: map[string]any{"events": []map[string]any{{"id": "e1", "resource_type": "CPU", "quantity": "1", "timestamp": time.Now().UTC().Format(time.RFC3339)}}}},
 }
