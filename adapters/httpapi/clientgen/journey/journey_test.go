@@ -300,16 +300,37 @@ func TestJourney(t *testing.T) {
 	}, ogenclient.PutAnomalyAlertsParams{ID: tid}))
 	want[*ogenclient.AnomalyAlertsOut](t, "get anomaly alerts")(owner.GetAnomalyAlerts(ctx, ogenclient.GetAnomalyAlertsParams{ID: tid}))
 
-	// Invoices: the operator drafts last month's, issues and records payment; a second
-	// draft of the same month is the same draft until issued, so a void goes to the paid one's
-	// predecessor state: draft again after paying is refused, voiding the paid one is allowed.
+	// Invoicing: the operator sets the seller and a tax rate; the owner gives the tenant's
+	// billing profile (a consumer in the seller's state: domestic VAT); last month's invoice is
+	// drafted, issued with its EN 16931 documents, paid and then credited in full.
+	seller := ogenclient.BillingSeller{LegalName: "Journey Platform GmbH", Email: "billing@platform.example", VatID: "DE136695976",
+		Address: ogenclient.BillingAddress{Line1: "Hauptstr. 1", PostalCode: ogenclient.NewOptString("10115"), City: "Berlin", Country: "DE"},
+		Iban:    ogenclient.NewOptString("DE89370400440532013000"), Bic: ogenclient.NewOptString("COBADEFFXXX")}
+	want[*ogenclient.BillingSeller](t, "put seller")(op.PutSeller(ctx, &seller))
+	want[*ogenclient.BillingSeller](t, "get seller")(op.GetSeller(ctx))
+	want[*ogenclient.BillingTaxRatesOutputBody](t, "list tax rates")(op.ListTaxRates(ctx))
+	want[*ogenclient.BillingTaxRatesOutputBody](t, "put tax rate")(op.PutTaxRate(ctx, &ogenclient.BillingTaxRateInputBody{Country: "DE", Percent: "19", From: "2007-01-01"}))
+	want[*ogenclient.BillingProfile](t, "put billing profile")(owner.PutBillingProfile(ctx, &ogenclient.BillingProfileBody{
+		LegalName: "Olga Owner", Email: ownerEmail, CustomerType: ogenclient.BillingProfileBodyCustomerTypeCONSUMER,
+		Address: ogenclient.BillingAddress{Line1: "Nebenstr. 2", PostalCode: ogenclient.NewOptString("80331"), City: "München", Country: "DE"},
+	}, ogenclient.PutBillingProfileParams{ID: tid}))
+	want[*ogenclient.BillingProfile](t, "get billing profile")(owner.GetBillingProfile(ctx, ogenclient.GetBillingProfileParams{ID: tid}))
+
 	period := today.AddDate(0, 0, -today.Day()).Format("2006-01")
 	draft := want[*ogenclient.BillingInvoice](t, "draft invoice")(op.DraftInvoice(ctx, &ogenclient.BillingDraftInputBody{Period: period}, ogenclient.DraftInvoiceParams{ID: tid}))
 	want[*ogenclient.PaginatedBillingInvoice](t, "list invoices")(owner.ListInvoices(ctx, ogenclient.ListInvoicesParams{ID: tid}))
 	want[*ogenclient.BillingInvoice](t, "get invoice")(owner.GetInvoice(ctx, ogenclient.GetInvoiceParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.BillingInvoice](t, "issue invoice")(op.IssueInvoice(ctx, ogenclient.IssueInvoiceParams{ID: tid, InvID: draft.ID}))
+	want[*ogenclient.GetInvoiceUblOKHeaders](t, "invoice UBL")(owner.GetInvoiceUbl(ctx, ogenclient.GetInvoiceUblParams{ID: tid, InvID: draft.ID}))
+	want[*ogenclient.GetInvoiceCiiOKHeaders](t, "invoice CII")(owner.GetInvoiceCii(ctx, ogenclient.GetInvoiceCiiParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.BillingInvoice](t, "pay invoice")(op.PayInvoice(ctx, ogenclient.PayInvoiceParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.VoidInvoiceConflict](t, "void a paid invoice")(op.VoidInvoice(ctx, ogenclient.VoidInvoiceParams{ID: tid, InvID: draft.ID}))
+	cn := want[*ogenclient.BillingInvoice](t, "credit note")(op.CreateCreditNote(ctx, &ogenclient.BillingCreditInputBody{Reason: "goodwill"},
+		ogenclient.CreateCreditNoteParams{ID: tid, InvID: draft.ID}))
+	want[*ogenclient.PaginatedBillingInvoice](t, "list credit notes")(owner.ListCreditNotes(ctx, ogenclient.ListCreditNotesParams{ID: tid}))
+	want[*ogenclient.BillingInvoice](t, "get credit note")(owner.GetCreditNote(ctx, ogenclient.GetCreditNoteParams{ID: tid, CnID: cn.ID}))
+	want[*ogenclient.GetCreditNoteUblOKHeaders](t, "credit note UBL")(owner.GetCreditNoteUbl(ctx, ogenclient.GetCreditNoteUblParams{ID: tid, CnID: cn.ID}))
+	want[*ogenclient.GetCreditNoteCiiOKHeaders](t, "credit note CII")(owner.GetCreditNoteCii(ctx, ogenclient.GetCreditNoteCiiParams{ID: tid, CnID: cn.ID}))
 
 	// The audit trails.
 	entries := want[*ogenclient.PaginatedAuditEntry](t, "tenant audit log")(owner.ListTenantAuditLog(ctx, ogenclient.ListTenantAuditLogParams{ID: tid}))
