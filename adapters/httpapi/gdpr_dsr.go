@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/gdpr"
 )
@@ -154,24 +155,32 @@ func registerGDPRDSR(s *Server, svc *gdpr.Service) {
 			return &gdprDSROut{Status: http.StatusOK, Body: gdprDSRView(d, now())}, nil
 		})
 
-	Register(s, huma.Operation{OperationID: "extend-gdpr-request", Method: http.MethodPost, Path: base + "/{rid}/extend",
-		Summary: "Extend the deadline by two months (Art. 12(3))", Description: "Once, before due_at; the notice to the data subject and its reason are recorded in the timeline.",
-		Tags: tags, Security: BearerAuth},
-		func(ctx context.Context, in *struct {
-			ID   string `path:"id" doc:"tenant id"`
-			RID  string `path:"rid" doc:"request id"`
-			Body GDPRDSRReason
-		}) (*gdprDSROut, error) {
-			tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermGDPRWrite)
-			if err != nil {
-				return nil, err
-			}
-			d, err := svc.ExtendDSR(ctx, tenant, in.RID, in.Body.Reason)
-			if err != nil {
-				return nil, err
-			}
-			return &gdprDSROut{Status: http.StatusOK, Body: gdprDSRView(d, now())}, nil
-		})
+	// extend and reject take a reason and differ only in what they do with it.
+	for _, act := range []struct {
+		name, summary, description string
+		do                         func(context.Context, eusaas.TenantID, string, string) (gdpr.DSR, error)
+	}{
+		{"extend", "Extend the deadline by two months (Art. 12(3))", "Once, before due_at; the notice to the data subject and its reason are recorded in the timeline.", svc.ExtendDSR},
+		{"reject", "Refuse the request (Art. 12(5))", "Manifestly unfounded or excessive, or the identity could not be established; signs the evidence.", svc.RejectDSR},
+	} {
+		Register(s, huma.Operation{OperationID: act.name + "-gdpr-request", Method: http.MethodPost, Path: base + "/{rid}/" + act.name,
+			Summary: act.summary, Description: act.description, Tags: tags, Security: BearerAuth},
+			func(ctx context.Context, in *struct {
+				ID   string `path:"id" doc:"tenant id"`
+				RID  string `path:"rid" doc:"request id"`
+				Body GDPRDSRReason
+			}) (*gdprDSROut, error) {
+				tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermGDPRWrite)
+				if err != nil {
+					return nil, err
+				}
+				d, err := act.do(ctx, tenant, in.RID, in.Body.Reason)
+				if err != nil {
+					return nil, err
+				}
+				return &gdprDSROut{Status: http.StatusOK, Body: gdprDSRView(d, now())}, nil
+			})
+	}
 
 	Register(s, huma.Operation{OperationID: "verify-gdpr-request-identity", Method: http.MethodPost, Path: base + "/{rid}/verify-identity",
 		Summary: "Record the identity check and start the work", Description: "ACCESS and PORTABILITY start the subject's export, ERASURE the subject erasure, RESTRICTION restricts and completes; the others await complete.",
@@ -186,25 +195,6 @@ func registerGDPRDSR(s *Server, svc *gdpr.Service) {
 				return nil, err
 			}
 			d, err := svc.VerifyIdentity(ctx, tenant, in.RID, in.Body.DataSubjectID, in.Body.Method)
-			if err != nil {
-				return nil, err
-			}
-			return &gdprDSROut{Status: http.StatusOK, Body: gdprDSRView(d, now())}, nil
-		})
-
-	Register(s, huma.Operation{OperationID: "reject-gdpr-request", Method: http.MethodPost, Path: base + "/{rid}/reject",
-		Summary: "Refuse the request (Art. 12(5))", Description: "Manifestly unfounded or excessive, or the identity could not be established; signs the evidence.",
-		Tags: tags, Security: BearerAuth},
-		func(ctx context.Context, in *struct {
-			ID   string `path:"id" doc:"tenant id"`
-			RID  string `path:"rid" doc:"request id"`
-			Body GDPRDSRReason
-		}) (*gdprDSROut, error) {
-			tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermGDPRWrite)
-			if err != nil {
-				return nil, err
-			}
-			d, err := svc.RejectDSR(ctx, tenant, in.RID, in.Body.Reason)
 			if err != nil {
 				return nil, err
 			}
