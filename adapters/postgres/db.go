@@ -56,9 +56,9 @@ func Open(ctx context.Context, connString string) (*DB, error) {
 
 // Ready runs a parameterized query through the pool the way the stores do. Behind a
 // transaction-pooling PgBouncer with pgx's statement cache the query's prepared statement
-// is cached on the client connection but lives on one server connection, so the checks
-// after the first fail here, in the readiness check, and not only in requests; a ping
-// would keep answering.
+// is cached on the client connection but lives on one server connection, so a later check
+// that lands on another server connection fails here, in the readiness check, and not only
+// in requests; a ping would keep answering.
 func (db *DB) Ready(ctx context.Context) error {
 	var n int
 	return db.Pool.QueryRow(ctx, "SELECT $1::int + 1", 1).Scan(&n)
