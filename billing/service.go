@@ -54,6 +54,10 @@ type Options struct {
 	UnverifiedPolicy vat.UnverifiedPolicy
 	// BelowOSSThreshold: charge the seller's own rate to consumers in other member states.
 	BelowOSSThreshold bool
+	// Observe, when set, is called with the result of every Ingest that succeeded (all its
+	// events accepted, duplicate or rejected), whoever ingested: the HTTP API, the metering
+	// collectors or an embedding program. For metrics; it must not block.
+	Observe func(IngestResult)
 }
 
 // Service is the billing module.
@@ -231,6 +235,9 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		case Rejected:
 			res.Rejected++
 		}
+	}
+	if s.o.Observe != nil {
+		s.o.Observe(res)
 	}
 	return res, nil
 }

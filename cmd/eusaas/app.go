@@ -41,6 +41,8 @@ type App struct {
 	platform *platform.Platform
 	server   *httpapi.Server
 	registry *prometheus.Registry
+	// ingested counts usage events by result (usage_events_total), from billing's Observe.
+	ingested *prometheus.CounterVec
 	outbox   *memauth.Outbox // memory mode's mails (nil with APP_SMTP_URL)
 
 	// background are the periodic loops (meters) that run beside the job workers: in serve
@@ -105,6 +107,12 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.ingested = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "usage_events_total",
+		Help: "Usage events ingested, by result: accepted, duplicate (id seen before) or rejected (invalid, too late, in the future)."},
+		[]string{"result"})
+	for _, r := range []string{"accepted", "duplicate", "rejected"} {
+		a.ingested.WithLabelValues(r) // exported as 0 from the start, so rates exist before the first event
+	}
 	a.platform, err = platform.New(ctx, a.stores.Stores, platform.Config{
 		Logger:    a.log,
 		Auth:      authConfig(a.cfg),
@@ -115,8 +123,9 @@ func (a *App) build(ctx context.Context) error {
 			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
 		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL, SubProcessors: a.cfg.GDPR.SubProcessors},
 		Notifier: a.cfg.Webhook.notifier(a.log),
-		Billing:  billing.Options{UnverifiedPolicy: a.cfg.VATUnverifiedPolicy, BelowOSSThreshold: a.cfg.VATBelowOSSThreshold},
-		VIES:     vies.New(a.cfg.VIESURL),
+		Billing: billing.Options{UnverifiedPolicy: a.cfg.VATUnverifiedPolicy, BelowOSSThreshold: a.cfg.VATBelowOSSThreshold,
+			Observe: a.observeIngest},
+		VIES: vies.New(a.cfg.VIESURL),
 		// Schema DDL off the request path: POST /tenants answers PROVISIONING, a job
 		// provisions (issue 19: it was the load mix's p99).
 		AsyncProvisioning: true,
@@ -148,7 +157,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 
 	a.registry = prometheus.NewRegistry()
-	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.ingested,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "eusaas_audit_forgeries_detected_total",
 			Help: "Times an audit chain's stored state did not match what its writers signed (alert on any increase)."},
 			func() float64 { return float64(p.Audit.ForgeriesDetected()) }))
@@ -207,6 +216,13 @@ func (a *App) startMeters(ctx context.Context) error {
 		a.log.Info("billing: collecting CPU, MEMORY and NETWORK usage from Prometheus")
 	}
 	return nil
+}
+
+// observeIngest counts one ingestion's events by result.
+func (a *App) observeIngest(r billing.IngestResult) {
+	a.ingested.WithLabelValues("accepted").Add(float64(r.Accepted))
+	a.ingested.WithLabelValues("duplicate").Add(float64(r.Duplicates))
+	a.ingested.WithLabelValues("rejected").Add(float64(r.Rejected))
 }
 
 // registerMetrics adds the domain gauges to /metrics.

@@ -187,6 +187,7 @@ func endToEndPostgres(t *testing.T, extra map[string]string) *pgx.Conn {
 	requireDashboardMetrics(t, string(metrics.body), nil)
 	require.Contains(t, string(metrics.body), "jobs_queue_scrape_ok 1")
 	require.Regexp(t, `pgxpool_acquires_total [1-9]`, string(metrics.body))
+	require.Regexp(t, `usage_events_total\{result="accepted"\} [1-9]`, string(metrics.body), "the walk's ingested events are counted")
 	keys, err := rc.Keys(context.Background(), redisPrefix+"*").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, keys, "the server's Redis keys carry APP_REDIS_KEY_PREFIX")
