@@ -51,16 +51,15 @@ type CreditRef struct {
 	IssuedAt time.Time
 }
 
-// Document formats.
+// Document formats the platform renders (EN 16931 syntaxes; no PDF renderer exists yet).
 const (
-	FormatPDF = "pdf"
 	FormatUBL = "ubl"
 	FormatCII = "cii"
 )
 
 // Document is one rendering of an issued invoice or credit note.
 type Document struct {
-	Format    string // pdf, ubl, cii
+	Format    string // ubl, cii
 	MediaType string
 	Content   []byte
 	SHA256    string // hex
