@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
@@ -33,6 +34,8 @@ type requestInfo struct {
 	rctx        *chi.Context
 	// sw is the response writer the stack hands down, allocated with the request info.
 	sw statusWriter
+	// span is the request's server span when tracing is on (Options.TracerProvider).
+	span trace.Span
 }
 
 func (ri *requestInfo) routePattern() string {
@@ -222,6 +225,10 @@ func (s *Server) edge(next http.Handler) http.Handler {
 		sw := &ri.sw
 		ctx := context.WithValue(r.Context(), requestInfoKey{}, ri)
 		ctx = eusaas.WithRequestMeta(ctx, eusaas.RequestMeta{RequestID: id, IP: clientIP(r, s.opts.TrustedProxies), UserAgent: cleanText(r.UserAgent())})
+		if s.tracer != nil {
+			ctx = s.startSpan(ctx, r, ri)
+			defer endSpan(r, sw, ri)
+		}
 		// Deferred in this order so the access log runs after recovery has written the 500.
 		defer s.logRequest(r, sw, ri, start)
 		defer func() {
@@ -291,6 +298,11 @@ func (s *Server) logRequest(r *http.Request, sw *statusWriter, ri *requestInfo, 
 	}
 	if ri.internalErr != nil {
 		attrs = append(attrs, slog.String("error", ri.internalErr.Error()))
+	}
+	if ri.span != nil {
+		if sc := ri.span.SpanContext(); sc.IsValid() {
+			attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+		}
 	}
 	s.log.LogAttrs(ctx, level, "http request", attrs...)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/swaggest/swgui/v5emb"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
@@ -71,6 +72,10 @@ type Options struct {
 	// from X-Forwarded-For (the right-most hop that is not a trusted proxy) or Forwarded;
 	// empty means the peer address is always the client's.
 	TrustedProxies []netip.Prefix
+	// TracerProvider, when set, gives every request a server span named by its route
+	// template ("GET /api/v1/tenants/{id}"), continuing the caller's W3C trace context
+	// (traceparent), and puts the trace id in the access log. Nil: no tracing code runs.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is the REST API: a chi router with the middleware stack and a huma API on it.
@@ -82,6 +87,8 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+
+	tracer trace.Tracer
 
 	hooksMu sync.RWMutex
 	hooks   []func(ctx context.Context, tenant eusaas.TenantID, route string)
@@ -113,6 +120,9 @@ func New(opts Options) *Server {
 		opts.Version = "dev"
 	}
 	s := &Server{opts: opts, log: opts.Logger, registry: opts.Registry}
+	if opts.TracerProvider != nil {
+		s.tracer = opts.TracerProvider.Tracer("github.com/eusaas/eusaas/adapters/httpapi")
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "http_requests_total",
 		Help: "HTTP requests by method, route pattern and status.",

@@ -31,11 +31,23 @@ type DB struct {
 // New wraps a pool.
 func New(pool *pgxpool.Pool) *DB { return &DB{Pool: pool} }
 
+// OpenOption adjusts the pool configuration Open builds.
+type OpenOption func(*pgxpool.Config)
+
+// WithQueryTracer traces every query of the pool's connections (the reference server
+// passes an OpenTelemetry tracer when tracing is configured).
+func WithQueryTracer(t pgx.QueryTracer) OpenOption {
+	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+}
+
 // Open connects a pool from a connection string and pings it.
-func Open(ctx context.Context, connString string) (*DB, error) {
+func Open(ctx context.Context, connString string, opts ...OpenOption) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, eusaas.E(eusaas.InvalidArgument, "invalid postgres connection settings").Wrap(err)
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	if !strings.Contains(connString, "pool_max_conns") {
 		// pgx's default (4, or one per CPU) is sized for a batch job: a server under

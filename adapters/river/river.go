@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/postgres"
@@ -42,6 +43,10 @@ type Options struct {
 	// Backoff is the delay before the retry that follows failed attempt n; default River's
 	// policy (attempt^4 seconds with jitter, as jobs.Backoff). Tests shorten it.
 	Backoff func(attempt int) time.Duration
+	// TracerProvider, when set, traces job inserts and work and carries the inserting
+	// request's trace context into the job (its metadata), so a job's span joins the trace
+	// of the request that enqueued it. Nil: no tracing and no metadata written.
+	TracerProvider trace.TracerProvider
 }
 
 // retryPolicy applies Options.Backoff.
@@ -160,6 +165,9 @@ func newClient(pool *pgxpool.Pool, reg *jobs.Registry, opts Options) (*rq.Client
 		FetchPollInterval: opts.FetchPollInterval,
 		PollOnly:          opts.PollOnly,
 		Queues:            map[string]rq.QueueConfig{rq.QueueDefault: {MaxWorkers: opts.Workers}},
+	}
+	if opts.TracerProvider != nil {
+		cfg.Middleware = []rivertype.Middleware{newTracing(opts.TracerProvider)}
 	}
 	if opts.Backoff != nil {
 		cfg.RetryPolicy = retryPolicy{backoff: opts.Backoff}

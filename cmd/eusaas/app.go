@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
@@ -44,6 +45,8 @@ type App struct {
 	// ingested counts usage events by result (usage_events_total), from billing's Observe.
 	ingested *prometheus.CounterVec
 	outbox   *memauth.Outbox // memory mode's mails (nil with APP_SMTP_URL)
+	// tracer exports spans over OTLP (TracingConfig); nil when tracing is off.
+	tracer trace.TracerProvider
 
 	// background are the periodic loops (meters) that run beside the job workers: in serve
 	// with in-process jobs, or in worker.
@@ -98,7 +101,22 @@ func (a *App) build(ctx context.Context) error {
 	if auditKey != nil {
 		auditPub = auditKey.Public().(ed25519.PublicKey)
 	}
-	if a.stores, err = openStores(ctx, a.cfg, auditPub, a.log); err != nil {
+	if a.cfg.Tracing.Enabled() {
+		tp, err := newTracerProvider(ctx, a.cfg.Tracing)
+		if err != nil {
+			return err
+		}
+		// Appended first, so it runs last on Close: the spans of the shutdown itself flush.
+		a.closers = append(a.closers, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(ctx); err != nil {
+				a.log.Warn("tracing: spans not flushed at shutdown", "error", err)
+			}
+		})
+		a.tracer = tp
+	}
+	if a.stores, err = openStores(ctx, a.cfg, auditPub, a.log, a.tracer); err != nil {
 		return err
 	}
 	a.closers = append(a.closers, a.stores.Close)
@@ -170,6 +188,7 @@ func (a *App) build(ctx context.Context) error {
 		RateLimiter:    platform.RateLimiter{Tenancy: p.Tenancy, Counter: a.stores.rate},
 		Registry:       a.registry,
 		TrustedProxies: a.cfg.TrustedProxies,
+		TracerProvider: a.tracer,
 	})
 	registerRoutes(a.server, p)
 	if err := a.setupSchemaPool(ctx); err != nil {

@@ -72,6 +72,8 @@ type Config struct {
 	Audit   AuditConfig
 	GDPR    gdprConfig
 	Webhook anomalyWebhook
+	// Tracing is the OTLP trace export (OTEL_EXPORTER_OTLP_*); zero when not configured.
+	Tracing TracingConfig
 	// CitusRegionNodes labels Citus worker nodes with data residency regions
 	// (APP_CITUS_REGION_NODES, eu-central-1=10.0.0.5:5432,...): with the citus extension
 	// installed, new tenants' schemas are placed on a node of their region and a region
@@ -346,6 +348,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.Webhook, err = loadAnomalyWebhook(getenv); err != nil {
+		return c, err
+	}
+	if c.Tracing, err = loadTracingConfig(getenv); err != nil {
 		return c, err
 	}
 	if c.CitusRegionNodes, err = postgres.ParseRegionNodes(getenv("APP_CITUS_REGION_NODES")); err != nil {

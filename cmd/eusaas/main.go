@@ -54,5 +54,5 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 
 // logger builds the JSON logger.
 func (m *Main) logger(level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(traceLogHandler{slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level})})
 }

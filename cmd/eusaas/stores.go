@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eusaas/eusaas/adapters/archive"
 	"github.com/eusaas/eusaas/adapters/file"
@@ -57,13 +58,14 @@ func (s *storeSet) Close() {
 
 // openStores builds the store set of the configured mode. In Postgres mode the schema must
 // be migrated (`eusaas migrate`); in memory mode there is nothing to migrate.
-func openStores(ctx context.Context, cfg Config, signer ed25519.PublicKey, log *slog.Logger) (*storeSet, error) {
+// tp traces the Postgres queries, Redis commands and jobs when tracing is on (nil: off).
+func openStores(ctx context.Context, cfg Config, signer ed25519.PublicKey, log *slog.Logger, tp trace.TracerProvider) (*storeSet, error) {
 	var s *storeSet
 	var err error
 	if cfg.Postgres == nil {
 		s, err = memoryStores(cfg, log)
 	} else {
-		s, err = postgresStores(ctx, cfg, log)
+		s, err = postgresStores(ctx, cfg, log, tp)
 	}
 	if err != nil {
 		return nil, err
@@ -113,9 +115,9 @@ func memoryStores(cfg Config, log *slog.Logger) (*storeSet, error) {
 	return s, nil
 }
 
-func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSet, error) {
+func postgresStores(ctx context.Context, cfg Config, log *slog.Logger, tp trace.TracerProvider) (*storeSet, error) {
 	s := &storeSet{}
-	db, err := postgres.Open(ctx, cfg.Postgres.URL())
+	db, err := postgres.Open(ctx, cfg.Postgres.URL(), tracedPostgres(tp)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres at %s: %w", cfg.Postgres.Where(), err)
 	}
@@ -138,6 +140,11 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 		return nil, &ConfigError{"APP_REDIS_URL", "cannot be parsed as a Redis URL"}
 	}
 	rdb := redis.NewClient(opt)
+	if err := traceRedis(rdb, tp); err != nil {
+		_ = rdb.Close()
+		s.Close()
+		return nil, err
+	}
 	s.rdb = rdb
 	s.close = append(s.close, func() { _ = rdb.Close() })
 	s.health = []httpapi.HealthCheck{
@@ -182,7 +189,7 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger) (*storeSe
 		return nil, &ConfigError{"APP_GDPR_ARCHIVE_DIR", "cannot create or open the directory"}
 	}
 	reg := jobs.NewRegistry()
-	queue := river.New(db.Pool, reg, river.Options{PollOnly: cfg.JobsPollOnly})
+	queue := river.New(db.Pool, reg, river.Options{PollOnly: cfg.JobsPollOnly, TracerProvider: tp})
 	s.jobs = &jobRuntime{Registry: reg, Start: queue.Start, Stop: queue.Stop}
 	s.Stores = platform.Stores{
 		Tx:          db,
