@@ -41,8 +41,17 @@ type UsageStore interface {
 	PurgeDedup(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (int, error)
 
 	// PseudonymizeAttributes replaces every attribute value equal to subject with pseudonym
-	// in the tenant's stored events and reports how many events changed. Idempotent.
+	// in the tenant's stored events and attribute aggregates and reports how many events
+	// changed. Idempotent.
 	PseudonymizeAttributes(ctx context.Context, tenant eusaas.TenantID, subject, pseudonym string) (int, error)
+
+	// AttributeUsage returns the tenant's attribute aggregates with from <= Day <= to, in
+	// any order. Record maintains them in its transaction: for every newly recorded event
+	// and each of its attributes, the event's quantity is added to (day, resource, key,
+	// value), where value is AttributeOther once the tenant's key already has
+	// MaxAttributeValues distinct values (concurrent batches may each admit a new value at
+	// the limit, so a key can end slightly above it).
+	AttributeUsage(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]AttributeUsage, error)
 }
 
 // InvoiceStore keeps invoices and the gap-free invoice number counters.

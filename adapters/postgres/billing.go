@@ -161,13 +161,156 @@ func (s *BillingUsageStore) Record(ctx context.Context, tenant eusaas.TenantID, 
 			running[mk] = running[mk].Add(q)
 			bDays[i], bRes[i], bQty[i], bAmt[i] = k.day, string(k.resource), q.String(), amt.String()
 		}
-		_, err = tx.Exec(ctx, billingUpsertBuckets, bDays, bRes, bQty, bAmt)
-		return translate(err)
+		if _, err = tx.Exec(ctx, billingUpsertBuckets, bDays, bRes, bQty, bAmt); err != nil {
+			return translate(err)
+		}
+		return recordAttributes(ctx, tx, events, inserted)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return inserted, nil
+}
+
+type billingAttrKey struct {
+	day        time.Time
+	resource   billing.ResourceType
+	key, value string
+}
+
+// recordAttributes adds the newly recorded events' quantities to their attribute
+// aggregates (billing.UsageStore.AttributeUsage). A batch without attributes costs nothing
+// here. New values of a key are admitted while the key has fewer than
+// billing.MaxAttributeValues; the rest are summed under billing.AttributeOther.
+func recordAttributes(ctx context.Context, tx pgx.Tx, events []billing.UsageEvent, inserted []bool) error {
+	pairs := map[[2]string]bool{}
+	for i, e := range events {
+		if inserted[i] {
+			for k, v := range e.Attributes {
+				pairs[[2]string{k, v}] = false
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	var pk, pv []string
+	for p := range pairs {
+		pk, pv = append(pk, p[0]), append(pv, p[1])
+	}
+	rows, err := tx.Query(ctx, `SELECT v.attr_key, v.attr_value FROM billing_usage_attribute_values v
+		JOIN unnest($1::text[], $2::text[]) AS b(k, val) ON v.attr_key = b.k AND v.attr_value = b.val`, pk, pv)
+	if err != nil {
+		return translate(err)
+	}
+	var k, v string
+	if _, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error { pairs[[2]string{k, v}] = true; return nil }); err != nil {
+		return translate(err)
+	}
+	newByKey := map[string][]string{}
+	for p, known := range pairs {
+		if !known {
+			newByKey[p[0]] = append(newByKey[p[0]], p[1])
+		}
+	}
+	if len(newByKey) > 0 {
+		keys := make([]string, 0, len(newByKey))
+		for k := range newByKey {
+			keys = append(keys, k)
+		}
+		counts := map[string]int{}
+		rows, err := tx.Query(ctx, `SELECT attr_key, count(*) FROM billing_usage_attribute_values WHERE attr_key = ANY($1) GROUP BY attr_key`, keys)
+		if err != nil {
+			return translate(err)
+		}
+		var n int
+		if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { counts[k] = n; return nil }); err != nil {
+			return translate(err)
+		}
+		var ak, av []string
+		for _, k := range keys {
+			vals := newByKey[k]
+			sort.Strings(vals) // which values make it under the limit does not depend on map order
+			for _, v := range vals {
+				if counts[k] >= billing.MaxAttributeValues {
+					break
+				}
+				counts[k]++
+				pairs[[2]string{k, v}] = true
+				ak, av = append(ak, k), append(av, v)
+			}
+		}
+		if len(ak) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO billing_usage_attribute_values (attr_key, attr_value)
+				SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, ak, av); err != nil {
+				return translate(err)
+			}
+		}
+	}
+	sums := map[billingAttrKey]decimal.Decimal{}
+	for i, e := range events {
+		if !inserted[i] {
+			continue
+		}
+		for k, v := range e.Attributes {
+			if !pairs[[2]string{k, v}] {
+				v = billing.AttributeOther
+			}
+			key := billingAttrKey{billing.Day(e.Timestamp), e.ResourceType, k, v}
+			sums[key] = sums[key].Add(e.Quantity)
+		}
+	}
+	keys := make([]billingAttrKey, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	// One order for every batch, so concurrent upserts of the same rows cannot deadlock.
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		switch {
+		case !a.day.Equal(b.day):
+			return a.day.Before(b.day)
+		case a.resource != b.resource:
+			return a.resource < b.resource
+		case a.key != b.key:
+			return a.key < b.key
+		}
+		return a.value < b.value
+	})
+	days := make([]time.Time, len(keys))
+	res, ks, vs, qs := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		days[i], res[i], ks[i], vs[i], qs[i] = k.day, string(k.resource), k.key, k.value, sums[k].String()
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO billing_usage_attributes AS a (day, resource_type, attr_key, attr_value, quantity)
+		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::numeric[])
+		ON CONFLICT (day, resource_type, attr_key, attr_value) DO UPDATE SET quantity = a.quantity + EXCLUDED.quantity`,
+		days, res, ks, vs, qs)
+	return translate(err)
+}
+
+// AttributeUsage implements billing.UsageStore.
+func (s *BillingUsageStore) AttributeUsage(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]billing.AttributeUsage, error) {
+	var out []billing.AttributeUsage
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT day, resource_type, attr_key, attr_value, quantity::text FROM billing_usage_attributes
+			WHERE day BETWEEN $1 AND $2`, billing.Day(from), billing.Day(to))
+		if err != nil {
+			return translate(err)
+		}
+		var day time.Time
+		var r, k, v, q string
+		_, err = pgx.ForEachRow(rows, []any{&day, &r, &k, &v, &q}, func() error {
+			qty, err := decimal.NewFromString(q)
+			if err != nil {
+				return err
+			}
+			out = append(out, billing.AttributeUsage{Day: day.UTC(), Resource: billing.ResourceType(r), Key: k, Value: v, Quantity: qty})
+			return nil
+		})
+		return translate(err)
+	})
+	return out, err
 }
 
 // Buckets implements billing.UsageStore.
@@ -231,7 +374,22 @@ UPDATE billing_usage_events SET attributes = (
     FROM jsonb_each(attributes) AS e(k, v))
 WHERE attributes IS NOT NULL
   AND EXISTS (SELECT 1 FROM jsonb_each_text(attributes) AS e(k, v) WHERE e.v = $1)`, subject, pseudonym)
+		if err != nil {
+			return translate(err)
+		}
 		n = tag.RowsAffected()
+		// The aggregates: the subject's rows are merged into the pseudonym's.
+		if _, err := tx.Exec(ctx, `WITH moved AS (
+    DELETE FROM billing_usage_attributes WHERE attr_value = $1
+    RETURNING day, resource_type, attr_key, quantity)
+INSERT INTO billing_usage_attributes AS a (day, resource_type, attr_key, attr_value, quantity)
+SELECT day, resource_type, attr_key, $2, quantity FROM moved
+ON CONFLICT (day, resource_type, attr_key, attr_value) DO UPDATE SET quantity = a.quantity + EXCLUDED.quantity`, subject, pseudonym); err != nil {
+			return translate(err)
+		}
+		_, err = tx.Exec(ctx, `WITH moved AS (
+    DELETE FROM billing_usage_attribute_values WHERE attr_value = $1 RETURNING attr_key)
+INSERT INTO billing_usage_attribute_values (attr_key, attr_value) SELECT attr_key, $2 FROM moved ON CONFLICT DO NOTHING`, subject, pseudonym)
 		return translate(err)
 	})
 	return int(n), err

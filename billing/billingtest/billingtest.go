@@ -103,6 +103,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("LateEventsBecomeAdjustments", func(t *testing.T) { testAdjustments(t, h) })
 	t.Run("InvoiceListing", func(t *testing.T) { testListing(t, h) })
 	t.Run("Pseudonymize", func(t *testing.T) { testPseudonymize(t, h) })
+	t.Run("AttributeAggregates", func(t *testing.T) { testAttributes(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { testIsolation(t, h) })
 	t.Run("ContextCanceled", func(t *testing.T) { testCanceled(t, h) })
 	if h.Features.Transactions {

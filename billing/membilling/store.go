@@ -37,6 +37,15 @@ type billingTenantUsage struct {
 	buckets map[billingBucketKey]billing.Bucket
 	months  map[billingBucketKey]decimal.Decimal // day = month start: running quantity
 	first   time.Time
+	// attrs are the attribute aggregates; values the distinct values kept per key.
+	attrs  map[billingAttrKey]decimal.Decimal
+	values map[string]map[string]bool
+}
+
+type billingAttrKey struct {
+	day        time.Time
+	resource   billing.ResourceType
+	key, value string
 }
 
 // NewUsageStore returns an empty store.
@@ -47,7 +56,8 @@ func NewUsageStore() *UsageStore {
 func (s *UsageStore) tenant(id eusaas.TenantID) *billingTenantUsage {
 	t := s.tenants[id]
 	if t == nil {
-		t = &billingTenantUsage{events: map[string]*billingEventRow{}, buckets: map[billingBucketKey]billing.Bucket{}, months: map[billingBucketKey]decimal.Decimal{}}
+		t = &billingTenantUsage{events: map[string]*billingEventRow{}, buckets: map[billingBucketKey]billing.Bucket{}, months: map[billingBucketKey]decimal.Decimal{},
+			attrs: map[billingAttrKey]decimal.Decimal{}, values: map[string]map[string]bool{}}
 		s.tenants[id] = t
 	}
 	return t
@@ -64,6 +74,12 @@ func (s *UsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events 
 	inserted := make([]bool, len(events))
 	var newIDs []string
 	groups := map[billingBucketKey]decimal.Decimal{}
+	type attrDelta struct {
+		k billingAttrKey
+		q decimal.Decimal
+	}
+	var attrDeltas []attrDelta
+	var newValues [][2]string
 	for i, e := range events {
 		if _, dup := t.events[e.ID]; dup {
 			continue
@@ -74,6 +90,22 @@ func (s *UsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events 
 		inserted[i] = true
 		k := billingBucketKey{billing.Day(e.Timestamp), e.ResourceType}
 		groups[k] = groups[k].Add(e.Quantity)
+		for ak, av := range e.Attributes {
+			if !t.values[ak][av] {
+				if len(t.values[ak]) >= billing.MaxAttributeValues {
+					av = billing.AttributeOther
+				} else {
+					if t.values[ak] == nil {
+						t.values[ak] = map[string]bool{}
+					}
+					t.values[ak][av] = true
+					newValues = append(newValues, [2]string{ak, av})
+				}
+			}
+			key := billingAttrKey{k.day, k.resource, ak, av}
+			t.attrs[key] = t.attrs[key].Add(e.Quantity)
+			attrDeltas = append(attrDeltas, attrDelta{key, e.Quantity})
+		}
 	}
 	keys := make([]billingBucketKey, 0, len(groups))
 	for k := range groups {
@@ -124,8 +156,39 @@ func (s *UsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events 
 			}
 		}
 		t.first = prevFirst
+		for _, d := range attrDeltas {
+			if q := t.attrs[d.k].Sub(d.q); q.IsZero() {
+				delete(t.attrs, d.k)
+			} else {
+				t.attrs[d.k] = q
+			}
+		}
+		for _, v := range newValues {
+			delete(t.values[v[0]], v[1])
+		}
 	})
 	return inserted, nil
+}
+
+// AttributeUsage implements billing.UsageStore.
+func (s *UsageStore) AttributeUsage(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]billing.AttributeUsage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenants[tenant]
+	if t == nil {
+		return nil, nil
+	}
+	var out []billing.AttributeUsage
+	from, to = billing.Day(from), billing.Day(to)
+	for k, q := range t.attrs {
+		if !k.day.Before(from) && !k.day.After(to) {
+			out = append(out, billing.AttributeUsage{Day: k.day, Resource: k.resource, Key: k.key, Value: k.value, Quantity: q})
+		}
+	}
+	return out, nil
 }
 
 func billingCopyAttrs(m map[string]string) map[string]string {
@@ -243,12 +306,46 @@ func (s *UsageStore) PseudonymizeAttributes(ctx context.Context, tenant eusaas.T
 		r.ev.Attributes = nw
 		changes = append(changes, change{r, old})
 	}
+	// The aggregates hold the value too: it moves to the pseudonym's row (merged with one
+	// already there), and the key's value set follows.
+	oldAttrs := map[billingAttrKey]decimal.Decimal{}
+	for k, q := range t.attrs {
+		if k.value != subject {
+			continue
+		}
+		pk := k
+		pk.value = pseudonym
+		if _, seen := oldAttrs[pk]; !seen {
+			oldAttrs[pk] = t.attrs[pk]
+		}
+		oldAttrs[k] = q
+		t.attrs[pk] = t.attrs[pk].Add(q)
+		delete(t.attrs, k)
+	}
+	var movedValues []string
+	for key, vals := range t.values {
+		if vals[subject] {
+			delete(vals, subject)
+			vals[pseudonym] = true
+			movedValues = append(movedValues, key)
+		}
+	}
 	s.mu.Unlock()
 	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, c := range changes {
 			c.r.ev.Attributes = c.old
+		}
+		for k, q := range oldAttrs {
+			if q.IsZero() {
+				delete(t.attrs, k)
+			} else {
+				t.attrs[k] = q
+			}
+		}
+		for _, key := range movedValues {
+			t.values[key][subject] = true
 		}
 	})
 	return len(changes), nil
