@@ -102,6 +102,10 @@ type Anomaly struct {
 	DeviationPct  *decimal.Decimal
 	Description   string
 	Contributions []Contribution
+	// RootCauses are the attribute values (region, usage type, ...) that explain the
+	// deviation over the episode, largest contribution first, at most MaxRootCauses; none
+	// without attribute data.
+	RootCauses []RootCause
 
 	Acknowledged   bool
 	AcknowledgedBy string

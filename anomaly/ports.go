@@ -117,7 +117,7 @@ type Store interface {
 	Episodes(ctx context.Context, tenant eusaas.TenantID, since time.Time) ([]Anomaly, error)
 
 	// UpdateEpisode stores a's episode fields (Status, LastDay, EndDate, TotalImpact,
-	// MaxDeviationPct, Severity, Description) on the stored anomaly with a's id and returns
+	// MaxDeviationPct, Severity, Description, RootCauses) on the stored anomaly with a's id and returns
 	// it. NotFound when the tenant has no such anomaly.
 	UpdateEpisode(ctx context.Context, a Anomaly) (Anomaly, error)
 }

@@ -46,8 +46,12 @@ type ScannerOptions struct {
 	Concurrency int
 	// Projector enables budget alerts; nil disables them.
 	Projector Projector
-	Clock     eusaas.Clock
-	Logger    *slog.Logger
+	// Attributes gives the per-attribute costs anomalies' root causes are ranked from
+	// (read once per tenant scan, and only when the tenant has an anomaly); nil: no root
+	// causes.
+	Attributes AttributeSource
+	Clock      eusaas.Clock
+	Logger     *slog.Logger
 }
 
 // Scanner scans every ACTIVE tenant's cost series, stores anomalies once per
@@ -278,7 +282,7 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 		t.MinImpact = s.opts.MinImpact
 	}
 	gate := Gate{MinImpact: s.opts.DetectFloor, SeverityUnit: t.MinImpact, ColdStartFactor: s.opts.ColdStartFactor}
-	tc := &tenantScan{cfg: t, episodes: map[string][]Anomaly{}}
+	tc := &tenantScan{cfg: t, episodes: map[string][]Anomaly{}, from: from, days: days}
 	eps, err := s.store.Episodes(ctx, t.ID, firstScored.AddDate(0, 0, -s.opts.CloseAfterDays-1))
 	if err != nil {
 		return rep, err
@@ -339,6 +343,7 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 				Contributions: contribs,
 				Status:        StatusOpen, LastDay: day, TotalImpact: h.f.Impact, MaxDeviationPct: h.f.DeviationPct,
 			}
+			a.RootCauses = s.rootCauses(ctx, tc, a.Service, a.Kind.Direction(), day, day, a.Impact)
 			a.Description = describe(a)
 			if err := s.episodeHit(ctx, tc, gate, a, &rep); err != nil {
 				return rep, err
@@ -374,6 +379,32 @@ type tenantScan struct {
 	loaded bool
 	// episodes are the tenant's open and recent episodes by service (Store.Episodes).
 	episodes map[string][]Anomaly
+	// from and days are the scan's read range; attrs the attribute costs over it, read on
+	// the first anomaly (attrsRead).
+	from      time.Time
+	days      int
+	attrs     *attributeIndex
+	attrsRead bool
+}
+
+// rootCauses ranks the attribute values behind service's deviation over [first, last]
+// (nil without an AttributeSource or data). A failing source costs the root causes, not the
+// scan: the anomaly is stored and alerted without them.
+func (s *Scanner) rootCauses(ctx context.Context, tc *tenantScan, service string, dir Direction, first, last time.Time, deviation decimal.Decimal) []RootCause {
+	if s.opts.Attributes == nil || service == ServiceBudget {
+		return nil
+	}
+	if !tc.attrsRead {
+		tc.attrsRead = true
+		costs, err := s.opts.Attributes.AttributeCosts(ctx, tc.cfg.ID, tc.from, tc.from.AddDate(0, 0, tc.days-1))
+		if err != nil {
+			s.opts.Logger.Warn("anomaly scan: attribute costs unavailable, anomalies stored without root causes",
+				"tenant", tc.cfg.ID.String(), "error", err.Error())
+			return nil
+		}
+		tc.attrs = newAttributeIndex(costs, tc.from, tc.days)
+	}
+	return tc.attrs.rootCauses(service, dir, first, last, deviation)
 }
 
 // episodeHit folds a day's finding a into its series' episodes: a day an episode already
@@ -410,6 +441,11 @@ func (s *Scanner) episodeHit(ctx context.Context, tc *tenantScan, gate Gate, a A
 		}
 		if sev := gate.severity(ep.TotalImpact, 0, 0, false); slices.Index(severityOrder, sev) > slices.Index(severityOrder, ep.Severity) {
 			ep.Severity = sev
+		}
+		// Root causes of the whole episode so far (kept as they were when its start lies
+		// before this scan's read range).
+		if rc := s.rootCauses(ctx, tc, ep.Service, ep.Kind.Direction(), ep.Day, a.Day, ep.TotalImpact); rc != nil {
+			ep.RootCauses = rc
 		}
 		ep.Description = describeEpisode(ep)
 		stored, err := s.store.UpdateEpisode(ctx, ep)

@@ -52,7 +52,7 @@ var DataMap = []gdpr.DataMapEntry{
 		Purpose: "rating", Retention: "with the tenant", Erasure: "tenant erasure"},
 	{Module: "billing", Store: "billing_settings", DataCategories: []string{"billing settings (no personal data)"}, SubjectCategories: []string{"tenant"},
 		Purpose: "invoicing", Retention: "with the tenant", Erasure: "tenant erasure"},
-	{Module: "anomaly", Store: "anomalies", DataCategories: []string{"cost anomalies, acknowledging user"},
+	{Module: "anomaly", Store: "anomalies", DataCategories: []string{"cost anomalies, acknowledging user, root-cause attribute values (may name a user)"},
 		SubjectCategories: []string{"tenant users"}, Purpose: "cost anomaly detection",
 		Retention: "default_retention_days", Erasure: "retention; tenant erasure"},
 	{Module: "anomaly", Store: "anomaly_alert_subscriptions", DataCategories: []string{"alert recipients (e-mail addresses)"},

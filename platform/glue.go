@@ -90,6 +90,24 @@ func (t Thresholds) CostAlertThreshold(ctx context.Context, id eusaas.TenantID) 
 // DailyCosts is anomaly's SeriesSource over billing's daily buckets.
 type DailyCosts struct{ Billing *billing.Service }
 
+// AttributeCosts adapts billing's per-attribute costs to the anomaly scanner's root causes.
+type AttributeCosts struct{ Billing *billing.Service }
+
+var _ anomaly.AttributeSource = AttributeCosts{}
+
+// AttributeCosts implements anomaly.AttributeSource.
+func (a AttributeCosts) AttributeCosts(ctx context.Context, id eusaas.TenantID, from, to time.Time) ([]anomaly.AttributeCost, error) {
+	in, err := a.Billing.AttributeCosts(ctx, id, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]anomaly.AttributeCost, len(in))
+	for i, c := range in {
+		out[i] = anomaly.AttributeCost{Day: c.Day, Resource: c.Resource, Key: c.Key, Value: c.Value, Amount: c.Amount}
+	}
+	return out, nil
+}
+
 var _ anomaly.SeriesSource = DailyCosts{}
 
 // DailyCosts implements anomaly.SeriesSource.

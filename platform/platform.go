@@ -237,6 +237,12 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	if so.Projector == nil {
 		so.Projector = Projector{p.Billing}
 	}
+	if so.Attributes == nil {
+		so.Attributes = AttributeCosts{p.Billing}
+	}
+	if so.Clock == nil {
+		so.Clock = c.Clock // the platform's clock, as every other module's
+	}
 	if so.Logger == nil {
 		so.Logger = c.Logger
 	}

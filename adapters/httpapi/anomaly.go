@@ -23,6 +23,16 @@ type AnomalyContribution struct {
 	SharePct       *string `json:"share_pct" doc:"delta as a percentage of the day's total delta; null when that is 0"`
 }
 
+// AnomalyRootCause is one attribute value explaining part of the anomaly's deviation.
+type AnomalyRootCause struct {
+	Dimension          string `json:"dimension" doc:"usage event attribute key, e.g. region"`
+	Value              string `json:"value" doc:"attribute value; (other) sums a key's values beyond its first 1,000"`
+	ExpectedAmount     string `json:"expected_amount" doc:"the value's cost over the episode's days as its own last 28 days predict (median per day), EUR"`
+	ActualAmount       string `json:"actual_amount" doc:"the value's cost over the episode's days, EUR"`
+	ContributionAmount string `json:"contribution_amount" doc:"actual - expected, EUR (signed: negative for drops)"`
+	SharePct           string `json:"share_pct" doc:"the contribution's share of the anomaly's deviation in percent; the listed shares sum to at most 100"`
+}
+
 // AnomalyBody is an anomaly in the API (SPEC.md fields plus the explanation).
 type AnomalyBody struct {
 	ID                   string                `json:"id" format:"uuid"`
@@ -41,6 +51,7 @@ type AnomalyBody struct {
 	DeviationPct         *string               `json:"deviation_pct" doc:"(actual - expected) / expected * 100; null when expected is 0 (new spend)"`
 	Description          string                `json:"description"`
 	Contributions        []AnomalyContribution `json:"contributions"`
+	RootCauses           []AnomalyRootCause    `json:"root_causes" doc:"attribute values (from usage events' attributes) that explain the deviation over the episode, largest first, at most 5"`
 	Acknowledged         bool                  `json:"acknowledged"`
 	AcknowledgedBy       *string               `json:"acknowledged_by"`
 	AcknowledgedAt       *time.Time            `json:"acknowledged_at"`
@@ -70,7 +81,7 @@ func NewAnomalyBody(a anomaly.Anomaly) AnomalyBody {
 		ID: a.ID.String(), TenantID: a.TenantID.String(), DetectedAt: a.DetectedAt.UTC(), Day: a.Day.Format(time.DateOnly),
 		Severity: string(a.Severity), Kind: string(a.Kind), Service: a.Service, Rule: a.Rule, Score: a.Score,
 		ExpectedAmount: a.Expected.String(), ActualAmount: a.Actual.String(), ImpactAmount: a.Impact.String(), Currency: "EUR",
-		Description: a.Description, Acknowledged: a.Acknowledged, Contributions: []AnomalyContribution{},
+		Description: a.Description, Acknowledged: a.Acknowledged, Contributions: []AnomalyContribution{}, RootCauses: []AnomalyRootCause{},
 		Alerted: a.Alerted, AlertedSubscriptions: []string{},
 	}
 	ea := a.WithEpisodeDefaults()
@@ -116,6 +127,10 @@ func NewAnomalyBody(a anomaly.Anomaly) AnomalyBody {
 			ac.SharePct = &s
 		}
 		b.Contributions = append(b.Contributions, ac)
+	}
+	for _, r := range a.RootCauses {
+		b.RootCauses = append(b.RootCauses, AnomalyRootCause{Dimension: r.Dimension, Value: r.Value, ExpectedAmount: r.ExpectedAmount.String(),
+			ActualAmount: r.ActualAmount.String(), ContributionAmount: r.ContributionAmount.String(), SharePct: r.SharePct.String()})
 	}
 	return b
 }

@@ -31,7 +31,7 @@ const anomalyColumns = `id, day, detected_at, service, kind, rule, severity, sco
 	expected_amount::text, actual_amount::text, impact_amount::text, deviation_pct::text,
 	description, contributions, acknowledged, acknowledged_by, acknowledged_at, suppressed_by,
 	alerted, alerted_subscriptions, feedback_verdict, feedback_note, feedback_by, feedback_at,
-	status, last_day, end_date, total_impact::text, max_deviation_pct::text`
+	status, last_day, end_date, total_impact::text, max_deviation_pct::text, root_causes`
 
 // anomalyContribution is the JSON shape of one contribution (decimal strings).
 type anomalyContribution struct {
@@ -86,11 +86,53 @@ func anomalyDecodeContributions(b []byte) ([]anomaly.Contribution, error) {
 	return out, nil
 }
 
+// anomalyRootCause is the JSON shape of one root cause (decimal strings).
+type anomalyRootCause struct {
+	Dimension    string `json:"dimension"`
+	Value        string `json:"value"`
+	Expected     string `json:"expected"`
+	Actual       string `json:"actual"`
+	Contribution string `json:"contribution"`
+	SharePct     string `json:"share_pct"`
+}
+
+func anomalyEncodeRootCauses(rs []anomaly.RootCause) ([]byte, error) {
+	out := make([]anomalyRootCause, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, anomalyRootCause{Dimension: r.Dimension, Value: r.Value, Expected: r.ExpectedAmount.String(),
+			Actual: r.ActualAmount.String(), Contribution: r.ContributionAmount.String(), SharePct: r.SharePct.String()})
+	}
+	return json.Marshal(out)
+}
+
+func anomalyDecodeRootCauses(b []byte) ([]anomaly.RootCause, error) {
+	var in []anomalyRootCause
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, err
+	}
+	var out []anomaly.RootCause
+	for _, r := range in {
+		rc := anomaly.RootCause{Dimension: r.Dimension, Value: r.Value}
+		for _, p := range []struct {
+			s   string
+			dst *decimal.Decimal
+		}{{r.Expected, &rc.ExpectedAmount}, {r.Actual, &rc.ActualAmount}, {r.Contribution, &rc.ContributionAmount}, {r.SharePct, &rc.SharePct}} {
+			d, err := decimal.NewFromString(p.s)
+			if err != nil {
+				return nil, err
+			}
+			*p.dst = d
+		}
+		out = append(out, rc)
+	}
+	return out, nil
+}
+
 func anomalyScan(tenant eusaas.TenantID, row pgx.Row) (anomaly.Anomaly, error) {
 	a := anomaly.Anomaly{TenantID: tenant}
 	var exp, act, imp string
 	var dev, ackBy *string
-	var contribs, fired []byte
+	var contribs, fired, causes []byte
 	var fbVerdict, fbNote, fbBy, maxDev *string
 	var fbAt *time.Time
 	var status, total string
@@ -98,7 +140,7 @@ func anomalyScan(tenant eusaas.TenantID, row pgx.Row) (anomaly.Anomaly, error) {
 	err := row.Scan(&a.ID, &a.Day, &a.DetectedAt, &a.Service, &kind, &a.Rule, &sev, &a.Score,
 		&exp, &act, &imp, &dev, &a.Description, &contribs, &a.Acknowledged, &ackBy, &a.AcknowledgedAt, &a.SuppressedBy,
 		&a.Alerted, &fired, &fbVerdict, &fbNote, &fbBy, &fbAt,
-		&status, &a.LastDay, &a.EndDate, &total, &maxDev)
+		&status, &a.LastDay, &a.EndDate, &total, &maxDev, &causes)
 	if err != nil {
 		return a, err
 	}
@@ -166,6 +208,9 @@ func anomalyScan(tenant eusaas.TenantID, row pgx.Row) (anomaly.Anomaly, error) {
 	if a.Contributions, err = anomalyDecodeContributions(contribs); err != nil {
 		return a, err
 	}
+	if a.RootCauses, err = anomalyDecodeRootCauses(causes); err != nil {
+		return a, err
+	}
 	return a, nil
 }
 
@@ -189,6 +234,10 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 		maxDevArg = &m
 	}
 	contribs, err := anomalyEncodeContributions(a.Contributions)
+	if err != nil {
+		return anomaly.Anomaly{}, false, err
+	}
+	causes, err := anomalyEncodeRootCauses(a.RootCauses)
 	if err != nil {
 		return anomaly.Anomaly{}, false, err
 	}
@@ -221,14 +270,14 @@ func (s *AnomalyStore) Insert(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 		tag, err := tx.Exec(ctx, `INSERT INTO anomalies (id, day, detected_at, created_at, service, kind, rule, severity, score,
 			expected_amount, actual_amount, impact_amount, deviation_pct, description, contributions,
 			acknowledged, acknowledged_by, acknowledged_at, suppressed_by, alerted, alerted_subscriptions,
-			feedback_verdict, feedback_note, feedback_by, feedback_at, status, last_day, end_date, total_impact, max_deviation_pct)
+			feedback_verdict, feedback_note, feedback_by, feedback_at, status, last_day, end_date, total_impact, max_deviation_pct, root_causes)
 			VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9::numeric, $10::numeric, $11::numeric, $12::numeric, $13, $14,
-			$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28::numeric, $29::numeric)
+			$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28::numeric, $29::numeric, $30)
 			ON CONFLICT (service, day) DO NOTHING`,
 			a.ID, a.Day, a.DetectedAt.UTC(), a.Service, string(a.Kind), a.Rule, string(a.Severity), a.Score,
 			a.Expected.String(), a.Actual.String(), a.Impact.String(), dev, a.Description, contribs,
 			a.Acknowledged, ackBy, a.AcknowledgedAt, a.SuppressedBy, a.Alerted, fired, fbVerdict, fbNote, fbBy, fbAt,
-			string(a.Status), a.LastDay, a.EndDate, a.TotalImpact.String(), maxDevArg)
+			string(a.Status), a.LastDay, a.EndDate, a.TotalImpact.String(), maxDevArg, causes)
 		if err != nil {
 			return translate(err)
 		}

@@ -114,11 +114,15 @@ func (s *AnomalyStore) UpdateEpisode(ctx context.Context, a anomaly.Anomaly) (an
 		m := a.MaxDeviationPct.String()
 		maxDev = &m
 	}
+	causes, err := anomalyEncodeRootCauses(a.RootCauses)
+	if err != nil {
+		return anomaly.Anomaly{}, err
+	}
 	var out anomaly.Anomaly
-	err := s.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
+	err = s.db.InTenantTx(ctx, a.TenantID, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE anomalies SET status = $2, last_day = $3, end_date = $4, total_impact = $5::numeric,
-			max_deviation_pct = $6::numeric, severity = $7, description = $8 WHERE id = $1 AND deleted_at IS NULL`,
-			a.ID, string(a.Status), anomaly.DayOf(a.LastDay), a.EndDate, a.TotalImpact.String(), maxDev, string(a.Severity), a.Description); err != nil {
+			max_deviation_pct = $6::numeric, severity = $7, description = $8, root_causes = $9 WHERE id = $1 AND deleted_at IS NULL`,
+			a.ID, string(a.Status), anomaly.DayOf(a.LastDay), a.EndDate, a.TotalImpact.String(), maxDev, string(a.Severity), a.Description, causes); err != nil {
 			return translate(err)
 		}
 		var err error

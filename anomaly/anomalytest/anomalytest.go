@@ -57,6 +57,12 @@ func Sample(tenant eusaas.TenantID, service string, d int) anomaly.Anomaly {
 			{Resource: service, Expected: decimal.RequireFromString("40.015"), Actual: decimal.RequireFromString("125.00000001"), Delta: decimal.RequireFromString("84.98500001"), SharePct: &share},
 			{Resource: "ZZZ", Expected: decimal.RequireFromString("1"), Actual: decimal.RequireFromString("3.2"), Delta: decimal.RequireFromString("2.2")},
 		},
+		RootCauses: []anomaly.RootCause{
+			{Dimension: "region", Value: "eu-west-1", ExpectedAmount: decimal.RequireFromString("10.5"), ActualAmount: decimal.RequireFromString("80.25"),
+				ContributionAmount: decimal.RequireFromString("69.75"), SharePct: decimal.RequireFromString("82.07")},
+			{Dimension: "usage_type", Value: "gpu.large \"quoted\"", ExpectedAmount: decimal.Zero, ActualAmount: decimal.RequireFromString("9"),
+				ContributionAmount: decimal.RequireFromString("9"), SharePct: decimal.RequireFromString("10.59")},
+		},
 	}
 }
 
@@ -80,6 +86,16 @@ func RequireSame(t *testing.T, want, got anomaly.Anomaly) {
 	eqDec(t, want.Expected, got.Expected, "expected")
 	eqDec(t, want.Actual, got.Actual, "actual")
 	eqDec(t, want.Impact, got.Impact, "impact")
+	require.Len(t, got.RootCauses, len(want.RootCauses), "root causes")
+	for i, w := range want.RootCauses {
+		g := got.RootCauses[i]
+		require.Equal(t, w.Dimension, g.Dimension)
+		require.Equal(t, w.Value, g.Value)
+		eqDec(t, w.ExpectedAmount, g.ExpectedAmount, "root cause expected")
+		eqDec(t, w.ActualAmount, g.ActualAmount, "root cause actual")
+		eqDec(t, w.ContributionAmount, g.ContributionAmount, "root cause contribution")
+		eqDec(t, w.SharePct, g.SharePct, "root cause share")
+	}
 	require.Equal(t, want.DeviationPct == nil, got.DeviationPct == nil, "deviation_pct nil-ness")
 	if want.DeviationPct != nil {
 		eqDec(t, *want.DeviationPct, *got.DeviationPct, "deviation_pct")

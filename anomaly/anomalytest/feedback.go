@@ -159,8 +159,13 @@ func runEpisodes(t *testing.T, h Harness) {
 		got.TotalImpact = decimal.RequireFromString("300.123")
 		m := decimal.RequireFromString("-75.5")
 		got.MaxDeviationPct, got.Severity, got.Description = &m, anomaly.SeverityCritical, "3 days"
+		got.RootCauses = []anomaly.RootCause{{Dimension: "region", Value: "eu-north-1", ExpectedAmount: decimal.RequireFromString("1"),
+			ActualAmount: decimal.RequireFromString("301.123"), ContributionAmount: decimal.RequireFromString("300.123"), SharePct: decimal.RequireFromString("100")}}
 		up, err := env.Store.UpdateEpisode(ctx, got)
 		require.NoError(t, err)
+		require.Len(t, up.RootCauses, 1, "the episode's root causes are replaced")
+		require.Equal(t, "eu-north-1", up.RootCauses[0].Value)
+		eqDec(t, decimal.RequireFromString("300.123"), up.RootCauses[0].ContributionAmount, "root cause contribution")
 		require.True(t, up.LastDay.Equal(a.Day.AddDate(0, 0, 2)))
 		eqDec(t, got.TotalImpact, up.TotalImpact, "total_impact")
 		eqDec(t, m, *up.MaxDeviationPct, "max_deviation_pct")

@@ -60,6 +60,7 @@ func NewStore() *Store {
 
 // anomalyClone deep-copies a so callers never share the store's memory.
 func anomalyClone(a anomaly.Anomaly) anomaly.Anomaly {
+	a.RootCauses = slices.Clone(a.RootCauses)
 	a.Contributions = slices.Clone(a.Contributions)
 	for i := range a.Contributions {
 		a.Contributions[i].SharePct = clonePtr(a.Contributions[i].SharePct)
@@ -458,6 +459,7 @@ func (s *Store) UpdateEpisode(ctx context.Context, a anomaly.Anomaly) (anomaly.A
 	next := anomalyClone(*cur)
 	next.Status, next.LastDay, next.EndDate, next.TotalImpact = a.Status, anomaly.DayOf(a.LastDay), a.EndDate, a.TotalImpact
 	next.MaxDeviationPct, next.Severity, next.Description = a.MaxDeviationPct, a.Severity, a.Description
+	next.RootCauses = a.RootCauses
 	next = anomalyClone(next)
 	if err := next.Validate(); err != nil {
 		s.mu.Unlock()

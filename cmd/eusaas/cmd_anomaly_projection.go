@@ -69,6 +69,11 @@ func (s synthUsage) PseudonymizeAttributes(context.Context, eusaas.TenantID, str
 	return 0, errReadOnly
 }
 
+// AttributeUsage: the synthetic series are per resource only; they carry no attributes.
+func (s synthUsage) AttributeUsage(context.Context, eusaas.TenantID, time.Time, time.Time) ([]billing.AttributeUsage, error) {
+	return nil, nil
+}
+
 // backtestProjection runs the back-test on data through billing's exported API.
 func backtestProjection(ctx context.Context, data anomalyeval.SynthData) (projectionBacktest, error) {
 	var bt projectionBacktest

@@ -1,0 +1,121 @@
+package platform_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas"
+	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/platform"
+	"github.com/eusaas/eusaas/tenancy"
+)
+
+// Issue 17's root-cause walk on the wired platform: 60 days of CPU usage with region and
+// usage_type attributes, reported and scanned day by day as the daily job would; a surge of
+// three days in one region is one anomaly episode whose first root cause is that region,
+// with the episode's total impact exactly the surge's extra cost.
+func TestRootCausesFromAttributes(t *testing.T) {
+	ctx := eusaas.WithActor(context.Background(), eusaas.Actor{Kind: eusaas.ActorOperator, ID: "op-test"})
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := eusaas.NewFakeClock(start)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keys, err := auth.NewKeySet(key, clock)
+	require.NoError(t, err)
+	_, signer, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	stores, runner := platform.Memory(clock)
+	p, err := platform.New(ctx, stores, platform.Config{Clock: clock, AuthKeys: keys,
+		Audit: audit.Options{Signer: signer}, GDPR: gdpr.Options{SigningKey: signer}})
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	res, err := p.Tenancy.Create(ctx, tenancy.CreateInput{Name: "Acme", Slug: "acme-rc", AdminEmail: "owner@acme.example"})
+	require.NoError(t, err)
+	runner.WorkAvailable(ctx)
+	tn := res.Tenant.ID
+
+	// Per day: eu-west 300 and eu-north 200 vCPU-hours of "vm" (10 EUR at 0.02), plus 100 of
+	// "batch" in eu-west (2 EUR), with a weekday swing so the series is not flat. Days 50-52:
+	// eu-west's vm usage quadruples (+900 vCPU-hours, +18 EUR a day).
+	const surgeFrom, surgeDays = 50, 3
+	for d := range 60 {
+		day := start.AddDate(0, 0, d)
+		clock.Set(day.Add(23 * time.Hour))
+		swing := int64(day.Weekday()) * 5
+		west := 300 + swing
+		if d >= surgeFrom && d < surgeFrom+surgeDays {
+			west += 900
+		}
+		evs := []billing.UsageEvent{
+			{ID: fmt.Sprintf("w-%d", d), ResourceType: billing.CPU, Quantity: decimal.NewFromInt(west), Timestamp: day.Add(12 * time.Hour),
+				Attributes: map[string]string{"region": "eu-west", "usage_type": "vm"}},
+			{ID: fmt.Sprintf("n-%d", d), ResourceType: billing.CPU, Quantity: decimal.NewFromInt(200 + swing), Timestamp: day.Add(12 * time.Hour),
+				Attributes: map[string]string{"region": "eu-north", "usage_type": "vm"}},
+			{ID: fmt.Sprintf("b-%d", d), ResourceType: billing.CPU, Quantity: decimal.NewFromInt(100), Timestamp: day.Add(13 * time.Hour),
+				Attributes: map[string]string{"region": "eu-west", "usage_type": "batch"}},
+		}
+		r, err := p.Billing.Ingest(ctx, tn, evs)
+		require.NoError(t, err)
+		require.Equal(t, len(evs), r.Accepted, "%+v", r.Results)
+		// The next morning's daily scan.
+		clock.Set(day.AddDate(0, 0, 1).Add(2 * time.Hour))
+		rep, err := p.Scanner.ScanTenant(ctx, anomaly.TenantConfig{ID: tn})
+		require.NoError(t, err)
+		if rep.Found > 0 {
+			t.Logf("scan of day %d found %d", d, rep.Found)
+		}
+	}
+
+	l, err := p.Anomaly.List(ctx, tn, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 100})
+	require.NoError(t, err)
+	var cpu []anomaly.Anomaly
+	for _, a := range l.Items {
+		if a.Service == string(billing.CPU) && a.Kind != anomaly.KindNewSpend { // day 0's first spend
+			cpu = append(cpu, a)
+		}
+	}
+	require.Len(t, cpu, 1, "the surge is one episode: %+v", cpu)
+	ep := cpu[0]
+	require.Equal(t, anomaly.KindSpike, ep.Kind)
+	surge := start.AddDate(0, 0, surgeFrom)
+	require.True(t, ep.Day.Equal(surge), "the episode starts on the surge's first day, got %s", ep.Day)
+	require.False(t, ep.LastDay.After(surge.AddDate(0, 0, surgeDays-1)), "and ends within it, got %s", ep.LastDay)
+	require.Equal(t, anomaly.StatusClosed, ep.Status, "closed after three normal days")
+	days := int(ep.LastDay.Sub(ep.Day).Hours()/24) + 1
+	require.NotEmpty(t, ep.RootCauses)
+	first := ep.RootCauses[0]
+	require.Equal(t, "region", first.Dimension)
+	require.Equal(t, "eu-west", first.Value, "the surging region explains the episode first: %+v", ep.RootCauses)
+	t.Logf("episode %s..%s total impact %s EUR, root causes %+v", ep.Day.Format(time.DateOnly), ep.LastDay.Format(time.DateOnly), ep.TotalImpact, ep.RootCauses)
+	// The surge added 900 vCPU-hours x 0.02 EUR = 18 EUR on each of its days: the episode's
+	// total impact and eu-west's contribution are that per day of the episode (within the
+	// weekday swing the expectation smooths).
+	want := 18.0 * float64(days)
+	require.InDelta(t, want, ep.TotalImpact.InexactFloat64(), 1.0*float64(days), "total impact")
+	require.InDelta(t, want, first.ContributionAmount.InexactFloat64(), 1.0*float64(days), "eu-west's contribution is the surge")
+	sum := decimal.Zero
+	for _, r := range ep.RootCauses {
+		require.True(t, r.ContributionAmount.IsPositive(), "an upward episode lists upward causes: %+v", r)
+		sum = sum.Add(r.SharePct)
+	}
+	require.True(t, sum.LessThanOrEqual(decimal.NewFromInt(100)), "shares sum to at most 100 %%, got %s", sum)
+	require.True(t, first.SharePct.GreaterThan(decimal.NewFromInt(90)), "eu-west explains the deviation: %s", first.SharePct)
+	for _, r := range ep.RootCauses[1:] {
+		// usage_type=vm re-describes eu-west's surge (most VMs are there) and the steady
+		// region only differs by its weekday swing: neither gets a share of what eu-west
+		// already explains.
+		require.True(t, r.SharePct.LessThan(decimal.NewFromInt(5)), "%s=%s share %s after eu-west: %+v", r.Dimension, r.Value, r.SharePct, ep.RootCauses)
+	}
+}
