@@ -3,15 +3,15 @@
 //
 // Configuration is one URL (APP_STORAGE_URL):
 //
-//	s3://BUCKET[/PREFIX]?endpoint=http://127.0.0.1:9000&region=eu-central-1&sse=auto&part_size_mib=16
+//		s3://BUCKET[/PREFIX]?endpoint=http://127.0.0.1:9000&region=eu-central-1&sse=auto&part_size_mib=16
 //
-//   - endpoint: the server's base URL (http or https); default https://s3.<region>.amazonaws.com
-//   - region: default us-east-1
-//   - sse: auto (default: SSE-S3 on every object when the server accepts it, checked once at
-//     Open), AES256 (SSE-S3 required: Open fails when the server refuses it), none
-//   - part_size_mib: the multipart part size, 5..5120 (default 16); a Put holds one part in
-//     memory, never the object
-//   - path_style: true (default for a non-AWS endpoint) or false (virtual-host buckets)
+//	  - endpoint: the server's base URL (http or https); default https://s3.<region>.amazonaws.com
+//	  - region: default us-east-1
+//	  - sse: auto (default: SSE-S3 on every object when the server accepts it, checked once at
+//	    Open), AES256 (SSE-S3 required: Open fails when the server refuses it), none
+//	  - part_size_mib: the multipart part size, 5..5120 (default 16); a Put holds one part in
+//	    memory, never the object
+//	  - path_style: true (default for a non-AWS endpoint) or false (virtual-host buckets)
 //
 // Credentials come from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and
 // AWS_SESSION_TOKEN) variables.
