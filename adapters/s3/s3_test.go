@@ -3,9 +3,15 @@ package s3_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/s3"
+	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/audit/audittest"
+	"github.com/eusaas/eusaas/gdpr/gdprtest"
 	"github.com/eusaas/eusaas/internal/miniotest"
+	"github.com/eusaas/eusaas/platform"
 	"github.com/eusaas/eusaas/storage"
 	"github.com/eusaas/eusaas/storage/storagetest"
 )
@@ -91,4 +97,42 @@ func TestOpenFailsClearly(t *testing.T) {
 	if _, err := s3.Open(context.Background(), cfg); err == nil {
 		t.Error("Open with a wrong secret succeeded")
 	}
+}
+
+// The GDPR archive and audit checkpoint bridges on MinIO, with object lock: checkpoint copies
+// are locked, and a second write of a locked checkpoint is a no-op, not an error.
+func TestBridgesOnS3(t *testing.T) {
+	srv := miniotest.Start(t)
+	t.Run("Archives", func(t *testing.T) {
+		gdprtest.RunArchives(t, gdprtest.Harness{New: func(t *testing.T) gdprtest.Stores {
+			return gdprtest.Stores{Archives: platform.NewArchiveStore(open(t, srv, srv.Bucket(t, false), ""), "gdpr/")}
+		}})
+	})
+	t.Run("Checkpoints", func(t *testing.T) {
+		audittest.RunSink(t, audittest.SinkHarness{New: func(t *testing.T) audittest.SinkEnv {
+			b := open(t, srv, srv.Bucket(t, true), "")
+			return audittest.SinkEnv{
+				Sink:   &platform.CheckpointStore{Bucket: b, Retain: time.Hour},
+				Reopen: func(*testing.T) audit.CheckpointSource { return &platform.CheckpointStore{Bucket: b} },
+			}
+		}})
+	})
+	t.Run("CheckpointCopiesLocked", func(t *testing.T) {
+		b := open(t, srv, srv.Bucket(t, true), "")
+		cs := &platform.CheckpointStore{Bucket: b, Retain: time.Hour, Mode: storage.Compliance}
+		cp := audittest.SignedCheckpoint(eusaas.NewTenantID(), 4)
+		if err := cs.Write(context.Background(), cp); err != nil {
+			t.Fatal(err)
+		}
+		objs, err := b.List(context.Background(), "audit/checkpoints/")
+		if err != nil || len(objs) != 1 {
+			t.Fatalf("List = %v, %v", objs, err)
+		}
+		if err := b.Delete(context.Background(), objs[0].Key); eusaas.KindOf(err) != eusaas.FailedPrecondition {
+			t.Errorf("deleting a locked checkpoint copy: %v", err)
+		}
+		if err := cs.Write(context.Background(), cp); err != nil {
+			t.Errorf("rewriting a locked checkpoint: %v", err)
+		}
+	})
 }
