@@ -71,6 +71,7 @@ type Config struct {
 	// so that every variable is checked before anything connects.
 	Audit   AuditConfig
 	GDPR    gdprConfig
+	Storage storageConfig
 	Webhook anomalyWebhook
 	// CitusRegionNodes labels Citus worker nodes with data residency regions
 	// (APP_CITUS_REGION_NODES, eu-central-1=10.0.0.5:5432,...): with the citus extension
@@ -343,6 +344,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.GDPR, err = loadGDPRConfig(getenv); err != nil {
+		return c, err
+	}
+	if c.Storage, err = loadStorageConfig(getenv); err != nil {
 		return c, err
 	}
 	if c.Webhook, err = loadAnomalyWebhook(getenv); err != nil {
