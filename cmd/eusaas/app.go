@@ -143,10 +143,22 @@ func (a *App) build(ctx context.Context) error {
 	a.closers = append(a.closers, p.Close)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = p.Run(runCtx)
-	}()
+	if memory {
+		go func() {
+			defer close(done)
+			_ = p.Run(runCtx)
+		}()
+	} else {
+		// Several processes share the database: the periodic checkpoint is one queued job
+		// per interval (the queue's leader schedules it, one worker runs it) over every
+		// chain in the store, not a timer in each process seeing only the chains it wrote.
+		close(done)
+		a.stores.Jobs.Handle(auditCheckpointJob, func(ctx context.Context, _ jobs.Job) error {
+			_, err := p.Audit.CheckpointStored(ctx)
+			return err
+		})
+		a.stores.Jobs.Every(jobs.Periodic{Name: auditCheckpointJob, Kind: auditCheckpointJob, Schedule: jobs.Interval(a.cfg.Audit.CheckpointEach)})
+	}
 	a.closers = append(a.closers, func() { cancel(); <-done })
 	if err := a.startAuditExport(runCtx); err != nil {
 		return err
@@ -183,6 +195,9 @@ func (a *App) build(ctx context.Context) error {
 	}
 	return a.startMeters(ctx)
 }
+
+// auditCheckpointJob is the periodic job kind of audit checkpointing in Postgres mode.
+const auditCheckpointJob = "audit.checkpoint"
 
 // startMeters counts API calls through the server's OnTenantRequest hook (flushed every
 // minute), schedules the daily storage meter in Postgres mode, and, when APP_PROMETHEUS_URL
