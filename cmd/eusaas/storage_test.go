@@ -96,3 +96,33 @@ func TestEndToEndPostgresS3(t *testing.T) {
 	require.Empty(t, exports, "export archives (or versions of them) left in the bucket after the erasure")
 	require.NotEmpty(t, backups, "the erasure's encrypted backup lies in the bucket")
 }
+
+// With APP_STORAGE_URL the health report checks the storage, and an export in memory mode
+// lands in the bucket (any replica could serve it).
+func TestStorageHealthAndMemoryModeArchives(t *testing.T) {
+	srv := miniotest.Start(t)
+	bucket := srv.Bucket(t, false)
+	env := map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword}
+	for _, kv := range srv.Env(bucket) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	c := startApp(t, env)
+	r := c.expect(200, c.do("GET", "/health/ready", "", nil))
+	require.Contains(t, string(r.body), `"storage"`, "readiness reports the storage: %s", r.body)
+	walkThrough(t, c, nil)
+	var keys []string
+	for o := range srv.Client.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+		require.NoError(t, o.Err)
+		keys = append(keys, o.Key)
+	}
+	require.Contains(t, keys, "audit/checkpoint-key.pem")
+	var backups int
+	for _, k := range keys {
+		require.False(t, strings.HasPrefix(k, "gdpr/exports/"), "export archive %s left after the erasure", k)
+		if strings.HasPrefix(k, "gdpr/backups/") {
+			backups++
+		}
+	}
+	require.Positive(t, backups, "the erasure backup is in the bucket: %v", keys)
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/file"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
@@ -77,6 +78,15 @@ func openStores(ctx context.Context, cfg Config, signer ed25519.PublicKey, log *
 	}
 	s.bucket = bucket
 	if bucket != nil {
+		// Readiness covers the storage: a replica that cannot reach it would answer export
+		// downloads with 500s. Stat of the published key's neighbour costs one HEAD request;
+		// NotFound is the healthy answer.
+		s.health = append(s.health, httpapi.HealthCheck{Name: "storage", Required: true, Check: func(ctx context.Context) error {
+			if _, err := bucket.Stat(ctx, "health/probe"); err != nil && eusaas.KindOf(err) != eusaas.NotFound {
+				return err
+			}
+			return nil
+		}})
 		// Every replica writes and reads one checkpoint record in the shared storage,
 		// each copy locked when the bucket has object lock.
 		cs := &platform.CheckpointStore{Bucket: bucket, Retain: time.Duration(cfg.Storage.LockDays) * 24 * time.Hour, Mode: cfg.Storage.LockMode}
