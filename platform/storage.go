@@ -225,6 +225,16 @@ func PublishCheckpointKey(ctx context.Context, b storage.Bucket, pub ed25519.Pub
 	if err != nil {
 		return err
 	}
-	_, err = b.Put(ctx, CheckpointKeyObject, bytes.NewReader(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), storage.PutOptions{ContentType: "application/x-pem-file"})
+	body := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	// Every replica publishes at start; an unchanged key is not written again (in a
+	// versioned bucket each write would add a version).
+	if rc, _, err := b.Get(ctx, CheckpointKeyObject); err == nil {
+		old, rerr := io.ReadAll(io.LimitReader(rc, 1<<16))
+		rc.Close()
+		if rerr == nil && bytes.Equal(old, body) {
+			return nil
+		}
+	}
+	_, err = b.Put(ctx, CheckpointKeyObject, bytes.NewReader(body), storage.PutOptions{ContentType: "application/x-pem-file"})
 	return err
 }

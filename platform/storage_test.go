@@ -1,6 +1,11 @@
 package platform_test
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
 	"testing"
 	"time"
 
@@ -46,4 +51,42 @@ func RunStorageBridges(t *testing.T, open func(t *testing.T) storage.Bucket) {
 			}
 		}})
 	})
+}
+
+func TestPublishCheckpointKeyOnce(t *testing.T) {
+	ctx := context.Background()
+	b := memstorage.New(nil)
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := platform.PublishCheckpointKey(ctx, b, pub); err != nil {
+		t.Fatal(err)
+	}
+	first, err := b.Stat(ctx, platform.CheckpointKeyObject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if err := platform.PublishCheckpointKey(ctx, b, pub); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := b.Stat(ctx, platform.CheckpointKeyObject)
+	if !again.ModTime.Equal(first.ModTime) {
+		t.Error("an unchanged key was written again")
+	}
+	rc, _, err := b.Get(ctx, platform.CheckpointKeyObject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	body, _ := io.ReadAll(rc)
+	blk, _ := pem.Decode(body)
+	if blk == nil || blk.Type != "PUBLIC KEY" {
+		t.Fatalf("published key is not a PEM public key: %q", body)
+	}
+	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil || !pub.Equal(k) {
+		t.Errorf("published key = %v, %v", k, err)
+	}
 }
