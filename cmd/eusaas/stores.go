@@ -220,6 +220,10 @@ func postgresStores(ctx context.Context, cfg Config, bucket storage.Bucket, log 
 		return nil, err
 	}
 	data := postgres.NewGDPRData(db)
+	if bucket == nil {
+		log.Warn("APP_STORAGE_URL not set: GDPR archives and erasure backups stay in " + legacyArchiveDir(cfg.GDPR) +
+			" on this machine; with several replicas or workers set APP_STORAGE_URL to shared storage (s3:// or file://)")
+	}
 	arch, err := archiveStore(bucket, legacyArchiveDir(cfg.GDPR))
 	if err != nil {
 		s.Close()
