@@ -747,7 +747,13 @@ func (s *Service) CheckpointStored(ctx context.Context) (int, error) {
 	if s.opts.Signer == nil {
 		return 0, nil
 	}
-	chains, err := s.store.Chains(ctx)
+	var chains []eusaas.TenantID
+	var err error
+	if l, ok := s.store.(UncheckpointedLister); ok {
+		chains, err = l.UncheckpointedChains(ctx)
+	} else {
+		chains, err = s.store.Chains(ctx)
+	}
 	if err != nil {
 		return 0, err
 	}
