@@ -125,6 +125,13 @@ type CheckpointSource interface {
 	Latest(ctx context.Context, chain eusaas.TenantID) (Checkpoint, bool, error)
 }
 
+// UncheckpointedLister is implemented by stores that list, in one query, the chains whose
+// head differs from their latest checkpoint (moved past it, or — a forgery — behind it).
+// CheckpointStored then asks for those instead of reading every chain's head.
+type UncheckpointedLister interface {
+	UncheckpointedChains(ctx context.Context) ([]eusaas.TenantID, error)
+}
+
 // Sinks publishes each checkpoint to several sinks (a directory, a witness service, ...).
 // Write tries every sink and reports all failures; as a CheckpointSource it returns the
 // largest checkpoint any of its sources holds.

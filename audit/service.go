@@ -737,6 +737,43 @@ func (s *Service) CheckpointDue(ctx context.Context) (int, error) {
 	return s.checkpointDirty(ctx, false)
 }
 
+// CheckpointStored checkpoints every chain of the store whose head moved past its last
+// checkpoint, whichever process appended the entries, and returns how many checkpoints it
+// made. With several processes on one database this is the periodic checkpoint: one job
+// per interval on one worker (the job queue's leader schedules it), instead of a timer in
+// every process that only knows the chains it wrote itself. A checkpoint another process
+// stored meanwhile is adopted, not signed twice (Checkpoint).
+func (s *Service) CheckpointStored(ctx context.Context) (int, error) {
+	if s.opts.Signer == nil {
+		return 0, nil
+	}
+	var chains []eusaas.TenantID
+	var err error
+	if l, ok := s.store.(UncheckpointedLister); ok {
+		chains, err = l.UncheckpointedChains(ctx)
+	} else {
+		chains, err = s.store.Chains(ctx)
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range chains {
+		c := s.chain(id)
+		c.cpMu.Lock()
+		before := c.last.Size
+		c.cpMu.Unlock()
+		cp, err := s.Checkpoint(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		if cp.Size > before {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Flush checkpoints every chain with entries newer than its last checkpoint, whatever the
 // interval; for shutdown.
 func (s *Service) Flush(ctx context.Context) (int, error) {

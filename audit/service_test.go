@@ -129,3 +129,36 @@ func TestNewServiceRefusesMissingPorts(t *testing.T) {
 	_, err = audit.NewService(audit.Deps{Store: memaudit.NewStore()}, audit.Options{})
 	require.ErrorContains(t, err, "missing required ports: [Keys]")
 }
+
+// Two processes on one store: entries one records are checkpointed by the other's
+// CheckpointStored (the periodic job may run on any worker), and both see one sequence.
+func TestCheckpointStoredCoversOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	mem := memaudit.NewStore()
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	writer := newService(t, audit.Deps{Store: mem, Keys: mem}, audit.Options{Signer: key})
+	worker := newService(t, audit.Deps{Store: mem, Keys: mem}, audit.Options{Signer: key})
+	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
+	for _, tn := range []eusaas.TenantID{a, a, b} {
+		require.NoError(t, writer.Record(ctx, eusaas.AuditEvent{TenantID: tn, Actor: eusaas.System, Action: "A"}))
+	}
+	n, err := worker.CheckpointStored(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "one checkpoint per chain with new entries")
+	n, err = worker.CheckpointStored(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing new, nothing signed")
+	// The writer's own checkpoint of the same size adopts the stored one.
+	cp, err := writer.Checkpoint(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), cp.Size)
+	cps, err := mem.Checkpoints(ctx, a)
+	require.NoError(t, err)
+	// One sequence: sizes strictly increase (no size signed twice), and the writer's
+	// checkpoint at 2 is the one the worker stored.
+	for i := 1; i < len(cps); i++ {
+		require.Greater(t, cps[i].Size, cps[i-1].Size)
+	}
+	require.Equal(t, int64(2), cps[len(cps)-1].Size)
+	require.Equal(t, cps[len(cps)-1].Signature, cp.Signature)
+}

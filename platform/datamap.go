@@ -73,7 +73,7 @@ var DataMap = []gdpr.DataMapEntry{
 	{Module: "gdpr", Store: "eusaas.gdpr_dsrs", DataCategories: []string{"data-subject requests: subject id, contact e-mail, details"},
 		SubjectCategories: []string{"data subjects"}, Purpose: "honouring data-subject rights and proving it (Art. 5(2), 12)",
 		Retention: "kept as accountability record (the evidence names the e-mail only as a SHA-256)", Erasure: "kept"},
-	{Module: "gdpr", Store: "archives (APP_GDPR_ARCHIVE_DIR)", DataCategories: []string{"export archives", "encrypted erasure backups"},
+	{Module: "gdpr", Store: "archives (APP_STORAGE_URL, else APP_GDPR_ARCHIVE_DIR)", DataCategories: []string{"export archives", "encrypted erasure backups"},
 		SubjectCategories: []string{"tenant users", "data subjects"}, Purpose: "portability and access (Art. 15, 20); erasure backup",
 		Retention: "exports 72 h; backups backup_retention_days, then their key is destroyed", Erasure: "subject and tenant erasure delete exports"},
 }

@@ -390,3 +390,46 @@ func TestAuditForgeryAttackAlert(t *testing.T) {
 	err = svc.Record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: eusaas.System, Action: audit.ActionCreate})
 	require.ErrorIs(t, err, audit.ErrForged, "nothing is written on top of the forgery")
 }
+
+// The periodic checkpoint job asks the store which chains moved since their checkpoint
+// (one query) and checkpoints exactly those, whichever process wrote them.
+func TestAuditUncheckpointedChains(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := auditDB(t)
+	store := postgres.NewAuditStore(db)
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	writer, err := audit.NewService(audit.Deps{Store: store, Keys: store}, audit.Options{Signer: key, CheckpointEvery: 1_000_000})
+	require.NoError(t, err)
+	worker, err := audit.NewService(audit.Deps{Store: postgres.NewAuditStore(db), Keys: postgres.NewAuditStore(db)}, audit.Options{Signer: key, CheckpointEvery: 1_000_000})
+	require.NoError(t, err)
+	a, b := eusaas.NewTenantID(), eusaas.NewTenantID()
+	// (A chain's first entry is checkpointed at once; the later ones wait.)
+	for _, tn := range []eusaas.TenantID{a, a, a, b, b} {
+		require.NoError(t, writer.Record(ctx, eusaas.AuditEvent{TenantID: tn, Actor: eusaas.System, Action: audit.ActionCreate}))
+	}
+	dirty, err := store.UncheckpointedChains(ctx)
+	require.NoError(t, err)
+	require.Subset(t, dirty, []eusaas.TenantID{a, b})
+	n, err := worker.CheckpointStored(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, 2)
+	dirty, err = store.UncheckpointedChains(ctx)
+	require.NoError(t, err)
+	require.NotContains(t, dirty, a)
+	require.NotContains(t, dirty, b)
+	require.NoError(t, writer.Record(ctx, eusaas.AuditEvent{TenantID: b, Actor: eusaas.System, Action: audit.ActionCreate}))
+	dirty, err = store.UncheckpointedChains(ctx)
+	require.NoError(t, err)
+	require.NotContains(t, dirty, a)
+	// b moved: listed, unless the writer checkpointed it inline already.
+	bcps, err := store.Checkpoints(ctx, b)
+	require.NoError(t, err)
+	if bcps[len(bcps)-1].Size != 3 {
+		h, _ := store.Head(ctx, b)
+		require.Contains(t, dirty, b, "head %d, checkpoints %d, last %d", h.Size, len(bcps), bcps[len(bcps)-1].Size)
+	}
+	cps, err := store.Checkpoints(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), cps[len(cps)-1].Size, "a's latest checkpoint covers its head")
+}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -166,10 +167,22 @@ func (a *App) build(ctx context.Context) error {
 	a.closers = append(a.closers, p.Close)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = p.Run(runCtx)
-	}()
+	if memory {
+		go func() {
+			defer close(done)
+			_ = p.Run(runCtx)
+		}()
+	} else {
+		// Several processes share the database: the periodic checkpoint is one queued job
+		// per interval (the queue's leader schedules it, one worker runs it) over every
+		// chain in the store, not a timer in each process seeing only the chains it wrote.
+		close(done)
+		a.stores.Jobs.Handle(auditCheckpointJob, func(ctx context.Context, _ jobs.Job) error {
+			_, err := p.Audit.CheckpointStored(ctx)
+			return err
+		})
+		a.stores.Jobs.Every(jobs.Periodic{Name: auditCheckpointJob, Kind: auditCheckpointJob, Schedule: jobs.Interval(a.cfg.Audit.CheckpointEach)})
+	}
 	a.closers = append(a.closers, func() { cancel(); <-done })
 	if err := a.startAuditExport(runCtx); err != nil {
 		return err
@@ -207,6 +220,34 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	return a.startMeters(ctx)
+}
+
+// auditCheckpointJob and auditExportJob are the periodic job kinds of audit checkpointing
+// and of the SIEM export in Postgres mode; auditExportLock is the export's advisory lock.
+const (
+	auditCheckpointJob = "audit.checkpoint"
+	auditExportJob     = "audit.export"
+	auditExportLock    = int64(0x6575_7361_6173_0001) // "eusaas" + 1
+)
+
+// exclusive runs fn unless another process holds the advisory lock key: the lock is taken
+// transaction-scoped (safe behind a transaction-pooling PgBouncer, released however the
+// process ends) and held, by the transaction, while fn runs on other connections. A run
+// that finds the lock taken does nothing: the holder is doing the same work.
+func exclusive(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(context.Context) error) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var ok bool
+	if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", key).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	return fn(ctx)
 }
 
 // startMeters counts API calls through the server's OnTenantRequest hook (flushed every
@@ -483,6 +524,21 @@ func (a *App) startAuditExport(ctx context.Context) error {
 		return &ConfigError{"APP_AUDIT_SYSLOG_URL", "must be tcp://host:port or tls://host:port"}
 	}
 	x := &audit.Exporter{Store: a.stores.Audit, Cursors: cursors, Sink: sink, Name: "syslog", Personal: cfg.SyslogPersonal, Logger: a.log}
+	if a.stores.db != nil {
+		// Several processes share the cursors: a timer in each would ship entries once per
+		// process whenever two runs overlap. A periodic job instead (scheduled by the
+		// queue's leader), run under a transaction-scoped advisory lock, so a slow run and
+		// the next occurrence on another worker never ship the same batch twice.
+		a.stores.Jobs.Handle(auditExportJob, func(ctx context.Context, _ jobs.Job) error {
+			return exclusive(ctx, a.stores.db.Pool, auditExportLock, func(ctx context.Context) error {
+				_, err := x.ExportOnce(ctx)
+				return err
+			})
+		})
+		a.stores.Jobs.Every(jobs.Periodic{Name: auditExportJob, Kind: auditExportJob, Schedule: jobs.Interval(5 * time.Second)})
+		a.closers = append(a.closers, func() { _ = sink.Close() })
+		return nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

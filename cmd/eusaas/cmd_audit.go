@@ -22,6 +22,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/adapters/witness"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/platform"
 )
 
 // errAuditFindings makes `eusaas audit verify` exit non-zero after it printed its report.
@@ -91,12 +92,29 @@ func auditVerify(ctx context.Context, m *Main, tenantFlag, keyFile string, witne
 	defer db.Close()
 	store := postgres.NewAuditStore(db)
 	v := &audit.Verifier{Store: store, Keys: store, PublicKey: pub, PreviousKeys: acfg.PreviousKeys, Witnesses: ws}
+	var sources audit.Sinks
+	// The checkpoint copies in APP_STORAGE_URL are checked like the directory's: the
+	// largest checkpoint either holds must still match the chain.
+	bucket, err := openStorage(ctx, cfg.Storage, m.logger(cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	if bucket != nil {
+		sources = append(sources, &platform.CheckpointStore{Bucket: bucket})
+	}
 	if acfg.CheckpointDir != "" {
 		sink, err := file.NewCheckpointSink(acfg.CheckpointDir)
 		if err != nil {
 			return err
 		}
-		v.Source = sink
+		sources = append(sources, sink)
+	}
+	switch len(sources) {
+	case 0:
+	case 1:
+		v.Source = sources[0].(audit.CheckpointSource)
+	default:
+		v.Source = sources
 	}
 	var chains []eusaas.TenantID
 	if tenantFlag != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/eusaas/eusaas/adapters/file"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/audit"
+	"github.com/eusaas/eusaas/platform"
 )
 
 // citusCommand is `eusaas citus status|distribute`. Both need PostgreSQL (APP_POSTGRES_*);
@@ -88,12 +89,28 @@ func citusAudit(cfg Config, db *postgres.DB, log *slog.Logger) (eusaas.Recorder,
 	}
 	store := postgres.NewAuditStore(db)
 	deps := audit.Deps{Store: store, Keys: store, Tx: db}
+	var sinks audit.Sinks
+	// The same checkpoint copies as the server's: APP_STORAGE_URL, then the directory.
+	bucket, err := openStorage(context.Background(), cfg.Storage, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if bucket != nil {
+		sinks = append(sinks, &platform.CheckpointStore{Bucket: bucket, Retain: time.Duration(cfg.Storage.LockDays) * 24 * time.Hour, Mode: cfg.Storage.LockMode})
+	}
 	if cfg.Audit.CheckpointDir != "" {
 		sink, err := file.NewCheckpointSink(cfg.Audit.CheckpointDir)
 		if err != nil {
 			return nil, nil, &ConfigError{"APP_AUDIT_CHECKPOINT_DIR", "cannot create or open the directory"}
 		}
-		deps.Sink = sink
+		sinks = append(sinks, sink)
+	}
+	switch len(sinks) {
+	case 0:
+	case 1:
+		deps.Sink = sinks[0]
+	default:
+		deps.Sink = sinks
 	}
 	svc, err := audit.NewService(deps, audit.Options{Signer: key, PreviousKeys: cfg.Audit.PreviousKeys,
 		CheckpointEvery: cfg.Audit.CheckpointEvery, CheckpointInterval: cfg.Audit.CheckpointEach, Logger: log})

@@ -71,6 +71,7 @@ type Config struct {
 	// so that every variable is checked before anything connects.
 	Audit   AuditConfig
 	GDPR    gdprConfig
+	Storage storageConfig
 	Webhook anomalyWebhook
 	// Tracing is the OTLP trace export (OTEL_EXPORTER_OTLP_*); zero when not configured.
 	Tracing TracingConfig
@@ -345,6 +346,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.GDPR, err = loadGDPRConfig(getenv); err != nil {
+		return c, err
+	}
+	if c.Storage, err = loadStorageConfig(getenv); err != nil {
 		return c, err
 	}
 	if c.Webhook, err = loadAnomalyWebhook(getenv); err != nil {

@@ -3,18 +3,21 @@ module github.com/eusaas/eusaas/cmd/eusaas
 go 1.26.0
 
 require (
-	github.com/eusaas/eusaas v0.0.0-00010101000000-000000000000
+	github.com/eusaas/eusaas v0.0.0
 	github.com/eusaas/eusaas/adapters/httpapi v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/metering v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/postgres v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/redis v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/river v0.0.0-00010101000000-000000000000
+	github.com/eusaas/eusaas/adapters/s3 v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/smtpmail v0.0.0-00010101000000-000000000000
+	github.com/eusaas/eusaas/internal/miniotest v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/internal/pgtest v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/internal/redistest v0.0.0-00010101000000-000000000000
 	github.com/exaring/otelpgx v0.13.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.13.0
+	github.com/minio/minio-go/v7 v7.4.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/extra/redisotel/v9 v9.23.0
 	github.com/redis/go-redis/v9 v9.23.0
@@ -47,6 +50,7 @@ require (
 	github.com/distribution/reference v0.6.0 // indirect
 	github.com/docker/go-connections v0.8.2 // indirect
 	github.com/docker/go-units v0.5.0 // indirect
+	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/ebitengine/purego v0.10.1 // indirect
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/emersion/go-smtp v0.26.0 // indirect
@@ -62,10 +66,14 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
+	github.com/klauspost/crc32 v1.3.0 // indirect
 	github.com/lufia/plan9stats v0.0.0-20260330125221-c963978e514e // indirect
 	github.com/magiconair/properties v1.18.12 // indirect
 	github.com/mdelapenya/tlscert v0.2.0 // indirect
 	github.com/mfridman/interpolate v0.0.2 // indirect
+	github.com/minio/crc64nvme v1.1.1 // indirect
+	github.com/minio/md5-simd v1.1.2 // indirect
 	github.com/moby/docker-image-spec v1.3.1 // indirect
 	github.com/moby/go-archive v0.3.3 // indirect
 	github.com/moby/moby/api v1.56.1 // indirect
@@ -78,6 +86,7 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
+	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/power-devops/perfstat v0.0.0-20240221224432-82ca36839d55 // indirect
 	github.com/pressly/goose/v3 v3.30.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
@@ -89,6 +98,7 @@ require (
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2 // indirect
 	github.com/riverqueue/river/rivershared v0.51.2 // indirect
 	github.com/riverqueue/river/rivertype v0.51.2 // indirect
+	github.com/rs/xid v1.6.0 // indirect
 	github.com/sethvargo/go-retry v0.5.0 // indirect
 	github.com/shirou/gopsutil/v4 v4.26.6 // indirect
 	github.com/sirupsen/logrus v1.10.2 // indirect
@@ -101,10 +111,12 @@ require (
 	github.com/tidwall/match v1.2.0 // indirect
 	github.com/tidwall/pretty v1.2.1 // indirect
 	github.com/tidwall/sjson v1.2.5 // indirect
+	github.com/tinylib/msgp v1.6.4 // indirect
 	github.com/tklauser/go-sysconf v0.4.0 // indirect
 	github.com/tklauser/numcpus v0.12.0 // indirect
 	github.com/vearutop/statigz v1.4.0 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
+	github.com/zeebo/xxh3 v1.1.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
@@ -121,6 +133,7 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20261110000943-09e21b237f2c // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
 	google.golang.org/grpc v1.85.0 // indirect
+	gopkg.in/ini.v1 v1.67.3 // indirect
 )
 
 // Development: the sibling modules of this repository. Releases tag every module together
@@ -132,7 +145,9 @@ replace (
 	github.com/eusaas/eusaas/adapters/postgres => ../../adapters/postgres
 	github.com/eusaas/eusaas/adapters/redis => ../../adapters/redis
 	github.com/eusaas/eusaas/adapters/river => ../../adapters/river
+	github.com/eusaas/eusaas/adapters/s3 => ../../adapters/s3
 	github.com/eusaas/eusaas/adapters/smtpmail => ../../adapters/smtpmail
+	github.com/eusaas/eusaas/internal/miniotest => ../../internal/miniotest
 	github.com/eusaas/eusaas/internal/pgtest => ../../internal/pgtest
 	github.com/eusaas/eusaas/internal/redistest => ../../internal/redistest
 )

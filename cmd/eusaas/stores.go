@@ -5,14 +5,12 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/eusaas/eusaas/adapters/archive"
+	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/file"
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
@@ -25,6 +23,8 @@ import (
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
 	"github.com/eusaas/eusaas/platform"
+	"github.com/eusaas/eusaas/storage"
+	"github.com/eusaas/eusaas/storage/fsstorage"
 	"github.com/eusaas/eusaas/tenancy/memtenancy"
 )
 
@@ -46,6 +46,8 @@ type storeSet struct {
 	jobs    *jobRuntime
 	// runner is the in-process job runner (memory mode), which tests drive step by step.
 	runner *memjobs.Runner
+	// bucket is the object storage of APP_STORAGE_URL (nil when unset).
+	bucket storage.Bucket
 	close  []func()
 }
 
@@ -61,14 +63,42 @@ func (s *storeSet) Close() {
 // tp traces the Postgres queries, Redis commands and jobs when tracing is on (nil: off).
 func openStores(ctx context.Context, cfg Config, signer ed25519.PublicKey, log *slog.Logger, tp trace.TracerProvider) (*storeSet, error) {
 	var s *storeSet
-	var err error
+	bucket, err := openStorage(ctx, cfg.Storage, log)
+	if err != nil {
+		return nil, err
+	}
+	if bucket != nil && cfg.GDPR.ArchiveDir != "" {
+		log.Warn("APP_GDPR_ARCHIVE_DIR is ignored: APP_STORAGE_URL is set and holds the archives")
+	}
 	if cfg.Postgres == nil {
-		s, err = memoryStores(cfg, log)
+		s, err = memoryStores(cfg, bucket, log)
 	} else {
-		s, err = postgresStores(ctx, cfg, log, tp)
+		s, err = postgresStores(ctx, cfg, bucket, log, tp)
 	}
 	if err != nil {
 		return nil, err
+	}
+	s.bucket = bucket
+	if bucket != nil {
+		// Readiness covers the storage: a replica that cannot reach it would answer export
+		// downloads with 500s. Stat of the published key's neighbour costs one HEAD request;
+		// NotFound is the healthy answer.
+		s.health = append(s.health, httpapi.HealthCheck{Name: "storage", Required: true, Check: func(ctx context.Context) error {
+			if _, err := bucket.Stat(ctx, "health/probe"); err != nil && eusaas.KindOf(err) != eusaas.NotFound {
+				return err
+			}
+			return nil
+		}})
+		// Every replica writes and reads one checkpoint record in the shared storage,
+		// each copy locked when the bucket has object lock.
+		cs := &platform.CheckpointStore{Bucket: bucket, Retain: time.Duration(cfg.Storage.LockDays) * 24 * time.Hour, Mode: cfg.Storage.LockMode}
+		if signer != nil {
+			if err := platform.PublishCheckpointKey(ctx, bucket, signer); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("APP_STORAGE_URL: publishing the checkpoint key: %w", err)
+			}
+		}
+		s.Checkpoints = cs
 	}
 	if cfg.Audit.CheckpointDir != "" {
 		sink, err := file.NewCheckpointSink(cfg.Audit.CheckpointDir)
@@ -82,7 +112,11 @@ func openStores(ctx context.Context, cfg Config, signer ed25519.PublicKey, log *
 				return nil, err
 			}
 		}
-		s.Checkpoints = sink
+		if s.Checkpoints != nil {
+			s.Checkpoints = audit.Sinks{s.Checkpoints, sink}
+		} else {
+			s.Checkpoints = sink
+		}
 	}
 	if cfg.Audit.WitnessURL != "" {
 		w, err := witness.NewClient(cfg.Audit.WitnessURL)
@@ -99,23 +133,37 @@ func openStores(ctx context.Context, cfg Config, signer ed25519.PublicKey, log *
 	return s, nil
 }
 
-func memoryStores(cfg Config, log *slog.Logger) (*storeSet, error) {
+// archiveStore is the GDPR archive store: the shared bucket when there is one, else the
+// archive directory with its historical layout (no key prefix), so archives written by an
+// earlier release stay downloadable.
+func archiveStore(bucket storage.Bucket, dir string) (gdpr.ArchiveStore, error) {
+	if bucket != nil {
+		return platform.NewArchiveStore(bucket, "gdpr/"), nil
+	}
+	b, err := fsstorage.New(dir)
+	if err != nil {
+		return nil, &ConfigError{"APP_GDPR_ARCHIVE_DIR", "cannot create or open the directory"}
+	}
+	return platform.NewArchiveStore(b, ""), nil
+}
+
+func memoryStores(cfg Config, bucket storage.Bucket, log *slog.Logger) (*storeSet, error) {
 	log.Info("no APP_POSTGRES_* variable set: running on the in-memory adapters; all data is lost when the process exits")
 	ps, runner := platform.Memory(nil)
 	s := &storeSet{Stores: ps, memory: true, runner: runner, rate: memtenancy.NewRateCounter(nil),
 		health: []httpapi.HealthCheck{{Name: "memory", Required: true, Check: func(context.Context) error { return nil }}},
 		jobs:   &jobRuntime{Registry: ps.Jobs, Start: runner.Start, Stop: runner.Stop}}
-	if cfg.GDPR.ArchiveDir != "" {
-		arch, err := archive.NewFS(cfg.GDPR.ArchiveDir)
+	if bucket != nil || cfg.GDPR.ArchiveDir != "" {
+		arch, err := archiveStore(bucket, cfg.GDPR.ArchiveDir)
 		if err != nil {
-			return nil, &ConfigError{"APP_GDPR_ARCHIVE_DIR", "cannot create or open the directory"}
+			return nil, err
 		}
 		s.Archives = arch
 	}
 	return s, nil
 }
 
-func postgresStores(ctx context.Context, cfg Config, log *slog.Logger, tp trace.TracerProvider) (*storeSet, error) {
+func postgresStores(ctx context.Context, cfg Config, bucket storage.Bucket, log *slog.Logger, tp trace.TracerProvider) (*storeSet, error) {
 	s := &storeSet{}
 	db, err := postgres.Open(ctx, cfg.Postgres.URL(), tracedPostgres(tp)...)
 	if err != nil {
@@ -179,14 +227,14 @@ func postgresStores(ctx context.Context, cfg Config, log *slog.Logger, tp trace.
 		return nil, err
 	}
 	data := postgres.NewGDPRData(db)
-	dir := cfg.GDPR.ArchiveDir
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "eusaas-gdpr")
+	if bucket == nil {
+		log.Warn("APP_STORAGE_URL not set: GDPR archives and erasure backups stay in " + legacyArchiveDir(cfg.GDPR) +
+			" on this machine; with several replicas or workers set APP_STORAGE_URL to shared storage (s3:// or file://)")
 	}
-	arch, err := archive.NewFS(dir)
+	arch, err := archiveStore(bucket, legacyArchiveDir(cfg.GDPR))
 	if err != nil {
 		s.Close()
-		return nil, &ConfigError{"APP_GDPR_ARCHIVE_DIR", "cannot create or open the directory"}
+		return nil, err
 	}
 	reg := jobs.NewRegistry()
 	queue := river.New(db.Pool, reg, river.Options{PollOnly: cfg.JobsPollOnly, TracerProvider: tp})

@@ -78,13 +78,6 @@ func (o *otlpReceiver) trace(id string) []*tracepb.Span {
 	return out
 }
 
-// String is everything logged so far.
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestTracingOneTrace is issue 16's must-show for tracing: one API request that enqueues a
 // job (POST /tenants enqueues the tenant's provisioning) gives one trace holding the HTTP
 // span named by its route template, the request's SQL spans, the job insert and the job's
