@@ -22,7 +22,7 @@ func gdprDeps(s Stores, p *Platform) gdpr.Deps {
 		Queue: s.Queue, Recorder: HashRecorder{p.Audit}, Subjects: s.Subjects, Lifecycle: p.Tenancy, Schemas: s.Schemas,
 		Cache: cachePurgers(append([]gdpr.CachePurger{tenantCache{p.Tenancy}}, s.Purgers...)), Tenants: TenantIDs{p.Tenancy},
 		Audit: AuditSource{p.Audit}, Users: p.Auth, AuditEraser: p.Audit, Billing: p.Billing,
-		Retainers: append([]gdpr.Retainer{AuditRetainer{p.Audit}}, s.Retainers...), DSRs: s.DSRs, Breaches: s.Breaches}
+		Retainers: append([]gdpr.Retainer{AuditRetainer{p.Audit}}, s.Retainers...), DSRs: s.DSRs, Breaches: s.Breaches, Leases: s.Leases}
 	if d.Subjects == nil {
 		d.Subjects = UserSubjects{p.Auth}
 	}

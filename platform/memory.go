@@ -44,7 +44,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 		Anomalies: anomalies,
 		Audit:     auditStore, AuditKeys: auditStore,
 
-		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, DSRs: requests, Breaches: requests, Archives: memgdpr.NewArchives(),
+		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, DSRs: requests, Breaches: requests, Leases: memgdpr.NewLeases(), Archives: memgdpr.NewArchives(),
 		TenantData: data,
 		Retainers:  []gdpr.Retainer{data, ExpiryRetainer{users}, DefaultRetainer{anomalies}},
 
