@@ -263,4 +263,3 @@ func TestGDPRResumesAfterKill(t *testing.T) {
 		c.expect(200, c.do("GET", u.RequestURI(), "", nil))
 	}
 }
-
