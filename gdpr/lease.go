@@ -125,7 +125,8 @@ func (s *Service) leased(ctx context.Context, id string, fn func(ctx context.Con
 
 // Sweep enqueues the job of every unfinished export and erasure that no live process works
 // on: its lease expired (the process holding it died) or, never leased, it waited for its
-// first run longer than QueueGrace. It marks each one queued first, so processes sweeping at
+// first run longer than QueueGrace. It also starts the erasure of a tenant left frozen
+// without one (Tenants implementing DeprovisioningLister). It marks each one queued first, so processes sweeping at
 // once enqueue it once. It returns how many it enqueued. Worker processes call it every
 // DefaultSweepInterval; without a LeaseStore it does nothing.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
@@ -134,6 +135,28 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	}
 	n := 0
 	var errs []error
+	if dl, ok := s.d.Tenants.(DeprovisioningLister); ok {
+		ids, err := dl.DeprovisioningTenantIDs(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, id := range ids {
+			if _, err := s.d.Requests.TenantErasure(ctx, id); eusaas.KindOf(err) != eusaas.NotFound || err == nil {
+				if err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
+			// Frozen without an erasure: the process died between the two. A legal hold
+			// placed since keeps it frozen and unerased.
+			switch _, err := s.StartTenantErasure(ctx, id); {
+			case err == nil:
+				n++
+			case !errors.Is(err, ErrLegalHold):
+				errs = append(errs, err)
+			}
+		}
+	}
 	for _, k := range []struct {
 		kind Kind
 		job  string

@@ -152,3 +152,37 @@ func TestRunStopsWhenItsLeaseIsTaken(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "other-process", l.Owner, "the stopped run left the new owner's lease alone")
 }
+
+// envTenants lists the env's tenant, and its frozen ones as DEPROVISIONING.
+type envTenants struct{ e *env }
+
+func (t envTenants) TenantIDs(context.Context) ([]eusaas.TenantID, error) {
+	return []eusaas.TenantID{t.e.tenant}, nil
+}
+
+func (t envTenants) DeprovisioningTenantIDs(context.Context) ([]eusaas.TenantID, error) {
+	return t.e.frozen, nil
+}
+
+// A tenant frozen for erasure whose erasure was never recorded (the process died between the
+// two) gets its erasure from Sweep, and only once; a legal hold placed meanwhile keeps it.
+func TestSweepStartsTheErasureOfAFrozenTenant(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	held := eusaas.NewTenantID()
+	_, err := e.svc.PlaceHold(ctx, held, "litigation")
+	require.NoError(t, err)
+	e.frozen = []eusaas.TenantID{e.tenant, held}
+	n, err := e.svc.Sweep(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = e.svc.TenantErasure(ctx, held)
+	require.ErrorIs(t, err, gdpr.ErrTenantNotErased, "the held tenant is not erased")
+	n, err = e.svc.Sweep(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "its erasure exists now")
+	e.runner.WorkAvailable(ctx)
+	r, err := e.svc.TenantErasure(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.StatusCompleted, r.Status)
+}

@@ -163,6 +163,13 @@ type TenantLister interface {
 	TenantIDs(ctx context.Context) ([]eusaas.TenantID, error)
 }
 
+// DeprovisioningLister is an optional extension of TenantLister: the tenants frozen for
+// erasure (DEPROVISIONING). Sweep starts the erasure of any of them that has none (a process
+// died between freezing the tenant and recording its erasure).
+type DeprovisioningLister interface {
+	DeprovisioningTenantIDs(ctx context.Context) ([]eusaas.TenantID, error)
+}
+
 // SubjectAuditSource is an optional interface of an AuditSource for exports limited to
 // data subjects: SubjectEntries streams, oldest first, only the entries concerning the
 // subjects (their own actions, entries about them, entries holding their personal data),

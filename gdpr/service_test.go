@@ -36,6 +36,8 @@ type env struct {
 	tenant eusaas.TenantID
 	erased *fakeErasers
 	leases *memgdpr.Leases
+	// frozen are the tenants DEPROVISIONING (gdpr.DeprovisioningLister).
+	frozen []eusaas.TenantID
 	// checkpoint, when set, is the service's Options.Checkpoint.
 	checkpoint func(ctx context.Context, point string) error
 }
@@ -119,7 +121,7 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Requests: e.store, Policies: e.store, Holds: e.store, Keys: e.store, Archives: archives, Data: data,
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data}, DSRs: e.store,
-		Tenants: tenantList{e.tenant}, Leases: e.leases}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu",
+		Tenants: envTenants{e}, Leases: e.leases}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu",
 		LeaseTTL: leaseTTL, Checkpoint: func(ctx context.Context, point string) error {
 			if e.checkpoint != nil {
 				return e.checkpoint(ctx, point)

@@ -100,6 +100,25 @@ func (t TenantIDs) TenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
 	return activeTenantIDs(ctx, t.Tenancy)
 }
 
+var _ gdpr.DeprovisioningLister = TenantIDs{}
+
+// DeprovisioningTenantIDs implements gdpr.DeprovisioningLister.
+func (t TenantIDs) DeprovisioningTenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
+	var ids []eusaas.TenantID
+	for p := 1; ; p++ {
+		l, err := t.Tenancy.List(ctx, tenancy.ListFilter{Status: tenancy.StatusDeprovisioning}, eusaas.Page{Page: p, Size: eusaas.MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, tn := range l.Items {
+			ids = append(ids, tn.ID)
+		}
+		if len(l.Items) < eusaas.MaxPageSize || len(ids) >= l.Total {
+			return ids, nil
+		}
+	}
+}
+
 // tenantCache is tenancy's own cache entry as a gdpr.CachePurger.
 type tenantCache struct{ t *tenancy.Service }
 
