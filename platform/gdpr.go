@@ -56,17 +56,18 @@ func (h HashRecorder) RecordHash(ctx context.Context, ev eusaas.AuditEvent) (str
 	return e.Hash.String(), nil
 }
 
-// AuditRetainer enforces audit_log_retention_days on the audit log's personal side data (IP
-// addresses, user agents, e-mails): values of entries older than the period plus the grace
-// period are deleted. The entries themselves are append-only and stay; their values then
-// show as erased and the chain still verifies.
+// AuditRetainer bounds the audit log's personal side data (IP addresses, user agents,
+// e-mails, the identifiers of failed logins) by pii_retention_days, or audit_log_retention_days
+// when that is shorter: values of entries older than the period plus the grace period are
+// deleted. The entries themselves are append-only and stay (audit_log_retention_days); their
+// values then show as erased and the chain still verifies.
 type AuditRetainer struct{ Audit *audit.Service }
 
 var _ gdpr.Retainer = AuditRetainer{}
 
 // EnforceRetention implements gdpr.Retainer.
 func (a AuditRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
-	n, err := a.Audit.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -p.AuditLogRetentionDays).Add(-grace))
+	n, err := a.Audit.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -min(p.PIIRetentionDays, p.AuditLogRetentionDays)).Add(-grace))
 	if err != nil || n == 0 {
 		return nil, err
 	}

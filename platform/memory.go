@@ -46,7 +46,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 
 		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, DSRs: requests, Breaches: requests, Leases: memgdpr.NewLeases(), Archives: memgdpr.NewArchives(),
 		TenantData: data,
-		Retainers:  []gdpr.Retainer{data, ExpiryRetainer{users}, DefaultRetainer{anomalies}},
+		Retainers:  []gdpr.Retainer{data, ExpiryRetainer{users}, PIIRetainer{users}, DefaultRetainer{anomalies}},
 
 		Jobs: reg, Queue: runner,
 	}

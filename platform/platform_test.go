@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
 	"testing"
 	"time"
 
@@ -278,4 +279,60 @@ func TestMemoryRetainers(t *testing.T) {
 	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
 	_, err = as.GetSession(ctx, tenant, live.ID)
 	require.NoError(t, err)
+}
+
+// pii_retention_days bounds the personal values auth keeps beyond their use (memory mode;
+// the Postgres adapter's generic retention does the same): sessions opened before the period
+// plus grace lose their IP and user agent but keep working, invitations made before it are
+// deleted with the invitee's e-mail; younger ones and other tenants are untouched.
+func TestMemoryPIIRetention(t *testing.T) {
+	ctx := context.Background()
+	tenant, other := eusaas.NewTenantID(), eusaas.NewTenantID()
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	grace := 30 * 24 * time.Hour
+	stores, _ := platform.Memory(nil)
+	old := now.AddDate(0, 0, -10).Add(-grace)
+	mk := func(tn eusaas.TenantID, at time.Time, b byte) (auth.Session, auth.Invitation) {
+		s := auth.Session{ID: uuid.New(), TenantID: tn, UserID: uuid.New(), TokenHash: []byte{b}, CreatedAt: at, RotatedAt: at,
+			ExpiresAt: now.AddDate(1, 0, 0), UserAgent: "Firefox", IP: "203.0.113.7"}
+		inv := auth.Invitation{ID: uuid.New(), TenantID: tn, Email: fmt.Sprintf("p%d@example.eu", b), Role: auth.RoleMember,
+			TokenHash: []byte{b}, CreatedBy: "system", CreatedAt: at, ExpiresAt: now.AddDate(1, 0, 0)}
+		require.NoError(t, stores.Sessions.CreateSession(ctx, s))
+		require.NoError(t, stores.Invitations.CreateInvitation(ctx, inv))
+		return s, inv
+	}
+	oldS, _ := mk(tenant, old, 1)
+	newS, newI := mk(tenant, now.AddDate(0, 0, -1), 2)
+	otherS, _ := mk(other, old, 3)
+
+	p := gdpr.DefaultPolicy(tenant)
+	p.PIIRetentionDays = 7
+	got := map[string]int{}
+	for _, r := range stores.Retainers {
+		c, err := r.EnforceRetention(ctx, tenant, p, now, grace)
+		require.NoError(t, err)
+		for k, v := range c {
+			got[k] += v
+		}
+	}
+	require.Equal(t, map[string]int{"auth_sessions.personal_erased": 1, "auth_invitations.hard_deleted": 1}, got)
+	s, err := stores.Sessions.GetSession(ctx, tenant, oldS.ID)
+	require.NoError(t, err, "the session itself is kept")
+	require.Empty(t, s.IP)
+	require.Empty(t, s.UserAgent)
+	s, err = stores.Sessions.GetSession(ctx, tenant, newS.ID)
+	require.NoError(t, err)
+	require.Equal(t, "203.0.113.7", s.IP)
+	pending, err := stores.Invitations.ListPendingInvitations(ctx, tenant, now, eusaas.Page{Page: 1, Size: 10})
+	require.NoError(t, err)
+	require.Len(t, pending.Items, 1)
+	require.Equal(t, newI.ID, pending.Items[0].ID)
+	s, err = stores.Sessions.GetSession(ctx, other, otherS.ID)
+	require.NoError(t, err)
+	require.Equal(t, "203.0.113.7", s.IP, "another tenant's policy run touches nothing of it")
+	for _, r := range stores.Retainers {
+		c, err := r.EnforceRetention(ctx, tenant, p, now, grace)
+		require.NoError(t, err)
+		require.Empty(t, c, "idempotent")
+	}
 }

@@ -41,3 +41,20 @@ var _ gdpr.Retainer = DefaultRetainer{}
 func (r DefaultRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
 	return r.Store.EnforceDataRetention(ctx, tenant, p.DefaultRetentionDays, now, grace)
 }
+
+// PIIRetainer adapts a store's ErasePersonalBefore (auth: session IPs and user agents,
+// invitations with their e-mail addresses) with the policy's pii_retention_days: values
+// older than the period plus the grace period are erased (they have no soft-deleted state;
+// the grace is the same respite the soft-deleted rows get).
+type PIIRetainer struct {
+	Store interface {
+		ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (map[string]int, error)
+	}
+}
+
+var _ gdpr.Retainer = PIIRetainer{}
+
+// EnforceRetention implements gdpr.Retainer.
+func (r PIIRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
+	return r.Store.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -p.PIIRetentionDays).Add(-grace))
+}

@@ -906,7 +906,7 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 				out[t.Name+".soft_deleted"] = int(n)
 			}
 		}
-		return nil
+		return gdprPIIRetention(ctx, tx, ts, now.AddDate(0, 0, -p.PIIRetentionDays).Add(-grace), out)
 	})
 	return out, err
 }
