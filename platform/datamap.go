@@ -63,7 +63,7 @@ var DataMap = []gdpr.DataMapEntry{
 	{Module: "audit", Store: "eusaas.audit_personal", DataCategories: []string{"e-mail addresses", "IP addresses", "user agents"},
 		SubjectCategories: []string{"tenant users", "platform operators"}, Purpose: "accountability and security",
 		Retention: "pii_retention_days or audit_log_retention_days, the shorter (+ grace; then the values, failed-login identifiers included, are erased, the entries kept)",
-		Erasure: "subject erasure; tenant erasure; retention"},
+		Erasure:   "subject erasure; tenant erasure; retention"},
 	{Module: "gdpr", Store: "eusaas.gdpr_requests", DataCategories: []string{"export and erasure requests, data subject id"},
 		SubjectCategories: []string{"data subjects"}, Purpose: "honouring data-subject rights (Art. 12-22)",
 		Retention: "kept as accountability record", Erasure: "kept (certificates prove the erasure)"},
@@ -73,5 +73,5 @@ var DataMap = []gdpr.DataMapEntry{
 	{Module: "gdpr", Store: "archives (APP_GDPR_ARCHIVE_DIR)", DataCategories: []string{"export archives", "encrypted erasure backups"},
 		SubjectCategories: []string{"tenant users", "data subjects"}, Purpose: "portability and access (Art. 15, 20); erasure backup",
 		Retention: "exports 72 h, at most pii_retention_days; backups backup_retention_days, then their key is destroyed (a legal hold keeps both)",
-		Erasure: "subject and tenant erasure delete exports; retention"},
+		Erasure:   "subject and tenant erasure delete exports; retention"},
 }
