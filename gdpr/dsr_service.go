@@ -327,7 +327,7 @@ func (s *Service) startDSR(ctx context.Context, d *DSR, now time.Time) error {
 		// Art. 15 is the subject's data with the audit entries about them; Art. 20 the data
 		// they provided, in the format asked for.
 		r, err := s.requestExport(ctx, d.TenantID, ExportRequest{Subjects: []string{d.SubjectID}, Format: d.Format,
-			IncludeAuditLogs: d.Type == DSRAccess}, d.ID)
+			IncludeAuditLogs: d.Type == DSRAccess, Access: d.Type == DSRAccess}, d.ID)
 		if err != nil {
 			return err
 		}

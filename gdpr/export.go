@@ -37,7 +37,7 @@ func (s *Service) requestExport(ctx context.Context, tenant eusaas.TenantID, in 
 		return Request{}, err
 	}
 	r := s.newRequest(ctx, tenant, KindExport)
-	r.Format, r.Subjects, r.IncludeAuditLogs = in.Format, in.Subjects, in.IncludeAuditLogs
+	r.Format, r.Subjects, r.IncludeAuditLogs, r.Access = in.Format, in.Subjects, in.IncludeAuditLogs, in.Access
 	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.d.Requests.CreateRequest(ctx, r); err != nil {
 			return err
@@ -221,6 +221,11 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 	}
 	if r.IncludeAuditLogs && s.d.Audit != nil {
 		if err := s.writeAudit(ctx, aw, r); err != nil {
+			return fail(err)
+		}
+	}
+	if r.Access && key == nil {
+		if err := s.writeAccessInfo(aw, r, names); err != nil {
 			return fail(err)
 		}
 	}

@@ -66,8 +66,10 @@ type Request struct {
 	Format           Format
 	Subjects         []string
 	IncludeAuditLogs bool
-	Archive          string // archive name in the ArchiveStore
-	ArchiveSHA256    string
+	// Access marks an Art. 15 access export: its archive carries processing.json.
+	Access        bool   `json:",omitempty"`
+	Archive       string // archive name in the ArchiveStore
+	ArchiveSHA256 string
 
 	// Subject erasure.
 	SubjectID string
@@ -241,6 +243,9 @@ type ExportRequest struct {
 	Subjects         []string
 	Format           Format
 	IncludeAuditLogs bool
+	// Access makes it an Art. 15 access export (the ACCESS data-subject request): the archive
+	// also holds the purposes, recipients, retention and rights (processing.json).
+	Access bool
 }
 
 // Validate checks the format and subject ids.

@@ -122,7 +122,8 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data}, DSRs: e.store,
 		Tenants: envTenants{e}, Leases: e.leases}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu",
-		LeaseTTL: leaseTTL, Checkpoint: func(ctx context.Context, point string) error {
+		LeaseTTL: leaseTTL, DataMap: testDataMap, SubProcessors: []gdpr.SubProcessor{{Name: "Mailer GmbH", Purpose: "e-mail delivery", Location: "DE"}},
+		Checkpoint: func(ctx context.Context, point string) error {
 			if e.checkpoint != nil {
 				return e.checkpoint(ctx, point)
 			}
