@@ -23,6 +23,12 @@ func gdprDeps(s Stores, p *Platform) gdpr.Deps {
 		Cache: cachePurgers(append([]gdpr.CachePurger{tenantCache{p.Tenancy}}, s.Purgers...)), Tenants: TenantIDs{p.Tenancy},
 		Audit: AuditSource{p.Audit}, Users: p.Auth, AuditEraser: p.Audit, Billing: p.Billing,
 		Retainers: append([]gdpr.Retainer{AuditRetainer{p.Audit}}, s.Retainers...), DSRs: s.DSRs, Breaches: s.Breaches, Leases: s.Leases}
+	if us, ok := s.Usage.(AttributeEraser); ok {
+		d.Retainers = append(d.Retainers, UsageRetainer{Store: us, Days: func(ctx context.Context, id eusaas.TenantID) (int, error) {
+			t, err := p.Tenancy.Get(ctx, id)
+			return t.Settings.DataRetentionDays, err
+		}})
+	}
 	if d.Subjects == nil {
 		d.Subjects = UserSubjects{p.Auth}
 	}

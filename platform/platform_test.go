@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
@@ -335,4 +337,32 @@ func TestMemoryPIIRetention(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, c, "idempotent")
 	}
+}
+
+// settings.data_retention_days reaches raw usage through UsageRetainer: attributes of events
+// older than it are erased (counted for RETENTION_EXECUTED), younger ones kept.
+func TestUsageRetainer(t *testing.T) {
+	ctx := context.Background()
+	tenant := eusaas.NewTenantID()
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	stores, _ := platform.Memory(nil)
+	rate := billing.PriceBook(billing.DefaultPrices()).Rate
+	var events []billing.UsageEvent
+	for i, at := range []time.Time{now.AddDate(0, 0, -10), now.AddDate(0, 0, -1)} {
+		events = append(events, billing.UsageEvent{ID: fmt.Sprint("e", i), ResourceType: billing.CPU, Quantity: decimal.NewFromInt(1),
+			Timestamp: at, Attributes: map[string]string{"user": "u-1"}})
+	}
+	_, err := stores.Usage.Record(ctx, tenant, events, rate)
+	require.NoError(t, err)
+	rt := platform.UsageRetainer{Store: stores.Usage.(platform.AttributeEraser),
+		Days: func(_ context.Context, id eusaas.TenantID) (int, error) {
+			require.Equal(t, tenant, id)
+			return 7, nil
+		}}
+	counts, err := rt.EnforceRetention(ctx, tenant, gdpr.DefaultPolicy(tenant), now, 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"billing_usage_events.attributes_erased": 1}, counts)
+	counts, err = rt.EnforceRetention(ctx, tenant, gdpr.DefaultPolicy(tenant), now, 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, counts, "idempotent")
 }
