@@ -204,6 +204,10 @@ type Policy struct {
 	PIIRetentionDays      int
 	UpdatedAt             time.Time // zero while the defaults apply
 	UpdatedBy             string
+	// Restricted are the data subjects under an Art. 18 restriction when retention runs
+	// (not stored: EnforceTenantRetention fills it from the RESTRICTION requests). A
+	// Retainer keeps their rows: restricted data is stored, neither processed nor deleted.
+	Restricted []string
 }
 
 // DefaultPolicy is the policy of a tenant that never set one.

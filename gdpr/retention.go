@@ -78,6 +78,9 @@ func (s *Service) EnforceTenantRetention(ctx context.Context, tenant eusaas.Tena
 	if err != nil {
 		return nil, err
 	}
+	if p.Restricted, err = s.RestrictedSubjects(ctx, tenant); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	total := map[string]int{}
 	for _, rt := range s.d.Retainers {

@@ -58,3 +58,29 @@ func TestRetentionDeletesExportsPastPIIRetention(t *testing.T) {
 		})
 	}
 }
+
+// A subject under an Art. 18 restriction (a completed RESTRICTION request) keeps their rows
+// through retention: stored, neither soft- nor hard-deleted, while the others' go.
+func TestRetentionKeepsRestrictedSubjects(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	_, err := e.svc.SetRetentionPolicy(ctx, gdpr.Policy{TenantID: e.tenant, DefaultRetentionDays: 3650, AuditLogRetentionDays: 3650,
+		BackupRetentionDays: 30, PIIRetentionDays: 365})
+	require.NoError(t, err)
+	d, err := e.svc.CreateDSR(ctx, e.tenant, gdpr.DSRInput{Type: gdpr.DSRRestriction, SubjectID: "u2"})
+	require.NoError(t, err)
+	_, err = e.svc.VerifyIdentity(ctx, e.tenant, d.ID, "", "signed-in account")
+	require.NoError(t, err)
+	restricted, err := e.svc.RestrictedSubjects(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, []string{"u2"}, restricted)
+
+	counts, err := e.svc.EnforceTenantRetention(ctx, e.tenant) // users were created three years ago
+	require.NoError(t, err)
+	require.Equal(t, 2, counts["users.soft_deleted"])
+	e.clock.Advance(31 * 24 * time.Hour)
+	counts, err = e.svc.EnforceTenantRetention(ctx, e.tenant)
+	require.NoError(t, err)
+	require.Equal(t, 2, counts["users.hard_deleted"])
+	require.Equal(t, 1, e.tables.Count(e.tenant, "users"), "u2's row is kept")
+}

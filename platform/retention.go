@@ -45,10 +45,11 @@ func (r DefaultRetainer) EnforceRetention(ctx context.Context, tenant eusaas.Ten
 // PIIRetainer adapts a store's ErasePersonalBefore (auth: session IPs and user agents,
 // invitations with their e-mail addresses) with the policy's pii_retention_days: values
 // older than the period plus the grace period are erased (they have no soft-deleted state;
-// the grace is the same respite the soft-deleted rows get).
+// the grace is the same respite the soft-deleted rows get). Restricted subjects' (Art. 18)
+// values are kept.
 type PIIRetainer struct {
 	Store interface {
-		ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (map[string]int, error)
+		ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time, keep []string) (map[string]int, error)
 	}
 }
 
@@ -56,7 +57,7 @@ var _ gdpr.Retainer = PIIRetainer{}
 
 // EnforceRetention implements gdpr.Retainer.
 func (r PIIRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
-	return r.Store.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -p.PIIRetentionDays).Add(-grace))
+	return r.Store.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -p.PIIRetentionDays).Add(-grace), p.Restricted)
 }
 
 // UsageRetainer applies the tenant's settings.data_retention_days to its raw usage events:

@@ -2,6 +2,7 @@ package memauth
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,8 +17,9 @@ import (
 // lose their client IP and user agent (the session itself keeps working until it expires),
 // and invitations made before cutoff are deleted with their invitee's e-mail address. It
 // returns counts keyed "auth_sessions.personal_erased" and "auth_invitations.hard_deleted";
-// a second call at the same cutoff changes nothing.
-func (s *Store) ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (map[string]int, error) {
+// a second call at the same cutoff changes nothing. The sessions of the users in keep (under
+// an Art. 18 restriction) are left as they are.
+func (s *Store) ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time, keep []string) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -28,7 +30,7 @@ func (s *Store) ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID,
 	s.mu.Lock()
 	cleared := map[uuid.UUID][2]string{}
 	for id, x := range s.sessions[tenant] {
-		if x.CreatedAt.Before(cutoff) && (x.IP != "" || x.UserAgent != "") {
+		if x.CreatedAt.Before(cutoff) && (x.IP != "" || x.UserAgent != "") && !slices.Contains(keep, x.UserID.String()) {
 			cleared[id] = [2]string{x.IP, x.UserAgent}
 			x.IP, x.UserAgent = "", ""
 			s.sessions[tenant][id] = x
