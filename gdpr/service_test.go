@@ -84,9 +84,6 @@ func (auditSource) LatestCheckpoint(context.Context, eusaas.TenantID) ([]byte, e
 	return []byte(`{"seq":2,"signature":"x"}`), nil
 }
 
-type tenantList []eusaas.TenantID
-
-func (l tenantList) TenantIDs(context.Context) ([]eusaas.TenantID, error) { return l, nil }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 
