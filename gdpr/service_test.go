@@ -84,7 +84,6 @@ func (auditSource) LatestCheckpoint(context.Context, eusaas.TenantID) ([]byte, e
 	return []byte(`{"seq":2,"signature":"x"}`), nil
 }
 
-
 func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 
 func newEnvWith(t *testing.T, archives gdpr.ArchiveStore) *env {
