@@ -173,6 +173,9 @@ func (s *Service) CreditInvoice(ctx context.Context, tenant eusaas.TenantID, inv
 		out = cn
 		return s.record(ctx, tenant, "CREDIT_NOTE_ISSUED", cn, map[string]any{"number": cn.Number, "invoice": inv.Number, "net_amount": cn.Subtotal.String()})
 	})
+	if err == nil && s.o.ObserveIssued != nil {
+		s.o.ObserveIssued(out)
+	}
 	return out, err
 }
 

@@ -201,6 +201,9 @@ func (s *Service) Issue(ctx context.Context, tenant eusaas.TenantID, id uuid.UUI
 		out = inv
 		return s.record(ctx, tenant, "INVOICE_ISSUED", inv, map[string]any{"number": inv.Number, "total_amount": inv.Total.String()})
 	})
+	if err == nil && s.o.ObserveIssued != nil {
+		s.o.ObserveIssued(out)
+	}
 	return out, err
 }
 

@@ -58,6 +58,9 @@ type Options struct {
 	// events accepted, duplicate or rejected), whoever ingested: the HTTP API, the metering
 	// collectors or an embedding program. For metrics; it must not block.
 	Observe func(IngestResult)
+	// ObserveIssued, when set, is called with every invoice and credit note once its issue
+	// committed (never for one rolled back). For metrics; it must not block.
+	ObserveIssued func(Invoice)
 }
 
 // Service is the billing module.

@@ -89,6 +89,7 @@ type Periodic struct {
 type Registry struct {
 	handlers map[string]Handler
 	periodic []Periodic
+	observe  func(kind string, attempt int, took time.Duration, err error)
 }
 
 // NewRegistry returns an empty registry.
@@ -126,7 +127,24 @@ func (r *Registry) Every(p Periodic) {
 // Handler returns the handler of kind.
 func (r *Registry) Handler(kind string) (Handler, bool) {
 	h, ok := r.handlers[kind]
-	return h, ok
+	if !ok || r.observe == nil {
+		return h, ok
+	}
+	obs := r.observe
+	return func(ctx context.Context, j Job) error {
+		start := time.Now()
+		err := h(ctx, j)
+		obs(kind, j.Attempt, time.Since(start), err)
+		return err
+	}, true
+}
+
+// Observe makes every handler the registry hands out report each run: its kind, attempt,
+// duration and result (for job metrics). Whichever adapter works the jobs — River, the
+// in-process runner, an embedder's own — reports the same way, because they all take their
+// handlers from Handler. Set it before the adapter starts; fn must not block.
+func (r *Registry) Observe(fn func(kind string, attempt int, took time.Duration, err error)) {
+	r.observe = fn
 }
 
 // Kinds returns the registered kinds, sorted.

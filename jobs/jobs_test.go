@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -48,4 +49,39 @@ func mustPanic(t *testing.T, f func()) {
 		}
 	}()
 	f()
+}
+
+func TestRegistryObserve(t *testing.T) {
+	r := jobs.NewRegistry()
+	fail := errors.New("boom")
+	r.Handle("ok", func(context.Context, jobs.Job) error { return nil })
+	r.Handle("bad", func(context.Context, jobs.Job) error { return fail })
+	type run struct {
+		kind    string
+		attempt int
+		err     error
+	}
+	var runs []run
+	r.Observe(func(kind string, attempt int, took time.Duration, err error) {
+		if took < 0 {
+			t.Errorf("negative duration %v", took)
+		}
+		runs = append(runs, run{kind, attempt, err})
+	})
+	for _, k := range []string{"ok", "bad"} {
+		h, ok := r.Handler(k)
+		if !ok {
+			t.Fatalf("no handler for %s", k)
+		}
+		err := h(context.Background(), jobs.Job{Kind: k, Attempt: 2})
+		if (k == "bad") != errors.Is(err, fail) {
+			t.Errorf("%s: the handler's error is passed through, got %v", k, err)
+		}
+	}
+	if len(runs) != 2 || runs[0] != (run{"ok", 2, nil}) || runs[1].kind != "bad" || !errors.Is(runs[1].err, fail) {
+		t.Errorf("observed %+v", runs)
+	}
+	if _, ok := r.Handler("missing"); ok {
+		t.Error("an unknown kind has no handler, observed or not")
+	}
 }

@@ -54,6 +54,18 @@ func (s *TenantSchemas) FillPool(ctx context.Context, size int) (int, error) {
 	return made, ctx.Err()
 }
 
+// AddSpare creates one spare schema unless the pool already holds size (made false). It is
+// FillPool one step at a time, for a filler that paces itself between steps.
+func (s *TenantSchemas) AddSpare(ctx context.Context, size int) (made bool, err error) {
+	if err := s.ensurePlatform(ctx); err != nil {
+		return false, err
+	}
+	if on, err := citusInstalled(ctx, s.db.Pool); err != nil || on {
+		return false, err
+	}
+	return s.createSpare(ctx, size)
+}
+
 // PoolSize is the number of spare schemas.
 func (s *TenantSchemas) PoolSize(ctx context.Context) (int, error) {
 	if err := s.ensurePlatform(ctx); err != nil {

@@ -45,6 +45,8 @@ type App struct {
 	// ingested counts usage events by result (usage_events_total), from billing's Observe.
 	ingested *prometheus.CounterVec
 	outbox   *memauth.Outbox // memory mode's mails (nil with APP_SMTP_URL)
+	// domain counts job runs and issued invoices (metrics_domain.go).
+	domain *domainMetrics
 	// tracer exports spans over OTLP (TracingConfig); nil when tracing is off.
 	tracer trace.TracerProvider
 
@@ -120,6 +122,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, a.stores.Close)
+	// Before any adapter takes its handlers from the registry (River builds its workers once).
+	a.domain = newDomainMetrics()
+	a.stores.Jobs.Observe(a.domain.observeJob)
 
 	mailer, err := a.mailer()
 	if err != nil {
@@ -143,7 +148,7 @@ func (a *App) build(ctx context.Context) error {
 			Checkpoint: a.cfg.GDPR.testPause(a.log)},
 		Notifier: a.cfg.Webhook.notifier(a.log),
 		Billing: billing.Options{UnverifiedPolicy: a.cfg.VATUnverifiedPolicy, BelowOSSThreshold: a.cfg.VATBelowOSSThreshold,
-			Observe: a.observeIngest},
+			Observe: a.observeIngest, ObserveIssued: a.domain.observeIssued},
 		VIES: vies.New(a.cfg.VIESURL),
 		// Schema DDL off the request path: POST /tenants answers PROVISIONING, a job
 		// provisions (issue 19: it was the load mix's p99).
@@ -179,6 +184,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 
 	a.registry = prometheus.NewRegistry()
+	a.registry.MustRegister(a.domain.collectors()...)
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.ingested,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "eusaas_audit_forgeries_detected_total",
 			Help: "Times an audit chain's stored state did not match what its writers signed (alert on any increase)."},

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas/tenancy"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -143,6 +145,8 @@ func dashboardExprs(t *testing.T) map[string]string {
 // they query must be on the server's /metrics after it served a few requests.
 func TestDashboardMetricsExported(t *testing.T) {
 	app := newTestApp(t, nil)
+	// A tenant's provisioning job runs, so the job metrics have samples.
+	app.createActive(t, tenancy.CreateInput{Name: "Acme", Slug: "acme-metrics", AdminEmail: "owner@acme.eu"})
 	srv := httptest.NewServer(app.server.Handler())
 	t.Cleanup(srv.Close)
 	for _, p := range []string{"/health", "/api/v1/tenants", "/no-such-route", "/openapi.json"} {
