@@ -327,7 +327,7 @@ func (s *Service) startDSR(ctx context.Context, d *DSR, now time.Time) error {
 		// Art. 15 is the subject's data with the audit entries about them; Art. 20 the data
 		// they provided, in the format asked for.
 		r, err := s.requestExport(ctx, d.TenantID, ExportRequest{Subjects: []string{d.SubjectID}, Format: d.Format,
-			IncludeAuditLogs: d.Type == DSRAccess}, d.ID)
+			IncludeAuditLogs: d.Type == DSRAccess, Access: d.Type == DSRAccess}, d.ID)
 		if err != nil {
 			return err
 		}
@@ -440,7 +440,10 @@ func (s *Service) jobFinished(ctx context.Context, r Request) error {
 }
 
 // RestrictedSubjects lists the tenant's data subjects under an Art. 18 restriction: their
-// data stays stored but processing jobs should leave it out.
+// data stays stored and processing leaves it out. Retention is the processing that touches
+// subjects' rows today (EnforceTenantRetention hands the list to every Retainer in
+// Policy.Restricted, which keeps their rows and values); the anomaly scanner and cost
+// reports work on per-resource aggregates that name no subject.
 func (s *Service) RestrictedSubjects(ctx context.Context, tenant eusaas.TenantID) ([]string, error) {
 	if s.d.DSRs == nil {
 		return nil, nil

@@ -87,6 +87,9 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 	if err := s.d.Requests.UpdateRequest(ctx, &r); err != nil {
 		return err
 	}
+	if err := s.checkpoint(ctx, "subject_erasure/users"); err != nil {
+		return err
+	}
 	counts := map[string]int{}
 	// Each eraser is idempotent, so a retry after a partial run is safe.
 	if s.d.Users != nil {
@@ -98,12 +101,18 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 			counts["auth."+k] = v
 		}
 	}
+	if err := s.checkpoint(ctx, "subject_erasure/audit"); err != nil {
+		return err
+	}
 	if s.d.AuditEraser != nil {
 		n, err := s.d.AuditEraser.EraseSubject(ctx, tenant, r.SubjectID)
 		if err != nil {
 			return err
 		}
 		counts[CountAuditPersonal] = n
+	}
+	if err := s.checkpoint(ctx, "subject_erasure/exports"); err != nil {
+		return err
 	}
 	// Exports holding the subject's data: those scoped to them and tenant-wide ones.
 	n, err := s.eraseExports(ctx, tenant, func(e Request) bool {
@@ -113,10 +122,16 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		return err
 	}
 	counts[CountExports] = n
+	if err := s.checkpoint(ctx, "subject_erasure/dsrs"); err != nil {
+		return err
+	}
 	if n, err := s.scrubDSRs(ctx, tenant, r.SubjectID); err != nil {
 		return err
 	} else if n > 0 {
 		counts[CountDSRContacts] = n
+	}
+	if err := s.checkpoint(ctx, "subject_erasure/billing"); err != nil {
+		return err
 	}
 	var retained []string
 	if s.d.Billing != nil {
@@ -126,6 +141,9 @@ func (s *Service) runSubjectErasure(ctx context.Context, tenant eusaas.TenantID,
 		}
 		counts["billing.pseudonymised"] = n
 		retained = append(retained, "invoices (legal retention), pseudonymised")
+	}
+	if err := s.checkpoint(ctx, "subject_erasure/certificate"); err != nil {
+		return err
 	}
 	now := s.clock.Now()
 	r.Status, r.Progress, r.CompletedAt, r.Counts = StatusCompleted, 100, now, counts

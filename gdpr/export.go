@@ -37,7 +37,7 @@ func (s *Service) requestExport(ctx context.Context, tenant eusaas.TenantID, in 
 		return Request{}, err
 	}
 	r := s.newRequest(ctx, tenant, KindExport)
-	r.Format, r.Subjects, r.IncludeAuditLogs = in.Format, in.Subjects, in.IncludeAuditLogs
+	r.Format, r.Subjects, r.IncludeAuditLogs, r.Access = in.Format, in.Subjects, in.IncludeAuditLogs, in.Access
 	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.d.Requests.CreateRequest(ctx, r); err != nil {
 			return err
@@ -120,6 +120,9 @@ func (s *Service) runExport(ctx context.Context, tenant eusaas.TenantID, id stri
 		}
 		return s.d.Requests.UpdateRequest(ctx, &r)
 	}
+	if err := s.checkpoint(ctx, pointExportCommitted); err != nil {
+		return err
+	}
 	now := s.clock.Now()
 	r.Status, r.Progress, r.CompletedAt, r.ExpiresAt = StatusCompleted, 100, now, now.Add(s.o.ExportTTL)
 	r.Archive, r.ArchiveSHA256 = name, sum
@@ -160,6 +163,12 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 			tables[i].Columns = slices.DeleteFunc(slices.Clone(tables[i].Columns), SecretColumn)
 		}
 	}
+	// Only the lease holder writes name: what a crashed run left of it is an orphan.
+	if pr, ok := s.d.Archives.(PartialRemover); ok {
+		if err := pr.RemovePartial(ctx, name); err != nil {
+			return "", err
+		}
+	}
 	w, err := s.d.Archives.Create(ctx, name)
 	if err != nil {
 		return "", err
@@ -194,6 +203,15 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 			return fail(err)
 		}
 		r.Counts[t.Name] = int(rows)
+		if i == 0 {
+			point := pointExportArchive
+			if r.Kind == KindTenantErasure {
+				point = pointBackupArchive
+			}
+			if err := s.checkpoint(ctx, point); err != nil {
+				return fail(err)
+			}
+		}
 		if r.Kind == KindExport {
 			r.Progress = (i + 1) * 90 / max(len(tables), 1)
 			if err := s.d.Requests.UpdateRequest(ctx, r); err != nil {
@@ -203,6 +221,11 @@ func (s *Service) writeArchive(ctx context.Context, r *Request, name string, key
 	}
 	if r.IncludeAuditLogs && s.d.Audit != nil {
 		if err := s.writeAudit(ctx, aw, r); err != nil {
+			return fail(err)
+		}
+	}
+	if r.Access && key == nil {
+		if err := s.writeAccessInfo(aw, r, names); err != nil {
 			return fail(err)
 		}
 	}

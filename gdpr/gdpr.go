@@ -66,8 +66,10 @@ type Request struct {
 	Format           Format
 	Subjects         []string
 	IncludeAuditLogs bool
-	Archive          string // archive name in the ArchiveStore
-	ArchiveSHA256    string
+	// Access marks an Art. 15 access export: its archive carries processing.json.
+	Access        bool   `json:",omitempty"`
+	Archive       string // archive name in the ArchiveStore
+	ArchiveSHA256 string
 
 	// Subject erasure.
 	SubjectID string
@@ -202,6 +204,10 @@ type Policy struct {
 	PIIRetentionDays      int
 	UpdatedAt             time.Time // zero while the defaults apply
 	UpdatedBy             string
+	// Restricted are the data subjects under an Art. 18 restriction when retention runs
+	// (not stored: EnforceTenantRetention fills it from the RESTRICTION requests). A
+	// Retainer keeps their rows: restricted data is stored, neither processed nor deleted.
+	Restricted []string
 }
 
 // DefaultPolicy is the policy of a tenant that never set one.
@@ -241,6 +247,9 @@ type ExportRequest struct {
 	Subjects         []string
 	Format           Format
 	IncludeAuditLogs bool
+	// Access makes it an Art. 15 access export (the ACCESS data-subject request): the archive
+	// also holds the purposes, recipients, retention and rights (processing.json).
+	Access bool
 }
 
 // Validate checks the format and subject ids.

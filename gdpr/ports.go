@@ -99,6 +99,14 @@ type ArchiveStore interface {
 	Delete(ctx context.Context, name string) error
 }
 
+// PartialRemover is an optional extension of ArchiveStore: RemovePartial deletes what a
+// Create of name left behind when its process died before Commit or Abort (a temporary
+// file), so an interrupted run leaves no orphan once it resumes. The caller is the only
+// writer of name at the time (it holds the request's lease).
+type PartialRemover interface {
+	RemovePartial(ctx context.Context, name string) error
+}
+
 // Table describes one table of tenant data: the root package's neutral DataTable, so a
 // store's eusaas.DataSource and this port speak of the same tables.
 type Table = eusaas.DataTable
@@ -153,6 +161,13 @@ type CachePurger interface {
 // TenantLister lists the tenants periodic jobs work on (tenancy's ListActive, adapted).
 type TenantLister interface {
 	TenantIDs(ctx context.Context) ([]eusaas.TenantID, error)
+}
+
+// DeprovisioningLister is an optional extension of TenantLister: the tenants frozen for
+// erasure (DEPROVISIONING). Sweep starts the erasure of any of them that has none (a process
+// died between freezing the tenant and recording its erasure).
+type DeprovisioningLister interface {
+	DeprovisioningTenantIDs(ctx context.Context) ([]eusaas.TenantID, error)
 }
 
 // SubjectAuditSource is an optional interface of an AuditSource for exports limited to

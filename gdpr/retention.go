@@ -58,6 +58,9 @@ func (s *Service) EnforceRetention(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// CountExportsRetained counts the export archives retention deleted (pii_retention_days).
+const CountExportsRetained = "gdpr_exports.hard_deleted"
+
 // EnforceTenantRetention enforces the policy of one tenant and returns the counts. A legal
 // hold on the tenant pauses it: nothing is deleted, and RETENTION_EXECUTED records the hold
 // that paused the run (counts empty).
@@ -75,6 +78,9 @@ func (s *Service) EnforceTenantRetention(ctx context.Context, tenant eusaas.Tena
 	if err != nil {
 		return nil, err
 	}
+	if p.Restricted, err = s.RestrictedSubjects(ctx, tenant); err != nil {
+		return nil, err
+	}
 	now := s.clock.Now()
 	total := map[string]int{}
 	for _, rt := range s.d.Retainers {
@@ -85,6 +91,16 @@ func (s *Service) EnforceTenantRetention(ctx context.Context, tenant eusaas.Tena
 		for k, v := range c {
 			total[k] += v
 		}
+	}
+	// Export archives are copies of personal data: pii_retention_days bounds them as well
+	// (their download TTL is usually the shorter).
+	cutoff := now.AddDate(0, 0, -p.PIIRetentionDays)
+	n, err := s.eraseExports(ctx, tenant, func(e Request) bool { return e.Status == StatusCompleted && e.CompletedAt.Before(cutoff) })
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		total[CountExportsRetained] = n
 	}
 	changes := map[string]any{"grace_days": int(s.o.RetentionGrace / (24 * time.Hour))}
 	for k, v := range total {

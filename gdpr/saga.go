@@ -114,6 +114,9 @@ func (s *Service) RunTenantErasure(ctx context.Context, id eusaas.TenantID) erro
 		if st.Done {
 			continue
 		}
+		if err := s.checkpoint(ctx, "tenant_erasure/"+StepNames[st.Step]); err != nil {
+			return err
+		}
 		if err := s.runStep(ctx, &r, st); err != nil {
 			return err
 		}
@@ -150,6 +153,9 @@ func (s *Service) runStep(ctx context.Context, r *Request, st *StepState) error 
 	case StepDeleteData:
 		counts, err := s.d.Data.DeleteAll(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := s.checkpoint(ctx, pointDeleteExports); err != nil {
 			return err
 		}
 		// Export archives are copies of the tenant's data: they go with it, and their

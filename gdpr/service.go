@@ -75,6 +75,9 @@ type Deps struct {
 	DSRs DSRStore
 	// Breaches keeps the Art. 33 breach register (optional, as DSRs).
 	Breaches BreachStore
+	// Leases keeps the run leases that let Sweep resume the requests of a crashed process
+	// (lease.go); without it only Resume restarts them.
+	Leases LeaseStore
 }
 
 // Options tune the service.
@@ -96,6 +99,15 @@ type Options struct {
 	// AfterStep, when set, runs after each saga step's state is stored; an error aborts the
 	// run as a crash would. Tests inject failures with it.
 	AfterStep func(tenant eusaas.TenantID, step int) error
+	// Checkpoint, when set, is called at the named points of the runs (Checkpoints); an
+	// error aborts the run as a crash would. Tests pause or fail runs there.
+	Checkpoint func(ctx context.Context, point string) error
+	// LeaseTTL is how long a run lease lasts unrenewed (default DefaultLeaseTTL): a killed
+	// process's requests are taken over that long after its last renewal.
+	LeaseTTL time.Duration
+	// QueueGrace is how long a request may wait for its first run before Sweep enqueues it
+	// again (default DefaultQueueGrace).
+	QueueGrace time.Duration
 }
 
 // Service carries out GDPR requests.
@@ -106,6 +118,8 @@ type Service struct {
 
 	locksMu sync.Mutex
 	locks   map[eusaas.TenantID]*sync.Mutex
+	// instance names this service in the leases it holds.
+	instance string
 }
 
 // NewService returns a service. A missing required port or signing key is an
@@ -141,13 +155,19 @@ func NewService(d Deps, o Options) (*Service, error) {
 	if o.RetentionGrace <= 0 {
 		o.RetentionGrace = defaultRetentionGrace
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.QueueGrace <= 0 {
+		o.QueueGrace = DefaultQueueGrace
+	}
 	if d.Tx == nil {
 		d.Tx = eusaas.NoTx
 	}
 	if d.Recorder == nil {
 		d.Recorder = eusaas.Discard
 	}
-	return &Service{d: d, o: o, clock: o.Clock, locks: map[eusaas.TenantID]*sync.Mutex{}}, nil
+	return &Service{d: d, o: o, clock: o.Clock, locks: map[eusaas.TenantID]*sync.Mutex{}, instance: uuid.NewString()}, nil
 }
 
 // PublicKey is the published Ed25519 key that verifies manifests and certificates.
@@ -168,21 +188,28 @@ func (s *Service) RegisterJobs(r *jobs.Registry) {
 		if err := j.Decode(&a); err != nil {
 			return err
 		}
-		return s.runExport(ctx, a.TenantID, a.RequestID, j.Attempt >= j.MaxAttempts)
+		return s.leased(ctx, a.RequestID, func(ctx context.Context) error {
+			return s.runExport(ctx, a.TenantID, a.RequestID, j.Attempt >= j.MaxAttempts)
+		})
 	})
 	r.Handle(JobSubjectErasure, func(ctx context.Context, j jobs.Job) error {
 		var a jobArgs
 		if err := j.Decode(&a); err != nil {
 			return err
 		}
-		return s.runSubjectErasure(ctx, a.TenantID, a.RequestID)
+		return s.leased(ctx, a.RequestID, func(ctx context.Context) error {
+			return s.runSubjectErasure(ctx, a.TenantID, a.RequestID)
+		})
 	})
 	r.Handle(JobTenantErasure, func(ctx context.Context, j jobs.Job) error {
 		var a jobArgs
 		if err := j.Decode(&a); err != nil {
 			return err
 		}
-		return s.RunTenantErasure(ctx, a.TenantID)
+		if a.RequestID == "" { // a job enqueued before requests were named in its arguments
+			return s.RunTenantErasure(ctx, a.TenantID)
+		}
+		return s.leased(ctx, a.RequestID, func(ctx context.Context) error { return s.RunTenantErasure(ctx, a.TenantID) })
 	})
 	r.Handle(JobRetention, func(ctx context.Context, _ jobs.Job) error { return s.EnforceRetention(ctx) })
 	r.Handle(JobCleanupExports, func(ctx context.Context, _ jobs.Job) error { return s.CleanupExports(ctx) })

@@ -35,6 +35,11 @@ type env struct {
 	clock  *eusaas.FakeClock
 	tenant eusaas.TenantID
 	erased *fakeErasers
+	leases *memgdpr.Leases
+	// frozen are the tenants DEPROVISIONING (gdpr.DeprovisioningLister).
+	frozen []eusaas.TenantID
+	// checkpoint, when set, is the service's Options.Checkpoint.
+	checkpoint func(ctx context.Context, point string) error
 }
 
 type fakeErasers struct{ users, audit, billing []string }
@@ -79,10 +84,6 @@ func (auditSource) LatestCheckpoint(context.Context, eusaas.TenantID) ([]byte, e
 	return []byte(`{"seq":2,"signature":"x"}`), nil
 }
 
-type tenantList []eusaas.TenantID
-
-func (l tenantList) TenantIDs(context.Context) ([]eusaas.TenantID, error) { return l, nil }
-
 func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 
 func newEnvWith(t *testing.T, archives gdpr.ArchiveStore) *env {
@@ -92,7 +93,7 @@ func newEnvWith(t *testing.T, archives gdpr.ArchiveStore) *env {
 func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSource) *env {
 	e := &env{store: memgdpr.NewStore(), arch: memgdpr.NewArchives(), tables: memgdpr.NewTables(),
 		rec: &gdprtest.Recorder{}, clock: eusaas.NewFakeClock(time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC)),
-		tenant: eusaas.NewTenantID(), erased: &fakeErasers{}}
+		tenant: eusaas.NewTenantID(), erased: &fakeErasers{}, leases: memgdpr.NewLeases()}
 	e.tables.Define(gdpr.Table{Name: "users", Columns: []string{"id", "email", "password_hash", "created_at", "deleted_at"}, SubjectColumn: "id"})
 	e.tables.Define(gdpr.Table{Name: "notes", Columns: []string{"id", "user_id", "body"}, SubjectColumn: "user_id"})
 	e.tables.Define(gdpr.Table{Name: "settings", Columns: []string{"key", "value"}})
@@ -116,7 +117,14 @@ func newEnvAudit(t *testing.T, archives gdpr.ArchiveStore, audit gdpr.AuditSourc
 	svc, err := gdpr.NewService(gdpr.Deps{Tx: memtx.NewTxRunner(), Requests: e.store, Policies: e.store, Holds: e.store, Keys: e.store, Archives: archives, Data: data,
 		Queue: e.runner, Recorder: e.rec, Subjects: data, Audit: audit, Users: userEraser{e.erased},
 		AuditEraser: auditEraser{e.erased}, Billing: billingP{e.erased}, Retainers: []gdpr.Retainer{data}, DSRs: e.store,
-		Tenants: tenantList{e.tenant}}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu"})
+		Tenants: envTenants{e}, Leases: e.leases}, gdpr.Options{Clock: e.clock, SigningKey: key, BaseURL: "https://api.example.eu",
+		LeaseTTL: leaseTTL, DataMap: testDataMap, SubProcessors: []gdpr.SubProcessor{{Name: "Mailer GmbH", Purpose: "e-mail delivery", Location: "DE"}},
+		Checkpoint: func(ctx context.Context, point string) error {
+			if e.checkpoint != nil {
+				return e.checkpoint(ctx, point)
+			}
+			return nil
+		}})
 	require.NoError(t, err)
 	e.svc = svc
 	e.svc.RegisterJobs(reg)

@@ -22,7 +22,13 @@ func gdprDeps(s Stores, p *Platform) gdpr.Deps {
 		Queue: s.Queue, Recorder: HashRecorder{p.Audit}, Subjects: s.Subjects, Lifecycle: p.Tenancy, Schemas: s.Schemas,
 		Cache: cachePurgers(append([]gdpr.CachePurger{tenantCache{p.Tenancy}}, s.Purgers...)), Tenants: TenantIDs{p.Tenancy},
 		Audit: AuditSource{p.Audit}, Users: p.Auth, AuditEraser: p.Audit, Billing: p.Billing,
-		Retainers: append([]gdpr.Retainer{AuditRetainer{p.Audit}}, s.Retainers...), DSRs: s.DSRs, Breaches: s.Breaches}
+		Retainers: append([]gdpr.Retainer{AuditRetainer{p.Audit}}, s.Retainers...), DSRs: s.DSRs, Breaches: s.Breaches, Leases: s.Leases}
+	if us, ok := s.Usage.(AttributeEraser); ok {
+		d.Retainers = append(d.Retainers, UsageRetainer{Store: us, Days: func(ctx context.Context, id eusaas.TenantID) (int, error) {
+			t, err := p.Tenancy.Get(ctx, id)
+			return t.Settings.DataRetentionDays, err
+		}})
+	}
 	if d.Subjects == nil {
 		d.Subjects = UserSubjects{p.Auth}
 	}
@@ -56,17 +62,18 @@ func (h HashRecorder) RecordHash(ctx context.Context, ev eusaas.AuditEvent) (str
 	return e.Hash.String(), nil
 }
 
-// AuditRetainer enforces audit_log_retention_days on the audit log's personal side data (IP
-// addresses, user agents, e-mails): values of entries older than the period plus the grace
-// period are deleted. The entries themselves are append-only and stay; their values then
-// show as erased and the chain still verifies.
+// AuditRetainer bounds the audit log's personal side data (IP addresses, user agents,
+// e-mails, the identifiers of failed logins) by pii_retention_days, or audit_log_retention_days
+// when that is shorter: values of entries older than the period plus the grace period are
+// deleted. The entries themselves are append-only and stay (audit_log_retention_days); their
+// values then show as erased and the chain still verifies.
 type AuditRetainer struct{ Audit *audit.Service }
 
 var _ gdpr.Retainer = AuditRetainer{}
 
 // EnforceRetention implements gdpr.Retainer.
 func (a AuditRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
-	n, err := a.Audit.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -p.AuditLogRetentionDays).Add(-grace))
+	n, err := a.Audit.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -min(p.PIIRetentionDays, p.AuditLogRetentionDays)).Add(-grace))
 	if err != nil || n == 0 {
 		return nil, err
 	}
@@ -98,6 +105,25 @@ var _ gdpr.TenantLister = TenantIDs{}
 // TenantIDs implements gdpr.TenantLister.
 func (t TenantIDs) TenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
 	return activeTenantIDs(ctx, t.Tenancy)
+}
+
+var _ gdpr.DeprovisioningLister = TenantIDs{}
+
+// DeprovisioningTenantIDs implements gdpr.DeprovisioningLister.
+func (t TenantIDs) DeprovisioningTenantIDs(ctx context.Context) ([]eusaas.TenantID, error) {
+	var ids []eusaas.TenantID
+	for p := 1; ; p++ {
+		l, err := t.Tenancy.List(ctx, tenancy.ListFilter{Status: tenancy.StatusDeprovisioning}, eusaas.Page{Page: p, Size: eusaas.MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, tn := range l.Items {
+			ids = append(ids, tn.ID)
+		}
+		if len(l.Items) < eusaas.MaxPageSize || len(ids) >= l.Total {
+			return ids, nil
+		}
+	}
 }
 
 // tenantCache is tenancy's own cache entry as a gdpr.CachePurger.

@@ -44,9 +44,9 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 		Anomalies: anomalies,
 		Audit:     auditStore, AuditKeys: auditStore,
 
-		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, DSRs: requests, Breaches: requests, Archives: memgdpr.NewArchives(),
+		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, DSRs: requests, Breaches: requests, Leases: memgdpr.NewLeases(), Archives: memgdpr.NewArchives(),
 		TenantData: data,
-		Retainers:  []gdpr.Retainer{data, ExpiryRetainer{users}, DefaultRetainer{anomalies}},
+		Retainers:  []gdpr.Retainer{data, ExpiryRetainer{users}, PIIRetainer{users}, DefaultRetainer{anomalies}},
 
 		Jobs: reg, Queue: runner,
 	}

@@ -68,6 +68,10 @@ type Stores struct {
 	DSRs gdpr.DSRStore
 	// Breaches is the Art. 33 breach register (optional, as DSRs).
 	Breaches gdpr.BreachStore
+	// Leases keeps the run leases of exports and erasures, so a crashed process's work is
+	// taken over (gdpr.Service.Sweep); optional: without it only gdpr.Service.Resume
+	// restarts them.
+	Leases   gdpr.LeaseStore
 	Archives gdpr.ArchiveStore
 	// TenantData is every table of a tenant's data, for exports and erasure.
 	TenantData gdpr.TenantData

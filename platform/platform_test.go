@@ -5,16 +5,19 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
+	"github.com/eusaas/eusaas/billing"
 	"github.com/eusaas/eusaas/gdpr"
 	"github.com/eusaas/eusaas/jobs"
 	"github.com/eusaas/eusaas/jobs/memjobs"
@@ -278,4 +281,88 @@ func TestMemoryRetainers(t *testing.T) {
 	require.Equal(t, eusaas.NotFound, eusaas.KindOf(err))
 	_, err = as.GetSession(ctx, tenant, live.ID)
 	require.NoError(t, err)
+}
+
+// pii_retention_days bounds the personal values auth keeps beyond their use (memory mode;
+// the Postgres adapter's generic retention does the same): sessions opened before the period
+// plus grace lose their IP and user agent but keep working, invitations made before it are
+// deleted with the invitee's e-mail; younger ones and other tenants are untouched.
+func TestMemoryPIIRetention(t *testing.T) {
+	ctx := context.Background()
+	tenant, other := eusaas.NewTenantID(), eusaas.NewTenantID()
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	grace := 30 * 24 * time.Hour
+	stores, _ := platform.Memory(nil)
+	old := now.AddDate(0, 0, -10).Add(-grace)
+	mk := func(tn eusaas.TenantID, at time.Time, b byte) (auth.Session, auth.Invitation) {
+		s := auth.Session{ID: uuid.New(), TenantID: tn, UserID: uuid.New(), TokenHash: []byte{b}, CreatedAt: at, RotatedAt: at,
+			ExpiresAt: now.AddDate(1, 0, 0), UserAgent: "Firefox", IP: "203.0.113.7"}
+		inv := auth.Invitation{ID: uuid.New(), TenantID: tn, Email: fmt.Sprintf("p%d@example.eu", b), Role: auth.RoleMember,
+			TokenHash: []byte{b}, CreatedBy: "system", CreatedAt: at, ExpiresAt: now.AddDate(1, 0, 0)}
+		require.NoError(t, stores.Sessions.CreateSession(ctx, s))
+		require.NoError(t, stores.Invitations.CreateInvitation(ctx, inv))
+		return s, inv
+	}
+	oldS, _ := mk(tenant, old, 1)
+	newS, newI := mk(tenant, now.AddDate(0, 0, -1), 2)
+	otherS, _ := mk(other, old, 3)
+
+	p := gdpr.DefaultPolicy(tenant)
+	p.PIIRetentionDays = 7
+	got := map[string]int{}
+	for _, r := range stores.Retainers {
+		c, err := r.EnforceRetention(ctx, tenant, p, now, grace)
+		require.NoError(t, err)
+		for k, v := range c {
+			got[k] += v
+		}
+	}
+	require.Equal(t, map[string]int{"auth_sessions.personal_erased": 1, "auth_invitations.hard_deleted": 1}, got)
+	s, err := stores.Sessions.GetSession(ctx, tenant, oldS.ID)
+	require.NoError(t, err, "the session itself is kept")
+	require.Empty(t, s.IP)
+	require.Empty(t, s.UserAgent)
+	s, err = stores.Sessions.GetSession(ctx, tenant, newS.ID)
+	require.NoError(t, err)
+	require.Equal(t, "203.0.113.7", s.IP)
+	pending, err := stores.Invitations.ListPendingInvitations(ctx, tenant, now, eusaas.Page{Page: 1, Size: 10})
+	require.NoError(t, err)
+	require.Len(t, pending.Items, 1)
+	require.Equal(t, newI.ID, pending.Items[0].ID)
+	s, err = stores.Sessions.GetSession(ctx, other, otherS.ID)
+	require.NoError(t, err)
+	require.Equal(t, "203.0.113.7", s.IP, "another tenant's policy run touches nothing of it")
+	for _, r := range stores.Retainers {
+		c, err := r.EnforceRetention(ctx, tenant, p, now, grace)
+		require.NoError(t, err)
+		require.Empty(t, c, "idempotent")
+	}
+}
+
+// settings.data_retention_days reaches raw usage through UsageRetainer: attributes of events
+// older than it are erased (counted for RETENTION_EXECUTED), younger ones kept.
+func TestUsageRetainer(t *testing.T) {
+	ctx := context.Background()
+	tenant := eusaas.NewTenantID()
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	stores, _ := platform.Memory(nil)
+	rate := billing.PriceBook(billing.DefaultPrices()).Rate
+	var events []billing.UsageEvent
+	for i, at := range []time.Time{now.AddDate(0, 0, -10), now.AddDate(0, 0, -1)} {
+		events = append(events, billing.UsageEvent{ID: fmt.Sprint("e", i), ResourceType: billing.CPU, Quantity: decimal.NewFromInt(1),
+			Timestamp: at, Attributes: map[string]string{"user": "u-1"}})
+	}
+	_, err := stores.Usage.Record(ctx, tenant, events, rate)
+	require.NoError(t, err)
+	rt := platform.UsageRetainer{Store: stores.Usage.(platform.AttributeEraser),
+		Days: func(_ context.Context, id eusaas.TenantID) (int, error) {
+			require.Equal(t, tenant, id)
+			return 7, nil
+		}}
+	counts, err := rt.EnforceRetention(ctx, tenant, gdpr.DefaultPolicy(tenant), now, 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"billing_usage_events.attributes_erased": 1}, counts)
+	counts, err = rt.EnforceRetention(ctx, tenant, gdpr.DefaultPolicy(tenant), now, 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Empty(t, counts, "idempotent")
 }

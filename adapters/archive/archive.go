@@ -85,7 +85,7 @@ func (f *FS) Create(ctx context.Context, name string) (gdpr.ArchiveWriter, error
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	tmp, err := os.CreateTemp(filepath.Dir(p), tempPattern(p))
 	if err != nil {
 		return nil, err
 	}

@@ -784,3 +784,16 @@ func (s *BillingPriceStore) SetTaxRate(ctx context.Context, tenant eusaas.Tenant
 		return translate(err)
 	})
 }
+
+// EraseAttributesBefore removes the attributes of the tenant's stored usage events that
+// occurred before cutoff (settings.data_retention_days; as membilling's): the events stay
+// without them until the dedup purge, the aggregates are untouched.
+func (s *BillingUsageStore) EraseAttributesBefore(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (int, error) {
+	var n int64
+	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE billing_usage_events SET attributes = NULL WHERE attributes IS NOT NULL AND occurred_at < $1`, cutoff)
+		n = tag.RowsAffected()
+		return translate(err)
+	})
+	return int(n), err
+}

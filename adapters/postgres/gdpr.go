@@ -854,7 +854,7 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 			progress = false
 			var blocked []gdprTable
 			for _, t := range pending {
-				n, err := gdprHardDelete(ctx, tx, t.Name, now.Add(-grace))
+				n, err := gdprHardDelete(ctx, tx, t, now.Add(-grace), p.Restricted)
 				var pg *pgconn.PgError
 				if errors.As(err, &pg) && pg.Code == "23503" { // still referenced
 					blocked = append(blocked, t)
@@ -897,8 +897,8 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 			if t.SubjectColumn != "" {
 				days = p.PIIRetentionDays
 			}
-			soft, err := tx.Exec(ctx, "UPDATE "+gdprIdent(t.Name)+" SET deleted_at = $1 WHERE deleted_at IS NULL AND created_at < $2",
-				now, now.AddDate(0, 0, -days))
+			soft, err := tx.Exec(ctx, "UPDATE "+gdprIdent(t.Name)+" SET deleted_at = $1 WHERE deleted_at IS NULL AND created_at < $2"+
+				gdprNotRestricted(t, 3), now, now.AddDate(0, 0, -days), gdprRestricted(p.Restricted))
 			if err != nil {
 				return translate(err)
 			}
@@ -906,19 +906,19 @@ func (d *GDPRData) EnforceRetention(ctx context.Context, tenant eusaas.TenantID,
 				out[t.Name+".soft_deleted"] = int(n)
 			}
 		}
-		return nil
+		return gdprPIIRetention(ctx, tx, ts, now.AddDate(0, 0, -p.PIIRetentionDays).Add(-grace), p.Restricted, out)
 	})
 	return out, err
 }
 
 // gdprHardDelete deletes a table's rows soft-deleted before cutoff under a savepoint, so a
 // foreign key violation leaves the transaction usable.
-func gdprHardDelete(ctx context.Context, tx pgx.Tx, table string, cutoff time.Time) (int64, error) {
+func gdprHardDelete(ctx context.Context, tx pgx.Tx, t gdprTable, cutoff time.Time, restricted []string) (int64, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
-	tag, err := sp.Exec(ctx, "DELETE FROM "+gdprIdent(table)+" WHERE deleted_at < $1", cutoff)
+	tag, err := sp.Exec(ctx, "DELETE FROM "+gdprIdent(t.Name)+" WHERE deleted_at < $1"+gdprNotRestricted(t, 2), cutoff, gdprRestricted(restricted))
 	if err != nil {
 		_ = sp.Rollback(ctx)
 		return 0, err

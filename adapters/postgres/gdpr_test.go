@@ -33,7 +33,7 @@ func TestConformanceGDPR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return gdprtest.Stores{Requests: s, Policies: s, Holds: s, Keys: s, Archives: memgdpr.NewArchives(), DSRs: s, Breaches: s, Tx: db}
+			return gdprtest.Stores{Requests: s, Policies: s, Holds: s, Keys: s, Archives: memgdpr.NewArchives(), DSRs: s, Breaches: s, Leases: s, Tx: db}
 		},
 	})
 }

@@ -96,6 +96,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("RejectedEventsDoNotAffectOthers", func(t *testing.T) { testRejected(t, h) })
 	t.Run("TieredPricesTelescope", func(t *testing.T) { testTiered(t, h) })
 	t.Run("FirstDayAndPurge", func(t *testing.T) { testFirstDayAndPurge(t, h) })
+	t.Run("EraseAttributes", func(t *testing.T) { testEraseAttributes(t, h) })
 	t.Run("Prices", func(t *testing.T) { testPrices(t, h) })
 	t.Run("InvoiceLifecycle", func(t *testing.T) { testInvoiceLifecycle(t, h) })
 	t.Run("InvoiceNumbersGapFree", func(t *testing.T) { testGapFree(t, h) })

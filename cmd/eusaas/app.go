@@ -145,7 +145,8 @@ func (a *App) build(ctx context.Context) error {
 		PublicURL: a.cfg.GDPR.PublicURL,
 		Audit: audit.Options{Signer: auditKey, PreviousKeys: a.cfg.Audit.PreviousKeys,
 			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
-		GDPR:     gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL, SubProcessors: a.cfg.GDPR.SubProcessors},
+		GDPR: gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL, SubProcessors: a.cfg.GDPR.SubProcessors,
+			Checkpoint: a.cfg.GDPR.testPause(a.log)},
 		Notifier: a.cfg.Webhook.notifier(a.log),
 		Billing: billing.Options{UnverifiedPolicy: a.cfg.VATUnverifiedPolicy, BelowOSSThreshold: a.cfg.VATBelowOSSThreshold,
 			Observe: a.observeIngest, ObserveIssued: a.domain.observeIssued},
@@ -158,6 +159,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	p := a.platform
+	// Every worker process sweeps: an export or erasure whose process died is taken over
+	// within the lease TTL plus one interval of the first process up.
+	a.background = append(a.background, a.sweepGDPR)
 	if a.stores.citus != nil {
 		// Placements (at provisioning, on region moves) are audited on the tenant's chain.
 		a.stores.citus.SetRecorder(p.Audit)
@@ -389,6 +393,27 @@ func (a *App) runBackground(ctx context.Context) {
 		}()
 	}
 	a.closers = append(a.closers, func() { cancel(); wg.Wait() })
+}
+
+// sweepGDPR runs gdpr.Service.Sweep at once and every gdpr.DefaultSweepInterval until ctx
+// ends.
+func (a *App) sweepGDPR(ctx context.Context) {
+	t := time.NewTicker(gdpr.DefaultSweepInterval)
+	defer t.Stop()
+	for {
+		n, err := a.platform.GDPR.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("gdpr: sweeping interrupted requests", "error", err.Error())
+		}
+		if n > 0 {
+			a.log.Info("gdpr: resumed interrupted requests", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases everything, newest first.

@@ -57,6 +57,9 @@ type Config struct {
 	// waiting on LISTEN/NOTIFY, which a transaction-pooling PgBouncer cannot carry
 	// (APP_JOBS_POLL_ONLY, Postgres mode).
 	JobsPollOnly bool
+	// JobsWorkers is how many jobs a process works at once (APP_JOBS_WORKERS, Postgres mode,
+	// 1..1000, default 4).
+	JobsWorkers int
 	// TrustedProxies are the reverse proxies' networks (APP_TRUSTED_PROXIES, comma-separated
 	// CIDRs, default none): only requests from them have their client address read from
 	// X-Forwarded-For / Forwarded.
@@ -243,6 +246,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 				return c, &ConfigError{"APP_JOBS_POLL_ONLY", "must be true or false"}
 			}
 			c.JobsPollOnly = b
+		}
+		if v := getenv("APP_JOBS_WORKERS"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				return c, &ConfigError{"APP_JOBS_WORKERS", "must be a whole number from 1 to 1000"}
+			}
+			c.JobsWorkers = n
 		}
 	}
 	str("APP_REDIS_URL", &c.RedisURL)

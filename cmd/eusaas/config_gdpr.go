@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/eusaas/eusaas/gdpr"
@@ -36,12 +37,28 @@ type gdprConfig struct {
 	// SubProcessors are the recipients of personal data listed in the Art. 30(2) record
 	// (APP_GDPR_SUBPROCESSORS: "name|purpose|location" entries separated by ";").
 	SubProcessors []gdpr.SubProcessor
+	// TestPauseAt and TestPauseDir are a test hook, inert unless APP_TEST_GDPR_PAUSE_AT is
+	// set (testPause).
+	TestPauseAt  []string
+	TestPauseDir string
 }
 
 func loadGDPRConfig(getenv func(string) string) (gdprConfig, error) {
 	c := gdprConfig{PublicURL: "http://localhost:8000"}
 	if v := getenv("APP_GDPR_ARCHIVE_DIR"); v != "" {
 		c.ArchiveDir = v
+	}
+	if v := getenv("APP_TEST_GDPR_PAUSE_AT"); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			if !slices.Contains(gdpr.Checkpoints, p) {
+				return c, &ConfigError{"APP_TEST_GDPR_PAUSE_AT", "must list points among " + strings.Join(gdpr.Checkpoints, ", ")}
+			}
+			c.TestPauseAt = append(c.TestPauseAt, p)
+		}
+		c.TestPauseDir = getenv("APP_TEST_GDPR_PAUSE_DIR")
+		if c.TestPauseDir == "" {
+			return c, &ConfigError{"APP_TEST_GDPR_PAUSE_DIR", "must name a directory when APP_TEST_GDPR_PAUSE_AT is set"}
+		}
 	}
 	if v := getenv("APP_PUBLIC_URL"); v != "" {
 		c.PublicURL, c.PublicURLSet = v, true

@@ -237,7 +237,7 @@ func postgresStores(ctx context.Context, cfg Config, bucket storage.Bucket, log 
 		return nil, err
 	}
 	reg := jobs.NewRegistry()
-	queue := river.New(db.Pool, reg, river.Options{PollOnly: cfg.JobsPollOnly, TracerProvider: tp})
+	queue := river.New(db.Pool, reg, river.Options{PollOnly: cfg.JobsPollOnly, Workers: cfg.JobsWorkers, TracerProvider: tp})
 	s.jobs = &jobRuntime{Registry: reg, Start: queue.Start, Stop: queue.Stop}
 	s.Stores = platform.Stores{
 		Tx:          db,
@@ -254,7 +254,7 @@ func postgresStores(ctx context.Context, cfg Config, bucket storage.Bucket, log 
 		Anomalies: postgres.NewAnomalyStore(db),
 		Audit:     auditStore, AuditKeys: auditStore,
 
-		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, DSRs: requests, Breaches: requests, Archives: arch,
+		Requests: requests, Policies: requests, Holds: requests, BackupKeys: requests, DSRs: requests, Breaches: requests, Leases: requests, Archives: arch,
 		TenantData: data, Subjects: data, Schemas: data,
 		Retainers: []gdpr.Retainer{data},
 		Purgers:   []gdpr.CachePurger{redisadapter.NewTenantPurger(rdb, prefix)},

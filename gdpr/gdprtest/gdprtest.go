@@ -1,11 +1,11 @@
 // Package gdprtest is the conformance suite of the gdpr ports (RequestStore, PolicyStore,
-// HoldStore, KeyStore, ArchiveStore, DSRStore, BreachStore). Adapter authors run it from a test:
+// HoldStore, KeyStore, ArchiveStore, DSRStore, BreachStore, LeaseStore). Adapter authors run it from a test:
 //
 //	func TestConformance(t *testing.T) { gdprtest.Run(t, gdprtest.Harness{New: ...}) }
 //
 // Run covers every port; an adapter of fewer ports runs only their areas (RunRequests,
 // RunPolicies, RunHolds, RunKeys, RunArchives, RunDSRs,
-// RunBreaches), leaving the other Stores fields nil.
+// RunBreaches, RunLeases), leaving the other Stores fields nil.
 package gdprtest
 
 import (
@@ -32,6 +32,8 @@ type Stores struct {
 	DSRs gdpr.DSRStore
 	// Breaches is the breach register; RunBreaches skips when nil.
 	Breaches gdpr.BreachStore
+	// Leases keeps run leases; RunLeases skips when nil.
+	Leases gdpr.LeaseStore
 	// Tx is the TxRunner the stores and Keys take part in (nil without transactions).
 	Tx eusaas.TxRunner
 }
@@ -87,6 +89,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Archives", func(t *testing.T) { RunArchives(t, h) })
 	t.Run("DSRs", func(t *testing.T) { RunDSRs(t, h) })
 	t.Run("Breaches", func(t *testing.T) { RunBreaches(t, h) })
+	t.Run("Leases", func(t *testing.T) { RunLeases(t, h) })
 	t.Run("Transactions", func(t *testing.T) { RunTransactions(t, h) })
 }
 

@@ -24,7 +24,7 @@ func testStores(t *testing.T) {
 		Features: gdprtest.Features{Transactions: true},
 		New: func(t *testing.T) gdprtest.Stores {
 			s := memgdpr.NewStore()
-			return gdprtest.Stores{Requests: s, Policies: s, Holds: s, Keys: s, Archives: memgdpr.NewArchives(), DSRs: s, Breaches: s, Tx: memtx.NewTxRunner()}
+			return gdprtest.Stores{Requests: s, Policies: s, Holds: s, Keys: s, Archives: memgdpr.NewArchives(), DSRs: s, Breaches: s, Leases: memgdpr.NewLeases(), Tx: memtx.NewTxRunner()}
 		},
 	})
 }

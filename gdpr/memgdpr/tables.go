@@ -187,7 +187,12 @@ func (g *Tables) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p
 		cutoff := now.AddDate(0, 0, -days)
 		kept := rows[:0]
 		soft, hard := 0, 0
+		si := slices.Index(t.Columns, t.SubjectColumn)
 		for _, r := range rows {
+			if si >= 0 && slices.Contains(p.Restricted, fmt.Sprint(r[si])) {
+				kept = append(kept, r) // restricted (Art. 18): kept as it is
+				continue
+			}
 			if d, ok := r[di].(time.Time); ok {
 				if d.Before(now.Add(-grace)) {
 					hard++
