@@ -30,7 +30,19 @@ type ArchiveStore struct {
 	Prefix string
 }
 
-var _ gdpr.ArchiveStore = (*ArchiveStore)(nil)
+var (
+	_ gdpr.ArchiveStore   = (*ArchiveStore)(nil)
+	_ gdpr.PartialRemover = (*ArchiveStore)(nil)
+)
+
+// RemovePartial implements gdpr.PartialRemover through the bucket's storage.PartialRemover
+// (nothing to remove on a bucket without partial writes).
+func (a *ArchiveStore) RemovePartial(ctx context.Context, name string) error {
+	if pr, ok := a.Bucket.(storage.PartialRemover); ok {
+		return pr.RemovePartial(ctx, a.Prefix+name)
+	}
+	return nil
+}
 
 // NewArchiveStore returns archives in bucket under prefix.
 func NewArchiveStore(bucket storage.Bucket, prefix string) *ArchiveStore {

@@ -82,6 +82,14 @@ type Bucket interface {
 	Features() Features
 }
 
+// PartialRemover is an optional extension of Bucket: RemovePartial deletes what a Put of
+// key left behind when its process died mid-stream (a temporary file, an incomplete
+// multipart upload), so a resumed write does not leave the interrupted one's bytes lying
+// around. Removing nothing is not an error. Only call it when no Put of key is running.
+type PartialRemover interface {
+	RemovePartial(ctx context.Context, key string) error
+}
+
 // ErrNotFound is the error Get and Stat return for a missing key.
 var ErrNotFound = eusaas.E(eusaas.NotFound, "storage: object not found")
 

@@ -321,6 +321,17 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 	return b.removeAll(ctx, b.cfg.Prefix+key)
 }
 
+var _ storage.PartialRemover = (*Bucket)(nil)
+
+// RemovePartial implements storage.PartialRemover: it aborts the incomplete multipart
+// uploads of key (their parts are stored, and billed, until aborted).
+func (b *Bucket) RemovePartial(ctx context.Context, key string) error {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	return translate(b.c.RemoveIncompleteUpload(ctx, b.cfg.Bucket, b.cfg.Prefix+key))
+}
+
 // removeAll deletes every version (and delete marker) of name; on an unversioned bucket
 // that is the one object.
 func (b *Bucket) removeAll(ctx context.Context, name string) error {

@@ -11,6 +11,8 @@ package fsstorage
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"io/fs"
@@ -85,6 +87,37 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// tempPrefix names a Put's temporary file after its key (a hash: keys have slashes), so
+// RemovePartial can find an interrupted write of one key among others still running.
+func tempPrefix(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "put-" + hex.EncodeToString(sum[:12]) + ".tmp-"
+}
+
+var _ storage.PartialRemover = (*Bucket)(nil)
+
+// RemovePartial implements storage.PartialRemover: it deletes the temporary files of
+// interrupted Puts of key.
+func (b *Bucket) RemovePartial(ctx context.Context, key string) error {
+	if _, err := b.path(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	matches, err := filepath.Glob(filepath.Join(b.root, incoming, tempPrefix(key)+"*"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Put implements storage.Bucket.
 func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, opts storage.PutOptions) (storage.ObjectInfo, error) {
 	p, err := b.path(key)
@@ -97,7 +130,7 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, opts storage.
 	if err := ctx.Err(); err != nil {
 		return storage.ObjectInfo{}, err
 	}
-	tmp, err := os.CreateTemp(filepath.Join(b.root, incoming), "put-*")
+	tmp, err := os.CreateTemp(filepath.Join(b.root, incoming), tempPrefix(key)+"*")
 	if err != nil {
 		return storage.ObjectInfo{}, err
 	}
