@@ -297,11 +297,11 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	return p, nil
 }
 
-// Me returns the principal's account. Service accounts have no user profile
+// Me returns the principal's account. Service accounts and API keys have no user profile
 // (PermissionDenied).
 func (s *Service) Me(ctx context.Context, p Principal) (User, error) {
-	if p.Kind == eusaas.ActorService {
-		return User{}, eusaas.E(eusaas.PermissionDenied, "service accounts have no user profile")
+	if p.Kind != eusaas.ActorUser && p.Kind != eusaas.ActorOperator {
+		return User{}, eusaas.E(eusaas.PermissionDenied, "service accounts and API keys have no user profile")
 	}
 	id, err := uuid.Parse(p.UserID)
 	if err != nil {
