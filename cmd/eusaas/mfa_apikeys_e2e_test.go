@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base32"
@@ -11,7 +13,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/internal/redistest"
 )
 
 // totpAt is RFC 6238 (HMAC-SHA1, 6 digits, 30-second steps) computed by the test itself from
@@ -36,6 +42,46 @@ func TestMFAAndAPIKeysOverHTTP(t *testing.T) {
 	logs := &syncBuffer{}
 	c := startAppLogging(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword,
 		"APP_MFA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, logs)
+	mfaAPIKeysWalk(t, c, logs)
+}
+
+// TestMFAAndAPIKeysOverHTTPPostgres is the same walk on Postgres and Redis, and checks that
+// the TOTP secret is sealed in the row.
+func TestMFAAndAPIKeysOverHTTPPostgres(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	_, redisPrefix := redistest.Client(t)
+	cfg := pgConfigFromURL(t, dbURL)
+	cfg["APP_REDIS_URL"], cfg["APP_REDIS_KEY_PREFIX"] = redistest.URL(t), redisPrefix
+	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"], cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opEmail, opPassword
+	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = testKeyPEMs(t)
+	cfg["APP_MFA_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
+	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+	logs := &syncBuffer{}
+	c := startAppLogging(t, cfg, logs)
+	secret := mfaAPIKeysWalk(t, c, logs)
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var schema string
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT schema_name FROM eusaas.tenants WHERE slug = 'sec'`).Scan(&schema))
+	var sealed []byte
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT totp_secret FROM `+pgx.Identifier{schema, "auth_users"}.Sanitize()+
+		` WHERE email = 'ada@sec.example'`).Scan(&sealed))
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+	require.NoError(t, err)
+	require.Equal(t, byte(1), sealed[0], "sealed with APP_MFA_KEY")
+	require.False(t, bytes.Contains(sealed, raw), "the raw secret is not in the row")
+	var keys int
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM `+pgx.Identifier{schema, "auth_api_keys"}.Sanitize()+
+		` WHERE revoked_at IS NOT NULL`).Scan(&keys))
+	require.Equal(t, 1, keys)
+}
+
+// mfaAPIKeysWalk is the walk of TestMFAAndAPIKeysOverHTTP; it returns the TOTP secret of
+// the user ada@sec.example (still enabled at the end).
+func mfaAPIKeysWalk(t *testing.T, c *client, logs *syncBuffer) string {
 	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
 	a := c.createTenant(op, map[string]any{"name": "Sec", "slug": "sec", "admin_email": "owner@sec.example"})
 	b := c.createTenant(op, map[string]any{"name": "Other", "slug": "other", "admin_email": "owner@other.example"})
@@ -170,4 +216,5 @@ func TestMFAAndAPIKeysOverHTTP(t *testing.T) {
 		require.NotContains(t, p, code)
 		require.NotContains(t, p, next)
 	}
+	return adaSecret
 }
