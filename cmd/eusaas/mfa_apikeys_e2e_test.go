@@ -43,6 +43,13 @@ func TestMFAAndAPIKeysOverHTTP(t *testing.T) {
 	c := startAppLogging(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword,
 		"APP_MFA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, logs)
 	mfaAPIKeysWalk(t, c, logs)
+	// Turning the second factor on sent a notice mail (through the mail job to the outbox).
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), `"template":"mfa_enabled"`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Contains(t, logs.String(), `"template":"mfa_enabled"`)
+	require.Contains(t, logs.String(), `"subject":"Two-step verification turned on"`)
 }
 
 // TestMFAAndAPIKeysOverHTTPPostgres is the same walk on Postgres and Redis, and checks that
