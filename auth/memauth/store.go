@@ -14,9 +14,11 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// Store keeps auth users, operators, sessions, invitations and service accounts in
-// memory. It implements auth.UserStore, auth.OperatorStore, auth.SessionStore,
-// auth.InvitationStore and auth.ServiceAccountStore and takes part in TxRunner transactions.
+// Store keeps auth users, operators, sessions, invitations, service accounts, password
+// resets, e-mail verifications, TOTP enrolments and tenant API keys in memory. It implements
+// auth.UserStore, auth.OperatorStore, auth.SessionStore, auth.InvitationStore,
+// auth.ServiceAccountStore, auth.PasswordResetStore, auth.EmailVerificationStore,
+// auth.MFAStore and auth.APIKeyStore and takes part in TxRunner transactions.
 type Store struct {
 	mu          sync.Mutex
 	users       map[eusaas.TenantID]map[uuid.UUID]auth.User // operators under NilTenant
