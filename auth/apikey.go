@@ -54,23 +54,6 @@ type APIKey struct {
 // Active reports whether the key is not revoked.
 func (k APIKey) Active() bool { return k.RevokedAt.IsZero() }
 
-// APIKeyStore keeps a tenant's API keys in the tenant's storage (erasing the tenant erases
-// them). Tenant isolation as for UserStore. Rows are kept on revocation.
-type APIKeyStore interface {
-	// CreateAPIKey inserts k; AlreadyExists when the id or the hash is taken.
-	CreateAPIKey(ctx context.Context, k APIKey) error
-	// GetAPIKeyByHash returns the key with the hash, revoked or not; NotFound when absent.
-	GetAPIKeyByHash(ctx context.Context, tenant eusaas.TenantID, hash []byte) (APIKey, error)
-	// ListAPIKeys returns the tenant's active keys, oldest first (CreatedAt, then ID).
-	ListAPIKeys(ctx context.Context, tenant eusaas.TenantID) ([]APIKey, error)
-	// RevokeAPIKey sets RevokedAt on the active key, atomically; NotFound when there is no
-	// active key with the id, so of concurrent revocations one succeeds.
-	RevokeAPIKey(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, at time.Time) error
-	// TouchAPIKey sets LastUsedAt to at when it is zero or before notAfter; otherwise, and
-	// for an unknown key, it does nothing.
-	TouchAPIKey(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, at, notAfter time.Time) error
-}
-
 // ErrAPIKeyNotFound: no active API key with the id in the tenant.
 var ErrAPIKeyNotFound = eusaas.Sentinel(eusaas.NotFound, "api_key_not_found", "API key not found")
 

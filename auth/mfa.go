@@ -66,30 +66,6 @@ type TOTPEnrolment struct {
 // Enabled reports whether the enrolment was confirmed.
 func (e TOTPEnrolment) Enabled() bool { return !e.ConfirmedAt.IsZero() }
 
-// MFAStore keeps at most one TOTP enrolment per account, beside the account (the tenant's
-// users, or the operators for the zero tenant), so erasing the account erases it. Tenant
-// isolation as for UserStore.
-type MFAStore interface {
-	// SetPendingTOTP replaces the account's pending enrolment (or creates one). It changes
-	// nothing and returns FailedPrecondition (ErrMFAEnabled) when a confirmed enrolment
-	// exists, atomically; NotFound (ErrUserNotFound) when the account is absent.
-	SetPendingTOTP(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, sealed []byte, at time.Time) error
-	// GetTOTP returns the enrolment, pending or confirmed; NotFound when there is none.
-	GetTOTP(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (TOTPEnrolment, error)
-	// ConfirmTOTP turns the pending enrolment into a confirmed one with LastStep step and the
-	// recovery hashes, atomically; NotFound when there is no pending enrolment.
-	ConfirmTOTP(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, step int64, recovery [][]byte, at time.Time) error
-	// UseTOTPStep records step as used if it is after LastStep of the confirmed enrolment,
-	// atomically (of concurrent uses of one step exactly one succeeds). Aborted
-	// (ErrMFACodeReplayed) when the step is not after LastStep; NotFound when not enabled.
-	UseTOTPStep(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, step int64) error
-	// UseRecoveryCode removes the recovery hash from the confirmed enrolment and returns how
-	// many remain, atomically; NotFound when the hash is not among them.
-	UseRecoveryCode(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash []byte) (int, error)
-	// DeleteTOTP removes the enrolment, pending or confirmed; NotFound when there is none.
-	DeleteTOTP(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) error
-}
-
 // Errors of the second factor.
 var (
 	ErrMFAEnabled      = eusaas.Sentinel(eusaas.FailedPrecondition, "mfa_enabled", "a second factor is already enabled; disable it first")
