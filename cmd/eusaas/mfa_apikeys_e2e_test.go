@@ -55,18 +55,8 @@ func TestMFAAndAPIKeysOverHTTP(t *testing.T) {
 // TestMFAAndAPIKeysOverHTTPPostgres is the same walk on Postgres and Redis, and checks that
 // the TOTP secret is sealed in the row.
 func TestMFAAndAPIKeysOverHTTPPostgres(t *testing.T) {
-	dbURL := pgtest.URL(t)
-	_, redisPrefix := redistest.Client(t)
-	cfg := pgConfigFromURL(t, dbURL)
-	cfg["APP_REDIS_URL"], cfg["APP_REDIS_KEY_PREFIX"] = redistest.URL(t), redisPrefix
-	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"], cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opEmail, opPassword
-	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = testKeyPEMs(t)
-	cfg["APP_MFA_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-	var out bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
-	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
 	logs := &syncBuffer{}
-	c := startAppLogging(t, cfg, logs)
+	c, dbURL := startPostgresApp(t, logs)
 	secret := mfaAPIKeysWalk(t, c, logs)
 	conn, err := pgx.Connect(context.Background(), dbURL)
 	require.NoError(t, err)
@@ -84,6 +74,22 @@ func TestMFAAndAPIKeysOverHTTPPostgres(t *testing.T) {
 	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM `+pgx.Identifier{schema, "auth_api_keys"}.Sanitize()+
 		` WHERE revoked_at IS NOT NULL`).Scan(&keys))
 	require.Equal(t, 1, keys)
+}
+
+// startPostgresApp migrates a fresh database and starts the server on it and Redis, with
+// the operator, JWT keys and APP_MFA_KEY set; it returns the client and the database URL.
+func startPostgresApp(t *testing.T, logs *syncBuffer) (*client, string) {
+	dbURL := pgtest.URL(t)
+	_, redisPrefix := redistest.Client(t)
+	cfg := pgConfigFromURL(t, dbURL)
+	cfg["APP_REDIS_URL"], cfg["APP_REDIS_KEY_PREFIX"] = redistest.URL(t), redisPrefix
+	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"], cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opEmail, opPassword
+	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = testKeyPEMs(t)
+	cfg["APP_MFA_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
+	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+	return startAppLogging(t, cfg, logs), dbURL
 }
 
 // mfaAPIKeysWalk is the walk of TestMFAAndAPIKeysOverHTTP; it returns the TOTP secret of

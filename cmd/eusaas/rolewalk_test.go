@@ -99,7 +99,17 @@ var roleWalkLast = []string{"auth-logout", "suspend-tenant", "activate-tenant", 
 // principal and checks that exactly the expected ones are allowed (anything but 401 and 403:
 // a 404 for a made-up id or a 422 still means the caller got past authorisation).
 func TestRoleRouteWalk(t *testing.T) {
-	c := startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword})
+	roleWalk(t, startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword}))
+}
+
+// TestRoleRouteWalkPostgres is the walk in Postgres mode (Redis denylist, limiter and rate
+// limits).
+func TestRoleRouteWalkPostgres(t *testing.T) {
+	c, _ := startPostgresApp(t, &syncBuffer{})
+	roleWalk(t, c)
+}
+
+func roleWalk(t *testing.T, c *client) {
 	tokens := roleWalkPrincipals(t, c)
 	aID := tokens["tenant"]
 
