@@ -22,6 +22,10 @@ var allowedOutside = []string{
 	// audit: the Merkle tree proofs (sumdb/tlog) and signed-note checkpoints (sumdb/note);
 	// a leaf library of the Go project that imports only the standard library.
 	"golang.org/x/mod",
+	// auth: TOTP keys, otpauth:// URLs and codes (ADR 0016); otp's Key.Image pulls in the
+	// QR encoder, itself a standard-library-only leaf.
+	"github.com/pquerna/otp",
+	"github.com/boombuler/barcode",
 }
 
 // TestDomainDependencyRule enforces that a domain package never pulls in adapters, drivers,

@@ -11,6 +11,7 @@ const (
 	ActorOperator ActorKind = "operator" // a platform operator
 	ActorService  ActorKind = "service"  // a machine client (usage ingestion)
 	ActorSystem   ActorKind = "system"   // the platform itself (jobs, schedulers)
+	ActorAPIKey   ActorKind = "api_key"  // a tenant API key (the tenant's own machine access)
 )
 
 // Actor is who performed an action, as recorded in the audit log.

@@ -183,9 +183,9 @@ func ValidateEvent(ev eusaas.AuditEvent) error {
 		v.Add("action", "must be an upper-case action name such as UPDATE")
 	}
 	switch ev.Actor.Kind {
-	case eusaas.ActorUser, eusaas.ActorOperator, eusaas.ActorService, eusaas.ActorSystem:
+	case eusaas.ActorUser, eusaas.ActorOperator, eusaas.ActorService, eusaas.ActorSystem, eusaas.ActorAPIKey:
 	default:
-		v.Add("actor.kind", "must be user, operator, service or system")
+		v.Add("actor.kind", "must be user, operator, service, api_key or system")
 	}
 	if len(ev.Actor.ID) > MaxSubject {
 		v.Add("actor.id", "too long")

@@ -33,7 +33,7 @@ type EntryView struct {
 
 // ActorView is who acted.
 type ActorView struct {
-	Kind     string  `json:"kind" enum:"user,operator,service,system"`
+	Kind     string  `json:"kind" enum:"user,operator,service,api_key,system"`
 	ID       string  `json:"id"`
 	TenantID *string `json:"tenant_id"`
 }

@@ -85,6 +85,9 @@ type TenantInfo struct {
 	MaxUsers int
 	// RequireEmailVerification refuses login to users whose e-mail is not verified.
 	RequireEmailVerification bool
+	// MFARequired (tenancy's settings.mfa_required) forces a second factor: a user without
+	// one gets tokens good for enrolling one only (Principal.EnrolmentOnly).
+	MFARequired bool
 }
 
 // TenantActive is the status a tenant must have for its users to register and log in.

@@ -53,6 +53,28 @@ func emailKey(prefix, email string) string {
 // one (dummy) hash so the time taken does not tell them apart. Failures count per account
 // and per client IP (from eusaas.RequestMetaFrom).
 func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
+	r, err := s.LoginStart(ctx, in)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if r.MFA != nil {
+		// An embedder calling Login for an account with a second factor must not get tokens
+		// on the password alone.
+		return TokenPair{}, ErrMFARequired
+	}
+	return r.Tokens, nil
+}
+
+// LoginStart is Login for callers that speak the second factor: for an account with a
+// confirmed TOTP enrolment it answers an MFAChallenge (no tokens; CompleteMFALogin finishes),
+// and when the tenant requires a second factor the account lacks, tokens good for enrolling
+// one only (LoginResult.EnrolmentRequired).
+func (s *Service) LoginStart(ctx context.Context, in LoginInput) (LoginResult, error) {
+	pair, mfa, enrol, err := s.login(ctx, in)
+	return LoginResult{Tokens: pair, MFA: mfa, EnrolmentRequired: enrol}, err
+}
+
+func (s *Service) login(ctx context.Context, in LoginInput) (TokenPair, *MFAChallenge, bool, error) {
 	now := s.now()
 	email := NormalizeEmail(in.Email)
 	meta := eusaas.RequestMetaFrom(ctx)
@@ -68,7 +90,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		case eusaas.KindOf(err) == eusaas.NotFound || eusaas.KindOf(err) == eusaas.PermissionDenied:
 			// Same answer as a wrong password; the account key is the header's hash then.
 		default:
-			return TokenPair{}, err
+			return TokenPair{}, nil, false, err
 		}
 	}
 	acctKey := emailKey("login:acct:", email)
@@ -77,7 +99,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	}
 	ipKey := "login:ip:" + meta.IP
 
-	fail := func(reason string, u *User) (TokenPair, error) {
+	fail := func(reason string, u *User) (TokenPair, *MFAChallenge, bool, error) {
 		_, err1 := s.d.Limiter.RecordFailure(ctx, tenant, acctKey, now, s.cfg.AccountLimit.Window)
 		var err2 error
 		if meta.IP != "" {
@@ -90,23 +112,23 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 			ev.ResourceID, ev.Subject = u.ID.String(), u.ID.String()
 		}
 		err3 := s.record(ctx, ev)
-		return TokenPair{}, withCause(ErrInvalidCredentials, err1, err2, err3)
+		return TokenPair{}, nil, false, withCause(ErrInvalidCredentials, err1, err2, err3)
 	}
 
 	// Back-off and lockout refuse before any hashing: cheap for us, and a locked key tells
 	// an attacker nothing about the account (unknown emails are counted and locked alike).
 	acct, err := s.d.Limiter.Failures(ctx, tenant, acctKey, now)
 	if err != nil {
-		return TokenPair{}, err
+		return TokenPair{}, nil, false, err
 	}
 	var ipc FailureCount
 	if meta.IP != "" {
 		if ipc, err = s.d.Limiter.Failures(ctx, eusaas.NilTenant, ipKey, now); err != nil {
-			return TokenPair{}, err
+			return TokenPair{}, nil, false, err
 		}
 	}
 	if now.Before(s.cfg.AccountLimit.BlockedUntil(acct)) || now.Before(s.cfg.IPLimit.BlockedUntil(ipc)) {
-		return TokenPair{}, withCause(ErrInvalidCredentials, s.record(ctx, eusaas.AuditEvent{TenantID: tenant,
+		return TokenPair{}, nil, false, withCause(ErrInvalidCredentials, s.record(ctx, eusaas.AuditEvent{TenantID: tenant,
 			Actor: eusaas.ActorFrom(ctx), Action: ActionLoginFailed, ResourceType: "user",
 			Changes: map[string]any{"reason": "throttled"}, Personal: map[string]string{"email": email}}))
 	}
@@ -127,12 +149,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		case err == nil:
 			found = true
 		case eusaas.KindOf(err) != eusaas.NotFound:
-			return TokenPair{}, err
+			return TokenPair{}, nil, false, err
 		}
 	}
 	if !found || !u.IsActive {
 		if err := s.d.Hasher.VerifyDummy(ctx, in.Password); err != nil {
-			return TokenPair{}, err
+			return TokenPair{}, nil, false, err
 		}
 		if found {
 			return fail("inactive", &u)
@@ -141,29 +163,51 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	}
 	ok, rehash, err := s.d.Hasher.Verify(ctx, u.PasswordHash, in.Password)
 	if err != nil {
-		return TokenPair{}, err
+		return TokenPair{}, nil, false, err
 	}
 	if !ok {
 		return fail("wrong_password", &u)
 	}
 
 	if err := s.d.Limiter.ResetFailures(ctx, tenant, acctKey); err != nil {
-		return TokenPair{}, err
+		return TokenPair{}, nil, false, err
 	}
 	if !operator && !u.EmailVerified && s.requiresVerification(ctx, in.TenantIDOrSlug) {
-		return TokenPair{}, ErrEmailNotVerified
+		return TokenPair{}, nil, false, ErrEmailNotVerified
 	}
 	if rehash {
 		// Parameters were raised since this hash was made: store one under the current ones
 		// now that we hold the plaintext.
 		if h, err := s.d.Hasher.Hash(ctx, in.Password); err == nil {
 			if err := accts.setPassword(ctx, u.ID, h, now); err != nil {
-				return TokenPair{}, err
+				return TokenPair{}, nil, false, err
 			}
 		}
 	}
+	on, err := s.mfaEnabled(ctx, tenant, u.ID)
+	if err != nil {
+		return TokenPair{}, nil, false, err
+	}
+	if on {
+		ch, err := s.newMFAToken(u, now)
+		return TokenPair{}, &ch, false, err
+	}
+	enrol, err := s.mfaEnrolmentDue(ctx, u)
+	if err != nil {
+		return TokenPair{}, nil, false, err
+	}
+	pair, err := s.openSession(ctx, u, now, nil, enrol)
+	return pair, nil, enrol, err
+}
+
+// openSession records the login, creates a refresh session and issues its first pair, in
+// one transaction, audited LOGIN (changes say how, e.g. {"mfa": "totp"}).
+func (s *Service) openSession(ctx context.Context, u User, now time.Time, changes map[string]any, enrolOnly bool) (TokenPair, error) {
+	meta := eusaas.RequestMetaFrom(ctx)
+	tenant := u.TenantID
+	accts := s.accountsOf(tenant)
 	var pair TokenPair
-	err = s.d.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := s.d.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := accts.recordLogin(ctx, u.ID, now); err != nil {
 			return err
 		}
@@ -174,11 +218,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 			return err
 		}
 		var err error
-		if pair, err = s.issue(u, sess, secret, now); err != nil {
+		if pair, err = s.issue(u, sess, secret, now, enrolOnly); err != nil {
 			return err
 		}
 		return s.record(ctx, eusaas.AuditEvent{TenantID: tenant, Actor: accts.actor(u.ID), Action: ActionLogin,
-			ResourceType: "session", ResourceID: sess.ID.String(), Subject: u.ID.String()})
+			ResourceType: "session", ResourceID: sess.ID.String(), Subject: u.ID.String(), Changes: changes})
 	})
 	return pair, err
 }
@@ -193,6 +237,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	raw := strings.TrimSpace(bearer)
 	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
 		raw = strings.TrimSpace(raw[7:])
+	}
+	if strings.HasPrefix(raw, APIKeyPrefix) {
+		return s.authenticateAPIKey(ctx, raw)
 	}
 	c, err := s.ver.verify(raw)
 	if err != nil {
@@ -243,18 +290,18 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		}
 	}
 	p := Principal{Kind: eusaas.ActorKind(c.Kind), UserID: u.ID.String(), TenantID: tenant, Role: u.Role,
-		Email: u.Email, TokenID: c.ID, Issuer: c.Issuer, SessionID: c.SessionID}
+		Email: u.Email, TokenID: c.ID, Issuer: c.Issuer, SessionID: c.SessionID, EnrolmentOnly: c.MFAEnrol}
 	if c.ExpiresAt != nil {
 		p.Expires = c.ExpiresAt.Time
 	}
 	return p, nil
 }
 
-// Me returns the principal's account. Service accounts have no user profile
+// Me returns the principal's account. Service accounts and API keys have no user profile
 // (PermissionDenied).
 func (s *Service) Me(ctx context.Context, p Principal) (User, error) {
-	if p.Kind == eusaas.ActorService {
-		return User{}, eusaas.E(eusaas.PermissionDenied, "service accounts have no user profile")
+	if p.Kind != eusaas.ActorUser && p.Kind != eusaas.ActorOperator {
+		return User{}, eusaas.E(eusaas.PermissionDenied, "service accounts and API keys have no user profile")
 	}
 	id, err := uuid.Parse(p.UserID)
 	if err != nil {

@@ -85,6 +85,12 @@ var mailTemplates = map[string]mailTemplate{
 	MailEmailVerification: {subject: "Confirm your e-mail address", path: "/verify-email",
 		text: texttemplate.Must(texttemplate.New("t").Parse("Confirm your e-mail address: {{.Link}}\n\nThe link expires at {{.ExpiresAt}}.\n")),
 		html: htmltemplate.Must(htmltemplate.New("h").Parse(`<p><a href="{{.Link}}">Confirm your e-mail address</a></p><p>The link expires at {{.ExpiresAt}}.</p>`))},
+	MailMFAEnabled: {subject: "Two-step verification turned on", path: "/account/security",
+		text: texttemplate.Must(texttemplate.New("t").Parse("Two-step verification (an authenticator app) was turned on for your account.\n\nIf it was not you, reset your password and contact your administrator: {{.Link}}\n")),
+		html: htmltemplate.Must(htmltemplate.New("h").Parse(`<p>Two-step verification (an authenticator app) was turned on for your account.</p><p>If it was not you, reset your password and contact your administrator: <a href="{{.Link}}">account security</a></p>`))},
+	MailMFADisabled: {subject: "Two-step verification turned off", path: "/account/security",
+		text: texttemplate.Must(texttemplate.New("t").Parse("Two-step verification was turned off for your account.\n\nIf it was not you, reset your password and contact your administrator: {{.Link}}\n")),
+		html: htmltemplate.Must(htmltemplate.New("h").Parse(`<p>Two-step verification was turned off for your account.</p><p>If it was not you, reset your password and contact your administrator: <a href="{{.Link}}">account security</a></p>`))},
 }
 
 // RenderMail renders the mail of a job. publicURL is the base of the link (APP_PUBLIC_URL).
@@ -93,7 +99,10 @@ func RenderMail(publicURL string, a MailArgs) (Mail, error) {
 	if !ok {
 		return Mail{}, eusaas.Errorf(eusaas.InvalidArgument, "auth: unknown mail template %q", a.Template)
 	}
-	frag := url.Values{"token": {a.Token}}
+	frag := url.Values{}
+	if a.Token != "" {
+		frag.Set("token", a.Token)
+	}
 	if a.TenantID != "" {
 		frag.Set("tenant", a.TenantID)
 	}

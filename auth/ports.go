@@ -235,3 +235,44 @@ type PasswordResetStore interface {
 	// concurrent use. NotFound when there is none (unknown, used, replaced or expired).
 	ConsumePasswordReset(ctx context.Context, tenant eusaas.TenantID, hash []byte, now time.Time) (uuid.UUID, error)
 }
+
+// MFAStore keeps at most one TOTP enrolment per account, beside the account (the tenant's
+// users, or the operators for the zero tenant), so erasing the account erases it. Tenant
+// isolation as for UserStore.
+type MFAStore interface {
+	// SetPendingTOTP replaces the account's pending enrolment (or creates one). It changes
+	// nothing and returns FailedPrecondition (ErrMFAEnabled) when a confirmed enrolment
+	// exists, atomically; NotFound (ErrUserNotFound) when the account is absent.
+	SetPendingTOTP(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, sealed []byte, at time.Time) error
+	// GetTOTP returns the enrolment, pending or confirmed; NotFound when there is none.
+	GetTOTP(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) (TOTPEnrolment, error)
+	// ConfirmTOTP turns the pending enrolment into a confirmed one with LastStep step and the
+	// recovery hashes, atomically; NotFound when there is no pending enrolment.
+	ConfirmTOTP(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, step int64, recovery [][]byte, at time.Time) error
+	// UseTOTPStep records step as used if it is after LastStep of the confirmed enrolment,
+	// atomically (of concurrent uses of one step exactly one succeeds). Aborted
+	// (ErrMFACodeReplayed) when the step is not after LastStep; NotFound when not enabled.
+	UseTOTPStep(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, step int64) error
+	// UseRecoveryCode removes the recovery hash from the confirmed enrolment and returns how
+	// many remain, atomically; NotFound when the hash is not among them.
+	UseRecoveryCode(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, hash []byte) (int, error)
+	// DeleteTOTP removes the enrolment, pending or confirmed; NotFound when there is none.
+	DeleteTOTP(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID) error
+}
+
+// APIKeyStore keeps a tenant's API keys in the tenant's storage (erasing the tenant erases
+// them). Tenant isolation as for UserStore. Rows are kept on revocation.
+type APIKeyStore interface {
+	// CreateAPIKey inserts k; AlreadyExists when the id or the hash is taken.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKeyByHash returns the key with the hash, revoked or not; NotFound when absent.
+	GetAPIKeyByHash(ctx context.Context, tenant eusaas.TenantID, hash []byte) (APIKey, error)
+	// ListAPIKeys returns the tenant's active keys, oldest first (CreatedAt, then ID).
+	ListAPIKeys(ctx context.Context, tenant eusaas.TenantID) ([]APIKey, error)
+	// RevokeAPIKey sets RevokedAt on the active key, atomically; NotFound when there is no
+	// active key with the id, so of concurrent revocations one succeeds.
+	RevokeAPIKey(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, at time.Time) error
+	// TouchAPIKey sets LastUsedAt to at when it is zero or before notAfter; otherwise, and
+	// for an unknown key, it does nothing.
+	TouchAPIKey(ctx context.Context, tenant eusaas.TenantID, id uuid.UUID, at, notAfter time.Time) error
+}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"slices"
 	"time"
 
 	"github.com/eusaas/eusaas"
@@ -43,6 +44,11 @@ const (
 	PermGDPRRead     Permission = "gdpr:read"     // GDPR job status, retention policy
 	PermGDPRWrite    Permission = "gdpr:write"    // start exports/erasures, set retention
 	PermAuditRead    Permission = "audit:read"    // audit log and its verification
+	// PermCostsRead reads costs (breakdown, month to date, projection): the part of
+	// billing:read a tenant API key with scope costs:read may have.
+	PermCostsRead Permission = "costs:read"
+	// PermAPIKeys creates, lists and revokes the tenant's API keys.
+	PermAPIKeys Permission = "api_keys:write"
 )
 
 // rolePerms is the permission map of the specification: OWNER all; ADMIN all but tenant
@@ -52,11 +58,11 @@ const (
 // Usage ingestion is for operators and service principals only.
 var rolePerms = map[Role]map[Permission]bool{
 	RoleOwner: set(PermTenantRead, PermTenantWrite, PermTenantAdmin, PermUsersRead, PermUsersWrite,
-		PermInvite, PermBillingRead, PermBillingWrite, PermGDPRRead, PermGDPRWrite, PermAuditRead),
+		PermInvite, PermBillingRead, PermBillingWrite, PermGDPRRead, PermGDPRWrite, PermAuditRead, PermCostsRead, PermAPIKeys),
 	RoleAdmin: set(PermTenantRead, PermTenantWrite, PermUsersRead, PermUsersWrite, PermInvite,
-		PermBillingRead, PermBillingWrite, PermGDPRRead, PermGDPRWrite, PermAuditRead),
-	RoleMember: set(PermUsersRead, PermBillingRead, PermGDPRRead, PermAuditRead),
-	RoleViewer: set(PermUsersRead, PermBillingRead, PermGDPRRead, PermAuditRead),
+		PermBillingRead, PermBillingWrite, PermGDPRRead, PermGDPRWrite, PermAuditRead, PermCostsRead, PermAPIKeys),
+	RoleMember: set(PermUsersRead, PermBillingRead, PermGDPRRead, PermAuditRead, PermCostsRead),
+	RoleViewer: set(PermUsersRead, PermBillingRead, PermGDPRRead, PermAuditRead, PermCostsRead),
 }
 
 func set(ps ...Permission) map[Permission]bool {
@@ -82,6 +88,13 @@ type Principal struct {
 	Expires  time.Time // exp of the access token
 	// SessionID is the refresh session the access token was issued for (logout revokes it).
 	SessionID string
+	// EnrolmentOnly: the tenant requires a second factor the user has not enrolled; the
+	// token may enrol one (and read /auth/me, log out) but holds no permission (Can is
+	// false) until a refresh after the enrolment.
+	EnrolmentOnly bool
+	// Scopes are a tenant API key's permissions (Kind eusaas.ActorAPIKey; UserID is the
+	// key's id), on its own tenant only.
+	Scopes []Permission
 }
 
 // Actor converts the principal into the audit actor.
@@ -93,11 +106,16 @@ func (p Principal) Actor() eusaas.Actor {
 // service principals may ingest usage for any tenant; a tenant user only on its own tenant
 // and only what its role allows.
 func (p Principal) Can(tenant eusaas.TenantID, perm Permission) bool {
+	if p.EnrolmentOnly {
+		return false
+	}
 	switch p.Kind {
 	case eusaas.ActorOperator:
 		return true
 	case eusaas.ActorService:
 		return perm == PermUsageWrite
+	case eusaas.ActorAPIKey:
+		return !tenant.IsZero() && p.TenantID == tenant && slices.Contains(p.Scopes, perm)
 	case eusaas.ActorUser:
 		return !tenant.IsZero() && p.TenantID == tenant && RoleCan(p.Role, perm)
 	}

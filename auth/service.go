@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/jobs"
 )
@@ -37,6 +39,11 @@ type Config struct {
 	RefreshGrace  time.Duration // window to replay the previous refresh token; default 30s
 	Leeway        time.Duration // clock skew on exp/nbf/iat; default and maximum 30s
 	InvitationTTL time.Duration // default 7 days
+	// TOTPKey (32 bytes) seals TOTP secrets at rest with AES-256-GCM; without it they are
+	// stored unsealed (still never logged or shown after enrolment).
+	TOTPKey []byte
+	// TOTPIssuer names the service in authenticator apps; default "eusaas".
+	TOTPIssuer string
 	// AccountLimit and IPLimit are the brute-force policies per account and per client IP.
 	AccountLimit BackoffPolicy
 	IPLimit      BackoffPolicy
@@ -74,6 +81,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Leeway <= 0 {
 		c.Leeway = d.Leeway
+	}
+	if c.TOTPIssuer == "" {
+		c.TOTPIssuer = "eusaas"
+	}
+	if n := len(c.TOTPKey); n != 0 && n != 32 {
+		return c, eusaas.E(eusaas.InvalidArgument, "auth: TOTPKey must be 32 bytes")
 	}
 	if c.InvitationTTL <= 0 {
 		c.InvitationTTL = d.InvitationTTL
@@ -120,6 +133,12 @@ type Deps struct {
 	// EmailVerifications keeps e-mail verification tokens; without it self-registered users
 	// get no verification mail (and stay unverified).
 	EmailVerifications EmailVerificationStore
+	// MFA keeps TOTP enrolments; without it MFA answers Unavailable and logins never ask
+	// for a second factor.
+	MFA MFAStore
+	// APIKeys keeps tenant API keys; without it they answer Unavailable and eusk_ bearer
+	// tokens are refused.
+	APIKeys APIKeyStore
 	// Jobs queues the mail jobs (MailJobKind; register MailHandler for it). Optional:
 	// without it no mail is sent and tokens reach people only through API answers.
 	Jobs jobs.Queue
@@ -131,6 +150,8 @@ type Service struct {
 	d   Deps
 	cfg Config
 	ver *verifier
+	// mfaParser verifies mfa_tokens: the access-token rules with the MFA audience.
+	mfaParser *jwt.Parser
 }
 
 // NewService returns a Service. It fails when a required port is missing or the config is
@@ -153,7 +174,10 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{d: d, cfg: cfg, ver: newVerifier(d.Keys, cfg.Issuer, cfg.Audience, cfg.Leeway, d.Clock)}, nil
+	return &Service{d: d, cfg: cfg, ver: newVerifier(d.Keys, cfg.Issuer, cfg.Audience, cfg.Leeway, d.Clock),
+		mfaParser: jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}), jwt.WithIssuer(cfg.Issuer),
+			jwt.WithAudience(cfg.Audience+":mfa"), jwt.WithLeeway(cfg.Leeway), jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(), jwt.WithTimeFunc(d.Clock.Now), jwt.WithStrictDecoding())}, nil
 }
 
 // Config returns the effective configuration.

@@ -14,7 +14,7 @@ import (
 // issue builds the token pair of a session state: the refresh token for (Counter, secret)
 // and an access token whose iat is RotatedAt and whose jti derives from secret — so the same
 // state always yields the same pair (the grace window relies on it).
-func (s *Service) issue(u User, sess Session, secret [32]byte, now time.Time) (TokenPair, error) {
+func (s *Service) issue(u User, sess Session, secret [32]byte, now time.Time, enrolOnly bool) (TokenPair, error) {
 	iat := sess.RotatedAt.Truncate(time.Second)
 	exp := iat.Add(s.cfg.AccessTTL)
 	c := &Claims{RegisteredClaims: jwt.RegisteredClaims{
@@ -24,6 +24,7 @@ func (s *Service) issue(u User, sess Session, secret [32]byte, now time.Time) (T
 	if !u.IsOperator() {
 		c.Kind, c.TenantID, c.Role = string(eusaas.ActorUser), u.TenantID.String(), u.Role
 	}
+	c.MFAEnrol = enrolOnly
 	access, err := signAccessToken(s.d.Keys, c)
 	if err != nil {
 		return TokenPair{}, err
@@ -74,13 +75,21 @@ func (s *Service) Refresh(ctx context.Context, token string) (TokenPair, error) 
 				return TokenPair{}, err
 			}
 			sess.Counter, sess.RotatedAt, sess.TokenHash = sess.Counter+1, now, secretHash(next)
-			return s.issue(u, sess, next, now)
+			enrol, err := s.mfaEnrolmentDue(ctx, u)
+			if err != nil {
+				return TokenPair{}, err
+			}
+			return s.issue(u, sess, next, now, enrol)
 		case rt.counter+1 == sess.Counter && now.Sub(sess.RotatedAt) <= s.cfg.RefreshGrace:
 			u, err := s.activeAccount(ctx, sess, now)
 			if err != nil {
 				return TokenPair{}, err
 			}
-			return s.issue(u, sess, cur, now)
+			enrol, err := s.mfaEnrolmentDue(ctx, u)
+			if err != nil {
+				return TokenPair{}, err
+			}
+			return s.issue(u, sess, cur, now, enrol)
 		default:
 			if err := s.d.Sessions.RevokeSession(ctx, rt.tenant, sess.ID, now, "reuse"); err != nil {
 				return TokenPair{}, err

@@ -20,6 +20,9 @@ type Claims struct {
 	Role      Role   `json:"role,omitempty"`      // empty for operators and services
 	Kind      string `json:"kind"`                // "user", "operator" or "service"
 	SessionID string `json:"sid,omitempty"`
+	// MFAEnrol marks a token good for enrolling a second factor only: the tenant requires
+	// one and the user has none yet (Principal.EnrolmentOnly).
+	MFAEnrol bool `json:"mfa_enrol,omitempty"`
 }
 
 // MaxLeeway is the largest clock skew verification tolerates on exp, nbf and iat.

@@ -208,9 +208,10 @@ func (s *Service) DeleteUser(ctx context.Context, p Principal, tenant eusaas.Ten
 }
 
 // ListInvitations returns one page of the tenant's pending invitations (unused, unexpired),
-// oldest first. Needs PermInvite: those who may invite see what is outstanding.
+// oldest first. Needs PermUsersRead, as the user list: issue 12 gives the user
+// administration's reads to every role (the invitees are the users to come).
 func (s *Service) ListInvitations(ctx context.Context, p Principal, tenant eusaas.TenantID, page eusaas.Page) (eusaas.List[Invitation], error) {
-	if !p.Can(tenant, PermInvite) {
+	if !p.Can(tenant, PermUsersRead) {
 		return eusaas.List[Invitation]{}, eusaas.E(eusaas.PermissionDenied, "not allowed to see this tenant's invitations")
 	}
 	page, err := page.Normalize()

@@ -117,6 +117,8 @@ func TestInvitationAdministration(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = e.svc.ListInvitations(ctx, principalOf(member), e.tenant, eusaas.Page{})
+	require.NoError(t, err, "MEMBER and VIEWER read the user administration (issue 12 item 1)")
+	_, err = e.svc.ListInvitations(ctx, auth.Principal{Kind: eusaas.ActorService, UserID: "svc"}, e.tenant, eusaas.Page{})
 	requireKind(t, eusaas.PermissionDenied, err)
 	l, err := e.svc.ListInvitations(ctx, principalOf(admin), e.tenant, eusaas.Page{})
 	require.NoError(t, err)

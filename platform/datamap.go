@@ -8,7 +8,7 @@ import "github.com/eusaas/eusaas/gdpr"
 // test fails when a tenant table is not listed (so a new table cannot hold personal data
 // unnoticed).
 var DataMap = []gdpr.DataMapEntry{
-	{Module: "auth", Store: "auth_users", DataCategories: []string{"e-mail address", "name", "password hash", "role", "MFA secret"},
+	{Module: "auth", Store: "auth_users", DataCategories: []string{"e-mail address", "name", "password hash", "role", "MFA secret (sealed) and recovery code hashes"},
 		SubjectCategories: []string{"tenant users"}, Purpose: "authentication and authorisation",
 		Retention: "until the account is deleted or the tenant erased", Erasure: "subject erasure (auth.EraseSubject); tenant erasure",
 		PersonalDataFields: []string{"email", "full_name"}},
@@ -20,7 +20,11 @@ var DataMap = []gdpr.DataMapEntry{
 		SubjectCategories: []string{"invited persons"}, Purpose: "onboarding of tenant users",
 		Retention: "until accepted, revoked or expired; at most pii_retention_days (+ grace)", Erasure: "subject erasure; tenant erasure; retention",
 		PersonalDataFields: []string{"email"}},
-	{Module: "auth", Store: "eusaas.auth_operators", DataCategories: []string{"e-mail address", "password hash"},
+	{Module: "auth", Store: "auth_api_keys", DataCategories: []string{"API key name, scopes and hash", "id of the user who created it", "time of last use"},
+		SubjectCategories: []string{"tenant (machine access); the creating user by id"}, Purpose: "machine access of the tenant's own systems",
+		Retention: "while the tenant exists (revoked keys are kept, so they stay refused)", Erasure: "tenant erasure",
+		PersonalDataFields: []string{"created_by"}},
+	{Module: "auth", Store: "eusaas.auth_operators", DataCategories: []string{"e-mail address", "password hash", "MFA secret (sealed) and recovery code hashes"},
 		SubjectCategories: []string{"platform operators"}, Purpose: "operation of the platform",
 		Retention: "while the operator account exists", Erasure: "operator account deletion"},
 	{Module: "billing", Store: "billing_invoices", DataCategories: []string{"billing contact", "invoice amounts"},

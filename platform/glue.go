@@ -31,7 +31,8 @@ func (r TenantResolver) Resolve(ctx context.Context, idOrSlug string) (auth.Tena
 		return auth.TenantInfo{}, err
 	}
 	return auth.TenantInfo{ID: t.ID, Status: string(t.Status), AllowSelfRegistration: t.Settings.AllowSelfRegistration,
-		MaxUsers: t.Settings.MaxUsers, RequireEmailVerification: t.Settings.RequireEmailVerification}, nil
+		MaxUsers: t.Settings.MaxUsers, RequireEmailVerification: t.Settings.RequireEmailVerification,
+		MFARequired: t.Settings.MFARequired}, nil
 }
 
 // ownerInvitations is tenancy's InvitationIssuer over auth, bound once auth is built (auth

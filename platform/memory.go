@@ -36,7 +36,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 		Tenants:     memtenancy.NewStore(),
 		Provisioner: memtenancy.NewProvisioner(1),
 
-		Users: users, Operators: users, Sessions: users, Invitations: users, ServiceAccounts: users, PasswordResets: users, EmailVerifications: users,
+		Users: users, Operators: users, Sessions: users, Invitations: users, ServiceAccounts: users, PasswordResets: users, EmailVerifications: users, MFA: users, APIKeys: users,
 		Denylist: memauth.NewDenylist(clock), Limiter: memauth.NewLimiter(),
 
 		Usage: usage, Invoices: invoices, Prices: prices,

@@ -42,8 +42,12 @@ type Stores struct {
 	PasswordResets  auth.PasswordResetStore // optional: without it password reset answers 503
 	// EmailVerifications is optional: without it self-registered users get no verification mail.
 	EmailVerifications auth.EmailVerificationStore
-	Denylist           auth.Denylist
-	Limiter            auth.Limiter
+	// MFA is optional: without it no second factor can be enrolled.
+	MFA auth.MFAStore
+	// APIKeys is optional: without it tenants have no API keys.
+	APIKeys  auth.APIKeyStore
+	Denylist auth.Denylist
+	Limiter  auth.Limiter
 
 	Usage    billing.UsageStore
 	Invoices billing.InvoiceStore
@@ -217,7 +221,7 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	if p.Auth, err = auth.NewService(auth.Deps{Users: s.Users, Operators: s.Operators, Sessions: s.Sessions,
 		Invitations: s.Invitations, ServiceAccounts: s.ServiceAccounts, Denylist: s.Denylist, Limiter: s.Limiter,
 		Keys: c.AuthKeys, Tenants: TenantResolver{p.Tenancy}, Hasher: hasher, Recorder: rec, Tx: s.Tx, Clock: c.Clock,
-		Jobs: mailQueue, PasswordResets: s.PasswordResets, EmailVerifications: s.EmailVerifications}, c.Auth); err != nil {
+		Jobs: mailQueue, PasswordResets: s.PasswordResets, EmailVerifications: s.EmailVerifications, MFA: s.MFA, APIKeys: s.APIKeys}, c.Auth); err != nil {
 		return nil, err
 	}
 	invitations.auth = p.Auth

@@ -670,6 +670,10 @@ func applyPatch(cur Tenant, in UpdateInput) (Tenant, map[string]any) {
 			changes["settings.require_email_verification"] = map[string]any{"old": st.RequireEmailVerification, "new": *p.RequireEmailVerification}
 			st.RequireEmailVerification = *p.RequireEmailVerification
 		}
+		if p.MFARequired != nil && *p.MFARequired != st.MFARequired {
+			changes["settings.mfa_required"] = map[string]any{"old": st.MFARequired, "new": *p.MFARequired}
+			st.MFARequired = *p.MFARequired
+		}
 	}
 	return next, changes
 }

@@ -117,6 +117,9 @@ type Settings struct {
 	// RequireEmailVerification refuses login to users who have not verified their e-mail
 	// address (self-registered users verify through a mail; invited users are verified).
 	RequireEmailVerification bool `json:"require_email_verification"`
+	// MFARequired makes a second factor mandatory: a user without one can log in only to
+	// enrol one.
+	MFARequired bool `json:"mfa_required"`
 }
 
 // DefaultSettings returns the settings of a new tenant.
@@ -200,6 +203,7 @@ type SettingsPatch struct {
 	AnomalyMinImpact         *decimal.Decimal
 	AllowSelfRegistration    *bool
 	RequireEmailVerification *bool
+	MFARequired              *bool
 }
 
 // UpdateInput is a PATCH: nil fields are kept. Metadata is merged key by key (RFC 7396

@@ -148,14 +148,16 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 		})
 	Register(s, huma.Operation{OperationID: "auth-login", Method: http.MethodPost, Path: "/api/v1/auth/login",
 		Summary: "Log in", Tags: tags, Security: Public,
-		Description: "Tenant users send X-Tenant-ID (id or slug); platform operators send none. Every failure is the same 401 problem; repeated failures back off, then lock the account or client address for a while.",
-		Errors:      []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests}},
-		func(ctx context.Context, in *authLoginInput) (*authTokensOutput, error) {
-			p, err := svc.Login(ctx, auth.LoginInput{TenantIDOrSlug: in.TenantID, Email: in.Body.Email, Password: in.Body.Password})
+		Description: "Tenant users send X-Tenant-ID (id or slug); platform operators send none. Every failure is the same 401 problem; repeated failures back off, then lock the account or client address for a while. " +
+			"An account with a second factor gets 200 {mfa_required: true, mfa_token, expires_in: 300} and no tokens: finish with POST /auth/login/mfa. " +
+			"In a tenant with settings.mfa_required, a user without a second factor gets tokens marked mfa_enrolment_required, good only for enrolling one.",
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusTooManyRequests}},
+		func(ctx context.Context, in *authLoginInput) (*authLoginOutput, error) {
+			r, err := svc.LoginStart(ctx, auth.LoginInput{TenantIDOrSlug: in.TenantID, Email: in.Body.Email, Password: in.Body.Password})
 			if err != nil {
 				return nil, authErr(err)
 			}
-			return authTokensOut(p), nil
+			return authLoginOut(r), nil
 		})
 	Register(s, huma.Operation{OperationID: "auth-refresh", Method: http.MethodPost, Path: "/api/v1/auth/refresh",
 		Summary: "Exchange a refresh token for a new token pair", Tags: tags, Security: Public,
@@ -205,6 +207,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 			return &authUserOutput{Body: authUserOut(u)}, nil
 		})
 	registerAuthSessions(s, svc, tags)
+	registerAuthMFA(s, svc, tags)
 	registerAuthPasswords(s, svc, tags)
 	Register(s, huma.Operation{OperationID: "auth-jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json",
 		Summary: "Public keys verifying access tokens (JWKS)", Tags: tags, Security: Public},
@@ -232,6 +235,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 		})
 	registerAuthUsers(s, svc)
 	registerAuthServiceAccounts(s, svc)
+	registerAuthAPIKeys(s, svc)
 }
 
 type authServiceAccountBody struct {

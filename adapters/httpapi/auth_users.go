@@ -156,10 +156,10 @@ func registerAuthUsers(s *Server, svc *auth.Service) {
 		})
 	Register(s, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/invitations",
 		Summary: "List the tenant's pending invitations", Tags: []string{"Tenants"}, Security: BearerAuth,
-		Description: "OWNER or ADMIN (or an operator). Unused, unexpired invitations, oldest first; tokens are never shown again.",
+		Description: "Every role of the tenant (or an operator), as the user list. Unused, unexpired invitations, oldest first; tokens are never shown again.",
 		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity}},
 		func(ctx context.Context, in *authInvitationsListInput) (*authInvitationsListOutput, error) {
-			id, p, err := s.TenantAccess(ctx, in.ID, auth.PermInvite)
+			id, p, err := s.TenantAccess(ctx, in.ID, auth.PermUsersRead)
 			if err != nil {
 				return nil, err
 			}

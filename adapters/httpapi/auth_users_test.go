@@ -89,7 +89,7 @@ func TestAuthHTTPUserAdministration(t *testing.T) {
 	r.JSON(t, &invs)
 	require.Equal(t, 1, invs.Pagination.Total)
 	require.Equal(t, created.ID, invs.Items[0].ID)
-	requireProblem(t, e.h.Do("GET", inv, nil, viewer), http.StatusForbidden, "")
+	require.Equal(t, http.StatusOK, e.h.Do("GET", inv, nil, viewer).Status, "every role reads the pending invitations (issue 12 item 1)")
 	requireProblem(t, e.h.Do("DELETE", inv+"/"+created.ID, nil, viewer), http.StatusForbidden, "")
 	requireProblem(t, e.h.Do("DELETE", inv+"/zzz", nil, admin), http.StatusUnprocessableEntity, "")
 	require.Equal(t, http.StatusNoContent, e.h.Do("DELETE", inv+"/"+created.ID, nil, admin).Status)

@@ -292,7 +292,7 @@ func RegisterBilling(s *Server, svc *billing.Service) {
 			"earlier one) or rejected with a reason (more than 5 minutes in the future, older than the 35-day late-arrival " +
 			"horizon). A rejected event never affects the others. Malformed input (missing fields, unknown resource_type, " +
 			"negative or non-numeric quantity, more than 1000 events) is a 422 problem naming each bad field, and nothing " +
-			"of that request is recorded. Operators and service principals only.",
+			"of that request is recorded. Operators, service principals and the tenant's API keys with scope usage:write.",
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *billingUsageInput) (*billingUsageOutput, error) {
 		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermUsageWrite)
@@ -323,7 +323,7 @@ func RegisterBilling(s *Server, svc *billing.Service) {
 			"service) or by day (one line per day and service, with its date). " +
 			"Invoices round; breakdowns do not, so small API_CALLS costs stay visible.",
 	}, func(ctx context.Context, in *billingCostsInput) (*billingBreakdownOutput, error) {
-		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
+		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermCostsRead)
 		if err != nil {
 			return nil, err
 		}
@@ -350,7 +350,7 @@ func RegisterBilling(s *Server, svc *billing.Service) {
 		OperationID: "get-current-costs", Method: http.MethodGet, Path: "/api/v1/tenants/{id}/costs/current", Tags: tags,
 		Security: BearerAuth, Summary: "Month-to-date costs by resource",
 	}, func(ctx context.Context, in *billingTenantInput) (*billingBreakdownOutput, error) {
-		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
+		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermCostsRead)
 		if err != nil {
 			return nil, err
 		}
@@ -368,7 +368,7 @@ func RegisterBilling(s *Server, svc *billing.Service) {
 			"fewer it is extrapolated linearly. The interval is a 95% normal prediction interval for the remaining days. " +
 			"budget compares the projection with the tenant's cost_alert_threshold.",
 	}, func(ctx context.Context, in *billingTenantInput) (*billingProjectionOutput, error) {
-		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
+		tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermCostsRead)
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,7 @@ import (
 type requestInfo struct {
 	requestID string
 	path      string
+	method    string
 	bearer    string
 	principal *auth.Principal
 	authErr   error
@@ -220,7 +221,7 @@ func (s *Server) edge(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header()[headerRequestID] = []string{id}
-		ri := &requestInfo{requestID: id, path: r.URL.Path, rctx: chi.RouteContext(r.Context())}
+		ri := &requestInfo{requestID: id, path: r.URL.Path, method: r.Method, rctx: chi.RouteContext(r.Context())}
 		ri.sw.ResponseWriter = w
 		sw := &ri.sw
 		ctx := context.WithValue(r.Context(), requestInfoKey{}, ri)

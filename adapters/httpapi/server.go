@@ -390,7 +390,20 @@ func (s *Server) Principal(ctx context.Context) (auth.Principal, error) {
 	if ri.authErr != nil {
 		return auth.Principal{}, ri.authErr
 	}
+	if ri.principal.EnrolmentOnly && !enrolmentRoutes[ri.method+" "+ri.routePattern()] {
+		// The tenant requires a second factor the user has not enrolled: the token is good
+		// for enrolling one (and for /auth/me and logout), nothing else.
+		return auth.Principal{}, auth.ErrMFAEnrolmentRequired
+	}
 	return *ri.principal, nil
+}
+
+// enrolmentRoutes are what an enrolment-only token (auth.Principal.EnrolmentOnly) may call.
+var enrolmentRoutes = map[string]bool{
+	"POST /api/v1/auth/mfa/totp":         true,
+	"POST /api/v1/auth/mfa/totp/confirm": true,
+	"GET /api/v1/auth/me":                true,
+	"POST /api/v1/auth/logout":           true,
 }
 
 var (
@@ -442,7 +455,7 @@ func (s *Server) ActivePrincipal(ctx context.Context) (auth.Principal, error) {
 	if err != nil {
 		return p, err
 	}
-	if p.Kind == eusaas.ActorUser {
+	if p.Kind == eusaas.ActorUser || p.Kind == eusaas.ActorAPIKey {
 		if err := s.tenantActive(ctx, p.TenantID); err != nil {
 			return auth.Principal{}, err
 		}
@@ -466,7 +479,8 @@ func (s *Server) TenantAccess(ctx context.Context, idParam string, perm auth.Per
 	if !p.Can(id, perm) {
 		return id, auth.Principal{}, errForbidden.With("not allowed for this tenant")
 	}
-	if p.Kind == eusaas.ActorUser {
+	if p.Kind == eusaas.ActorUser || p.Kind == eusaas.ActorAPIKey {
+		// A tenant API key is the tenant's own traffic: gated and throttled as its users.
 		if err := s.tenantActive(ctx, id); err != nil {
 			return id, auth.Principal{}, err
 		}

@@ -26,6 +26,7 @@ type TenantSettingsBody struct {
 	AnomalyMinImpact         string `json:"anomaly_min_impact" doc:"Minimum absolute impact (EUR, decimal string) a cost anomaly needs to be reported" example:"5.00"`
 	AllowSelfRegistration    bool   `json:"allow_self_registration" doc:"Users may register without an invitation"`
 	RequireEmailVerification bool   `json:"require_email_verification" doc:"Users must verify their e-mail address before they can log in (invited users are verified by accepting)"`
+	MFARequired              bool   `json:"mfa_required" doc:"Users must use a second factor (TOTP). A user without one who logs in gets tokens good only for enrolling one (POST /auth/mfa/totp, /auth/mfa/totp/confirm, then refresh); every other route answers 403 mfa_enrolment_required"`
 }
 
 // TenantBody is a tenant as JSON.
@@ -68,6 +69,7 @@ func tenancyBody(t tenancy.Tenant) TenantBody {
 			AnomalyMinImpact:         t.Settings.AnomalyMinImpact.StringFixed(2),
 			AllowSelfRegistration:    t.Settings.AllowSelfRegistration,
 			RequireEmailVerification: t.Settings.RequireEmailVerification,
+			MFARequired:              t.Settings.MFARequired,
 		},
 		StatusReason: t.StatusReason, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, DeletedAt: t.DeletedAt,
 	}
@@ -158,6 +160,7 @@ type tenancySettingsPatch struct {
 	AnomalyMinImpact         *string `json:"anomaly_min_impact,omitempty" doc:"Decimal string, EUR, 0.01 to 1000000000"`
 	AllowSelfRegistration    *bool   `json:"allow_self_registration,omitempty"`
 	RequireEmailVerification *bool   `json:"require_email_verification,omitempty"`
+	MFARequired              *bool   `json:"mfa_required,omitempty"`
 }
 
 type tenancyPatchInput struct {
@@ -274,7 +277,7 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 			up.Settings = &tenancy.SettingsPatch{
 				MaxUsers: sp.MaxUsers, StorageLimitGB: sp.StorageLimitGB, APIRateLimit: sp.APIRateLimit,
 				DataRetentionDays: sp.DataRetentionDays, AllowSelfRegistration: sp.AllowSelfRegistration,
-				RequireEmailVerification: sp.RequireEmailVerification,
+				RequireEmailVerification: sp.RequireEmailVerification, MFARequired: sp.MFARequired,
 			}
 			if sp.CostAlertThreshold != nil {
 				d, err := decimal.NewFromString(*sp.CostAlertThreshold)

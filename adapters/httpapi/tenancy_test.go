@@ -96,7 +96,7 @@ func TestTenancyCreate(t *testing.T) {
 	require.Equal(t, `"3"`, r.Header.Get("ETag"))
 	require.Equal(t, "/api/v1/tenants/"+out.ID, r.Header.Get("Location"))
 	require.Equal(t, "no-store", r.Header.Get("Cache-Control"), "the owner invitation token must not be cached")
-	require.Contains(t, string(r.Body), `"settings":{"max_users":50,"storage_limit_gb":100,"api_rate_limit":1000,"data_retention_days":365,"cost_alert_threshold":"1000.00","anomaly_min_impact":"5.00","allow_self_registration":false,"require_email_verification":false}`)
+	require.Contains(t, string(r.Body), `"settings":{"max_users":50,"storage_limit_gb":100,"api_rate_limit":1000,"data_retention_days":365,"cost_alert_threshold":"1000.00","anomaly_min_impact":"5.00","allow_self_registration":false,"require_email_verification":false,"mfa_required":false}`)
 	require.Regexp(t, `"created_at":"\d{4}-\d\d-\d\dT[^"]+Z"`, string(r.Body))
 	tid, _ := eusaas.ParseTenantID(out.ID)
 	_, ok := f.prov.SchemaVersion(tid)

@@ -27,7 +27,7 @@ func TestConformanceAuth(t *testing.T) {
 		db := postgres.New(pgtest.Pool(t))
 		require.NoError(t, db.MigratePlatform(ctx))
 		s := postgres.NewAuthStore(db)
-		return authtest.Stores{Users: s, Operators: s, Sessions: s, Invitations: s, ServiceAccounts: s, PasswordResets: s, EmailVerifications: s, Tx: db,
+		return authtest.Stores{Users: s, Operators: s, Sessions: s, Invitations: s, ServiceAccounts: s, PasswordResets: s, EmailVerifications: s, MFA: s, APIKeys: s, Tx: db,
 			NewTenant: func(t *testing.T) eusaas.TenantID {
 				id := eusaas.NewTenantID()
 				require.NoError(t, db.CreateTenantSchema(ctx, id))

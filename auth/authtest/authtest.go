@@ -38,6 +38,10 @@ type Stores struct {
 	PasswordResets auth.PasswordResetStore
 	// EmailVerifications is the adapter's verification store (nil: that part is skipped).
 	EmailVerifications auth.EmailVerificationStore
+	// MFA is the adapter's TOTP enrolment store (nil: that part is skipped).
+	MFA auth.MFAStore
+	// APIKeys is the adapter's tenant API key store (nil: that part is skipped).
+	APIKeys auth.APIKeyStore
 	// Tx is the adapter's transaction runner; nil when the adapter has none (TxRollback is
 	// then skipped).
 	Tx eusaas.TxRunner
@@ -107,6 +111,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("PasswordResets", func(t *testing.T) { runPasswordResets(t, h) })
 	t.Run("EmailVerifications", func(t *testing.T) { runEmailVerifications(t, h) })
 	t.Run("ServiceAccounts", func(t *testing.T) { runServiceAccounts(t, h) })
+	t.Run("MFA", func(t *testing.T) { runMFA(t, h) })
+	t.Run("APIKeys", func(t *testing.T) { runAPIKeys(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { runIsolation(t, h) })
 	t.Run("ContextCanceled", func(t *testing.T) { runCanceled(t, h) })
 	t.Run("TxRollback", func(t *testing.T) { runTxRollback(t, h) })

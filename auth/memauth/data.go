@@ -2,6 +2,7 @@ package memauth
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,6 +76,7 @@ func (s *Store) DeleteExpired(ctx context.Context, tenant eusaas.TenantID, cutof
 }
 
 var authGDPRTables = []eusaas.DataTable{
+	{Name: "auth_api_keys", Columns: []string{"id", "name", "scopes", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"}},
 	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}},
 	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason", "user_agent", "ip"}, SubjectColumn: "user_id"},
 	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "is_active", "created_at", "updated_at", "last_login_at", "email_verified"}, SubjectColumn: "id"},
@@ -89,6 +91,11 @@ func (s *Store) DataTables(tenant eusaas.TenantID) []eusaas.DataTable {
 func (s *Store) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.DataRow {
 	var rows []eusaas.DataRow
 	switch table {
+	case "auth_api_keys":
+		for _, k := range s.apiKeys[tenant] {
+			rows = append(rows, eusaas.DataRow{k.ID.String(), k.Name, apiKeyScopesText(k.Scopes), k.Prefix, k.CreatedBy,
+				eusaas.DataTime(k.CreatedAt), eusaas.DataTime(k.LastUsedAt), eusaas.DataTime(k.RevokedAt)})
+		}
 	case "auth_users":
 		for _, u := range s.users[tenant] {
 			rows = append(rows, eusaas.DataRow{u.ID.String(), u.Email, u.FullName, string(u.Role), u.IsActive,
@@ -138,7 +145,11 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 	}
 	s.mu.Lock()
 	users, sessions, invitations := s.users[tenant], s.sessions[tenant], s.invitations[tenant]
+	keys := s.apiKeys[tenant]
 	out["auth_users"], out["auth_sessions"], out["auth_invitations"] = len(users), len(sessions), len(invitations)
+	out["auth_api_keys"] = len(keys)
+	delete(s.apiKeys, tenant)
+	delete(s.totp, tenant)
 	delete(s.users, tenant)
 	delete(s.sessions, tenant)
 	delete(s.invitations, tenant)
@@ -151,8 +162,19 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 		authGDPRRestore(s.users, tenant, users)
 		authGDPRRestore(s.sessions, tenant, sessions)
 		authGDPRRestore(s.invitations, tenant, invitations)
+		authGDPRRestore(s.apiKeys, tenant, keys)
 	})
 	return out, nil
+}
+
+// apiKeyScopesText is the scopes as the Postgres column keeps them: space-separated, as
+// OAuth 2.0 writes scopes.
+func apiKeyScopesText(ps []auth.Permission) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return strings.Join(out, " ")
 }
 
 // authGDPRRestore puts back rows removed by DeleteTenantData without overwriting any written

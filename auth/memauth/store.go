@@ -14,9 +14,11 @@ import (
 	"github.com/eusaas/eusaas/memtx"
 )
 
-// Store keeps auth users, operators, sessions, invitations and service accounts in
-// memory. It implements auth.UserStore, auth.OperatorStore, auth.SessionStore,
-// auth.InvitationStore and auth.ServiceAccountStore and takes part in TxRunner transactions.
+// Store keeps auth users, operators, sessions, invitations, service accounts, password
+// resets, e-mail verifications, TOTP enrolments and tenant API keys in memory. It implements
+// auth.UserStore, auth.OperatorStore, auth.SessionStore, auth.InvitationStore,
+// auth.ServiceAccountStore, auth.PasswordResetStore, auth.EmailVerificationStore,
+// auth.MFAStore and auth.APIKeyStore and takes part in TxRunner transactions.
 type Store struct {
 	mu          sync.Mutex
 	users       map[eusaas.TenantID]map[uuid.UUID]auth.User // operators under NilTenant
@@ -27,6 +29,10 @@ type Store struct {
 	resets map[eusaas.TenantID]map[uuid.UUID]authReset
 	// verifications are the outstanding e-mail verifications by user id.
 	verifications map[eusaas.TenantID]map[uuid.UUID]authReset
+	// totp are the TOTP enrolments by account id (operators under NilTenant).
+	totp map[eusaas.TenantID]map[uuid.UUID]auth.TOTPEnrolment
+	// apiKeys are the tenants' API keys by key id.
+	apiKeys map[eusaas.TenantID]map[uuid.UUID]auth.APIKey
 }
 
 type authReset struct {
@@ -52,7 +58,9 @@ func NewStore() *Store {
 		invitations:   map[eusaas.TenantID]map[uuid.UUID]auth.Invitation{},
 		svcAccounts:   map[eusaas.TenantID]map[uuid.UUID]auth.ServiceAccount{},
 		resets:        map[eusaas.TenantID]map[uuid.UUID]authReset{},
-		verifications: map[eusaas.TenantID]map[uuid.UUID]authReset{}}
+		verifications: map[eusaas.TenantID]map[uuid.UUID]authReset{},
+		totp:          map[eusaas.TenantID]map[uuid.UUID]auth.TOTPEnrolment{},
+		apiKeys:       map[eusaas.TenantID]map[uuid.UUID]auth.APIKey{}}
 }
 
 func authNotFound(what string) error { return eusaas.E(eusaas.NotFound, what+" not found") }
@@ -245,6 +253,7 @@ func (s *Store) DeleteUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID)
 	defer s.mu.Unlock()
 	authDel(ctx, s, s.resets, t, id)
 	authDel(ctx, s, s.verifications, t, id)
+	authDel(ctx, s, s.totp, t, id)
 	if authDel(ctx, s, s.users, t, id) {
 		return 1, nil
 	}
@@ -672,6 +681,7 @@ func (s *Store) RemoveUser(ctx context.Context, t eusaas.TenantID, id uuid.UUID)
 	authDel(ctx, s, s.users, t, id)
 	authDel(ctx, s, s.resets, t, id)
 	authDel(ctx, s, s.verifications, t, id)
+	authDel(ctx, s, s.totp, t, id)
 	return nil
 }
 

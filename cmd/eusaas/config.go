@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"github.com/eusaas/eusaas/adapters/smtpmail"
@@ -69,6 +70,9 @@ type Config struct {
 	// log. MailFrom is the sender (APP_MAIL_FROM).
 	SMTPURL  string
 	MailFrom string
+	// MFAKey seals TOTP secrets at rest (APP_MFA_KEY: 32 bytes, base64; `openssl rand
+	// -base64 32`). Without it they are stored unsealed.
+	MFAKey []byte
 
 	// The modules' own settings (APP_AUDIT_*, APP_GDPR_*, APP_ANOMALY_*), read with the rest
 	// so that every variable is checked before anything connects.
@@ -332,6 +336,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"APP_VAT_OSS_BELOW_THRESHOLD", "must be true or false"}
 		}
 		c.VATBelowOSSThreshold = b
+	}
+	if v := getenv("APP_MFA_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(k) != 32 {
+			return c, &ConfigError{"APP_MFA_KEY", "must be 32 bytes in base64 (openssl rand -base64 32)"}
+		}
+		c.MFAKey = k
 	}
 	str("APP_SMTP_URL", &c.SMTPURL)
 	c.MailFrom = "no-reply@localhost"

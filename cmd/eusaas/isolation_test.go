@@ -41,7 +41,8 @@ func TestEveryProtectedRouteRefusesOtherTenants(t *testing.T) {
 	// another caller (its own sessions), not a cross-tenant access.
 	ownScope := map[string]bool{"POST /api/v1/auth/logout": true, "GET /api/v1/auth/me": true,
 		"GET /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions": true, "DELETE /api/v1/auth/sessions/{session_id}": true,
-		"POST /api/v1/auth/password/change": true}
+		"POST /api/v1/auth/password/change": true,
+		"POST /api/v1/auth/mfa/totp":        true, "POST /api/v1/auth/mfa/totp/confirm": true, "DELETE /api/v1/auth/mfa/totp": true}
 	param := regexp.MustCompile(`\{[a-z_]+\}`)
 	checked := 0
 	var keys []string
@@ -124,5 +125,9 @@ var validInput = map[string]isolationInput{
 		"address": map[string]any{"line1": "1 Main Street", "city": "Paris", "country": "FR"}}},
 	"POST /api/v1/billing/tax-rates":                           {body: map[string]any{"country": "DE", "percent": "19", "from": "2030-01-01"}},
 	"POST /api/v1/tenants/{id}/invoices/{inv_id}/credit-notes": {body: map[string]any{"reason": "outage"}},
+	"POST /api/v1/tenants/{id}/api-keys":                       {body: map[string]any{"name": "backend", "scopes": []string{"usage:write", "costs:read"}}},
+	"POST /api/v1/auth/mfa/totp/confirm":                       {body: map[string]any{"code": "123456"}},
+	"DELETE /api/v1/auth/mfa/totp":                             {body: map[string]any{"current_password": "Old-Passw0rd!"}},
+	"POST /api/v1/auth/login/mfa":                              {body: map[string]any{"mfa_token": "not-a-token", "code": "123456"}},
 	"POST /api/v1/tenants/{id}/usage":                          {body: map[string]any{"events": []map[string]any{{"id": "e1", "resource_type": "CPU", "quantity": "1", "timestamp": time.Now().UTC().Format(time.RFC3339)}}}},
 }

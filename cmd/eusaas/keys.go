@@ -26,7 +26,7 @@ const authMissingKeys = "APP_JWT_PRIVATE_KEY and APP_JWT_PUBLIC_KEY are required
 func authConfig(cfg Config) auth.Config {
 	return auth.Config{Issuer: cfg.JWTIssuer,
 		AccessTTL:  time.Duration(cfg.AccessTokenMinutes) * time.Minute,
-		RefreshTTL: time.Duration(cfg.RefreshTokenDays) * 24 * time.Hour}
+		RefreshTTL: time.Duration(cfg.RefreshTokenDays) * 24 * time.Hour, TOTPKey: cfg.MFAKey}
 }
 
 // authKeys loads the key set from the configuration, or makes a per-process key in memory

@@ -246,7 +246,7 @@ func postgresStores(ctx context.Context, cfg Config, bucket storage.Bucket, log 
 		Placer:      s.citus, Placements: s.citus,
 		TenantCache: redisadapter.NewTenantCache(rdb, redisadapter.TenantCacheOptions{Prefix: prefix, TTL: 5 * time.Minute}),
 
-		Users: authStore, Operators: authStore, Sessions: authStore, Invitations: authStore, ServiceAccounts: authStore, PasswordResets: authStore, EmailVerifications: authStore,
+		Users: authStore, Operators: authStore, Sessions: authStore, Invitations: authStore, ServiceAccounts: authStore, PasswordResets: authStore, EmailVerifications: authStore, MFA: authStore, APIKeys: authStore,
 		Denylist: redisadapter.NewAuthDenylist(rdb, prefix), Limiter: redisadapter.NewAuthLimiter(rdb, prefix),
 
 		Usage: usage, Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db),

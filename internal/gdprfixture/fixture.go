@@ -30,10 +30,12 @@ type Ports struct {
 	Users       auth.UserStore
 	Sessions    auth.SessionStore
 	Invitations auth.InvitationStore
-	Usage       billing.UsageStore
-	Invoices    billing.InvoiceStore
-	Prices      billing.PriceStore
-	Anomalies   anomaly.Store
+	// APIKeys is optional: with it the tenant gets an active and a revoked API key.
+	APIKeys   auth.APIKeyStore
+	Usage     billing.UsageStore
+	Invoices  billing.InvoiceStore
+	Prices    billing.PriceStore
+	Anomalies anomaly.Store
 }
 
 // value renders a DataRow value with its Go type, so two dumps are equal only when
@@ -130,6 +132,16 @@ func Fill(t *testing.T, ctx context.Context, p Ports, tenant eusaas.TenantID) Se
 	}
 	must(p.Invitations.CreateInvitation(ctx, auth.Invitation{ID: ID(tenant, "i2"), TenantID: tenant, Email: s.Pending,
 		Role: auth.RoleMember, TokenHash: Hash("i2"), CreatedBy: s.U1.String(), CreatedAt: b, ExpiresAt: b.Add(7 * 24 * time.Hour)}))
+
+	if p.APIKeys != nil {
+		must(p.APIKeys.CreateAPIKey(ctx, auth.APIKey{ID: ID(tenant, "k1"), TenantID: tenant, Name: "backend",
+			Scopes: []auth.Permission{auth.PermUsageWrite, auth.PermCostsRead}, Prefix: "eusk_k1", KeyHash: Hash("k1"),
+			CreatedBy: s.U1.String(), CreatedAt: b}))
+		must(p.APIKeys.TouchAPIKey(ctx, tenant, ID(tenant, "k1"), b.Add(time.Hour), b.Add(time.Hour)))
+		must(p.APIKeys.CreateAPIKey(ctx, auth.APIKey{ID: ID(tenant, "k2"), TenantID: tenant, Name: "old",
+			Scopes: []auth.Permission{auth.PermUsageWrite}, Prefix: "eusk_k2", KeyHash: Hash("k2"), CreatedBy: s.U2.String(), CreatedAt: b}))
+		must(p.APIKeys.RevokeAPIKey(ctx, tenant, ID(tenant, "k2"), b.Add(2*time.Hour)))
+	}
 
 	rate := func(_ billing.ResourceType, _, q decimal.Decimal) decimal.Decimal {
 		return q.Mul(decimal.RequireFromString("0.02"))

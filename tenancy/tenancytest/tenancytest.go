@@ -55,6 +55,7 @@ func NewTenant(slug string) tenancy.Tenant {
 	s.AnomalyMinImpact = decimal.RequireFromString("12.34")
 	s.AllowSelfRegistration = true
 	s.RequireEmailVerification = true
+	s.MFARequired = true
 	return tenancy.Tenant{
 		ID: id, Name: "Org " + slug, Slug: slug, Status: tenancy.StatusActive, Tier: tenancy.TierProfessional,
 		SchemaName: id.SchemaName(), Region: "eu-west-3", AdminEmail: "admin@" + slug + ".example",

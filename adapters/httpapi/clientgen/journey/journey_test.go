@@ -9,6 +9,10 @@ package journey
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -103,6 +107,17 @@ func problem(t *testing.T, op string) func(res any, err error) int64 {
 	}
 }
 
+// totpCode is RFC 6238 (HMAC-SHA1, 6 digits, 30 s) computed by the journey itself.
+func totpCode(key []byte, at time.Time) string {
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
+	m := hmac.New(sha1.New, key)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:off+4])&0x7fffffff)%1_000_000)
+}
+
 func env(t *testing.T, k string) string {
 	t.Helper()
 	v := os.Getenv(k)
@@ -128,8 +143,8 @@ func TestJourney(t *testing.T) {
 
 	// The operator.
 	op := newClient(t, base, rec)
-	opTokens := want[*ogenclient.AuthTokensBodyHeaders](t, "operator login")(op.AuthLogin(ctx, &ogenclient.AuthLoginInputBody{Email: opEmail, Password: opPass}, ogenclient.AuthLoginParams{}))
-	op.tok.token = opTokens.Response.AccessToken
+	opTokens := want[*ogenclient.AuthLoginBodyHeaders](t, "operator login")(op.AuthLogin(ctx, &ogenclient.AuthLoginInputBody{Email: opEmail, Password: opPass}, ogenclient.AuthLoginParams{}))
+	op.tok.token = opTokens.Response.AccessToken.Or("")
 	want[*ogenclient.AuthUserBody](t, "operator me")(op.AuthMe(ctx))
 
 	run := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
@@ -164,16 +179,16 @@ func TestJourney(t *testing.T) {
 	ownerUser := want[*ogenclient.AuthUserBody](t, "register owner")(owner.AuthRegister(ctx, &ogenclient.AuthRegisterInputBody{
 		Email: ownerEmail, Password: ownerPass, FullName: "Olga Owner", InvitationToken: ogenclient.NewOptString(invitation.Token),
 	}, ogenclient.AuthRegisterParams{XTenantID: ogenclient.NewOptString(slug)}))
-	login := func(c as, email, pass string) ogenclient.AuthTokensBody {
-		tk := want[*ogenclient.AuthTokensBodyHeaders](t, "login "+email)(c.AuthLogin(ctx,
+	login := func(c as, email, pass string) ogenclient.AuthLoginBody {
+		tk := want[*ogenclient.AuthLoginBodyHeaders](t, "login "+email)(c.AuthLogin(ctx,
 			&ogenclient.AuthLoginInputBody{Email: email, Password: pass}, ogenclient.AuthLoginParams{XTenantID: ogenclient.NewOptString(slug)}))
-		c.tok.token = tk.Response.AccessToken
+		c.tok.token = tk.Response.AccessToken.Or("")
 		return tk.Response
 	}
 	// Two sessions: one ended by id, then "all but the current" with a third.
 	first := login(owner, ownerEmail, ownerPass)
 	refreshed := want[*ogenclient.AuthTokensBodyHeaders](t, "refresh")(owner.AuthRefresh(ctx,
-		ogenclient.NewOptAuthRefreshBody(ogenclient.AuthRefreshBody{RefreshToken: ogenclient.NewOptString(first.RefreshToken)})))
+		ogenclient.NewOptAuthRefreshBody(ogenclient.AuthRefreshBody{RefreshToken: ogenclient.NewOptString(first.RefreshToken.Or(""))})))
 	owner.tok.token = refreshed.Response.AccessToken
 	other := newClient(t, base, rec)
 	login(other, ownerEmail, ownerPass)
@@ -237,6 +252,32 @@ func TestJourney(t *testing.T) {
 		Token: strings.Repeat("A", 64), NewPassword: "Another-Passw0rd!"}))
 	problem(t, "verify an unknown token")(anon.AuthEmailVerify(ctx, &ogenclient.AuthEmailVerifyInputBody{Token: strings.Repeat("B", 64)}))
 
+	// A second factor for the member: enrol, confirm with a code the journey computes from
+	// the secret (RFC 6238), log in with the next step's code, then remove it.
+	mia := newClient(t, base, rec)
+	miaEmail, miaPass := "mia@"+slug+".example", "Member-Passw0rd!"
+	login(mia, miaEmail, miaPass)
+	enrolled := want[*ogenclient.AuthTOTPEnrolOutputBodyHeaders](t, "enrol TOTP")(mia.AuthMfaTotpEnrol(ctx))
+	totpKey, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enrolled.Response.Secret)
+	if err != nil {
+		t.Fatalf("enrol TOTP: secret %v", err)
+	}
+	now := time.Now()
+	recovery := want[*ogenclient.AuthTOTPConfirmOutputBodyHeaders](t, "confirm TOTP")(mia.AuthMfaTotpConfirm(ctx,
+		&ogenclient.AuthTOTPConfirmInputBody{Code: totpCode(totpKey, now)}))
+	if len(recovery.Response.RecoveryCodes) != 10 {
+		t.Fatalf("confirm TOTP: %d recovery codes", len(recovery.Response.RecoveryCodes))
+	}
+	challenge := login(mia, miaEmail, miaPass)
+	if !challenge.MfaRequired.Or(false) || challenge.AccessToken.Set {
+		t.Fatalf("login with MFA: no challenge")
+	}
+	mfaPair := want[*ogenclient.AuthTokensBodyHeaders](t, "login with TOTP")(mia.AuthLoginMfa(ctx, &ogenclient.AuthLoginMFAInputBody{
+		MfaToken: challenge.MfaToken.Or(""), Code: totpCode(totpKey, now.Add(30*time.Second))}))
+	mia.tok.token = mfaPair.Response.AccessToken
+	want[*ogenclient.AuthMfaTotpDisableNoContent](t, "disable TOTP")(mia.AuthMfaTotpDisable(ctx,
+		&ogenclient.AuthTOTPDisableInputBody{CurrentPassword: ogenclient.NewOptString(miaPass)}))
+
 	// A metering agent: a service account ingests 30 days of usage with a spike yesterday.
 	sa := want[*ogenclient.AuthCreateServiceAccountOutputBodyHeaders](t, "create service account")(op.CreateServiceAccount(ctx, &ogenclient.AuthCreateServiceAccountInputBody{Name: "journey agent " + run}))
 	want[*ogenclient.PaginatedAuthServiceAccountBody](t, "list service accounts")(op.ListServiceAccounts(ctx, ogenclient.ListServiceAccountsParams{}))
@@ -269,6 +310,22 @@ func TestJourney(t *testing.T) {
 		b, _ := json.Marshal(ingested)
 		t.Fatalf("ingest usage: %s", b)
 	}
+
+	// The tenant's own backend: an API key with usage:write and costs:read.
+	key := want[*ogenclient.AuthCreateAPIKeyOutputBodyHeaders](t, "create API key")(owner.CreateAPIKey(ctx,
+		&ogenclient.AuthCreateAPIKeyInputBody{Name: "backend " + run, Scopes: []string{"usage:write", "costs:read"}}, ogenclient.CreateAPIKeyParams{ID: tid}))
+	backend := newClient(t, base, rec)
+	backend.tok.token = key.Response.Key
+	want[*ogenclient.BillingUsageOutputBody](t, "ingest usage with an API key")(backend.IngestUsage(ctx, &ogenclient.BillingUsageInputBody{
+		Events: []ogenclient.BillingUsageEvent{{ID: run + "-key", ResourceType: ogenclient.BillingUsageEventResourceTypeCPU,
+			Quantity: decimal.NewFromInt(1), Timestamp: time.Now().UTC().Add(-time.Minute)}}}, ogenclient.IngestUsageParams{ID: tid}))
+	want[*ogenclient.BillingBreakdown](t, "current costs with an API key")(backend.GetCurrentCosts(ctx, ogenclient.GetCurrentCostsParams{ID: tid}))
+	keys := want[*ogenclient.PaginatedAuthAPIKeyBody](t, "list API keys")(owner.ListAPIKeys(ctx, ogenclient.ListAPIKeysParams{ID: tid}))
+	if len(keys.Items) != 1 || keys.Items[0].LastUsedAt.Null {
+		t.Fatalf("list API keys: %+v", keys.Items)
+	}
+	want[*ogenclient.RevokeAPIKeyNoContent](t, "revoke API key")(owner.RevokeAPIKey(ctx, ogenclient.RevokeAPIKeyParams{ID: tid, KeyID: key.Response.ID.String()}))
+	problem(t, "revoked API key")(backend.GetCurrentCosts(ctx, ogenclient.GetCurrentCostsParams{ID: tid}))
 
 	// Costs, as the owner.
 	want[*ogenclient.BillingBreakdown](t, "costs")(owner.GetCosts(ctx, ogenclient.GetCostsParams{
@@ -425,7 +482,7 @@ func TestJourney(t *testing.T) {
 	want[*ogenclient.TenantBodyHeaders](t, "activate")(op.ActivateTenant(ctx, ogenclient.ActivateTenantParams{ID: tid}))
 	refreshOwner := login(owner, ownerEmail, ownerPass)
 	want[*ogenclient.AuthLogoutNoContent](t, "logout")(owner.AuthLogout(ctx,
-		ogenclient.NewOptAuthRefreshBody(ogenclient.AuthRefreshBody{RefreshToken: ogenclient.NewOptString(refreshOwner.RefreshToken)})))
+		ogenclient.NewOptAuthRefreshBody(ogenclient.AuthRefreshBody{RefreshToken: ogenclient.NewOptString(refreshOwner.RefreshToken.Or(""))})))
 	want[*ogenclient.RevokeServiceAccountNoContent](t, "revoke service account")(op.RevokeServiceAccount(ctx, ogenclient.RevokeServiceAccountParams{ID: sa.Response.ID.String()}))
 	want[*ogenclient.TenantBody](t, "delete tenant")(op.DeleteTenant(ctx, ogenclient.DeleteTenantParams{ID: tid}))
 	waitFor(t, "tenant erasure certificate", func() bool {
