@@ -172,6 +172,9 @@ func (a *App) build(ctx context.Context) error {
 		TrustedProxies: a.cfg.TrustedProxies,
 	})
 	registerRoutes(a.server, p)
+	if err := a.mountConsole(); err != nil {
+		return err
+	}
 	if err := a.setupSchemaPool(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/eusaas/eusaas/adapters/console"
+)
+
+// mountConsole serves the web console at /console/ (and sends / there). The console calls
+// the API handler in process, so it must be mounted after every route is registered; it
+// sees the same router the network does.
+func (a *App) mountConsole() error {
+	api := a.server.Handler()
+	c, err := console.New(console.Options{
+		API:           api,
+		Authenticator: a.platform.Auth,
+		PublicURL:     a.cfg.GDPR.PublicURL,
+		Logger:        a.log,
+	})
+	if err != nil {
+		return err
+	}
+	r := a.server.Router()
+	r.Handle(console.Prefix, http.RedirectHandler(console.Prefix+"/", http.StatusMovedPermanently))
+	r.Handle(console.Prefix+"/*", c)
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, console.Prefix+"/", http.StatusFound)
+	})
+	// The links of the password reset mail (auth.RenderMail: APP_PUBLIC_URL + /reset-password
+	// + #token=...) land on the console's form; browsers keep the fragment across the redirect.
+	r.Get("/reset-password", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, console.Prefix+"/reset", http.StatusFound)
+	})
+	return nil
+}

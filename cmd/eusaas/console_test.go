@@ -1,0 +1,243 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas/adapters/console"
+)
+
+const wantCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+
+// TestConsoleSecurity: every console page carries the strict CSP; posts without the
+// session's CSRF token are refused and change nothing; a tenant's user cannot reach another
+// tenant's pages; the session cookie's flags; a VIEWER is shown no write action.
+func TestConsoleSecurity(t *testing.T) {
+	w := newConsoleWorld(t)
+	acme := "/console/t/" + w.acme
+
+	t.Run("root redirects to the console", func(t *testing.T) {
+		hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := hc.Get(w.srv.URL + "/")
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, http.StatusFound, res.StatusCode)
+		require.Equal(t, "/console/", res.Header.Get("Location"))
+	})
+
+	owner := w.browser(t)
+	t.Run("CSP and headers on every page", func(t *testing.T) {
+		anon := w.browser(t)
+		for _, p := range []string{"/console/signin", "/console/forgot", "/console/reset", "/console/nope"} {
+			res := anon.get(p)
+			requireConsoleHeaders(t, res, p)
+		}
+		res := owner.signIn("acme", ownerEmail, ownerPass)
+		require.Equal(t, acme+"/overview", res.Request.URL.Path, "an owner lands on the overview")
+		for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID,
+			acme + "/users", acme + "/audit", "/console/t/" + w.globex + "/overview"} {
+			res := owner.get(p)
+			requireConsoleHeaders(t, res, p)
+			require.NotContains(t, owner.last, "style=", "%s: no inline styles (the CSP would block them)", p)
+			require.NotContains(t, owner.last, "<script>", "%s: no inline scripts", p)
+		}
+	})
+
+	t.Run("cookie flags", func(t *testing.T) {
+		res := w.browser(t).get("/console/signin")
+		ck := sessionCookieOf(t, res)
+		require.True(t, ck.HttpOnly)
+		require.Equal(t, http.SameSiteStrictMode, ck.SameSite)
+		require.Equal(t, "/", ck.Path)
+		require.False(t, ck.Secure, "plain HTTP without an https APP_PUBLIC_URL: a Secure cookie would never come back")
+
+		// Behind TLS (or with an https public URL) the cookie is Secure with the __Host- prefix.
+		c, err := console.New(console.Options{API: w.app.server.Handler(), Authenticator: w.app.platform.Auth, PublicURL: "https://console.example"})
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		c.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/console/signin", nil))
+		ck = sessionCookieOf(t, rec.Result())
+		require.True(t, ck.Secure)
+		require.True(t, ck.HttpOnly)
+		require.Equal(t, http.SameSiteStrictMode, ck.SameSite)
+		require.Equal(t, "__Host-eusaas_console", ck.Name)
+		rec = httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "https://console.example/console/signin", nil)
+		c2, err := console.New(console.Options{API: w.app.server.Handler(), Authenticator: w.app.platform.Auth})
+		require.NoError(t, err)
+		c2.ServeHTTP(rec, req) // httptest sets req.TLS for an https URL
+		require.True(t, sessionCookieOf(t, rec.Result()).Secure)
+	})
+
+	t.Run("the session id changes at sign-in", func(t *testing.T) {
+		b := w.browser(t)
+		before := sessionCookieOf(t, b.get("/console/signin")).Value
+		u, _ := url.Parse(w.srv.URL)
+		b.signIn("acme", ownerEmail, ownerPass)
+		var after string
+		for _, ck := range b.hc.Jar.Cookies(u) {
+			if ck.Name == "eusaas_console" {
+				after = ck.Value
+			}
+		}
+		require.NotEmpty(t, after)
+		require.NotEqual(t, before, after)
+	})
+
+	t.Run("posts without the CSRF token are refused", func(t *testing.T) {
+		anon := w.browser(t)
+		anon.get("/console/signin")
+		res := anon.post("/console/signin", url.Values{"tenant": {"acme"}, "email": {ownerEmail}, "password": {ownerPass}})
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		requireConsoleHeaders(t, res, "refused sign-in")
+		res = anon.post("/console/signin", url.Values{"csrf": {"forged"}, "tenant": {"acme"}, "email": {ownerEmail}, "password": {ownerPass}})
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+
+		a := w.firstAnomaly(t)
+		id := a["id"].(string)
+		require.Equal(t, false, a["acknowledged"])
+		owner.get(acme + "/anomalies")
+		require.Contains(t, owner.last, "/anomalies/"+id+"/acknowledge")
+		res = owner.post(acme+"/anomalies/"+id+"/acknowledge", url.Values{})
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		// Another session's token is no better.
+		other := w.browser(t)
+		other.signIn("acme", ownerEmail, ownerPass)
+		res = owner.post(acme+"/anomalies/"+id+"/acknowledge", url.Values{"csrf": {other.csrf()}})
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		require.Equal(t, false, w.firstAnomaly(t)["acknowledged"], "nothing happened")
+		res = owner.post("/console/signout", url.Values{})
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+	})
+
+	t.Run("another tenant's pages are 403", func(t *testing.T) {
+		g := w.browser(t)
+		g.signIn("globex", globexEmail, ownerPass)
+		for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID,
+			acme + "/invoices/" + w.invoiceID + "/ubl", acme + "/users", acme + "/audit", "/console/tenants"} {
+			res := g.get(p)
+			require.Equal(t, http.StatusForbidden, res.StatusCode, p)
+			require.NotContains(t, g.last, "Acme", p)
+		}
+		id := w.firstAnomaly(t)["id"].(string)
+		res := g.post(acme+"/anomalies/"+id+"/acknowledge", url.Values{"csrf": {g.csrf()}})
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		require.Equal(t, false, w.firstAnomaly(t)["acknowledged"])
+		// Its own tenant works.
+		require.Equal(t, http.StatusOK, g.get("/console/t/"+w.globex+"/overview").StatusCode)
+	})
+
+	t.Run("signed out pages redirect to sign-in", func(t *testing.T) {
+		b := w.browser(t)
+		res := b.get(acme + "/overview")
+		require.Equal(t, "/console/signin", res.Request.URL.Path)
+	})
+
+	t.Run("a VIEWER sees no write action, the owner does", func(t *testing.T) {
+		v := w.browser(t)
+		v.signIn("acme", viewerEmail, viewerPass)
+		for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID, acme + "/users", acme + "/audit"} {
+			res := v.get(p)
+			require.Equal(t, http.StatusOK, res.StatusCode, p)
+			require.False(t, hasWriteAction(v.last), "%s shows a VIEWER a write action", p)
+		}
+		require.NotContains(t, v.last, "Acknowledge")
+		// And the API agrees: a forged post is refused before the API is asked.
+		id := w.firstAnomaly(t)["id"].(string)
+		res := v.post(acme+"/anomalies/"+id+"/acknowledge", url.Values{"csrf": {v.csrf()}})
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		for _, p := range []string{acme + "/anomalies", acme + "/users"} {
+			owner.get(p)
+			require.True(t, hasWriteAction(owner.last), "%s shows the owner its actions", p)
+		}
+	})
+
+	t.Run("owner acknowledges, invites and downloads", func(t *testing.T) {
+		id := w.firstAnomaly(t)["id"].(string)
+		owner.get(acme + "/anomalies")
+		res := owner.post(acme+"/anomalies/"+id+"/acknowledge", url.Values{"csrf": {owner.csrf()}})
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Contains(t, owner.last, "Anomaly acknowledged.")
+		require.Equal(t, true, w.firstAnomaly(t)["acknowledged"])
+
+		owner.get(acme + "/users")
+		res = owner.post(acme+"/invitations", url.Values{"csrf": {owner.csrf()}, "email": {"new@acme.example"}, "role": {"MEMBER"}})
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Contains(t, owner.last, `id="once-secret"`)
+		require.Contains(t, owner.last, "new@acme.example")
+		owner.get(acme + "/users")
+		require.NotContains(t, owner.last, `id="once-secret"`, "the token is shown once")
+
+		resp, err := owner.hc.Get(w.srv.URL + acme + "/invoices/" + w.invoiceID + "/ubl")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "application/xml", resp.Header.Get("Content-Type"))
+		require.Contains(t, resp.Header.Get("Content-Disposition"), "attachment")
+	})
+
+	t.Run("German", func(t *testing.T) {
+		b := w.browser(t)
+		req, _ := http.NewRequest(http.MethodGet, w.srv.URL+"/console/signin", nil)
+		req.Header.Set("Accept-Language", "de-DE,de;q=0.9,en;q=0.5")
+		res, err := b.hc.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		b.get("/console/signin")
+		require.Contains(t, b.last, `<html lang="de">`)
+		require.Contains(t, b.last, "Anmelden")
+		b.post("/console/signin", url.Values{"csrf": {b.csrf()}, "tenant": {"acme"}, "email": {ownerEmail}, "password": {ownerPass}})
+		require.Contains(t, b.last, "Monat bis heute")
+		require.Regexp(t, `[0-9]+,[0-9]{2}\x{00a0}€`, b.last, "amounts in German notation")
+	})
+
+	t.Run("operator", func(t *testing.T) {
+		op := w.browser(t)
+		res := op.signIn("", opEmail, opPassword)
+		require.Equal(t, "/console/tenants", res.Request.URL.Path)
+		require.Contains(t, op.last, "acme")
+		op.get("/console/tenants?status=SUSPENDED")
+		require.Contains(t, op.last, "No tenants match.")
+		op.get("/console/tenants?q=glob")
+		require.Contains(t, op.last, `data-tenant="globex"`)
+		require.NotContains(t, op.last, `data-tenant="acme"`)
+
+		op.post("/console/tenants/"+w.globex+"/suspend", url.Values{"csrf": {op.csrf()}})
+		require.Contains(t, op.last, "status-SUSPENDED")
+		op.post("/console/tenants/"+w.globex+"/delete", url.Values{"csrf": {op.csrf()}, "confirm": {"acme"}})
+		require.Contains(t, op.last, "does not match")
+		op.post("/console/tenants/"+w.globex+"/activate", url.Values{"csrf": {op.csrf()}})
+		require.Equal(t, "ACTIVE", w.api.expect(200, w.api.do("GET", "/api/v1/tenants/"+w.globex, w.op, nil)).json(t)["status"])
+
+		op.post("/console/tenants", url.Values{"csrf": {op.csrf()}, "name": {"Initech"}, "slug": {"initech"}, "admin_email": {"boss@initech.example"}, "tier": {"STARTER"}})
+		require.Contains(t, op.last, "owner invitation token is shown only this once")
+		require.Contains(t, op.last, `id="once-secret"`)
+		op.post("/console/tenants", url.Values{"csrf": {op.csrf()}, "name": {"Dup"}, "slug": {"initech"}, "admin_email": {"x@initech.example"}})
+		require.Contains(t, op.last, `class="flash error"`, "the API's 409 is shown")
+	})
+}
+
+func requireConsoleHeaders(t *testing.T, res *http.Response, what string) {
+	t.Helper()
+	require.Equal(t, wantCSP, res.Header.Get("Content-Security-Policy"), what)
+	require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), what)
+	require.Equal(t, "DENY", res.Header.Get("X-Frame-Options"), what)
+	require.Equal(t, "no-store", res.Header.Get("Cache-Control"), what)
+	require.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "text/html"), what)
+}
+
+func sessionCookieOf(t *testing.T, res *http.Response) *http.Cookie {
+	t.Helper()
+	for _, ck := range res.Cookies() {
+		if strings.HasSuffix(ck.Name, "eusaas_console") {
+			return ck
+		}
+	}
+	t.Fatalf("no session cookie in %v", res.Header["Set-Cookie"])
+	return nil
+}
