@@ -36,11 +36,11 @@ type consoleWorld struct {
 }
 
 const (
-	ownerEmail   = "owner@acme.example"
-	ownerPass    = "Owner-Passw0rd!"
-	viewerEmail  = "viewer@acme.example"
-	viewerPass   = "Viewer-Passw0rd!"
-	globexEmail  = "owner@globex.example"
+	ownerEmail  = "owner@acme.example"
+	ownerPass   = "Owner-Passw0rd!"
+	viewerEmail = "viewer@acme.example"
+	viewerPass  = "Viewer-Passw0rd!"
+	globexEmail = "owner@globex.example"
 )
 
 func newConsoleWorld(t testing.TB) *consoleWorld {
