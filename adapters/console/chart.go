@@ -31,8 +31,9 @@ type rect struct {
 }
 
 type tick struct {
-	Pos   float64
-	Label string
+	Pos    float64
+	Label  string
+	Anchor string // SVG text-anchor: the last label ends at its bar so it is not clipped
 }
 
 type legendItem struct{ Name, Color string }
@@ -147,7 +148,11 @@ func buildDailyChart(lang string, from, to time.Time, lines []costLine) dailyCha
 		}
 		c.Rows = append(c.Rows, row)
 		if i%15 == 0 || i == days-1 {
-			c.XTicks = append(c.XTicks, tick{Pos: c.PlotX + float64(i)*slot + slot/2, Label: formatDate(lang, day)})
+			anchor := "middle"
+			if i == days-1 {
+				anchor = "end"
+			}
+			c.XTicks = append(c.XTicks, tick{Pos: c.PlotX + float64(i)*slot + slot/2, Label: formatDate(lang, day), Anchor: anchor})
 		}
 	}
 	return c

@@ -53,6 +53,11 @@ func (p *page) MoneyP(s *string) string {
 // Num formats a decimal string with up to the digits it has (quantities, percentages).
 func (p *page) Num(s string, places int) string { return formatDecimal(p.Lang, s, int32(places)) }
 
+// Pct formats a fraction (0.8) as a percentage number (80).
+func (p *page) Pct(s string) string {
+	return formatDecimal(p.Lang, dec(s).Shift(2).String(), 0)
+}
+
 // Day formats a YYYY-MM-DD date.
 func (p *page) Day(s string) string {
 	if s == "" {
