@@ -166,7 +166,7 @@ func colorOf(s string) string {
 }
 
 // niceCeil is the smallest 1, 2 or 5 times a power of ten at or above v (an axis maximum
-// with round tick labels).
+// with round tick labels). Below one cent the axis ends at a cent: labels show cents.
 func niceCeil(v decimal.Decimal) decimal.Decimal {
 	if !v.IsPositive() {
 		return decimal.NewFromInt(1)

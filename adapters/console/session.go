@@ -148,12 +148,6 @@ func sessionCookie(ss *session, secure bool) *http.Cookie {
 	return &http.Cookie{Name: name, Value: ss.id, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode}
 }
 
-func clearCookie(secure bool) *http.Cookie {
-	c := sessionCookie(&session{}, secure)
-	c.MaxAge = -1
-	return c
-}
-
 // csrfOK compares the form's token with the session's in constant time.
 func csrfOK(ss *session, got string) bool {
 	return ss != nil && got != "" && subtle.ConstantTimeCompare([]byte(ss.csrf), []byte(got)) == 1
