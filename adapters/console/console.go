@@ -175,6 +175,14 @@ func (c *Console) routes() {
 	priv("GET "+Prefix+"/t/{tid}/users", c.tenantPage(auth.PermUsersRead, c.users))
 	priv("POST "+Prefix+"/t/{tid}/invitations", c.tenantPage(auth.PermInvite, c.invite))
 	priv("GET "+Prefix+"/t/{tid}/audit", c.tenantPage(auth.PermAuditRead, c.audit))
+	priv("GET "+Prefix+"/t/{tid}/usage", c.tenantPage(auth.PermBillingRead, c.usage))
+	// The request list holds personal data: the API gives it to gdpr:write (OWNER, ADMIN).
+	priv("GET "+Prefix+"/t/{tid}/gdpr", c.tenantPage(auth.PermGDPRWrite, c.gdprPage))
+	priv("POST "+Prefix+"/t/{tid}/gdpr/requests", c.tenantPage(auth.PermGDPRWrite, c.createDSR))
+	priv("POST "+Prefix+"/t/{tid}/gdpr/requests/{rid}/verify-identity", c.tenantPage(auth.PermGDPRWrite, c.verifyDSR))
+	priv("GET "+Prefix+"/t/{tid}/gdpr/exports/{job}/download", c.tenantPage(auth.PermGDPRRead, c.exportDownload))
+	priv("GET "+Prefix+"/t/{tid}/settings", c.tenantPage(auth.PermTenantRead, c.settings))
+	priv("POST "+Prefix+"/t/{tid}/settings", c.tenantPage(auth.PermTenantWrite, c.saveSettings))
 
 	priv("GET "+Prefix+"/tenants", c.operatorPage(c.tenants))
 	priv("POST "+Prefix+"/tenants", c.operatorPage(c.createTenant))

@@ -167,8 +167,11 @@ func nav(p *page, path string) []navItem {
 			{"nav.overview", "/overview", auth.PermBillingRead},
 			{"nav.anomalies", "/anomalies", auth.PermBillingRead},
 			{"nav.invoices", "/invoices", auth.PermBillingRead},
+			{"nav.usage", "/usage", auth.PermBillingRead},
 			{"nav.users", "/users", auth.PermUsersRead},
+			{"nav.gdpr", "/gdpr", auth.PermGDPRWrite},
 			{"nav.audit", "/audit", auth.PermAuditRead},
+			{"nav.settings", "/settings", auth.PermTenantRead},
 		} {
 			id, err := eusaas.ParseTenantID(tid)
 			if err == nil && p.Principal.Can(id, it.perm) {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -40,7 +43,7 @@ func TestConsoleSecurity(t *testing.T) {
 		res := owner.signIn("acme", ownerEmail, ownerPass)
 		require.Equal(t, acme+"/overview", res.Request.URL.Path, "an owner lands on the overview")
 		for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID,
-			acme + "/users", acme + "/audit", "/console/t/" + w.globex + "/overview"} {
+			acme + "/users", acme + "/audit", acme + "/usage", acme + "/usage?days=90", acme + "/gdpr", acme + "/settings", "/console/t/" + w.globex + "/overview"} {
 			res := owner.get(p)
 			requireConsoleHeaders(t, res, p)
 			require.NotContains(t, owner.last, "style=", "%s: no inline styles (the CSP would block them)", p)
@@ -141,17 +144,22 @@ func TestConsoleSecurity(t *testing.T) {
 	t.Run("a VIEWER sees no write action, the owner does", func(t *testing.T) {
 		v := w.browser(t)
 		v.signIn("acme", viewerEmail, viewerPass)
-		for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID, acme + "/users", acme + "/audit"} {
+		for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID, acme + "/users", acme + "/audit",
+			acme + "/usage"} {
 			res := v.get(p)
 			require.Equal(t, http.StatusOK, res.StatusCode, p)
 			require.False(t, hasWriteAction(v.last), "%s shows a VIEWER a write action", p)
 		}
 		require.NotContains(t, v.last, "Acknowledge")
+		require.NotContains(t, v.last, "/settings", "settings are not in a VIEWER's menu")
+		require.Equal(t, http.StatusForbidden, v.get(acme+"/settings").StatusCode, "nor reachable (tenant:read is OWNER and ADMIN)")
+		require.NotContains(t, v.last, "/gdpr\"", "GDPR requests are not in a VIEWER's menu")
+		require.Equal(t, http.StatusForbidden, v.get(acme+"/gdpr").StatusCode, "the request list is for gdpr:write")
 		// And the API agrees: a forged post is refused before the API is asked.
 		id := w.firstAnomaly(t)["id"].(string)
 		res := v.post(acme+"/anomalies/"+id+"/acknowledge", url.Values{"csrf": {v.csrf()}})
 		require.Equal(t, http.StatusForbidden, res.StatusCode)
-		for _, p := range []string{acme + "/anomalies", acme + "/users"} {
+		for _, p := range []string{acme + "/anomalies", acme + "/users", acme + "/gdpr", acme + "/settings"} {
 			owner.get(p)
 			require.True(t, hasWriteAction(owner.last), "%s shows the owner its actions", p)
 		}
@@ -179,6 +187,44 @@ func TestConsoleSecurity(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Equal(t, "application/xml", resp.Header.Get("Content-Type"))
 		require.Contains(t, resp.Header.Get("Content-Disposition"), "attachment")
+	})
+
+	t.Run("settings and a GDPR export", func(t *testing.T) {
+		owner.get(acme + "/settings")
+		require.Contains(t, owner.last, `value="400.00"`)
+		owner.post(acme+"/settings", url.Values{"csrf": {owner.csrf()}, "cost_alert_threshold": {"450.50"}, "data_retention_days": {"400"}})
+		require.Contains(t, owner.last, "Settings saved.")
+		require.Contains(t, owner.last, `value="450.50"`)
+		owner.post(acme+"/settings", url.Values{"csrf": {owner.csrf()}, "data_retention_days": {"0"}})
+		require.Contains(t, owner.last, `class="flash error"`, "the API's 422 is shown")
+
+		owner.get(acme + "/usage?days=7")
+		require.Contains(t, owner.last, "vCPU")
+		owner.get(acme + "/gdpr")
+		viewer := regexp.MustCompile(`<option value="([0-9a-f-]{36})">` + regexp.QuoteMeta(viewerEmail)).FindStringSubmatch(owner.last)
+		require.NotNil(t, viewer, owner.last)
+		owner.post(acme+"/gdpr/requests", url.Values{"csrf": {owner.csrf()}, "type": {"ACCESS"}, "data_subject_id": {viewer[1]}, "format": {"json"}})
+		require.Contains(t, owner.last, "Request recorded.")
+		rid := regexp.MustCompile(`data-request="([0-9a-f-]{36})"`).FindStringSubmatch(owner.last)
+		require.NotNil(t, rid)
+		owner.post(acme+"/gdpr/requests/"+rid[1]+"/verify-identity", url.Values{"csrf": {owner.csrf()}, "method": {"signed-in user"}})
+		require.Contains(t, owner.last, "the work has started")
+		link := regexp.MustCompile(`href="(/console/t/[^"]+/download)" data-export`)
+		deadline := time.Now().Add(20 * time.Second)
+		var m []string
+		for m == nil {
+			require.True(t, time.Now().Before(deadline), "the export did not complete: %s", owner.last)
+			time.Sleep(100 * time.Millisecond)
+			owner.get(acme + "/gdpr")
+			m = link.FindStringSubmatch(owner.last)
+		}
+		res, err := owner.hc.Get(w.srv.URL + m[1])
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", body)
+		require.Contains(t, res.Header.Get("Content-Disposition"), "attachment")
+		require.Greater(t, len(body), 100)
 	})
 
 	t.Run("German", func(t *testing.T) {
