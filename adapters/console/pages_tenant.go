@@ -3,9 +3,12 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/auth"
@@ -129,6 +132,18 @@ func (c *Console) anomalies(w http.ResponseWriter, r *http.Request, ss *session)
 	}
 	if !c.get(w, r, ss, "/api/v1/tenants/"+tid+"/anomalies?"+q.Encode(), &d.List) {
 		return
+	}
+	// Root causes: the resources that moved by at least a cent, largest first (the API
+	// lists every resource of the day).
+	for i := range d.List.Items {
+		cs := d.List.Items[i].Contributions[:0]
+		for _, c := range d.List.Items[i].Contributions {
+			if dec(c.Delta).Abs().GreaterThanOrEqual(decimal.New(1, -2)) {
+				cs = append(cs, c)
+			}
+		}
+		sort.SliceStable(cs, func(a, b int) bool { return dec(cs[a].Delta).Abs().GreaterThan(dec(cs[b].Delta).Abs()) })
+		d.List.Items[i].Contributions = cs
 	}
 	c.render(w, r, ss, http.StatusOK, "anomalies", T(ss.lang, "anom.title"), tid, d)
 }

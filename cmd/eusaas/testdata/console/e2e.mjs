@@ -143,6 +143,31 @@ try {
   await axe(p, "audit");
   await shot(p, "audit");
 
+  for (const pg of ["usage", "gdpr", "settings"]) {
+    await p.goto(`${T}/${pg}`);
+    await axe(p, pg);
+    await shot(p, pg);
+  }
+  // A GDPR access request for the viewer, started and downloaded.
+  await p.goto(`${T}/gdpr`);
+  await p.selectOption("#dsr-type", "ACCESS");
+  await p.selectOption("#dsr-subject", { label: fx.viewer.email });
+  await Promise.all([p.waitForNavigation(), p.click("button:has-text('Record request')")]);
+  check((await p.textContent("main")).includes("Request recorded."), "the GDPR request is recorded");
+  await Promise.all([p.waitForNavigation(), p.click("button:has-text('Identity verified: start')")]);
+  let exportLink = null;
+  for (let i = 0; i < 100 && !exportLink; i++) {
+    await p.waitForTimeout(200);
+    await p.goto(`${T}/gdpr`);
+    exportLink = await p.$("a[data-export]");
+  }
+  check(exportLink !== null, "the export completes and offers its download");
+  if (exportLink) {
+    const [exp] = await Promise.all([p.waitForEvent("download"), exportLink.click()]);
+    check(fs.statSync(await exp.path()).size > 100, "the export archive downloaded");
+  }
+  await shot(p, "gdpr");
+
   // The language switch, keyboard only.
   await p.goto(`${T}/overview`);
   await p.focus("header button:has-text('Deutsch')");
