@@ -187,6 +187,9 @@ func (c *Console) routes() {
 	priv("GET "+Prefix+"/tenants", c.operatorPage(c.tenants))
 	priv("POST "+Prefix+"/tenants", c.operatorPage(c.createTenant))
 	priv("POST "+Prefix+"/tenants/{tid}/{action}", c.operatorPage(c.tenantAction))
+	priv("GET "+Prefix+"/platform", c.operatorPage(c.platform))
+	priv("POST "+Prefix+"/service-accounts", c.operatorPage(c.createServiceAccount))
+	priv("POST "+Prefix+"/service-accounts/{id}/revoke", c.operatorPage(c.revokeServiceAccount))
 
 	m.Handle(Prefix+"/", c.wrap(func(w http.ResponseWriter, r *http.Request, ss *session) {
 		c.fail(w, r, ss, http.StatusNotFound, T(ss.lang, "err.notfound"))

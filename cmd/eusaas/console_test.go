@@ -265,6 +265,21 @@ func TestConsoleSecurity(t *testing.T) {
 		require.Contains(t, op.last, `id="once-secret"`)
 		op.post("/console/tenants", url.Values{"csrf": {op.csrf()}, "name": {"Dup"}, "slug": {"initech"}, "admin_email": {"x@initech.example"}})
 		require.Contains(t, op.last, `class="flash error"`, "the API's 409 is shown")
+
+		res = op.get("/console/platform")
+		require.Equal(t, http.StatusOK, res.StatusCode, op.last)
+		requireConsoleHeaders(t, res, "platform")
+		require.Contains(t, op.last, "Chain verified")
+		require.Contains(t, op.last, "EU SaaS GmbH", "the seller")
+		op.post("/console/service-accounts", url.Values{"csrf": {op.csrf()}, "name": {"metering agent"}})
+		require.Contains(t, op.last, "shown only this once")
+		require.Contains(t, op.last, `id="once-secret"`)
+		sa := regexp.MustCompile(`action="/console/service-accounts/([0-9a-f-]{36})/revoke"`).FindStringSubmatch(op.last)
+		require.NotNil(t, sa)
+		op.post("/console/service-accounts/"+sa[1]+"/revoke", url.Values{"csrf": {op.csrf()}})
+		require.Contains(t, op.last, "No service accounts.")
+		// Tenant users never reach the operator pages.
+		require.Equal(t, http.StatusForbidden, owner.get("/console/platform").StatusCode)
 	})
 }
 

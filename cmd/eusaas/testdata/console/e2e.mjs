@@ -194,6 +194,10 @@ try {
   await o.fill(`${row} input[name=confirm]`, "");
   await Promise.all([o.waitForNavigation(), o.click(`${row} button:has-text('Activate')`)]);
   check((await o.textContent(`${row} .status`)) === "ACTIVE", "globex active again");
+  await o.goto(`${base}/console/platform`);
+  check((await o.textContent("#platform-chain-status")).includes("Chain verified"), "the platform chain verifies");
+  await axe(o, "platform");
+  await shot(o, "platform");
   await signOut(o);
 
   // Viewer: no write actions anywhere.
