@@ -162,6 +162,10 @@ func (c *Console) routes() {
 	pub("POST "+Prefix+"/forgot", c.forgot)
 	pub("GET "+Prefix+"/reset", c.resetPage)
 	pub("POST "+Prefix+"/reset", c.reset)
+	pub("GET "+Prefix+"/accept", c.acceptPage)
+	pub("POST "+Prefix+"/accept", c.accept)
+	pub("GET "+Prefix+"/verify", c.verifyPage)
+	pub("POST "+Prefix+"/verify", c.verify)
 	pub("POST "+Prefix+"/lang", c.setLang)
 	pub("POST "+Prefix+"/signout", c.signout)
 

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/eusaas/eusaas"
@@ -185,4 +186,48 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request, ss *session) {
 		back = Prefix + "/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// acceptPage is the invitation's registration form. The mail's link carries the invitation
+// token and the tenant in the URL fragment (as for resets); console.js fills them in.
+func (c *Console) acceptPage(w http.ResponseWriter, r *http.Request, ss *session) {
+	c.render(w, r, ss, http.StatusOK, "accept", T(ss.lang, "accept.title"), "", nil)
+}
+
+func (c *Console) accept(w http.ResponseWriter, r *http.Request, ss *session) {
+	tenant := strings.TrimSpace(r.PostForm.Get("tenant"))
+	res, err := c.call(r, "", http.MethodPost, "/api/v1/auth/register", map[string]string{
+		"email": strings.TrimSpace(r.PostForm.Get("email")), "password": r.PostForm.Get("password"),
+		"full_name": strings.TrimSpace(r.PostForm.Get("full_name")), "invitation_token": strings.TrimSpace(r.PostForm.Get("token")),
+	}, "X-Tenant-ID", tenant)
+	if err == nil && res.OK() {
+		c.sessions.update(func() { ss.flash, ss.flashErr = T(ss.lang, "accept.done"), false })
+		http.Redirect(w, r, Prefix+"/signin?tenant="+url.QueryEscape(tenant), http.StatusSeeOther)
+		return
+	}
+	c.sessions.update(func() {
+		if err == nil {
+			ss.flash, ss.flashErr = res.Problem().Message(), true
+		}
+	})
+	http.Redirect(w, r, Prefix+"/accept", http.StatusSeeOther)
+}
+
+// verifyPage confirms an e-mail address from the verification mail's link (token in the
+// fragment); the user presses the button, so a mail scanner fetching the link verifies
+// nothing.
+func (c *Console) verifyPage(w http.ResponseWriter, r *http.Request, ss *session) {
+	c.render(w, r, ss, http.StatusOK, "verify", T(ss.lang, "verify.title"), "", nil)
+}
+
+func (c *Console) verify(w http.ResponseWriter, r *http.Request, ss *session) {
+	res, err := c.call(r, "", http.MethodPost, "/api/v1/auth/email/verify", map[string]string{"token": strings.TrimSpace(r.PostForm.Get("token"))})
+	c.sessions.update(func() {
+		if err == nil && res.OK() {
+			ss.flash, ss.flashErr = T(ss.lang, "verify.done"), false
+		} else if err == nil {
+			ss.flash, ss.flashErr = res.Problem().Message(), true
+		}
+	})
+	http.Redirect(w, r, Prefix+"/verify", http.StatusSeeOther)
 }

@@ -26,10 +26,12 @@ func (a *App) mountConsole() error {
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, console.Prefix+"/", http.StatusFound)
 	})
-	// The links of the password reset mail (auth.RenderMail: APP_PUBLIC_URL + /reset-password
-	// + #token=...) land on the console's form; browsers keep the fragment across the redirect.
-	r.Get("/reset-password", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, console.Prefix+"/reset", http.StatusFound)
-	})
+	// The links of the mails (auth.RenderMail: APP_PUBLIC_URL + path + #token=...) land on
+	// the console's forms; browsers keep the fragment across the redirect.
+	for from, to := range map[string]string{"/reset-password": "/reset", "/accept-invitation": "/accept", "/verify-email": "/verify"} {
+		r.Get(from, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, console.Prefix+to, http.StatusFound)
+		})
+	}
 	return nil
 }

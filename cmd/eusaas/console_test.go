@@ -178,8 +178,22 @@ func TestConsoleSecurity(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		require.Contains(t, owner.last, `id="once-secret"`)
 		require.Contains(t, owner.last, "new@acme.example")
+		tok := regexp.MustCompile(`<code id="once-secret">([^<]+)</code>`).FindStringSubmatch(owner.last)
+		require.NotNil(t, tok)
 		owner.get(acme + "/users")
 		require.NotContains(t, owner.last, `id="once-secret"`, "the token is shown once")
+
+		// The invited user follows the mail's link (the token in the fragment, which a
+		// browser keeps across the redirect; this client types it, as without JavaScript).
+		n := w.browser(t)
+		res = n.get("/accept-invitation")
+		require.Equal(t, "/console/accept", res.Request.URL.Path)
+		n.post("/console/accept", url.Values{"csrf": {n.csrf()}, "tenant": {"acme"}, "token": {tok[1]}, "email": {"new@acme.example"},
+			"full_name": {"Nina New"}, "password": {"Newbie-Passw0rd!"}})
+		require.Contains(t, n.last, "Your account is ready.")
+		res = n.signIn("acme", "new@acme.example", "Newbie-Passw0rd!")
+		require.Equal(t, acme+"/overview", res.Request.URL.Path)
+		require.Contains(t, n.last, "Member")
 
 		resp, err := owner.hc.Get(w.srv.URL + acme + "/invoices/" + w.invoiceID + "/ubl")
 		require.NoError(t, err)

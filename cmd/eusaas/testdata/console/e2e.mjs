@@ -134,9 +134,25 @@ try {
   await p.selectOption("#invite-role", "MEMBER");
   await Promise.all([p.waitForNavigation(), p.click("button:has-text('Send invitation')")]);
   check(await p.isVisible("#once-secret"), "the invitation token is shown once");
+  const invitation = (await p.textContent("#once-secret")).trim();
   check((await p.textContent("main")).includes("carol@acme.example"), "the invitation is listed");
   await axe(p, "users");
   await shot(p, "users");
+
+  // The invitee opens the mail's link (token and tenant in the fragment) in a fresh browser.
+  const n = await newPage("invitee");
+  await n.goto(`${base}/accept-invitation#token=${encodeURIComponent(invitation)}&tenant=acme`);
+  check(n.url() === `${base}/console/accept`, `the link opens the accept form (${n.url()})`);
+  check(await n.inputValue("#frag-token") === invitation, "the invitation token is filled in from the fragment");
+  await axe(n, "accept");
+  await n.fill("#email", "carol@acme.example");
+  await n.fill("#full_name", "Carol Member");
+  await n.fill("#password", "Carol-Passw0rd!");
+  await Promise.all([n.waitForNavigation(), n.click("button:has-text('Create my account')")]);
+  check((await n.textContent("main")).includes("Your account is ready."), "the invitee registered");
+  await signIn(n, "acme", "carol@acme.example", "Carol-Passw0rd!");
+  check(n.url() === `${T}/overview`, `the invitee signs in (${n.url()})`);
+  await signOut(n);
 
   await p.goto(`${T}/audit`);
   check((await p.textContent("#chain-status")).includes("Chain verified"), "the audit chain verifies");
@@ -232,7 +248,7 @@ async function page_signin_checks(p) {
   await p.goto(`${base}/console/forgot`);
   await axe(p, "forgot");
   await p.goto(`${base}/console/reset#token=abc&tenant=acme`);
-  check(await p.inputValue("#reset-token") === "abc", "the reset token is taken from the link's fragment");
+  check(await p.inputValue("#frag-token") === "abc", "the reset token is taken from the link's fragment");
   check(!p.url().includes("#"), "the fragment is dropped from the address bar");
   await axe(p, "reset");
 }
