@@ -23,7 +23,11 @@ import (
 // API): POST /auth/login answers {"mfa_required":true,"mfa_token":...} and POST
 // /auth/login/mfa trades that token and the code for the token pair. It pins the console's
 // side of that contract.
-type mfaAPI struct{ gotCode, gotTenant string }
+type mfaAPI struct {
+	gotCode, gotTenant string
+	refreshed          []string // refresh tokens presented to /auth/refresh
+	bearers            []string // Authorization headers of the other calls
+}
 
 func (a *mfaAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]string
@@ -41,25 +45,32 @@ func (a *mfaAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_, _ = io.WriteString(w, `{"access_token":"access-1","refresh_token":"refresh-1","token_type":"Bearer","expires_in":900}`)
+	case "/api/v1/auth/refresh":
+		a.refreshed = append(a.refreshed, body["refresh_token"])
+		_, _ = io.WriteString(w, `{"access_token":"access-2","refresh_token":"refresh-2","token_type":"Bearer","expires_in":900}`)
 	default:
+		a.bearers = append(a.bearers, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"status":404,"title":"Not Found"}`)
 	}
 }
 
 type tokenAuthn struct{ tenant eusaas.TenantID }
 
 func (a tokenAuthn) Authenticate(_ context.Context, tok string) (auth.Principal, error) {
-	if tok != "access-1" {
+	if tok != "access-1" && tok != "access-2" {
 		return auth.Principal{}, errors.New("bad token")
 	}
 	return auth.Principal{Kind: eusaas.ActorUser, UserID: "u1", TenantID: a.tenant, Role: auth.RoleOwner, Email: "o@x.example",
 		Expires: time.Now().Add(15 * time.Minute)}, nil
 }
 
-func TestSignInWithSecondFactor(t *testing.T) {
+func TestSignInWithSecondFactorAndRefresh(t *testing.T) {
 	api := &mfaAPI{}
 	tenant := eusaas.NewTenantID()
-	c, err := New(Options{API: api, Authenticator: tokenAuthn{tenant}})
+	var skew time.Duration
+	c, err := New(Options{API: api, Authenticator: tokenAuthn{tenant}, Now: func() time.Time { return time.Now().Add(skew) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +116,18 @@ func TestSignInWithSecondFactor(t *testing.T) {
 	if api.gotCode != "654321" || api.gotTenant != "acme" {
 		t.Fatalf("sent code %q tenant %q", api.gotCode, api.gotTenant)
 	}
+	// Within the access token's life the console uses it; 20 minutes later (past its 15) it
+	// renews the pair through /auth/refresh first and calls with the new token.
+	get("/console/t/" + tenant.String() + "/overview")
+	skew = 20 * time.Minute
+	get("/console/t/" + tenant.String() + "/overview")
+	if len(api.refreshed) != 1 || api.refreshed[0] != "refresh-1" {
+		t.Fatalf("refresh calls %v", api.refreshed)
+	}
+	if len(api.bearers) != 2 || api.bearers[0] != "Bearer access-1" || api.bearers[1] != "Bearer access-2" {
+		t.Fatalf("bearers %v", api.bearers)
+	}
+
 	// The pre-sign-in session (and its CSRF token) is gone: the id was rotated.
 	if res := post("/console/signout", url.Values{"csrf": {csrf}}); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("the anonymous session's token still works after sign-in: %d", res.StatusCode)
