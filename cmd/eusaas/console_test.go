@@ -172,6 +172,12 @@ func TestConsoleSecurity(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		require.Contains(t, owner.last, "Anomaly acknowledged.")
 		require.Equal(t, true, w.firstAnomaly(t)["acknowledged"])
+		res = owner.post(acme+"/anomalies/"+id+"/feedback", url.Values{"csrf": {owner.csrf()}, "verdict": {"CONFIRMED"}})
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Contains(t, owner.last, "Verdict recorded.")
+		require.Equal(t, "CONFIRMED", w.firstAnomaly(t)["feedback"].(map[string]any)["verdict"])
+		owner.post(acme+"/anomalies/"+id+"/feedback", url.Values{"csrf": {owner.csrf()}, "verdict": {"MAYBE"}})
+		require.Contains(t, owner.last, `class="flash error"`, "the API's 422 is shown")
 
 		owner.get(acme + "/users")
 		res = owner.post(acme+"/invitations", url.Values{"csrf": {owner.csrf()}, "email": {"new@acme.example"}, "role": {"MEMBER"}})
@@ -292,6 +298,22 @@ func TestConsoleSecurity(t *testing.T) {
 		require.NotNil(t, sa)
 		op.post("/console/service-accounts/"+sa[1]+"/revoke", url.Values{"csrf": {op.csrf()}})
 		require.Contains(t, op.last, "No service accounts.")
+		// Operators open a tenant's pages, and delete a tenant once its slug is typed.
+		require.Equal(t, http.StatusOK, op.get(acme+"/overview").StatusCode)
+		require.Contains(t, op.last, `id="daily-chart"`)
+		// (Creation answers PROVISIONING; the delete form appears once the job made it ACTIVE.)
+		deleteForm := regexp.MustCompile(`action="/console/tenants/([0-9a-f-]{36})/delete"`)
+		var initech []string
+		for deadline := time.Now().Add(15 * time.Second); initech == nil; {
+			require.True(t, time.Now().Before(deadline), "initech never became ACTIVE: %s", op.last)
+			op.get("/console/tenants?q=initech")
+			initech = deleteForm.FindStringSubmatch(op.last)
+			time.Sleep(20 * time.Millisecond)
+		}
+		op.post("/console/tenants/"+initech[1]+"/delete", url.Values{"csrf": {op.csrf()}, "confirm": {"initech"}})
+		require.Contains(t, op.last, "Done.")
+		require.Contains(t, []any{"DEPROVISIONING", "DELETED"}, w.api.expect(200, w.api.do("GET", "/api/v1/tenants/"+initech[1], w.op, nil)).json(t)["status"])
+
 		// Tenant users never reach the operator pages.
 		require.Equal(t, http.StatusForbidden, owner.get("/console/platform").StatusCode)
 	})
