@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -43,7 +44,10 @@ const (
 	globexEmail = "owner@globex.example"
 )
 
-func newConsoleWorld(t testing.TB) *consoleWorld {
+func newConsoleWorld(t testing.TB) *consoleWorld { return newConsoleWorldEnv(t, nil) }
+
+// newConsoleWorldEnv is the world with extra APP_ variables (Postgres mode).
+func newConsoleWorldEnv(t testing.TB, extra map[string]string) *consoleWorld {
 	t.Helper()
 	// A local stand-in for the EU's VIES service: the world makes no request off this host.
 	vies := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -53,6 +57,7 @@ func newConsoleWorld(t testing.TB) *consoleWorld {
 	t.Cleanup(vies.Close)
 	env := map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword,
 		"APP_VIES_URL": vies.URL, "APP_GDPR_ARCHIVE_DIR": t.TempDir()}
+	maps.Copy(env, extra)
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	cfg.Notice = io.Discard

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eusaas/eusaas/adapters/console"
+	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/internal/redistest"
 )
 
 const wantCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
@@ -337,4 +341,43 @@ func sessionCookieOf(t *testing.T, res *http.Response) *http.Cookie {
 	}
 	t.Fatalf("no session cookie in %v", res.Header["Set-Cookie"])
 	return nil
+}
+
+// TestConsolePostgres: the console over the Postgres and Redis store set (the same pages and
+// actions; the API underneath is the one the other Postgres walks test).
+func TestConsolePostgres(t *testing.T) {
+	cfg := pgConfigFromURL(t, pgtest.URL(t))
+	_, redisPrefix := redistest.Client(t)
+	cfg["APP_REDIS_URL"], cfg["APP_REDIS_KEY_PREFIX"] = redistest.URL(t), redisPrefix
+	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"], cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opEmail, opPassword
+	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = testKeyPEMs(t)
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
+	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+	w := newConsoleWorldEnv(t, cfg)
+	acme := "/console/t/" + w.acme
+
+	owner := w.browser(t)
+	owner.signIn("acme", ownerEmail, ownerPass)
+	for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID, acme + "/usage", acme + "/users", acme + "/gdpr", acme + "/audit", acme + "/settings"} {
+		res := owner.get(p)
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s: %.500s", p, owner.last)
+		requireConsoleHeaders(t, res, p)
+	}
+	owner.get(acme + "/overview")
+	require.GreaterOrEqual(t, strings.Count(owner.last, "<rect x="), 440, "the 90 x 5 bars are drawn")
+	id := w.firstAnomaly(t)["id"].(string)
+	owner.get(acme + "/anomalies")
+	owner.post(acme+"/anomalies/"+id+"/acknowledge", url.Values{"csrf": {owner.csrf()}})
+	require.Contains(t, owner.last, "Anomaly acknowledged.")
+	g := w.browser(t)
+	g.signIn("globex", globexEmail, ownerPass)
+	require.Equal(t, http.StatusForbidden, g.get(acme+"/overview").StatusCode)
+
+	op := w.browser(t)
+	op.signIn("", opEmail, opPassword)
+	op.post("/console/tenants/"+w.globex+"/suspend", url.Values{"csrf": {op.csrf()}})
+	require.Contains(t, op.last, "status-SUSPENDED")
+	op.post("/console/tenants/"+w.globex+"/activate", url.Values{"csrf": {op.csrf()}})
+	require.Equal(t, "ACTIVE", w.api.expect(200, w.api.do("GET", "/api/v1/tenants/"+w.globex, w.op, nil)).json(t)["status"])
 }
