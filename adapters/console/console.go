@@ -196,7 +196,7 @@ func (c *Console) routes() {
 	priv("POST "+Prefix+"/service-accounts/{id}/revoke", c.operatorPage(c.revokeServiceAccount))
 
 	m.Handle(Prefix+"/", c.wrap(func(w http.ResponseWriter, r *http.Request, ss *session) {
-		c.fail(w, r, ss, http.StatusNotFound, T(ss.lang, "err.notfound"))
+		c.fail(w, r, ss, http.StatusNotFound, T(ss.language(), "err.notfound"))
 	}, false))
 	c.mux = m
 }
@@ -246,16 +246,16 @@ func (c *Console) wrap(h handler, private bool) http.Handler {
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 			if err := r.ParseForm(); err != nil || !csrfOK(ss, r.PostForm.Get("csrf")) {
-				c.fail(w, r, ss, http.StatusForbidden, T(ss.lang, "err.csrf"))
+				c.fail(w, r, ss, http.StatusForbidden, T(ss.language(), "err.csrf"))
 				return
 			}
 		}
-		if private && ss.principal == nil {
+		if private && ss.principal() == nil {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
 				return
 			}
-			c.fail(w, r, ss, http.StatusForbidden, T(ss.lang, "err.forbidden"))
+			c.fail(w, r, ss, http.StatusForbidden, T(ss.language(), "err.forbidden"))
 			return
 		}
 		h(w, r, ss)
@@ -268,11 +268,11 @@ func (c *Console) tenantPage(perm auth.Permission, h handler) handler {
 	return func(w http.ResponseWriter, r *http.Request, ss *session) {
 		tid, err := eusaas.ParseTenantID(r.PathValue("tid"))
 		if err != nil {
-			c.fail(w, r, ss, http.StatusNotFound, T(ss.lang, "err.notfound"))
+			c.fail(w, r, ss, http.StatusNotFound, T(ss.language(), "err.notfound"))
 			return
 		}
-		if !ss.principal.Can(tid, perm) {
-			c.fail(w, r, ss, http.StatusForbidden, T(ss.lang, "err.forbidden"))
+		if !ss.principal().Can(tid, perm) {
+			c.fail(w, r, ss, http.StatusForbidden, T(ss.language(), "err.forbidden"))
 			return
 		}
 		h(w, r, ss)
@@ -281,8 +281,8 @@ func (c *Console) tenantPage(perm auth.Permission, h handler) handler {
 
 func (c *Console) operatorPage(h handler) handler {
 	return func(w http.ResponseWriter, r *http.Request, ss *session) {
-		if ss.principal.Kind != eusaas.ActorOperator {
-			c.fail(w, r, ss, http.StatusForbidden, T(ss.lang, "err.forbidden"))
+		if ss.principal().Kind != eusaas.ActorOperator {
+			c.fail(w, r, ss, http.StatusForbidden, T(ss.language(), "err.forbidden"))
 			return
 		}
 		h(w, r, ss)
@@ -296,8 +296,8 @@ func (c *Console) token(r *http.Request, ss *session) (string, bool) {
 	var exp time.Time
 	c.sessions.update(func() {
 		access, refresh = ss.access, ss.refresh
-		if ss.principal != nil {
-			exp = ss.principal.Expires
+		if p := ss.principal(); p != nil {
+			exp = p.Expires
 		}
 	})
 	if access == "" {
@@ -317,7 +317,8 @@ func (c *Console) token(r *http.Request, ss *session) (string, bool) {
 		c.sessions.drop(ss.id)
 		return "", false
 	}
-	c.sessions.update(func() { ss.access, ss.refresh, ss.principal = tok.AccessToken, tok.RefreshToken, &p })
+	c.sessions.update(func() { ss.access, ss.refresh = tok.AccessToken, tok.RefreshToken })
+	ss.who.Store(&p)
 	return tok.AccessToken, true
 }
 
@@ -368,7 +369,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, ss *session, metho
 	}
 	c.sessions.update(func() {
 		if res.OK() {
-			ss.flash, ss.flashErr = T(ss.lang, okKey), false
+			ss.flash, ss.flashErr = T(ss.language(), okKey), false
 		} else {
 			ss.flash, ss.flashErr = res.Problem().Message(), true
 		}
@@ -383,9 +384,9 @@ func (c *Console) apiFail(w http.ResponseWriter, r *http.Request, ss *session, r
 		c.sessions.drop(ss.id)
 		http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
 	case http.StatusForbidden:
-		c.fail(w, r, ss, http.StatusForbidden, T(ss.lang, "err.forbidden")+" "+res.Problem().Message())
+		c.fail(w, r, ss, http.StatusForbidden, T(ss.language(), "err.forbidden")+" "+res.Problem().Message())
 	case http.StatusNotFound:
-		c.fail(w, r, ss, http.StatusNotFound, T(ss.lang, "err.notfound"))
+		c.fail(w, r, ss, http.StatusNotFound, T(ss.language(), "err.notfound"))
 	default:
 		status := res.Status
 		if status < 400 {
@@ -397,5 +398,5 @@ func (c *Console) apiFail(w http.ResponseWriter, r *http.Request, ss *session, r
 
 // fail renders the error page with status.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, ss *session, status int, msg string) {
-	c.render(w, r, ss, status, "error", T(ss.lang, "err.title"), "", map[string]any{"Message": msg, "Status": status})
+	c.render(w, r, ss, status, "error", T(ss.language(), "err.title"), "", map[string]any{"Message": msg, "Status": status})
 }

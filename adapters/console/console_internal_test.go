@@ -118,7 +118,7 @@ func TestSessions(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	s := newSessions(time.Minute, time.Hour, 3, func() time.Time { return now })
 	a := s.create("en")
-	a.principal = &authPrincipalForTest
+	a.who.Store(&authPrincipalForTest)
 	s.create("en")
 	s.create("en")
 	s.create("en")

@@ -15,7 +15,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, ss *session) {
 // landing is where a session starts: the tenant's overview, the operator's tenant list, or
 // the sign-in form.
 func (c *Console) landing(ss *session) string {
-	p := ss.principal
+	p := ss.principal()
 	switch {
 	case p == nil:
 		return Prefix + "/signin"
@@ -31,11 +31,11 @@ type signinData struct {
 }
 
 func (c *Console) signinPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	if ss.principal != nil {
+	if ss.principal() != nil {
 		http.Redirect(w, r, c.landing(ss), http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, ss, http.StatusOK, "signin", T(ss.lang, "signin.title"), "", signinData{Tenant: r.URL.Query().Get("tenant")})
+	c.render(w, r, ss, http.StatusOK, "signin", T(ss.language(), "signin.title"), "", signinData{Tenant: r.URL.Query().Get("tenant")})
 }
 
 func (c *Console) signin(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -48,12 +48,12 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request, ss *session) {
 		err = res.Decode(&tok)
 	}
 	if err != nil || !res.OK() {
-		msg := T(ss.lang, "signin.failed")
+		msg := T(ss.language(), "signin.failed")
 		if err == nil {
 			msg += ": " + res.Problem().Message()
 		}
 		c.sessions.update(func() { ss.flash, ss.flashErr = msg, true })
-		c.render(w, r, ss, http.StatusUnauthorized, "signin", T(ss.lang, "signin.title"), "", signinData{Tenant: tenant, Email: email})
+		c.render(w, r, ss, http.StatusUnauthorized, "signin", T(ss.language(), "signin.title"), "", signinData{Tenant: tenant, Email: email})
 		return
 	}
 	if tok.MFARequired {
@@ -74,18 +74,21 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, ss *sessi
 	}
 	n := c.sessions.rotate(ss)
 	c.sessions.update(func() {
-		n.access, n.refresh, n.principal, n.tenant = tok.AccessToken, tok.RefreshToken, &p, tenant
+		n.access, n.refresh, n.tenant = tok.AccessToken, tok.RefreshToken, tenant
+		n.who.Store(&p)
 	})
 	http.SetCookie(w, sessionCookie(n, c.isSecure(r)))
 	http.Redirect(w, r, c.landing(n), http.StatusSeeOther)
 }
 
 func (c *Console) mfaPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	if ss.mfaToken == "" {
+	var pending bool
+	c.sessions.update(func() { pending = ss.mfaToken != "" })
+	if !pending {
 		http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, ss, http.StatusOK, "mfa", T(ss.lang, "mfa.title"), "", nil)
+	c.render(w, r, ss, http.StatusOK, "mfa", T(ss.language(), "mfa.title"), "", nil)
 }
 
 func (c *Console) mfa(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -102,19 +105,19 @@ func (c *Console) mfa(w http.ResponseWriter, r *http.Request, ss *session) {
 		err = res.Decode(&tok)
 	}
 	if err != nil || !res.OK() || tok.AccessToken == "" {
-		msg := T(ss.lang, "signin.failed")
+		msg := T(ss.language(), "signin.failed")
 		if err == nil && !res.OK() {
 			msg += ": " + res.Problem().Message()
 		}
 		c.sessions.update(func() { ss.flash, ss.flashErr = msg, true })
-		c.render(w, r, ss, http.StatusUnauthorized, "mfa", T(ss.lang, "mfa.title"), "", nil)
+		c.render(w, r, ss, http.StatusUnauthorized, "mfa", T(ss.language(), "mfa.title"), "", nil)
 		return
 	}
 	c.startSession(w, r, ss, tok, tenant)
 }
 
 func (c *Console) forgotPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	c.render(w, r, ss, http.StatusOK, "forgot", T(ss.lang, "forgot.title"), "", signinData{Tenant: r.URL.Query().Get("tenant")})
+	c.render(w, r, ss, http.StatusOK, "forgot", T(ss.language(), "forgot.title"), "", signinData{Tenant: r.URL.Query().Get("tenant")})
 }
 
 func (c *Console) forgot(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -123,7 +126,7 @@ func (c *Console) forgot(w http.ResponseWriter, r *http.Request, ss *session) {
 		map[string]string{"email": strings.TrimSpace(r.PostForm.Get("email"))}, "X-Tenant-ID", tenant)
 	c.sessions.update(func() {
 		if err == nil && res.OK() {
-			ss.flash, ss.flashErr = T(ss.lang, "forgot.sent"), false
+			ss.flash, ss.flashErr = T(ss.language(), "forgot.sent"), false
 		} else if err == nil {
 			ss.flash, ss.flashErr = res.Problem().Message(), true
 		}
@@ -135,7 +138,7 @@ func (c *Console) forgot(w http.ResponseWriter, r *http.Request, ss *session) {
 // (never sent to a server or written to access logs); console.js copies it into the form,
 // without JavaScript it is pasted.
 func (c *Console) resetPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	c.render(w, r, ss, http.StatusOK, "reset", T(ss.lang, "reset.title"), "", nil)
+	c.render(w, r, ss, http.StatusOK, "reset", T(ss.language(), "reset.title"), "", nil)
 }
 
 func (c *Console) reset(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -143,7 +146,7 @@ func (c *Console) reset(w http.ResponseWriter, r *http.Request, ss *session) {
 		map[string]string{"token": strings.TrimSpace(r.PostForm.Get("token")), "new_password": r.PostForm.Get("password")},
 		"X-Tenant-ID", strings.TrimSpace(r.PostForm.Get("tenant")))
 	if err == nil && res.OK() {
-		c.sessions.update(func() { ss.flash, ss.flashErr = T(ss.lang, "reset.done"), false })
+		c.sessions.update(func() { ss.flash, ss.flashErr = T(ss.language(), "reset.done"), false })
 		http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
 		return
 	}
@@ -166,8 +169,8 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request, ss *session) {
 		}
 	}
 	c.sessions.drop(ss.id)
-	n := c.sessions.create(ss.lang)
-	n.flash = T(ss.lang, "signin.signedout")
+	n := c.sessions.create(ss.language())
+	n.flash = T(ss.language(), "signin.signedout")
 	http.SetCookie(w, sessionCookie(n, c.isSecure(r)))
 	http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
 }
@@ -177,7 +180,7 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request, ss *session) {
 	l := r.PostForm.Get("lang")
 	for _, known := range languages {
 		if l == known {
-			c.sessions.update(func() { ss.lang = l })
+			ss.lang.Store(l)
 		}
 	}
 	back := r.PostForm.Get("back")
@@ -191,7 +194,7 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request, ss *session) {
 // acceptPage is the invitation's registration form. The mail's link carries the invitation
 // token and the tenant in the URL fragment (as for resets); console.js fills them in.
 func (c *Console) acceptPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	c.render(w, r, ss, http.StatusOK, "accept", T(ss.lang, "accept.title"), "", nil)
+	c.render(w, r, ss, http.StatusOK, "accept", T(ss.language(), "accept.title"), "", nil)
 }
 
 func (c *Console) accept(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -201,7 +204,7 @@ func (c *Console) accept(w http.ResponseWriter, r *http.Request, ss *session) {
 		"full_name": strings.TrimSpace(r.PostForm.Get("full_name")), "invitation_token": strings.TrimSpace(r.PostForm.Get("token")),
 	}, "X-Tenant-ID", tenant)
 	if err == nil && res.OK() {
-		c.sessions.update(func() { ss.flash, ss.flashErr = T(ss.lang, "accept.done"), false })
+		c.sessions.update(func() { ss.flash, ss.flashErr = T(ss.language(), "accept.done"), false })
 		http.Redirect(w, r, Prefix+"/signin?tenant="+url.QueryEscape(tenant), http.StatusSeeOther)
 		return
 	}
@@ -217,14 +220,14 @@ func (c *Console) accept(w http.ResponseWriter, r *http.Request, ss *session) {
 // fragment); the user presses the button, so a mail scanner fetching the link verifies
 // nothing.
 func (c *Console) verifyPage(w http.ResponseWriter, r *http.Request, ss *session) {
-	c.render(w, r, ss, http.StatusOK, "verify", T(ss.lang, "verify.title"), "", nil)
+	c.render(w, r, ss, http.StatusOK, "verify", T(ss.language(), "verify.title"), "", nil)
 }
 
 func (c *Console) verify(w http.ResponseWriter, r *http.Request, ss *session) {
 	res, err := c.call(r, "", http.MethodPost, "/api/v1/auth/email/verify", map[string]string{"token": strings.TrimSpace(r.PostForm.Get("token"))})
 	c.sessions.update(func() {
 		if err == nil && res.OK() {
-			ss.flash, ss.flashErr = T(ss.lang, "verify.done"), false
+			ss.flash, ss.flashErr = T(ss.language(), "verify.done"), false
 		} else if err == nil {
 			ss.flash, ss.flashErr = res.Problem().Message(), true
 		}

@@ -76,14 +76,14 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, ss *session) {
 		day := from.AddDate(0, 0, i).Format("2006-01-02")
 		row := usageRow{Day: day}
 		for _, s := range d.Resources {
-			row.Quantities = append(row.Quantities, formatDecimal(ss.lang, byDay[day][s].String(), 2))
+			row.Quantities = append(row.Quantities, formatDecimal(ss.language(), byDay[day][s].String(), 2))
 		}
 		d.Rows = append(d.Rows, row)
 	}
 	for _, s := range d.Resources {
-		d.Totals = append(d.Totals, formatDecimal(ss.lang, totals[s].String(), 2))
+		d.Totals = append(d.Totals, formatDecimal(ss.language(), totals[s].String(), 2))
 	}
-	c.render(w, r, ss, http.StatusOK, "usage", T(ss.lang, "usage.title"), tid, d)
+	c.render(w, r, ss, http.StatusOK, "usage", T(ss.language(), "usage.title"), tid, d)
 }
 
 // GDPR: data-subject requests with their deadlines, starting one, starting its work
@@ -129,7 +129,7 @@ func (c *Console) gdprPage(w http.ResponseWriter, r *http.Request, ss *session) 
 		d.Items = append(d.Items, l.Items[i])
 	}
 	d.Pagination, d.Users = l.Pagination, ul.Items
-	c.render(w, r, ss, http.StatusOK, "gdpr", T(ss.lang, "gdpr.title"), tid, d)
+	c.render(w, r, ss, http.StatusOK, "gdpr", T(ss.language(), "gdpr.title"), tid, d)
 }
 
 func (c *Console) createDSR(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -164,7 +164,7 @@ func (c *Console) exportDownload(w http.ResponseWriter, r *http.Request, ss *ses
 		return
 	}
 	if st.DownloadURL == nil {
-		c.fail(w, r, ss, http.StatusConflict, T(ss.lang, "gdpr.notready")+" ("+st.Status+")")
+		c.fail(w, r, ss, http.StatusConflict, T(ss.language(), "gdpr.notready")+" ("+st.Status+")")
 		return
 	}
 	u, err := url.Parse(*st.DownloadURL)
@@ -236,7 +236,7 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, ss *session) 
 	} else if err == nil {
 		d.ProfileErr = res.Problem().Message()
 	}
-	c.render(w, r, ss, http.StatusOK, "settings", T(ss.lang, "settings.title"), tid, d)
+	c.render(w, r, ss, http.StatusOK, "settings", T(ss.language(), "settings.title"), tid, d)
 }
 
 func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -250,7 +250,7 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request, ss *sessi
 	if v := strings.TrimSpace(r.PostForm.Get("data_retention_days")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			c.sessions.update(func() { ss.flash, ss.flashErr = "data_retention_days: "+T(ss.lang, "settings.number"), true })
+			c.sessions.update(func() { ss.flash, ss.flashErr = "data_retention_days: "+T(ss.language(), "settings.number"), true })
 			http.Redirect(w, r, Prefix+"/t/"+tid+"/settings", http.StatusSeeOther)
 			return
 		}

@@ -55,7 +55,7 @@ func (c *Console) tenants(w http.ResponseWriter, r *http.Request, ss *session) {
 			d.Items = append(d.Items, t)
 		}
 	}
-	c.render(w, r, ss, http.StatusOK, "tenants", T(ss.lang, "tenants.title"), "", d)
+	c.render(w, r, ss, http.StatusOK, "tenants", T(ss.language(), "tenants.title"), "", d)
 }
 
 func (c *Console) createTenant(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -90,12 +90,12 @@ func (c *Console) tenantAction(w http.ResponseWriter, r *http.Request, ss *sessi
 			return
 		}
 		if strings.TrimSpace(r.PostForm.Get("confirm")) != t.Slug {
-			c.sessions.update(func() { ss.flash, ss.flashErr = T(ss.lang, "tenants.delete.wrong"), true })
+			c.sessions.update(func() { ss.flash, ss.flashErr = T(ss.language(), "tenants.delete.wrong"), true })
 			http.Redirect(w, r, back, http.StatusSeeOther)
 			return
 		}
 		c.act(w, r, ss, http.MethodDelete, "/api/v1/tenants/"+tid, nil, "tenants.done", back)
 	default:
-		c.fail(w, r, ss, http.StatusNotFound, T(ss.lang, "err.notfound"))
+		c.fail(w, r, ss, http.StatusNotFound, T(ss.language(), "err.notfound"))
 	}
 }

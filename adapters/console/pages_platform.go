@@ -72,7 +72,7 @@ func (c *Console) platform(w http.ResponseWriter, r *http.Request, ss *session) 
 	} else if err == nil {
 		d.SellerErr = res.Problem().Message()
 	}
-	c.render(w, r, ss, http.StatusOK, "platform", T(ss.lang, "platform.title"), "", d)
+	c.render(w, r, ss, http.StatusOK, "platform", T(ss.language(), "platform.title"), "", d)
 }
 
 func (c *Console) createServiceAccount(w http.ResponseWriter, r *http.Request, ss *session) {

@@ -101,13 +101,13 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, ss *session) 
 		!c.get(w, r, ss, base+"/anomalies?acknowledged=false&page_size=5", &d.Anomalies) {
 		return
 	}
-	d.Daily = buildDailyChart(ss.lang, from, today, daily.LineItems)
+	d.Daily = buildDailyChart(ss.language(), from, today, daily.LineItems)
 	budget := ""
 	if d.Projection.Budget != nil {
 		budget = d.Projection.Budget.Threshold
 	}
-	d.Proj = buildProjChart(ss.lang, d.Projection.ActualToDate, d.Projection.ProjectedTotal, d.Projection.Low, d.Projection.High, budget)
-	c.render(w, r, ss, http.StatusOK, "overview", T(ss.lang, "overview.title"), tid, d)
+	d.Proj = buildProjChart(ss.language(), d.Projection.ActualToDate, d.Projection.ProjectedTotal, d.Projection.Low, d.Projection.High, budget)
+	c.render(w, r, ss, http.StatusOK, "overview", T(ss.language(), "overview.title"), tid, d)
 }
 
 type anomaliesData struct {
@@ -145,7 +145,7 @@ func (c *Console) anomalies(w http.ResponseWriter, r *http.Request, ss *session)
 		sort.SliceStable(cs, func(a, b int) bool { return dec(cs[a].Delta).Abs().GreaterThan(dec(cs[b].Delta).Abs()) })
 		d.List.Items[i].Contributions = cs
 	}
-	c.render(w, r, ss, http.StatusOK, "anomalies", T(ss.lang, "anom.title"), tid, d)
+	c.render(w, r, ss, http.StatusOK, "anomalies", T(ss.language(), "anom.title"), tid, d)
 }
 
 func (c *Console) acknowledge(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -227,7 +227,7 @@ func (c *Console) invoices(w http.ResponseWriter, r *http.Request, ss *session) 
 	if !c.get(w, r, ss, "/api/v1/tenants/"+tid+"/invoices?page_size=20&page="+pageParam(r), &l) {
 		return
 	}
-	c.render(w, r, ss, http.StatusOK, "invoices", T(ss.lang, "inv.title"), tid, l)
+	c.render(w, r, ss, http.StatusOK, "invoices", T(ss.language(), "inv.title"), tid, l)
 }
 
 func (c *Console) invoice(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -236,7 +236,7 @@ func (c *Console) invoice(w http.ResponseWriter, r *http.Request, ss *session) {
 	if !c.get(w, r, ss, "/api/v1/tenants/"+tid+"/invoices/"+url.PathEscape(r.PathValue("iid")), &inv) {
 		return
 	}
-	c.render(w, r, ss, http.StatusOK, "invoice", T(ss.lang, "inv.detail"), tid, inv)
+	c.render(w, r, ss, http.StatusOK, "invoice", T(ss.language(), "inv.detail"), tid, inv)
 }
 
 // invoiceDocument passes a stored invoice document (UBL, CII) through from the API as a
@@ -246,7 +246,7 @@ func (c *Console) invoiceDocument(w http.ResponseWriter, r *http.Request, ss *se
 	switch format {
 	case "ubl", "cii", "pdf":
 	default:
-		c.fail(w, r, ss, http.StatusNotFound, T(ss.lang, "err.notfound"))
+		c.fail(w, r, ss, http.StatusNotFound, T(ss.language(), "err.notfound"))
 		return
 	}
 	tok, ok := c.token(r, ss)
@@ -312,7 +312,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, ss *session) {
 		return
 	}
 	d.Users = ul.Items
-	p := ss.principal
+	p := ss.principal()
 	if tidp, err := eusaas.ParseTenantID(tid); err == nil && p.Can(tidp, auth.PermInvite) {
 		var il struct {
 			Items []invitationItem `json:"items"`
@@ -327,7 +327,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, ss *session) {
 			}
 		}
 	}
-	c.render(w, r, ss, http.StatusOK, "users", T(ss.lang, "users.title"), tid, d)
+	c.render(w, r, ss, http.StatusOK, "users", T(ss.language(), "users.title"), tid, d)
 }
 
 func roleOrderIndex(role string) int {
@@ -390,5 +390,5 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, ss *session) {
 		return
 	}
 	d.Entries, d.Pagination = l.Items, l.Pagination
-	c.render(w, r, ss, http.StatusOK, "audit", T(ss.lang, "audit.title"), tid, d)
+	c.render(w, r, ss, http.StatusOK, "audit", T(ss.language(), "audit.title"), tid, d)
 }

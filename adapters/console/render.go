@@ -115,12 +115,12 @@ func (p *page) RoleName() string {
 // render executes template name in the layout and writes it with status. The flash and
 // the show-once secret are consumed here.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, ss *session, status int, name, title, tenantID string, data any) {
-	p := &page{Lang: ss.lang, Title: title, TenantID: tenantID, Data: data, Path: r.URL.RequestURI()}
+	p := &page{Lang: ss.language(), Title: title, TenantID: tenantID, Data: data, Path: r.URL.RequestURI()}
 	c.sessions.update(func() {
-		p.CSRF, p.Principal = ss.csrf, ss.principal
+		p.CSRF, p.Principal = ss.csrf, ss.principal()
 		p.Flash, p.FlashErr, p.Once = ss.flash, ss.flashErr, ss.once
 		ss.flash, ss.once = "", ""
-		if ss.principal != nil && ss.principal.Kind == eusaas.ActorUser {
+		if ss.principal() != nil && ss.principal().Kind == eusaas.ActorUser {
 			p.TenantLabel = ss.tenant
 		}
 	})

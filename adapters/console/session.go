@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eusaas/eusaas/auth"
@@ -23,18 +24,21 @@ const (
 // the access and refresh tokens never reach it, so script injection could not read them and
 // a stolen cookie dies with the session (logout revokes the refresh session in the API).
 type session struct {
-	id        string
-	csrf      string
-	created   time.Time
-	lastSeen  time.Time
-	access    string
-	refresh   string
-	principal *auth.Principal // nil until signed in
-	tenant    string          // tenant id or slug the user signed in with (display, MFA step)
+	id       string
+	csrf     string
+	created  time.Time
+	lastSeen time.Time
+	access   string
+	refresh  string
+	// who and lang are read by every request of the session without the store's lock, and
+	// replaced by some (a token refresh, the language switch): atomics, so concurrent
+	// requests of one browser never race.
+	who    atomic.Pointer[auth.Principal] // nil until signed in
+	lang   atomic.Value                   // string
+	tenant string                         // tenant id or slug the user signed in with (display, MFA step)
 	// mfaToken and mfaTenant hold a pending second factor between the password and the code.
 	mfaToken  string
 	mfaTenant string
-	lang      string
 	flash     string // a one-time notice shown on the next page
 	flashErr  bool
 	// once holds a secret the API shows once (an invitation token); shown on the next page
@@ -84,7 +88,7 @@ func (s *sessions) get(id string) *session {
 
 func (s *sessions) expired(ss *session, now time.Time) bool {
 	idle := s.idle
-	if ss.principal == nil {
+	if ss.principal() == nil {
 		idle = time.Hour
 	}
 	return now.Sub(ss.lastSeen) > idle || now.Sub(ss.created) > s.max
@@ -95,7 +99,8 @@ func (s *sessions) expired(ss *session, now time.Time) bool {
 // are signed in.
 func (s *sessions) create(lang string) *session {
 	now := s.now()
-	ss := &session{id: randomToken(), csrf: randomToken(), created: now, lastSeen: now, lang: lang}
+	ss := &session{id: randomToken(), csrf: randomToken(), created: now, lastSeen: now}
+	ss.lang.Store(lang)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if now.Sub(s.lastGC) > s.gcEvery || len(s.m) >= s.limit {
@@ -109,7 +114,7 @@ func (s *sessions) create(lang string) *session {
 			if len(s.m) < s.limit {
 				break
 			}
-			if o.principal == nil {
+			if o.principal() == nil {
 				delete(s.m, id)
 			}
 		}
@@ -121,7 +126,7 @@ func (s *sessions) create(lang string) *session {
 // rotate replaces ss by a new session with a new id and CSRF token (after sign-in: an id
 // known before authentication must not stay valid after it).
 func (s *sessions) rotate(ss *session) *session {
-	n := s.create(ss.lang)
+	n := s.create(ss.language())
 	s.drop(ss.id)
 	return n
 }
@@ -151,4 +156,13 @@ func sessionCookie(ss *session, secure bool) *http.Cookie {
 // csrfOK compares the form's token with the session's in constant time.
 func csrfOK(ss *session, got string) bool {
 	return ss != nil && got != "" && subtle.ConstantTimeCompare([]byte(ss.csrf), []byte(got)) == 1
+}
+
+// principal is the signed-in principal, nil for an anonymous session.
+func (ss *session) principal() *auth.Principal { return ss.who.Load() }
+
+// language is the session's language.
+func (ss *session) language() string {
+	l, _ := ss.lang.Load().(string)
+	return l
 }
