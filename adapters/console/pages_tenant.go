@@ -269,8 +269,15 @@ func (c *Console) invoiceDocument(w http.ResponseWriter, r *http.Request, ss *se
 	}
 	ext := map[string]string{"ubl": "ubl.xml", "cii": "cii.xml", "pdf": "pdf"}[format]
 	w.Header().Set("Content-Type", ct)
-	// The id is a UUID (the API found it), so the file name needs no escaping.
-	w.Header().Set("Content-Disposition", `attachment; filename="invoice-`+iid+`.`+ext+`"`)
+	// The API found the invoice, so iid is a UUID; keep only its hex digits and dashes all the
+	// same, so nothing from the URL can reach the header's quoted string.
+	name := strings.Map(func(r rune) rune {
+		if r == '-' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'f') || (r >= 'A' && r <= 'F') {
+			return r
+		}
+		return -1
+	}, iid)
+	w.Header().Set("Content-Disposition", `attachment; filename="invoice-`+name+`.`+ext+`"`)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(res.Body)
 }
