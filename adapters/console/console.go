@@ -176,6 +176,7 @@ func (c *Console) routes() {
 	priv("GET "+Prefix+"/t/{tid}/invoices", c.tenantPage(auth.PermBillingRead, c.invoices))
 	priv("GET "+Prefix+"/t/{tid}/invoices/{iid}", c.tenantPage(auth.PermBillingRead, c.invoice))
 	priv("GET "+Prefix+"/t/{tid}/invoices/{iid}/{format}", c.tenantPage(auth.PermBillingRead, c.invoiceDocument))
+	priv("GET "+Prefix+"/t/{tid}/credit-notes/{iid}/{format}", c.tenantPage(auth.PermBillingRead, c.creditNoteDocument))
 	priv("GET "+Prefix+"/t/{tid}/users", c.tenantPage(auth.PermUsersRead, c.users))
 	priv("POST "+Prefix+"/t/{tid}/invitations", c.tenantPage(auth.PermInvite, c.invite))
 	priv("GET "+Prefix+"/t/{tid}/audit", c.tenantPage(auth.PermAuditRead, c.audit))

@@ -214,6 +214,11 @@ type invoiceItem struct {
 		Format string `json:"format"`
 		SHA256 string `json:"sha256"`
 	} `json:"documents"`
+	Invoice *struct {
+		ID     string `json:"id"`
+		Number string `json:"invoice_number"`
+	} `json:"invoice"`
+	Reason string `json:"reason"`
 }
 
 type invoiceList struct {
@@ -221,13 +226,21 @@ type invoiceList struct {
 	Pagination pagination    `json:"pagination"`
 }
 
+type invoicesData struct {
+	invoiceList
+	CreditNotes []invoiceItem
+}
+
 func (c *Console) invoices(w http.ResponseWriter, r *http.Request, ss *session) {
 	tid := r.PathValue("tid")
-	var l invoiceList
-	if !c.get(w, r, ss, "/api/v1/tenants/"+tid+"/invoices?page_size=20&page="+pageParam(r), &l) {
+	var d invoicesData
+	var cn invoiceList
+	if !c.get(w, r, ss, "/api/v1/tenants/"+tid+"/invoices?page_size=20&page="+pageParam(r), &d.invoiceList) ||
+		!c.get(w, r, ss, "/api/v1/tenants/"+tid+"/credit-notes?page_size=100", &cn) {
 		return
 	}
-	c.render(w, r, ss, http.StatusOK, "invoices", T(ss.language(), "inv.title"), tid, l)
+	d.CreditNotes = cn.Items
+	c.render(w, r, ss, http.StatusOK, "invoices", T(ss.language(), "inv.title"), tid, d)
 }
 
 func (c *Console) invoice(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -239,9 +252,17 @@ func (c *Console) invoice(w http.ResponseWriter, r *http.Request, ss *session) {
 	c.render(w, r, ss, http.StatusOK, "invoice", T(ss.language(), "inv.detail"), tid, inv)
 }
 
-// invoiceDocument passes a stored invoice document (UBL, CII) through from the API as a
-// download: the bytes are the API's, unchanged.
+// invoiceDocument passes a stored invoice or credit note document (UBL, CII) through from
+// the API as a download: the bytes are the API's, unchanged.
 func (c *Console) invoiceDocument(w http.ResponseWriter, r *http.Request, ss *session) {
+	c.document(w, r, ss, "invoices", "invoice")
+}
+
+func (c *Console) creditNoteDocument(w http.ResponseWriter, r *http.Request, ss *session) {
+	c.document(w, r, ss, "credit-notes", "credit-note")
+}
+
+func (c *Console) document(w http.ResponseWriter, r *http.Request, ss *session, collection, prefix string) {
 	tid, iid, format := r.PathValue("tid"), r.PathValue("iid"), r.PathValue("format")
 	switch format {
 	case "ubl", "cii", "pdf":
@@ -254,7 +275,7 @@ func (c *Console) invoiceDocument(w http.ResponseWriter, r *http.Request, ss *se
 		http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
 		return
 	}
-	res, err := c.call(r, tok, http.MethodGet, "/api/v1/tenants/"+tid+"/invoices/"+url.PathEscape(iid)+"/"+format, nil)
+	res, err := c.call(r, tok, http.MethodGet, "/api/v1/tenants/"+tid+"/"+collection+"/"+url.PathEscape(iid)+"/"+format, nil)
 	if err != nil || !res.OK() {
 		if err != nil {
 			c.fail(w, r, ss, http.StatusInternalServerError, err.Error())
@@ -277,7 +298,7 @@ func (c *Console) invoiceDocument(w http.ResponseWriter, r *http.Request, ss *se
 		}
 		return -1
 	}, iid)
-	w.Header().Set("Content-Disposition", `attachment; filename="invoice-`+name+`.`+ext+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+prefix+`-`+name+`.`+ext+`"`)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(res.Body)
 }

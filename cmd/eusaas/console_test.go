@@ -211,6 +211,19 @@ func TestConsoleSecurity(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Equal(t, "application/xml", resp.Header.Get("Content-Type"))
 		require.Contains(t, resp.Header.Get("Content-Disposition"), "attachment")
+
+		// A credit note of the invoice is listed with its documents.
+		cn := w.api.expect(201, w.api.do("POST", "/api/v1/tenants/"+w.acme+"/invoices/"+w.invoiceID+"/credit-notes", w.op, map[string]any{"reason": "outage"})).json(t)
+		owner.get(acme + "/invoices")
+		require.Contains(t, owner.last, cn["invoice_number"].(string))
+		require.Contains(t, owner.last, "outage")
+		cres, err := owner.hc.Get(w.srv.URL + acme + "/credit-notes/" + cn["id"].(string) + "/cii")
+		require.NoError(t, err)
+		cbody, _ := io.ReadAll(cres.Body)
+		cres.Body.Close()
+		require.Equal(t, http.StatusOK, cres.StatusCode)
+		require.Contains(t, string(cbody), "CrossIndustryInvoice")
+		require.Contains(t, cres.Header.Get("Content-Disposition"), `filename="credit-note-`)
 	})
 
 	t.Run("settings and a GDPR export", func(t *testing.T) {
