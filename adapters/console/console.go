@@ -179,6 +179,7 @@ func (c *Console) routes() {
 	priv("GET "+Prefix+"/t/{tid}/credit-notes/{iid}/{format}", c.tenantPage(auth.PermBillingRead, c.creditNoteDocument))
 	priv("GET "+Prefix+"/t/{tid}/users", c.tenantPage(auth.PermUsersRead, c.users))
 	priv("POST "+Prefix+"/t/{tid}/invitations", c.tenantPage(auth.PermInvite, c.invite))
+	priv("POST "+Prefix+"/t/{tid}/users/{uid}", c.tenantPage(auth.PermUsersWrite, c.changeUser))
 	priv("GET "+Prefix+"/t/{tid}/audit", c.tenantPage(auth.PermAuditRead, c.audit))
 	priv("GET "+Prefix+"/t/{tid}/usage", c.tenantPage(auth.PermBillingRead, c.usage))
 	// The request list holds personal data: the API gives it to gdpr:write (OWNER, ADMIN).

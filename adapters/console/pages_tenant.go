@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"sort"
@@ -323,7 +324,8 @@ type usersData struct {
 	Users       []userItem
 	Invitations []invitationItem
 	ShowInvites bool
-	Roles       []string
+	Roles       []string // roles the principal may give (its own and below)
+	Self        string   // the principal's user id: its own row has no actions
 }
 
 // roleOrder is most to least privileged; a user may invite to its own role or below (the
@@ -341,6 +343,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, ss *session) {
 	}
 	d.Users = ul.Items
 	p := ss.principal()
+	d.Self = p.UserID
 	if tidp, err := eusaas.ParseTenantID(tid); err == nil && p.Can(tidp, auth.PermInvite) {
 		var il struct {
 			Items []invitationItem `json:"items"`
@@ -349,13 +352,31 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request, ss *session) {
 			return
 		}
 		d.Invitations, d.ShowInvites = il.Items, true
-		for i, role := range roleOrder {
-			if p.Role == "" || roleOrderIndex(string(p.Role)) <= i {
-				d.Roles = append(d.Roles, role)
-			}
+	}
+	for i, role := range roleOrder {
+		if p.Role == "" || roleOrderIndex(string(p.Role)) <= i {
+			d.Roles = append(d.Roles, role)
 		}
 	}
 	c.render(w, r, ss, http.StatusOK, "users", T(ss.language(), "users.title"), tid, d)
+}
+
+// changeUser changes a user's role or deactivates / reactivates it (PATCH, users:write).
+func (c *Console) changeUser(w http.ResponseWriter, r *http.Request, ss *session) {
+	tid := r.PathValue("tid")
+	body := map[string]any{}
+	switch r.PostForm.Get("change") {
+	case "role":
+		body["role"] = r.PostForm.Get("role")
+	case "deactivate":
+		body["is_active"] = false
+	case "activate":
+		body["is_active"] = true
+	default:
+		c.fail(w, r, ss, http.StatusBadRequest, T(ss.language(), "err.notfound"))
+		return
+	}
+	c.act(w, r, ss, http.MethodPatch, "/api/v1/tenants/"+tid+"/users/"+url.PathEscape(r.PathValue("uid")), body, "users.changed", Prefix+"/t/"+tid+"/users")
 }
 
 func roleOrderIndex(role string) int {
@@ -390,6 +411,24 @@ type auditEntry struct {
 		Kind string `json:"kind"`
 		ID   string `json:"id"`
 	} `json:"actor"`
+	Changes   map[string]any `json:"changes"`
+	IPAddress *string        `json:"ip_address"`
+	UserAgent *string        `json:"user_agent"`
+	Erased    []string       `json:"erased_fields"`
+	Hash      string         `json:"hash"`
+	PrevHash  string         `json:"prev_hash"`
+}
+
+// ChangesJSON is the entry's changes for the detail view.
+func (e auditEntry) ChangesJSON() string {
+	if len(e.Changes) == 0 {
+		return "{}"
+	}
+	b, err := json.MarshalIndent(e.Changes, "", "  ")
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 type auditData struct {
@@ -399,15 +438,19 @@ type auditData struct {
 		Valid           bool  `json:"valid"`
 		EntriesVerified int64 `json:"entries_verified"`
 	}
-	Action string
+	Action, ResourceType, From, To string
 }
 
 func (c *Console) audit(w http.ResponseWriter, r *http.Request, ss *session) {
 	tid := r.PathValue("tid")
-	d := auditData{Action: strings.TrimSpace(r.URL.Query().Get("action"))}
+	qs := r.URL.Query()
+	d := auditData{Action: strings.TrimSpace(qs.Get("action")), ResourceType: strings.TrimSpace(qs.Get("resource_type")),
+		From: strings.TrimSpace(qs.Get("start_date")), To: strings.TrimSpace(qs.Get("end_date"))}
 	q := url.Values{"page": {pageParam(r)}, "page_size": {"50"}}
-	if d.Action != "" {
-		q.Set("action", d.Action)
+	for k, v := range map[string]string{"action": d.Action, "resource_type": d.ResourceType, "start_date": d.From, "end_date": d.To} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
 	var l struct {
 		Items      []auditEntry `json:"items"`

@@ -205,6 +205,25 @@ func TestConsoleSecurity(t *testing.T) {
 		require.Equal(t, acme+"/overview", res.Request.URL.Path)
 		require.Contains(t, n.last, "Member")
 
+		// The owner changes Nina's role and deactivates her; the owner's own row has no actions.
+		owner.get(acme + "/users")
+		nina := regexp.MustCompile(`action="/console/t/[^/]+/users/([0-9a-f-]{36})"[^>]*>\s*<input type="hidden" name="csrf" value="[^"]+"><input type="hidden" name="change" value="role">\s*<label for="role-[^"]+" class="visually-hidden">Role new@acme.example`).FindStringSubmatch(owner.last)
+		require.NotNil(t, nina, owner.last)
+		owner.post(acme+"/users/"+nina[1], url.Values{"csrf": {owner.csrf()}, "change": {"role"}, "role": {"VIEWER"}})
+		require.Contains(t, owner.last, "User changed.")
+		owner.post(acme+"/users/"+nina[1], url.Values{"csrf": {owner.csrf()}, "change": {"deactivate"}})
+		require.Contains(t, owner.last, "User changed.")
+		ownerTok := w.api.expect(200, w.api.do("POST", "/api/v1/auth/login", "", map[string]any{"email": ownerEmail, "password": ownerPass}, "X-Tenant-ID", "acme")).json(t)["access_token"].(string)
+		u := w.api.expect(200, w.api.do("GET", "/api/v1/tenants/"+w.acme+"/users/"+nina[1], ownerTok, nil)).json(t)
+		require.Equal(t, "VIEWER", u["role"])
+		require.Equal(t, false, u["is_active"])
+		require.NotContains(t, owner.last, `action="`+acme+`/users/`+sessionUserID(t, w, ownerTok)+`"`, "no actions on one's own row")
+
+		// The audit log: filters, and each entry's detail.
+		owner.get(acme + "/audit?start_date=2000-01-01&resource_type=user")
+		require.Contains(t, owner.last, "Entry hash")
+		require.Contains(t, owner.last, "Chain verified")
+
 		resp, err := owner.hc.Get(w.srv.URL + acme + "/invoices/" + w.invoiceID + "/ubl")
 		require.NoError(t, err)
 		defer resp.Body.Close()
@@ -393,4 +412,8 @@ func TestConsolePostgres(t *testing.T) {
 	require.Contains(t, op.last, "status-SUSPENDED")
 	op.post("/console/tenants/"+w.globex+"/activate", url.Values{"csrf": {op.csrf()}})
 	require.Equal(t, "ACTIVE", w.api.expect(200, w.api.do("GET", "/api/v1/tenants/"+w.globex, w.op, nil)).json(t)["status"])
+}
+
+func sessionUserID(t *testing.T, w *consoleWorld, token string) string {
+	return w.api.expect(200, w.api.do("GET", "/api/v1/auth/me", token, nil)).json(t)["id"].(string)
 }
