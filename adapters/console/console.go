@@ -186,6 +186,7 @@ func (c *Console) routes() {
 	priv("GET "+Prefix+"/t/{tid}/gdpr", c.tenantPage(auth.PermGDPRWrite, c.gdprPage))
 	priv("POST "+Prefix+"/t/{tid}/gdpr/requests", c.tenantPage(auth.PermGDPRWrite, c.createDSR))
 	priv("POST "+Prefix+"/t/{tid}/gdpr/requests/{rid}/verify-identity", c.tenantPage(auth.PermGDPRWrite, c.verifyDSR))
+	priv("POST "+Prefix+"/t/{tid}/gdpr/requests/{rid}/{action}", c.tenantPage(auth.PermGDPRWrite, c.dsrReasoned))
 	priv("GET "+Prefix+"/t/{tid}/gdpr/exports/{job}/download", c.tenantPage(auth.PermGDPRRead, c.exportDownload))
 	priv("GET "+Prefix+"/t/{tid}/settings", c.tenantPage(auth.PermTenantRead, c.settings))
 	priv("POST "+Prefix+"/t/{tid}/settings", c.tenantPage(auth.PermTenantWrite, c.saveSettings))

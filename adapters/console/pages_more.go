@@ -152,6 +152,18 @@ func (c *Console) verifyDSR(w http.ResponseWriter, r *http.Request, ss *session)
 		map[string]string{"method": strings.TrimSpace(r.PostForm.Get("method"))}, "gdpr.started", Prefix+"/t/"+tid+"/gdpr")
 }
 
+// dsrReasoned extends (to three months) or rejects a request; both need a reason, which the
+// data subject is given.
+func (c *Console) dsrReasoned(w http.ResponseWriter, r *http.Request, ss *session) {
+	tid, action := r.PathValue("tid"), r.PathValue("action")
+	if action != "extend" && action != "reject" {
+		c.fail(w, r, ss, http.StatusNotFound, T(ss.language(), "err.notfound"))
+		return
+	}
+	c.act(w, r, ss, http.MethodPost, "/api/v1/tenants/"+tid+"/gdpr/requests/"+url.PathEscape(r.PathValue("rid"))+"/"+action,
+		map[string]string{"reason": strings.TrimSpace(r.PostForm.Get("reason"))}, "gdpr."+action+"ed", Prefix+"/t/"+tid+"/gdpr")
+}
+
 // exportDownload streams a finished export. The API's download URL carries its own signed
 // token; the console follows it in process, so it works whatever APP_PUBLIC_URL says.
 func (c *Console) exportDownload(w http.ResponseWriter, r *http.Request, ss *session) {

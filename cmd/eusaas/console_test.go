@@ -281,6 +281,19 @@ func TestConsoleSecurity(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode, "%.300s", body)
 		require.Contains(t, res.Header.Get("Content-Disposition"), "attachment")
 		require.Greater(t, len(body), 100)
+
+		// Another request extended, then rejected, each with its reason.
+		owner.get(acme + "/gdpr")
+		owner.post(acme+"/gdpr/requests", url.Values{"csrf": {owner.csrf()}, "type": {"OBJECTION"}, "data_subject_id": {viewer[1]}})
+		ids := regexp.MustCompile(`data-request="([0-9a-f-]{36})"`).FindAllStringSubmatch(owner.last, -1)
+		require.Len(t, ids, 2)
+		obj := ids[0][1] // newest first
+		owner.post(acme+"/gdpr/requests/"+obj+"/extend", url.Values{"csrf": {owner.csrf()}, "reason": {"complex request"}})
+		require.Contains(t, owner.last, "Deadline extended")
+		owner.post(acme+"/gdpr/requests/"+obj+"/reject", url.Values{"csrf": {owner.csrf()}, "reason": {"manifestly unfounded"}})
+		require.Contains(t, owner.last, "Request rejected.")
+		owner.post(acme+"/gdpr/requests/"+obj+"/reject", url.Values{"csrf": {owner.csrf()}, "reason": {""}})
+		require.Contains(t, owner.last, `class="flash error"`)
 	})
 
 	t.Run("German", func(t *testing.T) {
