@@ -188,6 +188,9 @@ func (c *Console) routes() {
 	priv("POST "+Prefix+"/t/{tid}/gdpr/requests/{rid}/verify-identity", c.tenantPage(auth.PermGDPRWrite, c.verifyDSR))
 	priv("POST "+Prefix+"/t/{tid}/gdpr/requests/{rid}/{action}", c.tenantPage(auth.PermGDPRWrite, c.dsrReasoned))
 	priv("GET "+Prefix+"/t/{tid}/gdpr/exports/{job}/download", c.tenantPage(auth.PermGDPRRead, c.exportDownload))
+	priv("GET "+Prefix+"/t/{tid}/alerts", c.tenantPage(auth.PermBillingRead, c.alerts))
+	priv("POST "+Prefix+"/t/{tid}/alerts", c.tenantPage(auth.PermBillingWrite, c.addAlert))
+	priv("POST "+Prefix+"/t/{tid}/alerts/{sid}/remove", c.tenantPage(auth.PermBillingWrite, c.removeAlert))
 	priv("GET "+Prefix+"/t/{tid}/settings", c.tenantPage(auth.PermTenantRead, c.settings))
 	priv("POST "+Prefix+"/t/{tid}/settings", c.tenantPage(auth.PermTenantWrite, c.saveSettings))
 

@@ -166,6 +166,7 @@ func nav(p *page, path string) []navItem {
 		}{
 			{"nav.overview", "/overview", auth.PermBillingRead},
 			{"nav.anomalies", "/anomalies", auth.PermBillingRead},
+			{"nav.alerts", "/alerts", auth.PermBillingRead},
 			{"nav.invoices", "/invoices", auth.PermBillingRead},
 			{"nav.usage", "/usage", auth.PermBillingRead},
 			{"nav.users", "/users", auth.PermUsersRead},

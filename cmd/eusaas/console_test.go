@@ -47,7 +47,7 @@ func TestConsoleSecurity(t *testing.T) {
 		res := owner.signIn("acme", ownerEmail, ownerPass)
 		require.Equal(t, acme+"/overview", res.Request.URL.Path, "an owner lands on the overview")
 		for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID,
-			acme + "/users", acme + "/audit", acme + "/usage", acme + "/usage?days=90", acme + "/gdpr", acme + "/settings", "/console/t/" + w.globex + "/overview"} {
+			acme + "/users", acme + "/audit", acme + "/usage", acme + "/usage?days=90", acme + "/gdpr", acme + "/settings", acme + "/alerts", "/console/t/" + w.globex + "/overview"} {
 			res := owner.get(p)
 			requireConsoleHeaders(t, res, p)
 			require.NotContains(t, owner.last, "style=", "%s: no inline styles (the CSP would block them)", p)
@@ -149,7 +149,7 @@ func TestConsoleSecurity(t *testing.T) {
 		v := w.browser(t)
 		v.signIn("acme", viewerEmail, viewerPass)
 		for _, p := range []string{acme + "/overview", acme + "/anomalies", acme + "/invoices", acme + "/invoices/" + w.invoiceID, acme + "/users", acme + "/audit",
-			acme + "/usage"} {
+			acme + "/usage", acme + "/alerts"} {
 			res := v.get(p)
 			require.Equal(t, http.StatusOK, res.StatusCode, p)
 			require.False(t, hasWriteAction(v.last), "%s shows a VIEWER a write action", p)
@@ -163,7 +163,7 @@ func TestConsoleSecurity(t *testing.T) {
 		id := w.firstAnomaly(t)["id"].(string)
 		res := v.post(acme+"/anomalies/"+id+"/acknowledge", url.Values{"csrf": {v.csrf()}})
 		require.Equal(t, http.StatusForbidden, res.StatusCode)
-		for _, p := range []string{acme + "/anomalies", acme + "/users", acme + "/gdpr", acme + "/settings"} {
+		for _, p := range []string{acme + "/anomalies", acme + "/users", acme + "/gdpr", acme + "/settings", acme + "/alerts"} {
 			owner.get(p)
 			require.True(t, hasWriteAction(owner.last), "%s shows the owner its actions", p)
 		}
@@ -253,6 +253,21 @@ func TestConsoleSecurity(t *testing.T) {
 		require.Contains(t, owner.last, `value="450.50"`)
 		owner.post(acme+"/settings", url.Values{"csrf": {owner.csrf()}, "data_retention_days": {"0"}})
 		require.Contains(t, owner.last, `class="flash error"`, "the API's 422 is shown")
+
+		owner.get(acme + "/alerts")
+		require.Contains(t, owner.last, "No subscriptions")
+		owner.post(acme+"/alerts", url.Values{"csrf": {owner.csrf()}, "frequency": {"DAILY"}, "threshold_amount": {"10"}, "channel": {"email"}, "target": {"finance@acme.example"}})
+		require.Contains(t, owner.last, "Subscriptions saved.")
+		owner.post(acme+"/alerts", url.Values{"csrf": {owner.csrf()}, "frequency": {"IMMEDIATE"}, "channel": {"email"}, "target": {"ops@acme.example"}})
+		require.Contains(t, owner.last, "ops@acme.example")
+		require.Contains(t, owner.last, "finance@acme.example", "adding keeps the others")
+		sub := regexp.MustCompile(`data-subscription="([0-9a-f-]{36})"><th scope="row">DAILY`).FindStringSubmatch(owner.last)
+		require.NotNil(t, sub, owner.last)
+		owner.post(acme+"/alerts/"+sub[1]+"/remove", url.Values{"csrf": {owner.csrf()}})
+		require.NotContains(t, owner.last, "finance@acme.example")
+		require.Contains(t, owner.last, "ops@acme.example")
+		owner.post(acme+"/alerts", url.Values{"csrf": {owner.csrf()}, "frequency": {"HOURLY"}, "channel": {"email"}, "target": {"x@acme.example"}})
+		require.Contains(t, owner.last, `class="flash error"`)
 
 		owner.get(acme + "/usage?days=7")
 		require.Contains(t, owner.last, "vCPU")

@@ -159,7 +159,7 @@ try {
   await axe(p, "audit");
   await shot(p, "audit");
 
-  for (const pg of ["usage", "gdpr", "settings"]) {
+  for (const pg of ["usage", "gdpr", "settings", "alerts"]) {
     await p.goto(`${T}/${pg}`);
     await axe(p, pg);
     await shot(p, pg);
@@ -219,7 +219,7 @@ try {
   // Viewer: no write actions anywhere.
   const v = await newPage("viewer");
   await signIn(v, "acme", fx.viewer.email, fx.viewer.password);
-  for (const pg of ["overview", "anomalies", "invoices", `invoices/${fx.invoice}`, "users", "audit"]) {
+  for (const pg of ["overview", "anomalies", "invoices", `invoices/${fx.invoice}`, "users", "audit", "usage", "alerts"]) {
     await v.goto(`${T}/${pg}`);
     const writes = await v.$$eval("[data-write]", (e) => e.length);
     check(writes === 0, `viewer sees ${writes} write actions on ${pg}`);
