@@ -214,6 +214,9 @@ func (a *App) build(ctx context.Context) error {
 		TracerProvider: a.tracer,
 	})
 	registerRoutes(a.server, p)
+	if err := a.mountConsole(); err != nil {
+		return err
+	}
 	if err := a.setupSchemaPool(ctx); err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ import (
 
 // client talks to a running App over real HTTP, like an outside user.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 }
 
@@ -45,7 +45,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T) map[string]any {
+func (r resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(r.body, &m), "body: %s", r.body)

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/eusaas/eusaas v0.0.0
+	github.com/eusaas/eusaas/adapters/console v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/httpapi v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/metering v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/postgres v0.0.0-00010101000000-000000000000
@@ -142,6 +143,7 @@ require (
 // (River's layout); go.work at the root is what `go` uses inside the checkout.
 replace (
 	github.com/eusaas/eusaas => ../..
+	github.com/eusaas/eusaas/adapters/console => ../../adapters/console
 	github.com/eusaas/eusaas/adapters/httpapi => ../../adapters/httpapi
 	github.com/eusaas/eusaas/adapters/metering => ../../adapters/metering
 	github.com/eusaas/eusaas/adapters/postgres => ../../adapters/postgres
