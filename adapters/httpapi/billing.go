@@ -190,7 +190,7 @@ type billingVATSubtotal struct {
 }
 
 type billingDocumentRef struct {
-	Format string `json:"format" enum:"ubl,cii"`
+	Format string `json:"format" enum:"pdf,ubl,cii"`
 	SHA256 string `json:"sha256"`
 }
 

@@ -323,6 +323,7 @@ func TestJourney(t *testing.T) {
 	want[*ogenclient.BillingInvoice](t, "issue invoice")(op.IssueInvoice(ctx, ogenclient.IssueInvoiceParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.GetInvoiceUblOKHeaders](t, "invoice UBL")(owner.GetInvoiceUbl(ctx, ogenclient.GetInvoiceUblParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.GetInvoiceCiiOKHeaders](t, "invoice CII")(owner.GetInvoiceCii(ctx, ogenclient.GetInvoiceCiiParams{ID: tid, InvID: draft.ID}))
+	want[*ogenclient.GetInvoicePdfOKHeaders](t, "invoice PDF")(owner.GetInvoicePdf(ctx, ogenclient.GetInvoicePdfParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.BillingInvoice](t, "pay invoice")(op.PayInvoice(ctx, ogenclient.PayInvoiceParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.VoidInvoiceConflict](t, "void a paid invoice")(op.VoidInvoice(ctx, ogenclient.VoidInvoiceParams{ID: tid, InvID: draft.ID}))
 	cn := want[*ogenclient.BillingInvoice](t, "credit note")(op.CreateCreditNote(ctx, &ogenclient.BillingCreditInputBody{Reason: "goodwill"},
@@ -331,6 +332,7 @@ func TestJourney(t *testing.T) {
 	want[*ogenclient.BillingInvoice](t, "get credit note")(owner.GetCreditNote(ctx, ogenclient.GetCreditNoteParams{ID: tid, CnID: cn.ID}))
 	want[*ogenclient.GetCreditNoteUblOKHeaders](t, "credit note UBL")(owner.GetCreditNoteUbl(ctx, ogenclient.GetCreditNoteUblParams{ID: tid, CnID: cn.ID}))
 	want[*ogenclient.GetCreditNoteCiiOKHeaders](t, "credit note CII")(owner.GetCreditNoteCii(ctx, ogenclient.GetCreditNoteCiiParams{ID: tid, CnID: cn.ID}))
+	want[*ogenclient.GetCreditNotePdfOKHeaders](t, "credit note PDF")(owner.GetCreditNotePdf(ctx, ogenclient.GetCreditNotePdfParams{ID: tid, CnID: cn.ID}))
 
 	// The audit trails.
 	entries := want[*ogenclient.PaginatedAuditEntry](t, "tenant audit log")(owner.ListTenantAuditLog(ctx, ogenclient.ListTenantAuditLogParams{ID: tid}))
