@@ -90,8 +90,9 @@ const (
 	MaxFutureSkew     = 5 * time.Minute
 )
 
-// validate checks the event's shape (not its timestamp window, which depends on the clock)
-// and reports the first problem as a reason and the field it concerns.
+// validate checks the event's shape (not its timestamp window, which depends on the clock,
+// nor whether its resource_type is a known metric, which depends on the catalogue) and
+// reports the first problem as a reason and the field it concerns.
 func (e UsageEvent) validate() (field, reason string) {
 	switch {
 	case e.ID == "":
@@ -100,8 +101,8 @@ func (e UsageEvent) validate() (field, reason string) {
 		return "id", "id must be at most 128 bytes"
 	case !billingText(e.ID):
 		return "id", "id must be valid UTF-8 without NUL characters"
-	case !e.ResourceType.Valid():
-		return "resource_type", "unknown resource_type (CPU, MEMORY, STORAGE, NETWORK, API_CALLS)"
+	case !metricCode.MatchString(string(e.ResourceType)):
+		return "resource_type", "resource_type must be a metric code (CPU, MEMORY, STORAGE, NETWORK, API_CALLS or a custom metric)"
 	case e.Quantity.IsNegative():
 		return "quantity", "quantity must not be negative"
 	case e.Quantity.GreaterThan(maxQuantity) || -e.Quantity.Exponent() > maxQuantityScale:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -102,12 +103,23 @@ func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, mont
 		amt[k] = amt[k].Add(b.Amount)
 	}
 
+	ms, err := s.metricBook(ctx)
+	if err != nil {
+		return Invoice{}, err
+	}
 	var lines []InvoiceLine
-	for _, r := range ResourceTypes {
+	resources := resourcesOf(qty)
+	for _, r := range resourcesOf(billedAmt) {
+		if !containsResource(resources, r) {
+			resources = append(resources, r)
+		}
+	}
+	sort.Slice(resources, func(i, j int) bool { return resourceLess(resources[i], resources[j]) })
+	for _, r := range resources {
 		k := monthResource{ps, r}
 		if q, ok := qty[k]; ok && (!q.IsZero() || !amt[k].IsZero()) {
 			lines = append(lines, InvoiceLine{
-				Resource: r, Unit: r.Unit(), Quantity: q, Amount: roundMoney(amt[k]), UsageMonth: ps,
+				Resource: r, Unit: ms.unit(r), Quantity: q, Amount: roundMoney(amt[k]), UsageMonth: ps,
 				Description: fmt.Sprintf("%s usage %s", r, ps.Format("2006-01")),
 			})
 		}
@@ -116,7 +128,7 @@ func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, mont
 		if !invoiced[m] {
 			continue // never invoiced: its usage goes on its own invoice
 		}
-		for _, r := range ResourceTypes {
+		for _, r := range resources {
 			k := monthResource{m, r}
 			da := roundMoney(amt[k]).Sub(billedAmt[k])
 			dq := qty[k].Sub(billedQty[k])
@@ -124,7 +136,7 @@ func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, mont
 				continue
 			}
 			lines = append(lines, InvoiceLine{
-				Resource: r, Unit: r.Unit(), Quantity: dq, Amount: da, UsageMonth: m, Adjustment: true,
+				Resource: r, Unit: ms.unit(r), Quantity: dq, Amount: da, UsageMonth: m, Adjustment: true,
 				Description: fmt.Sprintf("%s late usage adjustment for %s", r, m.Format("2006-01")),
 			})
 		}
@@ -152,6 +164,15 @@ func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, mont
 		return Invoice{}, err
 	}
 	return inv, nil
+}
+
+func containsResource(rs []ResourceType, r ResourceType) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
 }
 
 // computeTotals applies RoundingRule: subtotal is the exact sum of the (already rounded)

@@ -52,6 +52,9 @@ type Stores struct {
 	// them invoices stay legacy and the routes answer 412).
 	Profiles    billing.ProfileStore
 	CreditNotes billing.CreditNoteStore
+	// Metrics keeps the custom billable metrics (optional: without it only the built-in
+	// resources are metered).
+	Metrics billing.MetricStore
 
 	Anomalies anomaly.Store
 
@@ -221,7 +224,7 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	bo := c.Billing
 	bo.Clock = c.Clock
 	if p.Billing, err = billing.NewService(billing.Deps{Usage: s.Usage, Invoices: s.Invoices, Prices: s.Prices,
-		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}, Profiles: s.Profiles, CreditNotes: s.CreditNotes, VIES: c.VIES,
+		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}, Profiles: s.Profiles, CreditNotes: s.CreditNotes, Metrics: s.Metrics, VIES: c.VIES,
 		Renderers: append([]billing.Renderer{einvoice.UBL{}, einvoice.CII{}}, c.Renderers...)}, bo); err != nil {
 		return nil, err
 	}

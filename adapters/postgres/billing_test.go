@@ -40,6 +40,7 @@ func TestConformanceBilling(t *testing.T) {
 				Prices:      postgres.NewBillingPriceStore(db),
 				Profiles:    postgres.NewBillingProfileStore(db),
 				CreditNotes: postgres.NewBillingCreditNoteStore(db),
+				Metrics:     postgres.NewBillingMetricStore(db),
 				Tx:          db,
 				NewTenant:   func(t *testing.T) eusaas.TenantID { return billingTenant(t, db) },
 			}

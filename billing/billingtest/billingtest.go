@@ -34,6 +34,9 @@ type Stores struct {
 	// (their tests are then skipped).
 	Profiles    billing.ProfileStore
 	CreditNotes billing.CreditNoteStore
+	// Metrics is the custom-metric catalogue; nil: its tests are skipped. Usage stores that
+	// implement billing.AggregatingStore are also tested with MAX, LATEST and UNIQUE_COUNT.
+	Metrics billing.MetricStore
 	// Tx makes the stores' calls atomic; nil when the adapter has no transactions.
 	Tx eusaas.TxRunner
 	// NewTenant provisions a tenant the stores can hold data for.
@@ -110,6 +113,8 @@ func Run(t *testing.T, h Harness) {
 	}
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, h) })
 	t.Run("CreditNotes", func(t *testing.T) { testCreditNotes(t, h) })
+	t.Run("Metrics", func(t *testing.T) { testMetrics(t, h) })
+	t.Run("MetricAggregations", func(t *testing.T) { testMetricAggregations(t, h) })
 }
 
 func testPseudonymize(t *testing.T, h Harness) {

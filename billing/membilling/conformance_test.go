@@ -19,6 +19,7 @@ func TestConformance(t *testing.T) {
 				Prices:      membilling.NewPriceStore(),
 				Profiles:    membilling.NewProfileStore(),
 				CreditNotes: membilling.NewCreditNoteStore(),
+				Metrics:     membilling.NewMetricStore(),
 				Tx:          memtx.NewTxRunner(),
 				NewTenant:   func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
 			}

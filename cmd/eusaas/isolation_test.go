@@ -123,6 +123,7 @@ var validInput = map[string]isolationInput{
 	"PUT /api/v1/tenants/{id}/billing-profile": {body: map[string]any{"legal_name": "Kunde AG", "email": "ap@kunde.example", "customer_type": "CONSUMER",
 		"address": map[string]any{"line1": "1 Main Street", "city": "Paris", "country": "FR"}}},
 	"POST /api/v1/billing/tax-rates":                           {body: map[string]any{"country": "DE", "percent": "19", "from": "2030-01-01"}},
+	"POST /api/v1/billing/metrics":                             {body: map[string]any{"code": "GPU_HOURS", "name": "GPU time", "unit": "GPU-hour", "aggregation": "SUM", "price": map[string]any{"model": "per_unit", "unit_price": "1.20"}}},
 	"POST /api/v1/tenants/{id}/invoices/{inv_id}/credit-notes": {body: map[string]any{"reason": "outage"}},
 	"POST /api/v1/tenants/{id}/usage":                          {body: map[string]any{"events": []map[string]any{{"id": "e1", "resource_type": "CPU", "quantity": "1", "timestamp": time.Now().UTC().Format(time.RFC3339)}}}},
 }

@@ -248,7 +248,7 @@ func TestJourney(t *testing.T) {
 
 	want[*ogenclient.BillingPriceOutputBody](t, "set price")(op.SetPrice(ctx, &ogenclient.BillingPriceInputBody{
 		Model: ogenclient.BillingPriceInputBodyModelPerUnit, UnitPrice: ogenclient.NewOptString("0.04"),
-	}, ogenclient.SetPriceParams{ID: tid, Resource: ogenclient.SetPriceResourceCPU}))
+	}, ogenclient.SetPriceParams{ID: tid, Resource: "CPU"}))
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	yesterday := today.AddDate(0, 0, -1)
 	var events []ogenclient.BillingUsageEvent
@@ -259,7 +259,7 @@ func TestJourney(t *testing.T) {
 			q = decimal.NewFromInt(2500)
 		}
 		events = append(events, ogenclient.BillingUsageEvent{
-			ID: fmt.Sprintf("%s-%d", run, d), ResourceType: ogenclient.BillingUsageEventResourceTypeCPU,
+			ID: fmt.Sprintf("%s-%d", run, d), ResourceType: "CPU",
 			Quantity: q, Timestamp: day.Add(12 * time.Hour),
 		})
 	}
@@ -309,6 +309,10 @@ func TestJourney(t *testing.T) {
 	want[*ogenclient.BillingSeller](t, "put seller")(op.PutSeller(ctx, &seller))
 	want[*ogenclient.BillingSeller](t, "get seller")(op.GetSeller(ctx))
 	want[*ogenclient.BillingTaxRatesOutputBody](t, "list tax rates")(op.ListTaxRates(ctx))
+	want[*ogenclient.BillingMetric](t, "create metric")(op.CreateMetric(ctx, &ogenclient.BillingMetricInputBody{Code: "JOURNEY_GPU_HOURS", Name: "GPU time",
+		Unit: "GPU-hour", Aggregation: ogenclient.BillingMetricInputBodyAggregationSUM,
+		Price: ogenclient.NewOptBillingPrice(ogenclient.BillingPrice{Model: ogenclient.BillingPriceModelPerUnit, UnitPrice: ogenclient.NewOptString("1.20")})}))
+	want[*ogenclient.BillingMetricsOutputBody](t, "list metrics")(op.ListMetrics(ctx))
 	want[*ogenclient.BillingTaxRatesOutputBody](t, "put tax rate")(op.PutTaxRate(ctx, &ogenclient.BillingTaxRateInputBody{Country: "DE", Percent: "19", From: "2007-01-01"}))
 	want[*ogenclient.BillingProfile](t, "put billing profile")(owner.PutBillingProfile(ctx, &ogenclient.BillingProfileBody{
 		LegalName: "Olga Owner", Email: ownerEmail, CustomerType: ogenclient.BillingProfileBodyCustomerTypeCONSUMER,
