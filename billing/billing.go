@@ -310,7 +310,14 @@ type InvoiceLine struct {
 	VATPercent  decimal.Decimal
 	// CreditedLine is, on a credit note, the invoice line it credits.
 	CreditedLine int
+	// Plan is set on the lines a plan makes: its fee (Resource PlanFee) and the usage it
+	// includes (Included, amount 0).
+	Plan     string
+	Included bool
 }
+
+// PlanFee is the resource of plan fee lines.
+const PlanFee ResourceType = "PLAN_FEE"
 
 // Invoice is a tenant's bill for one closed month. Once ISSUED its content (lines, amounts,
 // number, dates) never changes; only the status moves on.

@@ -36,6 +36,9 @@ type Deps struct {
 	CreditNotes CreditNoteStore
 	// Metrics keeps the custom billable metrics; nil: only the five built-in ones.
 	Metrics MetricStore
+	// Plans keeps plans and tenants' plan histories; nil: no plans (usage is billed at the
+	// price book).
+	Plans PlanStore
 }
 
 // Options configure a Service. Zero values take the documented defaults.
@@ -76,6 +79,7 @@ type Service struct {
 	renderers  []Renderer
 	credits    CreditNoteStore
 	metrics    MetricStore
+	plans      PlanStore
 	o          Options
 
 	bookMu sync.Mutex // guards the cached metric catalogue
@@ -131,7 +135,7 @@ func NewService(d Deps, o Options) (*Service, error) {
 		return nil, eusaas.Errorf(eusaas.InvalidArgument, "billing: unverified VAT id policy %q is not charge or reverse", o.UnverifiedPolicy)
 	}
 	return &Service{usage: d.Usage, invoices: d.Invoices, prices: d.Prices, tx: d.Tx, rec: d.Recorder,
-		thresholds: d.Thresholds, profiles: d.Profiles, vies: d.VIES, renderers: d.Renderers, credits: d.CreditNotes, metrics: d.Metrics, o: o}, nil
+		thresholds: d.Thresholds, profiles: d.Profiles, vies: d.VIES, renderers: d.Renderers, credits: d.CreditNotes, metrics: d.Metrics, plans: d.Plans, o: o}, nil
 }
 
 // PriceBook returns the tenant's effective prices: the metrics' default prices overlaid with

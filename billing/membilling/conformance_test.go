@@ -20,6 +20,7 @@ func TestConformance(t *testing.T) {
 				Profiles:    membilling.NewProfileStore(),
 				CreditNotes: membilling.NewCreditNoteStore(),
 				Metrics:     membilling.NewMetricStore(),
+				Plans:       membilling.NewPlanStore(),
 				Tx:          memtx.NewTxRunner(),
 				NewTenant:   func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
 			}
