@@ -157,14 +157,17 @@ func (s *Service) CreatePlan(ctx context.Context, p Plan) (Plan, error) {
 // UpdatePlan applies change to the stored plan and stores the result when it validates.
 // Invoices drafted from then on use the changed plan for the months they bill (issued
 // invoices never change); tenants' limits are set from entitlements when they move to it.
-func (s *Service) UpdatePlan(ctx context.Context, code string, change func(*Plan)) (Plan, error) {
+// A change that fails (a transport's parse error) stores nothing.
+func (s *Service) UpdatePlan(ctx context.Context, code string, change func(*Plan) error) (Plan, error) {
 	var out Plan
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		p, err := s.Plan(ctx, code)
 		if err != nil {
 			return err
 		}
-		change(&p)
+		if err := change(&p); err != nil {
+			return err
+		}
 		p.Code = code
 		if err := s.validatePlan(ctx, p); err != nil {
 			return err
@@ -215,8 +218,8 @@ func (s *Service) CurrentPlan(ctx context.Context, tenant eusaas.TenantID) (stri
 
 // planSegment is a run of days of a month on one plan.
 type planSegment struct {
-	plan       Plan
-	from, to   time.Time // days, inclusive
+	plan        Plan
+	from, to    time.Time // days, inclusive
 	days, month int
 }
 

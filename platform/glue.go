@@ -177,3 +177,22 @@ func (l RateLimiter) Allow(ctx context.Context, id eusaas.TenantID) (bool, time.
 	}
 	return n <= int64(t.Settings.APIRateLimit), reset, nil
 }
+
+// PlanCatalog adapts billing's plans to tenancy: a tenant's plan_code names a billing plan,
+// whose entitlements become the tenant's limits, and every change is recorded in billing's
+// plan history (in the tenant update's transaction) for the prorated invoice. Billing is
+// read through p at call time (tenancy is built first).
+type PlanCatalog struct{ p *Platform }
+
+var _ tenancy.PlanCatalog = PlanCatalog{}
+
+// Limits implements tenancy.PlanCatalog.
+func (c PlanCatalog) Limits(ctx context.Context, plan string) (tenancy.PlanLimits, error) {
+	e, err := c.p.Billing.PlanEntitlements(ctx, plan)
+	return tenancy.PlanLimits{MaxUsers: e.MaxUsers, StorageLimitGB: e.StorageLimitGB, APIRateLimit: e.APIRateLimit}, err
+}
+
+// PlanChanged implements tenancy.PlanCatalog.
+func (c PlanCatalog) PlanChanged(ctx context.Context, id eusaas.TenantID, _, to string) error {
+	return c.p.Billing.ChangePlan(ctx, id, to)
+}

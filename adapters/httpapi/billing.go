@@ -284,6 +284,7 @@ const billingDay = "2006-01-02"
 func RegisterBilling(s *Server, svc *billing.Service) {
 	RegisterInvoicing(s, svc)
 	registerBillingMetrics(s, svc)
+	registerBillingPlans(s, svc)
 	tags := []string{"Billing"}
 	Register(s, huma.Operation{
 		OperationID: "ingest-usage", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/usage", Tags: tags,

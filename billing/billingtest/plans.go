@@ -134,14 +134,18 @@ func testPlanStore(t *testing.T, h Harness) {
 	require.Equal(t, 100, ps[0].Entitlements.StorageLimitGB)
 	require.True(t, ps[0].HardLimits)
 
-	up, err := e.svc.UpdatePlan(e.ctx, "starter", func(p *billing.Plan) { p.MonthlyFee = d("35.00"); p.Included[billing.APICalls] = d("10000") })
+	up, err := e.svc.UpdatePlan(e.ctx, "starter", func(p *billing.Plan) error {
+		p.MonthlyFee = d("35.00")
+		p.Included[billing.APICalls] = d("10000")
+		return nil
+	})
 	require.NoError(t, err)
 	require.Equal(t, "35", up.MonthlyFee.String())
 	got, err := e.svc.Plan(e.ctx, "starter")
 	require.NoError(t, err)
 	require.Equal(t, "35", got.MonthlyFee.String())
 	require.Equal(t, "10000", got.Included[billing.APICalls].String())
-	_, err = e.svc.UpdatePlan(e.ctx, "starter", func(p *billing.Plan) { p.MonthlyFee = d("-5") })
+	_, err = e.svc.UpdatePlan(e.ctx, "starter", func(p *billing.Plan) error { p.MonthlyFee = d("-5"); return nil })
 	require.Equal(t, eusaas.InvalidArgument, eusaas.KindOf(err))
 	got, err = e.svc.Plan(e.ctx, "starter")
 	require.NoError(t, err)
