@@ -313,6 +313,12 @@ func TestJourney(t *testing.T) {
 		Unit: "GPU-hour", Aggregation: ogenclient.BillingMetricInputBodyAggregationSUM,
 		Price: ogenclient.NewOptBillingPrice(ogenclient.BillingPrice{Model: ogenclient.BillingPriceModelPerUnit, UnitPrice: ogenclient.NewOptString("1.20")})}))
 	want[*ogenclient.BillingMetricsOutputBody](t, "list metrics")(op.ListMetrics(ctx))
+	want[*ogenclient.BillingPlan](t, "create plan")(op.CreatePlan(ctx, &ogenclient.BillingPlanCreateInputBody{Code: "journey-starter", Name: "Starter",
+		MonthlyFee: "30.00", Included: ogenclient.NewOptBillingPlanCreateInputBodyIncluded(ogenclient.BillingPlanCreateInputBodyIncluded{"CPU": "100"})}))
+	want[*ogenclient.BillingPlansOutputBody](t, "list plans")(op.ListPlans(ctx))
+	want[*ogenclient.BillingPlan](t, "get plan")(op.GetPlan(ctx, ogenclient.GetPlanParams{Code: "journey-starter"}))
+	want[*ogenclient.BillingPlan](t, "update plan")(op.UpdatePlan(ctx, &ogenclient.BillingPlanFields{MonthlyFee: ogenclient.NewOptString("35.00")},
+		ogenclient.UpdatePlanParams{Code: "journey-starter"}))
 	want[*ogenclient.BillingTaxRatesOutputBody](t, "put tax rate")(op.PutTaxRate(ctx, &ogenclient.BillingTaxRateInputBody{Country: "DE", Percent: "19", From: "2007-01-01"}))
 	want[*ogenclient.BillingProfile](t, "put billing profile")(owner.PutBillingProfile(ctx, &ogenclient.BillingProfileBody{
 		LegalName: "Olga Owner", Email: ownerEmail, CustomerType: ogenclient.BillingProfileBodyCustomerTypeCONSUMER,
