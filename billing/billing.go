@@ -188,6 +188,9 @@ type EventResult struct {
 	ID     string
 	Status IngestStatus
 	Reason string // set when Rejected
+	// Warning is set on accepted storage usage that takes a day over the tenant's storage
+	// limit when its plan does not enforce it (hard_limits off): reported, not refused.
+	Warning string
 }
 
 // IngestResult summarises a batch.

@@ -309,3 +309,80 @@ func (s *Service) monthPlanTerms(ctx context.Context, tenant eusaas.TenantID, ps
 	}
 	return t, nil
 }
+
+// StorageLimitSource is an optional interface of Deps.Thresholds: the tenant's
+// storage_limit_gb (0: none). The wiring adapts tenancy's settings, which a plan's
+// entitlements set.
+type StorageLimitSource interface {
+	StorageLimitGB(ctx context.Context, tenant eusaas.TenantID) (int, error)
+}
+
+// checkStorage applies the storage limit to the batch's STORAGE events (GB-days: a day's
+// total is the GB stored that day). An event that would take its day beyond the limit is
+// refused when the tenant's plan has hard_limits, else accepted with a warning. It reads the
+// day's bucket before recording, so two concurrent batches can together pass the limit by
+// at most one batch (a soft guarantee: the limit is a quota, not an invoice amount).
+func (s *Service) checkStorage(ctx context.Context, tenant eusaas.TenantID, res *IngestResult, valid []UsageEvent, idx []int) ([]UsageEvent, []int, error) {
+	src, ok := s.thresholds.(StorageLimitSource)
+	if !ok {
+		return valid, idx, nil
+	}
+	has := false
+	for _, e := range valid {
+		if e.ResourceType == Storage {
+			has = true
+			break
+		}
+	}
+	if !has {
+		return valid, idx, nil
+	}
+	limit, err := src.StorageLimitGB(ctx, tenant)
+	if err != nil || limit <= 0 {
+		return valid, idx, err
+	}
+	hard := false
+	if code, err := s.CurrentPlan(ctx, tenant); err != nil {
+		return nil, nil, err
+	} else if code != "" {
+		p, ok, err := s.plans.Plan(ctx, code)
+		if err != nil {
+			return nil, nil, err
+		}
+		hard = ok && p.HardLimits
+	}
+	lim := decimal.NewFromInt(int64(limit))
+	used := map[time.Time]decimal.Decimal{}
+	keptV, keptI := valid[:0:0], idx[:0:0]
+	for j, e := range valid {
+		if e.ResourceType != Storage {
+			keptV, keptI = append(keptV, e), append(keptI, idx[j])
+			continue
+		}
+		day := Day(e.Timestamp)
+		u, seen := used[day]
+		if !seen {
+			bs, err := s.usage.Buckets(ctx, tenant, day, day)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, b := range bs {
+				if b.Resource == Storage {
+					u = u.Add(b.Quantity)
+				}
+			}
+		}
+		msg := fmt.Sprintf("storage on %s would be %s GB, over the limit of %d GB", day.Format("2006-01-02"), u.Add(e.Quantity).String(), limit)
+		if u.Add(e.Quantity).GreaterThan(lim) {
+			if hard {
+				res.Results[idx[j]].Status, res.Results[idx[j]].Reason = Rejected, "storage_limit_exceeded: "+msg+" (the plan's hard limit)"
+				used[day] = u
+				continue
+			}
+			res.Results[idx[j]].Warning = "storage_limit_exceeded: " + msg
+		}
+		used[day] = u.Add(e.Quantity)
+		keptV, keptI = append(keptV, e), append(keptI, idx[j])
+	}
+	return keptV, keptI, nil
+}

@@ -247,6 +247,9 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		valid = append(valid, e)
 		idx = append(idx, i)
 	}
+	if valid, idx, err = s.checkStorage(ctx, tenant, &res, valid, idx); err != nil {
+		return IngestResult{}, err
+	}
 	if len(valid) > 0 {
 		var inserted []bool
 		agg, aggregating := s.usage.(AggregatingStore)

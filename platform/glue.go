@@ -75,7 +75,20 @@ func (i *ownerInvitations) SaveOwnerInvitation(ctx context.Context, tenant eusaa
 // Thresholds is billing's ThresholdSource: the tenant's cost_alert_threshold setting.
 type Thresholds struct{ Tenancy *tenancy.Service }
 
-var _ billing.ThresholdSource = Thresholds{}
+var (
+	_ billing.ThresholdSource    = Thresholds{}
+	_ billing.StorageLimitSource = Thresholds{}
+)
+
+// StorageLimitGB implements billing.StorageLimitSource: the tenant's storage_limit_gb
+// setting (which a plan's entitlements set).
+func (t Thresholds) StorageLimitGB(ctx context.Context, id eusaas.TenantID) (int, error) {
+	tn, err := t.Tenancy.Get(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	return tn.Settings.StorageLimitGB, nil
+}
 
 // CostAlertThreshold implements billing.ThresholdSource.
 func (t Thresholds) CostAlertThreshold(ctx context.Context, id eusaas.TenantID) (decimal.Decimal, bool, error) {

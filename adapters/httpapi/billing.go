@@ -77,6 +77,9 @@ type billingEventResult struct {
 	ID     string `json:"id"`
 	Status string `json:"status" enum:"accepted,duplicate,rejected"`
 	Reason string `json:"reason,omitempty"`
+	// Warning reports storage usage accepted over the tenant's storage limit (its plan
+	// reports rather than refuses: hard_limits off).
+	Warning string `json:"warning,omitempty"`
 }
 
 type billingUsageOutput struct {
@@ -328,7 +331,7 @@ func RegisterBilling(s *Server, svc *billing.Service) {
 		out.Body.Accepted, out.Body.Duplicates, out.Body.Rejected = res.Accepted, res.Duplicates, res.Rejected
 		out.Body.Results = make([]billingEventResult, len(res.Results))
 		for i, r := range res.Results {
-			out.Body.Results[i] = billingEventResult{ID: r.ID, Status: string(r.Status), Reason: r.Reason}
+			out.Body.Results[i] = billingEventResult{ID: r.ID, Status: string(r.Status), Reason: r.Reason, Warning: r.Warning}
 		}
 		return out, nil
 	})

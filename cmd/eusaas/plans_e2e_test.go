@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -78,9 +79,26 @@ func planWalk(t *testing.T, c *client) {
 	require.EqualValues(t, 50, set["max_users"])
 	require.EqualValues(t, 100, set["storage_limit_gb"])
 	require.EqualValues(t, 6000, set["api_rate_limit"])
+
+	// Pro has hard limits: storage beyond 100 GB on a day is refused, other events of the
+	// batch are not affected.
+	ts := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	ev := func(id, rt, q string) map[string]any {
+		return map[string]any{"id": id, "resource_type": rt, "quantity": q, "timestamp": ts}
+	}
+	res := c.expect(200, c.do("POST", path+"/usage", op, map[string]any{"events": []any{ev("s1", "STORAGE", "60"), ev("s2", "STORAGE", "50"), ev("c1", "CPU", "1")}})).json(t)
+	require.EqualValues(t, 2, res["accepted"])
+	require.EqualValues(t, 1, res["rejected"])
+	refused := res["results"].([]any)[1].(map[string]any)
+	require.Equal(t, "rejected", refused["status"])
+	require.Contains(t, refused["reason"], "storage_limit_exceeded")
 	// An explicit setting in the same request wins over the plan's entitlement.
 	moved = c.expect(200, c.do("PATCH", path, op, map[string]any{"plan_code": "starter", "settings": map[string]any{"max_users": 7}})).json(t)
 	require.Equal(t, "starter", moved["plan_code"])
 	require.EqualValues(t, 7, moved["settings"].(map[string]any)["max_users"])
 	require.EqualValues(t, 10, moved["settings"].(map[string]any)["storage_limit_gb"])
+	// Starter reports instead: accepted, with a warning.
+	res = c.expect(200, c.do("POST", path+"/usage", op, map[string]any{"events": []any{ev("s3", "STORAGE", "5")}})).json(t)
+	require.EqualValues(t, 1, res["accepted"])
+	require.Contains(t, res["results"].([]any)[0].(map[string]any)["warning"], "storage_limit_exceeded")
 }
