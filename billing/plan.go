@@ -61,13 +61,14 @@ type PlanStore interface {
 
 // Plan errors.
 var (
-	ErrPlanNotFound  = eusaas.Sentinel(eusaas.NotFound, "plan_not_found", "plan not found")
-	ErrPlanExists    = eusaas.Sentinel(eusaas.AlreadyExists, "plan_exists", "a plan with this code exists")
-	ErrUnknownPlan   = eusaas.Sentinel(eusaas.InvalidArgument, "unknown_plan", "no such plan")
-	ErrNoPlanStore   = eusaas.Sentinel(eusaas.FailedPrecondition, "plans_not_configured", "plans are not configured on this server")
-	ErrStorageLimit  = eusaas.Sentinel(eusaas.ResourceExhausted, "storage_limit_exceeded", "the plan's storage limit is reached")
-	errPlanFieldsLoc = "body"
+	ErrPlanNotFound = eusaas.Sentinel(eusaas.NotFound, "plan_not_found", "plan not found")
+	ErrPlanExists   = eusaas.Sentinel(eusaas.AlreadyExists, "plan_exists", "a plan with this code exists")
+	ErrUnknownPlan  = eusaas.Sentinel(eusaas.InvalidArgument, "unknown_plan", "no such plan")
+	ErrNoPlanStore  = eusaas.Sentinel(eusaas.FailedPrecondition, "plans_not_configured", "plans are not configured on this server")
 )
+
+// errPlanFieldsLoc is where plan fields are reported (the request body of the plan routes).
+const errPlanFieldsLoc = "body"
 
 var planCode = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
