@@ -90,8 +90,9 @@ const (
 	MaxFutureSkew     = 5 * time.Minute
 )
 
-// validate checks the event's shape (not its timestamp window, which depends on the clock)
-// and reports the first problem as a reason and the field it concerns.
+// validate checks the event's shape (not its timestamp window, which depends on the clock,
+// nor whether its resource_type is a known metric, which depends on the catalogue) and
+// reports the first problem as a reason and the field it concerns.
 func (e UsageEvent) validate() (field, reason string) {
 	switch {
 	case e.ID == "":
@@ -100,8 +101,8 @@ func (e UsageEvent) validate() (field, reason string) {
 		return "id", "id must be at most 128 bytes"
 	case !billingText(e.ID):
 		return "id", "id must be valid UTF-8 without NUL characters"
-	case !e.ResourceType.Valid():
-		return "resource_type", "unknown resource_type (CPU, MEMORY, STORAGE, NETWORK, API_CALLS)"
+	case !metricCode.MatchString(string(e.ResourceType)):
+		return "resource_type", "resource_type must be a metric code (CPU, MEMORY, STORAGE, NETWORK, API_CALLS or a custom metric)"
 	case e.Quantity.IsNegative():
 		return "quantity", "quantity must not be negative"
 	case e.Quantity.GreaterThan(maxQuantity) || -e.Quantity.Exponent() > maxQuantityScale:
@@ -187,6 +188,9 @@ type EventResult struct {
 	ID     string
 	Status IngestStatus
 	Reason string // set when Rejected
+	// Warning is set on accepted storage usage that takes a day over the tenant's storage
+	// limit when its plan does not enforce it (hard_limits off): reported, not refused.
+	Warning string
 }
 
 // IngestResult summarises a batch.
@@ -309,7 +313,14 @@ type InvoiceLine struct {
 	VATPercent  decimal.Decimal
 	// CreditedLine is, on a credit note, the invoice line it credits.
 	CreditedLine int
+	// Plan is set on the lines a plan makes: its fee (Resource PlanFee) and the usage it
+	// includes (Included, amount 0).
+	Plan     string
+	Included bool
 }
+
+// PlanFee is the resource of plan fee lines.
+const PlanFee ResourceType = "PLAN_FEE"
 
 // Invoice is a tenant's bill for one closed month. Once ISSUED its content (lines, amounts,
 // number, dates) never changes; only the status moves on.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,6 +85,9 @@ func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, mont
 			invoiced[inv.PeriodStart] = true
 		}
 		for _, l := range inv.Lines {
+			if l.Resource == PlanFee {
+				continue // fees are billed per month by the plan, not by usage
+			}
 			k := monthResource{l.UsageMonth, l.Resource}
 			billedAmt[k] = billedAmt[k].Add(l.Amount)
 			billedQty[k] = billedQty[k].Add(l.Quantity)
@@ -102,29 +106,108 @@ func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, mont
 		amt[k] = amt[k].Add(b.Amount)
 	}
 
-	var lines []InvoiceLine
-	for _, r := range ResourceTypes {
-		k := monthResource{ps, r}
-		if q, ok := qty[k]; ok && (!q.IsZero() || !amt[k].IsZero()) {
-			lines = append(lines, InvoiceLine{
-				Resource: r, Unit: r.Unit(), Quantity: q, Amount: roundMoney(amt[k]), UsageMonth: ps,
-				Description: fmt.Sprintf("%s usage %s", r, ps.Format("2006-01")),
-			})
+	ms, err := s.metricBook(ctx)
+	if err != nil {
+		return Invoice{}, err
+	}
+	// With a plan the month's usage lines are computed from quantities: the plan's included
+	// quantity is free, the rest is priced (tenant override, else the plan's price, else the
+	// metric's) as if the included units came first. Each month of the lookback has its own
+	// terms (late usage of a planned month is adjusted under that month's plan).
+	terms := map[time.Time]*planTerms{}
+	termsOf := func(m time.Time) (*planTerms, error) {
+		if t, ok := terms[m]; ok {
+			return t, nil
 		}
+		t, err := s.monthPlanTerms(ctx, tenant, m)
+		terms[m] = t
+		return t, err
+	}
+	var over map[ResourceType]PriceModel
+	if s.plans != nil {
+		if over, err = s.prices.Overrides(ctx, tenant); err != nil {
+			return Invoice{}, err
+		}
+	}
+	price := func(t *planTerms, r ResourceType) PriceModel {
+		if p, ok := over[r]; ok {
+			return p
+		}
+		if p, ok := t.prices[r]; ok {
+			return p
+		}
+		if m, ok := ms[r]; ok && m.Price != nil {
+			return *m.Price
+		}
+		return PriceModel{}
+	}
+	// exact is the unrounded amount of month m's quantity q of r: under a plan, what the
+	// quantity beyond the included one costs; else the buckets' rated amount.
+	exact := func(m time.Time, r ResourceType, q, bucketAmt decimal.Decimal) (decimal.Decimal, decimal.Decimal, error) {
+		t, err := termsOf(m)
+		if err != nil || t == nil {
+			return bucketAmt, decimal.Zero, err
+		}
+		inc := decimal.Min(t.included[r], decimal.Max(q, decimal.Zero))
+		return price(t, r).Marginal(inc, q.Sub(inc)), inc, nil
+	}
+	cur, err := termsOf(ps)
+	if err != nil {
+		return Invoice{}, err
+	}
+	var lines []InvoiceLine
+	if cur != nil {
+		lines = append(lines, cur.fees...)
+	}
+	resources := resourcesOf(qty)
+	for _, r := range resourcesOf(billedAmt) {
+		if !containsResource(resources, r) {
+			resources = append(resources, r)
+		}
+	}
+	sort.Slice(resources, func(i, j int) bool { return resourceLess(resources[i], resources[j]) })
+	for _, r := range resources {
+		k := monthResource{ps, r}
+		q, ok := qty[k]
+		if !ok || (q.IsZero() && amt[k].IsZero()) {
+			continue
+		}
+		a, inc, err := exact(ps, r, q, amt[k])
+		if err != nil {
+			return Invoice{}, err
+		}
+		if inc.IsPositive() {
+			lines = append(lines, InvoiceLine{Resource: r, Unit: ms.unit(r), Quantity: inc, Amount: decimal.Zero, UsageMonth: ps,
+				Plan: cur.plan, Included: true, Description: fmt.Sprintf("%s included in plan %s, %s", r, cur.plan, ps.Format("2006-01"))})
+			if q.Equal(inc) {
+				continue
+			}
+			lines = append(lines, InvoiceLine{Resource: r, Unit: ms.unit(r), Quantity: q.Sub(inc), Amount: roundMoney(a), UsageMonth: ps,
+				Description: fmt.Sprintf("%s usage beyond the plan %s", r, ps.Format("2006-01"))})
+			continue
+		}
+		lines = append(lines, InvoiceLine{
+			Resource: r, Unit: ms.unit(r), Quantity: q, Amount: roundMoney(a), UsageMonth: ps,
+			Description: fmt.Sprintf("%s usage %s", r, ps.Format("2006-01")),
+		})
 	}
 	for m := lookback; m.Before(ps); m = m.AddDate(0, 1, 0) {
 		if !invoiced[m] {
 			continue // never invoiced: its usage goes on its own invoice
 		}
-		for _, r := range ResourceTypes {
+		for _, r := range resources {
 			k := monthResource{m, r}
-			da := roundMoney(amt[k]).Sub(billedAmt[k])
+			a, _, err := exact(m, r, qty[k], amt[k])
+			if err != nil {
+				return Invoice{}, err
+			}
+			da := roundMoney(a).Sub(billedAmt[k])
 			dq := qty[k].Sub(billedQty[k])
 			if da.IsZero() && dq.IsZero() {
 				continue
 			}
 			lines = append(lines, InvoiceLine{
-				Resource: r, Unit: r.Unit(), Quantity: dq, Amount: da, UsageMonth: m, Adjustment: true,
+				Resource: r, Unit: ms.unit(r), Quantity: dq, Amount: da, UsageMonth: m, Adjustment: true,
 				Description: fmt.Sprintf("%s late usage adjustment for %s", r, m.Format("2006-01")),
 			})
 		}
@@ -152,6 +235,15 @@ func (s *Service) DraftInvoice(ctx context.Context, tenant eusaas.TenantID, mont
 		return Invoice{}, err
 	}
 	return inv, nil
+}
+
+func containsResource(rs []ResourceType, r ResourceType) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
 }
 
 // computeTotals applies RoundingRule: subtotal is the exact sum of the (already rounded)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,6 +34,11 @@ type Deps struct {
 	Renderers []Renderer
 	// CreditNotes keeps credit notes and their counter; required for CreditInvoice.
 	CreditNotes CreditNoteStore
+	// Metrics keeps the custom billable metrics; nil: only the five built-in ones.
+	Metrics MetricStore
+	// Plans keeps plans and tenants' plan histories; nil: no plans (usage is billed at the
+	// price book).
+	Plans PlanStore
 }
 
 // Options configure a Service. Zero values take the documented defaults.
@@ -75,7 +81,13 @@ type Service struct {
 	vies       VATChecker
 	renderers  []Renderer
 	credits    CreditNoteStore
+	metrics    MetricStore
+	plans      PlanStore
 	o          Options
+
+	bookMu sync.Mutex // guards the cached metric catalogue
+	book   metricBook
+	bookAt time.Time
 }
 
 // NewService returns a Service on d's ports. A missing required port is an InvalidArgument
@@ -126,16 +138,30 @@ func NewService(d Deps, o Options) (*Service, error) {
 		return nil, eusaas.Errorf(eusaas.InvalidArgument, "billing: unverified VAT id policy %q is not charge or reverse", o.UnverifiedPolicy)
 	}
 	return &Service{usage: d.Usage, invoices: d.Invoices, prices: d.Prices, tx: d.Tx, rec: d.Recorder,
-		thresholds: d.Thresholds, profiles: d.Profiles, vies: d.VIES, renderers: d.Renderers, credits: d.CreditNotes, o: o}, nil
+		thresholds: d.Thresholds, profiles: d.Profiles, vies: d.VIES, renderers: d.Renderers, credits: d.CreditNotes, metrics: d.Metrics, plans: d.Plans, o: o}, nil
 }
 
-// PriceBook returns the tenant's effective prices: defaults overlaid with its overrides.
+// PriceBook returns the tenant's effective prices: the metrics' default prices overlaid with
+// its overrides.
 func (s *Service) PriceBook(ctx context.Context, tenant eusaas.TenantID) (PriceBook, error) {
+	ms, err := s.metricBook(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.priceBook(ctx, tenant, ms)
+}
+
+func (s *Service) priceBook(ctx context.Context, tenant eusaas.TenantID, ms metricBook) (PriceBook, error) {
 	over, err := s.prices.Overrides(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	b := PriceBook(DefaultPrices())
+	for code, m := range ms {
+		if m.Price != nil {
+			b[code] = *m.Price
+		}
+	}
 	for r, p := range over {
 		b[r] = p
 	}
@@ -145,12 +171,12 @@ func (s *Service) PriceBook(ctx context.Context, tenant eusaas.TenantID) (PriceB
 // SetPrice sets the tenant's price override for resource. It applies to usage rated from
 // then on; buckets already rated keep their amounts.
 func (s *Service) SetPrice(ctx context.Context, tenant eusaas.TenantID, resource ResourceType, p PriceModel) error {
-	var v eusaas.Violations
-	if !resource.Valid() {
-		v.Add("body.resource_type", "unknown resource_type")
-	}
-	if err := v.Err(); err != nil {
+	ms, err := s.metricBook(ctx)
+	if err != nil {
 		return err
+	}
+	if _, ok := ms[resource]; !ok {
+		return eusaas.Invalid("unknown metric", eusaas.FieldViolation{Location: "path.resource", Message: "unknown resource_type: a built-in or custom metric code"})
 	}
 	if err := p.Validate("body"); err != nil {
 		return err
@@ -179,14 +205,37 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		return IngestResult{}, ErrBatchTooLarge
 	}
 	now := s.o.Clock.Now()
+	ms, err := s.metricBook(ctx)
+	if err != nil {
+		return IngestResult{}, err
+	}
 	res := IngestResult{Results: make([]EventResult, len(events))}
 	valid := make([]UsageEvent, 0, len(events))
 	idx := make([]int, 0, len(events))
+	var aggs map[ResourceType]Aggregate
 	for i, e := range events {
 		res.Results[i].ID = e.ID
 		if _, reason := e.validate(); reason != "" {
 			res.Results[i].Status, res.Results[i].Reason = Rejected, reason
 			continue
+		}
+		m, ok := ms[e.ResourceType]
+		if !ok {
+			res.Results[i].Status, res.Results[i].Reason = Rejected, "unknown resource_type: not a built-in or custom metric"
+			continue
+		}
+		if !m.BuiltIn {
+			// Metered under the metric's aggregation (e is this loop's copy).
+			if reason := m.meter(&e); reason != "" {
+				res.Results[i].Status, res.Results[i].Reason = Rejected, reason
+				continue
+			}
+			if !m.Aggregation.Additive() {
+				if aggs == nil {
+					aggs = map[ResourceType]Aggregate{}
+				}
+				aggs[m.Code] = Aggregate{Kind: m.Aggregation, Field: m.Field}
+			}
 		}
 		if e.Timestamp.After(now.Add(MaxFutureSkew)) {
 			res.Results[i].Status, res.Results[i].Reason = Rejected, "timestamp is more than 5 minutes in the future"
@@ -201,17 +250,27 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		valid = append(valid, e)
 		idx = append(idx, i)
 	}
+	if valid, idx, err = s.checkStorage(ctx, tenant, &res, valid, idx); err != nil {
+		return IngestResult{}, err
+	}
 	if len(valid) > 0 {
 		var inserted []bool
-		var err error
+		agg, aggregating := s.usage.(AggregatingStore)
+		if len(aggs) > 0 && !aggregating {
+			return IngestResult{}, ErrNotAggregating
+		}
 		for attempt := 0; ; attempt++ {
 			// The price book is read in the recording transaction: one transaction per batch.
 			err = s.tx.InTx(ctx, func(ctx context.Context) error {
-				book, err := s.PriceBook(ctx, tenant)
+				book, err := s.priceBook(ctx, tenant, ms)
 				if err != nil {
 					return err
 				}
-				inserted, err = s.usage.Record(ctx, tenant, valid, book.Rate)
+				if len(aggs) > 0 {
+					inserted, err = agg.RecordAggregated(ctx, tenant, valid, aggs, book.Rate)
+				} else {
+					inserted, err = s.usage.Record(ctx, tenant, valid, book.Rate)
+				}
 				return err
 			})
 			if err == nil || eusaas.KindOf(err) != eusaas.Aborted || attempt >= maxRetries {
@@ -287,10 +346,14 @@ func (s *Service) Costs(ctx context.Context, tenant eusaas.TenantID, start, end 
 	if err != nil {
 		return Breakdown{}, err
 	}
-	return breakdown(tenant, start, end, by, buckets), nil
+	ms, err := s.metricBook(ctx)
+	if err != nil {
+		return Breakdown{}, err
+	}
+	return breakdown(tenant, start, end, by, buckets, ms), nil
 }
 
-func breakdown(tenant eusaas.TenantID, start, end time.Time, by GroupBy, buckets []Bucket) Breakdown {
+func breakdown(tenant eusaas.TenantID, start, end time.Time, by GroupBy, buckets []Bucket, ms metricBook) Breakdown {
 	b := Breakdown{TenantID: tenant, PeriodStart: start, PeriodEnd: end, GroupBy: by, Currency: Currency, Total: decimal.Zero}
 	switch by {
 	case ByDay:
@@ -304,7 +367,7 @@ func breakdown(tenant eusaas.TenantID, start, end time.Time, by GroupBy, buckets
 		for _, k := range buckets {
 			l := byDay[key{k.Day, k.Resource}]
 			if l == nil {
-				l = &BreakdownLine{Day: k.Day, Service: k.Resource, Unit: k.Resource.Unit()}
+				l = &BreakdownLine{Day: k.Day, Service: k.Resource, Unit: ms.unit(k.Resource)}
 				byDay[key{k.Day, k.Resource}] = l
 			}
 			l.Quantity = l.Quantity.Add(k.Quantity)
@@ -317,24 +380,23 @@ func breakdown(tenant eusaas.TenantID, start, end time.Time, by GroupBy, buckets
 			if !b.Lines[i].Day.Equal(b.Lines[j].Day) {
 				return b.Lines[i].Day.Before(b.Lines[j].Day)
 			}
-			return resourceOrder(b.Lines[i].Service) < resourceOrder(b.Lines[j].Service)
+			return resourceLess(b.Lines[i].Service, b.Lines[j].Service)
 		})
 	default:
 		byRes := map[ResourceType]*BreakdownLine{}
 		for _, k := range buckets {
 			l := byRes[k.Resource]
 			if l == nil {
-				l = &BreakdownLine{Service: k.Resource, Unit: k.Resource.Unit()}
+				l = &BreakdownLine{Service: k.Resource, Unit: ms.unit(k.Resource)}
 				byRes[k.Resource] = l
 			}
 			l.Quantity = l.Quantity.Add(k.Quantity)
 			l.Amount = l.Amount.Add(k.Amount)
 		}
-		for _, r := range ResourceTypes {
-			if l := byRes[r]; l != nil {
-				b.Lines = append(b.Lines, *l)
-			}
+		for _, l := range byRes {
+			b.Lines = append(b.Lines, *l)
 		}
+		sort.Slice(b.Lines, func(i, j int) bool { return resourceLess(b.Lines[i].Service, b.Lines[j].Service) })
 	}
 	for _, l := range b.Lines {
 		b.Total = b.Total.Add(l.Amount)
@@ -342,7 +404,8 @@ func breakdown(tenant eusaas.TenantID, start, end time.Time, by GroupBy, buckets
 	return b
 }
 
-// resourceOrder is r's position in ResourceTypes (the order of line items).
+// resourceOrder is r's position in ResourceTypes (the order of line items); custom metrics
+// come after the built-ins.
 func resourceOrder(r ResourceType) int {
 	for i, x := range ResourceTypes {
 		if x == r {
@@ -350,6 +413,29 @@ func resourceOrder(r ResourceType) int {
 		}
 	}
 	return len(ResourceTypes)
+}
+
+// resourceLess orders line items: the built-ins in their fixed order, then custom metrics
+// by code.
+func resourceLess(a, b ResourceType) bool {
+	if oa, ob := resourceOrder(a), resourceOrder(b); oa != ob {
+		return oa < ob
+	}
+	return a < b
+}
+
+// resourcesOf lists the resources of keys in line-item order.
+func resourcesOf[V any](m map[monthResource]V) []ResourceType {
+	seen := map[ResourceType]bool{}
+	var out []ResourceType
+	for k := range m {
+		if !seen[k.resource] {
+			seen[k.resource] = true
+			out = append(out, k.resource)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return resourceLess(out[i], out[j]) })
+	return out
 }
 
 // Current returns the month-to-date breakdown by resource.

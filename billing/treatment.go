@@ -51,15 +51,17 @@ type CreditRef struct {
 	IssuedAt time.Time
 }
 
-// Document formats the platform renders (EN 16931 syntaxes; no PDF renderer exists yet).
+// Document formats the platform renders: the EN 16931 syntaxes (billing/einvoice) and PDF
+// (the adapters/pdf module, passed in Deps.Renderers).
 const (
+	FormatPDF = "pdf"
 	FormatUBL = "ubl"
 	FormatCII = "cii"
 )
 
 // Document is one rendering of an issued invoice or credit note.
 type Document struct {
-	Format    string // ubl, cii
+	Format    string // pdf, ubl, cii
 	MediaType string
 	Content   []byte
 	SHA256    string // hex

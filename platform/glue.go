@@ -76,7 +76,20 @@ func (i *ownerInvitations) SaveOwnerInvitation(ctx context.Context, tenant eusaa
 // Thresholds is billing's ThresholdSource: the tenant's cost_alert_threshold setting.
 type Thresholds struct{ Tenancy *tenancy.Service }
 
-var _ billing.ThresholdSource = Thresholds{}
+var (
+	_ billing.ThresholdSource    = Thresholds{}
+	_ billing.StorageLimitSource = Thresholds{}
+)
+
+// StorageLimitGB implements billing.StorageLimitSource: the tenant's storage_limit_gb
+// setting (which a plan's entitlements set).
+func (t Thresholds) StorageLimitGB(ctx context.Context, id eusaas.TenantID) (int, error) {
+	tn, err := t.Tenancy.Get(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	return tn.Settings.StorageLimitGB, nil
+}
 
 // CostAlertThreshold implements billing.ThresholdSource.
 func (t Thresholds) CostAlertThreshold(ctx context.Context, id eusaas.TenantID) (decimal.Decimal, bool, error) {
@@ -195,4 +208,23 @@ func (l RateLimiter) Allow(ctx context.Context, id eusaas.TenantID) (bool, time.
 		return false, 0, err
 	}
 	return n <= int64(t.Settings.APIRateLimit), reset, nil
+}
+
+// PlanCatalog adapts billing's plans to tenancy: a tenant's plan_code names a billing plan,
+// whose entitlements become the tenant's limits, and every change is recorded in billing's
+// plan history (in the tenant update's transaction) for the prorated invoice. Billing is
+// read through p at call time (tenancy is built first).
+type PlanCatalog struct{ p *Platform }
+
+var _ tenancy.PlanCatalog = PlanCatalog{}
+
+// Limits implements tenancy.PlanCatalog.
+func (c PlanCatalog) Limits(ctx context.Context, plan string) (tenancy.PlanLimits, error) {
+	e, err := c.p.Billing.PlanEntitlements(ctx, plan)
+	return tenancy.PlanLimits{MaxUsers: e.MaxUsers, StorageLimitGB: e.StorageLimitGB, APIRateLimit: e.APIRateLimit}, err
+}
+
+// PlanChanged implements tenancy.PlanCatalog.
+func (c PlanCatalog) PlanChanged(ctx context.Context, id eusaas.TenantID, _, to string) error {
+	return c.p.Billing.ChangePlan(ctx, id, to)
 }

@@ -40,7 +40,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 		Denylist: memauth.NewDenylist(clock), Limiter: memauth.NewLimiter(),
 
 		Usage: usage, Invoices: invoices, Prices: prices,
-		Profiles: profiles, CreditNotes: credits,
+		Profiles: profiles, CreditNotes: credits, Metrics: membilling.NewMetricStore(), Plans: membilling.NewPlanStore(),
 		Anomalies: anomalies,
 		Audit:     auditStore, AuditKeys: auditStore,
 

@@ -56,6 +56,12 @@ type Stores struct {
 	// them invoices stay legacy and the routes answer 412).
 	Profiles    billing.ProfileStore
 	CreditNotes billing.CreditNoteStore
+	// Metrics keeps the custom billable metrics (optional: without it only the built-in
+	// resources are metered).
+	Metrics billing.MetricStore
+	// Plans keeps plans and the tenants' plan histories (optional: without it tenants have
+	// no plans).
+	Plans billing.PlanStore
 
 	Anomalies anomaly.Store
 
@@ -195,8 +201,12 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	rec := eusaas.Recorder(p.Audit)
 
 	invitations := &ownerInvitations{}
+	var plans tenancy.PlanCatalog
+	if s.Plans != nil {
+		plans = PlanCatalog{p}
+	}
 	if p.Tenancy, err = tenancy.NewService(tenancy.Deps{Store: s.Tenants, Provisioner: s.Provisioner, Cache: s.TenantCache,
-		Invitations: invitations, Recorder: rec, Tx: s.Tx, Regions: regionMoves{s.Queue}, Placements: s.Placements, Queue: s.Queue},
+		Invitations: invitations, Recorder: rec, Tx: s.Tx, Regions: regionMoves{s.Queue}, Placements: s.Placements, Queue: s.Queue, Plans: plans},
 		tenancy.Options{Clock: c.Clock, Regions: c.Regions, DefaultRegion: c.DefaultRegion, Logger: c.Logger,
 			AsyncProvisioning: c.AsyncProvisioning}); err != nil {
 		return nil, err
@@ -229,7 +239,7 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	bo := c.Billing
 	bo.Clock = c.Clock
 	if p.Billing, err = billing.NewService(billing.Deps{Usage: s.Usage, Invoices: s.Invoices, Prices: s.Prices,
-		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}, Profiles: s.Profiles, CreditNotes: s.CreditNotes, VIES: c.VIES,
+		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}, Profiles: s.Profiles, CreditNotes: s.CreditNotes, Metrics: s.Metrics, Plans: s.Plans, VIES: c.VIES,
 		Renderers: append([]billing.Renderer{einvoice.UBL{}, einvoice.CII{}}, c.Renderers...)}, bo); err != nil {
 		return nil, err
 	}

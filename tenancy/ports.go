@@ -130,6 +130,23 @@ type RegionMover interface {
 	MoveRegion(ctx context.Context, id eusaas.TenantID, from, to string) error
 }
 
+// PlanLimits are the limits a plan sets on a tenant moving to it (0: not set by the plan).
+type PlanLimits struct {
+	MaxUsers       int
+	StorageLimitGB int
+	APIRateLimit   int
+}
+
+// PlanCatalog is the plans a tenant can be on (the wiring adapts billing's plans; tenancy
+// does not import billing). Limits is asked before anything is written and must answer an
+// InvalidArgument error for an unknown plan; PlanChanged runs in the transaction that
+// stores the tenant's new plan (billing records the plan history invoices prorate by), and
+// its error rolls the change back.
+type PlanCatalog interface {
+	Limits(ctx context.Context, plan string) (PlanLimits, error)
+	PlanChanged(ctx context.Context, id eusaas.TenantID, from, to string) error
+}
+
 // noCache is the Cache used when none is configured.
 type noCache struct{}
 

@@ -60,6 +60,9 @@ type Deps struct {
 	Regions RegionMover
 	// Placements reads where tenants' schemas are placed (optional: none are reported).
 	Placements PlacementReader
+	// Plans are the billing plans tenants can be moved to (optional: without it a plan_code
+	// change is refused).
+	Plans PlanCatalog
 	// Queue runs the provisioning job when Options.AsyncProvisioning is set; it must join
 	// the transactions of Tx (the job exists if and only if the tenant does).
 	Queue jobs.Queue
@@ -102,6 +105,7 @@ type Service struct {
 	cache         Cache
 	inv           InvitationIssuer
 	mover         RegionMover
+	plans         PlanCatalog
 	placements    PlacementReader
 	deprov        Deprovisioner
 	queue         jobs.Queue
@@ -135,7 +139,7 @@ func NewService(d Deps, opts Options) (*Service, error) {
 	s := &Service{
 		store: d.Store, prov: d.Provisioner, clock: opts.Clock, rec: d.Recorder, tx: d.Tx,
 		queue: d.Queue, async: opts.AsyncProvisioning,
-		cache: d.Cache, inv: d.Invitations, mover: d.Regions, placements: d.Placements, regions: slices.Clone(opts.Regions),
+		cache: d.Cache, inv: d.Invitations, mover: d.Regions, plans: d.Plans, placements: d.Placements, regions: slices.Clone(opts.Regions),
 		defaultRegion: opts.DefaultRegion, log: opts.Logger,
 	}
 	if s.clock == nil {
@@ -538,6 +542,33 @@ func (s *Service) Update(ctx context.Context, id eusaas.TenantID, in UpdateInput
 	if err := v.Err(); err != nil {
 		return Tenant{}, err
 	}
+	if in.PlanCode != nil {
+		// The plan is checked before anything is written; its limits fill the settings the
+		// patch does not set itself.
+		if s.plans == nil {
+			return Tenant{}, eusaas.Invalid("plans are not configured", eusaas.FieldViolation{Location: "body.plan_code", Message: "this server has no plans"})
+		}
+		lim, err := s.plans.Limits(ctx, *in.PlanCode)
+		if err != nil {
+			if eusaas.KindOf(err) == eusaas.InvalidArgument || eusaas.KindOf(err) == eusaas.NotFound {
+				return Tenant{}, eusaas.Invalid("unknown plan", eusaas.FieldViolation{Location: "body.plan_code", Message: eusaas.MessageOf(err)})
+			}
+			return Tenant{}, err
+		}
+		sp := SettingsPatch{}
+		if in.Settings != nil {
+			sp = *in.Settings
+		}
+		fill := func(dst **int, v int) {
+			if *dst == nil && v > 0 {
+				*dst = &v
+			}
+		}
+		fill(&sp.MaxUsers, lim.MaxUsers)
+		fill(&sp.StorageLimitGB, lim.StorageLimitGB)
+		fill(&sp.APIRateLimit, lim.APIRateLimit)
+		in.Settings = &sp
+	}
 	for attempt := 0; ; attempt++ {
 		cur, err := s.store.Get(ctx, id)
 		if err != nil {
@@ -570,6 +601,11 @@ func (s *Service) Update(ctx context.Context, id eusaas.TenantID, in UpdateInput
 			}
 			if err := s.record(ctx, ActionUpdated, saved, changes, nil); err != nil {
 				return err
+			}
+			if saved.PlanCode != cur.PlanCode {
+				if err := s.plans.PlanChanged(ctx, id, cur.PlanCode, saved.PlanCode); err != nil {
+					return err
+				}
 			}
 			if saved.Region != cur.Region && s.mover != nil {
 				return s.mover.MoveRegion(ctx, id, cur.Region, saved.Region)
@@ -614,6 +650,10 @@ func applyPatch(cur Tenant, in UpdateInput) (Tenant, map[string]any) {
 	if in.Tier != nil && *in.Tier != cur.Tier {
 		next.Tier = *in.Tier
 		changes["tier"] = map[string]any{"old": string(cur.Tier), "new": string(next.Tier)}
+	}
+	if in.PlanCode != nil && *in.PlanCode != cur.PlanCode {
+		next.PlanCode = *in.PlanCode
+		changes["plan_code"] = map[string]any{"old": cur.PlanCode, "new": next.PlanCode}
 	}
 	if in.Region != nil && *in.Region != cur.Region {
 		next.Region = *in.Region

@@ -161,13 +161,15 @@ func (s Settings) Validate(prefix string, v *eusaas.Violations) {
 
 // Tenant is a customer organisation. Its data lives in the Postgres schema SchemaName.
 type Tenant struct {
-	ID         eusaas.TenantID `json:"id"`
-	Name       string          `json:"name"`
-	Slug       string          `json:"slug"`
-	Status     Status          `json:"status"`
-	Tier       Tier            `json:"tier"`
-	SchemaName string          `json:"schema_name"`
-	Region     string          `json:"data_residency_region"`
+	ID     eusaas.TenantID `json:"id"`
+	Name   string          `json:"name"`
+	Slug   string          `json:"slug"`
+	Status Status          `json:"status"`
+	Tier   Tier            `json:"tier"`
+	// PlanCode is the billing plan the tenant is on ("" when none).
+	PlanCode   string `json:"plan_code"`
+	SchemaName string `json:"schema_name"`
+	Region     string `json:"data_residency_region"`
 	// AdminEmail is personal data: it is removed when the tenant is deleted.
 	AdminEmail string            `json:"admin_email"`
 	Metadata   map[string]string `json:"metadata"`
@@ -211,6 +213,10 @@ type SettingsPatch struct {
 type UpdateInput struct {
 	Name *string
 	Tier *Tier
+	// PlanCode moves the tenant to a billing plan (Deps.Plans must know it); the plan's
+	// limits replace max_users, storage_limit_gb and api_rate_limit unless Settings sets them
+	// in the same patch.
+	PlanCode *string
 	// Region changes the data residency region (one of the service's regions). The change
 	// is stored at once and handed to the RegionMover in the same transaction, which moves
 	// the tenant's data in the background where the storage places data by region (Citus);

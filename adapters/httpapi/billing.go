@@ -60,7 +60,7 @@ func (BillingQuantity) Schema(huma.Registry) *huma.Schema {
 
 type billingUsageEvent struct {
 	ID           string            `json:"id" minLength:"1" maxLength:"128" doc:"Idempotency key, unique per tenant for at least 35 days"`
-	ResourceType string            `json:"resource_type" enum:"CPU,MEMORY,STORAGE,NETWORK,API_CALLS"`
+	ResourceType string            `json:"resource_type" pattern:"^[A-Z][A-Z0-9_]{1,63}$" doc:"A metric code: CPU, MEMORY, STORAGE, NETWORK, API_CALLS or a custom metric (GET /billing/metrics)"`
 	Quantity     BillingQuantity   `json:"quantity"`
 	Timestamp    time.Time         `json:"timestamp" doc:"When the usage happened (RFC 3339); at most 5 minutes in the future, at most 35 days old"`
 	Attributes   map[string]string `json:"attributes,omitempty" doc:"At most 32 string attributes"`
@@ -77,6 +77,9 @@ type billingEventResult struct {
 	ID     string `json:"id"`
 	Status string `json:"status" enum:"accepted,duplicate,rejected"`
 	Reason string `json:"reason,omitempty"`
+	// Warning reports storage usage accepted over the tenant's storage limit (its plan
+	// reports rather than refuses: hard_limits off).
+	Warning string `json:"warning,omitempty"`
 }
 
 type billingUsageOutput struct {
@@ -190,7 +193,7 @@ type billingVATSubtotal struct {
 }
 
 type billingDocumentRef struct {
-	Format string `json:"format" enum:"ubl,cii"`
+	Format string `json:"format" enum:"pdf,ubl,cii"`
 	SHA256 string `json:"sha256"`
 }
 
@@ -258,7 +261,7 @@ type billingPriceTier struct {
 
 type billingPriceInput struct {
 	ID       string `path:"id"`
-	Resource string `path:"resource" enum:"CPU,MEMORY,STORAGE,NETWORK,API_CALLS"`
+	Resource string `path:"resource" pattern:"^[A-Z][A-Z0-9_]{1,63}$" doc:"A built-in or custom metric code"`
 	Body     struct {
 		Model     string             `json:"model" enum:"per_unit,graduated,volume"`
 		UnitPrice string             `json:"unit_price,omitempty" doc:"EUR per unit (per_unit)"`
@@ -283,6 +286,8 @@ const billingDay = "2006-01-02"
 // and prices (platform operators). The anomaly routes belong to the anomaly module.
 func RegisterBilling(s *Server, svc *billing.Service) {
 	RegisterInvoicing(s, svc)
+	registerBillingMetrics(s, svc)
+	registerBillingPlans(s, svc)
 	tags := []string{"Billing"}
 	Register(s, huma.Operation{
 		OperationID: "ingest-usage", Method: http.MethodPost, Path: "/api/v1/tenants/{id}/usage", Tags: tags,
@@ -303,6 +308,21 @@ func RegisterBilling(s *Server, svc *billing.Service) {
 		if err != nil {
 			return nil, err
 		}
+		// An unknown metric is malformed input like an unknown field: the request is refused
+		// whole (the service alone would reject just that event).
+		var v eusaas.Violations
+		for i, e := range events {
+			ok, err := svc.KnownMetric(ctx, e.ResourceType)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				v.Add(fmt.Sprintf("body.events[%d].resource_type", i), "unknown resource_type: not a built-in or custom metric (GET /billing/metrics)")
+			}
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
 		res, err := svc.Ingest(ctx, tenant, events)
 		if err != nil {
 			return nil, err
@@ -311,7 +331,7 @@ func RegisterBilling(s *Server, svc *billing.Service) {
 		out.Body.Accepted, out.Body.Duplicates, out.Body.Rejected = res.Accepted, res.Duplicates, res.Rejected
 		out.Body.Results = make([]billingEventResult, len(res.Results))
 		for i, r := range res.Results {
-			out.Body.Results[i] = billingEventResult{ID: r.ID, Status: string(r.Status), Reason: r.Reason}
+			out.Body.Results[i] = billingEventResult{ID: r.ID, Status: string(r.Status), Reason: r.Reason, Warning: r.Warning}
 		}
 		return out, nil
 	})
@@ -551,6 +571,11 @@ func billingParseEvents(in []billingUsageEvent) ([]billing.UsageEvent, error) {
 }
 
 func billingParsePrice(model, unitPrice string, tiers []billingPriceTier) (billing.PriceModel, error) {
+	return billingParsePriceAt("body", model, unitPrice, tiers)
+}
+
+// billingParsePriceAt parses a wire price model whose fields sit under prefix.
+func billingParsePriceAt(prefix, model, unitPrice string, tiers []billingPriceTier) (billing.PriceModel, error) {
 	var v eusaas.Violations
 	p := billing.PriceModel{Kind: billing.PriceKind(model)}
 	dec := func(loc, s string) decimal.Decimal {
@@ -561,10 +586,10 @@ func billingParsePrice(model, unitPrice string, tiers []billingPriceTier) (billi
 		return d
 	}
 	if p.Kind == billing.PriceModelPerUnit {
-		p.UnitPrice = dec("body.unit_price", unitPrice)
+		p.UnitPrice = dec(prefix+".unit_price", unitPrice)
 	}
 	for i, t := range tiers {
-		loc := fmt.Sprintf("body.tiers[%d]", i)
+		loc := fmt.Sprintf("%s.tiers[%d]", prefix, i)
 		tier := billing.Tier{UnitPrice: dec(loc+".unit_price", t.UnitPrice)}
 		if t.UpTo != nil {
 			u := dec(loc+".up_to", *t.UpTo)
@@ -575,7 +600,7 @@ func billingParsePrice(model, unitPrice string, tiers []billingPriceTier) (billi
 	if err := v.Err(); err != nil {
 		return p, err
 	}
-	return p, p.Validate("body")
+	return p, p.Validate(prefix)
 }
 
 func billingBreakdownBody(b billing.Breakdown) billingBreakdown {

@@ -308,15 +308,14 @@ func RegisterInvoicing(s *Server, svc *billing.Service) {
 		}
 		return &billingInvoiceOutput{Body: billingInvoiceBody(cn)}, nil
 	})
-	// No PDF route: no PDF renderer exists yet, and a route that can only answer 404 would
-	// be a promise the server does not keep.
-	for _, f := range []struct{ format, summary string }{
-		{billing.FormatUBL, "UBL 2.1 (EN 16931)"}, {billing.FormatCII, "UN/CEFACT CII D16B (EN 16931)"},
+	for _, f := range []struct{ format, summary, mediaType string }{
+		{billing.FormatPDF, "PDF", "application/pdf"},
+		{billing.FormatUBL, "UBL 2.1 (EN 16931)", "application/xml"}, {billing.FormatCII, "UN/CEFACT CII D16B (EN 16931)", "application/xml"},
 	} {
 		Register(s, huma.Operation{
 			OperationID: "get-invoice-" + f.format, Method: http.MethodGet, Path: "/api/v1/tenants/{id}/invoices/{inv_id}/" + f.format, Tags: tags,
 			Security: BearerAuth, Summary: "The invoice as " + f.summary + ", rendered once at issue and stored unchanged",
-			Responses: xmlDocumentResponse(),
+			Responses: documentResponse(f.mediaType),
 		}, func(ctx context.Context, in *billingInvoiceInput) (*billingDocumentOutput, error) {
 			tenant, _, err := s.TenantAccess(ctx, in.ID, auth.PermBillingRead)
 			if err != nil {
@@ -335,7 +334,7 @@ func RegisterInvoicing(s *Server, svc *billing.Service) {
 		Register(s, huma.Operation{
 			OperationID: "get-credit-note-" + f.format, Method: http.MethodGet, Path: "/api/v1/tenants/{id}/credit-notes/{cn_id}/" + f.format, Tags: tags,
 			Security: BearerAuth, Summary: "The credit note as " + f.summary + ", rendered once at issue and stored unchanged",
-			Responses: xmlDocumentResponse(),
+			Responses: documentResponse(f.mediaType),
 		}, func(ctx context.Context, in *billingCreditNoteInput) (*billingDocumentOutput, error) {
 			cn, err := creditNote(ctx, s, svc, in)
 			if err != nil {
@@ -346,12 +345,12 @@ func RegisterInvoicing(s *Server, svc *billing.Service) {
 	}
 }
 
-// xmlDocumentResponse declares what the document routes send: the stored XML bytes, not the
-// base64 JSON string huma would infer from a []byte body (generated clients then refuse the
-// real answer). Huma adds the output struct's headers to it.
-func xmlDocumentResponse() map[string]*huma.Response {
-	return map[string]*huma.Response{"200": {Description: "The stored EN 16931 document",
-		Content: map[string]*huma.MediaType{"application/xml": {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}
+// documentResponse declares what the document routes send: the stored bytes (XML or PDF),
+// not the base64 JSON string huma would infer from a []byte body (generated clients then
+// refuse the real answer). Huma adds the output struct's headers to it.
+func documentResponse(mediaType string) map[string]*huma.Response {
+	return map[string]*huma.Response{"200": {Description: "The stored document, as rendered at issue",
+		Content: map[string]*huma.MediaType{mediaType: {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}
 }
 
 var errNoDocument = eusaas.Sentinel(eusaas.NotFound, "document_not_found", "no such document: documents exist for invoices issued with full invoice content")

@@ -36,6 +36,7 @@ type TenantBody struct {
 	Slug                string             `json:"slug"`
 	Status              string             `json:"status" enum:"PENDING,PROVISIONING,ACTIVE,SUSPENDED,DEPROVISIONING,DELETED"`
 	Tier                string             `json:"tier" enum:"FREE,STARTER,PROFESSIONAL,ENTERPRISE"`
+	PlanCode            string             `json:"plan_code" doc:"The billing plan the tenant is on (GET /billing/plans); empty when none"`
 	SchemaName          string             `json:"schema_name" doc:"Postgres schema holding the tenant's data, derived from its id"`
 	DataResidencyRegion string             `json:"data_residency_region" doc:"EU region where the tenant's data is to be kept. On a Citus cluster with nodes labelled by region (APP_CITUS_REGION_NODES) the tenant's schema is placed on a node of this region, and a change (operators, PATCH) moves it in a background job. Without Citus it is a label only: every tenant's data stays on the one PostgreSQL server (or in memory)."`
 	AdminEmail          string             `json:"admin_email" doc:"Empty once the tenant is deleted"`
@@ -61,7 +62,7 @@ func tenancyBody(t tenancy.Tenant) TenantBody {
 		md = map[string]string{}
 	}
 	return TenantBody{
-		ID: t.ID.String(), Name: t.Name, Slug: t.Slug, Status: string(t.Status), Tier: string(t.Tier),
+		ID: t.ID.String(), Name: t.Name, Slug: t.Slug, Status: string(t.Status), Tier: string(t.Tier), PlanCode: t.PlanCode,
 		SchemaName: t.SchemaName, DataResidencyRegion: t.Region, AdminEmail: t.AdminEmail, Metadata: md,
 		Settings: TenantSettingsBody{
 			MaxUsers: t.Settings.MaxUsers, StorageLimitGB: t.Settings.StorageLimitGB, APIRateLimit: t.Settings.APIRateLimit,
@@ -169,6 +170,7 @@ type tenancyPatchInput struct {
 	Body    struct {
 		Name     *string               `json:"name,omitempty" minLength:"1" maxLength:"200"`
 		Tier     *string               `json:"tier,omitempty" enum:"FREE,STARTER,PROFESSIONAL,ENTERPRISE" doc:"Operators only"`
+		PlanCode *string               `json:"plan_code,omitempty" maxLength:"64" doc:"Operators only. Moves the tenant to a billing plan: its entitlements become max_users, storage_limit_gb and api_rate_limit (unless settings sets them in the same request); the next invoice prorates the month by day. An unknown plan is a 422 and nothing changes."`
 		Region   *string               `json:"data_residency_region,omitempty" doc:"Operators only. An EU region. The region changes at once; on a Citus cluster with nodes labelled by region the tenant's schema then moves to a node of the new region in a background job (audited TENANT_PLACED). Without Citus the region is a label only (the job audits TENANT_REGION_LABEL_ONLY)."`
 		Metadata map[string]*string    `json:"metadata,omitempty" doc:"Merged key by key; a null value removes the key"`
 		Settings *tenancySettingsPatch `json:"settings,omitempty" doc:"Only the given settings change"`
@@ -267,7 +269,7 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 		if err != nil {
 			return nil, err
 		}
-		up := tenancy.UpdateInput{Name: in.Body.Name, Region: in.Body.Region, Metadata: in.Body.Metadata}
+		up := tenancy.UpdateInput{Name: in.Body.Name, Region: in.Body.Region, Metadata: in.Body.Metadata, PlanCode: in.Body.PlanCode}
 		if in.Body.Tier != nil {
 			tier := tenancy.Tier(*in.Body.Tier)
 			up.Tier = &tier
@@ -301,8 +303,8 @@ func RegisterTenancy(s *Server, svc *tenancy.Service) {
 		}
 		if p.Kind != eusaas.ActorOperator {
 			sp := up.Settings
-			if up.Tier != nil || up.Region != nil || (sp != nil && (sp.MaxUsers != nil || sp.StorageLimitGB != nil || sp.APIRateLimit != nil)) {
-				return nil, errTenancyOperatorOnly.With("tier, data_residency_region, max_users, storage_limit_gb and api_rate_limit are set by platform operators")
+			if up.Tier != nil || up.Region != nil || up.PlanCode != nil || (sp != nil && (sp.MaxUsers != nil || sp.StorageLimitGB != nil || sp.APIRateLimit != nil)) {
+				return nil, errTenancyOperatorOnly.With("tier, plan_code, data_residency_region, max_users, storage_limit_gb and api_rate_limit are set by platform operators")
 			}
 		}
 		up.IfMatch = tenancyIfMatch(in.IfMatch)

@@ -70,6 +70,15 @@ type billingKey struct {
 // Record implements billing.UsageStore: three statements in one tenant transaction (dedup
 // insert, month upsert, bucket upsert), each a single multi-row statement over arrays.
 func (s *BillingUsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, rate billing.Rater) ([]bool, error) {
+	return s.RecordAggregated(ctx, tenant, events, nil, rate)
+}
+
+var _ billing.AggregatingStore = (*BillingUsageStore)(nil)
+
+// RecordAggregated implements billing.AggregatingStore: Record, with the events of the
+// non-additive metrics in aggs turned into the change they make to their month's aggregate
+// (aggregateDeltas) before they are added to buckets and months like any other.
+func (s *BillingUsageStore) RecordAggregated(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, aggs map[billing.ResourceType]billing.Aggregate, rate billing.Rater) ([]bool, error) {
 	n := len(events)
 	ids := make([]string, n)
 	res := make([]string, n)
@@ -100,15 +109,31 @@ func (s *BillingUsageStore) Record(ctx context.Context, tenant eusaas.TenantID, 
 		}
 		groups := map[billingKey]decimal.Decimal{}
 		var id string
+		var aggregated []int // new events of non-additive metrics, in batch order
 		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
 			i := first[id]
 			inserted[i] = true
+			if _, ok := aggs[events[i].ResourceType]; ok {
+				aggregated = append(aggregated, i)
+				return nil
+			}
 			k := billingKey{billing.Day(events[i].Timestamp), events[i].ResourceType}
 			groups[k] = groups[k].Add(events[i].Quantity)
 			return nil
 		})
 		if err != nil {
 			return translate(err)
+		}
+		if len(aggregated) > 0 {
+			sort.Ints(aggregated)
+			if err := aggregateDeltas(ctx, tx, events, aggregated, aggs, groups); err != nil {
+				return err
+			}
+		}
+		// Attribute aggregates sum quantities, which only means something for additive
+		// metrics: a MAX, LATEST or UNIQUE_COUNT event's quantity is not a share of its day.
+		if err := recordAttributes(ctx, tx, events, inserted, aggs); err != nil {
+			return err
 		}
 		if len(groups) == 0 {
 			return nil
@@ -161,15 +186,150 @@ func (s *BillingUsageStore) Record(ctx context.Context, tenant eusaas.TenantID, 
 			running[mk] = running[mk].Add(q)
 			bDays[i], bRes[i], bQty[i], bAmt[i] = k.day, string(k.resource), q.String(), amt.String()
 		}
-		if _, err = tx.Exec(ctx, billingUpsertBuckets, bDays, bRes, bQty, bAmt); err != nil {
-			return translate(err)
-		}
-		return recordAttributes(ctx, tx, events, inserted)
+		_, err = tx.Exec(ctx, billingUpsertBuckets, bDays, bRes, bQty, bAmt)
+		return translate(err)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return inserted, nil
+}
+
+// billingLockMonths locks the month rows of the non-additive metrics a batch touches (creating
+// them at 0) and returns their aggregate so far. The locks are taken in (month, resource)
+// order, the order billingUpsertMonths locks in, and held to commit: a concurrent batch of
+// the same metric waits, then computes its changes on top of this one's.
+const billingLockMonths = `
+INSERT INTO billing_usage_months AS m (month, resource_type, quantity)
+SELECT month, resource_type, 0
+FROM unnest($1::date[], $2::text[]) AS s(month, resource_type)
+ORDER BY month, resource_type
+ON CONFLICT (month, resource_type) DO UPDATE SET quantity = m.quantity
+RETURNING month, resource_type, quantity::text`
+
+// aggregateDeltas adds to groups, per (day, metric), the change each new event of a
+// non-additive metric makes to its month's aggregate: MAX the rise of the maximum, LATEST
+// the step to its value when it is the latest event so far, UNIQUE_COUNT one per value new
+// in the month. idx are the events' positions in batch order.
+func aggregateDeltas(ctx context.Context, tx pgx.Tx, events []billing.UsageEvent, idx []int, aggs map[billing.ResourceType]billing.Aggregate, groups map[billingKey]decimal.Decimal) error {
+	// Every month the batch touches is locked first, additive ones included, in one
+	// statement and one order, so this batch and a concurrent one never lock in opposite
+	// orders (billingUpsertMonths then finds the rows already held).
+	touched := map[billingKey]bool{}
+	for k := range groups {
+		touched[billingKey{billing.MonthStart(k.day), k.resource}] = true
+	}
+	distinct := map[billingKey][]string{}
+	for _, i := range idx {
+		e := events[i]
+		mk := billingKey{billing.MonthStart(e.Timestamp), e.ResourceType}
+		touched[mk] = true
+		if a := aggs[e.ResourceType]; a.Kind == billing.AggUniqueCount {
+			distinct[mk] = append(distinct[mk], billing.ValueDigest(e.Attributes[a.Field]))
+		}
+	}
+	var lm []time.Time
+	var lr []string
+	for mk := range touched {
+		lm, lr = append(lm, mk.day), append(lr, string(mk.resource))
+	}
+	rows, err := tx.Query(ctx, billingLockMonths, lm, lr)
+	if err != nil {
+		return translate(err)
+	}
+	cur := map[billingKey]decimal.Decimal{}
+	var month time.Time
+	var r, q string
+	if _, err := pgx.ForEachRow(rows, []any{&month, &r, &q}, func() error {
+		v, err := decimal.NewFromString(q)
+		cur[billingKey{month.UTC(), billing.ResourceType(r)}] = v
+		return err
+	}); err != nil {
+		return translate(err)
+	}
+	// The months' state: LATEST's latest timestamps, UNIQUE_COUNT's values new to the month
+	// (inserted here; the digests already stored are the values seen before).
+	latest := map[billingKey]time.Time{}
+	latestRows, err := tx.Query(ctx, `SELECT month, resource_type, occurred_at FROM billing_usage_latest
+		WHERE (month, resource_type) IN (SELECT * FROM unnest($1::date[], $2::text[]))`, lm, lr)
+	if err != nil {
+		return translate(err)
+	}
+	var at time.Time
+	if _, err := pgx.ForEachRow(latestRows, []any{&month, &r, &at}, func() error {
+		latest[billingKey{month.UTC(), billing.ResourceType(r)}] = at.UTC()
+		return nil
+	}); err != nil {
+		return translate(err)
+	}
+	fresh := map[billingKey]map[string]bool{}
+	if len(distinct) > 0 {
+		var dm []time.Time
+		var dr, dv []string
+		for mk, vs := range distinct {
+			for _, v := range vs {
+				dm, dr, dv = append(dm, mk.day), append(dr, string(mk.resource)), append(dv, v)
+			}
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO billing_usage_distinct (month, resource_type, value_sha256)
+			SELECT DISTINCT month, resource_type, value FROM unnest($1::date[], $2::text[], $3::text[]) AS s(month, resource_type, value)
+			ORDER BY 1, 2, 3
+			ON CONFLICT DO NOTHING RETURNING month, resource_type, value_sha256`, dm, dr, dv)
+		if err != nil {
+			return translate(err)
+		}
+		var v string
+		if _, err := pgx.ForEachRow(rows, []any{&month, &r, &v}, func() error {
+			mk := billingKey{month.UTC(), billing.ResourceType(r)}
+			if fresh[mk] == nil {
+				fresh[mk] = map[string]bool{}
+			}
+			fresh[mk][v] = true
+			return nil
+		}); err != nil {
+			return translate(err)
+		}
+	}
+	newLatest := map[billingKey]time.Time{}
+	for _, i := range idx {
+		e := events[i]
+		a := aggs[e.ResourceType]
+		mk := billingKey{billing.MonthStart(e.Timestamp), e.ResourceType}
+		d := decimal.Zero
+		switch a.Kind {
+		case billing.AggMax:
+			d = decimal.Max(decimal.Zero, e.Quantity.Sub(cur[mk]))
+		case billing.AggLatest:
+			last, ok := latest[mk]
+			if !ok || !e.Timestamp.Before(last) {
+				latest[mk], newLatest[mk] = e.Timestamp, e.Timestamp
+				d = e.Quantity.Sub(cur[mk])
+			}
+		case billing.AggUniqueCount:
+			if v := billing.ValueDigest(e.Attributes[a.Field]); fresh[mk][v] {
+				delete(fresh[mk], v) // the first occurrence in the batch counts
+				d = decimal.NewFromInt(1)
+			}
+		}
+		cur[mk] = cur[mk].Add(d)
+		k := billingKey{billing.Day(e.Timestamp), e.ResourceType}
+		groups[k] = groups[k].Add(d)
+	}
+	if len(newLatest) > 0 {
+		var um []time.Time
+		var ur []string
+		var ua []time.Time
+		for mk, t := range newLatest {
+			um, ur, ua = append(um, mk.day), append(ur, string(mk.resource)), append(ua, t)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO billing_usage_latest AS l (month, resource_type, occurred_at)
+			SELECT * FROM unnest($1::date[], $2::text[], $3::timestamptz[]) ORDER BY 1, 2
+			ON CONFLICT (month, resource_type) DO UPDATE SET occurred_at = excluded.occurred_at`, um, ur, ua)
+		if err != nil {
+			return translate(err)
+		}
+	}
+	return nil
 }
 
 type billingAttrKey struct {
@@ -182,10 +342,14 @@ type billingAttrKey struct {
 // aggregates (billing.UsageStore.AttributeUsage). A batch without attributes costs nothing
 // here. New values of a key are admitted while the key has fewer than
 // billing.MaxAttributeValues; the rest are summed under billing.AttributeOther.
-func recordAttributes(ctx context.Context, tx pgx.Tx, events []billing.UsageEvent, inserted []bool) error {
+func recordAttributes(ctx context.Context, tx pgx.Tx, events []billing.UsageEvent, inserted []bool, aggs map[billing.ResourceType]billing.Aggregate) error {
+	additive := func(i int) bool {
+		_, agg := aggs[events[i].ResourceType]
+		return inserted[i] && !agg
+	}
 	pairs := map[[2]string]bool{}
 	for i, e := range events {
-		if inserted[i] {
+		if additive(i) {
 			for k, v := range e.Attributes {
 				pairs[[2]string{k, v}] = false
 			}
@@ -249,7 +413,7 @@ func recordAttributes(ctx context.Context, tx pgx.Tx, events []billing.UsageEven
 	}
 	sums := map[billingAttrKey]decimal.Decimal{}
 	for i, e := range events {
-		if !inserted[i] {
+		if !additive(i) {
 			continue
 		}
 		for k, v := range e.Attributes {
@@ -378,7 +542,17 @@ WHERE attributes IS NOT NULL
 			return translate(err)
 		}
 		n = tag.RowsAffected()
-		// The aggregates: the subject's rows are merged into the pseudonym's.
+		// UNIQUE_COUNT's digests of the subject become the pseudonym's (a month where both
+		// are present keeps one), so the months' counts stay what was billed.
+		from, to := billing.ValueDigest(subject), billing.ValueDigest(pseudonym)
+		tag, err = tx.Exec(ctx, `WITH moved AS (DELETE FROM billing_usage_distinct WHERE value_sha256 = $1 RETURNING month, resource_type)
+			INSERT INTO billing_usage_distinct (month, resource_type, value_sha256) SELECT month, resource_type, $2 FROM moved
+			ON CONFLICT DO NOTHING`, from, to)
+		if err != nil {
+			return translate(err)
+		}
+		n += tag.RowsAffected()
+		// The attribute aggregates: the subject's rows are merged into the pseudonym's.
 		if _, err := tx.Exec(ctx, `WITH moved AS (
     DELETE FROM billing_usage_attributes WHERE attr_value = $1
     RETURNING day, resource_type, attr_key, quantity)
@@ -783,17 +957,4 @@ func (s *BillingPriceStore) SetTaxRate(ctx context.Context, tenant eusaas.Tenant
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, rate.String())
 		return translate(err)
 	})
-}
-
-// EraseAttributesBefore removes the attributes of the tenant's stored usage events that
-// occurred before cutoff (settings.data_retention_days; as membilling's): the events stay
-// without them until the dedup purge, the aggregates are untouched.
-func (s *BillingUsageStore) EraseAttributesBefore(ctx context.Context, tenant eusaas.TenantID, cutoff time.Time) (int, error) {
-	var n int64
-	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE billing_usage_events SET attributes = NULL WHERE attributes IS NOT NULL AND occurred_at < $1`, cutoff)
-		n = tag.RowsAffected()
-		return translate(err)
-	})
-	return int(n), err
 }

@@ -40,6 +40,8 @@ func TestConformanceBilling(t *testing.T) {
 				Prices:      postgres.NewBillingPriceStore(db),
 				Profiles:    postgres.NewBillingProfileStore(db),
 				CreditNotes: postgres.NewBillingCreditNoteStore(db),
+				Metrics:     postgres.NewBillingMetricStore(db),
+				Plans:       postgres.NewBillingPlanStore(db),
 				Tx:          db,
 				NewTenant:   func(t *testing.T) eusaas.TenantID { return billingTenant(t, db) },
 			}

@@ -29,7 +29,7 @@ var (
 const tenancyColumns = `id, name, slug, status, tier, schema_name, data_residency_region, admin_email, metadata,
 	max_users, storage_limit_gb, api_rate_limit, data_retention_days, cost_alert_threshold::text,
 	anomaly_min_impact::text, allow_self_registration, status_reason, version, created_at, updated_at, deleted_at,
-	require_email_verification, mfa_required`
+	require_email_verification, mfa_required, plan_code`
 
 func tenancyScan(row pgx.Row) (tenancy.Tenant, error) {
 	var t tenancy.Tenant
@@ -38,7 +38,7 @@ func tenancyScan(row pgx.Row) (tenancy.Tenant, error) {
 	err := row.Scan(&id, &t.Name, &t.Slug, &t.Status, &t.Tier, &t.SchemaName, &t.Region, &t.AdminEmail, &t.Metadata,
 		&t.Settings.MaxUsers, &t.Settings.StorageLimitGB, &t.Settings.APIRateLimit, &t.Settings.DataRetentionDays, &threshold,
 		&minImpact, &t.Settings.AllowSelfRegistration, &t.StatusReason, &t.Version, &t.CreatedAt, &t.UpdatedAt, &t.DeletedAt,
-		&t.Settings.RequireEmailVerification, &t.Settings.MFARequired)
+		&t.Settings.RequireEmailVerification, &t.Settings.MFARequired, &t.PlanCode)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return tenancy.Tenant{}, tenancy.ErrNotFound
@@ -87,12 +87,12 @@ func tenancyMetadata(m map[string]string) map[string]string {
 func (s *TenantStore) Create(ctx context.Context, t tenancy.Tenant) error {
 	_, err := s.db.q(ctx).Exec(ctx, `INSERT INTO eusaas.tenants (id, name, slug, status, tier, schema_name, data_residency_region, admin_email,
 		metadata, max_users, storage_limit_gb, api_rate_limit, data_retention_days, cost_alert_threshold,
-		allow_self_registration, status_reason, version, created_at, updated_at, deleted_at, anomaly_min_impact, require_email_verification, mfa_required)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::numeric, $15, $16, $17, $18, $19, $20, $21::numeric, $22, $23)`,
+		allow_self_registration, status_reason, version, created_at, updated_at, deleted_at, anomaly_min_impact, require_email_verification, mfa_required, plan_code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::numeric, $15, $16, $17, $18, $19, $20, $21::numeric, $22, $23, $24)`,
 		t.ID.UUID(), t.Name, t.Slug, t.Status, t.Tier, t.SchemaName, t.Region, t.AdminEmail, tenancyMetadata(t.Metadata),
 		t.Settings.MaxUsers, t.Settings.StorageLimitGB, t.Settings.APIRateLimit, t.Settings.DataRetentionDays,
 		t.Settings.CostAlertThreshold.String(), t.Settings.AllowSelfRegistration, t.StatusReason, t.Version,
-		t.CreatedAt, t.UpdatedAt, t.DeletedAt, t.Settings.AnomalyMinImpact.String(), t.Settings.RequireEmailVerification, t.Settings.MFARequired)
+		t.CreatedAt, t.UpdatedAt, t.DeletedAt, t.Settings.AnomalyMinImpact.String(), t.Settings.RequireEmailVerification, t.Settings.MFARequired, t.PlanCode)
 	return tenancyWriteErr(err)
 }
 
@@ -136,13 +136,13 @@ func (s *TenantStore) Update(ctx context.Context, t tenancy.Tenant) (tenancy.Ten
 			name = $2, slug = $3, status = $4, tier = $5, data_residency_region = $6, admin_email = $7, metadata = $8,
 			max_users = $9, storage_limit_gb = $10, api_rate_limit = $11, data_retention_days = $12,
 			cost_alert_threshold = $13::numeric, allow_self_registration = $14, status_reason = $15,
-			updated_at = $16, deleted_at = $17, anomaly_min_impact = $19::numeric, require_email_verification = $20, mfa_required = $21, version = version + 1
+			updated_at = $16, deleted_at = $17, anomaly_min_impact = $19::numeric, require_email_verification = $20, mfa_required = $21, plan_code = $22, version = version + 1
 		WHERE id = $1 AND version = $18
 		RETURNING `+tenancyColumns,
 		t.ID.UUID(), t.Name, t.Slug, t.Status, t.Tier, t.Region, t.AdminEmail, tenancyMetadata(t.Metadata),
 		t.Settings.MaxUsers, t.Settings.StorageLimitGB, t.Settings.APIRateLimit, t.Settings.DataRetentionDays,
 		t.Settings.CostAlertThreshold.String(), t.Settings.AllowSelfRegistration, t.StatusReason,
-		t.UpdatedAt, t.DeletedAt, t.Version, t.Settings.AnomalyMinImpact.String(), t.Settings.RequireEmailVerification, t.Settings.MFARequired))
+		t.UpdatedAt, t.DeletedAt, t.Version, t.Settings.AnomalyMinImpact.String(), t.Settings.RequireEmailVerification, t.Settings.MFARequired, t.PlanCode))
 	if errors.Is(err, tenancy.ErrNotFound) {
 		// Nothing matched: tell a missing tenant from a lost compare-and-swap.
 		var v int64

@@ -34,6 +34,11 @@ type Stores struct {
 	// (their tests are then skipped).
 	Profiles    billing.ProfileStore
 	CreditNotes billing.CreditNoteStore
+	// Metrics is the custom-metric catalogue; nil: its tests are skipped. Usage stores that
+	// implement billing.AggregatingStore are also tested with MAX, LATEST and UNIQUE_COUNT.
+	Metrics billing.MetricStore
+	// Plans keeps plans and plan histories; nil: the plan tests are skipped.
+	Plans billing.PlanStore
 	// Tx makes the stores' calls atomic; nil when the adapter has no transactions.
 	Tx eusaas.TxRunner
 	// NewTenant provisions a tenant the stores can hold data for.
@@ -112,6 +117,10 @@ func Run(t *testing.T, h Harness) {
 	}
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, h) })
 	t.Run("CreditNotes", func(t *testing.T) { testCreditNotes(t, h) })
+	t.Run("Metrics", func(t *testing.T) { testMetrics(t, h) })
+	t.Run("MetricAggregations", func(t *testing.T) { testMetricAggregations(t, h) })
+	t.Run("PlanFeeProrationOverage", func(t *testing.T) { testPlanInvoice(t, h) })
+	t.Run("PlanStore", func(t *testing.T) { testPlanStore(t, h) })
 }
 
 func testPseudonymize(t *testing.T, h Harness) {

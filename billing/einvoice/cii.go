@@ -40,7 +40,7 @@ func (CII) Render(inv billing.Invoice) (billing.Document, error) {
 		w.el("ram:TypeCode", "380")
 	}
 	ciiDate(&w, "ram:IssueDateTime", *inv.IssuedAt, "udt")
-	for _, n := range notes(inv) {
+	for _, n := range Notes(inv) {
 		w.raw("<ram:IncludedNote>")
 		w.el("ram:Content", n)
 		w.raw("</ram:IncludedNote>")

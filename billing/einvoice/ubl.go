@@ -92,7 +92,7 @@ func (UBL) Render(inv billing.Invoice) (billing.Document, error) {
 		w.el("cbc:DueDate", date(*inv.DueDate))
 	}
 	w.el(typeEl, typeCode)
-	for _, n := range notes(inv) {
+	for _, n := range Notes(inv) {
 		w.el("cbc:Note", n)
 	}
 	w.el("cbc:DocumentCurrencyCode", inv.Currency)
@@ -179,9 +179,9 @@ func QuantityPrice(l billing.InvoiceLine) (qty, price decimal.Decimal) {
 	return qty, price
 }
 
-// notes are the invoice-level notes (BT-22): the VAT reason in words and, for reverse charge,
+// Notes are the invoice-level notes (BT-22): the VAT reason in words and, for reverse charge,
 // the statement the Directive requires (Art. 226 (11a)).
-func notes(inv billing.Invoice) []string {
+func Notes(inv billing.Invoice) []string {
 	var out []string
 	if inv.Kind == billing.KindCreditNote && inv.Reason != "" {
 		out = append(out, "Credit note: "+inv.Reason)

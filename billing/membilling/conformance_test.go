@@ -19,6 +19,8 @@ func TestConformance(t *testing.T) {
 				Prices:      membilling.NewPriceStore(),
 				Profiles:    membilling.NewProfileStore(),
 				CreditNotes: membilling.NewCreditNoteStore(),
+				Metrics:     membilling.NewMetricStore(),
+				Plans:       membilling.NewPlanStore(),
 				Tx:          memtx.NewTxRunner(),
 				NewTenant:   func(*testing.T) eusaas.TenantID { return eusaas.NewTenantID() },
 			}

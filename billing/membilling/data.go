@@ -28,7 +28,9 @@ var (
 
 var billingGDPRUsageTables = []eusaas.DataTable{
 	{Name: "billing_usage_buckets", Columns: []string{"day", "resource_type", "quantity", "amount"}},
+	{Name: "billing_usage_distinct", Columns: []string{"month", "resource_type", "value_sha256"}},
 	{Name: "billing_usage_events", Columns: []string{"event_id", "resource_type", "quantity", "occurred_at", "attributes", "received_at"}},
+	{Name: "billing_usage_latest", Columns: []string{"month", "resource_type", "occurred_at"}},
 	{Name: "billing_usage_months", Columns: []string{"month", "resource_type", "quantity"}},
 }
 
@@ -89,6 +91,16 @@ func (s *UsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) 
 		for k, q := range t.months {
 			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource), billingGDPRDecimal(q)})
 		}
+	case "billing_usage_latest":
+		for k, at := range t.latest {
+			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource), eusaas.DataTime(at)})
+		}
+	case "billing_usage_distinct":
+		for k := range t.distinct {
+			rows = append(rows, eusaas.DataRow{dataDate(k.month), string(k.resource), k.digest})
+		}
+		eusaas.SortDataRows(rows, 0, 1, 2)
+		return rows, nil
 	}
 	eusaas.SortDataRows(rows, 0, 1)
 	return rows, nil
@@ -123,6 +135,7 @@ func (s *UsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantI
 	old := s.tenants[tenant]
 	if old != nil {
 		out["billing_usage_events"], out["billing_usage_buckets"], out["billing_usage_months"] = len(old.events), len(old.buckets), len(old.months)
+		out["billing_usage_latest"], out["billing_usage_distinct"] = len(old.latest), len(old.distinct)
 		delete(s.tenants, tenant)
 	}
 	s.mu.Unlock()
@@ -150,6 +163,14 @@ func (s *UsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantI
 				if _, ok := cur.months[k]; !ok {
 					cur.months[k] = q
 				}
+			}
+			for k, at := range old.latest {
+				if _, ok := cur.latest[k]; !ok {
+					cur.latest[k] = at
+				}
+			}
+			for k := range old.distinct {
+				cur.distinct[k] = true
 			}
 			if !old.first.IsZero() && (cur.first.IsZero() || old.first.Before(cur.first)) {
 				cur.first = old.first

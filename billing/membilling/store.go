@@ -40,12 +40,22 @@ type billingTenantUsage struct {
 	// attrs are the attribute aggregates; values the distinct values kept per key.
 	attrs  map[billingAttrKey]decimal.Decimal
 	values map[string]map[string]bool
+	// The state of the non-additive metrics, by month: LATEST's latest timestamp and
+	// UNIQUE_COUNT's values seen (as billing.ValueDigest).
+	latest   map[billingBucketKey]time.Time
+	distinct map[billingDistinctKey]bool
 }
 
 type billingAttrKey struct {
 	day        time.Time
 	resource   billing.ResourceType
 	key, value string
+}
+
+type billingDistinctKey struct {
+	month    time.Time
+	resource billing.ResourceType
+	digest   string
 }
 
 // NewUsageStore returns an empty store.
@@ -57,14 +67,22 @@ func (s *UsageStore) tenant(id eusaas.TenantID) *billingTenantUsage {
 	t := s.tenants[id]
 	if t == nil {
 		t = &billingTenantUsage{events: map[string]*billingEventRow{}, buckets: map[billingBucketKey]billing.Bucket{}, months: map[billingBucketKey]decimal.Decimal{},
-			attrs: map[billingAttrKey]decimal.Decimal{}, values: map[string]map[string]bool{}}
+			attrs: map[billingAttrKey]decimal.Decimal{}, values: map[string]map[string]bool{},
+			latest: map[billingBucketKey]time.Time{}, distinct: map[billingDistinctKey]bool{}}
 		s.tenants[id] = t
 	}
 	return t
 }
 
+var _ billing.AggregatingStore = (*UsageStore)(nil)
+
 // Record implements billing.UsageStore.
 func (s *UsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, rate billing.Rater) ([]bool, error) {
+	return s.RecordAggregated(ctx, tenant, events, nil, rate)
+}
+
+// RecordAggregated implements billing.AggregatingStore.
+func (s *UsageStore) RecordAggregated(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, aggs map[billing.ResourceType]billing.Aggregate, rate billing.Rater) ([]bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -80,6 +98,11 @@ func (s *UsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events 
 	}
 	var attrDeltas []attrDelta
 	var newValues [][2]string
+	// The aggregate of each touched month as this batch moves it (the month's running
+	// quantity is the sum of the deltas so far, so it is the aggregate).
+	agg := map[billingBucketKey]decimal.Decimal{}
+	prevLatest := map[billingBucketKey]time.Time{}
+	var newDistinct []billingDistinctKey
 	for i, e := range events {
 		if _, dup := t.events[e.ID]; dup {
 			continue
@@ -89,7 +112,43 @@ func (s *UsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events 
 		newIDs = append(newIDs, e.ID)
 		inserted[i] = true
 		k := billingBucketKey{billing.Day(e.Timestamp), e.ResourceType}
-		groups[k] = groups[k].Add(e.Quantity)
+		q := e.Quantity
+		if a, ok := aggs[e.ResourceType]; ok {
+			mk := billingBucketKey{billing.MonthStart(e.Timestamp), e.ResourceType}
+			cur, seen := agg[mk]
+			if !seen {
+				cur = t.months[mk]
+			}
+			switch a.Kind {
+			case billing.AggMax:
+				q = decimal.Max(decimal.Zero, e.Quantity.Sub(cur))
+			case billing.AggLatest:
+				last, ok := t.latest[mk]
+				q = decimal.Zero
+				if !ok || !e.Timestamp.Before(last) {
+					if _, saved := prevLatest[mk]; !saved {
+						prevLatest[mk] = last
+					}
+					t.latest[mk] = e.Timestamp
+					q = e.Quantity.Sub(cur)
+				}
+			case billing.AggUniqueCount:
+				dk := billingDistinctKey{mk.day, mk.resource, billing.ValueDigest(e.Attributes[a.Field])}
+				q = decimal.Zero
+				if !t.distinct[dk] {
+					t.distinct[dk] = true
+					newDistinct = append(newDistinct, dk)
+					q = decimal.NewFromInt(1)
+				}
+			}
+			agg[mk] = cur.Add(q)
+		}
+		groups[k] = groups[k].Add(q)
+		// Attribute aggregates sum quantities: additive metrics only (a MAX, LATEST or
+		// UNIQUE_COUNT event's quantity is not a share of its day).
+		if _, nonAdditive := aggs[e.ResourceType]; nonAdditive {
+			continue
+		}
 		for ak, av := range e.Attributes {
 			if !t.values[ak][av] {
 				if len(t.values[ak]) >= billing.MaxAttributeValues {
@@ -143,6 +202,16 @@ func (s *UsageStore) Record(ctx context.Context, tenant eusaas.TenantID, events 
 		defer s.mu.Unlock()
 		for _, id := range newIDs {
 			delete(t.events, id)
+		}
+		for mk, last := range prevLatest {
+			if last.IsZero() {
+				delete(t.latest, mk)
+			} else {
+				t.latest[mk] = last
+			}
+		}
+		for _, dk := range newDistinct {
+			delete(t.distinct, dk)
 		}
 		for _, d := range deltas {
 			mk := billingBucketKey{billing.MonthStart(d.k.day), d.k.resource}
@@ -214,15 +283,18 @@ func (s *UsageStore) Buckets(ctx context.Context, tenant eusaas.TenantID, from, 
 		return nil, nil
 	}
 	var out []billing.Bucket
-	resources := append([]billing.ResourceType(nil), billing.ResourceTypes...)
-	sort.Slice(resources, func(i, j int) bool { return resources[i] < resources[j] })
-	for d := billing.Day(from); !d.After(billing.Day(to)); d = d.AddDate(0, 0, 1) {
-		for _, r := range resources {
-			if b, ok := t.buckets[billingBucketKey{d, r}]; ok {
-				out = append(out, b)
-			}
+	from, to = billing.Day(from), billing.Day(to)
+	for k, b := range t.buckets {
+		if !k.day.Before(from) && !k.day.After(to) {
+			out = append(out, b)
 		}
 	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Day.Equal(out[j].Day) {
+			return out[i].Day.Before(out[j].Day)
+		}
+		return out[i].Resource < out[j].Resource
+	})
 	return out, nil
 }
 
@@ -330,6 +402,18 @@ func (s *UsageStore) PseudonymizeAttributes(ctx context.Context, tenant eusaas.T
 			movedValues = append(movedValues, key)
 		}
 	}
+	// UNIQUE_COUNT's digests of the subject become the pseudonym's: the months' counts stay.
+	from, to := billing.ValueDigest(subject), billing.ValueDigest(pseudonym)
+	var moved []billingDistinctKey
+	for dk := range t.distinct {
+		if dk.digest == from {
+			moved = append(moved, dk)
+		}
+	}
+	for _, dk := range moved {
+		delete(t.distinct, dk)
+		t.distinct[billingDistinctKey{dk.month, dk.resource, to}] = true
+	}
 	s.mu.Unlock()
 	memtx.OnRollback(ctx, func() {
 		s.mu.Lock()
@@ -347,8 +431,12 @@ func (s *UsageStore) PseudonymizeAttributes(ctx context.Context, tenant eusaas.T
 		for _, key := range movedValues {
 			t.values[key][subject] = true
 		}
+		for _, dk := range moved {
+			delete(t.distinct, billingDistinctKey{dk.month, dk.resource, to})
+			t.distinct[dk] = true
+		}
 	})
-	return len(changes), nil
+	return len(changes) + len(moved), nil
 }
 
 // InvoiceStore implements billing.InvoiceStore in memory.

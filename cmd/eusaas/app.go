@@ -20,6 +20,7 @@ import (
 
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
+	"github.com/eusaas/eusaas/adapters/pdf"
 	"github.com/eusaas/eusaas/adapters/smtpmail"
 	"github.com/eusaas/eusaas/adapters/syslog"
 	"github.com/eusaas/eusaas/audit"
@@ -151,6 +152,8 @@ func (a *App) build(ctx context.Context) error {
 		Billing: billing.Options{UnverifiedPolicy: a.cfg.VATUnverifiedPolicy, BelowOSSThreshold: a.cfg.VATBelowOSSThreshold,
 			Observe: a.observeIngest, ObserveIssued: a.domain.observeIssued},
 		VIES: vies.New(a.cfg.VIESURL),
+		// Beside UBL and CII, every issued invoice and credit note is stored as a PDF too.
+		Renderers: []billing.Renderer{pdf.Renderer{}},
 		// Schema DDL off the request path: POST /tenants answers PROVISIONING, a job
 		// provisions (issue 19: it was the load mix's p99).
 		AsyncProvisioning: true,

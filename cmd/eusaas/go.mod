@@ -7,6 +7,7 @@ require (
 	github.com/eusaas/eusaas/adapters/console v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/httpapi v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/metering v0.0.0-00010101000000-000000000000
+	github.com/eusaas/eusaas/adapters/pdf v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/postgres v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/redis v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/river v0.0.0-00010101000000-000000000000
@@ -89,6 +90,8 @@ require (
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/philhofer/fwd v1.2.0 // indirect
+	github.com/phpdave11/gofpdi v1.0.14-0.20211212211723-1f10f9844311 // indirect
+	github.com/pkg/errors v0.8.1 // indirect
 	github.com/power-devops/perfstat v0.0.0-20240221224432-82ca36839d55 // indirect
 	github.com/pquerna/otp v1.5.0 // indirect
 	github.com/pressly/goose/v3 v3.30.0 // indirect
@@ -104,6 +107,7 @@ require (
 	github.com/rs/xid v1.6.0 // indirect
 	github.com/sethvargo/go-retry v0.5.0 // indirect
 	github.com/shirou/gopsutil/v4 v4.26.6 // indirect
+	github.com/signintech/gopdf v0.33.0 // indirect
 	github.com/sirupsen/logrus v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/swaggest/swgui v1.8.5 // indirect
@@ -128,6 +132,7 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/image v0.48.0 // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
@@ -137,6 +142,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
 	google.golang.org/grpc v1.85.0 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
+	rsc.io/qr v0.2.0 // indirect
 )
 
 // Development: the sibling modules of this repository. Releases tag every module together
@@ -146,6 +152,7 @@ replace (
 	github.com/eusaas/eusaas/adapters/console => ../../adapters/console
 	github.com/eusaas/eusaas/adapters/httpapi => ../../adapters/httpapi
 	github.com/eusaas/eusaas/adapters/metering => ../../adapters/metering
+	github.com/eusaas/eusaas/adapters/pdf => ../../adapters/pdf
 	github.com/eusaas/eusaas/adapters/postgres => ../../adapters/postgres
 	github.com/eusaas/eusaas/adapters/redis => ../../adapters/redis
 	github.com/eusaas/eusaas/adapters/river => ../../adapters/river

@@ -8,6 +8,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -100,13 +103,24 @@ func invoicingWalk(t *testing.T, start func(viesURL string) *client) {
 	require.Equal(t, "FR40303265045", inv["buyer"].(map[string]any)["vat_id"])
 	require.Equal(t, "DE136695976", inv["seller"].(map[string]any)["vat_id"])
 	invPath := path + "/invoices/" + inv["id"].(string)
-	for _, f := range []string{"ubl", "cii"} {
+	for _, f := range []string{"pdf", "ubl", "cii"} {
 		a := c.expect(200, c.do("GET", invPath+"/"+f, op, nil))
 		b := c.expect(200, c.do("GET", invPath+"/"+f, op, nil))
-		require.Equal(t, "application/xml", a.header.Get("Content-Type"))
+		mt := "application/xml"
+		if f == "pdf" {
+			mt = "application/pdf"
+		}
+		require.Equal(t, mt, a.header.Get("Content-Type"))
 		require.Equal(t, a.body, b.body, "stored bytes, never re-rendered")
 		sum := sha256.Sum256(a.body)
 		require.Contains(t, inv["documents"], map[string]any{"format": f, "sha256": hex.EncodeToString(sum[:])})
+		if f == "pdf" {
+			text := pdfText(t, a.body)
+			for _, want := range []string{inv["invoice_number"].(string), "VAT ID: DE136695976", "VAT ID: FR40303265045", "ACME SA", "Reverse charge", "0.00 %", "2.00 EUR"} {
+				require.Contains(t, text, want)
+			}
+			continue
+		}
 		require.True(t, strings.Contains(string(a.body), "FR40303265045"))
 	}
 
@@ -128,5 +142,18 @@ func invoicingWalk(t *testing.T, start func(viesURL string) *client) {
 	require.Equal(t, cn["invoice_number"], cnGet["invoice_number"])
 	x := c.expect(200, c.do("GET", path+"/credit-notes/"+cn["id"].(string)+"/ubl", op, nil))
 	require.Contains(t, string(x.body), "<CreditNote")
-	c.expect(404, c.do("GET", path+"/credit-notes/"+cn["id"].(string)+"/pdf", op, nil))
+	cnPDF := c.expect(200, c.do("GET", path+"/credit-notes/"+cn["id"].(string)+"/pdf", op, nil))
+	require.Equal(t, "application/pdf", cnPDF.header.Get("Content-Type"))
+	require.Contains(t, pdfText(t, cnPDF.body), cn["invoice_number"].(string))
+	require.Equal(t, cnPDF.body, c.expect(200, c.do("GET", path+"/credit-notes/"+cn["id"].(string)+"/pdf", op, nil)).body)
+}
+
+// pdfText is the PDF's text as poppler's pdftotext extracts it.
+func pdfText(t *testing.T, b []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "doc.pdf")
+	require.NoError(t, os.WriteFile(f, b, 0o600))
+	out, err := exec.Command("pdftotext", "-layout", "-enc", "UTF-8", f, "-").CombinedOutput()
+	require.NoError(t, err, "pdftotext (poppler-utils) is required: %s", out)
+	return string(out)
 }

@@ -250,7 +250,7 @@ func postgresStores(ctx context.Context, cfg Config, bucket storage.Bucket, log 
 		Denylist: redisadapter.NewAuthDenylist(rdb, prefix), Limiter: redisadapter.NewAuthLimiter(rdb, prefix),
 
 		Usage: usage, Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db),
-		Profiles: postgres.NewBillingProfileStore(db), CreditNotes: postgres.NewBillingCreditNoteStore(db),
+		Profiles: postgres.NewBillingProfileStore(db), CreditNotes: postgres.NewBillingCreditNoteStore(db), Metrics: postgres.NewBillingMetricStore(db), Plans: postgres.NewBillingPlanStore(db),
 		Anomalies: postgres.NewAnomalyStore(db),
 		Audit:     auditStore, AuditKeys: auditStore,
 

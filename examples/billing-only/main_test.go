@@ -18,7 +18,7 @@ func TestRun(t *testing.T) {
 batch 2: accepted 1, duplicates 1, rejected 1
   bucket-a/15: accepted
   node-1/14: duplicate
-  gpu-1/15: rejected (unknown resource_type (CPU, MEMORY, STORAGE, NETWORK, API_CALLS))
+  gpu-1/15: rejected (unknown resource_type: not a built-in or custom metric)
 costs 2026-03-01..2026-03-15:
   CPU              680 vCPU-hour      13.6 EUR
   STORAGE          250 GB-day          2.5 EUR

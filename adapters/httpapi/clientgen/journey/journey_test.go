@@ -289,7 +289,7 @@ func TestJourney(t *testing.T) {
 
 	want[*ogenclient.BillingPriceOutputBody](t, "set price")(op.SetPrice(ctx, &ogenclient.BillingPriceInputBody{
 		Model: ogenclient.BillingPriceInputBodyModelPerUnit, UnitPrice: ogenclient.NewOptString("0.04"),
-	}, ogenclient.SetPriceParams{ID: tid, Resource: ogenclient.SetPriceResourceCPU}))
+	}, ogenclient.SetPriceParams{ID: tid, Resource: "CPU"}))
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	yesterday := today.AddDate(0, 0, -1)
 	var events []ogenclient.BillingUsageEvent
@@ -300,7 +300,7 @@ func TestJourney(t *testing.T) {
 			q = decimal.NewFromInt(2500)
 		}
 		events = append(events, ogenclient.BillingUsageEvent{
-			ID: fmt.Sprintf("%s-%d", run, d), ResourceType: ogenclient.BillingUsageEventResourceTypeCPU,
+			ID: fmt.Sprintf("%s-%d", run, d), ResourceType: "CPU",
 			Quantity: q, Timestamp: day.Add(12 * time.Hour),
 		})
 	}
@@ -366,6 +366,16 @@ func TestJourney(t *testing.T) {
 	want[*ogenclient.BillingSeller](t, "put seller")(op.PutSeller(ctx, &seller))
 	want[*ogenclient.BillingSeller](t, "get seller")(op.GetSeller(ctx))
 	want[*ogenclient.BillingTaxRatesOutputBody](t, "list tax rates")(op.ListTaxRates(ctx))
+	want[*ogenclient.BillingMetric](t, "create metric")(op.CreateMetric(ctx, &ogenclient.BillingMetricInputBody{Code: "JOURNEY_GPU_HOURS", Name: "GPU time",
+		Unit: "GPU-hour", Aggregation: ogenclient.BillingMetricInputBodyAggregationSUM,
+		Price: ogenclient.NewOptBillingPrice(ogenclient.BillingPrice{Model: ogenclient.BillingPriceModelPerUnit, UnitPrice: ogenclient.NewOptString("1.20")})}))
+	want[*ogenclient.BillingMetricsOutputBody](t, "list metrics")(op.ListMetrics(ctx))
+	want[*ogenclient.BillingPlan](t, "create plan")(op.CreatePlan(ctx, &ogenclient.BillingPlanCreateInputBody{Code: "journey-starter", Name: "Starter",
+		MonthlyFee: "30.00", Included: ogenclient.NewOptBillingPlanCreateInputBodyIncluded(ogenclient.BillingPlanCreateInputBodyIncluded{"CPU": "100"})}))
+	want[*ogenclient.BillingPlansOutputBody](t, "list plans")(op.ListPlans(ctx))
+	want[*ogenclient.BillingPlan](t, "get plan")(op.GetPlan(ctx, ogenclient.GetPlanParams{Code: "journey-starter"}))
+	want[*ogenclient.BillingPlan](t, "update plan")(op.UpdatePlan(ctx, &ogenclient.BillingPlanFields{MonthlyFee: ogenclient.NewOptString("35.00")},
+		ogenclient.UpdatePlanParams{Code: "journey-starter"}))
 	want[*ogenclient.BillingTaxRatesOutputBody](t, "put tax rate")(op.PutTaxRate(ctx, &ogenclient.BillingTaxRateInputBody{Country: "DE", Percent: "19", From: "2007-01-01"}))
 	want[*ogenclient.BillingProfile](t, "put billing profile")(owner.PutBillingProfile(ctx, &ogenclient.BillingProfileBody{
 		LegalName: "Olga Owner", Email: ownerEmail, CustomerType: ogenclient.BillingProfileBodyCustomerTypeCONSUMER,
@@ -380,6 +390,7 @@ func TestJourney(t *testing.T) {
 	want[*ogenclient.BillingInvoice](t, "issue invoice")(op.IssueInvoice(ctx, ogenclient.IssueInvoiceParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.GetInvoiceUblOKHeaders](t, "invoice UBL")(owner.GetInvoiceUbl(ctx, ogenclient.GetInvoiceUblParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.GetInvoiceCiiOKHeaders](t, "invoice CII")(owner.GetInvoiceCii(ctx, ogenclient.GetInvoiceCiiParams{ID: tid, InvID: draft.ID}))
+	want[*ogenclient.GetInvoicePdfOKHeaders](t, "invoice PDF")(owner.GetInvoicePdf(ctx, ogenclient.GetInvoicePdfParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.BillingInvoice](t, "pay invoice")(op.PayInvoice(ctx, ogenclient.PayInvoiceParams{ID: tid, InvID: draft.ID}))
 	want[*ogenclient.VoidInvoiceConflict](t, "void a paid invoice")(op.VoidInvoice(ctx, ogenclient.VoidInvoiceParams{ID: tid, InvID: draft.ID}))
 	cn := want[*ogenclient.BillingInvoice](t, "credit note")(op.CreateCreditNote(ctx, &ogenclient.BillingCreditInputBody{Reason: "goodwill"},
@@ -388,6 +399,7 @@ func TestJourney(t *testing.T) {
 	want[*ogenclient.BillingInvoice](t, "get credit note")(owner.GetCreditNote(ctx, ogenclient.GetCreditNoteParams{ID: tid, CnID: cn.ID}))
 	want[*ogenclient.GetCreditNoteUblOKHeaders](t, "credit note UBL")(owner.GetCreditNoteUbl(ctx, ogenclient.GetCreditNoteUblParams{ID: tid, CnID: cn.ID}))
 	want[*ogenclient.GetCreditNoteCiiOKHeaders](t, "credit note CII")(owner.GetCreditNoteCii(ctx, ogenclient.GetCreditNoteCiiParams{ID: tid, CnID: cn.ID}))
+	want[*ogenclient.GetCreditNotePdfOKHeaders](t, "credit note PDF")(owner.GetCreditNotePdf(ctx, ogenclient.GetCreditNotePdfParams{ID: tid, CnID: cn.ID}))
 
 	// The audit trails.
 	entries := want[*ogenclient.PaginatedAuditEntry](t, "tenant audit log")(owner.ListTenantAuditLog(ctx, ogenclient.ListTenantAuditLogParams{ID: tid}))

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eusaas/eusaas/internal/pgtest"
+	"github.com/eusaas/eusaas/internal/redistest"
+)
+
+// TestPlansEndToEnd: an operator creates plans, puts a tenant on one with PATCH
+// /tenants/{id}: its entitlements become the tenant's limits; an unknown plan is a 422 and
+// changes nothing (not even the other fields of the same request). Memory mode.
+func TestPlansEndToEnd(t *testing.T) {
+	planWalk(t, startApp(t, map[string]string{"APP_BOOTSTRAP_ADMIN_EMAIL": opEmail, "APP_BOOTSTRAP_ADMIN_PASSWORD": opPassword}))
+}
+
+// TestPlansEndToEndPostgres is the same walk in Postgres mode.
+func TestPlansEndToEndPostgres(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	_, redisPrefix := redistest.Client(t)
+	cfg := pgConfigFromURL(t, dbURL)
+	cfg["APP_REDIS_URL"], cfg["APP_REDIS_KEY_PREFIX"] = redistest.URL(t), redisPrefix
+	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"], cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opEmail, opPassword
+	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = testKeyPEMs(t)
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
+	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+	planWalk(t, startApp(t, cfg))
+}
+
+func planWalk(t *testing.T, c *client) {
+	op := c.expect(200, c.do("POST", "/api/v1/auth/login", "", map[string]any{"email": opEmail, "password": opPassword})).json(t)["access_token"].(string)
+	starter := validInput["POST /api/v1/billing/plans"].body.(map[string]any)
+	got := c.expect(201, c.do("POST", "/api/v1/billing/plans", op, starter)).json(t)
+	require.Equal(t, "30.00", got["monthly_fee"])
+	require.Equal(t, "100", got["included"].(map[string]any)["CPU"])
+	c.expect(409, c.do("POST", "/api/v1/billing/plans", op, starter))
+	bad := func(change map[string]any) map[string]any {
+		m := map[string]any{"code": "pro", "name": "Pro", "monthly_fee": "90.00"}
+		for k, v := range change {
+			m[k] = v
+		}
+		return m
+	}
+	c.expect(422, c.do("POST", "/api/v1/billing/plans", op, bad(map[string]any{"monthly_fee": "-1"})))
+	c.expect(422, c.do("POST", "/api/v1/billing/plans", op, bad(map[string]any{"monthly_fee": "abc"})))
+	c.expect(422, c.do("POST", "/api/v1/billing/plans", op, bad(map[string]any{"included": map[string]any{"NOPE": "1"}})))
+	c.expect(422, c.do("POST", "/api/v1/billing/plans", op, bad(map[string]any{"prices": map[string]any{"CPU": map[string]any{"model": "per_unit", "unit_price": "-1"}}})))
+	c.expect(422, c.do("POST", "/api/v1/billing/plans", op, bad(map[string]any{"code": "Not A Code"})))
+	c.expect(201, c.do("POST", "/api/v1/billing/plans", op, bad(map[string]any{"entitlements": map[string]any{"max_users": 50, "storage_limit_gb": 100, "api_rate_limit": 6000}, "hard_limits": true})))
+	require.Len(t, c.expect(200, c.do("GET", "/api/v1/billing/plans", op, nil)).json(t)["items"], 2)
+	c.expect(404, c.do("GET", "/api/v1/billing/plans/nope", op, nil))
+	up := c.expect(200, c.do("PATCH", "/api/v1/billing/plans/starter", op, map[string]any{"monthly_fee": "35.00"})).json(t)
+	require.Equal(t, "35.00", up["monthly_fee"])
+	c.expect(422, c.do("PATCH", "/api/v1/billing/plans/starter", op, map[string]any{"monthly_fee": "-3"}))
+	c.expect(422, c.do("PATCH", "/api/v1/billing/plans/starter", op, map[string]any{"included": map[string]any{"CPU": "x"}}))
+	require.Equal(t, "35.00", c.expect(200, c.do("GET", "/api/v1/billing/plans/starter", op, nil)).json(t)["monthly_fee"], "refused patches changed nothing")
+
+	tid := c.createTenant(op, map[string]any{"name": "Planned", "slug": "planned", "admin_email": "owner@planned.example"})["id"].(string)
+	path := "/api/v1/tenants/" + tid
+	before := c.expect(200, c.do("GET", path, op, nil)).json(t)
+	require.Equal(t, "", before["plan_code"])
+	// Unknown plan: 422, and the name in the same request is not applied either.
+	r := c.expect(422, c.do("PATCH", path, op, map[string]any{"plan_code": "platinum", "name": "Renamed"}))
+	require.Contains(t, string(r.body), "body.plan_code")
+	after := c.expect(200, c.do("GET", path, op, nil)).json(t)
+	require.Equal(t, before["name"], after["name"])
+	require.Equal(t, before["settings"], after["settings"])
+	require.Equal(t, "", after["plan_code"])
+
+	moved := c.expect(200, c.do("PATCH", path, op, map[string]any{"plan_code": "pro"})).json(t)
+	require.Equal(t, "pro", moved["plan_code"])
+	set := moved["settings"].(map[string]any)
+	require.EqualValues(t, 50, set["max_users"])
+	require.EqualValues(t, 100, set["storage_limit_gb"])
+	require.EqualValues(t, 6000, set["api_rate_limit"])
+
+	// Pro has hard limits: storage beyond 100 GB on a day is refused, other events of the
+	// batch are not affected.
+	ts := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	ev := func(id, rt, q string) map[string]any {
+		return map[string]any{"id": id, "resource_type": rt, "quantity": q, "timestamp": ts}
+	}
+	res := c.expect(200, c.do("POST", path+"/usage", op, map[string]any{"events": []any{ev("s1", "STORAGE", "60"), ev("s2", "STORAGE", "50"), ev("c1", "CPU", "1")}})).json(t)
+	require.EqualValues(t, 2, res["accepted"])
+	require.EqualValues(t, 1, res["rejected"])
+	refused := res["results"].([]any)[1].(map[string]any)
+	require.Equal(t, "rejected", refused["status"])
+	require.Contains(t, refused["reason"], "storage_limit_exceeded")
+	// An explicit setting in the same request wins over the plan's entitlement.
+	moved = c.expect(200, c.do("PATCH", path, op, map[string]any{"plan_code": "starter", "settings": map[string]any{"max_users": 7}})).json(t)
+	require.Equal(t, "starter", moved["plan_code"])
+	require.EqualValues(t, 7, moved["settings"].(map[string]any)["max_users"])
+	require.EqualValues(t, 10, moved["settings"].(map[string]any)["storage_limit_gb"])
+	// Starter reports instead: accepted, with a warning.
+	res = c.expect(200, c.do("POST", path+"/usage", op, map[string]any{"events": []any{ev("s3", "STORAGE", "5")}})).json(t)
+	require.EqualValues(t, 1, res["accepted"])
+	require.Contains(t, res["results"].([]any)[0].(map[string]any)["warning"], "storage_limit_exceeded")
+}
