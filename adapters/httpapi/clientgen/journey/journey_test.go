@@ -317,7 +317,7 @@ func TestJourney(t *testing.T) {
 	backend := newClient(t, base, rec)
 	backend.tok.token = key.Response.Key
 	want[*ogenclient.BillingUsageOutputBody](t, "ingest usage with an API key")(backend.IngestUsage(ctx, &ogenclient.BillingUsageInputBody{
-		Events: []ogenclient.BillingUsageEvent{{ID: run + "-key", ResourceType: ogenclient.BillingUsageEventResourceTypeCPU,
+		Events: []ogenclient.BillingUsageEvent{{ID: run + "-key", ResourceType: "CPU",
 			Quantity: decimal.NewFromInt(1), Timestamp: time.Now().UTC().Add(-time.Minute)}}}, ogenclient.IngestUsageParams{ID: tid}))
 	want[*ogenclient.BillingBreakdown](t, "current costs with an API key")(backend.GetCurrentCosts(ctx, ogenclient.GetCurrentCostsParams{ID: tid}))
 	keys := want[*ogenclient.PaginatedAuthAPIKeyBody](t, "list API keys")(owner.ListAPIKeys(ctx, ogenclient.ListAPIKeysParams{ID: tid}))
