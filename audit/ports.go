@@ -83,8 +83,10 @@ type PersonalPruner interface {
 	// DeletePersonalBefore deletes every personal value of entries concerning tenant (its
 	// chain and platform-chain entries about it) whose timestamp is before before, and
 	// returns how many it deleted. The entries stay and still verify (their values show as
-	// erased). Idempotent: a second call with the same before returns 0.
-	DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error)
+	// erased). Values of the subjects in keep (data subjects under an Art. 18 restriction:
+	// stored, not processed, retention included) are left. Idempotent: a second call with
+	// the same arguments returns 0.
+	DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time, keep []string) (int, error)
 }
 
 // LinkedEraser is an optional interface of a Store: erasure of a subject's values recorded

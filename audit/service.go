@@ -57,6 +57,10 @@ type Options struct {
 	// stored state does not match what the writers signed: the alert hook for a metric or a
 	// pager. It must not block.
 	OnForgery func(chain eusaas.TenantID, detail string)
+	// ObserveAppend, when set, is called after every Record with how long it took until
+	// the entry was durable (or the append failed): the group commit's wait included, which
+	// is what a request recording an entry waits for. For metrics; it must not block.
+	ObserveAppend func(took time.Duration, err error)
 }
 
 // DefaultLogOrigin is the default Options.LogOrigin.
@@ -210,13 +214,24 @@ func (s *Service) chain(id eusaas.TenantID) *chainState {
 // store's adapter, once it is written in that transaction. Concurrent calls for the same chain
 // are committed together (group commit).
 func (s *Service) Record(ctx context.Context, ev eusaas.AuditEvent) error {
-	_, err := s.record(ctx, ev)
+	_, err := s.observed(ctx, ev)
 	return err
+}
+
+// observed is record reported to Options.ObserveAppend.
+func (s *Service) observed(ctx context.Context, ev eusaas.AuditEvent) (Entry, error) {
+	if s.opts.ObserveAppend == nil {
+		return s.record(ctx, ev)
+	}
+	start := time.Now()
+	e, err := s.record(ctx, ev)
+	s.opts.ObserveAppend(time.Since(start), err)
+	return e, err
 }
 
 // RecordEntry is Record returning the stored entry.
 func (s *Service) RecordEntry(ctx context.Context, ev eusaas.AuditEvent) (Entry, error) {
-	return s.record(ctx, ev)
+	return s.observed(ctx, ev)
 }
 
 func (s *Service) record(ctx context.Context, ev eusaas.AuditEvent) (Entry, error) {
@@ -864,13 +879,13 @@ func (s *Service) LatestCheckpoint(ctx context.Context, chain eusaas.TenantID) (
 // values of tenant's entries recorded before before (audit_log_retention_days). The chain
 // keeps its entries and commitments and still verifies. It returns the number of values
 // deleted, is idempotent, and fails with an Internal error when the store does not
-// implement PersonalPruner.
-func (s *Service) ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
+// implement PersonalPruner. The values of the subjects in keep (restricted, Art. 18) stay.
+func (s *Service) ErasePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time, keep ...string) (int, error) {
 	pr, ok := s.store.(PersonalPruner)
 	if !ok {
 		return 0, eusaas.E(eusaas.Internal, "audit store cannot prune personal data")
 	}
-	return pr.DeletePersonalBefore(ctx, tenant, before)
+	return pr.DeletePersonalBefore(ctx, tenant, before, keep)
 }
 
 // EraseTenantPersonal deletes every personal value recorded about tenant — on its chain and

@@ -442,8 +442,8 @@ func (s *Service) jobFinished(ctx context.Context, r Request) error {
 // RestrictedSubjects lists the tenant's data subjects under an Art. 18 restriction: their
 // data stays stored and processing leaves it out. Retention is the processing that touches
 // subjects' rows today (EnforceTenantRetention hands the list to every Retainer in
-// Policy.Restricted, which keeps their rows and values); the anomaly scanner and cost
-// reports work on per-resource aggregates that name no subject.
+// Policy.Restricted, which keeps their rows and values); the anomaly scanner's root causes
+// leave out attribute values equal to a restricted subject (platform.AttributeCosts).
 func (s *Service) RestrictedSubjects(ctx context.Context, tenant eusaas.TenantID) ([]string, error) {
 	if s.d.DSRs == nil {
 		return nil, nil

@@ -73,7 +73,7 @@ var _ gdpr.Retainer = AuditRetainer{}
 
 // EnforceRetention implements gdpr.Retainer.
 func (a AuditRetainer) EnforceRetention(ctx context.Context, tenant eusaas.TenantID, p gdpr.Policy, now time.Time, grace time.Duration) (map[string]int, error) {
-	n, err := a.Audit.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -min(p.PIIRetentionDays, p.AuditLogRetentionDays)).Add(-grace))
+	n, err := a.Audit.ErasePersonalBefore(ctx, tenant, now.AddDate(0, 0, -min(p.PIIRetentionDays, p.AuditLogRetentionDays)).Add(-grace), p.Restricted...)
 	if err != nil || n == 0 {
 		return nil, err
 	}

@@ -105,19 +105,40 @@ func (t Thresholds) CostAlertThreshold(ctx context.Context, id eusaas.TenantID) 
 type DailyCosts struct{ Billing *billing.Service }
 
 // AttributeCosts adapts billing's per-attribute costs to the anomaly scanner's root causes.
-type AttributeCosts struct{ Billing *billing.Service }
+// Restricted, when set, names the tenant's data subjects under an Art. 18 restriction:
+// attribute values equal to one of them are left out, so a root cause never processes (or
+// shows) a restricted subject's usage; the aggregates stay stored.
+type AttributeCosts struct {
+	Billing    *billing.Service
+	Restricted func(ctx context.Context, tenant eusaas.TenantID) ([]string, error)
+}
 
 var _ anomaly.AttributeSource = AttributeCosts{}
 
 // AttributeCosts implements anomaly.AttributeSource.
 func (a AttributeCosts) AttributeCosts(ctx context.Context, id eusaas.TenantID, from, to time.Time) ([]anomaly.AttributeCost, error) {
 	in, err := a.Billing.AttributeCosts(ctx, id, from, to)
-	if err != nil {
+	if err != nil || len(in) == 0 {
 		return nil, err
 	}
-	out := make([]anomaly.AttributeCost, len(in))
-	for i, c := range in {
-		out[i] = anomaly.AttributeCost{Day: c.Day, Resource: c.Resource, Key: c.Key, Value: c.Value, Amount: c.Amount}
+	var skip map[string]bool
+	if a.Restricted != nil {
+		subjects, err := a.Restricted(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range subjects {
+			if skip == nil {
+				skip = map[string]bool{}
+			}
+			skip[s] = true
+		}
+	}
+	out := make([]anomaly.AttributeCost, 0, len(in))
+	for _, c := range in {
+		if !skip[c.Value] {
+			out = append(out, anomaly.AttributeCost{Day: c.Day, Resource: c.Resource, Key: c.Key, Value: c.Value, Amount: c.Amount})
+		}
 	}
 	return out, nil
 }

@@ -256,7 +256,13 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 		so.Projector = Projector{p.Billing}
 	}
 	if so.Attributes == nil {
-		so.Attributes = AttributeCosts{p.Billing}
+		// p.GDPR is wired below; the scanner reads it when it runs.
+		so.Attributes = AttributeCosts{Billing: p.Billing, Restricted: func(ctx context.Context, t eusaas.TenantID) ([]string, error) {
+			if p.GDPR == nil {
+				return nil, nil
+			}
+			return p.GDPR.RestrictedSubjects(ctx, t)
+		}}
 	}
 	if so.Clock == nil {
 		so.Clock = c.Clock // the platform's clock, as every other module's

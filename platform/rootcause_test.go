@@ -17,7 +17,9 @@ import (
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
+	"github.com/eusaas/eusaas/billing/membilling"
 	"github.com/eusaas/eusaas/gdpr"
+	"github.com/eusaas/eusaas/memtx"
 	"github.com/eusaas/eusaas/platform"
 	"github.com/eusaas/eusaas/tenancy"
 )
@@ -118,4 +120,31 @@ func TestRootCausesFromAttributes(t *testing.T) {
 		// already explains.
 		require.True(t, r.SharePct.LessThan(decimal.NewFromInt(5)), "%s=%s share %s after eu-west: %+v", r.Dimension, r.Value, r.SharePct, ep.RootCauses)
 	}
+}
+
+// A restricted data subject's usage (an attribute value naming them) is left out of the
+// scanner's attribution input; other values stay.
+func TestAttributeCostsSkipRestrictedSubjects(t *testing.T) {
+	ctx := context.Background()
+	clock := eusaas.NewFakeClock(time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC))
+	svc, err := billing.NewService(billing.Deps{Usage: membilling.NewUsageStore(), Invoices: membilling.NewInvoiceStore(),
+		Prices: membilling.NewPriceStore(), Tx: memtx.NewTxRunner()}, billing.Options{Clock: clock})
+	require.NoError(t, err)
+	tn := eusaas.NewTenantID()
+	day := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	_, err = svc.Ingest(ctx, tn, []billing.UsageEvent{
+		{ID: "a", ResourceType: billing.CPU, Quantity: decimal.NewFromInt(10), Timestamp: day, Attributes: map[string]string{"user": "user-restricted", "region": "eu"}},
+		{ID: "b", ResourceType: billing.CPU, Quantity: decimal.NewFromInt(5), Timestamp: day, Attributes: map[string]string{"user": "user-free"}},
+	})
+	require.NoError(t, err)
+	src := platform.AttributeCosts{Billing: svc, Restricted: func(context.Context, eusaas.TenantID) ([]string, error) {
+		return []string{"user-restricted"}, nil
+	}}
+	costs, err := src.AttributeCosts(ctx, tn, day, day)
+	require.NoError(t, err)
+	var values []string
+	for _, c := range costs {
+		values = append(values, c.Key+"="+c.Value)
+	}
+	require.ElementsMatch(t, []string{"user=user-free", "region=eu"}, values)
 }

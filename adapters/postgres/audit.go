@@ -583,9 +583,13 @@ func (s *AuditStore) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.Ten
 }
 
 // DeletePersonalBefore implements audit.PersonalPruner.
-func (s *AuditStore) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
+func (s *AuditStore) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time, keep []string) (int, error) {
+	if keep == nil {
+		keep = []string{}
+	}
 	tag, err := s.db.q(ctx).Exec(ctx, `DELETE FROM eusaas.audit_personal p USING eusaas.audit_entries e
-		WHERE p.entry_id = e.id AND p.tenant_id = $1 AND e.occurred_at < $2`, [16]byte(tenant), before)
+		WHERE p.entry_id = e.id AND p.tenant_id = $1 AND e.occurred_at < $2
+		  AND (p.subject IS NULL OR p.subject = '' OR NOT p.subject = ANY($3))`, [16]byte(tenant), before, keep)
 	if err != nil {
 		return 0, translate(err)
 	}

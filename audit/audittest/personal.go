@@ -182,6 +182,11 @@ func testPersonalRetention(t *testing.T, h Harness) {
 	)
 	_, err := e.svc.RecordEntry(ctx, mk(tenant, oldMail))
 	require.NoError(t, err)
+	// A restricted data subject's value recorded before the cutoff is kept (Art. 18).
+	held := mk(tenant, "restricted.subject@example.org")
+	held.Subject = "restricted-subject"
+	_, err = e.svc.RecordEntry(ctx, held)
+	require.NoError(t, err)
 	_, err = e.svc.RecordEntry(ctx, mk(other, otherMail))
 	require.NoError(t, err)
 	e.clock.Advance(48 * time.Hour)
@@ -189,10 +194,13 @@ func testPersonalRetention(t *testing.T, h Harness) {
 	_, err = e.svc.RecordEntry(ctx, mk(tenant, newMail))
 	require.NoError(t, err)
 
-	n, err := e.svc.ErasePersonalBefore(ctx, tenant, cutoff)
+	n, err := e.svc.ErasePersonalBefore(ctx, tenant, cutoff, "restricted-subject")
 	require.NoError(t, err)
-	require.Equal(t, 1, n, "only the value recorded before the cutoff")
-	n, err = e.svc.ErasePersonalBefore(ctx, tenant, cutoff)
+	require.Equal(t, 1, n, "only the value recorded before the cutoff, not the restricted subject's")
+	kept, err := e.Contains(ctx, "restricted.subject@example.org")
+	require.NoError(t, err)
+	require.True(t, kept, "a restricted subject's value outlives retention")
+	n, err = e.svc.ErasePersonalBefore(ctx, tenant, cutoff, "restricted-subject")
 	require.NoError(t, err)
 	require.Zero(t, n, "idempotent")
 	for v, want := range map[string]bool{oldMail: false, newMail: true, otherMail: true} {
@@ -200,10 +208,11 @@ func testPersonalRetention(t *testing.T, h Harness) {
 		require.NoError(t, err)
 		require.Equal(t, want, has, "%q stored after retention", v)
 	}
-	requireOK(t, e.verify(t, tenant), 2)
+	requireOK(t, e.verify(t, tenant), 3)
 	l, err := e.svc.List(ctx, tenant, audit.Filter{}, eusaas.Page{})
 	require.NoError(t, err)
-	require.Len(t, l.Items, 2)
-	require.True(t, l.Items[1].Personal[0].Erased, "the old value shows as erased")
+	require.Len(t, l.Items, 3) // newest first: new, held, old
+	require.True(t, l.Items[2].Personal[0].Erased, "the old value shows as erased")
+	require.False(t, l.Items[1].Personal[0].Erased, "the restricted subject's value is kept")
 	require.False(t, l.Items[0].Personal[0].Erased)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -448,7 +449,7 @@ func (s *Store) DeleteLinkedPersonal(ctx context.Context, tenant eusaas.TenantID
 }
 
 // DeletePersonalBefore implements audit.PersonalPruner.
-func (s *Store) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time) (int, error) {
+func (s *Store) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID, before time.Time, keep []string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -456,7 +457,7 @@ func (s *Store) DeletePersonalBefore(ctx context.Context, tenant eusaas.TenantID
 	defer s.mu.Unlock()
 	n := 0
 	for ref, v := range s.personal {
-		if v.tenant == tenant && v.at.Before(before) {
+		if v.tenant == tenant && v.at.Before(before) && (v.subject == "" || !slices.Contains(keep, v.subject)) {
 			delete(s.personal, ref)
 			n++
 		}

@@ -144,7 +144,7 @@ func (a *App) build(ctx context.Context) error {
 		AuthKeys:  keys,
 		Mailer:    mailer,
 		PublicURL: a.cfg.GDPR.PublicURL,
-		Audit: audit.Options{Signer: auditKey, PreviousKeys: a.cfg.Audit.PreviousKeys,
+		Audit: audit.Options{Signer: auditKey, PreviousKeys: a.cfg.Audit.PreviousKeys, ObserveAppend: a.domain.observeAudit,
 			CheckpointEvery: a.cfg.Audit.CheckpointEvery, CheckpointInterval: a.cfg.Audit.CheckpointEach},
 		GDPR: gdpr.Options{SigningKey: gdprKey, BaseURL: a.cfg.GDPR.PublicURL, SubProcessors: a.cfg.GDPR.SubProcessors,
 			Checkpoint: a.cfg.GDPR.testPause(a.log)},

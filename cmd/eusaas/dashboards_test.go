@@ -171,6 +171,7 @@ var postgresOnlyMetrics = map[string]bool{
 	"pgxpool_connections": true, "pgxpool_max_connections": true, "pgxpool_acquires_total": true,
 	"pgxpool_empty_acquires_total": true, "pgxpool_acquire_wait_seconds_total": true,
 	"jobs_queued": true, "jobs_in_state": true, "jobs_oldest_available_age_seconds": true, "jobs_queue_scrape_ok": true,
+	"audit_uncheckpointed_entries": true, "audit_checkpoint_lag_seconds": true, "gdpr_requests": true, "gdpr_dsr_requests": true,
 }
 
 // requireDashboardMetrics fails unless every metric a dashboard or alert rule queries is in

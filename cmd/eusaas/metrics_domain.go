@@ -16,6 +16,7 @@ type domainMetrics struct {
 	jobDuration *prometheus.HistogramVec
 	issued      *prometheus.CounterVec
 	issuedEuros *prometheus.CounterVec
+	auditAppend *prometheus.HistogramVec
 }
 
 func newDomainMetrics() *domainMetrics {
@@ -33,6 +34,10 @@ func newDomainMetrics() *domainMetrics {
 		issuedEuros: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "billing_documents_issued_euros_total",
 			Help: "Gross amount (VAT included) of the invoices and credit notes issued, by kind, in EUR. A monitoring figure: the invoices hold the exact amounts."},
 			[]string{"kind"}),
+		auditAppend: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "audit_append_duration_seconds",
+			Help:    "Time until an audit entry was durable (group commit wait included), by result (ok, error).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}},
+			[]string{"result"}),
 	}
 	for _, k := range []billing.DocumentKind{billing.KindInvoice, billing.KindCreditNote} {
 		// Exported as 0 from the start, so rates exist before the first invoice.
@@ -43,7 +48,16 @@ func newDomainMetrics() *domainMetrics {
 }
 
 func (m *domainMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.jobRuns, m.jobDuration, m.issued, m.issuedEuros}
+	return []prometheus.Collector{m.jobRuns, m.jobDuration, m.issued, m.issuedEuros, m.auditAppend}
+}
+
+// observeAudit is the audit log's ObserveAppend hook.
+func (m *domainMetrics) observeAudit(took time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.auditAppend.WithLabelValues(result).Observe(took.Seconds())
 }
 
 // observeJob is the jobs.Registry observer.

@@ -50,12 +50,21 @@ var (
 		[]string{"state"}, nil)
 	jobsAgeDesc = prometheus.NewDesc("jobs_oldest_available_age_seconds",
 		"Age of the oldest job waiting for a worker (0 when none waits): how far the workers are behind.", nil, nil)
+	auditLagDesc = prometheus.NewDesc("audit_uncheckpointed_entries",
+		"Audit entries appended after their chain's latest signed checkpoint, over all chains (a checkpoint is due every 1,000 entries or minute).", nil, nil)
+	auditLagAgeDesc = prometheus.NewDesc("audit_checkpoint_lag_seconds",
+		"Seconds since the latest checkpoint of the chain that has waited longest with entries after it (0 when every chain is checkpointed).", nil, nil)
+	gdprRequestsDesc = prometheus.NewDesc("gdpr_requests",
+		"GDPR requests (exports, subject and tenant erasures) by kind and status.", []string{"kind", "status"}, nil)
+	gdprDSRDesc = prometheus.NewDesc("gdpr_dsr_requests",
+		"Data-subject requests by type and status.", []string{"type", "status"}, nil)
 	jobsUpDesc = prometheus.NewDesc("jobs_queue_scrape_ok",
 		"1 when the job table could be read for this scrape, 0 when the query failed or timed out.", nil, nil)
 )
 
 func (c *postgresCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolConnsDesc, poolMaxDesc, poolAcquiresDesc, poolEmptyDesc, poolCanceledDesc, poolWaitDesc, jobsDesc, jobStatesDesc, jobsAgeDesc, jobsUpDesc} {
+	for _, d := range []*prometheus.Desc{poolConnsDesc, poolMaxDesc, poolAcquiresDesc, poolEmptyDesc, poolCanceledDesc, poolWaitDesc, jobsDesc, jobStatesDesc, jobsAgeDesc, jobsUpDesc,
+		auditLagDesc, auditLagAgeDesc, gdprRequestsDesc, gdprDSRDesc} {
 		ch <- d
 	}
 }
@@ -76,7 +85,66 @@ func (c *postgresCollector) Collect(ch chan<- prometheus.Metric) {
 		ok = 0
 		c.log("metrics: reading the job queue", "error", err.Error())
 	}
+	if err := c.collectDomain(ch); err != nil {
+		// Those series are then missing from this scrape (absent() alerts on them), which
+		// is not the job queue's health.
+		c.log("metrics: reading the audit and GDPR tables", "error", err.Error())
+	}
 	ch <- prometheus.MustNewConstMetric(jobsUpDesc, prometheus.GaugeValue, ok)
+}
+
+// collectDomain reads the audit checkpoint lag and the GDPR request counts: facts of the
+// shared database, so every replica reports the same values (dashboards take max()).
+func (c *postgresCollector) collectDomain(ch chan<- prometheus.Metric) error {
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+	defer cancel()
+	var lag int64
+	var age float64
+	if err := c.pool.QueryRow(ctx, `SELECT coalesce(sum(c.size - coalesce(k.size, 0)), 0)::bigint,
+			coalesce(max(extract(epoch FROM now() - k.signed_at)), 0)::float8
+		FROM eusaas.audit_chains c
+		LEFT JOIN LATERAL (SELECT size, signed_at FROM eusaas.audit_checkpoints WHERE chain = c.chain ORDER BY size DESC LIMIT 1) k ON true
+		WHERE c.size > coalesce(k.size, 0)`).Scan(&lag, &age); err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(auditLagDesc, prometheus.GaugeValue, float64(lag))
+	ch <- prometheus.MustNewConstMetric(auditLagAgeDesc, prometheus.GaugeValue, age)
+	for _, q := range []struct {
+		desc  *prometheus.Desc
+		sql   string
+		zeros [][2]string
+	}{
+		{gdprRequestsDesc, `SELECT kind, status, count(*) FROM eusaas.gdpr_requests GROUP BY 1, 2`,
+			[][2]string{{"EXPORT", "PENDING"}, {"SUBJECT_ERASURE", "PENDING"}, {"TENANT_ERASURE", "PENDING"}, {"TENANT_ERASURE", "COMPLETED"}, {"SUBJECT_ERASURE", "COMPLETED"}}},
+		{gdprDSRDesc, `SELECT type, status, count(*) FROM eusaas.gdpr_dsrs GROUP BY 1, 2`,
+			[][2]string{{"ACCESS", "RECEIVED"}, {"ERASURE", "RECEIVED"}}},
+	} {
+		rows, err := c.pool.Query(ctx, q.sql)
+		if err != nil {
+			return err
+		}
+		got := map[[2]string]float64{}
+		for _, z := range q.zeros {
+			got[z] = 0 // exported from the start, so the panels have series before the first request
+		}
+		for rows.Next() {
+			var a, b string
+			var n int64
+			if err := rows.Scan(&a, &b, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			got[[2]string{a, b}] = float64(n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for k, n := range got {
+			ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, n, k[0], k[1])
+		}
+	}
+	return nil
 }
 
 func (c *postgresCollector) collectJobs(ch chan<- prometheus.Metric) error {
