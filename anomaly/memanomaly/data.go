@@ -27,9 +27,20 @@ var anomalyGDPRTables = []eusaas.DataTable{
 		"expected_amount", "actual_amount", "impact_amount", "deviation_pct", "description", "contributions",
 		"acknowledged", "acknowledged_by", "acknowledged_at", "suppressed_by", "created_at", "deleted_at",
 		"alerted", "alerted_subscriptions", "feedback_verdict", "feedback_note", "feedback_by", "feedback_at",
-		"status", "last_day", "end_date", "total_impact", "max_deviation_pct"}},
+		"status", "last_day", "end_date", "total_impact", "max_deviation_pct", "root_causes"}},
 	{Name: "anomaly_alert_subscriptions", Columns: []string{"id", "position", "threshold_amount", "threshold_pct",
 		"combine", "frequency", "channels"}},
+}
+
+// anomalyGDPRRootCause is the JSON shape of one root cause in anomalies.root_causes (as the
+// Postgres store writes it: decimal strings).
+type anomalyGDPRRootCause struct {
+	Dimension    string `json:"dimension"`
+	Value        string `json:"value"`
+	Expected     string `json:"expected"`
+	Actual       string `json:"actual"`
+	Contribution string `json:"contribution"`
+	SharePct     string `json:"share_pct"`
 }
 
 // anomalyGDPRChannel is the JSON shape of one channel in
@@ -111,6 +122,15 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 		if err != nil {
 			return nil, err
 		}
+		rcs := make([]anomalyGDPRRootCause, 0, len(a.RootCauses))
+		for _, r := range a.RootCauses {
+			rcs = append(rcs, anomalyGDPRRootCause{Dimension: r.Dimension, Value: r.Value, Expected: r.ExpectedAmount.String(),
+				Actual: r.ActualAmount.String(), Contribution: r.ContributionAmount.String(), SharePct: r.SharePct.String()})
+		}
+		causes, err := json.Marshal(rcs)
+		if err != nil {
+			return nil, err
+		}
 		fired := make([]string, 0, len(a.AlertedSubscriptions))
 		for _, id := range a.AlertedSubscriptions {
 			fired = append(fired, id.String())
@@ -144,7 +164,7 @@ func (s *Store) anomalyGDPRRows(tenant eusaas.TenantID) ([]eusaas.DataRow, error
 			dev, a.Description, json.RawMessage(contribs), a.Acknowledged, ackBy,
 			dataTimePtr(a.AcknowledgedAt), dataUUIDPtr(a.SuppressedBy), eusaas.DataTime(a.DetectedAt), deleted,
 			a.Alerted, json.RawMessage(firedJSON), fbVerdict, fbNote, fbBy, fbAt,
-			string(a.Status), dataDate(a.LastDay), endDate, eusaas.Decimal(a.TotalImpact.String()), maxDev})
+			string(a.Status), dataDate(a.LastDay), endDate, eusaas.Decimal(a.TotalImpact.String()), maxDev, json.RawMessage(causes)})
 	}
 	eusaas.SortDataRows(rows, 0)
 	return rows, nil

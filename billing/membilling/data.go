@@ -27,6 +27,8 @@ var (
 )
 
 var billingGDPRUsageTables = []eusaas.DataTable{
+	{Name: "billing_usage_attribute_values", Columns: []string{"attr_key", "attr_value"}},
+	{Name: "billing_usage_attributes", Columns: []string{"day", "resource_type", "attr_key", "attr_value", "quantity"}},
 	{Name: "billing_usage_buckets", Columns: []string{"day", "resource_type", "quantity", "amount"}},
 	{Name: "billing_usage_distinct", Columns: []string{"month", "resource_type", "value_sha256"}},
 	{Name: "billing_usage_events", Columns: []string{"event_id", "resource_type", "quantity", "occurred_at", "attributes", "received_at"}},
@@ -95,6 +97,18 @@ func (s *UsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) 
 		for k, at := range t.latest {
 			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource), eusaas.DataTime(at)})
 		}
+	case "billing_usage_attributes":
+		for k, q := range t.attrs {
+			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource), k.key, k.value, billingGDPRDecimal(q)})
+		}
+		eusaas.SortDataRows(rows, 0, 1, 2, 3)
+		return rows, nil
+	case "billing_usage_attribute_values":
+		for key, vals := range t.values {
+			for v := range vals {
+				rows = append(rows, eusaas.DataRow{key, v})
+			}
+		}
 	case "billing_usage_distinct":
 		for k := range t.distinct {
 			rows = append(rows, eusaas.DataRow{dataDate(k.month), string(k.resource), k.digest})
@@ -136,6 +150,10 @@ func (s *UsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantI
 	if old != nil {
 		out["billing_usage_events"], out["billing_usage_buckets"], out["billing_usage_months"] = len(old.events), len(old.buckets), len(old.months)
 		out["billing_usage_latest"], out["billing_usage_distinct"] = len(old.latest), len(old.distinct)
+		out["billing_usage_attributes"] = len(old.attrs)
+		for _, vals := range old.values {
+			out["billing_usage_attribute_values"] += len(vals)
+		}
 		delete(s.tenants, tenant)
 	}
 	s.mu.Unlock()
