@@ -16,9 +16,12 @@ import (
 
 func TestBillingGDPRUsageSource(t *testing.T) {
 	runSource(t, sourceCase{
-		pick:     func(s stores) eusaas.DataSource { return s.Usage },
-		subjects: map[string]string{"billing_usage_events": "", "billing_usage_buckets": "", "billing_usage_months": ""},
-		counts:   map[string]int{"billing_usage_events": 3, "billing_usage_buckets": 3, "billing_usage_months": 2},
+		pick: func(s stores) eusaas.DataSource { return s.Usage },
+		subjects: map[string]string{"billing_usage_events": "", "billing_usage_buckets": "", "billing_usage_months": "",
+			"billing_usage_latest": "", "billing_usage_distinct": "", "billing_usage_attributes": "", "billing_usage_attribute_values": ""},
+		// The fixture's events carry two attributes: their aggregates and kept values.
+		counts: map[string]int{"billing_usage_events": 3, "billing_usage_buckets": 3, "billing_usage_months": 2,
+			"billing_usage_latest": 0, "billing_usage_distinct": 0, "billing_usage_attributes": 2, "billing_usage_attribute_values": 2},
 	})
 }
 
