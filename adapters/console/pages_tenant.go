@@ -67,6 +67,14 @@ type anomalyItem struct {
 		Delta    string  `json:"delta_amount"`
 		SharePct *string `json:"share_pct"`
 	} `json:"contributions"`
+	// RootCauses are the attribute values (region, usage type, ...) the API ranks as the
+	// explanation of the episode, largest first.
+	RootCauses []struct {
+		Dimension    string `json:"dimension"`
+		Value        string `json:"value"`
+		Contribution string `json:"contribution_amount"`
+		SharePct     string `json:"share_pct"`
+	} `json:"root_causes"`
 	Feedback *struct {
 		Verdict string `json:"verdict"`
 	} `json:"feedback"`
