@@ -52,7 +52,8 @@ var roleWalkExpect = map[string]string{
 
 	"list-platform-audit-log": operator, "platform-audit-consistency": operator, "verify-platform-audit-log": operator,
 	"prove-platform-audit-entry": operator, "get-seller": operator, "put-seller": operator, "list-tax-rates": operator,
-	"put-tax-rate": operator, "list-gdpr-breaches": operator, "create-gdpr-breach": operator, "get-gdpr-breach": operator,
+	"put-tax-rate": operator, "list-plans": operator, "create-plan": operator, "get-plan": operator, "update-plan": operator,
+	"list-metrics": operator, "create-metric": operator, "list-gdpr-breaches": operator, "create-gdpr-breach": operator, "get-gdpr-breach": operator,
 	"notify-gdpr-breach": operator, "get-gdpr-records-of-processing": operator, "get-gdpr-records-of-processing-markdown": operator,
 	"get-tenant-erasure": operator, "list-service-accounts": operator, "create-service-account": operator,
 	"revoke-service-account": operator, "list-tenants": operator, "create-tenant": operator,
@@ -71,8 +72,8 @@ var roleWalkExpect = map[string]string{
 
 	"get-billing-profile": readers, "put-billing-profile": writers,
 	"get-costs": readers + walkAPIKey, "get-current-costs": readers + walkAPIKey, "get-cost-projection": readers + walkAPIKey,
-	"list-credit-notes": readers, "get-credit-note": readers, "get-credit-note-cii": readers, "get-credit-note-ubl": readers,
-	"list-invoices": readers, "get-invoice": readers, "get-invoice-cii": readers, "get-invoice-ubl": readers,
+	"list-credit-notes": readers, "get-credit-note": readers, "get-credit-note-cii": readers, "get-credit-note-ubl": readers, "get-credit-note-pdf": readers,
+	"list-invoices": readers, "get-invoice": readers, "get-invoice-cii": readers, "get-invoice-ubl": readers, "get-invoice-pdf": readers,
 	"draft-invoice": operator, "create-credit-note": operator, "issue-invoice": operator, "pay-invoice": operator,
 	"void-invoice": operator, "set-price": operator,
 	"ingest-usage": operator + walkService + walkAPIKey,
