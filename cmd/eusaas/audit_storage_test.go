@@ -64,12 +64,7 @@ func TestAuditVerifyStorageCopies(t *testing.T) {
 		require.NoError(t, err)
 	}
 	record(6)
-	var backup struct {
-		size                int64
-		hash, root, fr, sig []byte
-	}
-	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT size, head_hash, tree_root, tree_frontier, head_sig FROM eusaas.audit_chains WHERE chain = $1`,
-		tenant.UUID()).Scan(&backup.size, &backup.hash, &backup.root, &backup.fr, &backup.sig))
+	backup := snapshotAuditHead(t, db, tenant)
 	record(9)
 	svc.Close()
 	run := func(args ...string) (int, string) {
@@ -83,22 +78,7 @@ func TestAuditVerifyStorageCopies(t *testing.T) {
 
 	// The attack: truncate the chain, its checkpoints and head in the database, and try to
 	// remove the bucket's copies.
-	tx, err := db.Pool.Begin(ctx)
-	require.NoError(t, err)
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"SET LOCAL session_replication_role = replica", nil},
-		{`DELETE FROM eusaas.audit_entries WHERE chain = $1 AND seq > $2`, []any{tenant.UUID(), backup.size}},
-		{`DELETE FROM eusaas.audit_checkpoints WHERE chain = $1 AND size > $2`, []any{tenant.UUID(), backup.size}},
-		{`UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, tree_root = $4, tree_frontier = $5, head_sig = $6 WHERE chain = $1`,
-			[]any{tenant.UUID(), backup.size, backup.hash, backup.root, backup.fr, backup.sig}},
-	} {
-		_, err := tx.Exec(ctx, q.sql, q.args...)
-		require.NoError(t, err, q.sql)
-	}
-	require.NoError(t, tx.Commit(ctx))
+	rollBackAuditChain(t, db, tenant, backup)
 	objs, err := b.List(ctx, "audit/checkpoints/"+tenant.String()+"/")
 	require.NoError(t, err)
 	require.NotEmpty(t, objs)

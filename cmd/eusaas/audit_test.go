@@ -199,12 +199,7 @@ func TestAuditVerifyWitness(t *testing.T) {
 	}
 	record(6)
 	// The attacker's backup of the head row at size 6.
-	var backup struct {
-		size                int64
-		hash, root, fr, sig []byte
-	}
-	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT size, head_hash, tree_root, tree_frontier, head_sig FROM eusaas.audit_chains WHERE chain = $1`,
-		tenant.UUID()).Scan(&backup.size, &backup.hash, &backup.root, &backup.fr, &backup.sig))
+	backup := snapshotAuditHead(t, db, tenant)
 	record(9) // 15 entries, checkpoints at 1, 6, 11 and 15 published everywhere
 	got, ok, err := client.Latest(ctx, tenant)
 	require.NoError(t, err)
@@ -223,22 +218,7 @@ func TestAuditVerifyWitness(t *testing.T) {
 	require.Equal(t, 0, code, out)
 
 	// The attack.
-	tx, err := db.Pool.Begin(ctx)
-	require.NoError(t, err)
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"SET LOCAL session_replication_role = replica", nil},
-		{`DELETE FROM eusaas.audit_entries WHERE chain = $1 AND seq > $2`, []any{tenant.UUID(), backup.size}},
-		{`DELETE FROM eusaas.audit_checkpoints WHERE chain = $1 AND size > $2`, []any{tenant.UUID(), backup.size}},
-		{`UPDATE eusaas.audit_chains SET size = $2, head_hash = $3, tree_root = $4, tree_frontier = $5, head_sig = $6 WHERE chain = $1`,
-			[]any{tenant.UUID(), backup.size, backup.hash, backup.root, backup.fr, backup.sig}},
-	} {
-		_, err := tx.Exec(ctx, q.sql, q.args...)
-		require.NoError(t, err, q.sql)
-	}
-	require.NoError(t, tx.Commit(ctx))
+	rollBackAuditChain(t, db, tenant, backup)
 	entries, err := os.ReadDir(local)
 	require.NoError(t, err)
 	for _, e := range entries {

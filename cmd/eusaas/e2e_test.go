@@ -531,3 +531,18 @@ func TestTenantMaxUsers(t *testing.T) {
 	u := c.expect(201, c.do("POST", "/api/v1/auth/register", "", bob, "X-Tenant-ID", "tiny")).json(t)
 	require.Equal(t, "MEMBER", u["role"], "the refused registration left the invitation unused")
 }
+
+// migratedPostgres is the APP_ configuration of a fresh test database (migrated) and Redis
+// key prefix, with the operator and JWT keys the walks log in with.
+func migratedPostgres(t *testing.T) map[string]string {
+	t.Helper()
+	_, redisPrefix := redistest.Client(t)
+	cfg := pgConfigFromURL(t, pgtest.URL(t))
+	cfg["APP_REDIS_URL"], cfg["APP_REDIS_KEY_PREFIX"] = redistest.URL(t), redisPrefix
+	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"], cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opEmail, opPassword
+	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = testKeyPEMs(t)
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
+	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+	return cfg
+}

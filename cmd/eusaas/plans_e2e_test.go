@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/eusaas/eusaas/internal/pgtest"
-	"github.com/eusaas/eusaas/internal/redistest"
 )
 
 // TestPlansEndToEnd: an operator creates plans, puts a tenant on one with PATCH
@@ -21,15 +16,7 @@ func TestPlansEndToEnd(t *testing.T) {
 
 // TestPlansEndToEndPostgres is the same walk in Postgres mode.
 func TestPlansEndToEndPostgres(t *testing.T) {
-	dbURL := pgtest.URL(t)
-	_, redisPrefix := redistest.Client(t)
-	cfg := pgConfigFromURL(t, dbURL)
-	cfg["APP_REDIS_URL"], cfg["APP_REDIS_KEY_PREFIX"] = redistest.URL(t), redisPrefix
-	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"], cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opEmail, opPassword
-	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = testKeyPEMs(t)
-	var out bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
-	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+	cfg := migratedPostgres(t)
 	planWalk(t, startApp(t, cfg))
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -17,9 +15,6 @@ import (
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/eusaas/eusaas/internal/pgtest"
-	"github.com/eusaas/eusaas/internal/redistest"
 )
 
 // otlpReceiver is an OTLP/HTTP trace receiver (the collector side of the protocol: POST
@@ -92,18 +87,7 @@ func TestTracingOneTrace(t *testing.T) {
 	collector := httptest.NewServer(recv)
 	t.Cleanup(collector.Close)
 
-	dbURL := pgtest.URL(t)
-	_, redisPrefix := redistest.Client(t)
-	cfg := pgConfigFromURL(t, dbURL)
-	cfg["APP_REDIS_URL"] = redistest.URL(t)
-	cfg["APP_REDIS_KEY_PREFIX"] = redisPrefix
-	cfg["APP_BOOTSTRAP_ADMIN_EMAIL"] = opEmail
-	cfg["APP_BOOTSTRAP_ADMIN_PASSWORD"] = opPassword
-	priv, pub := testKeyPEMs(t)
-	cfg["APP_JWT_PRIVATE_KEY"], cfg["APP_JWT_PUBLIC_KEY"] = priv, pub
-	var out bytes.Buffer
-	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return cfg[k] }}
-	require.Equal(t, 0, m.Run(context.Background(), []string{"migrate"}), out.String())
+	cfg := migratedPostgres(t)
 	cfg["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.URL
 	cfg["OTEL_EXPORTER_OTLP_HEADERS"] = "x-collector-key=s3cr%20et"
 	cfg["OTEL_SERVICE_NAME"] = "eusaas-test"
