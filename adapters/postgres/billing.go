@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -24,21 +25,19 @@ var _ billing.UsageStore = (*BillingUsageStore)(nil)
 // NewBillingUsageStore returns the store.
 func NewBillingUsageStore(db *DB) *BillingUsageStore { return &BillingUsageStore{db: db} }
 
-// billingInsertEvents writes the dedup rows of a batch in one statement. DISTINCT ON keeps
-// the first occurrence of an id repeated inside the batch; rows are inserted in id order so
-// concurrent batches take their unique-index locks in the same order (no deadlock between
-// them); ON CONFLICT DO NOTHING skips ids seen before (waiting for a concurrent inserter of
-// the same id to commit or roll back first). RETURNING names exactly the new rows.
+// billingInsertEvents writes the dedup rows of a batch in one statement. The arrays hold
+// each id once (its first occurrence in the batch), sorted by id in byte order
+// (RecordAggregated), and WITH ORDINALITY keeps that order into the insert: concurrent
+// batches take their unique-index locks in the same order (no deadlock between them), and
+// Postgres does not sort the batch again under its collation. ON CONFLICT DO NOTHING skips
+// ids seen before (waiting for a concurrent inserter of the same id to commit or roll back
+// first). RETURNING names exactly the new rows.
 const billingInsertEvents = `
 INSERT INTO billing_usage_events (event_id, resource_type, quantity, occurred_at, attributes)
 SELECT event_id, resource_type, quantity::numeric, occurred_at, attributes::jsonb
-FROM (
-    SELECT DISTINCT ON (event_id) event_id, resource_type, quantity, occurred_at, attributes
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
-         WITH ORDINALITY AS s(event_id, resource_type, quantity, occurred_at, attributes, ord)
-    ORDER BY event_id, ord
-) d
-ORDER BY event_id
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+     WITH ORDINALITY AS s(event_id, resource_type, quantity, occurred_at, attributes, ord)
+ORDER BY ord
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id`
 
@@ -80,24 +79,30 @@ var _ billing.AggregatingStore = (*BillingUsageStore)(nil)
 // (aggregateDeltas) before they are added to buckets and months like any other.
 func (s *BillingUsageStore) RecordAggregated(ctx context.Context, tenant eusaas.TenantID, events []billing.UsageEvent, aggs map[billing.ResourceType]billing.Aggregate, rate billing.Rater) ([]bool, error) {
 	n := len(events)
-	ids := make([]string, n)
-	res := make([]string, n)
-	qty := make([]string, n)
-	ts := make([]time.Time, n)
-	attrs := make([]*string, n)
 	first := make(map[string]int, n)
+	order := make([]int, 0, n) // the first occurrence of each id, in id order
 	for i, e := range events {
-		ids[i], res[i], qty[i], ts[i] = e.ID, string(e.ResourceType), e.Quantity.String(), e.Timestamp.UTC()
+		if _, ok := first[e.ID]; !ok {
+			first[e.ID] = i
+			order = append(order, i)
+		}
+	}
+	sort.Slice(order, func(a, b int) bool { return events[order[a]].ID < events[order[b]].ID })
+	ids := make([]string, len(order))
+	res := make([]string, len(order))
+	qty := make([]string, len(order))
+	ts := make([]time.Time, len(order))
+	attrs := make([]*string, len(order))
+	for j, i := range order {
+		e := events[i]
+		ids[j], res[j], qty[j], ts[j] = e.ID, string(e.ResourceType), e.Quantity.String(), e.Timestamp.UTC()
 		if len(e.Attributes) > 0 {
 			b, err := json.Marshal(e.Attributes)
 			if err != nil {
 				return nil, err
 			}
 			a := string(b)
-			attrs[i] = &a
-		}
-		if _, ok := first[e.ID]; !ok {
-			first[e.ID] = i
+			attrs[j] = &a
 		}
 	}
 	inserted := make([]bool, n)
@@ -130,8 +135,6 @@ func (s *BillingUsageStore) RecordAggregated(ctx context.Context, tenant eusaas.
 				return err
 			}
 		}
-		// Attribute aggregates sum quantities, which only means something for additive
-		// metrics: a MAX, LATEST or UNIQUE_COUNT event's quantity is not a share of its day.
 		if err := recordAttributes(ctx, tx, events, inserted, aggs); err != nil {
 			return err
 		}
@@ -334,7 +337,6 @@ func aggregateDeltas(ctx context.Context, tx pgx.Tx, events []billing.UsageEvent
 
 type billingAttrKey struct {
 	day        time.Time
-	resource   billing.ResourceType
 	key, value string
 }
 
@@ -342,122 +344,187 @@ type billingAttrKey struct {
 // aggregates (billing.UsageStore.AttributeUsage). A batch without attributes costs nothing
 // here. New values of a key are admitted while the key has fewer than
 // billing.MaxAttributeValues; the rest are summed under billing.AttributeOther.
+//
+// Most batches carry only values admitted before, so the first statement upserts the rows
+// of known values and answers which values were unknown: one statement per batch in the
+// steady state. Only when some were unknown does a second round admit them and upsert
+// their rows (under their own value or AttributeOther).
 func recordAttributes(ctx context.Context, tx pgx.Tx, events []billing.UsageEvent, inserted []bool, aggs map[billing.ResourceType]billing.Aggregate) error {
-	additive := func(i int) bool {
-		_, agg := aggs[events[i].ResourceType]
-		return inserted[i] && !agg
-	}
-	pairs := map[[2]string]bool{}
+	// One row per (day, key, value) with the quantity of each resource in a jsonb object
+	// (tenant migration 0162): the rows a batch upserts do not multiply by its resources.
+	sums := map[billingAttrKey]map[billing.ResourceType]decimal.Decimal{}
 	for i, e := range events {
-		if additive(i) {
-			for k, v := range e.Attributes {
-				pairs[[2]string{k, v}] = false
-			}
-		}
-	}
-	if len(pairs) == 0 {
-		return nil
-	}
-	var pk, pv []string
-	for p := range pairs {
-		pk, pv = append(pk, p[0]), append(pv, p[1])
-	}
-	rows, err := tx.Query(ctx, `SELECT v.attr_key, v.attr_value FROM billing_usage_attribute_values v
-		JOIN unnest($1::text[], $2::text[]) AS b(k, val) ON v.attr_key = b.k AND v.attr_value = b.val`, pk, pv)
-	if err != nil {
-		return translate(err)
-	}
-	var k, v string
-	if _, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error { pairs[[2]string{k, v}] = true; return nil }); err != nil {
-		return translate(err)
-	}
-	newByKey := map[string][]string{}
-	for p, known := range pairs {
-		if !known {
-			newByKey[p[0]] = append(newByKey[p[0]], p[1])
-		}
-	}
-	if len(newByKey) > 0 {
-		keys := make([]string, 0, len(newByKey))
-		for k := range newByKey {
-			keys = append(keys, k)
-		}
-		counts := map[string]int{}
-		rows, err := tx.Query(ctx, `SELECT attr_key, count(*) FROM billing_usage_attribute_values WHERE attr_key = ANY($1) GROUP BY attr_key`, keys)
-		if err != nil {
-			return translate(err)
-		}
-		var n int
-		if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { counts[k] = n; return nil }); err != nil {
-			return translate(err)
-		}
-		var ak, av []string
-		for _, k := range keys {
-			vals := newByKey[k]
-			sort.Strings(vals) // which values make it under the limit does not depend on map order
-			for _, v := range vals {
-				if counts[k] >= billing.MaxAttributeValues {
-					break
-				}
-				counts[k]++
-				pairs[[2]string{k, v}] = true
-				ak, av = append(ak, k), append(av, v)
-			}
-		}
-		if len(ak) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO billing_usage_attribute_values (attr_key, attr_value)
-				SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, ak, av); err != nil {
-				return translate(err)
-			}
-		}
-	}
-	sums := map[billingAttrKey]decimal.Decimal{}
-	for i, e := range events {
-		if !additive(i) {
+		if _, agg := aggs[e.ResourceType]; !inserted[i] || agg {
+			// Attribute aggregates sum quantities, which only means something for
+			// additive metrics: a MAX, LATEST or UNIQUE_COUNT event's quantity is not a
+			// share of its day.
 			continue
 		}
 		for k, v := range e.Attributes {
-			if !pairs[[2]string{k, v}] {
-				v = billing.AttributeOther
-			}
-			key := billingAttrKey{billing.Day(e.Timestamp), e.ResourceType, k, v}
-			sums[key] = sums[key].Add(e.Quantity)
+			addAttributeQuantity(sums, billingAttrKey{billing.Day(e.Timestamp), k, v}, e.ResourceType, e.Quantity)
 		}
 	}
+	if len(sums) == 0 {
+		return nil
+	}
+	days, ks, vs, qs := attributeRows(sums)
+	rows, err := tx.Query(ctx, `WITH b AS (
+    SELECT d, k, v, q, ord, EXISTS (SELECT 1 FROM billing_usage_attribute_values x WHERE x.attr_key = s.k AND x.attr_value = s.v) AS known
+    FROM unnest($1::date[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS s(d, k, v, q, ord)),
+up AS (
+    INSERT INTO billing_usage_attributes AS a (day, attr_key, attr_value, quantities)
+    SELECT d, k, v, q::jsonb FROM b WHERE known ORDER BY ord
+    ON CONFLICT (day, attr_key, attr_value) DO UPDATE SET quantities = `+billingMergeQuantities+`)
+SELECT DISTINCT k, v FROM b WHERE NOT known`, days, ks, vs, qs)
+	if err != nil {
+		return translate(err)
+	}
+	unknown := map[string][]string{} // by key
+	isUnknown := map[[2]string]bool{}
+	var k, v string
+	if _, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+		unknown[k] = append(unknown[k], v)
+		isUnknown[[2]string{k, v}] = true
+		return nil
+	}); err != nil {
+		return translate(err)
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	admitted, err := admitAttributeValues(ctx, tx, unknown)
+	if err != nil {
+		return err
+	}
+	rest := map[billingAttrKey]map[billing.ResourceType]decimal.Decimal{}
+	for key, byRes := range sums {
+		if !isUnknown[[2]string{key.key, key.value}] {
+			continue // upserted above
+		}
+		if !admitted[[2]string{key.key, key.value}] {
+			key.value = billing.AttributeOther
+		}
+		for r, q := range byRes {
+			addAttributeQuantity(rest, key, r, q)
+		}
+	}
+	days, ks, vs, qs = attributeRows(rest)
+	_, err = tx.Exec(ctx, `INSERT INTO billing_usage_attributes AS a (day, attr_key, attr_value, quantities)
+		SELECT d, k, v, q::jsonb FROM unnest($1::date[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS s(d, k, v, q, ord)
+		ORDER BY ord
+		ON CONFLICT (day, attr_key, attr_value) DO UPDATE SET quantities = `+billingMergeQuantities,
+		days, ks, vs, qs)
+	return translate(err)
+}
+
+// admitAttributeValues records the values of unknown (by key) that still fit under the key's
+// billing.MaxAttributeValues and returns them; the others are aggregated under
+// billing.AttributeOther. Which values fit does not depend on map order (sorted). A value a
+// concurrent batch admitted first counts as admitted (ON CONFLICT DO NOTHING waits for it).
+func admitAttributeValues(ctx context.Context, tx pgx.Tx, unknown map[string][]string) (map[[2]string]bool, error) {
+	keys := make([]string, 0, len(unknown))
+	for k := range unknown {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	counts := map[string]int{}
+	rows, err := tx.Query(ctx, `SELECT attr_key, count(*) FROM billing_usage_attribute_values WHERE attr_key = ANY($1) GROUP BY attr_key`, keys)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var k string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { counts[k] = n; return nil }); err != nil {
+		return nil, translate(err)
+	}
+	admitted := map[[2]string]bool{}
+	var ak, av []string
+	for _, k := range keys {
+		vals := slices.Clone(unknown[k])
+		sort.Strings(vals)
+		for _, v := range vals {
+			if counts[k] >= billing.MaxAttributeValues {
+				break
+			}
+			counts[k]++
+			admitted[[2]string{k, v}] = true
+			ak, av = append(ak, k), append(av, v)
+		}
+	}
+	if len(ak) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO billing_usage_attribute_values (attr_key, attr_value)
+			SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, ak, av); err != nil {
+			return nil, translate(err)
+		}
+	}
+	return admitted, nil
+}
+
+func addAttributeQuantity(sums map[billingAttrKey]map[billing.ResourceType]decimal.Decimal, key billingAttrKey, r billing.ResourceType, q decimal.Decimal) {
+	if sums[key] == nil {
+		sums[key] = map[billing.ResourceType]decimal.Decimal{}
+	}
+	sums[key][r] = sums[key][r].Add(q)
+}
+
+// attributeRows are the upsert's arrays, in one order for every batch (day, key, value), so
+// concurrent upserts of the same rows cannot deadlock.
+func attributeRows(sums map[billingAttrKey]map[billing.ResourceType]decimal.Decimal) (days []time.Time, ks, vs, qs []string) {
 	keys := make([]billingAttrKey, 0, len(sums))
 	for k := range sums {
 		keys = append(keys, k)
 	}
-	// One order for every batch, so concurrent upserts of the same rows cannot deadlock.
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
 		switch {
 		case !a.day.Equal(b.day):
 			return a.day.Before(b.day)
-		case a.resource != b.resource:
-			return a.resource < b.resource
 		case a.key != b.key:
 			return a.key < b.key
 		}
 		return a.value < b.value
 	})
-	days := make([]time.Time, len(keys))
-	res, ks, vs, qs := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+	days = make([]time.Time, len(keys))
+	ks, vs, qs = make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		days[i], res[i], ks[i], vs[i], qs[i] = k.day, string(k.resource), k.key, k.value, sums[k].String()
+		days[i], ks[i], vs[i], qs[i] = k.day, k.key, k.value, attributeQuantitiesJSON(sums[k])
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO billing_usage_attributes AS a (day, resource_type, attr_key, attr_value, quantity)
-		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::numeric[])
-		ON CONFLICT (day, resource_type, attr_key, attr_value) DO UPDATE SET quantity = a.quantity + EXCLUDED.quantity`,
-		days, res, ks, vs, qs)
-	return translate(err)
+	return days, ks, vs, qs
+}
+
+// billingMergeQuantities is the jsonb object {resource: quantity} of an upserted attribute
+// row's existing quantities plus the incoming ones, resource by resource (numeric sums,
+// exact): the incoming resources' sums overwrite their entries, the others stay. It is an
+// ON CONFLICT DO UPDATE expression over the row a and the EXCLUDED one; iterating only the
+// incoming object measured cheaper than regrouping both.
+const billingMergeQuantities = `a.quantities || (
+    SELECT jsonb_object_agg(e.r, coalesce((a.quantities->>e.r)::numeric, 0) + e.q::numeric)
+    FROM jsonb_each_text(EXCLUDED.quantities) AS e(r, q))`
+
+// attributeQuantitiesJSON is the jsonb text of one row's quantities, numbers written as the
+// decimals' exact text.
+func attributeQuantitiesJSON(q map[billing.ResourceType]decimal.Decimal) string {
+	res := make([]string, 0, len(q))
+	for r := range q {
+		res = append(res, string(r))
+	}
+	sort.Strings(res)
+	b := []byte{'{'}
+	for i, r := range res {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		name, _ := json.Marshal(r) // a string always marshals
+		b = append(append(append(b, name...), ':'), q[billing.ResourceType(r)].String()...)
+	}
+	return string(append(b, '}'))
 }
 
 // AttributeUsage implements billing.UsageStore.
 func (s *BillingUsageStore) AttributeUsage(ctx context.Context, tenant eusaas.TenantID, from, to time.Time) ([]billing.AttributeUsage, error) {
 	var out []billing.AttributeUsage
 	err := s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT day, resource_type, attr_key, attr_value, quantity::text FROM billing_usage_attributes
+		rows, err := tx.Query(ctx, `SELECT day, e.r, attr_key, attr_value, e.q FROM billing_usage_attributes, jsonb_each_text(quantities) AS e(r, q)
 			WHERE day BETWEEN $1 AND $2`, billing.Day(from), billing.Day(to))
 		if err != nil {
 			return translate(err)
@@ -555,10 +622,10 @@ WHERE attributes IS NOT NULL
 		// The attribute aggregates: the subject's rows are merged into the pseudonym's.
 		if _, err := tx.Exec(ctx, `WITH moved AS (
     DELETE FROM billing_usage_attributes WHERE attr_value = $1
-    RETURNING day, resource_type, attr_key, quantity)
-INSERT INTO billing_usage_attributes AS a (day, resource_type, attr_key, attr_value, quantity)
-SELECT day, resource_type, attr_key, $2, quantity FROM moved
-ON CONFLICT (day, resource_type, attr_key, attr_value) DO UPDATE SET quantity = a.quantity + EXCLUDED.quantity`, subject, pseudonym); err != nil {
+    RETURNING day, attr_key, quantities)
+INSERT INTO billing_usage_attributes AS a (day, attr_key, attr_value, quantities)
+SELECT day, attr_key, $2, quantities FROM moved
+ON CONFLICT (day, attr_key, attr_value) DO UPDATE SET quantities = `+billingMergeQuantities, subject, pseudonym); err != nil {
 			return translate(err)
 		}
 		_, err = tx.Exec(ctx, `WITH moved AS (

@@ -3,6 +3,7 @@ package membilling
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -28,7 +29,7 @@ var (
 
 var billingGDPRUsageTables = []eusaas.DataTable{
 	{Name: "billing_usage_attribute_values", Columns: []string{"attr_key", "attr_value"}},
-	{Name: "billing_usage_attributes", Columns: []string{"day", "resource_type", "attr_key", "attr_value", "quantity"}},
+	{Name: "billing_usage_attributes", Columns: []string{"day", "attr_key", "attr_value", "quantities"}},
 	{Name: "billing_usage_buckets", Columns: []string{"day", "resource_type", "quantity", "amount"}},
 	{Name: "billing_usage_distinct", Columns: []string{"month", "resource_type", "value_sha256"}},
 	{Name: "billing_usage_events", Columns: []string{"event_id", "resource_type", "quantity", "occurred_at", "attributes", "received_at"}},
@@ -98,10 +99,28 @@ func (s *UsageStore) billingGDPRUsageRows(tenant eusaas.TenantID, table string) 
 			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource), eusaas.DataTime(at)})
 		}
 	case "billing_usage_attributes":
-		for k, q := range t.attrs {
-			rows = append(rows, eusaas.DataRow{dataDate(k.day), string(k.resource), k.key, k.value, billingGDPRDecimal(q)})
+		// As the Postgres table (tenant migration 0162): one row per (day, key, value) with
+		// the quantity of each resource in a JSON object.
+		type dkv struct {
+			day        time.Time
+			key, value string
 		}
-		eusaas.SortDataRows(rows, 0, 1, 2, 3)
+		grouped := map[dkv]map[string]json.Number{}
+		for k, q := range t.attrs {
+			g := dkv{k.day, k.key, k.value}
+			if grouped[g] == nil {
+				grouped[g] = map[string]json.Number{}
+			}
+			grouped[g][string(k.resource)] = json.Number(q.String())
+		}
+		for g, qs := range grouped {
+			doc, err := billingGDPRJSON(qs)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, eusaas.DataRow{dataDate(g.day), g.key, g.value, doc})
+		}
+		eusaas.SortDataRows(rows, 0, 1, 2)
 		return rows, nil
 	case "billing_usage_attribute_values":
 		for key, vals := range t.values {
@@ -150,7 +169,7 @@ func (s *UsageStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantI
 	if old != nil {
 		out["billing_usage_events"], out["billing_usage_buckets"], out["billing_usage_months"] = len(old.events), len(old.buckets), len(old.months)
 		out["billing_usage_latest"], out["billing_usage_distinct"] = len(old.latest), len(old.distinct)
-		out["billing_usage_attributes"] = len(old.attrs)
+		out["billing_usage_attributes"] = billingAttributeRows(old.attrs)
 		for _, vals := range old.values {
 			out["billing_usage_attribute_values"] += len(vals)
 		}
@@ -384,4 +403,18 @@ func (s *PriceStore) DeleteTenantData(ctx context.Context, tenant eusaas.TenantI
 		})
 	}
 	return out, nil
+}
+
+// billingAttributeRows is the number of rows the attribute aggregates are in the Postgres
+// table: one per (day, key, value), whatever the resources.
+func billingAttributeRows(attrs map[billingAttrKey]decimal.Decimal) int {
+	type dkv struct {
+		day        time.Time
+		key, value string
+	}
+	seen := map[dkv]bool{}
+	for k := range attrs {
+		seen[dkv{k.day, k.key, k.value}] = true
+	}
+	return len(seen)
 }
