@@ -157,15 +157,18 @@ func (s *Service) CreatePlan(ctx context.Context, p Plan) (Plan, error) {
 
 // UpdatePlan applies change to the stored plan and stores the result when it validates.
 // Invoices drafted from then on use the changed plan for the months they bill (issued
-// invoices never change); tenants' limits are set from entitlements when they move to it.
+// invoices never change); tenants' limits are set from entitlements when they move to it,
+// and again when a change of entitlements commits (Options.EntitlementsChanged).
 // A change that fails (a transport's parse error) stores nothing.
 func (s *Service) UpdatePlan(ctx context.Context, code string, change func(*Plan) error) (Plan, error) {
 	var out Plan
+	entitlements := false
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		p, err := s.Plan(ctx, code)
 		if err != nil {
 			return err
 		}
+		before := p.Entitlements
 		if err := change(&p); err != nil {
 			return err
 		}
@@ -175,8 +178,12 @@ func (s *Service) UpdatePlan(ctx context.Context, code string, change func(*Plan
 		}
 		p.UpdatedAt = s.o.Clock.Now().UTC()
 		out = p
+		entitlements = p.Entitlements != before
 		return s.plans.UpdatePlan(ctx, p)
 	})
+	if err == nil && entitlements && s.o.EntitlementsChanged != nil {
+		err = s.o.EntitlementsChanged(ctx, code)
+	}
 	return out, err
 }
 

@@ -67,6 +67,12 @@ type Options struct {
 	// ObserveIssued, when set, is called with every invoice and credit note once its issue
 	// committed (never for one rolled back). For metrics; it must not block.
 	ObserveIssued func(Invoice)
+	// EntitlementsChanged, when set, is called after an UpdatePlan that changed the plan's
+	// entitlements committed, with the plan's code: the wiring gives the tenants on the plan
+	// their new limits (tenancy's settings, which billing does not own). Its error is
+	// UpdatePlan's; the plan stays updated and the call is idempotent, so repeating the
+	// update finishes it.
+	EntitlementsChanged func(ctx context.Context, plan string) error
 }
 
 // Service is the billing module.

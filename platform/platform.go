@@ -238,6 +238,17 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 
 	bo := c.Billing
 	bo.Clock = c.Clock
+	// Tenants on an edited plan get its new limits, as moving to it gives them.
+	next := bo.EntitlementsChanged
+	bo.EntitlementsChanged = func(ctx context.Context, plan string) error {
+		if _, err := p.Tenancy.ApplyPlanLimits(ctx, plan); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(ctx, plan)
+		}
+		return nil
+	}
 	if p.Billing, err = billing.NewService(billing.Deps{Usage: s.Usage, Invoices: s.Invoices, Prices: s.Prices,
 		Tx: s.Tx, Recorder: rec, Thresholds: Thresholds{p.Tenancy}, Profiles: s.Profiles, CreditNotes: s.CreditNotes, Metrics: s.Metrics, Plans: s.Plans, VIES: c.VIES,
 		Renderers: append([]billing.Renderer{einvoice.UBL{}, einvoice.CII{}}, c.Renderers...)}, bo); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,4 +89,18 @@ func planWalk(t *testing.T, c *client) {
 	res = c.expect(200, c.do("POST", path+"/usage", op, map[string]any{"events": []any{ev("s3", "STORAGE", "5")}})).json(t)
 	require.EqualValues(t, 1, res["accepted"])
 	require.Contains(t, res["results"].([]any)[0].(map[string]any)["warning"], "storage_limit_exceeded")
+
+	// Editing the plan's entitlements gives the tenants on it the new limits (the tenant's
+	// own max_users of 7 too: the plan's limits are the tenant's once the plan changes),
+	// audited as a tenant update; a plan edit without entitlement changes leaves them.
+	c.expect(200, c.do("PATCH", "/api/v1/billing/plans/starter", op, map[string]any{"entitlements": map[string]any{"max_users": 12, "storage_limit_gb": 20, "api_rate_limit": 900}}))
+	set = c.expect(200, c.do("GET", path, op, nil)).json(t)["settings"].(map[string]any)
+	require.EqualValues(t, 12, set["max_users"])
+	require.EqualValues(t, 20, set["storage_limit_gb"])
+	require.EqualValues(t, 900, set["api_rate_limit"])
+	audit := c.expect(200, c.do("GET", "/api/v1/tenants/"+tid+"/audit-log?action=TENANT_UPDATED", op, nil)).json(t)["items"].([]any)
+	require.Contains(t, fmt.Sprint(audit), "api_rate_limit", "the limits' change is audited on the tenant")
+	c.expect(200, c.do("PATCH", path, op, map[string]any{"settings": map[string]any{"max_users": 8}}))
+	c.expect(200, c.do("PATCH", "/api/v1/billing/plans/starter", op, map[string]any{"monthly_fee": "36.00"}))
+	require.EqualValues(t, 8, c.expect(200, c.do("GET", path, op, nil)).json(t)["settings"].(map[string]any)["max_users"])
 }
