@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"slices"
 	"fmt"
 	"regexp"
 	"sort"
@@ -325,24 +326,35 @@ type StorageLimitSource interface {
 	StorageLimitGB(ctx context.Context, tenant eusaas.TenantID) (int, error)
 }
 
+// UsageLocker is an optional interface of a UsageStore: LockMonths locks the running
+// quantities of the given (month, resource) pairs until the caller's transaction ends, so a
+// check made on the usage of those months holds when the batch records. A store whose
+// transactions are serialised anyway (the memory adapter's) needs none.
+type UsageLocker interface {
+	LockMonths(ctx context.Context, tenant eusaas.TenantID, months []time.Time, resource ResourceType) error
+}
+
 // checkStorage applies the storage limit to the batch's STORAGE events (GB-days: a day's
 // total is the GB stored that day). An event that would take its day beyond the limit is
-// refused when the tenant's plan has hard_limits, else accepted with a warning. It reads the
-// day's bucket before recording, so two concurrent batches can together pass the limit by
-// at most one batch (a soft guarantee: the limit is a quota, not an invoice amount).
+// refused when the tenant's plan has hard_limits, else accepted with a warning. It runs in
+// the recording transaction, after the months' STORAGE totals are locked (UsageLocker), so
+// concurrent batches check one after the other and never pass the limit together.
 func (s *Service) checkStorage(ctx context.Context, tenant eusaas.TenantID, res *IngestResult, valid []UsageEvent, idx []int) ([]UsageEvent, []int, error) {
 	src, ok := s.thresholds.(StorageLimitSource)
 	if !ok {
 		return valid, idx, nil
 	}
-	has := false
-	for _, e := range valid {
+	var months []time.Time
+	for j, e := range valid {
 		if e.ResourceType == Storage {
-			has = true
-			break
+			r := &res.Results[idx[j]] // this attempt's verdict (a retried transaction checks anew)
+			r.Status, r.Reason, r.Warning = "", "", ""
+			if m := MonthStart(e.Timestamp); !slices.ContainsFunc(months, m.Equal) {
+				months = append(months, m)
+			}
 		}
 	}
-	if !has {
+	if len(months) == 0 {
 		return valid, idx, nil
 	}
 	limit, err := src.StorageLimitGB(ctx, tenant)
@@ -358,6 +370,12 @@ func (s *Service) checkStorage(ctx context.Context, tenant eusaas.TenantID, res 
 			return nil, nil, err
 		}
 		hard = ok && p.HardLimits
+	}
+	if l, ok := s.usage.(UsageLocker); ok {
+		slices.SortFunc(months, time.Time.Compare)
+		if err := l.LockMonths(ctx, tenant, months, Storage); err != nil {
+			return nil, nil, err
+		}
 	}
 	lim := decimal.NewFromInt(int64(limit))
 	used := map[time.Time]decimal.Decimal{}

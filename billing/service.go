@@ -256,10 +256,8 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		valid = append(valid, e)
 		idx = append(idx, i)
 	}
-	if valid, idx, err = s.checkStorage(ctx, tenant, &res, valid, idx); err != nil {
-		return IngestResult{}, err
-	}
 	if len(valid) > 0 {
+		checked, checkedIdx := valid, idx
 		var inserted []bool
 		agg, aggregating := s.usage.(AggregatingStore)
 		if len(aggs) > 0 && !aggregating {
@@ -268,14 +266,21 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		for attempt := 0; ; attempt++ {
 			// The price book is read in the recording transaction: one transaction per batch.
 			err = s.tx.InTx(ctx, func(ctx context.Context) error {
+				// The storage limit is checked in the recording transaction (each attempt
+				// anew), so the usage it reads is the usage the batch adds to.
+				var err error
+				if checked, checkedIdx, err = s.checkStorage(ctx, tenant, &res, valid, idx); err != nil || len(checked) == 0 {
+					inserted = nil
+					return err
+				}
 				book, err := s.priceBook(ctx, tenant, ms)
 				if err != nil {
 					return err
 				}
 				if len(aggs) > 0 {
-					inserted, err = agg.RecordAggregated(ctx, tenant, valid, aggs, book.Rate)
+					inserted, err = agg.RecordAggregated(ctx, tenant, checked, aggs, book.Rate)
 				} else {
-					inserted, err = s.usage.Record(ctx, tenant, valid, book.Rate)
+					inserted, err = s.usage.Record(ctx, tenant, checked, book.Rate)
 				}
 				return err
 			})
@@ -288,9 +293,9 @@ func (s *Service) Ingest(ctx context.Context, tenant eusaas.TenantID, events []U
 		}
 		for j, ok := range inserted {
 			if ok {
-				res.Results[idx[j]].Status = Accepted
+				res.Results[checkedIdx[j]].Status = Accepted
 			} else {
-				res.Results[idx[j]].Status = Duplicate
+				res.Results[checkedIdx[j]].Status = Duplicate
 			}
 		}
 	}

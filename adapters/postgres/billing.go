@@ -1025,3 +1025,24 @@ func (s *BillingPriceStore) SetTaxRate(ctx context.Context, tenant eusaas.Tenant
 		return translate(err)
 	})
 }
+
+var _ billing.UsageLocker = (*BillingUsageStore)(nil)
+
+// LockMonths implements billing.UsageLocker: it locks (creating them at 0) the month rows of
+// resource, in month order, until the transaction ends. Record's month upsert locks rows in
+// (month, resource) order too; a batch that locks STORAGE first and then the others cannot
+// deadlock with a batch without storage, which never locks the STORAGE rows.
+func (s *BillingUsageStore) LockMonths(ctx context.Context, tenant eusaas.TenantID, months []time.Time, resource billing.ResourceType) error {
+	res := make([]string, len(months))
+	for i := range res {
+		res[i] = string(resource)
+	}
+	return s.db.InTenantTx(ctx, tenant, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, billingLockMonths, months, res)
+		if err != nil {
+			return translate(err)
+		}
+		rows.Close()
+		return translate(rows.Err())
+	})
+}

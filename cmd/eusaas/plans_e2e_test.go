@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,6 +81,28 @@ func planWalk(t *testing.T, c *client) {
 	refused := res["results"].([]any)[1].(map[string]any)
 	require.Equal(t, "rejected", refused["status"])
 	require.Contains(t, refused["reason"], "storage_limit_exceeded")
+	// Concurrent batches are checked one after the other (the check runs in the recording
+	// transaction with the month's STORAGE total locked): ten batches of 15 GB for one day
+	// under the 100 GB limit → exactly six accepted, the day at 90 GB.
+	day2 := time.Now().UTC().Add(-26 * time.Hour).Format(time.RFC3339)
+	var wg sync.WaitGroup
+	accepted := make([]float64, 10)
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := c.do("POST", path+"/usage", op, map[string]any{"events": []any{map[string]any{"id": fmt.Sprint("cs", i), "resource_type": "STORAGE", "quantity": "15", "timestamp": day2}}})
+			if r.status == 200 {
+				accepted[i] = r.json(t)["accepted"].(float64)
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0.0
+	for _, a := range accepted {
+		n += a
+	}
+	require.EqualValues(t, 6, n, "accepted batches of 15 GB under a 100 GB limit")
 	// An explicit setting in the same request wins over the plan's entitlement.
 	moved = c.expect(200, c.do("PATCH", path, op, map[string]any{"plan_code": "starter", "settings": map[string]any{"max_users": 7}})).json(t)
 	require.Equal(t, "starter", moved["plan_code"])
