@@ -2,9 +2,9 @@ package billing
 
 import (
 	"context"
-	"slices"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
