@@ -114,21 +114,34 @@ type CalibratedResult struct {
 // Score(x), then PushScored(x, r). The evaluation harness runs it point by point on NAB with the
 // series' day as the period.
 type CalibratedState struct {
-	c                Calibrated
-	s                Seasonal
-	hist, res        []float64
-	clipped          []float64 // clipped z's of the last Period values
-	clipSum          float64
-	point, drift     *Tail
-	level            *Tail
-	lvl              []float64
-	lvlSum, lvlSq    float64
-	lastLevel        float64
-	scratch, madBuf  []float64
-	lastZ, lastDrift float64
+	c               Calibrated
+	s               Seasonal
+	hist, res       []float64
+	clipped         []float64 // clipped z's of the last Period values
+	clipSum         float64
+	point, drift    *Tail
+	level           *Tail
+	lvl             []float64
+	lvlSum, lvlSq   float64
+	scratch, madBuf []float64
 	// sinceAlert counts the values since the drift view last alerted (an episode start).
 	sinceAlert int
+	// pending holds the current run's alerted values (their push number and raw value),
+	// which hist holds as their expectations (see PushScored); pushed counts the values
+	// pushed, lastAlert the push number of the last alerted one.
+	pending           []pendingValue
+	pushed, lastAlert int
 }
+
+// pendingValue is one scored value's contribution to the state, held back while its run of
+// alerts lasts.
+type pendingValue struct {
+	at                  int
+	raw, res, z, zd, zl float64
+}
+
+// runGap is how many ordinary values a run of alerts may contain and still be one run.
+const runGap = 2
 
 // NewState starts a stream with the given period (7 for daily costs).
 func (c Calibrated) NewState(period int) *CalibratedState {
@@ -141,7 +154,8 @@ func (c Calibrated) NewState(period int) *CalibratedState {
 	// scratch holds a period of values (ExpectedFloat's and levelDiff's medians), madBuf the
 	// residuals of four periods: allocated once per stream, not once per value.
 	return &CalibratedState{c: c, s: s, point: NewTail(keep), drift: NewTail(keep), level: NewTail(keep),
-		scratch: make([]float64, 0, s.Period), madBuf: make([]float64, 0, 4*s.Period), sinceAlert: math.MaxInt / 2}
+		scratch: make([]float64, 0, s.Period), madBuf: make([]float64, 0, 4*s.Period), sinceAlert: math.MaxInt / 2,
+		lastAlert: -runGap - 1}
 }
 
 // Score scores x, the value after everything pushed so far, without recording it.
@@ -198,7 +212,6 @@ func (st *CalibratedState) scoreAgainst(x, e, sigma float64) CalibratedResult {
 			smax, sign = sl, math.Copysign(1, zl)
 		}
 	}
-	st.lastZ, st.lastDrift, st.lastLevel = z, zd, zl
 	// -log10(min(1, views x p_min)): the Bonferroni correction in logarithms.
 	score := sign * max(0, smax-math.Log10(views))
 	alert := math.Abs(score) >= st.c.Thresh && (drift || st.c.MuteAfterAny)
@@ -213,25 +226,64 @@ func (st *CalibratedState) muteFor() int {
 
 // PushScored records x after r = Score(x) (or a re-scoring of x against an adjusted
 // expectation): its residual joins the scale and its z's join the tails.
+//
+// An alerted value is held back for a while: it joins the expectation's history as what was
+// expected, and its residual and z's wait until its run of alerts is over. Otherwise a surge
+// teaches itself: its first day's z makes the tails heavy (with few exceedances the anomaly
+// itself sets the tail's scale) and the weekly median moves towards it, so that its second
+// day looks ordinary and the return to normal like a drop. When the run is over (more than
+// runGap ordinary values after its last alert), its residuals and z's join (the z's capped at
+// the alert level, Tail.Cap: a series whose bursts are routine learns them, one run at a
+// time). A run as long as a period is a new level: its raw values are put back into the
+// history at once so that the expectation adopts it (a level shift is one episode of about a
+// period).
 func (st *CalibratedState) PushScored(x float64, r CalibratedResult) {
 	st.sinceAlert++
 	if r.episode {
 		st.sinceAlert = 0
 	}
+	if st.pushed-st.lastAlert > runGap {
+		st.flush(false)
+	}
+	alerted := r.Ready && math.Abs(r.Score) >= st.c.Thresh
+	var pv pendingValue
 	if r.Ready {
-		st.lastZ = r.Z
-		st.lastLevel = st.levelZ(x)
+		pv = pendingValue{at: st.pushed, raw: x, res: x - r.Base, z: r.Z, zl: st.levelZ(x)}
 		if st.c.DriftLag > 0 {
-			st.lastDrift = st.levelDiff(x, r.Sigma)
+			pv.zd = st.levelDiff(x, r.Sigma)
 		}
-		st.record(x - r.Base)
+		if !alerted {
+			st.record(pv)
+		}
 	}
 	st.pushLevel(x)
+	if alerted {
+		st.lastAlert = st.pushed
+		st.pending = append(st.pending, pv)
+		if len(st.pending) >= st.s.Period {
+			st.flush(true)
+		} else {
+			x = r.Base
+		}
+	}
+	st.pushed++
 	st.hist = append(st.hist, x)
 	keep := (max(st.s.Refs, st.c.DriftLag) + 1) * st.s.Period
 	if len(st.hist) > 2*keep {
 		st.hist = append(st.hist[:0], st.hist[len(st.hist)-keep:]...)
 	}
+}
+
+// flush ends the pending run: its values join the scale and tails and, with restore, its
+// raw values replace their expectations in the history.
+func (st *CalibratedState) flush(restore bool) {
+	for _, pv := range st.pending {
+		st.record(pv)
+		if i := len(st.hist) - (st.pushed - pv.at); restore && pv.at < st.pushed && i >= 0 {
+			st.hist[i] = pv.raw
+		}
+	}
+	st.pending = st.pending[:0]
 }
 
 // levelDiff is (median of the last period including x - median of the period DriftLag
@@ -276,14 +328,14 @@ func (st *CalibratedState) pushLevel(x float64) {
 	}
 }
 
-// record adds the last scored value's residual and z's to the state.
-func (st *CalibratedState) record(r float64) {
+// record adds a scored value's residual and z's to the state.
+func (st *CalibratedState) record(pv pendingValue) {
 	p := st.s.Period
-	st.res = append(st.res, r)
+	st.res = append(st.res, pv.res)
 	if len(st.res) > 8*p {
 		st.res = append(st.res[:0], st.res[len(st.res)-4*p:]...)
 	}
-	z := st.lastZ
+	z := pv.z
 	zc := max(-st.c.Clip, min(st.c.Clip, z))
 	st.clipped = append(st.clipped, zc)
 	st.clipSum += zc
@@ -291,15 +343,30 @@ func (st *CalibratedState) record(r float64) {
 		st.clipSum -= st.clipped[0]
 		st.clipped = st.clipped[1:]
 	}
-	st.point.Add(z)
-	if st.c.DriftLag > 0 {
-		st.drift.Add(st.lastDrift)
-	} else {
-		st.drift.Add(st.clipSum / math.Sqrt(float64(len(st.clipped))))
+	// Each view's tail learns an alerted value only up to the alert level (Tail.Cap).
+	lvl := st.alertLevel()
+	st.point.Add(st.point.Cap(z, lvl))
+	zd := pv.zd
+	if st.c.DriftLag <= 0 {
+		zd = st.clipSum / math.Sqrt(float64(len(st.clipped)))
+	}
+	st.drift.Add(st.drift.Cap(zd, lvl))
+	if st.c.LevelPeriods > 0 {
+		st.level.Add(st.level.Cap(pv.zl, lvl))
+	}
+}
+
+// alertLevel is the surprise of one view at which the score reaches the threshold (the
+// threshold plus the Bonferroni term of the views).
+func (st *CalibratedState) alertLevel() float64 {
+	views := 1.0
+	if !st.c.NoDrift {
+		views++
 	}
 	if st.c.LevelPeriods > 0 {
-		st.level.Add(st.lastLevel)
+		views++
 	}
+	return st.c.Thresh + math.Log10(views)
 }
 
 // SetAbsFloor changes the absolute sigma floor of the stream (the evaluation's adaptation to
