@@ -232,9 +232,9 @@ func (st *CalibratedState) muteFor() int {
 // teaches itself: its first day's z makes the tails heavy (with few exceedances the anomaly
 // itself sets the tail's scale) and the weekly median moves towards it, so that its second
 // day looks ordinary and the return to normal like a drop. When the run is over (more than
-// runGap ordinary values after its last alert), its residuals and z's join (the z's capped at
-// the alert level, Tail.Cap: a series whose bursts are routine learns them, one run at a
-// time). A run as long as a period is a new level: its raw values are put back into the
+// runGap ordinary values after its last alert), its residuals and z's join (a series whose
+// bursts are routine learns them, one run at a time, as before), its values stay out of the
+// expectation's history. A run as long as a period is a new level: its raw values are put back into the
 // history at once so that the expectation adopts it (a level shift is one episode of about a
 // period).
 func (st *CalibratedState) PushScored(x float64, r CalibratedResult) {
@@ -262,6 +262,8 @@ func (st *CalibratedState) PushScored(x float64, r CalibratedResult) {
 		st.pending = append(st.pending, pv)
 		if len(st.pending) >= st.s.Period {
 			st.flush(true)
+			// A new level: the drift view would report the same change again.
+			st.sinceAlert = 0
 		} else {
 			x = r.Base
 		}
@@ -343,30 +345,15 @@ func (st *CalibratedState) record(pv pendingValue) {
 		st.clipSum -= st.clipped[0]
 		st.clipped = st.clipped[1:]
 	}
-	// Each view's tail learns an alerted value only up to the alert level (Tail.Cap).
-	lvl := st.alertLevel()
-	st.point.Add(st.point.Cap(z, lvl))
+	st.point.Add(z)
 	zd := pv.zd
 	if st.c.DriftLag <= 0 {
 		zd = st.clipSum / math.Sqrt(float64(len(st.clipped)))
 	}
-	st.drift.Add(st.drift.Cap(zd, lvl))
+	st.drift.Add(zd)
 	if st.c.LevelPeriods > 0 {
-		st.level.Add(st.level.Cap(pv.zl, lvl))
+		st.level.Add(pv.zl)
 	}
-}
-
-// alertLevel is the surprise of one view at which the score reaches the threshold (the
-// threshold plus the Bonferroni term of the views).
-func (st *CalibratedState) alertLevel() float64 {
-	views := 1.0
-	if !st.c.NoDrift {
-		views++
-	}
-	if st.c.LevelPeriods > 0 {
-		views++
-	}
-	return st.c.Thresh + math.Log10(views)
 }
 
 // SetAbsFloor changes the absolute sigma floor of the stream (the evaluation's adaptation to

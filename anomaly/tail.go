@@ -108,30 +108,6 @@ func (t *Tail) Surprise(z float64) float64 {
 	return -math.Log10(float64(k+1)/float64(n+1)) + (z-u)/(beta*math.Ln10)
 }
 
-// Cap returns |z|, or the magnitude at which the surprise reaches s when |z|'s surprise is
-// above it. A detector adds Cap(z, alert level) instead of z for a value it alerts on:
-// otherwise the tail learns the anomaly (with few exceedances the anomaly itself sets the
-// tail's scale) and the second day of a constant surge is no longer surprising. Capped
-// values still count as exceedances, so a series whose bursts are routine raises its tail
-// with each burst and stops alerting on them; it only learns it more slowly.
-func (t *Tail) Cap(z, s float64) float64 {
-	z = math.Abs(z)
-	if math.IsNaN(z) || t.Surprise(z) <= s {
-		return z
-	}
-	// The surprise is non-decreasing in |z|: bisect on [0, z].
-	lo, hi := 0.0, z
-	for range 60 {
-		mid := (lo + hi) / 2
-		if t.Surprise(mid) > s {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi
-}
-
 // studentT4Tail is the two-sided tail P(|T| >= z) of Student's t with 4 degrees of freedom
 // (closed form): 1 - (3/4) w (1 - z^2 / (12 (1 + z^2/4))), w = z / sqrt(1 + z^2/4).
 func studentT4Tail(z float64) float64 {
