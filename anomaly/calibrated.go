@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -66,29 +67,67 @@ func (c Calibrated) Threshold() float64 { return c.Thresh }
 
 // Evaluate implements Detector.
 func (c Calibrated) Evaluate(history []decimal.Decimal, day time.Time, actual decimal.Decimal) Evaluation {
+	return c.evaluateReplay(nil, history, nil, day, actual)
+}
+
+// evaluateReplay is Evaluate resuming from e's state when e was built from a prefix of this
+// same history (ReplayCache), and leaving e holding the state after all of history; e nil:
+// a fresh replay.
+func (c Calibrated) evaluateReplay(e *replayEntry, history []decimal.Decimal, micros []int64, day time.Time, actual decimal.Decimal) Evaluation {
 	ev := Evaluation{Detector: c.Name()}
-	st := c.NewState(c.Seasonal.Period)
 	n := len(history)
+	first := day.AddDate(0, 0, -n)
+	var st *CalibratedState
+	start := 0
+	sum := uint64(fingerprintSeed)
+	exact := micros != nil
+	mix := func(h uint64, i int) uint64 {
+		if exact {
+			return fingerprintMicros(h, micros[i])
+		}
+		return fingerprint(h, history[i])
+	}
+	if e != nil && e.st != nil && e.n <= n && e.exact == exact && e.first.Equal(first) && !day.IsZero() {
+		for i := range e.n {
+			sum = mix(sum, i)
+		}
+		if sum == e.sum {
+			st, start = e.st, e.n
+		} else {
+			sum = fingerprintSeed
+		}
+	}
+	if st == nil {
+		st = c.NewState(c.Seasonal.Period)
+		sum, start = fingerprintSeed, 0
+	}
 	// score judges history[i] (or actual, i = n) from the days before it; a recurring
 	// month-start fee is judged against the fee-adjusted expectation, in the replay too, so
 	// that the fees of earlier months neither enter the tails as huge z's (hiding the next
 	// spike) nor the residual scale.
-	score := func(i int, x decimal.Decimal) CalibratedResult {
-		r := st.Score(Float(x))
+	score := func(i int, x float64) CalibratedResult {
+		r := st.Score(x)
 		if !r.Ready || day.IsZero() {
 			return r
 		}
 		if m, ok := c.Seasonal.monthRef(i, day.AddDate(0, 0, i-n)); ok {
 			if extra, ok := c.Seasonal.monthExtra(history[:i], m, r.Sigma); ok {
-				r = st.scoreAgainst(Float(x), r.Base+Float(extra), r.Sigma)
+				r = st.scoreAgainst(x, r.Base+Float(extra), r.Sigma)
 			}
 		}
 		return r
 	}
-	for i, d := range history {
-		st.PushScored(Float(d), score(i, d))
+	for i := start; i < n; i++ {
+		x := Float(history[i])
+		st.PushScored(x, score(i, x))
+		if e != nil {
+			sum = mix(sum, i)
+		}
 	}
-	r := score(n, actual)
+	if e != nil && !day.IsZero() {
+		e.first, e.n, e.sum, e.exact, e.st = first, n, sum, exact, st
+	}
+	r := score(n, Float(actual))
 	if !r.Ready {
 		ev.Expected = coldExpected(history)
 		return ev
@@ -359,3 +398,20 @@ func (st *CalibratedState) record(pv pendingValue) {
 // SetAbsFloor changes the absolute sigma floor of the stream (the evaluation's adaptation to
 // series without a currency).
 func (st *CalibratedState) SetAbsFloor(abs float64) { st.s.Floor.Abs = abs }
+
+// clone is a deep copy of the state.
+func (st *CalibratedState) clone() *CalibratedState {
+	if st == nil {
+		return nil
+	}
+	c := *st
+	c.hist = slices.Clone(st.hist)
+	c.res = slices.Clone(st.res)
+	c.clipped = slices.Clone(st.clipped)
+	c.lvl = slices.Clone(st.lvl)
+	c.scratch = slices.Clone(st.scratch)
+	c.madBuf = slices.Clone(st.madBuf)
+	c.pending = slices.Clone(st.pending)
+	c.point, c.drift, c.level = st.point.clone(), st.drift.clone(), st.level.clone()
+	return &c
+}
