@@ -65,7 +65,9 @@ func (c *ReplayCache) Clone() *ReplayCache {
 	defer c.mu.Unlock()
 	out := &ReplayCache{m: make(map[replayKey]*replayEntry, len(c.m))}
 	for k, e := range c.m {
+		e.mu.Lock() // a scan may be advancing it
 		out.m[k] = &replayEntry{first: e.first, n: e.n, sum: e.sum, exact: e.exact, st: e.st.clone()}
+		e.mu.Unlock()
 	}
 	return out
 }
