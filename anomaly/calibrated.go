@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -66,29 +67,67 @@ func (c Calibrated) Threshold() float64 { return c.Thresh }
 
 // Evaluate implements Detector.
 func (c Calibrated) Evaluate(history []decimal.Decimal, day time.Time, actual decimal.Decimal) Evaluation {
+	return c.evaluateReplay(nil, history, nil, day, actual)
+}
+
+// evaluateReplay is Evaluate resuming from e's state when e was built from a prefix of this
+// same history (ReplayCache), and leaving e holding the state after all of history; e nil:
+// a fresh replay.
+func (c Calibrated) evaluateReplay(e *replayEntry, history []decimal.Decimal, micros []int64, day time.Time, actual decimal.Decimal) Evaluation {
 	ev := Evaluation{Detector: c.Name()}
-	st := c.NewState(c.Seasonal.Period)
 	n := len(history)
+	first := day.AddDate(0, 0, -n)
+	var st *CalibratedState
+	start := 0
+	sum := uint64(fingerprintSeed)
+	exact := micros != nil
+	mix := func(h uint64, i int) uint64 {
+		if exact {
+			return fingerprintMicros(h, micros[i])
+		}
+		return fingerprint(h, history[i])
+	}
+	if e != nil && e.st != nil && e.n <= n && e.exact == exact && e.first.Equal(first) && !day.IsZero() {
+		for i := range e.n {
+			sum = mix(sum, i)
+		}
+		if sum == e.sum {
+			st, start = e.st, e.n
+		} else {
+			sum = fingerprintSeed
+		}
+	}
+	if st == nil {
+		st = c.NewState(c.Seasonal.Period)
+		sum, start = fingerprintSeed, 0
+	}
 	// score judges history[i] (or actual, i = n) from the days before it; a recurring
 	// month-start fee is judged against the fee-adjusted expectation, in the replay too, so
 	// that the fees of earlier months neither enter the tails as huge z's (hiding the next
 	// spike) nor the residual scale.
-	score := func(i int, x decimal.Decimal) CalibratedResult {
-		r := st.Score(Float(x))
+	score := func(i int, x float64) CalibratedResult {
+		r := st.Score(x)
 		if !r.Ready || day.IsZero() {
 			return r
 		}
 		if m, ok := c.Seasonal.monthRef(i, day.AddDate(0, 0, i-n)); ok {
 			if extra, ok := c.Seasonal.monthExtra(history[:i], m, r.Sigma); ok {
-				r = st.scoreAgainst(Float(x), r.Base+Float(extra), r.Sigma)
+				r = st.scoreAgainst(x, r.Base+Float(extra), r.Sigma)
 			}
 		}
 		return r
 	}
-	for i, d := range history {
-		st.PushScored(Float(d), score(i, d))
+	for i := start; i < n; i++ {
+		x := Float(history[i])
+		st.PushScored(x, score(i, x))
+		if e != nil {
+			sum = mix(sum, i)
+		}
 	}
-	r := score(n, actual)
+	if e != nil && !day.IsZero() {
+		e.first, e.n, e.sum, e.exact, e.st = first, n, sum, exact, st
+	}
+	r := score(n, Float(actual))
 	if !r.Ready {
 		ev.Expected = coldExpected(history)
 		return ev
@@ -114,21 +153,34 @@ type CalibratedResult struct {
 // Score(x), then PushScored(x, r). The evaluation harness runs it point by point on NAB with the
 // series' day as the period.
 type CalibratedState struct {
-	c                Calibrated
-	s                Seasonal
-	hist, res        []float64
-	clipped          []float64 // clipped z's of the last Period values
-	clipSum          float64
-	point, drift     *Tail
-	level            *Tail
-	lvl              []float64
-	lvlSum, lvlSq    float64
-	lastLevel        float64
-	scratch, madBuf  []float64
-	lastZ, lastDrift float64
+	c               Calibrated
+	s               Seasonal
+	hist, res       []float64
+	clipped         []float64 // clipped z's of the last Period values
+	clipSum         float64
+	point, drift    *Tail
+	level           *Tail
+	lvl             []float64
+	lvlSum, lvlSq   float64
+	scratch, madBuf []float64
 	// sinceAlert counts the values since the drift view last alerted (an episode start).
 	sinceAlert int
+	// pending holds the current run's alerted values (their push number and raw value),
+	// which hist holds as their expectations (see PushScored); pushed counts the values
+	// pushed, lastAlert the push number of the last alerted one.
+	pending           []pendingValue
+	pushed, lastAlert int
 }
+
+// pendingValue is one scored value's contribution to the state, held back while its run of
+// alerts lasts.
+type pendingValue struct {
+	at                  int
+	raw, res, z, zd, zl float64
+}
+
+// runGap is how many ordinary values a run of alerts may contain and still be one run.
+const runGap = 2
 
 // NewState starts a stream with the given period (7 for daily costs).
 func (c Calibrated) NewState(period int) *CalibratedState {
@@ -141,7 +193,8 @@ func (c Calibrated) NewState(period int) *CalibratedState {
 	// scratch holds a period of values (ExpectedFloat's and levelDiff's medians), madBuf the
 	// residuals of four periods: allocated once per stream, not once per value.
 	return &CalibratedState{c: c, s: s, point: NewTail(keep), drift: NewTail(keep), level: NewTail(keep),
-		scratch: make([]float64, 0, s.Period), madBuf: make([]float64, 0, 4*s.Period), sinceAlert: math.MaxInt / 2}
+		scratch: make([]float64, 0, s.Period), madBuf: make([]float64, 0, 4*s.Period), sinceAlert: math.MaxInt / 2,
+		lastAlert: -runGap - 1}
 }
 
 // Score scores x, the value after everything pushed so far, without recording it.
@@ -198,7 +251,6 @@ func (st *CalibratedState) scoreAgainst(x, e, sigma float64) CalibratedResult {
 			smax, sign = sl, math.Copysign(1, zl)
 		}
 	}
-	st.lastZ, st.lastDrift, st.lastLevel = z, zd, zl
 	// -log10(min(1, views x p_min)): the Bonferroni correction in logarithms.
 	score := sign * max(0, smax-math.Log10(views))
 	alert := math.Abs(score) >= st.c.Thresh && (drift || st.c.MuteAfterAny)
@@ -213,25 +265,66 @@ func (st *CalibratedState) muteFor() int {
 
 // PushScored records x after r = Score(x) (or a re-scoring of x against an adjusted
 // expectation): its residual joins the scale and its z's join the tails.
+//
+// An alerted value is held back for a while: it joins the expectation's history as what was
+// expected, and its residual and z's wait until its run of alerts is over. Otherwise a surge
+// teaches itself: its first day's z makes the tails heavy (with few exceedances the anomaly
+// itself sets the tail's scale) and the weekly median moves towards it, so that its second
+// day looks ordinary and the return to normal like a drop. When the run is over (more than
+// runGap ordinary values after its last alert), its residuals and z's join (a series whose
+// bursts are routine learns them, one run at a time, as before), its values stay out of the
+// expectation's history. A run as long as a period is a new level: its raw values are put back into the
+// history at once so that the expectation adopts it (a level shift is one episode of about a
+// period).
 func (st *CalibratedState) PushScored(x float64, r CalibratedResult) {
 	st.sinceAlert++
 	if r.episode {
 		st.sinceAlert = 0
 	}
+	if st.pushed-st.lastAlert > runGap {
+		st.flush(false)
+	}
+	alerted := r.Ready && math.Abs(r.Score) >= st.c.Thresh
+	var pv pendingValue
 	if r.Ready {
-		st.lastZ = r.Z
-		st.lastLevel = st.levelZ(x)
+		pv = pendingValue{at: st.pushed, raw: x, res: x - r.Base, z: r.Z, zl: st.levelZ(x)}
 		if st.c.DriftLag > 0 {
-			st.lastDrift = st.levelDiff(x, r.Sigma)
+			pv.zd = st.levelDiff(x, r.Sigma)
 		}
-		st.record(x - r.Base)
+		if !alerted {
+			st.record(pv)
+		}
 	}
 	st.pushLevel(x)
+	if alerted {
+		st.lastAlert = st.pushed
+		st.pending = append(st.pending, pv)
+		if len(st.pending) >= st.s.Period {
+			st.flush(true)
+			// A new level: the drift view would report the same change again.
+			st.sinceAlert = 0
+		} else {
+			x = r.Base
+		}
+	}
+	st.pushed++
 	st.hist = append(st.hist, x)
 	keep := (max(st.s.Refs, st.c.DriftLag) + 1) * st.s.Period
 	if len(st.hist) > 2*keep {
 		st.hist = append(st.hist[:0], st.hist[len(st.hist)-keep:]...)
 	}
+}
+
+// flush ends the pending run: its values join the scale and tails and, with restore, its
+// raw values replace their expectations in the history.
+func (st *CalibratedState) flush(restore bool) {
+	for _, pv := range st.pending {
+		st.record(pv)
+		if i := len(st.hist) - (st.pushed - pv.at); restore && pv.at < st.pushed && i >= 0 {
+			st.hist[i] = pv.raw
+		}
+	}
+	st.pending = st.pending[:0]
 }
 
 // levelDiff is (median of the last period including x - median of the period DriftLag
@@ -276,14 +369,14 @@ func (st *CalibratedState) pushLevel(x float64) {
 	}
 }
 
-// record adds the last scored value's residual and z's to the state.
-func (st *CalibratedState) record(r float64) {
+// record adds a scored value's residual and z's to the state.
+func (st *CalibratedState) record(pv pendingValue) {
 	p := st.s.Period
-	st.res = append(st.res, r)
+	st.res = append(st.res, pv.res)
 	if len(st.res) > 8*p {
 		st.res = append(st.res[:0], st.res[len(st.res)-4*p:]...)
 	}
-	z := st.lastZ
+	z := pv.z
 	zc := max(-st.c.Clip, min(st.c.Clip, z))
 	st.clipped = append(st.clipped, zc)
 	st.clipSum += zc
@@ -292,16 +385,33 @@ func (st *CalibratedState) record(r float64) {
 		st.clipped = st.clipped[1:]
 	}
 	st.point.Add(z)
-	if st.c.DriftLag > 0 {
-		st.drift.Add(st.lastDrift)
-	} else {
-		st.drift.Add(st.clipSum / math.Sqrt(float64(len(st.clipped))))
+	zd := pv.zd
+	if st.c.DriftLag <= 0 {
+		zd = st.clipSum / math.Sqrt(float64(len(st.clipped)))
 	}
+	st.drift.Add(zd)
 	if st.c.LevelPeriods > 0 {
-		st.level.Add(st.lastLevel)
+		st.level.Add(pv.zl)
 	}
 }
 
 // SetAbsFloor changes the absolute sigma floor of the stream (the evaluation's adaptation to
 // series without a currency).
 func (st *CalibratedState) SetAbsFloor(abs float64) { st.s.Floor.Abs = abs }
+
+// clone is a deep copy of the state.
+func (st *CalibratedState) clone() *CalibratedState {
+	if st == nil {
+		return nil
+	}
+	c := *st
+	c.hist = slices.Clone(st.hist)
+	c.res = slices.Clone(st.res)
+	c.clipped = slices.Clone(st.clipped)
+	c.lvl = slices.Clone(st.lvl)
+	c.scratch = slices.Clone(st.scratch)
+	c.madBuf = slices.Clone(st.madBuf)
+	c.pending = slices.Clone(st.pending)
+	c.point, c.drift, c.level = st.point.clone(), st.drift.clone(), st.level.clone()
+	return &c
+}

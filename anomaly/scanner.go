@@ -50,8 +50,13 @@ type ScannerOptions struct {
 	// (read once per tenant scan, and only when the tenant has an anomaly); nil: no root
 	// causes.
 	Attributes AttributeSource
-	Clock      eusaas.Clock
-	Logger     *slog.Logger
+	// Replay keeps the detector's streaming states between scans (ReplayCache); nil: every
+	// scan replays each series' history. It pays off when consecutive scans read histories
+	// that start on the same day (a history covering the whole series, as in the evaluation,
+	// the benchmark and backfills within it); results are the same either way.
+	Replay *ReplayCache
+	Clock  eusaas.Clock
+	Logger *slog.Logger
 }
 
 // Scanner scans every ACTIVE tenant's cost series, stores anomalies once per
@@ -206,6 +211,18 @@ type scanSeries struct {
 	name   string
 	first  int // index of the first observed day; len(values) when never observed
 	values []decimal.Decimal
+	// micros are the values in exact micro-EUR when microsOK (every amount allowed it): the
+	// replay cache fingerprints them instead of touching every decimal again.
+	micros   []int64
+	microsOK bool
+}
+
+// microsOf is the series' exact micro-units over [from, to), nil when they are not exact.
+func (s *scanSeries) microsOf(from, to int) []int64 {
+	if !s.microsOK {
+		return nil
+	}
+	return s.micros[from:to]
 }
 
 // ScanTenant scans one tenant: the last ScoreDays complete days (UTC) of every resource,
@@ -243,7 +260,7 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 		}
 		ser := byName[r.Resource]
 		if ser == nil {
-			ser = &scanSeries{name: r.Resource, first: days, values: make([]decimal.Decimal, days)}
+			ser = &scanSeries{name: r.Resource, first: days, values: make([]decimal.Decimal, days), micros: make([]int64, days), microsOK: true}
 			byName[r.Resource] = ser
 		}
 		// Plain assignment for the usual single row per day and resource (decimal
@@ -255,11 +272,16 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 		}
 		ser.first = min(ser.first, i)
 		total.first = min(total.first, i)
-		if microsOK {
+		if ser.microsOK {
 			m, ok := scanMicros(r.Amount)
-			microsOK = ok
+			ser.microsOK = ok
+			ser.micros[i] += m
 			micros[i] += m
 		}
+		microsOK = microsOK && ser.microsOK
+	}
+	if microsOK {
+		total.micros, total.microsOK = micros, true
 	}
 	for i := total.first; i < days; i++ {
 		if microsOK {
@@ -306,7 +328,8 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 			if ser.first > di {
 				continue
 			}
-			f, ev, ok := gate.Judge(det, ser.values[ser.first:di], day, ser.values[di])
+			hist := ser.values[ser.first:di]
+			f, ev, ok := gate.judge(det, s.opts.Replay.evaluate(det, t.ID, ser.name, hist, ser.microsOf(ser.first, di), day, ser.values[di]), hist, ser.values[di])
 			delta := ser.values[di].Sub(ev.Expected)
 			contribs = append(contribs, Contribution{Resource: ser.name, Expected: ev.Expected, Actual: ser.values[di], Delta: delta})
 			sumDelta = sumDelta.Add(delta)
@@ -328,7 +351,8 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 			explained = explained || h.f.Impact.GreaterThanOrEqual(t.MinImpact)
 		}
 		if !explained && total.first <= di {
-			if f, _, ok := gate.Judge(det, total.values[total.first:di], day, total.values[di]); ok {
+			hist := total.values[total.first:di]
+			if f, _, ok := gate.judge(det, s.opts.Replay.evaluate(det, t.ID, ServiceTotal, hist, total.microsOf(total.first, di), day, total.values[di]), hist, total.values[di]); ok {
 				hits = append(hits, hit{ServiceTotal, f})
 			}
 		}

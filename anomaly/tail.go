@@ -36,6 +36,12 @@ type Tail struct {
 // NewTail returns the default calibration.
 func NewTail(keep int) *Tail { return &Tail{Q: 0.1, MinN: 10, MinBeta: 0.5, Keep: keep} }
 
+func (t *Tail) clone() *Tail {
+	c := *t
+	c.sorted, c.order = slices.Clone(t.sorted), slices.Clone(t.order)
+	return &c
+}
+
 // Reset forgets the past.
 func (t *Tail) Reset() { t.sorted, t.order = t.sorted[:0], t.order[:0] }
 
@@ -57,7 +63,9 @@ func (t *Tail) Add(z float64) {
 		i := sort.SearchFloat64s(t.sorted, old)
 		t.sorted = slices.Delete(t.sorted, i, i+1)
 	}
-	t.order = append(t.order, z)
+	if t.Keep > 0 { // the insertion order only matters for dropping the oldest
+		t.order = append(t.order, z)
+	}
 	i := sort.SearchFloat64s(t.sorted, z)
 	t.sorted = slices.Insert(t.sorted, i, z)
 }

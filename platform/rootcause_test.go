@@ -93,9 +93,10 @@ func TestRootCausesFromAttributes(t *testing.T) {
 	require.Equal(t, anomaly.KindSpike, ep.Kind)
 	surge := start.AddDate(0, 0, surgeFrom)
 	require.True(t, ep.Day.Equal(surge), "the episode starts on the surge's first day, got %s", ep.Day)
-	require.False(t, ep.LastDay.After(surge.AddDate(0, 0, surgeDays-1)), "and ends within it, got %s", ep.LastDay)
+	require.True(t, ep.LastDay.Equal(surge.AddDate(0, 0, surgeDays-1)), "and ends on its last day, got %s", ep.LastDay)
 	require.Equal(t, anomaly.StatusClosed, ep.Status, "closed after three normal days")
 	days := int(ep.LastDay.Sub(ep.Day).Hours()/24) + 1
+	require.Equal(t, surgeDays, days, "every day of the surge is in the episode")
 	require.NotEmpty(t, ep.RootCauses)
 	first := ep.RootCauses[0]
 	require.Equal(t, "region", first.Dimension)

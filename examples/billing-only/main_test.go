@@ -24,7 +24,7 @@ costs 2026-03-01..2026-03-15:
   STORAGE          250 GB-day          2.5 EUR
   API_CALLS     280000 call             28 EUR
   total 44.1 EUR
-projection to 2026-03-31 (weekday_profile, 14 days of history): 92.32 EUR, 95% interval 88.45..96.19
+projection to 2026-03-31 (weekday_profile, 14 days of history): 92.32 EUR, 95% interval 87.49..97.15
 `
 	require.Equal(t, want, out.String())
 }
