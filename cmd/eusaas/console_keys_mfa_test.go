@@ -1,0 +1,102 @@
+package main
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestConsoleAPIKeysAndMFA walks the API keys page (create: the key shown once and working
+// against the API; revoke) and the second factor (enrol, confirm with a code the test
+// computes itself from the shown secret, recovery codes once, sign in with password + code,
+// disable), and checks that a VIEWER is offered neither keys nor their actions.
+func TestConsoleAPIKeysAndMFA(t *testing.T) {
+	w := newConsoleWorldEnv(t, map[string]string{"APP_MFA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
+	keys := "/console/t/" + w.acme + "/api-keys"
+
+	owner := w.browser(t)
+	owner.signIn("acme", ownerEmail, ownerPass)
+	t.Run("API keys", func(t *testing.T) {
+		res := owner.get(keys)
+		require.Equal(t, http.StatusOK, res.StatusCode, owner.last)
+		requireConsoleHeaders(t, res, keys)
+		require.Contains(t, owner.last, `href="`+keys+`"`, "in the menu")
+		require.Contains(t, owner.last, "data-write")
+		res = owner.post(keys, url.Values{"csrf": {owner.csrf()}, "name": {"reporter"}, "scopes": {"costs:read"}})
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		m := regexp.MustCompile(`id="once-secret">(eusk_[A-Za-z0-9]+)<`).FindStringSubmatch(owner.last)
+		require.NotNil(t, m, "the key is shown once: %s", owner.last)
+		key := m[1]
+		require.Contains(t, owner.last, `data-key="reporter"`)
+		require.Contains(t, owner.last, "costs:read")
+		// The key works against the API within its scope.
+		w.api.expect(200, w.api.do("GET", "/api/v1/tenants/"+w.acme+"/costs/current", key, nil))
+		owner.get(keys)
+		require.NotContains(t, owner.last, key, "shown once only")
+		id := regexp.MustCompile(`/api-keys/([0-9a-f-]{36})/revoke`).FindStringSubmatch(owner.last)
+		require.NotNil(t, id)
+		// Without the CSRF token nothing happens.
+		require.Equal(t, http.StatusForbidden, owner.post(keys+"/"+id[1]+"/revoke", url.Values{}).StatusCode)
+		w.api.expect(200, w.api.do("GET", "/api/v1/tenants/"+w.acme+"/costs/current", key, nil))
+		owner.get(keys)
+		owner.post(keys+"/"+id[1]+"/revoke", url.Values{"csrf": {owner.csrf()}})
+		require.NotContains(t, owner.last, `data-key="reporter"`)
+		w.api.expect(401, w.api.do("GET", "/api/v1/tenants/"+w.acme+"/costs/current", key, nil))
+		// A bad form comes back as the API's problem, not a 500.
+		res = owner.post(keys, url.Values{"csrf": {owner.csrf()}, "name": {"none"}})
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Contains(t, owner.last, `class="flash error"`)
+	})
+
+	t.Run("a VIEWER has no API keys", func(t *testing.T) {
+		v := w.browser(t)
+		v.signIn("acme", viewerEmail, viewerPass)
+		require.NotContains(t, v.last, `href="`+keys+`"`)
+		require.Equal(t, http.StatusForbidden, v.get(keys).StatusCode)
+		require.Equal(t, http.StatusForbidden, v.post(keys, url.Values{"csrf": {v.csrf()}, "name": {"x"}, "scopes": {"costs:read"}}).StatusCode)
+	})
+
+	t.Run("MFA: enrol, confirm, sign in with a code, disable", func(t *testing.T) {
+		res := owner.get("/console/account")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		requireConsoleHeaders(t, res, "/console/account")
+		owner.post("/console/account/mfa/enrol", url.Values{"csrf": {owner.csrf()}})
+		m := regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(owner.last)
+		require.NotNil(t, m, owner.last)
+		secret := m[1]
+		require.Contains(t, html.UnescapeString(owner.last), "otpauth://totp/")
+		require.Contains(t, html.UnescapeString(owner.last), `src="data:image/svg+xml;base64,`, "the QR code, as a data: image the CSP allows")
+		owner.post("/console/account/mfa/confirm", url.Values{"csrf": {owner.csrf()}, "code": {"000000x"}})
+		require.Contains(t, owner.last, `class="flash error"`)
+		owner.post("/console/account/mfa/confirm", url.Values{"csrf": {owner.csrf()}, "code": {totpAt(t, secret, time.Now())}})
+		require.Contains(t, owner.last, `id="recovery-codes"`, owner.last)
+		require.NotContains(t, owner.last, secret, "the secret is forgotten after confirming")
+		recovery := regexp.MustCompile(`<li><code>([^<]+)</code></li>`).FindAllStringSubmatch(owner.last, -1)
+		require.Len(t, recovery, 10)
+		owner.get("/console/account")
+		require.NotContains(t, owner.last, recovery[0][1], "recovery codes are shown once")
+
+		// Sign out, sign in again: the password alone leads to the code step.
+		owner.post("/console/signout", url.Values{"csrf": {owner.csrf()}})
+		owner.get("/console/signin")
+		owner.post("/console/signin", url.Values{"csrf": {owner.csrf()}, "tenant": {"acme"}, "email": {ownerEmail}, "password": {ownerPass}})
+		require.True(t, strings.HasSuffix(owner.lastURL, "/console/mfa"), owner.lastURL)
+		// The code of the step used to confirm is consumed (replay); the server accepts the
+		// neighbouring step, whose code is fresh.
+		owner.post("/console/mfa", url.Values{"csrf": {owner.csrf()}, "code": {totpAt(t, secret, time.Now().Add(30*time.Second))}})
+		require.Contains(t, owner.lastURL, "/overview", owner.last)
+
+		owner.get("/console/account")
+		owner.post("/console/account/mfa/disable", url.Values{"csrf": {owner.csrf()}, "current_password": {ownerPass}})
+		require.Contains(t, owner.last, `class="flash"`, owner.last)
+		owner.post("/console/signout", url.Values{"csrf": {owner.csrf()}})
+		owner.signIn("acme", ownerEmail, ownerPass)
+		require.Contains(t, owner.lastURL, "/overview", "no second factor any more")
+	})
+}
