@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -99,4 +100,45 @@ func TestConsoleAPIKeysAndMFA(t *testing.T) {
 		owner.signIn("acme", ownerEmail, ownerPass)
 		require.Contains(t, owner.lastURL, "/overview", "no second factor any more")
 	})
+}
+
+// TestConsoleSearchAndCompleteDSR checks that the operator's tenant search finds a tenant
+// beyond the API's first page of 100 (the console walks the pages), and that a GDPR request
+// is completed by hand with its outcome.
+func TestConsoleSearchAndCompleteDSR(t *testing.T) {
+	w := newConsoleWorld(t)
+	// 100 more tenants before the one searched for: it is on the API's second page.
+	for i := range 100 {
+		w.api.expect(201, w.api.do("POST", "/api/v1/tenants", w.op, map[string]any{"name": fmt.Sprintf("Bulk %03d", i),
+			"slug": fmt.Sprintf("bulk-%03d", i), "admin_email": fmt.Sprintf("owner%03d@bulk.example", i)}))
+	}
+	w.api.createTenant(w.op, map[string]any{"name": "Needle AG", "slug": "needle", "admin_email": "owner@needle.example"})
+	op := w.browser(t)
+	op.signIn("", opEmail, opPassword)
+	op.get("/console/tenants")
+	require.NotContains(t, op.last, `data-tenant="needle"`, "not on the first page")
+	op.get("/console/tenants?q=needle")
+	require.Contains(t, op.last, `data-tenant="needle"`, "the search walks every page")
+	op.get("/console/tenants?q=Bulk+09")
+	require.Equal(t, 10, strings.Count(op.last, `data-tenant="bulk-09`))
+
+	owner := w.browser(t)
+	owner.signIn("acme", ownerEmail, ownerPass)
+	gd := "/console/t/" + w.acme + "/gdpr"
+	owner.get(gd)
+	viewer := regexp.MustCompile(`<option value="([0-9a-f-]{36})">` + regexp.QuoteMeta(viewerEmail)).FindStringSubmatch(owner.last)
+	require.NotNil(t, viewer)
+	owner.post(gd+"/requests", url.Values{"csrf": {owner.csrf()}, "type": {"RECTIFICATION"}, "data_subject_id": {viewer[1]}})
+	id := regexp.MustCompile(`data-request="([0-9a-f-]{36})"`).FindStringSubmatch(owner.last)
+	require.NotNil(t, id)
+	require.NotContains(t, owner.last, "/"+id[1]+"/complete", "not before the identity is verified")
+	owner.post(gd+"/requests/"+id[1]+"/verify-identity", url.Values{"csrf": {owner.csrf()}, "method": {"signed letter"}})
+	require.Contains(t, owner.last, "/"+id[1]+"/complete", owner.last)
+	require.Equal(t, http.StatusForbidden, owner.post(gd+"/requests/"+id[1]+"/complete", url.Values{"outcome": {"x"}}).StatusCode)
+	owner.get(gd)
+	owner.post(gd+"/requests/"+id[1]+"/complete", url.Values{"csrf": {owner.csrf()}})
+	require.Contains(t, owner.last, `class="flash error"`, "a rectification needs its outcome (the API's problem)")
+	owner.post(gd+"/requests/"+id[1]+"/complete", url.Values{"csrf": {owner.csrf()}, "outcome": {"address corrected"}})
+	require.Contains(t, owner.last, "Request completed", owner.last)
+	require.NotContains(t, owner.last, "/"+id[1]+"/complete")
 }
