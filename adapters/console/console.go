@@ -203,6 +203,11 @@ func (c *Console) routes() {
 	priv("POST "+Prefix+"/account/mfa/confirm", c.confirmMFA)
 	priv("POST "+Prefix+"/account/mfa/disable", c.disableMFA)
 
+	priv("GET "+Prefix+"/t/{tid}/billing-profile", c.tenantPage(auth.PermBillingWrite, c.profileForm))
+	priv("POST "+Prefix+"/t/{tid}/billing-profile", c.tenantPage(auth.PermBillingWrite, c.saveProfile))
+	priv("GET "+Prefix+"/seller", c.operatorPage(c.sellerForm))
+	priv("POST "+Prefix+"/seller", c.operatorPage(c.saveSeller))
+
 	priv("GET "+Prefix+"/tenants", c.operatorPage(c.tenants))
 	priv("POST "+Prefix+"/tenants", c.operatorPage(c.createTenant))
 	priv("POST "+Prefix+"/tenants/{tid}/{action}", c.operatorPage(c.tenantAction))

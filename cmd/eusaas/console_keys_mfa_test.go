@@ -142,3 +142,55 @@ func TestConsoleSearchAndCompleteDSR(t *testing.T) {
 	require.Contains(t, owner.last, "Request completed", owner.last)
 	require.NotContains(t, owner.last, "/"+id[1]+"/complete")
 }
+
+// TestConsoleBillingProfileAndSeller edits the tenant's billing profile and the seller
+// through the console: the API's field errors come back beside their fields with the values
+// as typed; a VIEWER gets neither form.
+func TestConsoleBillingProfileAndSeller(t *testing.T) {
+	w := newConsoleWorld(t)
+	bp := "/console/t/" + w.acme + "/billing-profile"
+	owner := w.browser(t)
+	owner.signIn("acme", ownerEmail, ownerPass)
+	owner.get("/console/t/" + w.acme + "/settings")
+	require.Contains(t, owner.last, `href="`+bp+`"`)
+	res := owner.get(bp)
+	require.Equal(t, http.StatusOK, res.StatusCode, owner.last)
+	requireConsoleHeaders(t, res, bp)
+	form := url.Values{"csrf": {owner.csrf()}, "legal_name": {"Acme Trading GmbH"}, "customer_type": {"BUSINESS"}, "email": {"billing@acme.example"},
+		"address.line1": {"Hauptstraße 1"}, "address.postal_code": {"10115"}, "address.city": {"Berlin"}, "address.country": {"XX"}}
+	res = owner.post(bp, form)
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode, owner.last)
+	require.Regexp(t, `id="f-address-country-err">[^<]+<`, owner.last, "the error beside the country field")
+	require.Contains(t, owner.last, `value="Acme Trading GmbH"`, "typed values kept")
+	form.Set("address.country", "DE")
+	res = owner.post(bp, form)
+	require.Equal(t, http.StatusOK, res.StatusCode, regexp.MustCompile(`(?s)<main.*</main>`).FindString(owner.last))
+	require.Contains(t, owner.lastURL, "/settings", owner.last)
+	require.Contains(t, owner.last, "Acme Trading GmbH")
+
+	v := w.browser(t)
+	v.signIn("acme", viewerEmail, viewerPass)
+	v.get("/console/t/" + w.acme + "/settings")
+	require.NotContains(t, v.last, `href="`+bp+`"`)
+	require.Equal(t, http.StatusForbidden, v.get(bp).StatusCode)
+	require.Equal(t, http.StatusForbidden, owner.post(bp, url.Values{"legal_name": {"no csrf"}}).StatusCode)
+
+	op := w.browser(t)
+	op.signIn("", opEmail, opPassword)
+	op.get("/console/platform")
+	require.Contains(t, op.last, `href="/console/seller"`)
+	res = op.get("/console/seller")
+	require.Equal(t, http.StatusOK, res.StatusCode, op.last)
+	sf := url.Values{"csrf": {op.csrf()}, "legal_name": {"EU SaaS GmbH"}, "vat_id": {"DE136695976"}, "email": {"not-an-email"},
+		"address.line1": {"Weg 2"}, "address.postal_code": {"80331"}, "address.city": {"München"}, "address.country": {"DE"}}
+	res = op.post("/console/seller", sf)
+	require.GreaterOrEqual(t, res.StatusCode, 400, op.last)
+	require.Less(t, res.StatusCode, 500, op.last)
+	require.Contains(t, op.last, `class="field-error"`, op.last)
+	sf.Set("email", "invoices@eusaas.example")
+	res = op.post("/console/seller", sf)
+	require.Equal(t, http.StatusOK, res.StatusCode, regexp.MustCompile(`(?s)<main.*</main>`).FindString(op.last))
+	require.Contains(t, op.lastURL, "/platform", op.last)
+	require.Contains(t, op.last, "EU SaaS GmbH")
+	require.Equal(t, http.StatusForbidden, owner.get("/console/seller").StatusCode)
+}
