@@ -194,6 +194,20 @@ func (c *Console) routes() {
 	priv("GET "+Prefix+"/t/{tid}/settings", c.tenantPage(auth.PermTenantRead, c.settings))
 	priv("POST "+Prefix+"/t/{tid}/settings", c.tenantPage(auth.PermTenantWrite, c.saveSettings))
 
+	priv("GET "+Prefix+"/t/{tid}/api-keys", c.tenantPage(auth.PermAPIKeys, c.apiKeys))
+	priv("POST "+Prefix+"/t/{tid}/api-keys", c.tenantPage(auth.PermAPIKeys, c.createAPIKey))
+	priv("POST "+Prefix+"/t/{tid}/api-keys/{kid}/revoke", c.tenantPage(auth.PermAPIKeys, c.revokeAPIKey))
+	// The second factor is the signed-in principal's own: no tenant permission involved.
+	priv("GET "+Prefix+"/account", c.account)
+	priv("POST "+Prefix+"/account/mfa/enrol", c.enrolMFA)
+	priv("POST "+Prefix+"/account/mfa/confirm", c.confirmMFA)
+	priv("POST "+Prefix+"/account/mfa/disable", c.disableMFA)
+
+	priv("GET "+Prefix+"/t/{tid}/billing-profile", c.tenantPage(auth.PermBillingWrite, c.profileForm))
+	priv("POST "+Prefix+"/t/{tid}/billing-profile", c.tenantPage(auth.PermBillingWrite, c.saveProfile))
+	priv("GET "+Prefix+"/seller", c.operatorPage(c.sellerForm))
+	priv("POST "+Prefix+"/seller", c.operatorPage(c.saveSeller))
+
 	priv("GET "+Prefix+"/tenants", c.operatorPage(c.tenants))
 	priv("POST "+Prefix+"/tenants", c.operatorPage(c.createTenant))
 	priv("POST "+Prefix+"/tenants/{tid}/{action}", c.operatorPage(c.tenantAction))

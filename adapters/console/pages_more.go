@@ -153,9 +153,19 @@ func (c *Console) verifyDSR(w http.ResponseWriter, r *http.Request, ss *session)
 }
 
 // dsrReasoned extends (to three months) or rejects a request; both need a reason, which the
-// data subject is given.
+// data subject is given. complete closes one by hand with what was done (the outcome; the API
+// requires it for rectification and objection, and refuses while an export or erasure runs).
 func (c *Console) dsrReasoned(w http.ResponseWriter, r *http.Request, ss *session) {
 	tid, action := r.PathValue("tid"), r.PathValue("action")
+	if action == "complete" {
+		body := map[string]string{}
+		if v := strings.TrimSpace(r.PostForm.Get("outcome")); v != "" {
+			body["outcome"] = v
+		}
+		c.act(w, r, ss, http.MethodPost, "/api/v1/tenants/"+tid+"/gdpr/requests/"+url.PathEscape(r.PathValue("rid"))+"/complete",
+			body, "gdpr.completed", Prefix+"/t/"+tid+"/gdpr")
+		return
+	}
 	if action != "extend" && action != "reject" {
 		c.fail(w, r, ss, http.StatusNotFound, T(ss.language(), "err.notfound"))
 		return

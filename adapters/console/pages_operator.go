@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,9 +29,10 @@ type tenantsData struct {
 
 var tenantStatuses = []string{"PENDING", "PROVISIONING", "ACTIVE", "SUSPENDED", "DEPROVISIONING", "DELETED"}
 
-// tenants lists tenants for operators. The API filters by status; the search over name and
-// slug runs here over the page the API returns (page_size 100), since the API has no search
-// parameter.
+// tenants lists tenants for operators. The API filters by status but has no search
+// parameter: without a search the console shows the API's page; with one it walks every page
+// of the (status-filtered) list and filters name and slug here, so a match beyond the first
+// 100 tenants is found too.
 func (c *Console) tenants(w http.ResponseWriter, r *http.Request, ss *session) {
 	d := tenantsData{Query: strings.TrimSpace(r.URL.Query().Get("q")), Statuses: tenantStatuses,
 		Tiers: []string{"FREE", "STARTER", "PROFESSIONAL", "ENTERPRISE"}}
@@ -41,20 +43,38 @@ func (c *Console) tenants(w http.ResponseWriter, r *http.Request, ss *session) {
 			q.Set("status", s)
 		}
 	}
-	var l struct {
+	type tenantPage struct {
 		Items      []tenantItem `json:"items"`
 		Pagination pagination   `json:"pagination"`
 	}
-	if !c.get(w, r, ss, "/api/v1/tenants?"+q.Encode(), &l) {
+	needle := strings.ToLower(d.Query)
+	if needle == "" {
+		var l tenantPage
+		if !c.get(w, r, ss, "/api/v1/tenants?"+q.Encode(), &l) {
+			return
+		}
+		d.Items, d.Pagination = l.Items, l.Pagination
+		c.render(w, r, ss, http.StatusOK, "tenants", T(ss.language(), "tenants.title"), "", d)
 		return
 	}
-	d.Pagination = l.Pagination
-	needle := strings.ToLower(d.Query)
-	for _, t := range l.Items {
-		if needle == "" || strings.Contains(strings.ToLower(t.Name), needle) || strings.Contains(t.Slug, needle) {
-			d.Items = append(d.Items, t)
+	// maxSearchPages bounds one search's work (100,000 tenants) so a page view stays cheap.
+	const maxSearchPages = 1000
+	for n := 1; n <= maxSearchPages; n++ {
+		q.Set("page", strconv.Itoa(n))
+		var l tenantPage
+		if !c.get(w, r, ss, "/api/v1/tenants?"+q.Encode(), &l) {
+			return
+		}
+		for _, t := range l.Items {
+			if strings.Contains(strings.ToLower(t.Name), needle) || strings.Contains(t.Slug, needle) {
+				d.Items = append(d.Items, t)
+			}
+		}
+		if n >= l.Pagination.TotalPages || len(l.Items) == 0 {
+			break
 		}
 	}
+	d.Pagination = pagination{Page: 1, PageSize: len(d.Items), TotalItems: len(d.Items), TotalPages: 1}
 	c.render(w, r, ss, http.StatusOK, "tenants", T(ss.language(), "tenants.title"), "", d)
 }
 

@@ -172,6 +172,7 @@ func nav(p *page, path string) []navItem {
 			{"nav.users", "/users", auth.PermUsersRead},
 			{"nav.gdpr", "/gdpr", auth.PermGDPRWrite},
 			{"nav.audit", "/audit", auth.PermAuditRead},
+			{"nav.apikeys", "/api-keys", auth.PermAPIKeys},
 			{"nav.settings", "/settings", auth.PermTenantRead},
 		} {
 			id, err := eusaas.ParseTenantID(tid)
@@ -180,6 +181,7 @@ func nav(p *page, path string) []navItem {
 			}
 		}
 	}
+	items = append(items, navItem{Key: "nav.account", Href: Prefix + "/account"})
 	for i := range items {
 		items[i].Current = path == items[i].Href || (len(path) > len(items[i].Href) && path[:len(items[i].Href)+1] == items[i].Href+"/")
 	}

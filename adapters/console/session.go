@@ -44,6 +44,10 @@ type session struct {
 	// once holds a secret the API shows once (an invitation token); shown on the next page
 	// and then forgotten.
 	once string
+	// enrolSecret and enrolURL are a TOTP enrolment awaiting its first code (the API shows
+	// them once); recovery holds the recovery codes until the next account page shows them.
+	enrolSecret, enrolURL string
+	recovery              []string
 }
 
 // sessions is the in-memory session store. Anonymous sessions exist only to carry the CSRF

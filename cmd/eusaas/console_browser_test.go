@@ -47,7 +47,8 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Skipf("npm package %s is not installed under %s (.ci/run installs it)", pkg, mods)
 		}
 	}
-	w := newConsoleWorld(t)
+	// APP_MFA_KEY: the walk enrols a second factor.
+	w := newConsoleWorldEnv(t, map[string]string{"APP_MFA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})
 	fx, err := json.Marshal(map[string]any{
 		"acme": w.acme, "globex": w.globex, "invoice": w.invoiceID,
 		"owner":    map[string]string{"email": ownerEmail, "password": ownerPass},

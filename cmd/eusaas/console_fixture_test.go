@@ -145,6 +145,8 @@ type browser struct {
 	base string
 	hc   *http.Client
 	last string // body of the last page
+	// lastURL is where the last request ended up after redirects.
+	lastURL string
 }
 
 func (w *consoleWorld) browser(t testing.TB) *browser {
@@ -160,6 +162,7 @@ func (b *browser) get(path string) *http.Response {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	b.last = string(body)
+	b.lastURL = res.Request.URL.String()
 	return res
 }
 
@@ -170,6 +173,7 @@ func (b *browser) post(path string, form url.Values) *http.Response {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	b.last = string(body)
+	b.lastURL = res.Request.URL.String()
 	return res
 }
 
