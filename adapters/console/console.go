@@ -212,6 +212,11 @@ func (c *Console) routes() {
 	priv("POST "+Prefix+"/tenants", c.operatorPage(c.createTenant))
 	priv("POST "+Prefix+"/tenants/{tid}/{action}", c.operatorPage(c.tenantAction))
 	priv("GET "+Prefix+"/platform", c.operatorPage(c.platform))
+	priv("GET "+Prefix+"/plans", c.operatorPage(c.plans))
+	priv("POST "+Prefix+"/plans", c.operatorPage(c.createPlan))
+	priv("POST "+Prefix+"/plans/{code}", c.operatorPage(c.updatePlan))
+	priv("POST "+Prefix+"/metrics", c.operatorPage(c.createMetric))
+	priv("POST "+Prefix+"/tenants/{tid}/plan", c.operatorPage(c.assignPlan))
 	priv("POST "+Prefix+"/service-accounts", c.operatorPage(c.createServiceAccount))
 	priv("POST "+Prefix+"/service-accounts/{id}/revoke", c.operatorPage(c.revokeServiceAccount))
 

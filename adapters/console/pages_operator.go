@@ -15,6 +15,7 @@ type tenantItem struct {
 	Status     string    `json:"status"`
 	Tier       string    `json:"tier"`
 	AdminEmail string    `json:"admin_email"`
+	PlanCode   string    `json:"plan_code"`
 	CreatedAt  time.Time `json:"created_at"`
 }
 
@@ -25,6 +26,7 @@ type tenantsData struct {
 	Status     string
 	Statuses   []string
 	Tiers      []string
+	Plans      []string // plan codes a tenant can be moved to; none when the server has no plans
 }
 
 var tenantStatuses = []string{"PENDING", "PROVISIONING", "ACTIVE", "SUSPENDED", "DEPROVISIONING", "DELETED"}
@@ -47,6 +49,7 @@ func (c *Console) tenants(w http.ResponseWriter, r *http.Request, ss *session) {
 		Items      []tenantItem `json:"items"`
 		Pagination pagination   `json:"pagination"`
 	}
+	d.Plans = c.planCodes(r, ss)
 	needle := strings.ToLower(d.Query)
 	if needle == "" {
 		var l tenantPage
@@ -118,4 +121,30 @@ func (c *Console) tenantAction(w http.ResponseWriter, r *http.Request, ss *sessi
 	default:
 		c.fail(w, r, ss, http.StatusNotFound, T(ss.language(), "err.notfound"))
 	}
+}
+
+// planCodes lists the plans' codes for the tenant list's plan selector; an API that has no
+// plans (or refuses) gives none, and the selector is not shown.
+func (c *Console) planCodes(r *http.Request, ss *session) []string {
+	tok, ok := c.token(r, ss)
+	if !ok {
+		return nil
+	}
+	res, err := c.call(r, tok, http.MethodGet, "/api/v1/billing/plans", nil)
+	if err != nil || !res.OK() {
+		return nil
+	}
+	var l struct {
+		Items []struct {
+			Code string `json:"code"`
+		} `json:"items"`
+	}
+	if res.Decode(&l) != nil {
+		return nil
+	}
+	var out []string
+	for _, p := range l.Items {
+		out = append(out, p.Code)
+	}
+	return out
 }

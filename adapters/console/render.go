@@ -152,7 +152,8 @@ func nav(p *page, path string) []navItem {
 		return nil
 	}
 	if p.Operator() {
-		items = append(items, navItem{Key: "nav.tenants", Href: Prefix + "/tenants"}, navItem{Key: "nav.platform", Href: Prefix + "/platform"})
+		items = append(items, navItem{Key: "nav.tenants", Href: Prefix + "/tenants"}, navItem{Key: "nav.plans", Href: Prefix + "/plans"},
+			navItem{Key: "nav.platform", Href: Prefix + "/platform"})
 	}
 	tid := p.TenantID
 	if tid == "" && !p.Operator() {

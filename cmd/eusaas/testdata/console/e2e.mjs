@@ -289,6 +289,20 @@ try {
   await o.goto(`${base}/console/seller`);
   await axe(o, "seller");
   await shot(o, "seller");
+  // Plans and metrics: a plan created through its form, listed; the tenant list offers it.
+  await o.goto(`${base}/console/plans`);
+  await o.fill("#np-code", "team");
+  await o.fill("#np-name", "Team");
+  await o.fill("#np-fee", "49.00");
+  await o.fill("#np-inc", "CPU=100");
+  await o.fill("#np-users", "10");
+  await Promise.all([o.waitForNavigation(), o.click("button:has-text('Create plan')")]);
+  check((await o.$("tr[data-plan=team]")) !== null, "the plan is listed after its form");
+  await axe(o, "plans");
+  await shot(o, "plans");
+  await o.goto(`${base}/console/tenants`);
+  check((await o.$$("select[name=plan_code]")).length > 0, "the tenant list offers the plans");
+  await axe(o, "tenants-plans");
   await o.goto(`${base}/console/platform`);
   await shot(o, "platform");
   await signOut(o);
