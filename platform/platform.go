@@ -51,7 +51,7 @@ type Stores struct {
 	SSO       auth.SSOConfigStore
 	SSOStates auth.SSOStateStore
 	Denylist  auth.Denylist
-	Limiter  auth.Limiter
+	Limiter   auth.Limiter
 
 	Usage    billing.UsageStore
 	Invoices billing.InvoiceStore

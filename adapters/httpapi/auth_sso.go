@@ -112,7 +112,7 @@ func registerAuthSSO(s *Server, svc *auth.Service) {
 			return nil, svc.DeleteSSO(ctx, tenant)
 		})
 	Register(s, huma.Operation{OperationID: "start-sso", Method: http.MethodGet, Path: "/api/v1/auth/sso/{tenant}/start",
-		Summary: "Start a single sign-on", Tags: tags, DefaultStatus: http.StatusFound,
+		Summary: "Start a single sign-on", Tags: tags, Security: Public, DefaultStatus: http.StatusFound,
 		Description: "Public. Answers 302 to the tenant's IdP (authorization code flow with state, nonce and PKCE S256; they are kept server-side, single use, for 10 minutes).",
 		Errors:      []int{http.StatusForbidden, http.StatusNotFound, http.StatusUnauthorized, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}},
 		func(ctx context.Context, in *authSSOStartInput) (*authRedirectOutput, error) {
@@ -123,7 +123,7 @@ func registerAuthSSO(s *Server, svc *auth.Service) {
 			return &authRedirectOutput{Status: http.StatusFound, Location: u, CacheControl: "no-store"}, nil
 		})
 	Register(s, huma.Operation{OperationID: "sso-callback", Method: http.MethodGet, Path: "/api/v1/auth/sso/callback",
-		Summary: "Finish a single sign-on", Tags: tags,
+		Summary: "Finish a single sign-on", Tags: tags, Security: Public,
 		Description: "Public: the redirect URI of every tenant's IdP. Consumes the state (a replay is refused), redeems the code with the PKCE verifier and verifies the ID token (signature, issuer, audience, expiry, nonce); " +
 			"the e-mail must be verified and in allowed_domains. Links the tenant's user with that e-mail or provisions one with default_role (within max_users), then answers the usual token pair. " +
 			"Every refusal is a 401 problem sso_failed, audited SSO_LOGIN_FAILED with its reason.",
