@@ -129,9 +129,9 @@ var (
 	ErrSSONotConfigured = eusaas.Sentinel(eusaas.NotFound, "sso_not_configured", "single sign-on is not configured for this tenant")
 	// ErrSSOFailed answers every refused callback; the message says which check failed.
 	ErrSSOFailed = eusaas.Sentinel(eusaas.Unauthenticated, "sso_failed", "single sign-on failed")
-	// errSSOMalformed: a callback without state or code is a malformed request (the same
-	// code, a 4xx that is not 401: nothing was authenticated or refused yet).
-	errSSOMalformed = eusaas.Sentinel(eusaas.InvalidArgument, "sso_failed", "single sign-on failed")
+	// errSSOMalformed: a callback without state or code is a malformed request (a 4xx
+	// that is not 401: nothing was authenticated or refused yet).
+	errSSOMalformed = eusaas.Sentinel(eusaas.InvalidArgument, "sso_invalid_callback", "single sign-on failed")
 	// ErrSSORequired: the tenant enforces SSO and the account is no OWNER.
 	ErrSSORequired = eusaas.Sentinel(eusaas.PermissionDenied, "sso_required", "this tenant requires single sign-on: use GET /api/v1/auth/sso/{tenant}/start")
 	errNoSSO       = eusaas.E(eusaas.Unavailable, "SSO is not configured on this server")

@@ -65,12 +65,12 @@ func Start(t testing.TB, redirectURL string) *Provider {
 		t.Fatal(err)
 	}
 	cfg := &op.Config{CryptoKey: ck, CodeMethodS256: true, AuthMethodPost: true}
-	if p.main, err = op.NewOpenIDProvider(issuer, cfg, st, op.WithAllowInsecure()); err != nil {
+	if p.main, err = op.NewProvider(cfg, st, op.StaticIssuer(issuer), op.WithAllowInsecure()); err != nil {
 		t.Fatal(err)
 	}
 	// The second provider shares the storage (codes, keys) under another issuer: its token
 	// endpoint answers an ID token that is genuine in every way but its iss.
-	if p.other, err = op.NewOpenIDProvider(issuer+"/other", cfg, st, op.WithAllowInsecure()); err != nil {
+	if p.other, err = op.NewProvider(cfg, st, op.StaticIssuer(issuer+"/other"), op.WithAllowInsecure()); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
