@@ -172,6 +172,18 @@ func (s *Service) login(ctx context.Context, in LoginInput) (TokenPair, *MFAChal
 	if err := s.d.Limiter.ResetFailures(ctx, tenant, acctKey); err != nil {
 		return TokenPair{}, nil, false, err
 	}
+	if !operator {
+		// After the password check, so the refusal tells nothing to who lacks the password.
+		enforced, err := s.ssoEnforced(ctx, u)
+		if err != nil {
+			return TokenPair{}, nil, false, err
+		}
+		if enforced {
+			return TokenPair{}, nil, false, withCause(ErrSSORequired, s.record(ctx, eusaas.AuditEvent{TenantID: tenant,
+				Actor: eusaas.ActorFrom(ctx), Action: ActionLoginFailed, ResourceType: "user", ResourceID: u.ID.String(),
+				Subject: u.ID.String(), Changes: map[string]any{"reason": "sso_enforced"}}))
+		}
+	}
 	if !operator && !u.EmailVerified && s.requiresVerification(ctx, in.TenantIDOrSlug) {
 		return TokenPair{}, nil, false, ErrEmailNotVerified
 	}

@@ -83,10 +83,19 @@ var (
 	errNoMFA                = eusaas.E(eusaas.Unavailable, "MFA is not configured")
 )
 
-// sealTOTP seals a raw TOTP secret for storage. Version 1 is AES-256-GCM under the
-// configured key with the account as additional data (a sealed secret copied to another
-// account's row does not open); version 0, without a key, stores it as is.
+// sealTOTP seals a raw TOTP secret for storage (sealFor with the account as additional
+// data, so a sealed secret copied to another account's row does not open).
 func (s *Service) sealTOTP(tenant eusaas.TenantID, id uuid.UUID, raw []byte) ([]byte, error) {
+	return s.sealFor(totpAD(tenant, id), raw)
+}
+
+func (s *Service) openTOTP(tenant eusaas.TenantID, id uuid.UUID, sealed []byte) ([]byte, error) {
+	return s.openFor(totpAD(tenant, id), sealed)
+}
+
+// sealFor seals a secret for storage. Version 1 is AES-256-GCM under Config.TOTPKey
+// (APP_MFA_KEY) with ad as additional data; version 0, without a key, stores it as is.
+func (s *Service) sealFor(ad, raw []byte) ([]byte, error) {
 	if len(s.cfg.TOTPKey) == 0 {
 		return append([]byte{0}, raw...), nil
 	}
@@ -99,12 +108,12 @@ func (s *Service) sealTOTP(tenant eusaas.TenantID, id uuid.UUID, raw []byte) ([]
 		return nil, err
 	}
 	out := append([]byte{1}, nonce...)
-	return g.Seal(out, nonce, raw, totpAD(tenant, id)), nil
+	return g.Seal(out, nonce, raw, ad), nil
 }
 
-func (s *Service) openTOTP(tenant eusaas.TenantID, id uuid.UUID, sealed []byte) ([]byte, error) {
+func (s *Service) openFor(ad, sealed []byte) ([]byte, error) {
 	if len(sealed) == 0 {
-		return nil, errors.New("auth: empty TOTP secret")
+		return nil, errors.New("auth: empty sealed secret")
 	}
 	switch sealed[0] {
 	case 0:
@@ -116,16 +125,16 @@ func (s *Service) openTOTP(tenant eusaas.TenantID, id uuid.UUID, sealed []byte) 
 		}
 		n := g.NonceSize()
 		if len(sealed) < 1+n {
-			return nil, errors.New("auth: short sealed TOTP secret")
+			return nil, errors.New("auth: short sealed secret")
 		}
-		return g.Open(nil, sealed[1:1+n], sealed[1+n:], totpAD(tenant, id))
+		return g.Open(nil, sealed[1:1+n], sealed[1+n:], ad)
 	}
-	return nil, errors.New("auth: unknown TOTP secret version")
+	return nil, errors.New("auth: unknown sealed secret version")
 }
 
 func (s *Service) totpAEAD() (cipher.AEAD, error) {
 	if len(s.cfg.TOTPKey) == 0 {
-		return nil, errors.New("auth: the TOTP secret is sealed but no Config.TOTPKey is set")
+		return nil, errors.New("auth: the secret is sealed but no Config.TOTPKey is set")
 	}
 	b, err := aes.NewCipher(s.cfg.TOTPKey)
 	if err != nil {

@@ -49,6 +49,9 @@ const (
 	PermCostsRead Permission = "costs:read"
 	// PermAPIKeys creates, lists and revokes the tenant's API keys.
 	PermAPIKeys Permission = "api_keys:write"
+	// PermSSO reads and sets the tenant's single sign-on: tenant administration (who may
+	// sign in, and whether passwords still work), so OWNER only.
+	PermSSO Permission = "sso:write"
 )
 
 // rolePerms is the permission map of the specification: OWNER all; ADMIN all but tenant
@@ -58,7 +61,7 @@ const (
 // Usage ingestion is for operators and service principals only.
 var rolePerms = map[Role]map[Permission]bool{
 	RoleOwner: set(PermTenantRead, PermTenantWrite, PermTenantAdmin, PermUsersRead, PermUsersWrite,
-		PermInvite, PermBillingRead, PermBillingWrite, PermGDPRRead, PermGDPRWrite, PermAuditRead, PermCostsRead, PermAPIKeys),
+		PermInvite, PermBillingRead, PermBillingWrite, PermGDPRRead, PermGDPRWrite, PermAuditRead, PermCostsRead, PermAPIKeys, PermSSO),
 	RoleAdmin: set(PermTenantRead, PermTenantWrite, PermUsersRead, PermUsersWrite, PermInvite,
 		PermBillingRead, PermBillingWrite, PermGDPRRead, PermGDPRWrite, PermAuditRead, PermCostsRead, PermAPIKeys),
 	RoleMember: set(PermUsersRead, PermBillingRead, PermGDPRRead, PermAuditRead, PermCostsRead),

@@ -47,6 +47,11 @@ type Config struct {
 	// AccountLimit and IPLimit are the brute-force policies per account and per client IP.
 	AccountLimit BackoffPolicy
 	IPLimit      BackoffPolicy
+	// SSOCallbackURL is the redirect URI registered at tenants' IdPs (APP_PUBLIC_URL +
+	// /api/v1/auth/sso/callback); without it SSO answers Unavailable.
+	SSOCallbackURL string
+	// SSOAllowInsecureIssuer accepts http:// issuers on loopback hosts (tests, local IdPs).
+	SSOAllowInsecureIssuer bool
 }
 
 // DefaultConfig returns the defaults.
@@ -142,6 +147,12 @@ type Deps struct {
 	// Jobs queues the mail jobs (MailJobKind; register MailHandler for it). Optional:
 	// without it no mail is sent and tokens reach people only through API answers.
 	Jobs jobs.Queue
+	// SSO, SSOStates and OIDC run single sign-on per tenant; without all three (and
+	// Config.SSOCallbackURL) SSO answers Unavailable and password login is never refused
+	// for SSO.
+	SSO       SSOConfigStore
+	SSOStates SSOStateStore
+	OIDC      OIDCProvider
 }
 
 // Service is the auth module: registration, login, refresh, logout, verification of access

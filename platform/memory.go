@@ -37,6 +37,7 @@ func Memory(clock eusaas.Clock) (Stores, *memjobs.Runner) {
 		Provisioner: memtenancy.NewProvisioner(1),
 
 		Users: users, Operators: users, Sessions: users, Invitations: users, ServiceAccounts: users, PasswordResets: users, EmailVerifications: users, MFA: users, APIKeys: users,
+		SSO: users, SSOStates: memauth.NewSSOStates(),
 		Denylist: memauth.NewDenylist(clock), Limiter: memauth.NewLimiter(),
 
 		Usage: usage, Invoices: invoices, Prices: prices,

@@ -45,9 +45,13 @@ type Stores struct {
 	// MFA is optional: without it no second factor can be enrolled.
 	MFA auth.MFAStore
 	// APIKeys is optional: without it tenants have no API keys.
-	APIKeys  auth.APIKeyStore
-	Denylist auth.Denylist
-	Limiter  auth.Limiter
+	APIKeys auth.APIKeyStore
+	// SSO and SSOStates are optional: without them (or without Config.OIDC) tenants have
+	// no single sign-on.
+	SSO       auth.SSOConfigStore
+	SSOStates auth.SSOStateStore
+	Denylist  auth.Denylist
+	Limiter   auth.Limiter
 
 	Usage    billing.UsageStore
 	Invoices billing.InvoiceStore
@@ -114,6 +118,9 @@ type Config struct {
 	// a background job; nil sends none. PublicURL is the base of the links they carry.
 	Mailer    auth.Mailer
 	PublicURL string
+	// OIDC is the OpenID Connect relying party of per-tenant SSO (cmd wires adapters/oidc);
+	// nil: no SSO.
+	OIDC auth.OIDCProvider
 
 	// Audit: the checkpoint signer and cadence (Clock and Logger come from here).
 	Audit audit.Options
@@ -231,7 +238,8 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	if p.Auth, err = auth.NewService(auth.Deps{Users: s.Users, Operators: s.Operators, Sessions: s.Sessions,
 		Invitations: s.Invitations, ServiceAccounts: s.ServiceAccounts, Denylist: s.Denylist, Limiter: s.Limiter,
 		Keys: c.AuthKeys, Tenants: TenantResolver{p.Tenancy}, Hasher: hasher, Recorder: rec, Tx: s.Tx, Clock: c.Clock,
-		Jobs: mailQueue, PasswordResets: s.PasswordResets, EmailVerifications: s.EmailVerifications, MFA: s.MFA, APIKeys: s.APIKeys}, c.Auth); err != nil {
+		Jobs: mailQueue, PasswordResets: s.PasswordResets, EmailVerifications: s.EmailVerifications, MFA: s.MFA, APIKeys: s.APIKeys,
+		SSO: s.SSO, SSOStates: s.SSOStates, OIDC: c.OIDC}, c.Auth); err != nil {
 		return nil, err
 	}
 	invitations.auth = p.Auth

@@ -236,6 +236,7 @@ func RegisterAuth(s *Server, svc *auth.Service) {
 	registerAuthUsers(s, svc)
 	registerAuthServiceAccounts(s, svc)
 	registerAuthAPIKeys(s, svc)
+	registerAuthSSO(s, svc)
 }
 
 type authServiceAccountBody struct {

@@ -27,13 +27,22 @@ func TestConformanceAuth(t *testing.T) {
 		db := postgres.New(pgtest.Pool(t))
 		require.NoError(t, db.MigratePlatform(ctx))
 		s := postgres.NewAuthStore(db)
-		return authtest.Stores{Users: s, Operators: s, Sessions: s, Invitations: s, ServiceAccounts: s, PasswordResets: s, EmailVerifications: s, MFA: s, APIKeys: s, Tx: db,
+		return authtest.Stores{Users: s, Operators: s, Sessions: s, Invitations: s, ServiceAccounts: s, PasswordResets: s, EmailVerifications: s, MFA: s, APIKeys: s, SSO: s, Tx: db,
 			NewTenant: func(t *testing.T) eusaas.TenantID {
 				id := eusaas.NewTenantID()
 				require.NoError(t, db.CreateTenantSchema(ctx, id))
 				return id
 			}}
 	}, Features: authtest.Features{TimePrecision: 1000}})
+}
+
+func TestConformanceSSOStates(t *testing.T) {
+	t.Parallel()
+	authtest.RunSSOStates(t, authtest.SSOStateHarness{New: func(t *testing.T) auth.SSOStateStore {
+		db := postgres.New(pgtest.Pool(t))
+		require.NoError(t, db.MigratePlatform(context.Background()))
+		return postgres.NewAuthStore(db)
+	}})
 }
 
 type authTenants map[string]auth.TenantInfo

@@ -42,6 +42,8 @@ type Stores struct {
 	MFA auth.MFAStore
 	// APIKeys is the adapter's tenant API key store (nil: that part is skipped).
 	APIKeys auth.APIKeyStore
+	// SSO is the adapter's SSO configuration store (nil: that part is skipped).
+	SSO auth.SSOConfigStore
 	// Tx is the adapter's transaction runner; nil when the adapter has none (TxRollback is
 	// then skipped).
 	Tx eusaas.TxRunner
@@ -113,6 +115,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ServiceAccounts", func(t *testing.T) { runServiceAccounts(t, h) })
 	t.Run("MFA", func(t *testing.T) { runMFA(t, h) })
 	t.Run("APIKeys", func(t *testing.T) { runAPIKeys(t, h) })
+	t.Run("SSOConfigs", func(t *testing.T) { runSSOConfigs(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { runIsolation(t, h) })
 	t.Run("ContextCanceled", func(t *testing.T) { runCanceled(t, h) })
 	t.Run("TxRollback", func(t *testing.T) { runTxRollback(t, h) })

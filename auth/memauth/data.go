@@ -149,6 +149,7 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 	out["auth_users"], out["auth_sessions"], out["auth_invitations"] = len(users), len(sessions), len(invitations)
 	out["auth_api_keys"] = len(keys)
 	delete(s.apiKeys, tenant)
+	delete(s.sso, tenant)
 	delete(s.totp, tenant)
 	delete(s.users, tenant)
 	delete(s.sessions, tenant)

@@ -33,6 +33,8 @@ type Store struct {
 	totp map[eusaas.TenantID]map[uuid.UUID]auth.TOTPEnrolment
 	// apiKeys are the tenants' API keys by key id.
 	apiKeys map[eusaas.TenantID]map[uuid.UUID]auth.APIKey
+	// sso are the tenants' SSO configurations.
+	sso map[eusaas.TenantID]auth.SSOConfig
 }
 
 type authReset struct {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/eusaas/eusaas/adapters/httpapi"
 	"github.com/eusaas/eusaas/adapters/metering"
+	"github.com/eusaas/eusaas/adapters/oidc"
 	"github.com/eusaas/eusaas/adapters/pdf"
 	"github.com/eusaas/eusaas/adapters/smtpmail"
 	"github.com/eusaas/eusaas/adapters/syslog"
@@ -142,6 +143,7 @@ func (a *App) build(ctx context.Context) error {
 		Logger:    a.log,
 		Auth:      authConfig(a.cfg),
 		AuthKeys:  keys,
+		OIDC:      oidc.New(nil),
 		Mailer:    mailer,
 		PublicURL: a.cfg.GDPR.PublicURL,
 		Audit: audit.Options{Signer: auditKey, PreviousKeys: a.cfg.Audit.PreviousKeys, ObserveAppend: a.domain.observeAudit,

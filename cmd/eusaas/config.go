@@ -73,6 +73,9 @@ type Config struct {
 	// MFAKey seals TOTP secrets at rest (APP_MFA_KEY: 32 bytes, base64; `openssl rand
 	// -base64 32`). Without it they are stored unsealed.
 	MFAKey []byte
+	// SSOAllowHTTPIssuer accepts http:// SSO issuers on loopback hosts
+	// (APP_SSO_ALLOW_HTTP_ISSUER; for tests and a local IdP, never in production).
+	SSOAllowHTTPIssuer bool
 
 	// The modules' own settings (APP_AUDIT_*, APP_GDPR_*, APP_ANOMALY_*), read with the rest
 	// so that every variable is checked before anything connects.
@@ -343,6 +346,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"APP_MFA_KEY", "must be 32 bytes in base64 (openssl rand -base64 32)"}
 		}
 		c.MFAKey = k
+	}
+	if v := getenv("APP_SSO_ALLOW_HTTP_ISSUER"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, &ConfigError{"APP_SSO_ALLOW_HTTP_ISSUER", "must be true or false"}
+		}
+		c.SSOAllowHTTPIssuer = b
 	}
 	str("APP_SMTP_URL", &c.SMTPURL)
 	c.MailFrom = "no-reply@localhost"

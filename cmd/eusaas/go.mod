@@ -7,6 +7,7 @@ require (
 	github.com/eusaas/eusaas/adapters/console v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/httpapi v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/metering v0.0.0-00010101000000-000000000000
+	github.com/eusaas/eusaas/adapters/oidc v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/pdf v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/postgres v0.0.0-00010101000000-000000000000
 	github.com/eusaas/eusaas/adapters/redis v0.0.0-00010101000000-000000000000
@@ -59,10 +60,12 @@ require (
 	github.com/emersion/go-smtp v0.26.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/go-ole/go-ole v1.3.0 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.30.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
@@ -86,6 +89,7 @@ require (
 	github.com/moby/sys/user v0.4.1 // indirect
 	github.com/moby/sys/userns v0.1.0 // indirect
 	github.com/moby/term v0.5.2 // indirect
+	github.com/muhlemmer/gu v0.3.1 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
@@ -124,6 +128,8 @@ require (
 	github.com/vearutop/statigz v1.4.0 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
+	github.com/zitadel/oidc/v3 v3.52.0 // indirect
+	github.com/zitadel/schema v1.3.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
@@ -135,6 +141,7 @@ require (
 	golang.org/x/image v0.48.0 // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
@@ -152,6 +159,7 @@ replace (
 	github.com/eusaas/eusaas/adapters/console => ../../adapters/console
 	github.com/eusaas/eusaas/adapters/httpapi => ../../adapters/httpapi
 	github.com/eusaas/eusaas/adapters/metering => ../../adapters/metering
+	github.com/eusaas/eusaas/adapters/oidc => ../../adapters/oidc
 	github.com/eusaas/eusaas/adapters/pdf => ../../adapters/pdf
 	github.com/eusaas/eusaas/adapters/postgres => ../../adapters/postgres
 	github.com/eusaas/eusaas/adapters/redis => ../../adapters/redis

@@ -130,6 +130,7 @@ var validInput = map[string]isolationInput{
 	"PATCH /api/v1/billing/plans/{code}":                       {body: map[string]any{"monthly_fee": "35.00"}},
 	"POST /api/v1/billing/metrics":                             {body: map[string]any{"code": "GPU_HOURS", "name": "GPU time", "unit": "GPU-hour", "aggregation": "SUM", "price": map[string]any{"model": "per_unit", "unit_price": "1.20"}}},
 	"POST /api/v1/tenants/{id}/invoices/{inv_id}/credit-notes": {body: map[string]any{"reason": "outage"}},
+	"PUT /api/v1/tenants/{id}/sso":                             {body: map[string]any{"issuer": "https://idp.example.com", "client_id": "eusaas", "client_secret": "s3cret", "allowed_domains": []string{"example.com"}}},
 	"POST /api/v1/tenants/{id}/api-keys":                       {body: map[string]any{"name": "backend", "scopes": []string{"usage:write", "costs:read"}}},
 	"POST /api/v1/auth/mfa/totp/confirm":                       {body: map[string]any{"code": "123456"}},
 	"DELETE /api/v1/auth/mfa/totp":                             {body: map[string]any{"current_password": "Old-Passw0rd!"}},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/eusaas/eusaas"
@@ -26,7 +27,10 @@ const authMissingKeys = "APP_JWT_PRIVATE_KEY and APP_JWT_PUBLIC_KEY are required
 func authConfig(cfg Config) auth.Config {
 	return auth.Config{Issuer: cfg.JWTIssuer,
 		AccessTTL:  time.Duration(cfg.AccessTokenMinutes) * time.Minute,
-		RefreshTTL: time.Duration(cfg.RefreshTokenDays) * 24 * time.Hour, TOTPKey: cfg.MFAKey}
+		RefreshTTL: time.Duration(cfg.RefreshTokenDays) * 24 * time.Hour, TOTPKey: cfg.MFAKey,
+		// The redirect URI tenants register at their IdP.
+		SSOCallbackURL:         strings.TrimRight(cfg.GDPR.PublicURL, "/") + "/api/v1/auth/sso/callback",
+		SSOAllowInsecureIssuer: cfg.SSOAllowHTTPIssuer}
 }
 
 // authKeys loads the key set from the configuration, or makes a per-process key in memory

@@ -43,7 +43,11 @@ var roleWalkExpect = map[string]string{
 	"auth-jwks": everyone, "get-audit-checkpoint-key": everyone, "get-audit-note-key": everyone, "auth-email-verify": everyone,
 	"auth-login": everyone, "auth-login-mfa": everyone, "auth-password-forgot": everyone, "auth-password-reset": everyone,
 	"auth-refresh": everyone, "auth-register": everyone, "auth-token": everyone, "download-gdpr-export": everyone,
-	"get-gdpr-signing-key": everyone, "health": everyone,
+	"get-gdpr-signing-key": everyone, "health": everyone, "start-sso": everyone, "sso-callback": everyone,
+
+	// Single sign-on decides who may sign in and whether passwords still work: tenant
+	// administration, the OWNER's (and operators').
+	"put-tenant-sso": ownerOnly, "get-tenant-sso": ownerOnly, "delete-tenant-sso": ownerOnly,
 
 	"auth-me": accounts, "auth-mfa-totp-enrol": accounts, "auth-mfa-totp-confirm": accounts, "auth-mfa-totp-disable": accounts,
 	"auth-password-change": accounts, "auth-revoke-other-sessions": accounts, "auth-list-sessions": accounts, "auth-revoke-session": accounts,

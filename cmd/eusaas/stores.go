@@ -247,6 +247,7 @@ func postgresStores(ctx context.Context, cfg Config, bucket storage.Bucket, log 
 		TenantCache: redisadapter.NewTenantCache(rdb, redisadapter.TenantCacheOptions{Prefix: prefix, TTL: 5 * time.Minute}),
 
 		Users: authStore, Operators: authStore, Sessions: authStore, Invitations: authStore, ServiceAccounts: authStore, PasswordResets: authStore, EmailVerifications: authStore, MFA: authStore, APIKeys: authStore,
+		SSO: authStore, SSOStates: authStore,
 		Denylist: redisadapter.NewAuthDenylist(rdb, prefix), Limiter: redisadapter.NewAuthLimiter(rdb, prefix),
 
 		Usage: usage, Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db),
