@@ -37,11 +37,11 @@ func TestMemGDPRMatchesPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	pa := postgres.NewAuthStore(db)
-	pg := gdprfixture.Ports{Users: pa, Sessions: pa, Invitations: pa, APIKeys: pa, Usage: postgres.NewBillingUsageStore(db),
+	pg := gdprfixture.Ports{Users: pa, Sessions: pa, Invitations: pa, APIKeys: pa, SSO: pa, Usage: postgres.NewBillingUsageStore(db),
 		Invoices: postgres.NewBillingInvoiceStore(db), Prices: postgres.NewBillingPriceStore(db), Anomalies: postgres.NewAnomalyStore(db)}
 	seed := gdprfixture.Fill(t, ctx, pg, tenant)
 	ma, mu, mi, mp, mn := memauth.NewStore(), membilling.NewUsageStore(), membilling.NewInvoiceStore(), membilling.NewPriceStore(), memanomaly.NewStore()
-	gdprfixture.Fill(t, ctx, gdprfixture.Ports{Users: ma, Sessions: ma, Invitations: ma, APIKeys: ma, Usage: mu, Invoices: mi, Prices: mp, Anomalies: mn}, tenant)
+	gdprfixture.Fill(t, ctx, gdprfixture.Ports{Users: ma, Sessions: ma, Invitations: ma, APIKeys: ma, SSO: ma, Usage: mu, Invoices: mi, Prices: mp, Anomalies: mn}, tenant)
 	pgData, memData := postgres.NewGDPRData(db), memgdpr.NewTenantData(ma, mu, mi, mp, mn, membilling.NewProfileStore(), membilling.NewCreditNoteStore())
 
 	pgTables, err := pgData.Tables(ctx, tenant)

@@ -2,6 +2,7 @@ package memauth
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -78,6 +79,9 @@ func (s *Store) DeleteExpired(ctx context.Context, tenant eusaas.TenantID, cutof
 var authGDPRTables = []eusaas.DataTable{
 	{Name: "auth_api_keys", Columns: []string{"id", "name", "scopes", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"}},
 	{Name: "auth_invitations", Columns: []string{"id", "email", "role", "created_by", "created_at", "expires_at", "used_at"}},
+	// The SSO configuration (as tenant migration 0170; the sealed client secret is marked
+	// gdpr:secret there and never exported).
+	{Name: "auth_sso", Columns: []string{"singleton", "issuer", "client_id", "allowed_domains", "default_role", "enforce", "updated_at"}},
 	{Name: "auth_sessions", Columns: []string{"id", "user_id", "counter", "created_at", "rotated_at", "expires_at", "revoked_at", "revoke_reason", "user_agent", "ip"}, SubjectColumn: "user_id"},
 	{Name: "auth_users", Columns: []string{"id", "email", "full_name", "role", "is_active", "created_at", "updated_at", "last_login_at", "email_verified"}, SubjectColumn: "id"},
 }
@@ -96,6 +100,12 @@ func (s *Store) authGDPRRows(tenant eusaas.TenantID, table string) []eusaas.Data
 			rows = append(rows, eusaas.DataRow{k.ID.String(), k.Name, apiKeyScopesText(k.Scopes), k.Prefix, k.CreatedBy,
 				eusaas.DataTime(k.CreatedAt), eusaas.DataTime(k.LastUsedAt), eusaas.DataTime(k.RevokedAt)})
 		}
+	case "auth_sso":
+		if c, ok := s.sso[tenant]; ok {
+			domains, _ := json.Marshal(append([]string{}, c.AllowedDomains...)) // a []string always marshals
+			rows = append(rows, eusaas.DataRow{true, c.Issuer, c.ClientID, json.RawMessage(domains), string(c.DefaultRole), c.Enforce, eusaas.DataTime(c.UpdatedAt)})
+		}
+		return rows
 	case "auth_users":
 		for _, u := range s.users[tenant] {
 			rows = append(rows, eusaas.DataRow{u.ID.String(), u.Email, u.FullName, string(u.Role), u.IsActive,
@@ -148,6 +158,10 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 	keys := s.apiKeys[tenant]
 	out["auth_users"], out["auth_sessions"], out["auth_invitations"] = len(users), len(sessions), len(invitations)
 	out["auth_api_keys"] = len(keys)
+	sso, hadSSO := s.sso[tenant]
+	if hadSSO {
+		out["auth_sso"] = 1
+	}
 	delete(s.apiKeys, tenant)
 	delete(s.sso, tenant)
 	delete(s.totp, tenant)
@@ -164,6 +178,12 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant eusaas.TenantID) (m
 		authGDPRRestore(s.sessions, tenant, sessions)
 		authGDPRRestore(s.invitations, tenant, invitations)
 		authGDPRRestore(s.apiKeys, tenant, keys)
+		if hadSSO {
+			if s.sso == nil {
+				s.sso = map[eusaas.TenantID]auth.SSOConfig{}
+			}
+			s.sso[tenant] = sso
+		}
 	})
 	return out, nil
 }

@@ -18,8 +18,8 @@ import (
 func TestAuthGDPRSource(t *testing.T) {
 	runSource(t, sourceCase{
 		pick:     func(s stores) eusaas.DataSource { return s.Auth },
-		subjects: map[string]string{"auth_users": "id", "auth_sessions": "user_id", "auth_invitations": "", "auth_api_keys": ""},
-		counts:   map[string]int{"auth_users": 2, "auth_sessions": 3, "auth_invitations": 2, "auth_api_keys": 2},
+		subjects: map[string]string{"auth_users": "id", "auth_sessions": "user_id", "auth_invitations": "", "auth_api_keys": "", "auth_sso": ""},
+		counts:   map[string]int{"auth_users": 2, "auth_sessions": 3, "auth_invitations": 2, "auth_api_keys": 2, "auth_sso": 1},
 	})
 }
 
@@ -168,7 +168,7 @@ func TestAuthGDPREraseDuringTx(t *testing.T) {
 		t.Fatalf("InTx = %v", err)
 	}
 	got := gdprfixture.RowCounts(gdprfixture.Dump(t, ctx, memgdpr.NewTenantData(s.Auth), a))
-	if diff := cmp.Diff(map[string]int{"auth_users": 0, "auth_sessions": 0, "auth_invitations": 0, "auth_api_keys": 0}, got); diff != "" {
+	if diff := cmp.Diff(map[string]int{"auth_users": 0, "auth_sessions": 0, "auth_invitations": 0, "auth_api_keys": 0, "auth_sso": 0}, got); diff != "" {
 		t.Fatalf("rows back after the rollback (-want +got):\n%s", diff)
 	}
 }

@@ -39,7 +39,7 @@ func newStores() stores {
 }
 
 func (s stores) ports() gdprfixture.Ports {
-	return gdprfixture.Ports{Users: s.Auth, Sessions: s.Auth, Invitations: s.Auth, APIKeys: s.Auth, Usage: s.Usage, Invoices: s.Invoices,
+	return gdprfixture.Ports{Users: s.Auth, Sessions: s.Auth, Invitations: s.Auth, APIKeys: s.Auth, SSO: s.Auth, Usage: s.Usage, Invoices: s.Invoices,
 		Prices: s.Prices, Anomalies: s.Anomalies}
 }
 

@@ -31,7 +31,9 @@ type Ports struct {
 	Sessions    auth.SessionStore
 	Invitations auth.InvitationStore
 	// APIKeys is optional: with it the tenant gets an active and a revoked API key.
-	APIKeys   auth.APIKeyStore
+	APIKeys auth.APIKeyStore
+	// SSO is optional: with it the tenant gets an SSO configuration.
+	SSO       auth.SSOConfigStore
 	Usage     billing.UsageStore
 	Invoices  billing.InvoiceStore
 	Prices    billing.PriceStore
@@ -141,6 +143,10 @@ func Fill(t *testing.T, ctx context.Context, p Ports, tenant eusaas.TenantID) Se
 		must(p.APIKeys.CreateAPIKey(ctx, auth.APIKey{ID: ID(tenant, "k2"), TenantID: tenant, Name: "old",
 			Scopes: []auth.Permission{auth.PermUsageWrite}, Prefix: "eusk_k2", KeyHash: Hash("k2"), CreatedBy: s.U2.String(), CreatedAt: b}))
 		must(p.APIKeys.RevokeAPIKey(ctx, tenant, ID(tenant, "k2"), b.Add(2*time.Hour)))
+	}
+	if p.SSO != nil {
+		must(p.SSO.PutSSOConfig(ctx, auth.SSOConfig{TenantID: tenant, Issuer: "https://idp.example", ClientID: "eusaas",
+			SealedSecret: []byte("sealed"), AllowedDomains: []string{"acme.example", "a,b.example"}, DefaultRole: auth.RoleMember, Enforce: true, UpdatedAt: b}))
 	}
 
 	rate := func(_ billing.ResourceType, _, q decimal.Decimal) decimal.Decimal {
