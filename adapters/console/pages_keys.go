@@ -86,53 +86,46 @@ func (c *Console) account(w http.ResponseWriter, r *http.Request, ss *session) {
 }
 
 func (c *Console) enrolMFA(w http.ResponseWriter, r *http.Request, ss *session) {
-	tok, ok := c.token(r, ss)
-	if !ok {
-		http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
-		return
-	}
-	res, err := c.call(r, tok, http.MethodPost, "/api/v1/auth/mfa/totp", map[string]string{})
 	var out struct {
 		Secret     string `json:"secret"`
 		OTPAuthURL string `json:"otpauth_url"`
 	}
-	c.sessions.update(func() {
-		switch {
-		case err != nil:
-			ss.flash, ss.flashErr = err.Error(), true
-		case !res.OK():
-			ss.flash, ss.flashErr = res.Problem().Message(), true
-		case res.Decode(&out) != nil:
-			ss.flash, ss.flashErr = "unexpected answer from the API", true
-		default:
-			ss.enrolSecret, ss.enrolURL = out.Secret, out.OTPAuthURL
-			ss.flash, ss.flashErr = T(ss.language(), "account.enrolled"), false
-		}
+	c.accountCall(w, r, ss, "/api/v1/auth/mfa/totp", map[string]string{}, &out, func() {
+		ss.enrolSecret, ss.enrolURL = out.Secret, out.OTPAuthURL
+		ss.flash, ss.flashErr = T(ss.language(), "account.enrolled"), false
 	})
-	http.Redirect(w, r, Prefix+"/account", http.StatusSeeOther)
 }
 
 func (c *Console) confirmMFA(w http.ResponseWriter, r *http.Request, ss *session) {
+	var out struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	c.accountCall(w, r, ss, "/api/v1/auth/mfa/totp/confirm", map[string]string{"code": strings.TrimSpace(r.PostForm.Get("code"))}, &out, func() {
+		ss.enrolSecret, ss.enrolURL, ss.recovery = "", "", out.RecoveryCodes
+		ss.flash, ss.flashErr = T(ss.language(), "account.confirmed"), false
+	})
+}
+
+// accountCall POSTs body to the API as the session's user and decodes the answer into out;
+// on success done runs under the session lock (it keeps what the API shows only once), on
+// failure the flash says why. Then back to My account (or to sign-in without a session).
+func (c *Console) accountCall(w http.ResponseWriter, r *http.Request, ss *session, path string, body, out any, done func()) {
 	tok, ok := c.token(r, ss)
 	if !ok {
 		http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
 		return
 	}
-	res, err := c.call(r, tok, http.MethodPost, "/api/v1/auth/mfa/totp/confirm", map[string]string{"code": strings.TrimSpace(r.PostForm.Get("code"))})
-	var out struct {
-		RecoveryCodes []string `json:"recovery_codes"`
-	}
+	res, err := c.call(r, tok, http.MethodPost, path, body)
 	c.sessions.update(func() {
 		switch {
 		case err != nil:
 			ss.flash, ss.flashErr = err.Error(), true
 		case !res.OK():
 			ss.flash, ss.flashErr = res.Problem().Message(), true
-		case res.Decode(&out) != nil:
+		case res.Decode(out) != nil:
 			ss.flash, ss.flashErr = "unexpected answer from the API", true
 		default:
-			ss.enrolSecret, ss.enrolURL, ss.recovery = "", "", out.RecoveryCodes
-			ss.flash, ss.flashErr = T(ss.language(), "account.confirmed"), false
+			done()
 		}
 	})
 	http.Redirect(w, r, Prefix+"/account", http.StatusSeeOther)
