@@ -97,6 +97,9 @@ func (c Calibrated) evaluateReplay(e *replayEntry, history []decimal.Decimal, mi
 			sum = fingerprintSeed
 		}
 	}
+	if e != nil {
+		e.resumed = st != nil
+	}
 	if st == nil {
 		st = c.NewState(c.Seasonal.Period)
 		sum, start = fingerprintSeed, 0
@@ -119,15 +122,25 @@ func (c Calibrated) evaluateReplay(e *replayEntry, history []decimal.Decimal, mi
 	}
 	for i := start; i < n; i++ {
 		x := Float(history[i])
-		st.PushScored(x, score(i, x))
+		var r CalibratedResult
+		if i == start && start > 0 && e.scored && e.x == x {
+			// Yesterday's scan scored this very value against this very state (its history
+			// is the prefix the fingerprint matched, its day the same): the same result.
+			r = e.r
+		} else {
+			r = score(i, x)
+		}
+		st.PushScored(x, r)
 		if e != nil {
 			sum = mix(sum, i)
 		}
 	}
+	xa := Float(actual)
+	r := score(n, xa)
 	if e != nil && !day.IsZero() {
 		e.first, e.n, e.sum, e.exact, e.st = first, n, sum, exact, st
+		e.x, e.r, e.scored = xa, r, true
 	}
-	r := score(n, Float(actual))
 	if !r.Ready {
 		ev.Expected = coldExpected(history)
 		return ev

@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -18,10 +19,14 @@ import (
 // with a fingerprint of their float64 values, recomputed on every use); any other history
 // (a window that moved, a late usage event that changed a past day) is replayed from its
 // start, as without the cache. Safe for concurrent use. Memory: one state per tenant and
-// series scanned (a few KiB each); Forget drops a tenant's.
+// series scanned (a few KiB each); Forget drops a tenant's, Prune the unused ones (the
+// scanner prunes after each scan).
 type ReplayCache struct {
 	mu sync.Mutex
 	m  map[replayKey]*replayEntry
+	// resumed and replayed count the evaluations that resumed a state and those that
+	// replayed the whole history (Stats).
+	resumed, replayed atomic.Int64
 }
 
 type replayKey struct {
@@ -36,6 +41,15 @@ type replayEntry struct {
 	sum   uint64    // fingerprint of those values
 	exact bool      // sum is over the values' micro-units (see fingerprintMicros)
 	st    *CalibratedState
+	// x and r are the last value scored after the state (the scan's day) and its result:
+	// the next day's scan pushes that value first and needs the same result again.
+	x      float64
+	r      CalibratedResult
+	scored bool
+	// used is the last day a scan used the entry (Prune); resumed: the last evaluation
+	// resumed st rather than replaying.
+	used    time.Time
+	resumed bool
 }
 
 // NewReplayCache returns an empty cache.
@@ -66,7 +80,7 @@ func (c *ReplayCache) Clone() *ReplayCache {
 	out := &ReplayCache{m: make(map[replayKey]*replayEntry, len(c.m))}
 	for k, e := range c.m {
 		e.mu.Lock() // a scan may be advancing it
-		out.m[k] = &replayEntry{first: e.first, n: e.n, sum: e.sum, exact: e.exact, st: e.st.clone()}
+		out.m[k] = &replayEntry{first: e.first, n: e.n, sum: e.sum, exact: e.exact, st: e.st.clone(), x: e.x, r: e.r, scored: e.scored, used: e.used}
 		e.mu.Unlock()
 	}
 	return out
@@ -100,32 +114,62 @@ func (c *ReplayCache) evaluate(det Detector, tenant eusaas.TenantID, service str
 	e := c.entry(tenant, service)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return r.evaluateReplay(e, history, micros, day, actual)
+	e.used = day
+	ev := r.evaluateReplay(e, history, micros, day, actual)
+	if e.resumed {
+		c.resumed.Add(1)
+	} else {
+		c.replayed.Add(1)
+	}
+	return ev
 }
 
-// fingerprint mixes one amount into a running FNV-1a-style hash of its exponent and the low
-// 64 bits of its coefficient (cheap: no conversion; two amounts colliding would have to
-// differ by a multiple of 2^64 units of their last digit).
-func fingerprint(h uint64, d decimal.Decimal) uint64 {
-	for _, b := range [2]uint64{uint64(d.CoefficientInt64()), uint64(int64(d.Exponent()))} {
-		for range 8 {
-			h ^= b & 0xff
-			h *= 1099511628211
-			b >>= 8
+// Stats counts the evaluations since the cache was made: those that resumed a kept state
+// and those that replayed the history from its start.
+func (c *ReplayCache) Stats() (resumed, replayed int64) {
+	return c.resumed.Load(), c.replayed.Load()
+}
+
+// Prune drops the states last used for a day before day: those of tenants no longer
+// scanned (suspended, deleted) and of series that stopped. The scanner prunes what a week
+// of scans has not used.
+func (c *ReplayCache) Prune(day time.Time) int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, e := range c.m {
+		e.mu.Lock()
+		old := e.used.Before(day)
+		e.mu.Unlock()
+		if old {
+			delete(c.m, k)
+			n++
 		}
 	}
-	return h
+	return n
+}
+
+// fingerprint mixes one amount into a running hash of its exponent and the low 64 bits of
+// its coefficient (cheap: no conversion; two amounts colliding would have to differ by a
+// multiple of 2^64 units of their last digit).
+func fingerprint(h uint64, d decimal.Decimal) uint64 {
+	return mix64(mix64(h, uint64(d.CoefficientInt64())), uint64(int64(d.Exponent())))
 }
 
 // fingerprintMicros mixes one exact micro-unit amount.
-func fingerprintMicros(h uint64, m int64) uint64 {
-	b := uint64(m)
-	for range 8 {
-		h ^= b & 0xff
-		h *= 1099511628211
-		b >>= 8
-	}
-	return h
+func fingerprintMicros(h uint64, m int64) uint64 { return mix64(h, uint64(m)) }
+
+// mix64 folds v into h with one multiplication by an odd constant and a shift (a
+// multiply-xorshift step as in SplitMix64): every bit of v reaches the high bits and the
+// shift brings them back down, so a changed value changes the hash of every value after it.
+// Not a cryptographic hash: a tenant who forged a collision would only confuse the anomaly
+// detection of its own series.
+func mix64(h, v uint64) uint64 {
+	h = (h ^ v) * 0x9e3779b97f4a7c15
+	return h ^ h>>31
 }
 
 const fingerprintSeed = 14695981039346656037

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -439,4 +440,125 @@ func alertedOnly(as []anomaly.Anomaly) []anomaly.Anomaly {
 		}
 	}
 	return out
+}
+
+// The read window starts on the tenant's grid of WindowAlign days: at least HistoryDays of
+// history, less than HistoryDays+WindowAlign, the same first day on consecutive days until
+// it moves by a whole step, and tenants staggered over the grid.
+func TestScannerWindowAligned(t *testing.T) {
+	f := newFixture()
+	sc := f.scanner(anomaly.ScannerOptions{})
+	offsets := map[int]bool{}
+	for range 40 {
+		tn := newTenant()
+		prev := time.Time{}
+		moves := 0
+		for d := range 120 {
+			now := scanned.AddDate(0, 0, d).Add(6 * time.Hour)
+			from, last := sc.Window(tn, now)
+			require.Equal(t, anomaly.DayOf(now).AddDate(0, 0, -1), last)
+			hist := int(last.Sub(from).Hours() / 24) // days before the scored one
+			require.GreaterOrEqual(t, hist, 56)
+			require.Less(t, hist, 56+56)
+			if !prev.IsZero() && !from.Equal(prev) {
+				require.Equal(t, 56, int(from.Sub(prev).Hours()/24), "the window moves by a whole step")
+				moves++
+			}
+			prev = from
+		}
+		require.LessOrEqual(t, moves, 3)
+		require.GreaterOrEqual(t, moves, 2)
+		offsets[int(prev.Unix()/86400)%56] = true
+	}
+	require.Greater(t, len(offsets), 20, "40 tenants spread over the 56 offsets")
+	from, last := f.scanner(anomaly.ScannerOptions{WindowAlign: 1}).Window(newTenant(), scanned.AddDate(0, 0, 1))
+	require.Equal(t, 56, int(last.Sub(from).Hours()/24), "WindowAlign 1: exactly HistoryDays")
+}
+
+// The replay cache changes the cost of a daily scan, never its result: 25 tenants scanned
+// day by day for 100 days (spikes, a surge, a drop, a late event rewriting a past day, a
+// tenant that leaves) give the same anomalies with the cache as without, and after the
+// first scan nearly every evaluation resumes a kept state. States of the tenant no longer
+// scanned are pruned.
+func TestScannerReplayCacheSameResults(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 6))
+	series := memanomaly.NewSeries()
+	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const days = 170
+	var tenants []anomaly.TenantConfig
+	for range 25 {
+		tn := newTenant()
+		tenants = append(tenants, anomaly.TenantConfig{ID: tn})
+		for _, res := range []string{"CPU", "STORAGE", "NETWORK"} {
+			base := 20 + rng.Float64()*80
+			for d := range days {
+				v := base * (1 + 0.1*rng.NormFloat64())
+				if first.AddDate(0, 0, d).Weekday() == time.Sunday {
+					v *= 0.6
+				}
+				switch r := rng.IntN(200); {
+				case r == 0:
+					v *= 4
+				case r == 1:
+					v *= 0.2
+				}
+				if res == "CPU" && d >= 120 && d < 123 {
+					v *= 3
+				}
+				series.Add(tn, anomaly.DailyCost{Day: first.AddDate(0, 0, d), Resource: res, Amount: decimal.NewFromFloat(max(0, v)).Round(2)})
+			}
+		}
+	}
+	active := tenants
+	lister := anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return active, nil })
+	cache := anomaly.NewReplayCache()
+	withStore, withoutStore := memanomaly.NewStore(), memanomaly.NewStore()
+	with := anomaly.NewScanner(series, lister, withStore, nil, anomaly.ScannerOptions{Replay: cache})
+	without := anomaly.NewScanner(series, lister, withoutStore, nil, anomaly.ScannerOptions{})
+	for d := 70; d < days; d++ {
+		now := first.AddDate(0, 0, d+1).Add(time.Hour)
+		if d == 140 {
+			// A late usage event for a day both scanners have already read.
+			series.Add(tenants[3].ID, anomaly.DailyCost{Day: first.AddDate(0, 0, 130), Resource: "CPU", Amount: decimal.NewFromInt(500)})
+		}
+		if d == 150 {
+			active = tenants[1:]
+		}
+		r1, err := with.ScanAllAt(ctx, now)
+		require.NoError(t, err)
+		r2, err := without.ScanAllAt(ctx, now)
+		require.NoError(t, err)
+		require.Equal(t, r2, r1, "day %d", d)
+	}
+	found := 0
+	for _, tc := range tenants {
+		a := listAll(t, withStore, tc.ID)
+		b := listAll(t, withoutStore, tc.ID)
+		require.Equal(t, len(b), len(a))
+		for i := range a {
+			a[i].ID, b[i].ID = uuid.Nil, uuid.Nil
+			a[i].DetectedAt, b[i].DetectedAt = time.Time{}, time.Time{}
+		}
+		require.Equal(t, b, a)
+		found += len(a)
+	}
+	require.Greater(t, found, 25, "the data has anomalies to compare")
+	resumed, replayed := cache.Stats()
+	t.Logf("%d anomalies; %d evaluations resumed, %d replayed", found, resumed, replayed)
+	require.Greater(t, resumed, 10*replayed, "resumed %d, replayed %d", resumed, replayed)
+	// Tenant 0 left on day 150: a week later its states were pruned.
+	require.Equal(t, 24*4, cache.Len(), "three resources and the total of each scanned tenant")
+}
+
+func listAll(t *testing.T, s *memanomaly.Store, tn eusaas.TenantID) []anomaly.Anomaly {
+	var out []anomaly.Anomaly
+	for p := 1; ; p++ {
+		l, err := s.List(context.Background(), tn, anomaly.Filter{}, eusaas.Page{Page: p, Size: eusaas.MaxPageSize})
+		require.NoError(t, err)
+		out = append(out, l.Items...)
+		if len(l.Items) < eusaas.MaxPageSize {
+			return out
+		}
+	}
 }

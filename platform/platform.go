@@ -289,6 +289,13 @@ func New(ctx context.Context, s Stores, c Config) (*Platform, error) {
 	if so.Logger == nil {
 		so.Logger = c.Logger
 	}
+	if so.Replay == nil {
+		// The daily scan resumes each series' detector state from yesterday's instead of
+		// replaying its history (same results; the window is aligned for it, see
+		// ScannerOptions.WindowAlign). Per process: a replica that did not run yesterday's
+		// scan replays.
+		so.Replay = anomaly.NewReplayCache()
+	}
 	p.Scanner = anomaly.NewScanner(DailyCosts{p.Billing}, AnomalyTenants{p.Tenancy}, s.Anomalies, notifier, so)
 
 	gopts := c.GDPR
