@@ -2,7 +2,6 @@ package anomaly
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -67,25 +66,29 @@ func (c Calibrated) Threshold() float64 { return c.Thresh }
 
 // Evaluate implements Detector.
 func (c Calibrated) Evaluate(history []decimal.Decimal, day time.Time, actual decimal.Decimal) Evaluation {
-	return c.evaluateReplay(nil, history, nil, day, actual)
+	return c.evaluateReplay(nil, decimalAmounts(history), day, actual)
 }
 
 // evaluateReplay is Evaluate resuming from e's state when e was built from a prefix of this
 // same history (ReplayCache), and leaving e holding the state after all of history; e nil:
 // a fresh replay.
-func (c Calibrated) evaluateReplay(e *replayEntry, history []decimal.Decimal, micros []int64, day time.Time, actual decimal.Decimal) Evaluation {
+func (c Calibrated) evaluateReplay(e *replayEntry, h amounts, day time.Time, actual decimal.Decimal) Evaluation {
 	ev := Evaluation{Detector: c.Name()}
-	n := len(history)
+	n := h.n
 	first := day.AddDate(0, 0, -n)
 	var st *CalibratedState
 	start := 0
 	sum := uint64(fingerprintSeed)
-	exact := micros != nil
-	mix := func(h uint64, i int) uint64 {
+	exact := h.micros != nil
+	var history []decimal.Decimal // h.dec(), asked for only when needed
+	mix := func(sum uint64, i int) uint64 {
 		if exact {
-			return fingerprintMicros(h, micros[i])
+			return fingerprintMicros(sum, h.micros[i])
 		}
-		return fingerprint(h, history[i])
+		if history == nil {
+			history = h.dec()
+		}
+		return fingerprint(sum, history[i])
 	}
 	if e != nil && e.st != nil && e.n <= n && e.exact == exact && e.first.Equal(first) && !day.IsZero() {
 		for i := range e.n {
@@ -114,6 +117,9 @@ func (c Calibrated) evaluateReplay(e *replayEntry, history []decimal.Decimal, mi
 			return r
 		}
 		if m, ok := c.Seasonal.monthRef(i, day.AddDate(0, 0, i-n)); ok {
+			if history == nil {
+				history = h.dec()
+			}
 			if extra, ok := c.Seasonal.monthExtra(history[:i], m, r.Sigma); ok {
 				r = st.scoreAgainst(x, r.Base+Float(extra), r.Sigma)
 			}
@@ -121,7 +127,7 @@ func (c Calibrated) evaluateReplay(e *replayEntry, history []decimal.Decimal, mi
 		return r
 	}
 	for i := start; i < n; i++ {
-		x := Float(history[i])
+		x := h.float(i)
 		var r CalibratedResult
 		if i == start && start > 0 && e.scored && e.x == x {
 			// Yesterday's scan scored this very value against this very state (its history
@@ -142,7 +148,7 @@ func (c Calibrated) evaluateReplay(e *replayEntry, history []decimal.Decimal, mi
 		e.x, e.r, e.scored = xa, r, true
 	}
 	if !r.Ready {
-		ev.Expected = coldExpected(history)
+		ev.Expected = coldExpected(h.dec())
 		return ev
 	}
 	ev.Ready = true
@@ -412,19 +418,29 @@ func (st *CalibratedState) record(pv pendingValue) {
 // series without a currency).
 func (st *CalibratedState) SetAbsFloor(abs float64) { st.s.Floor.Abs = abs }
 
+// cloneCap copies s with its capacity, so that the copy grows as the original would have
+// (a state copied from a ReplayCache would otherwise reallocate each buffer on its next
+// append).
+func cloneCap[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, cap(s)), s...)
+}
+
 // clone is a deep copy of the state.
 func (st *CalibratedState) clone() *CalibratedState {
 	if st == nil {
 		return nil
 	}
 	c := *st
-	c.hist = slices.Clone(st.hist)
-	c.res = slices.Clone(st.res)
-	c.clipped = slices.Clone(st.clipped)
-	c.lvl = slices.Clone(st.lvl)
-	c.scratch = slices.Clone(st.scratch)
-	c.madBuf = slices.Clone(st.madBuf)
-	c.pending = slices.Clone(st.pending)
+	c.hist = cloneCap(st.hist)
+	c.res = cloneCap(st.res)
+	c.clipped = cloneCap(st.clipped)
+	c.lvl = cloneCap(st.lvl)
+	c.scratch = cloneCap(st.scratch)
+	c.madBuf = cloneCap(st.madBuf)
+	c.pending = cloneCap(st.pending)
 	c.point, c.drift, c.level = st.point.clone(), st.drift.clone(), st.level.clone()
 	return &c
 }

@@ -49,11 +49,11 @@ var hundred = decimal.NewFromInt(100)
 // Judge evaluates one day with det and applies the gate. ok is false when nothing is
 // reported; ev is returned either way (the scanner uses Expected for contributions).
 func (g Gate) Judge(det Detector, history []decimal.Decimal, day time.Time, actual decimal.Decimal) (f Finding, ev Evaluation, ok bool) {
-	return g.judge(det, det.Evaluate(history, day, actual), history, actual)
+	return g.judge(det, det.Evaluate(history, day, actual), decimalAmounts(history), actual)
 }
 
 // judge is Judge with the detector's evaluation already made.
-func (g Gate) judge(det Detector, ev Evaluation, history []decimal.Decimal, actual decimal.Decimal) (f Finding, _ Evaluation, ok bool) {
+func (g Gate) judge(det Detector, ev Evaluation, history amounts, actual decimal.Decimal) (f Finding, _ Evaluation, ok bool) {
 	if ev.Expected.IsNegative() {
 		// Costs are never negative; a baseline below 0 (a large negative weekday effect)
 		// means "nothing expected".
@@ -63,13 +63,7 @@ func (g Gate) judge(det Detector, ev Evaluation, history []decimal.Decimal, actu
 	if factor.IsZero() {
 		factor = DefaultColdStartFactor
 	}
-	allZero := true
-	for _, h := range history {
-		if !h.IsZero() {
-			allZero = false
-			break
-		}
-	}
+	allZero := history.allZero()
 	switch {
 	case allZero && actual.IsPositive():
 		ev.Expected = decimal.Zero
@@ -81,13 +75,8 @@ func (g Gate) judge(det Detector, ev Evaluation, history []decimal.Decimal, actu
 		return f, ev, true
 
 	case !ev.Ready:
-		maxH := decimal.Zero // the largest day so far, only needed here (decimal compares cost)
-		for _, h := range history {
-			if h.GreaterThan(maxH) {
-				maxH = h
-			}
-		}
-		if len(history) == 0 || !actual.GreaterThan(maxH.Mul(factor)) {
+		maxH := history.max() // the largest day so far, only needed here (decimal compares cost)
+		if history.n == 0 || !actual.GreaterThan(maxH.Mul(factor)) {
 			return f, ev, false
 		}
 		impact := actual.Sub(ev.Expected).Abs()

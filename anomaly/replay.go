@@ -100,22 +100,89 @@ func (c *ReplayCache) entry(tenant eusaas.TenantID, service string) *replayEntry
 
 // replayer is a detector whose Evaluate is a replay that can resume from a cached state.
 type replayer interface {
-	evaluateReplay(e *replayEntry, history []decimal.Decimal, micros []int64, day time.Time, actual decimal.Decimal) Evaluation
+	evaluateReplay(e *replayEntry, h amounts, day time.Time, actual decimal.Decimal) Evaluation
 }
 
-// evaluate is det.Evaluate, through the cache when det can resume. micros, when not nil,
-// are history's values in exact micro-units (the scanner has them), fingerprinted instead of
-// the decimals.
-func (c *ReplayCache) evaluate(det Detector, tenant eusaas.TenantID, service string, history []decimal.Decimal, micros []int64, day time.Time, actual decimal.Decimal) Evaluation {
+// amounts is a series' history as a scan holds it: n days, in exact micro-units when every
+// amount allowed it (micros, nil otherwise), and as decimals, which dec gives (the scan's
+// total is summed in micro-units and made decimals only when something asks for them:
+// a replay needs them on month starts and in cold start only).
+type amounts struct {
+	n      int
+	micros []int64
+	dec    func() []decimal.Decimal
+}
+
+func decimalAmounts(h []decimal.Decimal) amounts {
+	return amounts{n: len(h), dec: func() []decimal.Decimal { return h }}
+}
+
+// maxExactMicros bounds the micro-unit amounts whose float64 is computed from the
+// micro-units: below 10^15 it is exactly Float of the decimal (the same rational,
+// correctly rounded from exact float64s either way).
+const maxExactMicros = 1e15
+
+// float is Float of day i's amount.
+func (a amounts) float(i int) float64 {
+	if a.micros != nil {
+		if m := a.micros[i]; m < maxExactMicros && m > -maxExactMicros {
+			return float64(m) / 1e6
+		}
+	}
+	return Float(a.dec()[i])
+}
+
+// allZero reports whether every day is zero.
+func (a amounts) allZero() bool {
+	if a.micros != nil {
+		for _, m := range a.micros {
+			if m != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for _, h := range a.dec() {
+		if !h.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// max is the largest day (zero when every day is negative or there is none).
+func (a amounts) max() decimal.Decimal {
+	if a.micros != nil {
+		var m int64
+		for _, x := range a.micros {
+			m = max(m, x)
+		}
+		return decimal.New(m, -6)
+	}
+	maxH := decimal.Zero
+	for _, h := range a.dec() {
+		if h.GreaterThan(maxH) {
+			maxH = h
+		}
+	}
+	return maxH
+}
+
+// evaluate is det.Evaluate of h, through the cache when det can resume (the micro-units,
+// when h has them, are what the cache fingerprints).
+func (c *ReplayCache) evaluate(det Detector, tenant eusaas.TenantID, service string, h amounts, day time.Time, actual decimal.Decimal) Evaluation {
 	r, ok := det.(replayer)
-	if c == nil || !ok {
-		return det.Evaluate(history, day, actual)
+	if !ok {
+		return det.Evaluate(h.dec(), day, actual)
+	}
+	if c == nil {
+		return r.evaluateReplay(nil, h, day, actual)
 	}
 	e := c.entry(tenant, service)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.used = day
-	ev := r.evaluateReplay(e, history, micros, day, actual)
+	ev := r.evaluateReplay(e, h, day, actual)
 	if e.resumed {
 		c.resumed.Add(1)
 	} else {

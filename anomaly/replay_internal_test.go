@@ -32,25 +32,37 @@ func TestReplayCacheMatchesEvaluate(t *testing.T) {
 	det := NewCalibrated()
 	cache := NewReplayCache()
 	tn := eusaas.NewTenantID()
+	// The scanner's form of the same amounts: exact micro-units, decimals made on demand.
+	micros := func(v []decimal.Decimal) amounts {
+		m := make([]int64, len(v))
+		for i, d := range v {
+			m[i] = d.Shift(6).IntPart()
+		}
+		return amounts{n: len(v), micros: m, dec: func() []decimal.Decimal { return v }}
+	}
 	for i := 1; i < len(vals); i++ {
 		if i == 90 {
 			vals[70] = vals[70].Add(decimal.NewFromInt(50)) // a late event on a past day
 		}
 		day := start.AddDate(0, 0, i)
 		want := det.Evaluate(vals[:i], day, vals[i])
-		got := cache.evaluate(det, tn, "CPU", vals[:i], nil, day, vals[i])
+		got := cache.evaluate(det, tn, "CPU", decimalAmounts(vals[:i]), day, vals[i])
 		require.Equal(t, want, got, "day %d", i)
 		// A re-scan of the same day gives the same answer again.
-		require.Equal(t, want, cache.evaluate(det, tn, "CPU", vals[:i], nil, day, vals[i]), "re-scan of day %d", i)
+		require.Equal(t, want, cache.evaluate(det, tn, "CPU", decimalAmounts(vals[:i]), day, vals[i]), "re-scan of day %d", i)
+		// In micro-units, as the scanner holds them: the same floats, the same answer.
+		require.Equal(t, want, cache.evaluate(det, tn, "NET", micros(vals[:i]), day, vals[i]), "micro-units, day %d", i)
 		// A window that moved (the history starts later) is replayed, not resumed.
 		if i > 40 {
 			w := det.Evaluate(vals[i-40:i], day, vals[i])
-			require.Equal(t, w, cache.evaluate(det, tn, "MEM", vals[i-40:i], nil, day, vals[i]), "moved window, day %d", i)
+			require.Equal(t, w, cache.evaluate(det, tn, "MEM", decimalAmounts(vals[i-40:i]), day, vals[i]), "moved window, day %d", i)
 		}
 	}
-	require.Equal(t, 2, cache.Len())
+	resumed, replayed := cache.Stats()
+	require.Greater(t, resumed, 3*replayed, "resumed %d, replayed %d", resumed, replayed)
+	require.Equal(t, 3, cache.Len())
 	c2 := cache.Clone()
 	cache.Forget(tn)
 	require.Zero(t, cache.Len())
-	require.Equal(t, 2, c2.Len())
+	require.Equal(t, 3, c2.Len())
 }

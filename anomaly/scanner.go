@@ -231,6 +231,29 @@ type scanSeries struct {
 	// replay cache fingerprints them instead of touching every decimal again.
 	micros   []int64
 	microsOK bool
+	// lazy: values are not made yet, micros hold the amounts (the exactly summed total).
+	lazy bool
+}
+
+// value is day i's amount.
+func (s *scanSeries) value(i int) decimal.Decimal {
+	if s.lazy {
+		return decimal.New(s.micros[i], -6)
+	}
+	return s.values[i]
+}
+
+// history is the series' days before day di.
+func (s *scanSeries) history(di int) amounts {
+	return amounts{n: di - s.first, micros: s.microsOf(s.first, di), dec: func() []decimal.Decimal {
+		if s.lazy {
+			for i := s.first; i < len(s.values); i++ {
+				s.values[i] = decimal.New(s.micros[i], -6)
+			}
+			s.lazy = false
+		}
+		return s.values[s.first:di]
+	}}
 }
 
 // microsOf is the series' exact micro-units over [from, to), nil when they are not exact.
@@ -263,11 +286,13 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 	if err != nil {
 		return rep, err
 	}
+	buf := scanBufs.Get().(*scanBuffer)
+	defer buf.release()
 	byName := map[string]*scanSeries{}
-	total := &scanSeries{name: ServiceTotal, first: days, values: make([]decimal.Decimal, days)}
+	total := &scanSeries{name: ServiceTotal, first: days, values: buf.decimals(days)}
 	// The total is summed exactly in int64 micro-EUR when every amount allows it (decimal
 	// additions allocate, and this is the scan's hottest loop); otherwise with decimals.
-	micros := make([]int64, days)
+	micros := buf.int64s(days)
 	microsOK := true
 	fromUnix := from.Unix()
 	for _, r := range rows {
@@ -280,7 +305,7 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 		}
 		ser := byName[r.Resource]
 		if ser == nil {
-			ser = &scanSeries{name: r.Resource, first: days, values: make([]decimal.Decimal, days), micros: make([]int64, days), microsOK: true}
+			ser = &scanSeries{name: r.Resource, first: days, values: buf.decimals(days), micros: buf.int64s(days), microsOK: true}
 			byName[r.Resource] = ser
 		}
 		// Plain assignment for the usual single row per day and resource (decimal
@@ -303,11 +328,10 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 	if microsOK {
 		total.micros, total.microsOK = micros, true
 	}
-	for i := total.first; i < days; i++ {
-		if microsOK {
-			total.values[i] = decimal.New(micros[i], -6)
-			continue
-		}
+	// An exact total's decimals are made when something asks for them (value, history's
+	// dec): a daily scan that resumes the total's detector state needs only the scored day.
+	total.lazy = microsOK
+	for i := total.first; i < days && !microsOK; i++ {
 		for _, ser := range byName {
 			total.values[i] = total.values[i].Add(ser.values[i])
 		}
@@ -348,8 +372,8 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 			if ser.first > di {
 				continue
 			}
-			hist := ser.values[ser.first:di]
-			f, ev, ok := gate.judge(det, s.opts.Replay.evaluate(det, t.ID, ser.name, hist, ser.microsOf(ser.first, di), day, ser.values[di]), hist, ser.values[di])
+			hist := ser.history(di)
+			f, ev, ok := gate.judge(det, s.opts.Replay.evaluate(det, t.ID, ser.name, hist, day, ser.values[di]), hist, ser.values[di])
 			// Deltas and shares are decimal arithmetic (allocations), needed only by the
 			// anomalies of the day: computed below when there is one.
 			contribs = append(contribs, Contribution{Resource: ser.name, Expected: ev.Expected, Actual: ser.values[di]})
@@ -365,8 +389,8 @@ func (s *Scanner) ScanTenantAt(ctx context.Context, t TenantConfig, now time.Tim
 			explained = explained || h.f.Impact.GreaterThanOrEqual(t.MinImpact)
 		}
 		if !explained && total.first <= di {
-			hist := total.values[total.first:di]
-			if f, _, ok := gate.judge(det, s.opts.Replay.evaluate(det, t.ID, ServiceTotal, hist, total.microsOf(total.first, di), day, total.values[di]), hist, total.values[di]); ok {
+			hist, actual := total.history(di), total.value(di)
+			if f, _, ok := gate.judge(det, s.opts.Replay.evaluate(det, t.ID, ServiceTotal, hist, day, actual), hist, actual); ok {
 				hits = append(hits, hit{ServiceTotal, f})
 			}
 		}
@@ -454,6 +478,47 @@ func scanMicros(d decimal.Decimal) (int64, bool) {
 		return 0, false
 	}
 	return d.CoefficientInt64() * scanPow10[exp+6], true
+}
+
+// scanBuffer lends a tenant scan its dense series (a few KiB per series, allocated for every
+// tenant of every scan otherwise): slices are carved from pooled backing arrays and
+// cleared when the scan returns them. Nothing a scan keeps (anomalies, contributions,
+// detector states) refers to them: decimals are values, the detectors keep float64s.
+type scanBuffer struct {
+	dec    []decimal.Decimal
+	i64    []int64
+	nd, ni int
+}
+
+var scanBufs = sync.Pool{New: func() any { return &scanBuffer{} }}
+
+func (b *scanBuffer) decimals(n int) []decimal.Decimal {
+	if b.nd+n > len(b.dec) {
+		b.dec = make([]decimal.Decimal, max(2*len(b.dec), 8*n))
+		b.nd = 0
+	}
+	out := b.dec[b.nd : b.nd+n : b.nd+n]
+	b.nd += n
+	return out
+}
+
+func (b *scanBuffer) int64s(n int) []int64 {
+	if b.ni+n > len(b.i64) {
+		b.i64 = make([]int64, max(2*len(b.i64), 8*n))
+		b.ni = 0
+	}
+	out := b.i64[b.ni : b.ni+n : b.ni+n]
+	b.ni += n
+	return out
+}
+
+// release clears what was lent (no stale amounts for the next tenant, no pointers kept
+// alive) and returns the buffer to the pool.
+func (b *scanBuffer) release() {
+	clear(b.dec[:b.nd])
+	clear(b.i64[:b.ni])
+	b.nd, b.ni = 0, 0
+	scanBufs.Put(b)
 }
 
 // tenantScan is one tenant's scan state: its config (MinImpact defaulted) and its alert

@@ -38,7 +38,7 @@ func NewTail(keep int) *Tail { return &Tail{Q: 0.1, MinN: 10, MinBeta: 0.5, Keep
 
 func (t *Tail) clone() *Tail {
 	c := *t
-	c.sorted, c.order = slices.Clone(t.sorted), slices.Clone(t.order)
+	c.sorted, c.order = cloneCap(t.sorted), cloneCap(t.order)
 	return &c
 }
 
