@@ -24,11 +24,13 @@ import (
 //   - baseline-one-query: per tenant, the one query that reads the days the scan reads (the
 //     scan's window, SELECT day, resource, amount from the tenant's buckets), rows scanned
 //     into Go values;
+//
 //   - scan-daily: the production daily scan, yesterday's detector states kept (ReplayCache,
 //     copied untimed for each iteration); one tenant at a time;
+//
 //   - scan-full-replay: the same scan without the cache (every series replayed).
 //
-//	go test ./adapters/postgres/ -run '^$' -bench AnomalyScanPostgres -benchtime=3x
+//     go test ./adapters/postgres/ -run '^$' -bench AnomalyScanPostgres -benchtime=3x
 func BenchmarkAnomalyScanPostgres(b *testing.B) {
 	ctx := context.Background()
 	db := billingDB(b)
