@@ -458,8 +458,8 @@ func TestScannerWindowAligned(t *testing.T) {
 			from, last := sc.Window(tn, now)
 			require.Equal(t, anomaly.DayOf(now).AddDate(0, 0, -1), last)
 			hist := int(last.Sub(from).Hours() / 24) // days before the scored one
-			require.GreaterOrEqual(t, hist, 56)
-			require.Less(t, hist, 56+56)
+			require.GreaterOrEqual(t, hist, 112)
+			require.Less(t, hist, 112+56)
 			if !prev.IsZero() && !from.Equal(prev) {
 				require.Equal(t, 56, int(from.Sub(prev).Hours()/24), "the window moves by a whole step")
 				moves++
@@ -472,7 +472,7 @@ func TestScannerWindowAligned(t *testing.T) {
 	}
 	require.Greater(t, len(offsets), 20, "40 tenants spread over the 56 offsets")
 	from, last := f.scanner(anomaly.ScannerOptions{WindowAlign: 1}).Window(newTenant(), scanned.AddDate(0, 0, 1))
-	require.Equal(t, 56, int(last.Sub(from).Hours()/24), "WindowAlign 1: exactly HistoryDays")
+	require.Equal(t, 112, int(last.Sub(from).Hours()/24), "WindowAlign 1: exactly HistoryDays")
 }
 
 // The replay cache changes the cost of a daily scan, never its result: 25 tenants scanned

@@ -348,9 +348,9 @@ func EvaluateSynthetic(ctx context.Context, data SynthData, det anomaly.Detector
 	clock := eusaas.NewFakeClock(cfg.Start)
 	sc := anomaly.NewScanner(series, anomaly.TenantListerFunc(func(context.Context) ([]anomaly.TenantConfig, error) { return tcs, nil }),
 		&synthStore{keys: map[string]bool{}}, notifier,
-		// The replay cache changes the cost, not the result: every scan's history starts on the
-		// data's first day, so each day's scan pushes one day per series.
-		anomaly.ScannerOptions{Detector: det, HistoryDays: cfg.Days, MinImpact: minImpact, Clock: clock, Concurrency: 2,
+		// The scanner as the platform runs it: the default window (HistoryDays, WindowAlign)
+		// and a replay cache (which changes the cost, not the result).
+		anomaly.ScannerOptions{Detector: det, MinImpact: minImpact, Clock: clock, Concurrency: 2,
 			Replay: anomaly.NewReplayCache()})
 	for d := 1; d < cfg.Days; d++ {
 		clock.Set(cfg.Start.AddDate(0, 0, d+1).Add(time.Hour)) // scores day d
