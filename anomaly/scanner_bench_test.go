@@ -84,21 +84,19 @@ func benchData(days int) *benchSet {
 // except the -concurrent rows, which scan with the default 4 workers as production does).
 // Baseline: reading the same series through the same port without scoring.
 //
-//   - scan-zscore, scan-seasonal, scan-calibrated: every series' 89 days replayed (no cache);
-//
-//   - scan-calibrated-daily: the production daily scan (default window and options, the
-//     replay cache yesterday's scan left): these tenants are younger than the window, so
-//     each series pushes one day;
-//
-//   - -200d rows: tenants with 200 days, older than the window (112 to 167 days, aligned to
-//     the tenant's 56-day grid): on a given day 1 tenant in 56 replays its series because
-//     its window moved, the others push one day; their baseline reads the same windows.
-//
-//     go test ./anomaly/ -run '^$' -bench Scan -benchtime=3x -count=1
+//	go test ./anomaly/ -run '^$' -bench Scan -benchtime=3x -count=1
 //
 // The default detector's production daily scan against the same run's baselines:
 //
 //	go test ./anomaly/ -run '^$' -bench 'Scan/(baseline|scan-calibrated-daily)' -benchtime=3x -count=1
+//
+// Rows: scan-zscore, scan-seasonal and scan-calibrated replay every series' 89 days (no
+// cache). scan-calibrated-daily is the production daily scan (default window and options,
+// the replay cache yesterday's scan left); these tenants are younger than the window, so
+// each series pushes one day. The -200d rows are tenants with 200 days, older than the
+// window (112 to 167 days, aligned to the tenant's 56-day grid): on a given day 1 tenant
+// in 56 replays its series because its window moved, the others push one day; their
+// baseline reads the same windows.
 func BenchmarkScan(b *testing.B) {
 	ctx := context.Background()
 	clock := eusaas.NewFakeClock(benchNow)
