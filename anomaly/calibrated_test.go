@@ -202,3 +202,51 @@ func TestCalibratedConstantSurgeEveryDay(t *testing.T) {
 	}
 	require.Equal(t, []int{50, 51, 52}, alerts)
 }
+
+// A lasting step (a new resource seen in a tenant's total) is a new level after three days
+// of alerts (AdoptAfter): the history before it is moved to the new level, so the fourth
+// day is ordinary (before, alerts went on for a week).
+func TestCalibratedStepAdoptedAfterThreeDays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	c := anomaly.NewCalibrated()
+	var h []float64
+	for i := 0; i < 70; i++ {
+		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
+	}
+	var alerts []int
+	for i := 70; i < 110; i++ {
+		x := 130 * math.Exp(0.03*rng.NormFloat64())
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		if math.Abs(ev.Score) >= c.Threshold() {
+			alerts = append(alerts, i)
+		}
+		h = append(h, x)
+	}
+	require.Equal(t, []int{70, 71, 72}, alerts)
+}
+
+// A surge of five days: adopted as a new level after three days of alerts (its fourth and
+// fifth days are that level, not news: the episode is days 70-72), and its end, the return
+// to the level before it, is not a drop (the old level is kept in view for a period after
+// the adoption).
+func TestCalibratedSurgeEndIsNotADrop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	c := anomaly.NewCalibrated()
+	var h []float64
+	for i := 0; i < 70; i++ {
+		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
+	}
+	var alerts []int
+	for i := 70; i < 110; i++ {
+		x := 100 * math.Exp(0.03*rng.NormFloat64())
+		if i < 75 {
+			x *= 2
+		}
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		if math.Abs(ev.Score) >= c.Threshold() {
+			alerts = append(alerts, i)
+		}
+		h = append(h, x)
+	}
+	require.Equal(t, []int{70, 71, 72}, alerts)
+}
