@@ -3,9 +3,11 @@ package anomalyeval
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -44,7 +46,9 @@ func TestDevSynthetic(t *testing.T) {
 		fps = append(fps, fp{tenant, service, day, kind, rule})
 		mu.Unlock()
 	}
-	defer func() { Debug = nil }()
+	var misses []Event
+	DebugMiss = func(e Event) { misses = append(misses, e) }
+	defer func() { Debug, DebugMiss = nil, nil }()
 	r, err := EvaluateSynthetic(context.Background(), data, det, decimal.NewFromInt(5), "dev")
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +109,11 @@ func TestDevSynthetic(t *testing.T) {
 			fmt.Printf("FP t%d %s d%d %s %s %s %v\n", f.tenant, f.service, f.day, day.Format("Mon 01-02"), f.kind, f.rule, cl)
 		}
 	}
+	if verbose {
+		for _, e := range misses {
+			fmt.Printf("MISS %+v len %d\n", e, e.End-e.Start+1)
+		}
+	}
 	var keys []string
 	for k := range classes {
 		keys = append(keys, k)
@@ -131,5 +140,50 @@ func TestDevNAB(t *testing.T) {
 		res := Score(dev, det.Name(), Run(dev, det))
 		fmt.Printf("NAB dev %s: standard %.1f low-FP %.1f low-FN %.1f thr %.4g events %+v\n", det.Name(),
 			res.Profiles[0].Score, res.Profiles[1].Score, res.Profiles[2].Score, res.Profiles[0].Threshold, res.Events)
+	}
+}
+
+// TestDevTrace prints the calibrated detector's day-by-day view of one synthetic series
+// (EUSAAS_DEV_TRACE=seed:tenant:resource:from:to; resource TOTAL sums the tenant's).
+func TestDevTrace(t *testing.T) {
+	spec := os.Getenv("EUSAAS_DEV_TRACE")
+	if spec == "" {
+		t.Skip("EUSAAS_DEV_TRACE not set")
+	}
+	var seed uint64
+	var tenant, from, to int
+	var res string
+	parts := strings.Split(spec, ":")
+	seed, _ = strconv.ParseUint(parts[0], 10, 64)
+	tenant, _ = strconv.Atoi(parts[1])
+	res = parts[2]
+	from, _ = strconv.Atoi(parts[3])
+	to, _ = strconv.Atoi(parts[4])
+	data := Generate(SynthConfig{Seed: seed, Tenants: tenant + 1})
+	cfg := data.Config
+	vals := make([]decimal.Decimal, cfg.Days)
+	first := cfg.Days
+	for _, r := range data.Rows[tenant] {
+		if res != anomaly.ServiceTotal && r.Resource != res {
+			continue
+		}
+		d := int(r.Day.Sub(cfg.Start).Hours() / 24)
+		vals[d] = vals[d].Add(r.Amount)
+		first = min(first, d)
+	}
+	for _, e := range data.Events {
+		if e.Tenant == tenant {
+			fmt.Printf("event %+v\n", e)
+		}
+	}
+	c := anomaly.NewCalibrated()
+	for d := max(from, first+1); d <= to && d < cfg.Days; d++ {
+		day := cfg.Start.AddDate(0, 0, d)
+		ev := c.Evaluate(vals[first:d], day, vals[d])
+		mark := ""
+		if math.Abs(ev.Score) >= c.Thresh {
+			mark = " ALERT"
+		}
+		fmt.Printf("d%d %s actual %s expected %s sigma %.2f score %.2f%s\n", d, day.Format("Mon 01-02"), vals[d], ev.Expected, ev.Sigma, ev.Score, mark)
 	}
 }
