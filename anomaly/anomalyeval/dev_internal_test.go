@@ -137,9 +137,16 @@ func TestDevNAB(t *testing.T) {
 	}
 	dev, _ := SplitCorpus(c, NABDevCategories)
 	for _, det := range []StreamDetector{NewCalibratedStream()} {
-		res := Score(dev, det.Name(), Run(dev, det))
+		scores := Run(dev, det)
+		res := Score(dev, det.Name(), scores)
 		fmt.Printf("NAB dev %s: standard %.1f low-FP %.1f low-FN %.1f thr %.4g events %+v\n", det.Name(),
 			res.Profiles[0].Score, res.Profiles[1].Score, res.Profiles[2].Score, res.Profiles[0].Threshold, res.Events)
+		if os.Getenv("EUSAAS_DEV_VERBOSE") != "" {
+			for i, s := range dev.Series {
+				one := Corpus{Series: []Series{s}, Profiles: dev.Profiles}
+				fmt.Printf("  %-55s %+v\n", s.Name, Events(one, scores[i:i+1], res.Profiles[0].Threshold))
+			}
+		}
 	}
 }
 
