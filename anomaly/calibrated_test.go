@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -249,4 +250,39 @@ func TestCalibratedSurgeEndIsNotADrop(t *testing.T) {
 		h = append(h, x)
 	}
 	require.Equal(t, []int{70, 71, 72}, alerts)
+}
+
+// A monthly fee that is small against the series' noise (a STORAGE fee in a tenant's total)
+// is recognised once two months showed it, at half the single month's margin: with the fee
+// from February on, March (one month of evidence) alerts, April (two) is ordinary; with the
+// fee from January on, March and April are ordinary.
+func TestCalibratedSmallFeeOverTwoMonths(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(firstFee time.Month) map[time.Month]float64 {
+		rng := rand.New(rand.NewPCG(21, 22))
+		c := anomaly.NewCalibrated()
+		var h []float64
+		score := map[time.Month]float64{}
+		for i := 0; i < 100; i++ {
+			day := start.AddDate(0, 0, i)
+			x := 100 + 3*rng.NormFloat64()
+			if day.Day() == 1 && day.Month() >= firstFee {
+				x += 20
+			}
+			if day.Day() == 1 && i > 0 {
+				score[day.Month()] = c.Evaluate(ds(h...), day, ds(x)[0]).Score
+			}
+			h = append(h, x)
+		}
+		t.Logf("fee from month %d, scores on the first of the month: %v", firstFee, score)
+		return score
+	}
+	thr := anomaly.NewCalibrated().Threshold()
+	late := run(time.February)
+	require.GreaterOrEqual(t, late[time.March], thr, "one month of evidence")
+	// Expected: an ordinary day (without the two-month rule these score 2-3.3).
+	require.Less(t, math.Abs(late[time.April]), 1.0, "two months of evidence")
+	early := run(time.January)
+	require.Less(t, math.Abs(early[time.March]), 1.0)
+	require.Less(t, math.Abs(early[time.April]), 1.0)
 }

@@ -136,7 +136,11 @@ func TestDevNAB(t *testing.T) {
 		t.Fatal(err)
 	}
 	dev, _ := SplitCorpus(c, NABDevCategories)
-	for _, det := range []StreamDetector{NewCalibratedStream()} {
+	dets := []StreamDetector{NewCalibratedStream()}
+	if os.Getenv("EUSAAS_DEV_CONTROLS") != "" {
+		dets = append(dets, NewCalibratedLevelStream(), NewCalibratedEveryPointStream())
+	}
+	for _, det := range dets {
 		scores := Run(dev, det)
 		res := Score(dev, det.Name(), scores)
 		fmt.Printf("NAB dev %s: standard %.1f low-FP %.1f low-FN %.1f thr %.4g events %+v\n", det.Name(),
