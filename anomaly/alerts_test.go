@@ -105,8 +105,9 @@ func TestScannerImmediateSubscriptions(t *testing.T) {
 	f := newFixture()
 	tn := newTenant()
 	f.tenants = []anomaly.TenantConfig{{ID: tn}}
-	f.put(tn, "CPU", scanned, append(rep("40", 28), "140")...)
-	f.put(tn, "MEMORY", scanned, append(rep("10", 28), "12")...)
+	// Five weeks of history: past the cold start's conservative tails (MinN z's).
+	f.put(tn, "CPU", scanned, append(rep("40", 35), "140")...)
+	f.put(tn, "MEMORY", scanned, append(rep("10", 35), "12")...)
 	web := []anomaly.Channel{{Type: anomaly.ChannelWebhook, URL: srv.URL + "/hook", Secret: "whsec-1"}}
 	subs := []anomaly.Subscription{
 		{ID: uuid.Must(uuid.NewV7()), ThresholdPct: ptrDec("15"), Combine: anomaly.CombineAnd, Frequency: anomaly.FrequencyImmediate, Channels: web},

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -201,4 +202,87 @@ func TestCalibratedConstantSurgeEveryDay(t *testing.T) {
 		h = append(h, x)
 	}
 	require.Equal(t, []int{50, 51, 52}, alerts)
+}
+
+// A lasting step (a new resource seen in a tenant's total) is a new level after three days
+// of alerts (AdoptAfter): the history before it is moved to the new level, so the fourth
+// day is ordinary (before, alerts went on for a week).
+func TestCalibratedStepAdoptedAfterThreeDays(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	c := anomaly.NewCalibrated()
+	var h []float64
+	for i := 0; i < 70; i++ {
+		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
+	}
+	var alerts []int
+	for i := 70; i < 110; i++ {
+		x := 130 * math.Exp(0.03*rng.NormFloat64())
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		if math.Abs(ev.Score) >= c.Threshold() {
+			alerts = append(alerts, i)
+		}
+		h = append(h, x)
+	}
+	require.Equal(t, []int{70, 71, 72}, alerts)
+}
+
+// A surge of five days: adopted as a new level after three days of alerts (its fourth and
+// fifth days are that level, not news: the episode is days 70-72), and its end, the return
+// to the level before it, is not a drop (the old level is kept in view for a period after
+// the adoption).
+func TestCalibratedSurgeEndIsNotADrop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	c := anomaly.NewCalibrated()
+	var h []float64
+	for i := 0; i < 70; i++ {
+		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
+	}
+	var alerts []int
+	for i := 70; i < 110; i++ {
+		x := 100 * math.Exp(0.03*rng.NormFloat64())
+		if i < 75 {
+			x *= 2
+		}
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		if math.Abs(ev.Score) >= c.Threshold() {
+			alerts = append(alerts, i)
+		}
+		h = append(h, x)
+	}
+	require.Equal(t, []int{70, 71, 72}, alerts)
+}
+
+// A monthly fee that is small against the series' noise (a STORAGE fee in a tenant's total)
+// is recognised once two months showed it, at half the single month's margin: with the fee
+// from February on, March (one month of evidence) alerts, April (two) is ordinary; with the
+// fee from January on, March and April are ordinary.
+func TestCalibratedSmallFeeOverTwoMonths(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(firstFee time.Month) map[time.Month]float64 {
+		rng := rand.New(rand.NewPCG(21, 22))
+		c := anomaly.NewCalibrated()
+		var h []float64
+		score := map[time.Month]float64{}
+		for i := 0; i < 100; i++ {
+			day := start.AddDate(0, 0, i)
+			x := 100 + 3*rng.NormFloat64()
+			if day.Day() == 1 && day.Month() >= firstFee {
+				x += 20
+			}
+			if day.Day() == 1 && i > 0 {
+				score[day.Month()] = c.Evaluate(ds(h...), day, ds(x)[0]).Score
+			}
+			h = append(h, x)
+		}
+		t.Logf("fee from month %d, scores on the first of the month: %v", firstFee, score)
+		return score
+	}
+	thr := anomaly.NewCalibrated().Threshold()
+	late := run(time.February)
+	require.GreaterOrEqual(t, late[time.March], thr, "one month of evidence")
+	// Expected: an ordinary day (without the two-month rule these score 2-3.3).
+	require.Less(t, math.Abs(late[time.April]), 1.0, "two months of evidence")
+	early := run(time.January)
+	require.Less(t, math.Abs(early[time.March]), 1.0)
+	require.Less(t, math.Abs(early[time.April]), 1.0)
 }

@@ -179,18 +179,50 @@ func (s Seasonal) monthRef(n int, day time.Time) (int, bool) {
 // weekday one week later (and one week earlier, when in the history), used only when it
 // stands out from every such neighbour by at least Thresh x sigma x sqrt 2 in the same
 // direction; the smaller difference is the effect. A level shift between the neighbours
-// therefore does not pass for a fee.
+// therefore does not pass for a fee. A fee that recurs is also recognised with half that
+// margin when the first day of the month before (28 to 31 days earlier) stood out in the
+// same direction by as much: two months of the same effect are evidence that one month's
+// is not (a fee on one resource is small against the noise of the tenant's total); the
+// effect is then the smaller of the two.
 func (s Seasonal) monthExtra(h []decimal.Decimal, m int, sigma float64) (decimal.Decimal, bool) {
+	limit := s.Thresh * sigma * math.Sqrt2
+	extra, ok := s.dayEffect(h, m)
+	if !ok {
+		return decimal.Zero, false
+	}
+	if math.Abs(Float(extra)) >= limit {
+		return extra, true
+	}
+	if math.Abs(Float(extra)) < limit/2 {
+		return decimal.Zero, false
+	}
+	for back := 28; back <= 31; back++ {
+		if e2, ok := s.dayEffect(h, m-back); ok && e2.Sign() == extra.Sign() && math.Abs(Float(e2)) >= limit/2 {
+			if e2.Abs().LessThan(extra.Abs()) {
+				return e2, true
+			}
+			return extra, true
+		}
+	}
+	return decimal.Zero, false
+}
+
+// dayEffect is day m's difference to the same weekday one week later (and one week
+// earlier, when in the history), the smaller of the two; ok is false when a neighbour is
+// missing or the differences disagree in sign.
+func (s Seasonal) dayEffect(h []decimal.Decimal, m int) (decimal.Decimal, bool) {
 	p := s.Period
+	if m < 0 || m+p >= len(h) {
+		return decimal.Zero, false
+	}
 	neighbours := []int{m + p}
 	if m-p >= 0 {
 		neighbours = append(neighbours, m-p)
 	}
-	limit := s.Thresh * sigma * math.Sqrt2
 	var extra decimal.Decimal
 	for i, nb := range neighbours {
 		d := h[m].Sub(h[nb])
-		if math.Abs(Float(d)) < limit || (i > 0 && d.Sign() != extra.Sign()) {
+		if d.IsZero() || (i > 0 && d.Sign() != extra.Sign()) {
 			return decimal.Zero, false
 		}
 		if i == 0 || d.Abs().LessThan(extra.Abs()) {

@@ -111,8 +111,9 @@ func TestScannerContributionsIdempotenceAndNotify(t *testing.T) {
 	f := newFixture()
 	tn := newTenant()
 	f.tenants = []anomaly.TenantConfig{{ID: tn}} // default minimum impact 5 EUR
-	f.put(tn, "CPU", scanned, append(rep("40", 28), "140")...)
-	f.put(tn, "MEMORY", scanned, append(rep("10", 28), "12")...)
+	// Five weeks of history: past the cold start's conservative tails (MinN z's).
+	f.put(tn, "CPU", scanned, append(rep("40", 35), "140")...)
+	f.put(tn, "MEMORY", scanned, append(rep("10", 35), "12")...)
 	s := f.scanner(anomaly.ScannerOptions{})
 	r, err := s.ScanAll(ctx)
 	require.NoError(t, err)
@@ -418,9 +419,9 @@ func TestScannerTotalIsExact(t *testing.T) {
 		tn := newTenant()
 		f.tenants = []anomaly.TenantConfig{{ID: tn}}
 		for _, r := range []string{"A", "B", "C"} {
-			f.put(tn, r, scanned, append(rep("10", 28), "12")...) // +2 each: under the gate
+			f.put(tn, r, scanned, append(rep("10", 35), "12")...) // +2 each: under the gate
 		}
-		f.put(tn, "D", scanned, append(rep("1", 28), "1"+tail[1:])...)
+		f.put(tn, "D", scanned, append(rep("1", 35), "1"+tail[1:])...)
 		_, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(context.Background())
 		require.NoError(t, err)
 		as := alertedOnly(f.all(t, tn))

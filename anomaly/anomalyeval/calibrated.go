@@ -75,7 +75,13 @@ func (s *CalibratedStream) Name() string {
 // Reset implements StreamDetector.
 func (s *CalibratedStream) Reset(period int) {
 	s.level = levelTracker{}
-	s.st = s.C.NewState(period)
+	c := s.C
+	if c.AdoptAfter > 0 {
+		// The production rule adopts a run of AdoptAfter days of a 7-day period as a new
+		// level: the same fraction of the series' day here.
+		c.AdoptAfter = max(1, int(math.Round(float64(c.AdoptAfter*period)/float64(anomaly.NewSeasonal().Period))))
+	}
+	s.st = c.NewState(period)
 	s.recent, s.merge = s.recent[:0], 0
 	if s.MergeFrac > 0 {
 		s.merge = max(1, period/s.MergeFrac)

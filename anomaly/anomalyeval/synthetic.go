@@ -225,6 +225,9 @@ func poisson(rng *rand.Rand, mean float64) int {
 // Debug, when set, receives every false positive of EvaluateSynthetic (for investigation).
 var Debug func(tenant int, service string, day int, kind, rule string)
 
+// DebugMiss, when set, receives every injected event EvaluateSynthetic did not detect.
+var DebugMiss func(e Event)
+
 // SynthResult is one detector's result on a synthetic data set.
 type SynthResult struct {
 	Detector      string
@@ -379,6 +382,8 @@ func EvaluateSynthetic(ctx context.Context, data SynthData, det anomaly.Detector
 		if hit {
 			k[0]++
 			res.Detected++
+		} else if DebugMiss != nil {
+			DebugMiss(e)
 		}
 		res.ByKind[e.Kind] = k
 	}

@@ -78,7 +78,7 @@ func TestEvaluateReportWithoutNAB(t *testing.T) {
 	require.Contains(t, md, `| seasonal (ours) | \|robust z\| >= 5 |`)
 	require.Contains(t, md, `windowed Gaussian (baseline, \|z\| >= 2.5)`)
 	require.Len(t, rep.Synth, 4, "without NAB there is no NAB-tuned Gaussian row")
-	require.Contains(t, md, "| calibrated (ours) (default) | surprise -log10 p >= 2.5 |")
+	require.Contains(t, md, "| calibrated (ours) (default) | surprise -log10 p >= 3.75 |")
 	require.Equal(t, 1, strings.Count(md, "(default)"), "exactly the scanner's default is marked")
 	require.Equal(t, 2, strings.Count(md, "(ours) |"))
 }

@@ -1,0 +1,200 @@
+package anomalyeval
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/eusaas/eusaas/anomaly"
+)
+
+// TestDevSynthetic is a development tool (skipped unless EUSAAS_DEV_SEED is set): the
+// calibrated detector alone on one synthetic seed, with its false positives classified.
+func TestDevSynthetic(t *testing.T) {
+	seedS := os.Getenv("EUSAAS_DEV_SEED")
+	if seedS == "" {
+		t.Skip("EUSAAS_DEV_SEED not set")
+	}
+	seed, _ := strconv.ParseUint(seedS, 10, 64)
+	tenants := 200
+	if s := os.Getenv("EUSAAS_DEV_TENANTS"); s != "" {
+		tenants, _ = strconv.Atoi(s)
+	}
+	det := anomaly.NewCalibrated()
+	if s := os.Getenv("EUSAAS_DEV_THRESH"); s != "" {
+		det.Thresh, _ = strconv.ParseFloat(s, 64)
+	}
+	data := Generate(SynthConfig{Seed: seed, Tenants: tenants})
+	type fp struct {
+		tenant     int
+		service    string
+		day        int
+		kind, rule string
+	}
+	var mu sync.Mutex
+	var fps []fp
+	Debug = func(tenant int, service string, day int, kind, rule string) {
+		mu.Lock()
+		fps = append(fps, fp{tenant, service, day, kind, rule})
+		mu.Unlock()
+	}
+	var misses []Event
+	DebugMiss = func(e Event) { misses = append(misses, e) }
+	defer func() { Debug, DebugMiss = nil, nil }()
+	r, err := EvaluateSynthetic(context.Background(), data, det, decimal.NewFromInt(5), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, rc, f1 := r.PRF()
+	fmt.Printf("seed %d tenants %d thresh %g: F1 %.3f P %.3f R %.3f detected %d/%d FP %d drift %d/%d spike %d/%d shift %d/%d new %d/%d FPByKind %v\n",
+		seed, tenants, det.Thresh, f1, p, rc, r.Detected, r.Events, r.FalsePos,
+		r.ByKind[EventDrift][0], r.ByKind[EventDrift][1], r.ByKind[EventSpike][0], r.ByKind[EventSpike][1],
+		r.ByKind[EventLevelShift][0], r.ByKind[EventLevelShift][1], r.ByKind[EventNewResource][0], r.ByKind[EventNewResource][1], r.FPByKind)
+	sort.Slice(fps, func(i, j int) bool {
+		a, b := fps[i], fps[j]
+		if a.tenant != b.tenant {
+			return a.tenant < b.tenant
+		}
+		if a.service != b.service {
+			return a.service < b.service
+		}
+		return a.day < b.day
+	})
+	fpSet := map[string]bool{}
+	for _, f := range fps {
+		fpSet[fmt.Sprint(f.tenant, f.service, f.day)] = true
+	}
+	classes := map[string]int{}
+	verbose := os.Getenv("EUSAAS_DEV_VERBOSE") != ""
+	for _, f := range fps {
+		var cl []string
+		if f.service == anomaly.ServiceTotal {
+			cl = append(cl, "total")
+		}
+		if f.day < 28 {
+			cl = append(cl, "cold")
+		}
+		if fpSet[fmt.Sprint(f.tenant, f.service, f.day-1)] {
+			cl = append(cl, "cont")
+		}
+		after := ""
+		for _, e := range data.Events {
+			if e.Tenant == f.tenant && (e.Resource == f.service || f.service == anomaly.ServiceTotal) {
+				if f.day > e.End && f.day <= e.End+21 {
+					after = fmt.Sprintf("after_%s", e.Kind)
+				}
+				if f.day < e.Start && f.day >= e.Start-3 {
+					after = fmt.Sprintf("before_%s", e.Kind)
+				}
+			}
+		}
+		if after != "" {
+			cl = append(cl, after)
+		}
+		day := data.Config.Start.AddDate(0, 0, f.day)
+		if day.Day() <= 2 {
+			cl = append(cl, "monthstart")
+		}
+		key := fmt.Sprint(cl)
+		classes[f.kind+" "+f.rule+" "+key]++
+		if verbose {
+			fmt.Printf("FP t%d %s d%d %s %s %s %v\n", f.tenant, f.service, f.day, day.Format("Mon 01-02"), f.kind, f.rule, cl)
+		}
+	}
+	if verbose {
+		for _, e := range misses {
+			fmt.Printf("MISS %+v len %d\n", e, e.End-e.Start+1)
+		}
+	}
+	var keys []string
+	for k := range classes {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return classes[keys[i]] > classes[keys[j]] })
+	for _, k := range keys {
+		fmt.Printf("%5d %s\n", classes[k], k)
+	}
+}
+
+// TestDevNAB is a development tool (skipped unless EUSAAS_DEV_NAB is set): the default
+// calibrated stream on NAB's development categories only.
+func TestDevNAB(t *testing.T) {
+	dir := os.Getenv("EUSAAS_DEV_NAB")
+	if dir == "" {
+		t.Skip("EUSAAS_DEV_NAB not set")
+	}
+	c, err := LoadNAB(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, _ := SplitCorpus(c, NABDevCategories)
+	dets := []StreamDetector{NewCalibratedStream()}
+	if os.Getenv("EUSAAS_DEV_CONTROLS") != "" {
+		dets = append(dets, NewCalibratedLevelStream(), NewCalibratedEveryPointStream())
+	}
+	for _, det := range dets {
+		scores := Run(dev, det)
+		res := Score(dev, det.Name(), scores)
+		fmt.Printf("NAB dev %s: standard %.1f low-FP %.1f low-FN %.1f thr %.4g events %+v\n", det.Name(),
+			res.Profiles[0].Score, res.Profiles[1].Score, res.Profiles[2].Score, res.Profiles[0].Threshold, res.Events)
+		if os.Getenv("EUSAAS_DEV_VERBOSE") != "" {
+			for i, s := range dev.Series {
+				one := Corpus{Series: []Series{s}, Profiles: dev.Profiles}
+				fmt.Printf("  %-55s %+v\n", s.Name, Events(one, scores[i:i+1], res.Profiles[0].Threshold))
+			}
+		}
+	}
+}
+
+// TestDevTrace prints the calibrated detector's day-by-day view of one synthetic series
+// (EUSAAS_DEV_TRACE=seed:tenant:resource:from:to; resource TOTAL sums the tenant's).
+func TestDevTrace(t *testing.T) {
+	spec := os.Getenv("EUSAAS_DEV_TRACE")
+	if spec == "" {
+		t.Skip("EUSAAS_DEV_TRACE not set")
+	}
+	var seed uint64
+	var tenant, from, to int
+	var res string
+	parts := strings.Split(spec, ":")
+	seed, _ = strconv.ParseUint(parts[0], 10, 64)
+	tenant, _ = strconv.Atoi(parts[1])
+	res = parts[2]
+	from, _ = strconv.Atoi(parts[3])
+	to, _ = strconv.Atoi(parts[4])
+	data := Generate(SynthConfig{Seed: seed, Tenants: tenant + 1})
+	cfg := data.Config
+	vals := make([]decimal.Decimal, cfg.Days)
+	first := cfg.Days
+	for _, r := range data.Rows[tenant] {
+		if res != anomaly.ServiceTotal && r.Resource != res {
+			continue
+		}
+		d := int(r.Day.Sub(cfg.Start).Hours() / 24)
+		vals[d] = vals[d].Add(r.Amount)
+		first = min(first, d)
+	}
+	for _, e := range data.Events {
+		if e.Tenant == tenant {
+			fmt.Printf("event %+v\n", e)
+		}
+	}
+	c := anomaly.NewCalibrated()
+	for d := max(from, first+1); d <= to && d < cfg.Days; d++ {
+		day := cfg.Start.AddDate(0, 0, d)
+		ev := c.Evaluate(vals[first:d], day, vals[d])
+		mark := ""
+		if math.Abs(ev.Score) >= c.Thresh {
+			mark = " ALERT"
+		}
+		fmt.Printf("d%d %s actual %s expected %s sigma %.2f score %.2f%s\n", d, day.Format("Mon 01-02"), vals[d], ev.Expected, ev.Sigma, ev.Score, mark)
+	}
+}
