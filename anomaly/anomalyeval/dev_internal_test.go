@@ -148,7 +148,16 @@ func TestDevNAB(t *testing.T) {
 		if os.Getenv("EUSAAS_DEV_VERBOSE") != "" {
 			for i, s := range dev.Series {
 				one := Corpus{Series: []Series{s}, Profiles: dev.Profiles}
-				fmt.Printf("  %-55s %+v\n", s.Name, Events(one, scores[i:i+1], res.Profiles[0].Threshold))
+				fmt.Printf("  %-55s %+v n=%d ppd=%d\n", s.Name, Events(one, scores[i:i+1], res.Profiles[0].Threshold), len(s.Values), s.PointsPerDay())
+				for _, w := range s.Windows {
+					mx, at := 0.0, -1
+					for j := w[0]; j <= w[1]; j++ {
+						if scores[i][j] > mx {
+							mx, at = scores[i][j], j
+						}
+					}
+					fmt.Printf("     window %v max %.2f at %+d (width %d)\n", w, mx, at-w[0], w[1]-w[0]+1)
+				}
 			}
 		}
 	}
