@@ -156,20 +156,7 @@ func TestCalibratedStateMatchesEvaluate(t *testing.T) {
 // reference period needs to move past the change. Days 70-77, consecutive: one episode.
 func TestCalibratedLevelShiftIsOneEpisode(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	c := anomaly.NewCalibrated()
-	var h []float64
-	for i := 0; i < 70; i++ {
-		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
-	}
-	var alerts []int
-	for i := 70; i < 110; i++ {
-		x := 200 * math.Exp(0.03*rng.NormFloat64())
-		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
-		if math.Abs(ev.Score) >= c.Threshold() {
-			alerts = append(alerts, i)
-		}
-		h = append(h, x)
-	}
+	alerts := alertDays(anomaly.NewCalibrated(), noisy(rng, 70), 110, func(int) float64 { return 200 * math.Exp(0.03*rng.NormFloat64()) })
 	t.Logf("alert days: %v", alerts)
 	require.NotEmpty(t, alerts)
 	require.Equal(t, 70, alerts[0], "the first day of the shift")
@@ -183,24 +170,17 @@ func TestCalibratedLevelShiftIsOneEpisode(t *testing.T) {
 // tails learn an alerted day only up to the alert level, so the first day's z does not make
 // the second one ordinary. Noise-free weekday costs as in the platform's root-cause walk.
 func TestCalibratedConstantSurgeEveryDay(t *testing.T) {
-	c := anomaly.NewCalibrated()
-	var h []float64
 	val := func(i int) float64 { return 14 + 0.1*float64(monday.AddDate(0, 0, i).Weekday()) }
+	var h []float64
 	for i := 0; i < 50; i++ {
 		h = append(h, val(i))
 	}
-	var alerts []int
-	for i := 50; i < 60; i++ {
-		x := val(i)
+	alerts := alertDays(anomaly.NewCalibrated(), h, 60, func(i int) float64 {
 		if i < 53 {
-			x += 18
+			return val(i) + 18
 		}
-		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
-		if math.Abs(ev.Score) >= c.Threshold() {
-			alerts = append(alerts, i)
-		}
-		h = append(h, x)
-	}
+		return val(i)
+	})
 	require.Equal(t, []int{50, 51, 52}, alerts)
 }
 
@@ -209,20 +189,7 @@ func TestCalibratedConstantSurgeEveryDay(t *testing.T) {
 // day is ordinary (before, alerts went on for a week).
 func TestCalibratedStepAdoptedAfterThreeDays(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	c := anomaly.NewCalibrated()
-	var h []float64
-	for i := 0; i < 70; i++ {
-		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
-	}
-	var alerts []int
-	for i := 70; i < 110; i++ {
-		x := 130 * math.Exp(0.03*rng.NormFloat64())
-		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
-		if math.Abs(ev.Score) >= c.Threshold() {
-			alerts = append(alerts, i)
-		}
-		h = append(h, x)
-	}
+	alerts := alertDays(anomaly.NewCalibrated(), noisy(rng, 70), 110, func(int) float64 { return 130 * math.Exp(0.03*rng.NormFloat64()) })
 	require.Equal(t, []int{70, 71, 72}, alerts)
 }
 
@@ -232,23 +199,13 @@ func TestCalibratedStepAdoptedAfterThreeDays(t *testing.T) {
 // the adoption).
 func TestCalibratedSurgeEndIsNotADrop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	c := anomaly.NewCalibrated()
-	var h []float64
-	for i := 0; i < 70; i++ {
-		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
-	}
-	var alerts []int
-	for i := 70; i < 110; i++ {
+	alerts := alertDays(anomaly.NewCalibrated(), noisy(rng, 70), 110, func(i int) float64 {
 		x := 100 * math.Exp(0.03*rng.NormFloat64())
 		if i < 75 {
 			x *= 2
 		}
-		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
-		if math.Abs(ev.Score) >= c.Threshold() {
-			alerts = append(alerts, i)
-		}
-		h = append(h, x)
-	}
+		return x
+	})
 	require.Equal(t, []int{70, 71, 72}, alerts)
 }
 
@@ -285,4 +242,28 @@ func TestCalibratedSmallFeeOverTwoMonths(t *testing.T) {
 	early := run(time.January)
 	require.Less(t, math.Abs(early[time.March]), 1.0)
 	require.Less(t, math.Abs(early[time.April]), 1.0)
+}
+
+// alertDays scores day i = len(h), ..., to-1 with value(i), each against the days before it
+// (h, then every scored value), and returns the days that alert.
+func alertDays(c anomaly.Calibrated, h []float64, to int, value func(i int) float64) []int {
+	var alerts []int
+	for i := len(h); i < to; i++ {
+		x := value(i)
+		ev := c.Evaluate(ds(h...), monday.AddDate(0, 0, i), ds(x)[0])
+		if math.Abs(ev.Score) >= c.Threshold() {
+			alerts = append(alerts, i)
+		}
+		h = append(h, x)
+	}
+	return alerts
+}
+
+// noisy is n days of 100 EUR with 3% log-normal noise.
+func noisy(rng *rand.Rand, n int) []float64 {
+	var h []float64
+	for range n {
+		h = append(h, 100*math.Exp(0.03*rng.NormFloat64()))
+	}
+	return h
 }
