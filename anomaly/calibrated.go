@@ -67,8 +67,7 @@ func DefaultDetector() Detector { return NewCalibrated() }
 // 0.926 / 0.935 / 0.935 / 0.925, slow drifts 132 / 133 / 134 / 132 / 121 of 143 (delay 1
 // at 3.5 / 4: 0.919 / 0.921, 123 / 111). 3.75, the middle of the plateau, with delay 2.
 // NAB development half: 65.0 before, 66.3 after (the threshold also sets which points the
-// state holds back). docs/anomaly-evaluation.md lists the
-// variants tried.
+// state holds back). docs/anomaly-evaluation.md lists the variants tried.
 func NewCalibrated() Calibrated {
 	return Calibrated{Seasonal: NewSeasonal(), Thresh: 3.75, DriftLag: 4, Clip: 3, AdoptAfter: 3, DriftDelay: 2}
 }
