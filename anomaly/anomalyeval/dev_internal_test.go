@@ -3,11 +3,9 @@ package anomalyeval
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
@@ -16,8 +14,10 @@ import (
 	"github.com/eusaas/eusaas/anomaly"
 )
 
-// TestDevSynthetic is a development tool (skipped unless EUSAAS_DEV_SEED is set): the
-// calibrated detector alone on one synthetic seed, with its false positives classified.
+// TestDevSynthetic is a development check (skipped unless EUSAAS_DEV_SEED is set): the
+// calibrated detector alone on one synthetic seed (99 is the development seed), with its
+// false positives classified (EUSAAS_DEV_VERBOSE: each one and each missed event), held to
+// issue 17's targets (F1 >= 0.80, slow-drift recall >= 0.75).
 func TestDevSynthetic(t *testing.T) {
 	seedS := os.Getenv("EUSAAS_DEV_SEED")
 	if seedS == "" {
@@ -54,6 +54,11 @@ func TestDevSynthetic(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, rc, f1 := r.PRF()
+	defer func() {
+		if f1 < 0.80 || float64(r.ByKind[EventDrift][0]) < 0.75*float64(r.ByKind[EventDrift][1]) {
+			t.Errorf("seed %d: F1 %.3f, slow drifts %d/%d: under issue 17's targets", seed, f1, r.ByKind[EventDrift][0], r.ByKind[EventDrift][1])
+		}
+	}()
 	fmt.Printf("seed %d tenants %d thresh %g: F1 %.3f P %.3f R %.3f detected %d/%d FP %d drift %d/%d spike %d/%d shift %d/%d new %d/%d FPByKind %v\n",
 		seed, tenants, det.Thresh, f1, p, rc, r.Detected, r.Events, r.FalsePos,
 		r.ByKind[EventDrift][0], r.ByKind[EventDrift][1], r.ByKind[EventSpike][0], r.ByKind[EventSpike][1],
@@ -124,8 +129,9 @@ func TestDevSynthetic(t *testing.T) {
 	}
 }
 
-// TestDevNAB is a development tool (skipped unless EUSAAS_DEV_NAB is set): the default
-// calibrated stream on NAB's development categories only.
+// TestDevNAB is a development check (skipped unless EUSAAS_DEV_NAB is set): the default
+// calibrated stream on NAB's development categories only (EUSAAS_DEV_VERBOSE: per series
+// and window), held to issue 17's target of 60 standard there (66.3 when this was written).
 func TestDevNAB(t *testing.T) {
 	dir := os.Getenv("EUSAAS_DEV_NAB")
 	if dir == "" {
@@ -143,6 +149,9 @@ func TestDevNAB(t *testing.T) {
 	for _, det := range dets {
 		scores := Run(dev, det)
 		res := Score(dev, det.Name(), scores)
+		if det.Name() == NewCalibratedStream().Name() && res.Profiles[0].Score < 60 {
+			t.Errorf("%s: development half %.1f standard, under 60", det.Name(), res.Profiles[0].Score)
+		}
 		fmt.Printf("NAB dev %s: standard %.1f low-FP %.1f low-FN %.1f thr %.4g events %+v\n", det.Name(),
 			res.Profiles[0].Score, res.Profiles[1].Score, res.Profiles[2].Score, res.Profiles[0].Threshold, res.Events)
 		if os.Getenv("EUSAAS_DEV_VERBOSE") != "" {
@@ -160,50 +169,5 @@ func TestDevNAB(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// TestDevTrace prints the calibrated detector's day-by-day view of one synthetic series
-// (EUSAAS_DEV_TRACE=seed:tenant:resource:from:to; resource TOTAL sums the tenant's).
-func TestDevTrace(t *testing.T) {
-	spec := os.Getenv("EUSAAS_DEV_TRACE")
-	if spec == "" {
-		t.Skip("EUSAAS_DEV_TRACE not set")
-	}
-	var seed uint64
-	var tenant, from, to int
-	var res string
-	parts := strings.Split(spec, ":")
-	seed, _ = strconv.ParseUint(parts[0], 10, 64)
-	tenant, _ = strconv.Atoi(parts[1])
-	res = parts[2]
-	from, _ = strconv.Atoi(parts[3])
-	to, _ = strconv.Atoi(parts[4])
-	data := Generate(SynthConfig{Seed: seed, Tenants: tenant + 1})
-	cfg := data.Config
-	vals := make([]decimal.Decimal, cfg.Days)
-	first := cfg.Days
-	for _, r := range data.Rows[tenant] {
-		if res != anomaly.ServiceTotal && r.Resource != res {
-			continue
-		}
-		d := int(r.Day.Sub(cfg.Start).Hours() / 24)
-		vals[d] = vals[d].Add(r.Amount)
-		first = min(first, d)
-	}
-	for _, e := range data.Events {
-		if e.Tenant == tenant {
-			fmt.Printf("event %+v\n", e)
-		}
-	}
-	c := anomaly.NewCalibrated()
-	for d := max(from, first+1); d <= to && d < cfg.Days; d++ {
-		day := cfg.Start.AddDate(0, 0, d)
-		ev := c.Evaluate(vals[first:d], day, vals[d])
-		mark := ""
-		if math.Abs(ev.Score) >= c.Thresh {
-			mark = " ALERT"
-		}
-		fmt.Printf("d%d %s actual %s expected %s sigma %.2f score %.2f%s\n", d, day.Format("Mon 01-02"), vals[d], ev.Expected, ev.Sigma, ev.Score, mark)
 	}
 }
