@@ -26,12 +26,15 @@ func TestTailHandComputed(t *testing.T) {
 	// P(50) = (1 + #{>= 50}) / 100 = 51/100.
 	require.InDelta(t, 0.51, tl.P(50), 1e-12)
 	require.InDelta(t, 0.51, tl.P(-50), 1e-12, "magnitudes: the sign does not matter")
-	// Above u: the 9 excesses 1..9: median 5 -> 5/ln 2 = 7.213; mean without the largest
-	// 4.5. beta = 7.213; P(100) = 10/100 x exp(-10/7.213).
-	beta := 5 / math.Ln2
-	require.InDelta(t, 0.1*math.Exp(-10/beta), tl.P(100), 1e-12)
+	// Above u the 9 exceedances 91..99; up to the smallest the empirical rank:
+	// P(91) = (1 + 9) / 100.
+	require.InDelta(t, 0.1, tl.P(91), 1e-12)
+	// Beyond it the exponential from 91: excesses 0..8, median 4 -> 4/ln 2 = 5.771; mean
+	// without the largest 3.5. beta = 5.771; P(100) = 10/100 x exp(-9/5.771).
+	beta := 4 / math.Ln2
+	require.InDelta(t, 0.1*math.Exp(-9/beta), tl.P(100), 1e-12)
 	// Far out the surprise stays finite and grows linearly.
-	require.InDelta(t, 1+(1e6-90)/(beta*math.Ln10), tl.Surprise(1e6), 1e-6)
+	require.InDelta(t, 1+(1e6-91)/(beta*math.Ln10), tl.Surprise(1e6), 1e-6)
 
 	// Keep drops the oldest.
 	k := anomaly.NewTail(3)
@@ -39,6 +42,26 @@ func TestTailHandComputed(t *testing.T) {
 		k.Add(v)
 	}
 	require.Equal(t, 3, k.Len())
+}
+
+// A series the expectation predicts exactly (residuals 0) but for one earlier three-day
+// surge of about 70 sigmas: a deviation of the same size is what the past has seen (one in
+// about 20 days), one twice as large is news. An exponential anchored at u = 0 and scaled by
+// those three excesses (beta about 100) made it 1.8, under any threshold.
+func TestTailTiesAtU(t *testing.T) {
+	tl := anomaly.NewTail(0)
+	for range 57 {
+		tl.Add(0)
+	}
+	for _, z := range []float64{66.3, 70.1, 70.4} {
+		tl.Add(z)
+	}
+	require.Less(t, tl.Surprise(70), 2.0, "as large as before")
+	// From the smallest exceedance 66.3: excesses 0, 3.8, 4.1, beta = 3.8/ln 2 = 5.48;
+	// -log10(4/61) + (138 - 66.3)/(5.48 ln 10) = 1.18 + 5.68, past the default threshold
+	// (3.75 after Bonferroni's log10 2).
+	require.InDelta(t, -math.Log10(4.0/61)+(138-66.3)/(3.8/math.Ln2*math.Ln10), tl.Surprise(138), 1e-9, "twice the largest")
+	require.Greater(t, tl.Surprise(138)-math.Log10(2), anomaly.NewCalibrated().Threshold())
 }
 
 // The point of calibration: the same surprise threshold flags the same share of ordinary

@@ -96,6 +96,18 @@ func (t *Tail) Surprise(z float64) float64 {
 		ex = ex[1:]
 	}
 	k := len(ex)
+	if k > 0 {
+		// The exponential starts at the smallest exceedance, not at u: where many past values
+		// tie at u (a series the expectation predicts exactly, whose residuals are 0 but for
+		// its anomalies), the exceedances are those anomalies alone, and an exponential from u
+		// fitted to a few excesses of about the same size had a scale as large as they are, so
+		// that a later deviation twice the largest ever seen scored 1.3 (TestTailTiesAtU).
+		// Up to the smallest exceedance the empirical rank holds.
+		if z <= ex[0] {
+			return -math.Log10(float64(1+ge) / float64(n+1))
+		}
+		u = ex[0]
+	}
 	beta := t.MinBeta
 	if k > 0 {
 		med := ex[k/2] - u

@@ -6,6 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,10 +28,13 @@ import (
 	"github.com/eusaas/eusaas/tenancy"
 )
 
-// Issue 17's root-cause walk on the wired platform: 60 days of CPU usage with region and
-// usage_type attributes, reported and scanned day by day as the daily job would; a surge of
-// three days in one region is one anomaly episode whose first root cause is that region,
-// with the episode's total impact exactly the surge's extra cost.
+// Issue 17's end-to-end walk on the wired platform with the default detector: 60 days of
+// CPU usage with region and usage_type attributes, reported and scanned day by day as the
+// daily job would; a surge of three days in one region is one anomaly episode whose first
+// root cause is that region, with the episode's total impact exactly the surge's extra
+// cost; a subscription with only threshold_pct fires for it (a signed webhook), the DAILY
+// digest is sent once; EXPECTED feedback on it suppresses the alert of the series' next
+// surge two weeks later, which is still stored.
 func TestRootCausesFromAttributes(t *testing.T) {
 	ctx := eusaas.WithActor(context.Background(), eusaas.Actor{Kind: eusaas.ActorOperator, ID: "op-test"})
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -48,17 +55,46 @@ func TestRootCausesFromAttributes(t *testing.T) {
 	runner.WorkAvailable(ctx)
 	tn := res.Tenant.ID
 
+	var mu sync.Mutex
+	var calls []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !anomaly.VerifyWebhook([]byte("hook-secret"), r.Header.Get(anomaly.WebhookTimestampHeader), body, r.Header.Get(anomaly.WebhookSignatureHeader)) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		calls = append(calls, r.URL.Path)
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	webhook := func(path string) []anomaly.Channel {
+		return []anomaly.Channel{{Type: anomaly.ChannelWebhook, URL: hook.URL + path, Secret: "hook-secret"}}
+	}
+	pct := decimal.NewFromInt(50)
+	_, err = p.Anomaly.SetAlertSubscriptions(ctx, tn, []anomaly.Subscription{
+		{ThresholdPct: &pct, Frequency: anomaly.FrequencyImmediate, Channels: webhook("/pct")},
+		{Frequency: anomaly.FrequencyDaily, Channels: webhook("/daily")},
+	})
+	require.NoError(t, err)
+	hooks := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), calls...) }
+
 	// Per day: eu-west 300 and eu-north 200 vCPU-hours of "vm" (10 EUR at 0.02), plus 100 of
 	// "batch" in eu-west (2 EUR), with a weekday swing so the series is not flat. Days 50-52:
 	// eu-west's vm usage quadruples (+900 vCPU-hours, +18 EUR a day).
-	const surgeFrom, surgeDays = 50, 3
-	for d := range 60 {
+	const surgeFrom, surgeDays, repeatFrom = 50, 3, 64
+	report := func(d int) {
 		day := start.AddDate(0, 0, d)
 		clock.Set(day.Add(23 * time.Hour))
 		swing := int64(day.Weekday()) * 5
 		west := 300 + swing
 		if d >= surgeFrom && d < surgeFrom+surgeDays {
 			west += 900
+		}
+		if d >= repeatFrom && d < repeatFrom+surgeDays {
+			// The repeat is twice the size: a surge as large as one already seen is no
+			// longer news to the calibrated tails (they learnt the first), a larger one is.
+			west += 1800
 		}
 		evs := []billing.UsageEvent{
 			{ID: fmt.Sprintf("w-%d", d), ResourceType: billing.CPU, Quantity: decimal.NewFromInt(west), Timestamp: day.Add(12 * time.Hour),
@@ -77,6 +113,16 @@ func TestRootCausesFromAttributes(t *testing.T) {
 		require.NoError(t, err)
 		if rep.Found > 0 {
 			t.Logf("scan of day %d found %d", d, rep.Found)
+		}
+	}
+	for d := range 60 {
+		report(d)
+		if d == surgeFrom+surgeDays {
+			// The next morning's DAILY digests, run twice: sent once.
+			for range 2 {
+				_, err := p.Scanner.SendDigests(ctx, anomaly.FrequencyDaily, clock.Now())
+				require.NoError(t, err)
+			}
 		}
 	}
 
@@ -121,6 +167,33 @@ func TestRootCausesFromAttributes(t *testing.T) {
 		// already explains.
 		require.True(t, r.SharePct.LessThan(decimal.NewFromInt(5)), "%s=%s share %s after eu-west: %+v", r.Dimension, r.Value, r.SharePct, ep.RootCauses)
 	}
+
+	// Alerts: the episode deviates by 150% (18 EUR a day on 12), so the subscription with
+	// only threshold_pct (50%) fired, once for the episode (the tenant's first spend on day
+	// 0, a deviation without bound from nothing, fired it too); the DAILY digest was sent
+	// once however often it ran.
+	require.True(t, ep.Alerted)
+	require.Len(t, ep.AlertedSubscriptions, 2, "the threshold_pct subscription and the digest's")
+	require.True(t, ep.MaxDeviationPct.GreaterThan(pct))
+	require.Equal(t, []string{"/pct", "/pct", "/daily"}, hooks(), "day 0's first spend, the episode, one digest")
+
+	// EXPECTED feedback: the series' next surge, two weeks later, is stored, not alerted.
+	_, err = p.Anomaly.GiveFeedback(ctx, tn, ep.ID, anomaly.VerdictExpected, "planned load test", "user-1")
+	require.NoError(t, err)
+	for d := 60; d < repeatFrom+surgeDays+1; d++ {
+		report(d)
+	}
+	l, err = p.Anomaly.List(ctx, tn, anomaly.Filter{}, eusaas.Page{Page: 1, Size: 100})
+	require.NoError(t, err)
+	var repeat *anomaly.Anomaly
+	for i, a := range l.Items {
+		if a.Service == string(billing.CPU) && a.Day.Equal(start.AddDate(0, 0, repeatFrom)) {
+			repeat = &l.Items[i]
+		}
+	}
+	require.NotNil(t, repeat, "the repeat surge is stored: %+v", l.Items)
+	require.False(t, repeat.Alerted, "muted by the EXPECTED verdict")
+	require.Equal(t, []string{"/pct", "/pct", "/daily"}, hooks(), "no webhook for the repeat")
 }
 
 // A restricted data subject's usage (an attribute value naming them) is left out of the
