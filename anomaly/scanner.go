@@ -66,7 +66,7 @@ type ScannerOptions struct {
 	Attributes AttributeSource
 	// Replay keeps the detector's streaming states between scans (ReplayCache); nil: every
 	// scan replays each series' history. It pays off when consecutive scans read histories
-	// that start on the same day: the aligned window (WindowAlign) on 27 days of 28, a
+	// that start on the same day: the aligned window (WindowAlign) on 55 days of 56, a
 	// series younger than the window, a backfill in day order. Results are the same either
 	// way. The platform wires one per process.
 	Replay *ReplayCache
