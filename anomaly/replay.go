@@ -16,7 +16,7 @@ import (
 //
 // The result is exactly Evaluate's: a state is reused only for a history that starts on the
 // same day and whose first n values are the n values the state was built from (checked
-// with a fingerprint of their float64 values, recomputed on every use); any other history
+// with a fingerprint of their exact amounts, recomputed on every use); any other history
 // (a window that moved, a late usage event that changed a past day) is replayed from its
 // start, as without the cache. Safe for concurrent use. Memory: one state per tenant and
 // series scanned, about 5.5 KiB each with the default window (measured: 320 MiB for 10,000
