@@ -5,12 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +16,8 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/anomalytest"
 )
-
-// hookRecorder is a webhook receiver that checks every signature with its secret.
-type hookRecorder struct {
-	mu     sync.Mutex
-	secret []byte
-	bodies [][]byte
-	bad    int
-}
-
-func (h *hookRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !anomaly.VerifyWebhook(h.secret, r.Header.Get(anomaly.WebhookTimestampHeader), body, r.Header.Get(anomaly.WebhookSignatureHeader)) {
-		h.bad++
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	h.bodies = append(h.bodies, body)
-}
-
-func (h *hookRecorder) received() [][]byte {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([][]byte(nil), h.bodies...)
-}
 
 func TestSubscriptionMatches(t *testing.T) {
 	a := anomaly.Anomaly{Impact: d("4"), DeviationPct: ptrDec("-40")}
@@ -99,16 +70,14 @@ func violationsText(err error) string {
 // e-mail-only one is logged as not deliverable (no mailer) and never fires.
 func TestScannerImmediateSubscriptions(t *testing.T) {
 	ctx := context.Background()
-	hook := &hookRecorder{secret: []byte("whsec-1")}
-	srv := httptest.NewServer(hook)
-	defer srv.Close()
+	hook := anomalytest.NewWebhookReceiver(t, "whsec-1")
 	f := newFixture()
 	tn := newTenant()
 	f.tenants = []anomaly.TenantConfig{{ID: tn}}
 	// Five weeks of history: past the cold start's conservative tails (MinN z's).
 	f.put(tn, "CPU", scanned, append(rep("40", 35), "140")...)
 	f.put(tn, "MEMORY", scanned, append(rep("10", 35), "12")...)
-	web := []anomaly.Channel{{Type: anomaly.ChannelWebhook, URL: srv.URL + "/hook", Secret: "whsec-1"}}
+	web := []anomaly.Channel{{Type: anomaly.ChannelWebhook, URL: hook.URL + "/hook", Secret: "whsec-1"}}
 	subs := []anomaly.Subscription{
 		{ID: uuid.Must(uuid.NewV7()), ThresholdPct: ptrDec("15"), Combine: anomaly.CombineAnd, Frequency: anomaly.FrequencyImmediate, Channels: web},
 		{ID: uuid.Must(uuid.NewV7()), ThresholdAmount: ptrDec("50"), Combine: anomaly.CombineAnd, Frequency: anomaly.FrequencyImmediate, Channels: web},
@@ -132,9 +101,9 @@ func TestScannerImmediateSubscriptions(t *testing.T) {
 	require.True(t, mem.Alerted)
 	require.Equal(t, []uuid.UUID{subs[0].ID}, mem.AlertedSubscriptions, "20 % meets 15 %; 2 EUR is under 50")
 
-	got := hook.received()
+	got := hook.Bodies()
 	require.Len(t, got, 3, "CPU twice, MEMORY once")
-	require.Zero(t, hook.bad)
+	require.Zero(t, hook.Refused())
 	var p anomaly.WebhookPayload
 	require.NoError(t, json.Unmarshal(got[len(got)-1], &p))
 	require.Equal(t, "anomaly.detected", p.Event)
@@ -149,7 +118,7 @@ func TestScannerImmediateSubscriptions(t *testing.T) {
 	dr, err := f.scanner(anomaly.ScannerOptions{}).SendDigests(ctx, anomaly.FrequencyDaily, f.clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, 1, dr.Notified)
-	got = hook.received()
+	got = hook.Bodies()
 	require.Len(t, got, 4)
 	var dg anomaly.DigestPayload
 	require.NoError(t, json.Unmarshal(got[3], &dg))
@@ -162,7 +131,7 @@ func TestScannerImmediateSubscriptions(t *testing.T) {
 	dr, err = f.scanner(anomaly.ScannerOptions{}).SendDigests(ctx, anomaly.FrequencyDaily, f.clock.Now())
 	require.NoError(t, err)
 	require.Zero(t, dr.Notified)
-	require.Len(t, hook.received(), 4, "nothing is sent twice")
+	require.Len(t, hook.Bodies(), 4, "nothing is sent twice")
 	dr, err = f.scanner(anomaly.ScannerOptions{}).SendDigests(ctx, anomaly.FrequencyWeekly, f.clock.Now())
 	require.NoError(t, err)
 	require.Zero(t, dr.Notified, "no WEEKLY subscription")
@@ -171,16 +140,14 @@ func TestScannerImmediateSubscriptions(t *testing.T) {
 // A webhook that refuses is counted as a notification error; the subscription does not fire.
 func TestScannerSubscriptionWebhookFailure(t *testing.T) {
 	ctx := context.Background()
-	hook := &hookRecorder{secret: []byte("other secret")} // rejects our signature
-	srv := httptest.NewServer(hook)
-	defer srv.Close()
+	hook := anomalytest.NewWebhookReceiver(t, "other secret") // rejects our signature
 	f := newFixture()
 	tn := newTenant()
 	f.tenants = []anomaly.TenantConfig{{ID: tn, MinImpact: d("1000")}}
 	f.put(tn, "CPU", scanned, append(rep("40", 28), "140")...)
 	require.NoError(t, f.store.SetAlertSubscriptions(ctx, tn, []anomaly.Subscription{{ID: uuid.Must(uuid.NewV7()),
 		Combine: anomaly.CombineOr, Frequency: anomaly.FrequencyImmediate,
-		Channels: []anomaly.Channel{{Type: anomaly.ChannelWebhook, URL: srv.URL, Secret: "mine"}}}}))
+		Channels: []anomaly.Channel{{Type: anomaly.ChannelWebhook, URL: hook.URL, Secret: "mine"}}}}))
 	r, err := f.scanner(anomaly.ScannerOptions{}).ScanAll(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, r.Created, "one resource: no TOTAL of it")
@@ -190,7 +157,7 @@ func TestScannerSubscriptionWebhookFailure(t *testing.T) {
 		require.False(t, a.Alerted, a.Service)
 		require.Empty(t, a.AlertedSubscriptions)
 	}
-	require.Equal(t, 1, hook.bad)
+	require.Equal(t, 1, hook.Refused())
 }
 
 func TestValidateSubscriptions(t *testing.T) {

@@ -6,10 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/audit"
 	"github.com/eusaas/eusaas/auth"
 	"github.com/eusaas/eusaas/billing"
@@ -55,29 +52,13 @@ func TestRootCausesFromAttributes(t *testing.T) {
 	runner.WorkAvailable(ctx)
 	tn := res.Tenant.ID
 
-	var mu sync.Mutex
-	var calls []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if !anomaly.VerifyWebhook([]byte("hook-secret"), r.Header.Get(anomaly.WebhookTimestampHeader), body, r.Header.Get(anomaly.WebhookSignatureHeader)) {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		mu.Lock()
-		calls = append(calls, r.URL.Path)
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
-	webhook := func(path string) []anomaly.Channel {
-		return []anomaly.Channel{{Type: anomaly.ChannelWebhook, URL: hook.URL + path, Secret: "hook-secret"}}
-	}
+	hook := anomalytest.NewWebhookReceiver(t, "hook-secret")
 	pct := decimal.NewFromInt(50)
 	_, err = p.Anomaly.SetAlertSubscriptions(ctx, tn, []anomaly.Subscription{
-		{ThresholdPct: &pct, Frequency: anomaly.FrequencyImmediate, Channels: webhook("/pct")},
-		{Frequency: anomaly.FrequencyDaily, Channels: webhook("/daily")},
+		{ThresholdPct: &pct, Frequency: anomaly.FrequencyImmediate, Channels: hook.Channels("/pct", "hook-secret")},
+		{Frequency: anomaly.FrequencyDaily, Channels: hook.Channels("/daily", "hook-secret")},
 	})
 	require.NoError(t, err)
-	hooks := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), calls...) }
 
 	// Per day: eu-west 300 and eu-north 200 vCPU-hours of "vm" (10 EUR at 0.02), plus 100 of
 	// "batch" in eu-west (2 EUR), with a weekday swing so the series is not flat. Days 50-52:
@@ -175,7 +156,7 @@ func TestRootCausesFromAttributes(t *testing.T) {
 	require.True(t, ep.Alerted)
 	require.Len(t, ep.AlertedSubscriptions, 2, "the threshold_pct subscription and the digest's")
 	require.True(t, ep.MaxDeviationPct.GreaterThan(pct))
-	require.Equal(t, []string{"/pct", "/pct", "/daily"}, hooks(), "day 0's first spend, the episode, one digest")
+	require.Equal(t, []string{"/pct", "/pct", "/daily"}, hook.Paths(), "day 0's first spend, the episode, one digest")
 
 	// EXPECTED feedback: the series' next surge, two weeks later, is stored, not alerted.
 	_, err = p.Anomaly.GiveFeedback(ctx, tn, ep.ID, anomaly.VerdictExpected, "planned load test", "user-1")
@@ -193,7 +174,7 @@ func TestRootCausesFromAttributes(t *testing.T) {
 	}
 	require.NotNil(t, repeat, "the repeat surge is stored: %+v", l.Items)
 	require.False(t, repeat.Alerted, "muted by the EXPECTED verdict")
-	require.Equal(t, []string{"/pct", "/pct", "/daily"}, hooks(), "no webhook for the repeat")
+	require.Equal(t, []string{"/pct", "/pct", "/daily"}, hook.Paths(), "no webhook for the repeat")
 }
 
 // A restricted data subject's usage (an attribute value naming them) is left out of the

@@ -2,10 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +11,7 @@ import (
 	"github.com/eusaas/eusaas"
 	"github.com/eusaas/eusaas/adapters/postgres"
 	"github.com/eusaas/eusaas/anomaly"
+	"github.com/eusaas/eusaas/anomaly/anomalytest"
 	"github.com/eusaas/eusaas/anomaly/memanomaly"
 	"github.com/eusaas/eusaas/internal/pgtest"
 )
@@ -30,28 +27,13 @@ func TestAnomalyScannerEpisodesOnPostgres(t *testing.T) {
 	require.NoError(t, db.CreateTenantSchema(ctx, tn))
 	store := postgres.NewAnomalyStore(db)
 
-	var mu sync.Mutex
-	var calls []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if !anomaly.VerifyWebhook([]byte("k"), r.Header.Get(anomaly.WebhookTimestampHeader), body, r.Header.Get(anomaly.WebhookSignatureHeader)) {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		mu.Lock()
-		calls = append(calls, r.URL.Path)
-		mu.Unlock()
-	}))
-	defer srv.Close()
+	hook := anomalytest.NewWebhookReceiver(t, "k")
 	pct := decimal.RequireFromString("50")
-	web := func(path string) []anomaly.Channel {
-		return []anomaly.Channel{{Type: anomaly.ChannelWebhook, URL: srv.URL + path, Secret: "k"}}
-	}
 	svc, err := anomaly.NewService(anomaly.Deps{Store: store}, anomaly.Options{})
 	require.NoError(t, err)
 	_, err = svc.SetAlertSubscriptions(ctx, tn, []anomaly.Subscription{
-		{ThresholdPct: &pct, Frequency: anomaly.FrequencyImmediate, Channels: web("/now")},
-		{Frequency: anomaly.FrequencyDaily, Channels: web("/daily")},
+		{ThresholdPct: &pct, Frequency: anomaly.FrequencyImmediate, Channels: hook.Channels("/now", "k")},
+		{Frequency: anomaly.FrequencyDaily, Channels: hook.Channels("/daily", "k")},
 	})
 	require.NoError(t, err)
 
@@ -96,9 +78,7 @@ func TestAnomalyScannerEpisodesOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	_, err = sc.SendDigests(ctx, anomaly.FrequencyDaily, day0.AddDate(0, 0, 44))
 	require.NoError(t, err)
-	mu.Lock()
-	require.Equal(t, []string{"/now", "/daily"}, calls)
-	mu.Unlock()
+	require.Equal(t, []string{"/now", "/daily"}, hook.Paths())
 
 	for i := 44; i <= 45; i++ {
 		scan(i)
@@ -123,7 +103,5 @@ func TestAnomalyScannerEpisodesOnPostgres(t *testing.T) {
 	require.True(t, l.Items[0].Day.Equal(day0.AddDate(0, 0, 61)))
 	require.False(t, l.Items[0].Alerted, "muted by the EXPECTED verdict")
 	require.Equal(t, 1, notified)
-	mu.Lock()
-	require.Len(t, calls, 2)
-	mu.Unlock()
+	require.Len(t, hook.Paths(), 2)
 }
